@@ -1,0 +1,1 @@
+"""Completion certificates: render, sign and verify PDF documents (pure Python, no Flask)."""

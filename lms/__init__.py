@@ -1,0 +1,89 @@
+"""Hocvu, the LMS: create_app() for a standalone site, init_app() to mount it in a host app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from lms.config import ConfigError, default_instance_path, load_config
+
+__all__ = ["ConfigError", "create_app", "init_app"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the standalone Hocvu application.
+
+    `config` overrides every other source (used by tests); HOCVU_INSTANCE_PATH in it or in the
+    environment chooses the instance folder.
+    """
+    config = dict(config or {})
+    instance = Path(config.get("HOCVU_INSTANCE_PATH") or default_instance_path())
+    app = Flask(__name__, instance_path=str(instance), static_folder=None)
+    init_app(app, config=config)
+    return app
+
+
+def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None = None) -> None:
+    """Add Hocvu to `app`, its pages under `url_prefix` (for example "/hocvu")."""
+    from lms import cli, jobs
+    from lms.extensions import babel, csrf, db, login_manager, migrate
+    from lms.i18n import init_i18n
+    from lms.web import register_web
+
+    settings = load_config(Path(app.instance_path), config)
+    app.config.update(settings)
+    app.config.update(
+        SECRET_KEY=settings["HOCVU_SECRET_KEY"],
+        SQLALCHEMY_DATABASE_URI=settings["HOCVU_DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings["HOCVU_DATABASE_URL"]),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["HOCVU_SESSION_COOKIE_SECURE"],
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=int(settings["HOCVU_SESSION_HOURS"])),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH") or 512 * 1024 * 1024,
+        TESTING=settings["HOCVU_ENV"] == "testing" or app.config.get("TESTING", False),
+    )
+    app.config["HOCVU_URL_PREFIX"] = url_prefix.rstrip("/")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    init_i18n(app, babel)
+    jobs.init_app(app)
+    register_web(app, url_prefix=app.config["HOCVU_URL_PREFIX"])
+    cli.register(app)
+    if settings["HOCVU_TRUST_PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(settings["HOCVU_TRUST_PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    logging.getLogger(__name__).debug("Hocvu initialised (%s)", settings["HOCVU_ENV"])
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL for concurrent readers, enforced foreign keys, and waiting instead of failing."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

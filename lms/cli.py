@@ -1,0 +1,93 @@
+"""The `hocvu` command: the Flask CLI group of the app plus Hocvu's own commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale, gettext
+from flask_migrate import upgrade
+
+from lms.extensions import db
+from lms.models import Role
+from lms.services.errors import DomainError
+
+
+def _fail(error: DomainError) -> None:
+    with force_locale(current_app.config["HOCVU_DEFAULT_LOCALE"]):
+        message = gettext(error.message, **error.params)
+    raise click.ClickException(message)
+
+
+@click.command("init")
+@click.option("--demo", is_flag=True, help="Also load the demo organisation and accounts.")
+@with_appcontext
+def init_command(demo: bool) -> None:
+    """Create or upgrade the database schema (and load demo data with --demo)."""
+    files_dir = current_app.config["HOCVU_FILES_DIR"]
+    os.makedirs(files_dir, exist_ok=True)
+    upgrade()
+    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    if demo:
+        from lms.demo import load_demo
+
+        report = load_demo(db.session, current_app.instance_path)
+        db.session.commit()
+        click.echo(report)
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--full-name", prompt="Full name", help="The administrator's full name.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The password (asked for when not given).",
+)
+@with_appcontext
+def create_admin_command(username: str, full_name: str, password: str) -> None:
+    """Create a site administrator account."""
+    from lms.services.accounts import AccountData, create_user
+
+    try:
+        user, _ = create_user(
+            db.session,
+            None,
+            username=username,
+            data=AccountData(full_name=full_name, org_unit=None),
+            roles=[(Role.SITE_ADMIN, None)],
+            password=password,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error)
+    # The operator chose this password on the command line; no change is forced.
+    user.must_change_password = False
+    db.session.commit()
+    click.echo(f"Site administrator {user.username} created.")
+
+
+def register(app: Flask) -> None:
+    """Add Hocvu's commands to the app's CLI."""
+    app.cli.add_command(init_command)
+    app.cli.add_command(create_admin_command)
+
+
+def _create_app() -> Flask:
+    from lms import ConfigError, create_app
+
+    try:
+        return create_app()
+    except ConfigError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Hocvu: the learning management system's command line."""

@@ -1,0 +1,138 @@
+"""Configuration: defaults, then instance/config.py, then HOCVU_* environment variables.
+
+Every Hocvu setting is named HOCVU_<NAME>, the same in the environment, in instance/config.py
+and in the mapping given to create_app(); create_app() translates the few that Flask and its
+extensions know under other names (SECRET_KEY, SQLALCHEMY_DATABASE_URI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # "production" refuses to start without a secret key; "development" keeps a generated one
+    # in the instance folder so that `make run` works on a fresh clone.
+    "HOCVU_ENV": "production",
+    "HOCVU_SECRET_KEY": None,
+    # Default: a SQLite file in the instance folder (filled in by load_config).
+    "HOCVU_DATABASE_URL": None,
+    "HOCVU_FILES_DIR": None,
+    "HOCVU_DEFAULT_LOCALE": "vi",
+    "HOCVU_LOCALES": ["vi", "en"],
+    "HOCVU_TIMEZONE": "Asia/Ho_Chi_Minh",
+    "HOCVU_SITE_NAME": "Hocvu",
+    # Login throttling, kept in the database so that every worker sees the same counts.
+    # Per account: a few attempts, then a pause. Per IP: much higher, because a whole factory
+    # or office often shares one address behind NAT.
+    "HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "HOCVU_LOGIN_MAX_FAILURES_PER_IP": 100,
+    "HOCVU_LOGIN_WINDOW_MINUTES": 15,
+    "HOCVU_SESSION_COOKIE_SECURE": None,  # default: True in production
+    "HOCVU_SESSION_HOURS": 12,
+    "HOCVU_PAGE_SIZE": 50,
+    # Number of threads of the embedded job runner.
+    "HOCVU_JOB_THREADS": 1,
+    # Set to False where the embedded job runner must not start (tests that run jobs inline).
+    "HOCVU_JOBS_INLINE": False,
+    "HOCVU_TRUST_PROXY_HOPS": 0,
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Read numbers, booleans and JSON lists from the environment; anything else stays text."""
+    lowered = raw.strip().lower()
+    if lowered in {"true", "yes", "on"}:
+        return True
+    if lowered in {"false", "no", "off"}:
+        return False
+    if lowered in {"", "none", "null"}:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    if raw.strip().startswith("["):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _read_instance_config(path: Path) -> dict[str, Any]:
+    """Execute instance/config.py and keep its upper-case names."""
+    if not path.is_file():
+        return {}
+    namespace: dict[str, Any] = {"__file__": str(path)}
+    code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    exec(code, namespace)  # noqa: S102 - the operator's own configuration file
+    return {k: v for k, v in namespace.items() if k.isupper()}
+
+
+def load_config(
+    instance_path: Path,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Merge defaults, instance/config.py, HOCVU_* variables and overrides, then check them."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    config.update(_read_instance_config(instance_path / "config.py"))
+    for key, raw in environ.items():
+        if key.startswith("HOCVU_") and not key.startswith("HOCVU_TEST_"):
+            config[key] = _parse_env_value(raw)
+    if overrides:
+        config.update(overrides)
+
+    if config["HOCVU_ENV"] not in {"production", "development", "testing"}:
+        raise ConfigError(
+            f"HOCVU_ENV is {config['HOCVU_ENV']!r}; use production, development or testing."
+        )
+    if not config.get("HOCVU_DATABASE_URL"):
+        config["HOCVU_DATABASE_URL"] = f"sqlite:///{instance_path / 'hocvu.sqlite3'}"
+    if not config.get("HOCVU_FILES_DIR"):
+        config["HOCVU_FILES_DIR"] = str(instance_path / "files")
+    if config["HOCVU_SESSION_COOKIE_SECURE"] is None:
+        config["HOCVU_SESSION_COOKIE_SECURE"] = config["HOCVU_ENV"] == "production"
+    if not config.get("HOCVU_SECRET_KEY"):
+        config["HOCVU_SECRET_KEY"] = _missing_secret_key(config["HOCVU_ENV"], instance_path)
+    if config["HOCVU_DEFAULT_LOCALE"] not in config["HOCVU_LOCALES"]:
+        raise ConfigError("HOCVU_DEFAULT_LOCALE must be one of HOCVU_LOCALES.")
+    return config
+
+
+def _missing_secret_key(env: str, instance_path: Path) -> str:
+    """Refuse to run in production without a key; in development keep one in the instance folder."""
+    if env == "production":
+        raise ConfigError(
+            "HOCVU_SECRET_KEY is not set. Hocvu signs session cookies with it, so it must be "
+            "a long random value that stays the same across restarts and workers. Set the "
+            "environment variable HOCVU_SECRET_KEY, or HOCVU_SECRET_KEY in "
+            f"{instance_path / 'config.py'}; for a local trial set HOCVU_ENV=development."
+        )
+    key_file = instance_path / "secret_key"
+    if key_file.is_file():
+        return key_file.read_text(encoding="ascii").strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it a moment ago
+        return key_file.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key
+
+
+def default_instance_path() -> Path:
+    """The instance folder: HOCVU_INSTANCE_PATH, or ./instance of the working directory."""
+    return Path(os.environ.get("HOCVU_INSTANCE_PATH") or Path.cwd() / "instance").resolve()

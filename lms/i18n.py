@@ -1,0 +1,86 @@
+"""Locale, time zone and the formatting of dates and numbers, Vietnamese by default."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_decimal as babel_format_decimal
+from flask import Flask, current_app, request, session
+from flask_babel import Babel, get_locale
+from flask_login import current_user
+
+# Babel's own long Vietnamese date ("23 tháng 11, 2026") is not how documents are dated in
+# Vietnam; administrative texts write "ngày 23 tháng 11 năm 2026".
+_DATE_PATTERNS = {"vi": "'ngày' d 'tháng' M 'năm' y", "en": "d MMMM y"}
+_SHORT_DATE_PATTERNS = {"vi": "dd/MM/y", "en": "d MMM y"}
+
+
+def select_locale() -> str:
+    """The account's language, else the one chosen this session, else the site default."""
+    allowed = current_app.config["HOCVU_LOCALES"]
+    if current_user and current_user.is_authenticated and current_user.locale in allowed:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in allowed:
+        return chosen
+    return current_app.config["HOCVU_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    """Hocvu shows every time in the site's time zone (Asia/Ho_Chi_Minh)."""
+    return current_app.config["HOCVU_TIMEZONE"]
+
+
+def _locale_code() -> str:
+    locale = get_locale()
+    return locale.language if locale else "vi"
+
+
+def format_date(value: date | datetime | None, style: str = "long") -> str:
+    """'ngày 23 tháng 11 năm 2026' (long) or '23/11/2026' (short), in the site's zone."""
+    if value is None:
+        return ""
+    lang = _locale_code()
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(current_app.config["HOCVU_TIMEZONE"])).date()
+    patterns = _DATE_PATTERNS if style == "long" else _SHORT_DATE_PATTERNS
+    return babel_format_date(value, patterns.get(lang, "medium"), locale=lang)
+
+
+def format_datetime(value: datetime | None) -> str:
+    """'14:05, 23/11/2026' in the site's time zone."""
+    if value is None:
+        return ""
+    lang = _locale_code()
+    zone = ZoneInfo(current_app.config["HOCVU_TIMEZONE"])
+    pattern = "HH:mm, dd/MM/y" if lang == "vi" else "d MMM y, HH:mm"
+    return babel_format_datetime(value, pattern, tzinfo=zone, locale=lang)
+
+
+def format_number(value: float | int | None, digits: int = 1) -> str:
+    """'8,5' in Vietnamese, '8.5' in English; integers without decimals; '36.000' grouped."""
+    if value is None:
+        return ""
+    pattern = "#,##0" if float(value).is_integer() else "#,##0." + "#" * digits
+    return babel_format_decimal(value, format=pattern, locale=_locale_code())
+
+
+def init_i18n(app: Flask, babel: Babel) -> None:
+    """Wire Flask-Babel to Hocvu's catalogs and selectors, and add the Jinja filters."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["HOCVU_DEFAULT_LOCALE"])
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["HOCVU_TIMEZONE"])
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.globals["current_locale"] = _locale_code
+    app.jinja_env.globals["request_path"] = lambda: request.full_path.rstrip("?")

@@ -1,0 +1,130 @@
+"""Background work with progress: bulk imports, certificate batches, reminders.
+
+Callers see one interface:
+
+    @task("import.accounts")
+    def import_accounts(ctx: JobContext, *, upload_id: int) -> dict: ...
+
+    job = enqueue("import.accounts", upload_id=7, created_by=admin)   # returns the Job row
+
+A task receives a JobContext (its own database session, `progress(done, total, message)`)
+and returns a JSON-able result. The Job row is the only shared state, so a page served by any
+worker can show the progress. The embedded runner executes jobs in a thread of the web
+process; a Redis-backed runner can replace it behind `enqueue` without touching callers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from lms.extensions import db
+from lms.models import Job, JobStatus, User, utcnow
+
+log = logging.getLogger(__name__)
+
+TaskFn = Callable[..., dict[str, Any] | None]
+_TASKS: dict[str, TaskFn] = {}
+
+
+def task(name: str) -> Callable[[TaskFn], TaskFn]:
+    """Register a function as the task `name`."""
+
+    def register(fn: TaskFn) -> TaskFn:
+        if name in _TASKS and _TASKS[name] is not fn:
+            raise ValueError(f"task {name!r} is registered twice")
+        _TASKS[name] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class JobContext:
+    """What a running task gets: the job id, a session of its own and a progress reporter."""
+
+    job_id: int
+    session: Session
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        """Record progress and commit it, so that pages polling the job see it at once."""
+        job = self.session.get(Job, self.job_id)
+        job.done = done
+        if total is not None:
+            job.total = total
+        if message is not None:
+            job.message = message[:500]
+        self.session.commit()
+
+
+class ThreadRunner:
+    """The embedded runner: a small pool of threads inside the web process."""
+
+    def __init__(self, app: Flask, threads: int) -> None:
+        self.app = app
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hocvu-job")
+        self.lock = threading.Lock()
+
+    def submit(self, job_id: int) -> None:
+        self.pool.submit(run_job, self.app, job_id)
+
+
+def enqueue(name: str, *, created_by: User | None = None, **args: Any) -> Job:
+    """Create a Job row for task `name` with JSON-able `args`, commit it and start it."""
+    if name not in _TASKS:
+        raise KeyError(f"no task named {name!r}")
+    job = Job(task=name, args=args, created_by_id=created_by.id if created_by else None)
+    db.session.add(job)
+    db.session.commit()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["HOCVU_JOBS_INLINE"]:
+        run_job(app, job.id)
+        db.session.expire(job)
+    else:
+        app.extensions["hocvu_jobs"].submit(job.id)
+    return job
+
+
+def run_job(app: Flask, job_id: int) -> None:
+    """Run one job to completion, recording its status, result or error."""
+    with app.app_context():
+        session = db.session
+        job = session.get(Job, job_id)
+        if job is None or job.status != JobStatus.QUEUED:
+            return
+        job.status = JobStatus.RUNNING
+        job.started_at = utcnow()
+        session.commit()
+        fn = _TASKS[job.task]
+        try:
+            result = fn(JobContext(job_id, session), **job.args)
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
+            session.rollback()
+            log.exception("job %s (%s) failed", job_id, job.task)
+            job = session.get(Job, job_id)
+            job.status = JobStatus.FAILED
+            job.error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+            job.finished_at = utcnow()
+            session.commit()
+            return
+        job = session.get(Job, job_id)
+        job.status = JobStatus.DONE
+        job.result = result or {}
+        if job.total is not None:
+            job.done = job.total
+        job.finished_at = utcnow()
+        session.commit()
+        db.session.remove()
+
+
+def init_app(app: Flask) -> None:
+    """Start the embedded runner for this app."""
+    app.extensions["hocvu_jobs"] = ThreadRunner(app, int(app.config["HOCVU_JOB_THREADS"]))

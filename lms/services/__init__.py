@@ -1,0 +1,1 @@
+"""Use-cases: Flask-free functions that take a Session and flush, never commit."""

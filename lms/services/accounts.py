@@ -1,0 +1,341 @@
+"""Accounts: creating and editing users, roles, passwords, activation and logging in."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.models import LoginFailure, OrgUnit, Role, RoleAssignment, User, utcnow
+from lms.services import audit
+from lms.services.errors import N_, DomainError, Forbidden
+from lms.services.scope import Scope
+from lms.services.text import clean_email, clean_full_name, clean_phone, clean_username
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+# Initial passwords are typed by people from a printed sheet: no 0/O, 1/l/I.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
+# A hash to compare against when the username does not exist, so that a wrong username takes
+# as long as a wrong password and does not reveal which accounts exist.
+_DUMMY_HASH = generate_password_hash("hocvu-timing-equaliser")
+
+
+# werkzeug's scrypt: N=2**15, r=8, p=1, i.e. 32 MiB of memory per hash. Tests lower it.
+PASSWORD_METHOD = "scrypt"  # noqa: S105
+
+
+def hash_password(password: str) -> str:
+    """A memory-hard (scrypt) hash of a password."""
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+def generate_password(length: int = 10) -> str:
+    """A random initial password that is easy to read and type."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
+
+
+def check_new_password(password: str, *, username: str = "") -> None:
+    """Refuse passwords that are too short, too long or the same as the username."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            N_("The password must have at least %(min)d characters."),
+            field="new_password",
+            min=MIN_PASSWORD_LENGTH,
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DomainError(
+            N_("The password must have at most %(max)d characters."),
+            field="new_password",
+            max=MAX_PASSWORD_LENGTH,
+        )
+    if username and password.casefold() == username.casefold():
+        raise DomainError(
+            N_("The password must not be the same as the username."), field="new_password"
+        )
+
+
+@dataclass
+class AccountData:
+    """The editable fields of an account, as typed into a form or read from a file."""
+
+    full_name: str
+    org_unit: OrgUnit | None
+    email: str | None = None
+    phone: str | None = None
+    birth_date: date | None = None
+    issued_at: date | None = None
+
+
+def _apply(user: User, data: AccountData) -> dict[str, list]:
+    """Copy cleaned values onto the user; return what changed as {field: [old, new]}."""
+    values = {
+        "full_name": clean_full_name(data.full_name),
+        "email": clean_email(data.email),
+        "phone": clean_phone(data.phone),
+        "birth_date": data.birth_date,
+        "issued_at": data.issued_at,
+        "org_unit_id": data.org_unit.id if data.org_unit else None,
+    }
+    if data.birth_date and data.birth_date >= date.today():
+        raise DomainError(N_("The birth date must be in the past."), field="birth_date")
+    changes = {}
+    for name, value in values.items():
+        old = getattr(user, name)
+        if old != value:
+            changes[name] = [_jsonable(old), _jsonable(value)]
+            setattr(user, name, value)
+    user.org_unit = data.org_unit
+    return changes
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _check_roles(scope: Scope, roles: list[tuple[Role, OrgUnit | None]]) -> None:
+    if not roles:
+        raise DomainError(N_("Choose at least one role."), field="roles")
+    for role, unit in roles:
+        if role == Role.UNIT_ADMIN and unit is None:
+            raise DomainError(
+                N_("Choose the unit that the unit administrator will manage."),
+                field="admin_unit_id",
+            )
+        if not scope.can_grant(role, unit):
+            raise Forbidden(N_("You cannot grant this role."))
+
+
+def create_user(
+    session: Session,
+    actor: User | None,
+    *,
+    username: str,
+    data: AccountData,
+    roles: list[tuple[Role, OrgUnit | None]],
+    password: str | None = None,
+) -> tuple[User, str]:
+    """Create an account; return it with its initial password (generated when not given).
+
+    The password is returned once, to be shown or printed, and only its hash is stored. The
+    account must change it at first login. `actor` None means the command line.
+    """
+    scope = Scope.of(actor) if actor else Scope(everything=True, paths=())
+    username = clean_username(username)
+    if not scope.everything and not scope.covers_unit(data.org_unit):
+        raise DomainError(N_("Choose a unit that you manage."), field="org_unit_id")
+    if any(r == Role.LEARNER for r, _ in roles) and data.org_unit is None:
+        raise DomainError(N_("A learner must belong to a unit."), field="org_unit_id")
+    _check_roles(scope, roles)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise DomainError(
+            N_("The username %(username)s is already taken."), field="username", username=username
+        )
+    initial = password if password else generate_password()
+    check_new_password(initial, username=username)
+    user = User(
+        username=username,
+        password_hash=hash_password(initial),
+        must_change_password=True,
+        auth_epoch=0,
+        is_active_account=True,
+    )
+    _apply(user, data)
+    user.roles = [RoleAssignment(role=r, scope_unit=u) for r, u in roles]
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "user.create",
+        user,
+        username=username,
+        roles=[str(r) for r, _ in roles],
+    )
+    return user, initial
+
+
+def update_user(
+    session: Session,
+    actor: User,
+    user: User,
+    *,
+    data: AccountData,
+    roles: list[tuple[Role, OrgUnit | None]],
+) -> User:
+    """Change an account's details and roles."""
+    scope = Scope.of(actor)
+    if not scope.can_manage_user(user):
+        raise Forbidden(N_("You cannot change this account."))
+    if not scope.everything and not scope.covers_unit(data.org_unit):
+        raise DomainError(N_("Choose a unit that you manage."), field="org_unit_id")
+    if any(r == Role.LEARNER for r, _ in roles) and data.org_unit is None:
+        raise DomainError(N_("A learner must belong to a unit."), field="org_unit_id")
+    _check_roles(scope, roles)
+    if user.id == actor.id and user.is_site_admin and (Role.SITE_ADMIN, None) not in roles:
+        raise DomainError(N_("You cannot remove your own site administrator role."), field="roles")
+    changes = _apply(user, data)
+    old_roles = sorted(_role_key(r.role, r.scope_unit) for r in user.roles)
+    new_roles = sorted(_role_key(r, u) for r, u in roles)
+    if old_roles != new_roles:
+        changes["roles"] = [old_roles, new_roles]
+        keep = {(r.role, r.scope_unit_id): r for r in user.roles}
+        user.roles = [
+            keep.get((r, u.id if u else None)) or RoleAssignment(role=r, scope_unit=u)
+            for r, u in roles
+        ]
+    session.flush()
+    if changes:
+        audit.record(session, actor, "user.update", user, **changes)
+    return user
+
+
+def _role_key(role: Role, unit: OrgUnit | None) -> str:
+    return f"{role}:{unit.code}" if unit else str(role)
+
+
+def reset_password(session: Session, actor: User, user: User) -> str:
+    """Give the account a new initial password, log it out everywhere; return the password."""
+    if not Scope.of(actor).can_manage_user(user):
+        raise Forbidden(N_("You cannot change this account."))
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.auth_epoch += 1
+    session.execute(delete(LoginFailure).where(LoginFailure.key == _account_key(user.username)))
+    audit.record(session, actor, "user.reset_password", user)
+    session.flush()
+    return password
+
+
+def set_active(session: Session, actor: User, user: User, active: bool) -> None:
+    """Deactivate (logging the account out everywhere) or reactivate an account."""
+    if not Scope.of(actor).can_manage_user(user):
+        raise Forbidden(N_("You cannot change this account."))
+    if user.id == actor.id and not active:
+        raise DomainError(N_("You cannot deactivate your own account."))
+    if user.is_active_account == active:
+        return
+    user.is_active_account = active
+    user.deactivated_at = None if active else utcnow()
+    if not active:
+        user.auth_epoch += 1
+    audit.record(session, actor, "user.activate" if active else "user.deactivate", user)
+    session.flush()
+
+
+def change_own_password(session: Session, user: User, current: str, new: str) -> None:
+    """The account holder sets a new password after giving the current one."""
+    if not check_password_hash(user.password_hash, current):
+        raise DomainError(N_("The current password is wrong."), field="current_password")
+    check_new_password(new, username=user.username)
+    if check_password_hash(user.password_hash, new):
+        raise DomainError(
+            N_("Choose a password different from the current one."), field="new_password"
+        )
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    # Other sessions of this account end; the caller logs the current one in again.
+    user.auth_epoch += 1
+    session.flush()
+
+
+# --- logging in --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThrottleRules:
+    """How many failed logins are allowed in a sliding window, per account and per IP."""
+
+    per_account: int
+    per_ip: int
+    window: timedelta
+
+
+class LoginThrottled(DomainError):
+    """Too many failed attempts; try again after `minutes`."""
+
+
+def _account_key(username: str) -> str:
+    return f"u:{username}"
+
+
+def _ip_key(ip: str) -> str:
+    return f"ip:{ip}"
+
+
+def _failures(session: Session, key: str, since: datetime) -> tuple[int, datetime | None]:
+    count, oldest = session.execute(
+        select(func.count(), func.min(LoginFailure.at)).where(
+            LoginFailure.key == key, LoginFailure.at >= since
+        )
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:  # SQLite aggregate bypasses the type
+        oldest = oldest.replace(tzinfo=UTC)
+    return count, oldest
+
+
+def authenticate(
+    session: Session, username: str, password: str, ip: str, rules: ThrottleRules
+) -> User | None:
+    """The account for these credentials, or None; raise LoginThrottled when locked out.
+
+    Failures are rows in the database so that every worker counts the same attempts. While an
+    account or IP is over its limit even the right password is refused, so guessing cannot
+    go on in parallel.
+    """
+    now = utcnow()
+    since = now - rules.window
+    key = _account_key(clean_username_lenient(username))
+    for k, limit in ((key, rules.per_account), (_ip_key(ip), rules.per_ip)):
+        count, oldest = _failures(session, k, since)
+        if count >= limit:
+            wait = (oldest + rules.window - now) if oldest else rules.window
+            minutes = max(1, int(wait.total_seconds() // 60) + 1)
+            raise LoginThrottled(
+                N_("Too many failed attempts. Try again in %(minutes)d minutes."),
+                minutes=minutes,
+            )
+    user = session.scalar(select(User).where(User.username == key[2:]))
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok:
+        session.add_all([LoginFailure(key=key, at=now), LoginFailure(key=_ip_key(ip), at=now)])
+        # Old rows of these keys are no longer counted; keep the table small.
+        session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.key.in_([key, _ip_key(ip)]), LoginFailure.at < since
+            )
+        )
+        session.flush()
+        return None
+    if not user.is_active_account:
+        raise DomainError(
+            N_("This account has been deactivated. Contact your unit's administrator.")
+        )
+    session.execute(delete(LoginFailure).where(LoginFailure.key == key))
+    user.last_login_at = now
+    session.flush()
+    return user
+
+
+def clean_username_lenient(raw: str) -> str:
+    """The username as typed at login: trimmed and lower-cased, never an error."""
+    return " ".join((raw or "").split()).lower()[:64]
+
+
+def load_session_user(session: Session, cookie_id: str) -> User | None:
+    """The user named by a session cookie's id ("<id>:<auth_epoch>"), if still valid."""
+    try:
+        raw_id, raw_epoch = cookie_id.split(":", 1)
+        user_id, epoch = int(raw_id), int(raw_epoch)
+    except ValueError:
+        return None
+    user = session.get(User, user_id)
+    if user is None or user.auth_epoch != epoch or not user.is_active_account:
+        return None
+    return user

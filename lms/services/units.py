@@ -1,0 +1,197 @@
+"""The union-unit tree: add, rename, move, delete-if-empty, and listing a subtree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import String, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from lms.models import OrgUnit, UnitKind, User
+from lms.services import audit
+from lms.services.errors import N_, DomainError, Forbidden
+from lms.services.scope import Scope
+from lms.services.text import clean_unit_code, clean_unit_name
+
+MAX_DEPTH = 8
+
+
+def _check_code_free(session: Session, parent: OrgUnit | None, code: str, exclude: int | None):
+    stmt = select(OrgUnit.id).where(func.upper(OrgUnit.code) == code)
+    stmt = stmt.where(OrgUnit.parent_id == parent.id if parent else OrgUnit.parent_id.is_(None))
+    if exclude is not None:
+        stmt = stmt.where(OrgUnit.id != exclude)
+    if session.scalar(stmt) is not None:
+        raise DomainError(
+            N_("Another unit at this place in the tree already has the code %(code)s."),
+            field="code",
+            code=code,
+        )
+
+
+def create_unit(
+    session: Session,
+    actor: User,
+    *,
+    parent: OrgUnit | None,
+    code: str,
+    name: str,
+    kind: UnitKind | str = UnitKind.OTHER,
+) -> OrgUnit:
+    """Add a unit under `parent` (a root unit when None, which only a site admin may add)."""
+    scope = Scope.of(actor)
+    if parent is None and not scope.everything:
+        raise Forbidden(N_("Only a site administrator can add a top-level unit."))
+    if parent is not None and not scope.covers_unit(parent):
+        raise Forbidden(N_("You cannot add a unit there."))
+    if parent is not None and parent.depth + 1 >= MAX_DEPTH:
+        raise DomainError(
+            N_("The tree cannot be deeper than %(max)d levels."), field="parent_id", max=MAX_DEPTH
+        )
+    code = clean_unit_code(code)
+    name = clean_unit_name(name)
+    _check_code_free(session, parent, code, None)
+    unit = OrgUnit(parent=parent, code=code, name=name, kind=UnitKind(kind), path="")
+    unit.depth = parent.depth + 1 if parent else 0
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    audit.record(session, actor, "unit.create", unit, code=code, name=name)
+    session.flush()
+    return unit
+
+
+def update_unit(
+    session: Session, actor: User, unit: OrgUnit, *, code: str, name: str, kind: UnitKind | str
+) -> OrgUnit:
+    """Rename a unit, or change its code or kind."""
+    if not Scope.of(actor).can_edit_unit(unit):
+        raise Forbidden(N_("You cannot change this unit."))
+    code = clean_unit_code(code)
+    name = clean_unit_name(name)
+    _check_code_free(session, unit.parent, code, unit.id)
+    changes = {}
+    if unit.code != code:
+        changes["code"] = [unit.code, code]
+    if unit.name != name:
+        changes["name"] = [unit.name, name]
+    if unit.kind != UnitKind(kind):
+        changes["kind"] = [str(unit.kind), str(UnitKind(kind))]
+    unit.code, unit.name, unit.kind = code, name, UnitKind(kind)
+    session.flush()
+    if changes:
+        audit.record(session, actor, "unit.update", unit, **changes)
+    return unit
+
+
+def move_unit(session: Session, actor: User, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
+    """Move a unit with its whole subtree under `new_parent`."""
+    scope = Scope.of(actor)
+    if not scope.can_edit_unit(unit) or not scope.covers_unit(new_parent):
+        raise Forbidden(N_("You cannot move this unit there."))
+    if unit.contains(new_parent):
+        raise DomainError(
+            N_("A unit cannot be moved under itself or one of its own sub-units."),
+            field="parent_id",
+        )
+    if new_parent.id == unit.parent_id:
+        return unit
+    height = (
+        session.scalar(select(func.max(OrgUnit.depth)).where(OrgUnit.path.startswith(unit.path)))
+        - unit.depth
+    )
+    if new_parent.depth + 1 + height >= MAX_DEPTH:
+        raise DomainError(
+            N_("The tree cannot be deeper than %(max)d levels."), field="parent_id", max=MAX_DEPTH
+        )
+    _check_code_free(session, new_parent, unit.code, unit.id)
+    old_path, old_parent = unit.path, unit.parent
+    new_path = f"{new_parent.path}{unit.id}/"
+    depth_shift = new_parent.depth + 1 - unit.depth
+    # One statement rewrites the paths and depths of the whole subtree.
+    session.execute(
+        update(OrgUnit)
+        .where(OrgUnit.path.startswith(old_path))
+        .values(
+            path=literal(new_path, String) + func.substr(OrgUnit.path, len(old_path) + 1),
+            depth=OrgUnit.depth + depth_shift,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    unit.parent = new_parent
+    session.flush()
+    for stale in session.scalars(select(OrgUnit).where(OrgUnit.path.startswith(new_path))):
+        session.refresh(stale, ["path", "depth"])
+    audit.record(
+        session,
+        actor,
+        "unit.move",
+        unit,
+        from_parent=old_parent.name if old_parent else None,
+        to_parent=new_parent.name,
+    )
+    session.flush()
+    return unit
+
+
+def delete_unit(session: Session, actor: User, unit: OrgUnit) -> None:
+    """Delete a unit that has no sub-units and no accounts."""
+    if not Scope.of(actor).can_edit_unit(unit):
+        raise Forbidden(N_("You cannot delete this unit."))
+    if session.scalar(select(func.count()).where(OrgUnit.parent_id == unit.id)):
+        raise DomainError(N_("This unit still has sub-units; move or delete them first."))
+    if session.scalar(select(func.count()).where(User.org_unit_id == unit.id)):
+        raise DomainError(N_("This unit still has accounts; move them to another unit first."))
+    audit.record(session, actor, "unit.delete", unit, code=unit.code, name=unit.name)
+    session.delete(unit)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """A unit as shown in the tree, with counts."""
+
+    unit: OrgUnit
+    level: int
+    user_count: int
+    child_count: int
+
+
+def unit_tree(session: Session, scope: Scope) -> list[UnitRow]:
+    """Every unit in the scope in tree order (parents before children, siblings by name)."""
+    units = list(session.scalars(select(OrgUnit).where(scope.unit_filter())))
+    counts = dict(
+        session.execute(
+            select(User.org_unit_id, func.count())
+            .join(OrgUnit, User.org_unit_id == OrgUnit.id)
+            .where(scope.unit_filter())
+            .group_by(User.org_unit_id)
+        ).all()
+    )
+    by_parent: dict[int | None, list[OrgUnit]] = {}
+    ids = {u.id for u in units}
+    for unit in units:
+        key = unit.parent_id if unit.parent_id in ids else None
+        by_parent.setdefault(key, []).append(unit)
+    for siblings in by_parent.values():
+        siblings.sort(key=lambda u: (u.name.casefold(), u.id))
+    rows: list[UnitRow] = []
+
+    def walk(parent_id: int | None, level: int) -> None:
+        for unit in by_parent.get(parent_id, []):
+            children = by_parent.get(unit.id, [])
+            rows.append(UnitRow(unit, level, counts.get(unit.id, 0), len(children)))
+            walk(unit.id, level + 1)
+
+    walk(None, 0)
+    return rows
+
+
+def unit_label(unit: OrgUnit, ancestors: dict[int, OrgUnit]) -> str:
+    """'Federation / District / Grassroots' for a unit, from a map of id -> unit."""
+    parts = []
+    for raw_id in unit.path.strip("/").split("/"):
+        ancestor = ancestors.get(int(raw_id))
+        if ancestor is not None:
+            parts.append(ancestor.name)
+    return " / ".join(parts)

@@ -1,0 +1,174 @@
+"""The web layer: one blueprint per audience, error pages, security headers."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    Flask,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from lms.extensions import db, login_manager
+from lms.services.accounts import load_session_user
+from lms.services.errors import DomainError, Forbidden, NotFound
+
+log = logging.getLogger(__name__)
+
+core = Blueprint("core", __name__, static_folder="../static", static_url_path="/static")
+
+# Content Security Policy of Hocvu's own pages: nothing inline, nothing from elsewhere.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+# Endpoints a user who must change their password may still reach.
+_OPEN_WHILE_PASSWORD_EXPIRED = {"auth.change_password", "auth.logout", "auth.set_language"}
+
+
+def message_of(error: DomainError) -> str:
+    """A domain error's message in the user's language."""
+    return gettext(error.message, **error.params)
+
+
+def register_web(app: Flask, url_prefix: str) -> None:
+    """Register Hocvu's blueprints, login handling, error pages and response headers."""
+    from lms.web import admin, auth, learn
+
+    blueprints = (core, auth.bp, learn.bp, admin.bp)
+    for blueprint in blueprints:
+        prefix = url_prefix + (blueprint.url_prefix or "")
+        app.register_blueprint(blueprint, url_prefix=prefix or None)
+    ours = {b.name for b in blueprints}
+    standalone = not url_prefix
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(cookie_id: str):
+        return load_session_user(db.session, cookie_id)
+
+    @app.before_request
+    def force_password_change():
+        if request.blueprint not in ours or request.endpoint in _OPEN_WHILE_PASSWORD_EXPIRED:
+            return None
+        if request.endpoint == "core.static":
+            return None
+        if current_user.is_authenticated and current_user.must_change_password:
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        if standalone or request.blueprint in ours:
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Permissions-Policy", "camera=(), microphone=()")
+            if current_user.is_authenticated and request.endpoint != "core.static":
+                response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.context_processor
+    def layout_context():
+        from lms.web.forms import ActionForm, LanguageForm
+
+        if request.blueprint not in ours and not standalone:
+            return {}
+        return {
+            "language_form": LanguageForm(
+                locale=_current_language(), next=request.full_path.rstrip("?")
+            ),
+            "logout_form": ActionForm(),
+            "site_name": app.config["HOCVU_SITE_NAME"],
+        }
+
+    def wants_json() -> bool:
+        return request.accept_mimetypes.best == "application/json" or request.is_json
+
+    def error_page(status: int, title: str, message: str):
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error=title, message=message), status
+        return render_template(
+            "hocvu/error.html", status=status, title=title, message=message
+        ), status
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        if isinstance(error, NotFound):
+            return error_page(404, gettext("Not found"), message_of(error))
+        if isinstance(error, Forbidden):
+            return error_page(403, gettext("Not allowed"), message_of(error))
+        return error_page(400, gettext("Cannot do that"), message_of(error))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return error_page(
+            400,
+            gettext("The form has expired"),
+            gettext(
+                "The form was sent without a valid security token, perhaps because it was "
+                "open for a long time or sent from another site. Go back, reload the page "
+                "and try again."
+            ),
+        )
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(_error):
+        return error_page(
+            409,
+            gettext("Conflict"),
+            gettext("Someone else changed the same data at the same moment. Please try again."),
+        )
+
+    if standalone:
+        _register_http_errors(app, error_page)
+
+
+def _current_language() -> str:
+    from lms.i18n import _locale_code
+
+    return _locale_code()
+
+
+def _register_http_errors(app: Flask, error_page) -> None:
+    titles = {
+        400: (_l("Bad request"), _l("The request could not be understood.")),
+        403: (_l("Not allowed"), _l("You do not have the right to see this page.")),
+        404: (_l("Not found"), _l("This page does not exist or has been moved.")),
+        405: (_l("Not allowed"), _l("This action is not available here.")),
+        413: (_l("File too large"), _l("The file is larger than this site accepts.")),
+        429: (_l("Too many requests"), _l("Please wait a moment and try again.")),
+    }
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        title, message = titles.get(error.code or 500, (error.name, error.description))
+        return error_page(error.code or 500, str(title), str(message))
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):
+        log.exception("unhandled error on %s", request.path, exc_info=error)
+        return error_page(
+            500,
+            gettext("Something went wrong"),
+            gettext("The error has been recorded. Please try again in a moment."),
+        )

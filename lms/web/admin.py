@@ -1,0 +1,481 @@
+"""Administration of units and accounts, scoped to the admin's subtree on every query."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from lms.extensions import db
+from lms.models import AuditEvent, OrgUnit, Role, RoleAssignment, User
+from lms.services import accounts, units
+from lms.services.errors import DomainError, Forbidden
+from lms.services.scope import Scope, get_unit, get_user
+from lms.services.text import clean_text
+from lms.web import message_of
+from lms.web.forms import (
+    ROLE_LABELS,
+    UNIT_KIND_LABELS,
+    ActionForm,
+    MoveUnitForm,
+    UnitForm,
+    UserForm,
+)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view):
+    """Logged in, and a site or unit admin; the scope is in `scope()`."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def scope() -> Scope:
+    return Scope.of(current_user)
+
+
+def _me() -> User:
+    return current_user._get_current_object()
+
+
+def _unit_or_404(unit_id: int) -> OrgUnit:
+    unit = get_unit(db.session, scope(), unit_id)
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def _user_or_404(user_id: int) -> User:
+    user = get_user(db.session, scope(), user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _unit_choices(blank: str | None = None) -> list[tuple[int, str]]:
+    """Units of the scope as (id, indented name), in tree order."""
+    rows = units.unit_tree(db.session, scope())
+    choices = [(0, blank)] if blank is not None else []
+    choices += [(r.unit.id, "\u2003" * r.level + r.unit.name) for r in rows]
+    return choices
+
+
+def _page_args() -> tuple[int, int]:
+    page = request.args.get("page", 1, type=int) or 1
+    return max(page, 1), int(current_app.config["HOCVU_PAGE_SIZE"])
+
+
+@bp.route("/")
+@admin_required
+def index():
+    """Overview: counts of units and accounts in the admin's scope."""
+    sc = scope()
+    unit_count = db.session.scalar(
+        select(func.count()).select_from(OrgUnit).where(sc.unit_filter())
+    )
+    user_stmt = (
+        select(func.count(User.id))
+        .join(OrgUnit, User.org_unit_id == OrgUnit.id)
+        .where(sc.user_filter())
+    )
+    totals = {
+        "units": unit_count,
+        "users": db.session.scalar(user_stmt),
+        "inactive": db.session.scalar(user_stmt.where(User.is_active_account.is_(False))),
+        "never_logged_in": db.session.scalar(user_stmt.where(User.last_login_at.is_(None))),
+    }
+    return render_template("hocvu/admin/index.html", totals=totals, scope=sc)
+
+
+# --- units -------------------------------------------------------------------------------
+
+
+@bp.route("/units")
+@admin_required
+def units_index():
+    """The unit tree of the scope, with counts and actions."""
+    rows = units.unit_tree(db.session, scope())
+    return render_template(
+        "hocvu/admin/units.html",
+        rows=rows,
+        scope=scope(),
+        kind_labels=UNIT_KIND_LABELS,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@admin_required
+def unit_new():
+    """Add a unit under ?parent=<id> (a top-level unit without it, site admins only)."""
+    parent_id = request.args.get("parent", type=int)
+    parent = _unit_or_404(parent_id) if parent_id else None
+    if parent is None and not scope().everything:
+        abort(403)
+    form = UnitForm()
+    if form.validate_on_submit():
+        try:
+            unit = units.create_unit(
+                db.session,
+                _me(),
+                parent=parent,
+                code=form.code.data,
+                name=form.name.data,
+                kind=form.kind.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field, message_of(error))
+        else:
+            db.session.commit()
+            flash(gettext("Unit %(name)s added.", name=unit.name), "success")
+            return redirect(url_for("admin.units_index", _anchor=f"unit-{unit.id}"))
+    return render_template("hocvu/admin/unit_form.html", form=form, parent=parent, unit=None)
+
+
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+@admin_required
+def unit_edit(unit_id: int):
+    """Rename a unit or change its code or kind."""
+    unit = _unit_or_404(unit_id)
+    if not scope().can_edit_unit(unit):
+        abort(403)
+    form = UnitForm(obj=unit)
+    if form.validate_on_submit():
+        try:
+            units.update_unit(
+                db.session,
+                _me(),
+                unit,
+                code=form.code.data,
+                name=form.name.data,
+                kind=form.kind.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            unit = _unit_or_404(unit_id)
+            form.add_error(error.field, message_of(error))
+        else:
+            db.session.commit()
+            flash(gettext("Unit %(name)s saved.", name=unit.name), "success")
+            return redirect(url_for("admin.units_index", _anchor=f"unit-{unit.id}"))
+    return render_template("hocvu/admin/unit_form.html", form=form, parent=unit.parent, unit=unit)
+
+
+@bp.route("/units/<int:unit_id>/move", methods=["GET", "POST"])
+@admin_required
+def unit_move(unit_id: int):
+    """Move a unit with its subtree under another unit."""
+    unit = _unit_or_404(unit_id)
+    if not scope().can_edit_unit(unit):
+        abort(403)
+    form = MoveUnitForm(parent_id=unit.parent_id or 0)
+    form.parent_id.choices = [(i, label) for i, label in _unit_choices() if i != unit.id]
+    if form.validate_on_submit():
+        target = _unit_or_404(form.parent_id.data)
+        try:
+            units.move_unit(db.session, _me(), unit, target)
+        except DomainError as error:
+            db.session.rollback()
+            unit = _unit_or_404(unit_id)
+            form.add_error(error.field or "parent_id", message_of(error))
+        else:
+            db.session.commit()
+            flash(gettext("Unit %(name)s moved.", name=unit.name), "success")
+            return redirect(url_for("admin.units_index", _anchor=f"unit-{unit.id}"))
+    return render_template("hocvu/admin/unit_move.html", form=form, unit=unit)
+
+
+@bp.route("/units/<int:unit_id>/delete", methods=["POST"])
+@admin_required
+def unit_delete(unit_id: int):
+    """Delete an empty unit."""
+    unit = _unit_or_404(unit_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    name = unit.name
+    try:
+        units.delete_unit(db.session, _me(), unit)
+    except Forbidden:
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(message_of(error), "error")
+    else:
+        db.session.commit()
+        flash(gettext("Unit %(name)s deleted.", name=name), "success")
+    return redirect(url_for("admin.units_index"))
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+STATUS_FILTERS = {"active", "inactive", "never_logged_in", "must_change_password"}
+
+
+@bp.route("/users")
+@admin_required
+def users_index():
+    """Accounts of the scope, searchable and filtered by unit, role and status."""
+    sc = scope()
+    q = clean_text(request.args.get("q"))[:100]
+    unit_id = request.args.get("unit", type=int)
+    role = request.args.get("role")
+    status = request.args.get("status")
+    stmt = select(User).outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+    if not sc.everything:
+        stmt = stmt.where(sc.user_filter())
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(User.full_name).contains(q.lower(), autoescape=True),
+                User.username.contains(q.lower(), autoescape=True),
+                User.phone.contains(q, autoescape=True),
+                func.lower(User.email).like(like),
+            )
+        )
+    if unit_id:
+        unit = _unit_or_404(unit_id)
+        stmt = stmt.where(OrgUnit.path.startswith(unit.path))
+    if role in {r.value for r in Role}:
+        stmt = stmt.where(
+            User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.role == Role(role)))
+        )
+    if status == "active":
+        stmt = stmt.where(User.is_active_account.is_(True))
+    elif status == "inactive":
+        stmt = stmt.where(User.is_active_account.is_(False))
+    elif status == "never_logged_in":
+        stmt = stmt.where(User.last_login_at.is_(None))
+    elif status == "must_change_password":
+        stmt = stmt.where(User.must_change_password.is_(True))
+    page, per_page = _page_args()
+    pagination = db.paginate(
+        stmt.order_by(User.full_name, User.id), page=page, per_page=per_page, error_out=False
+    )
+    return render_template(
+        "hocvu/admin/users.html",
+        pagination=pagination,
+        unit_choices=_unit_choices(),
+        role_labels=ROLE_LABELS,
+        filters={"q": q, "unit": unit_id, "role": role, "status": status},
+    )
+
+
+def _fill_user_form(form: UserForm) -> None:
+    form.org_unit_id.choices = _unit_choices(blank=gettext("(no unit)"))
+    form.admin_unit_id.choices = _unit_choices(blank=gettext("(choose)"))
+    if not scope().everything:
+        form.roles.choices = [
+            (r.value, label)
+            for r, label in ROLE_LABELS.items()
+            if r in (Role.LEARNER, Role.UNIT_ADMIN)
+        ]
+
+
+def _form_roles(form: UserForm) -> list[tuple[Role, OrgUnit | None]]:
+    roles = []
+    for value in form.roles.data or []:
+        role = Role(value)
+        unit = None
+        if role == Role.UNIT_ADMIN and form.admin_unit_id.data:
+            unit = _unit_or_404(form.admin_unit_id.data)
+        roles.append((role, unit))
+    return roles
+
+
+def _form_data(form: UserForm) -> accounts.AccountData:
+    unit = _unit_or_404(form.org_unit_id.data) if form.org_unit_id.data else None
+    return accounts.AccountData(
+        full_name=form.full_name.data,
+        org_unit=unit,
+        email=form.email.data,
+        phone=form.phone.data,
+        birth_date=form.birth_date.data,
+        issued_at=form.issued_at.data,
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_required
+def user_new():
+    """Create an account; its initial password is shown once, to be handed over."""
+    form = UserForm()
+    _fill_user_form(form)
+    if request.method == "GET":
+        form.roles.data = [Role.LEARNER.value]
+        form.org_unit_id.data = request.args.get("unit", type=int) or 0
+    if form.validate_on_submit():
+        try:
+            user, password = accounts.create_user(
+                db.session,
+                _me(),
+                username=form.username.data,
+                data=_form_data(form),
+                roles=_form_roles(form),
+                password=form.password.data or None,
+            )
+        except Forbidden as error:
+            db.session.rollback()
+            form.add_error("roles", message_of(error))
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field, message_of(error))
+        else:
+            db.session.commit()
+            return render_template(
+                "hocvu/admin/credentials.html", user=user, password=password, created=True
+            )
+    return render_template("hocvu/admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>")
+@admin_required
+def user_view(user_id: int):
+    """An account's record: details, roles, status and its audit history."""
+    user = _user_or_404(user_id)
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.target_type == "user", AuditEvent.target_id == user.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "hocvu/admin/user_view.html",
+        user=user,
+        events=events,
+        role_labels=ROLE_LABELS,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@admin_required
+def user_edit(user_id: int):
+    """Change an account's details and roles."""
+    user = _user_or_404(user_id)
+    form = UserForm(obj=user)
+    _fill_user_form(form)
+    del form.password
+    if request.method == "GET":
+        form.roles.data = [r.role.value for r in user.roles]
+        admin_scopes = [r.scope_unit_id for r in user.roles if r.role == Role.UNIT_ADMIN]
+        form.admin_unit_id.data = admin_scopes[0] if admin_scopes else 0
+        form.org_unit_id.data = user.org_unit_id or 0
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(
+                db.session, _me(), user, data=_form_data(form), roles=_form_roles(form)
+            )
+        except Forbidden as error:
+            db.session.rollback()
+            form.add_error("roles", message_of(error))
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field, message_of(error))
+        else:
+            db.session.commit()
+            flash(gettext("Account %(username)s saved.", username=user.username), "success")
+            return redirect(url_for("admin.user_view", user_id=user.id))
+    return render_template("hocvu/admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@admin_required
+def user_reset_password(user_id: int):
+    """Give the account a new initial password, shown once."""
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    password = accounts.reset_password(db.session, _me(), user)
+    db.session.commit()
+    return render_template(
+        "hocvu/admin/credentials.html", user=user, password=password, created=False
+    )
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@admin_required
+def user_deactivate(user_id: int):
+    """Deactivate an account: it can no longer log in and is logged out everywhere."""
+    return _set_active(user_id, False)
+
+
+@bp.route("/users/<int:user_id>/activate", methods=["POST"])
+@admin_required
+def user_activate(user_id: int):
+    """Reactivate a deactivated account."""
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool):
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        accounts.set_active(db.session, _me(), user, active)
+    except DomainError as error:
+        db.session.rollback()
+        flash(message_of(error), "error")
+    else:
+        db.session.commit()
+        message = (
+            gettext("Account %(username)s reactivated.", username=user.username)
+            if active
+            else gettext("Account %(username)s deactivated.", username=user.username)
+        )
+        flash(message, "success")
+    return redirect(url_for("admin.user_view", user_id=user.id))
+
+
+# --- audit log ---------------------------------------------------------------------------
+
+
+@bp.route("/audit")
+@admin_required
+def audit_index():
+    """The audit log of the scope, newest first."""
+    sc = scope()
+    stmt = select(AuditEvent)
+    if not sc.everything:
+        stmt = stmt.where(sc.path_filter(AuditEvent.unit_path))
+    page, per_page = _page_args()
+    pagination = db.paginate(
+        stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )
+    return render_template("hocvu/admin/audit.html", pagination=pagination)
+
+
+AUDIT_LABELS = {
+    "unit.create": _l("Unit added"),
+    "unit.update": _l("Unit renamed or changed"),
+    "unit.move": _l("Unit moved"),
+    "unit.delete": _l("Unit deleted"),
+    "user.create": _l("Account created"),
+    "user.update": _l("Account changed"),
+    "user.reset_password": _l("Password reset"),
+    "user.deactivate": _l("Account deactivated"),
+    "user.activate": _l("Account reactivated"),
+}
+
+
+@bp.app_template_global()
+def audit_label(action: str) -> str:
+    """The audit action in the user's language."""
+    label = AUDIT_LABELS.get(action)
+    return str(label) if label else action

@@ -1,0 +1,129 @@
+"""Logging in and out, changing one's password, choosing the language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext
+from flask_login import current_user, login_required, login_user, logout_user
+
+from lms.extensions import db
+from lms.services import accounts
+from lms.services.errors import DomainError
+from lms.web import message_of
+from lms.web.forms import ActionForm, ChangePasswordForm, LanguageForm, LoginForm
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths are followed after login, never another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _home_url() -> str:
+    return url_for("learn.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form and log the account in."""
+    if current_user.is_authenticated:
+        return redirect(_home_url())
+    form = LoginForm()
+    if form.validate_on_submit():
+        config = current_app.config
+        rules = accounts.ThrottleRules(
+            per_account=int(config["HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
+            per_ip=int(config["HOCVU_LOGIN_MAX_FAILURES_PER_IP"]),
+            window=timedelta(minutes=int(config["HOCVU_LOGIN_WINDOW_MINUTES"])),
+        )
+        try:
+            user = accounts.authenticate(
+                db.session,
+                form.username.data,
+                form.password.data,
+                request.remote_addr or "unknown",
+                rules,
+            )
+        except DomainError as error:
+            db.session.commit()
+            form.add_error(None, message_of(error))
+            return render_template("hocvu/auth/login.html", form=form), 429 if isinstance(
+                error, accounts.LoginThrottled
+            ) else 403
+        db.session.commit()
+        if user is None:
+            form.add_error(None, gettext("The username or password is wrong."))
+            return render_template("hocvu/auth/login.html", form=form), 401
+        session.clear()  # a fresh session on login: no fixation
+        session.permanent = True
+        login_user(user)
+        if user.must_change_password:
+            return redirect(url_for("auth.change_password"))
+        return redirect(_safe_next(request.args.get("next")) or _home_url())
+    return render_template("hocvu/auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Log out and forget the session."""
+    if ActionForm().validate_on_submit():
+        logout_user()
+        locale = session.get("locale")
+        session.clear()
+        if locale:
+            session["locale"] = locale
+        flash(gettext("You have logged out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; required at first login and after a reset."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_own_password(
+                db.session, user, form.current_password.data, form.new_password.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field, message_of(error))
+        else:
+            db.session.commit()
+            login_user(user)  # the cookie carries the new auth epoch
+            flash(gettext("Your password has been changed."), "success")
+            return redirect(_home_url())
+    return render_template("hocvu/auth/change_password.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Switch the interface language; remembered on the account when logged in."""
+    form = LanguageForm()
+    target = _safe_next(form.next.data) or _home_url()
+    if form.validate_on_submit():
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            current_user.locale = form.locale.data
+            db.session.commit()
+    return redirect(target)

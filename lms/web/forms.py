@@ -1,0 +1,198 @@
+"""Forms. Every text field is NFC-normalised and trimmed as it comes in."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    widgets,
+)
+from wtforms.fields.core import Field
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+
+from lms.models import Role, UnitKind
+from lms.services.text import MAX_FULL_NAME, MAX_UNIT_NAME, clean_text, nfc
+
+
+def _nfc_strip(value):
+    return clean_text(value) if isinstance(value, str) else value
+
+
+class Form(FlaskForm):
+    """Base form: NFC at the edge for every string field (passwords only get NFC)."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
+                options["filters"] = (*unbound_field.kwargs.get("filters", ()), _nfc_strip)
+            elif issubclass(field_class, PasswordField):
+                options["filters"] = (
+                    *unbound_field.kwargs.get("filters", ()),
+                    lambda v: nfc(v) if isinstance(v, str) else v,
+                )
+            return unbound_field.bind(form=form, **options)
+
+    def add_error(self, field: str | None, message: str) -> None:
+        """Attach a service's error to the field it names, or to the form as a whole."""
+        target: Field | None = getattr(self, field, None) if field else None
+        if isinstance(target, Field):
+            target.errors = [*target.errors, message]
+        else:
+            self.form_errors.append(message)
+
+
+REQUIRED = _l("This field is required.")
+
+
+class LoginForm(Form):
+    username = StringField(_l("Username"), validators=[DataRequired(REQUIRED)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])
+    submit = SubmitField(_l("Log in"))
+
+
+class ChangePasswordForm(Form):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+        ],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class LanguageForm(Form):
+    locale = SelectField(choices=[("vi", "Tiếng Việt"), ("en", "English")])
+    next = StringField()
+
+
+class ActionForm(Form):
+    """An empty form for POST-only buttons (deactivate, reset password, delete, log out)."""
+
+
+UNIT_KIND_LABELS = {
+    UnitKind.FEDERATION: _l("Provincial/city labour federation"),
+    UnitKind.DISTRICT: _l("District labour federation"),
+    UnitKind.SECTOR: _l("Sector union"),
+    UnitKind.GRASSROOTS: _l("Grassroots union"),
+    UnitKind.AGENCY: _l("Agency or enterprise"),
+    UnitKind.OTHER: _l("Other"),
+}
+
+ROLE_LABELS = {
+    Role.LEARNER: _l("Learner"),
+    Role.AUTHOR: _l("Course author"),
+    Role.UNIT_ADMIN: _l("Unit administrator"),
+    Role.SITE_ADMIN: _l("Site administrator"),
+}
+
+
+class UnitForm(Form):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+        description=_l("Short and unique among its siblings, for example CDCS-HALAM."),
+    )
+    name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(
+                max=MAX_UNIT_NAME,
+                message=_l("At most %(max)d characters.", max=MAX_UNIT_NAME),
+            ),
+        ],
+    )
+    kind = SelectField(_l("Kind"), choices=[(k.value, v) for k, v in UNIT_KIND_LABELS.items()])
+    submit = SubmitField(_l("Save"))
+
+
+class MoveUnitForm(Form):
+    parent_id = SelectField(_l("New parent unit"), coerce=int, validators=[InputRequired()])
+    submit = SubmitField(_l("Move"))
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class UserForm(Form):
+    full_name = StringField(
+        _l("Full name"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(
+                max=MAX_FULL_NAME,
+                message=_l("At most %(max)d characters.", max=MAX_FULL_NAME),
+            ),
+        ],
+    )
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(REQUIRED)],
+        description=_l(
+            "Letters without diacritics, digits, '.', '_' or '-'; for example nguyenvana."
+        ),
+    )
+    org_unit_id = SelectField(_l("Unit"), coerce=int, validators=[Optional()])
+    roles = CheckboxListField(_l("Roles"), choices=[(r.value, v) for r, v in ROLE_LABELS.items()])
+    admin_unit_id = SelectField(
+        _l("Unit managed (for a unit administrator)"), coerce=int, validators=[Optional()]
+    )
+    email = StringField(_l("Email"), validators=[Optional(), Length(max=254)])
+    phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=30)])
+    birth_date = DateField(
+        _l("Date of birth"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
+    issued_at = DateField(
+        _l("Account issued on"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+        description=_l("The day the account is handed to the person; deadlines count from it."),
+    )
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[Optional()],
+        description=_l("Leave empty to generate one. It must be changed at first login."),
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class _BabelTranslations:
+    """Route WTForms' own messages through Hocvu's catalog (WTForms ships no Vietnamese)."""
+
+    def gettext(self, string: str) -> str:
+        from flask_babel import gettext
+
+        return gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        from flask_babel import ngettext
+
+        return ngettext(singular, plural, n)
+
+
+Form.Meta.get_translations = lambda self, form: _BabelTranslations()
+
+# The WTForms built-in messages that Hocvu's fields can show, so that extraction puts them in
+# the catalog.
+WTFORMS_MESSAGES = (
+    _l("Not a valid date value."),
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    _l("This field is required."),
+    _l("Invalid Choice(s): one or more data inputs could not be coerced."),
+    _l("'%(value)s' is not a valid choice for this field."),
+)

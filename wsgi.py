@@ -1,0 +1,5 @@
+"""The WSGI entry point for gunicorn and other servers: `gunicorn wsgi:app`."""
+
+from lms import create_app
+
+app = create_app()
