@@ -79,7 +79,8 @@ def _engine_options(url: str) -> dict[str, Any]:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL for concurrent readers, enforced foreign keys, and waiting instead of failing."""
+    """WAL for concurrent readers, enforced foreign keys, waiting instead of failing, and
+    Unicode-aware lower()/upper()."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -87,3 +88,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's own lower()/upper() know only ASCII; searches must fold "Đ" and "Ễ" too.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        dbapi_connection.create_function("upper", 1, _upper, deterministic=True)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value):
+    return value.upper() if isinstance(value, str) else value

@@ -26,7 +26,15 @@ from lms.services.errors import DomainError, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
-core = Blueprint("core", __name__, static_folder="../static", static_url_path="/static")
+# Hocvu's templates and static files belong to this blueprint, so that they are found when
+# Hocvu is mounted into a host application too.
+core = Blueprint(
+    "core",
+    __name__,
+    static_folder="../static",
+    static_url_path="/static",
+    template_folder="../templates",
+)
 
 # Content Security Policy of Hocvu's own pages: nothing inline, nothing from elsewhere.
 CSP = (

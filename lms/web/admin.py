@@ -24,6 +24,7 @@ from lms.web.forms import (
     MoveUnitForm,
     UnitForm,
     UserForm,
+    choices,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -182,7 +183,7 @@ def unit_move(unit_id: int):
     if not scope().can_edit_unit(unit):
         abort(403)
     form = MoveUnitForm(parent_id=unit.parent_id or 0)
-    form.parent_id.choices = [(i, label) for i, label in _unit_choices() if i != unit.id]
+    form.parent_id.choices = choices((i, label) for i, label in _unit_choices() if i != unit.id)
     if form.validate_on_submit():
         target = _unit_or_404(form.parent_id.data)
         try:
@@ -275,14 +276,14 @@ def users_index():
 
 
 def _fill_user_form(form: UserForm) -> None:
-    form.org_unit_id.choices = _unit_choices(blank=gettext("(no unit)"))
-    form.admin_unit_id.choices = _unit_choices(blank=gettext("(choose)"))
+    form.org_unit_id.choices = choices(_unit_choices(blank=gettext("(no unit)")))
+    form.admin_unit_id.choices = choices(_unit_choices(blank=gettext("(choose)")))
     if not scope().everything:
-        form.roles.choices = [
+        form.roles.choices = choices(
             (r.value, label)
             for r, label in ROLE_LABELS.items()
             if r in (Role.LEARNER, Role.UNIT_ADMIN)
-        ]
+        )
 
 
 def _form_roles(form: UserForm) -> list[tuple[Role, OrgUnit | None]]:

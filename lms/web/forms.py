@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -18,6 +20,11 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Opt
 
 from lms.models import Role, UnitKind
 from lms.services.text import MAX_FULL_NAME, MAX_UNIT_NAME, clean_text, nfc
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms options."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _nfc_strip(value):
@@ -59,7 +66,13 @@ class LoginForm(Form):
 
 class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
-    new_password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED)])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED)],
+        description=_l(
+            "At least 8 characters. A short sentence is easy to remember and hard to guess."
+        ),
+    )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[
@@ -71,7 +84,7 @@ class ChangePasswordForm(Form):
 
 
 class LanguageForm(Form):
-    locale = SelectField(choices=[("vi", "Tiếng Việt"), ("en", "English")])
+    locale = SelectField(choices=choices([("vi", "Tiếng Việt"), ("en", "English")]))
     next = StringField()
 
 
@@ -112,7 +125,9 @@ class UnitForm(Form):
             ),
         ],
     )
-    kind = SelectField(_l("Kind"), choices=[(k.value, v) for k, v in UNIT_KIND_LABELS.items()])
+    kind = SelectField(
+        _l("Kind"), choices=choices((k.value, v) for k, v in UNIT_KIND_LABELS.items())
+    )
     submit = SubmitField(_l("Save"))
 
 
@@ -145,7 +160,9 @@ class UserForm(Form):
         ),
     )
     org_unit_id = SelectField(_l("Unit"), coerce=int, validators=[Optional()])
-    roles = CheckboxListField(_l("Roles"), choices=[(r.value, v) for r, v in ROLE_LABELS.items()])
+    roles = CheckboxListField(
+        _l("Roles"), choices=choices((r.value, v) for r, v in ROLE_LABELS.items())
+    )
     admin_unit_id = SelectField(
         _l("Unit managed (for a unit administrator)"), coerce=int, validators=[Optional()]
     )
@@ -173,15 +190,12 @@ class UserForm(Form):
 class _BabelTranslations:
     """Route WTForms' own messages through Hocvu's catalog (WTForms ships no Vietnamese)."""
 
+    # WTForms formats the result itself, so the catalog's raw text is returned.
     def gettext(self, string: str) -> str:
-        from flask_babel import gettext
-
-        return gettext(string)
+        return get_translations().gettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        from flask_babel import ngettext
-
-        return ngettext(singular, plural, n)
+        return get_translations().ngettext(singular, plural, n)
 
 
 Form.Meta.get_translations = lambda self, form: _BabelTranslations()
@@ -195,4 +209,5 @@ WTFORMS_MESSAGES = (
     _l("This field is required."),
     _l("Invalid Choice(s): one or more data inputs could not be coerced."),
     _l("'%(value)s' is not a valid choice for this field."),
+    _l("'%(value)s' are not valid choices for this field."),
 )

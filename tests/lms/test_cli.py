@@ -1,0 +1,61 @@
+"""The `hocvu` command: init (with demo data, twice), create-admin."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from lms.models import OrgUnit, User
+from lms.services.accounts import ThrottleRules, authenticate
+
+
+def test_init_with_demo_loads_once_and_prints_the_login(runner, app, session):
+    first = runner.invoke(args=["init", "--demo"])
+    assert first.exit_code == 0, first.output
+    assert "Demo data loaded." in first.output
+    password = re.search(r"password for all: (\S+)\)", first.output).group(1)
+    assert "site administrator:  admin" in first.output
+    units = session.scalar(select(func.count()).select_from(OrgUnit))
+    users = session.scalar(select(func.count()).select_from(User))
+    assert units >= 8 and users >= 10
+    root = session.scalar(select(OrgUnit).where(OrgUnit.parent_id.is_(None)))
+    assert root.name == "Liên đoàn Lao động tỉnh Quảng Ninh"
+
+    second = runner.invoke(args=["init", "--demo"])
+    assert second.exit_code == 0, second.output
+    assert "already loaded" in second.output and password in second.output
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(User)) == users
+
+    rules = ThrottleRules(5, 100, timedelta(minutes=15))
+    admin = authenticate(session, "admin", password, "127.0.0.1", rules)
+    assert admin is not None and admin.is_site_admin and not admin.must_change_password
+    learner = authenticate(session, "hv.nguyenvanan", password, "127.0.0.1", rules)
+    assert learner.must_change_password and learner.org_unit.code == "CDCS-HALAM"
+    cred_file = app.instance_path + "/demo-credentials.txt"
+    assert (__import__("os").stat(cred_file).st_mode & 0o777) == 0o600
+
+
+def test_create_admin(runner, session):
+    result = runner.invoke(
+        args=["create-admin", "quantri", "--full-name", "Lê Thị Quản Trị"],
+        input="mat-khau-rat-dai\nmat-khau-rat-dai\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = session.scalar(select(User).where(User.username == "quantri"))
+    assert user.is_site_admin and user.full_name == "Lê Thị Quản Trị"
+
+
+def test_create_admin_errors_are_vietnamese_and_short(runner, make):
+    make.site_admin(username="quantri")
+    make.commit()
+    taken = runner.invoke(
+        args=["create-admin", "quantri", "--full-name", "X", "--password", "mat-khau-dai-1"]
+    )
+    assert taken.exit_code != 0
+    assert "Tên đăng nhập quantri đã có người dùng." in taken.output
+    short = runner.invoke(args=["create-admin", "moi", "--full-name", "X", "--password", "ngan"])
+    assert "Mật khẩu phải có ít nhất 8 ký tự." in short.output
+    assert "Traceback" not in short.output

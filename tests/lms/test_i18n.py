@@ -1,0 +1,85 @@
+"""The Vietnamese catalog is complete, and dates and numbers are formatted the Vietnamese way."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import unicodedata
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from flask_babel import force_locale
+
+from lms.i18n import format_date, format_datetime, format_number
+
+ROOT = Path(__file__).resolve().parents[2]
+PO = ROOT / "lms" / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
+
+
+def test_vietnamese_catalog_covers_every_message_in_the_code(tmp_path):
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("pybabel")),
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "N_",
+            "-o",
+            str(pot),
+            "--no-location",
+            "lms",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    extracted = {m.id for m in read_po(pot.open("rb")) if m.id}
+    catalog = read_po(PO.open("rb"), locale="vi")
+    translated = {m.id: m for m in catalog if m.id}
+    missing = sorted(i for i in extracted if i not in translated)
+    assert not missing, f"not in the vi catalog (run make extract-messages): {missing}"
+    untranslated = sorted(i for i, m in translated.items() if not m.string)
+    assert not untranslated, f"untranslated: {untranslated}"
+    fuzzy = sorted(i for i, m in translated.items() if m.fuzzy)
+    assert not fuzzy, f"fuzzy: {fuzzy}"
+    not_nfc = [
+        m.string for m in translated.values() if unicodedata.normalize("NFC", m.string) != m.string
+    ]
+    assert not not_nfc, f"not NFC: {not_nfc}"
+
+
+def test_placeholders_survive_translation():
+    catalog = read_po(PO.open("rb"), locale="vi")
+    import re
+
+    pattern = re.compile(r"%\((\w+)\)[sd]")
+    for message in catalog:
+        if message.id:
+            assert set(pattern.findall(message.id)) == set(pattern.findall(message.string)), (
+                message.id
+            )
+
+
+def test_dates_and_numbers_in_vietnamese(app):
+    with app.test_request_context(), force_locale("vi"):
+        assert format_date(date(2026, 11, 23)) == "ngày 23 tháng 11 năm 2026"
+        assert format_date(date(2026, 1, 5), "short") == "05/01/2026"
+        # 17:30 UTC on the 23rd is already the 24th in Hanoi.
+        assert format_date(datetime(2026, 11, 23, 17, 30, tzinfo=UTC)) == (
+            "ngày 24 tháng 11 năm 2026"
+        )
+        assert format_datetime(datetime(2026, 11, 23, 7, 5, tzinfo=UTC)) == "14:05, 23/11/2026"
+        assert format_number(8.5) == "8,5"
+        assert format_number(36000) == "36.000"
+
+
+def test_dates_and_numbers_in_english(app):
+    with app.test_request_context(), force_locale("en"):
+        assert format_date(date(2026, 11, 23)) == "23 November 2026"
+        assert format_number(8.5) == "8.5"
+        assert format_number(36000) == "36,000"

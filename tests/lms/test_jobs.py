@@ -1,0 +1,73 @@
+"""The background-job interface: progress, results and failures, run in a thread."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from lms import jobs
+from lms.extensions import db
+from lms.models import Job, JobStatus
+
+
+@jobs.task("test.count")
+def count_task(ctx: jobs.JobContext, *, upto: int) -> dict:
+    for i in range(1, upto + 1):
+        ctx.progress(i, upto, f"Đã xử lý {i}/{upto}")
+    return {"counted": upto}
+
+
+@jobs.task("test.fail")
+def failing_task(ctx: jobs.JobContext) -> dict:
+    ctx.progress(1, 3)
+    raise ValueError("tệp hỏng ở dòng 2")
+
+
+def _wait(app, job_id: int, timeout: float = 10.0) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            job = db.session.get(Job, job_id)
+            if job.status in (JobStatus.DONE, JobStatus.FAILED):
+                db.session.expunge(job)
+                return job
+        time.sleep(0.02)
+    raise AssertionError("job did not finish")
+
+
+def test_job_runs_in_a_thread_with_progress_and_result(app):
+    with app.test_request_context():
+        job_id = jobs.enqueue("test.count", upto=5).id
+    job = _wait(app, job_id)
+    assert job.status == JobStatus.DONE
+    assert job.result == {"counted": 5}
+    assert (job.done, job.total, job.percent) == (5, 5, 100)
+    assert job.message == "Đã xử lý 5/5"
+    assert job.started_at <= job.finished_at
+
+
+def test_failure_is_recorded_not_raised(app):
+    with app.test_request_context():
+        job_id = jobs.enqueue("test.fail").id
+    job = _wait(app, job_id)
+    assert job.status == JobStatus.FAILED
+    assert "tệp hỏng ở dòng 2" in job.error
+    assert job.done == 1
+
+
+def test_inline_mode_runs_before_returning(app):
+    app.config["HOCVU_JOBS_INLINE"] = True
+    with app.test_request_context():
+        job = jobs.enqueue("test.count", upto=2)
+        assert job.status == JobStatus.DONE
+
+
+def test_unknown_task_is_refused(app):
+    with app.test_request_context(), pytest.raises(KeyError):
+        jobs.enqueue("test.nope")
+
+
+def test_a_name_cannot_be_registered_twice():
+    with pytest.raises(ValueError, match="registered twice"):
+        jobs.task("test.count")(lambda ctx: None)

@@ -1,0 +1,194 @@
+"""A unit admin sees and changes only their own subtree, on every admin endpoint."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from lms.models import Role, User
+from lms.services import accounts
+from lms.services.errors import Forbidden
+
+
+@pytest.fixture
+def world(make):
+    """Two districts of one province; the unit admin manages only Hạ Long."""
+    root = make.unit(code="QN", name="LĐLĐ tỉnh Quảng Ninh")
+    mine = make.unit(root, code="HL", name="LĐLĐ thành phố Hạ Long")
+    mine_child = make.unit(mine, code="HL-1", name="CĐCS Trường THPT Hòn Gai")
+    other = make.unit(root, code="CP", name="LĐLĐ thành phố Cẩm Phả")
+    other_child = make.unit(other, code="CP-1", name="CĐCS Bệnh viện Cẩm Phả BÍ MẬT")
+    boss = make.unit_admin(mine, username="qt.halong")
+    inside = make.learner(mine_child, username="hv.trong", full_name="Người Trong Phạm Vi")
+    outside = make.learner(other_child, username="hv.ngoai", full_name="Người Ngoài Phạm Vi")
+    site_admin_inside = make.user(mine_child, username="sa.trong", roles=[(Role.SITE_ADMIN, None)])
+    make.commit()
+    return {
+        "root": root,
+        "mine": mine,
+        "mine_child": mine_child,
+        "other": other,
+        "other_child": other_child,
+        "boss": boss,
+        "inside": inside,
+        "outside": outside,
+        "site_admin_inside": site_admin_inside,
+    }
+
+
+SECRET_WORDS = ("Người Ngoài Phạm Vi", "hv.ngoai", "BÍ MẬT", "Cẩm Phả")
+
+
+def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, world):
+    """Walks the URL map, so that a new admin endpoint cannot forget the scope unnoticed."""
+    login("qt.halong")
+    out_ids = {"unit_id": world["other_child"].id, "user_id": world["outside"].id}
+    checked = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("admin."):
+            continue
+        ids = {arg: out_ids[arg] for arg in rule.arguments}
+        if not ids:
+            continue
+        path = rule.build(ids, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, data={})
+            if method == "POST" and response.status_code == 400:
+                # CSRF is checked first; send a valid token to reach the scope check.
+                from tests.conftest import csrf_token
+
+                token = csrf_token(client, "/admin/")
+                response = client.open(path, method=method, data={"csrf_token": token})
+            assert response.status_code in (403, 404), (rule.endpoint, method, path)
+            body = response.get_data(as_text=True)
+            for word in SECRET_WORDS:
+                assert word not in body, (rule.endpoint, word)
+        checked.add(rule.endpoint)
+    assert checked >= {
+        "admin.unit_edit",
+        "admin.unit_move",
+        "admin.unit_delete",
+        "admin.user_view",
+        "admin.user_edit",
+        "admin.user_reset_password",
+        "admin.user_deactivate",
+        "admin.user_activate",
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/units",
+        "/admin/users",
+        "/admin/audit",
+        "/admin/users/new",
+        "/admin/units/new?parent={mine}",
+    ],
+)
+def test_lists_and_forms_show_only_the_subtree(client, login, world, path):
+    login("qt.halong")
+    page = client.get(path.format(mine=world["mine"].id)).get_data(as_text=True)
+    for word in SECRET_WORDS:
+        assert word not in page, (path, word)
+    if path == "/admin/users":
+        assert "Người Trong Phạm Vi" in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/users?unit={other}", "/admin/units/new?parent={other}", "/admin/users/new?unit=0"],
+)
+def test_query_parameters_cannot_reach_outside(client, login, world, path):
+    login("qt.halong")
+    response = client.get(path.format(other=world["other"].id))
+    body = response.get_data(as_text=True)
+    if "unit=0" in path:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 404
+    for word in SECRET_WORDS:
+        assert word not in body
+
+
+def test_unit_admin_cannot_create_users_outside_or_grant_more(client, login, post, world, session):
+    login("qt.halong")
+    base = {
+        "full_name": "Người Mới",
+        "username": "hv.moi",
+        "admin_unit_id": "0",
+        "phone": "",
+        "email": "",
+        "birth_date": "",
+        "issued_at": "",
+        "password": "",
+    }
+    outside = post(
+        "/admin/users/new",
+        {**base, "org_unit_id": str(world["other_child"].id), "roles": ["learner"]},
+    )
+    assert outside.status_code in (200, 404)
+    as_site_admin = post(
+        "/admin/users/new",
+        {**base, "org_unit_id": str(world["mine_child"].id), "roles": ["site_admin"]},
+    )
+    assert as_site_admin.status_code == 200
+    scoped_outside = post(
+        "/admin/users/new",
+        {
+            **base,
+            "org_unit_id": str(world["mine_child"].id),
+            "roles": ["unit_admin"],
+            "admin_unit_id": str(world["other"].id),
+        },
+    )
+    assert scoped_outside.status_code in (200, 404)
+    session.rollback()
+    assert session.scalar(select(User).where(User.username == "hv.moi")) is None
+    fine = post(
+        "/admin/users/new",
+        {**base, "org_unit_id": str(world["mine_child"].id), "roles": ["learner"]},
+    )
+    assert "Đã tạo tài khoản hv.moi." in fine.get_data(as_text=True)
+
+
+def test_unit_admin_cannot_touch_a_site_admin_of_their_subtree(session, world):
+    """Otherwise resetting that password would hand over the whole site."""
+    boss = session.get(User, world["boss"].id)
+    target = session.get(User, world["site_admin_inside"].id)
+    with pytest.raises(Forbidden):
+        accounts.reset_password(session, boss, target)
+    with pytest.raises(Forbidden):
+        accounts.set_active(session, boss, target, False)
+
+
+def test_site_admin_inside_subtree_is_404_over_http(client, login, world):
+    login("qt.halong")
+    user_id = world["site_admin_inside"].id
+    assert client.get(f"/admin/users/{user_id}").status_code == 404
+
+
+def test_learner_and_author_have_no_admin_pages(client, login, make):
+    unit = make.unit()
+    make.learner(unit, username="hv.thuong")
+    make.user(unit, username="tacgia", roles=[(Role.AUTHOR, None)])
+    make.commit()
+    for username in ("hv.thuong", "tacgia"):
+        fresh = client.application.test_client()
+        type(login)(fresh)(username)
+        for path in ("/admin/", "/admin/users", "/admin/units", "/admin/audit"):
+            assert fresh.get(path).status_code == 403, (username, path)
+        assert "Quản trị" not in fresh.get("/").get_data(as_text=True)
+
+
+def test_audit_log_is_scoped(client, login, post, world, session, make):
+    admin = make.site_admin(username="admin")
+    make.commit()
+    accounts.reset_password(session, admin, session.get(User, world["outside"].id))
+    accounts.reset_password(session, admin, session.get(User, world["inside"].id))
+    session.commit()
+    login("qt.halong")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "Người Trong Phạm Vi" in page
+    assert "Người Ngoài Phạm Vi" not in page

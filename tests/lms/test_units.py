@@ -1,0 +1,212 @@
+"""The union-unit tree: add, rename, move, delete-if-empty, through services and pages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from lms.models import AuditEvent, OrgUnit, UnitKind
+from lms.services import units
+from lms.services.errors import DomainError, Forbidden
+
+
+@pytest.fixture
+def admin(make):
+    return make.site_admin(username="admin")
+
+
+def test_create_builds_paths_and_audits(session, admin):
+    root = units.create_unit(
+        session,
+        admin,
+        parent=None,
+        code="ldld-qn",
+        name="LĐLĐ tỉnh Quảng Ninh",
+        kind=UnitKind.FEDERATION,
+    )
+    child = units.create_unit(session, admin, parent=root, code="CDN-THAN", name="CĐ ngành Than")
+    assert root.code == "LDLD-QN"  # codes are upper-cased
+    assert child.path == f"/{root.id}/{child.id}/" and child.depth == 1
+    actions = session.scalars(select(AuditEvent.action)).all()
+    assert actions == ["unit.create", "unit.create"]
+
+
+def test_duplicate_sibling_code_is_refused_but_cousins_may_share(session, admin, make):
+    root = make.unit(code="ROOT")
+    a = units.create_unit(session, admin, parent=root, code="A", name="A")
+    b = units.create_unit(session, admin, parent=root, code="B", name="B")
+    with pytest.raises(DomainError) as error:
+        units.create_unit(session, admin, parent=root, code="a", name="Khác")
+    assert error.value.field == "code"
+    units.create_unit(session, admin, parent=a, code="X", name="X dưới A")
+    units.create_unit(session, admin, parent=b, code="X", name="X dưới B")
+
+
+def test_names_are_nfc_and_length_checked(session, admin):
+    decomposed = "Công đoàn Hạ Long".replace("ạ", "a\u0323")
+    unit = units.create_unit(session, admin, parent=None, code="HL", name=f"  {decomposed}  ")
+    assert unit.name == "Công đoàn Hạ Long"
+    with pytest.raises(DomainError) as error:
+        units.create_unit(session, admin, parent=None, code="LONG", name="Đ" * 201)
+    assert error.value.field == "name"
+    with pytest.raises(DomainError):
+        units.create_unit(session, admin, parent=None, code="có dấu", name="Tên")
+
+
+def test_move_rewrites_the_whole_subtree(session, admin, make):
+    root = make.unit(code="R")
+    a = make.unit(root, code="A")
+    b = make.unit(root, code="B")
+    a1 = make.unit(a, code="A1")
+    a11 = make.unit(a1, code="A11")
+    units.move_unit(session, admin, a1, b)
+    session.expire_all()
+    assert a1.parent_id == b.id
+    assert a1.path == f"/{root.id}/{b.id}/{a1.id}/" and a1.depth == 2
+    assert a11.path == f"/{root.id}/{b.id}/{a1.id}/{a11.id}/" and a11.depth == 3
+    assert a.path == f"/{root.id}/{a.id}/"
+
+
+def test_move_under_own_descendant_is_refused(session, admin, make):
+    root = make.unit(code="R")
+    a = make.unit(root, code="A")
+    a1 = make.unit(a, code="A1")
+    for target in (a, a1):
+        with pytest.raises(DomainError) as error:
+            units.move_unit(session, admin, a, target)
+        assert "under itself" in error.value.message
+    session.expire_all()
+    assert a.parent_id == root.id
+
+
+def test_delete_only_when_empty(session, admin, make):
+    root = make.unit(code="R")
+    busy = make.unit(root, code="BUSY")
+    make.learner(busy)
+    parent = make.unit(root, code="PARENT")
+    make.unit(parent, code="CHILD")
+    empty = make.unit(root, code="EMPTY")
+    with pytest.raises(DomainError, match="accounts"):
+        units.delete_unit(session, admin, busy)
+    with pytest.raises(DomainError, match="sub-units"):
+        units.delete_unit(session, admin, parent)
+    units.delete_unit(session, admin, empty)
+    assert session.get(OrgUnit, empty.id) is None
+
+
+def test_unit_admin_edits_only_inside_their_subtree(session, make):
+    root = make.unit(code="R")
+    mine = make.unit(root, code="MINE")
+    inside = make.unit(mine, code="IN")
+    other = make.unit(root, code="OTHER")
+    boss = make.unit_admin(mine)
+    units.create_unit(session, boss, parent=inside, code="NEW", name="Mới")
+    units.update_unit(session, boss, inside, code="IN", name="Đổi tên", kind="grassroots")
+    with pytest.raises(Forbidden):
+        units.create_unit(session, boss, parent=other, code="X", name="X")
+    with pytest.raises(Forbidden):
+        units.create_unit(session, boss, parent=None, code="TOP", name="Top")
+    with pytest.raises(Forbidden):  # the root of their own scope is the site admin's
+        units.update_unit(session, boss, mine, code="MINE", name="Khác", kind="other")
+    with pytest.raises(Forbidden):
+        units.move_unit(session, boss, inside, other)
+    with pytest.raises(Forbidden):
+        units.delete_unit(session, boss, other)
+
+
+def test_tree_lists_parents_before_children_with_counts(session, admin, make):
+    root = make.unit(code="R", name="Tỉnh")
+    b = make.unit(root, code="B", name="Bắc")
+    a = make.unit(root, code="A", name="An")
+    make.learner(a)
+    make.learner(a)
+    rows = units.unit_tree(session, units.Scope.of(admin))
+    assert [(r.unit.name, r.level, r.user_count) for r in rows] == [
+        ("Tỉnh", 0, 0),
+        ("An", 1, 2),
+        ("Bắc", 1, 0),
+    ]
+    assert b in [r.unit for r in rows]
+
+
+# --- through the pages -------------------------------------------------------------------
+
+
+def test_admin_builds_the_tree_in_pages(client, login, post, make, session, admin):
+    make.commit()
+    login("admin")
+    response = post(
+        "/admin/units/new",
+        {"code": "LDLD-QN", "name": "Liên đoàn Lao động tỉnh Quảng Ninh", "kind": "federation"},
+    )
+    assert response.status_code == 302
+    root = session.scalar(select(OrgUnit).where(OrgUnit.code == "LDLD-QN"))
+    response = post(
+        f"/admin/units/new?parent={root.id}",
+        {"code": "CDN-THAN", "name": "Công đoàn ngành Than", "kind": "sector"},
+    )
+    assert response.status_code == 302
+    page = client.get("/admin/units").get_data(as_text=True)
+    assert "Liên đoàn Lao động tỉnh Quảng Ninh" in page and "Công đoàn ngành Than" in page
+    assert "Đã thêm đơn vị Công đoàn ngành Than." in page
+
+    session.rollback()
+    child = session.scalar(select(OrgUnit).where(OrgUnit.code == "CDN-THAN"))
+    renamed = post(
+        f"/admin/units/{child.id}/edit",
+        {"code": "CDN-THAN", "name": "Công đoàn Than – Khoáng sản", "kind": "sector"},
+    )
+    assert renamed.status_code == 302
+    session.rollback()
+    assert session.get(OrgUnit, child.id).name == "Công đoàn Than – Khoáng sản"
+
+    deleted = post(f"/admin/units/{child.id}/delete", form_page="/admin/units")
+    assert deleted.status_code == 302
+    assert "Đã xóa đơn vị" in client.get("/admin/units").get_data(as_text=True)
+
+
+def test_form_errors_show_next_to_the_field_in_vietnamese(client, login, post, make, admin):
+    make.unit(code="DUP")
+    make.commit()
+    login("admin")
+    empty = post("/admin/units/new", {"code": "", "name": "", "kind": "other"})
+    page = empty.get_data(as_text=True)
+    assert empty.status_code == 200
+    assert page.count("Đây là trường bắt buộc.") == 2
+    assert 'aria-invalid="true"' in page
+    dup = post("/admin/units/new", {"code": "dup", "name": "Trùng mã", "kind": "other"})
+    assert "Đã có một đơn vị cùng cấp mang mã DUP." in dup.get_data(as_text=True)
+    long = post("/admin/units/new", {"code": "OK", "name": "x" * 201, "kind": "other"})
+    assert "Tối đa 200 ký tự." in long.get_data(as_text=True)
+    bad_kind = post("/admin/units/new", {"code": "OK", "name": "Tên", "kind": "bogus"})
+    assert "Lựa chọn không hợp lệ." in bad_kind.get_data(as_text=True)
+
+
+def test_move_page_refuses_a_descendant(client, login, post, make, session, admin):
+    root = make.unit(code="R")
+    a = make.unit(root, code="A", name="Đơn vị A")
+    a1 = make.unit(a, code="A1")
+    make.commit()
+    login("admin")
+    page = client.get(f"/admin/units/{a.id}/move").get_data(as_text=True)
+    assert f'value="{a.id}"' not in page  # the unit itself is not offered
+    response = post(f"/admin/units/{a.id}/move", {"parent_id": str(a1.id)})
+    assert "Không thể chuyển một đơn vị vào chính nó" in response.get_data(as_text=True)
+    session.rollback()
+    assert session.get(OrgUnit, a.id).parent_id == root.id
+
+
+def test_delete_of_a_non_empty_unit_explains_why(client, login, post, make, admin):
+    unit = make.unit(code="FULL", name="Đơn vị đông")
+    make.learner(unit)
+    make.commit()
+    login("admin")
+    response = post(f"/admin/units/{unit.id}/delete", form_page="/admin/units")
+    assert response.status_code == 302
+    assert "Đơn vị này vẫn còn tài khoản" in client.get("/admin/units").get_data(as_text=True)
+
+
+def test_empty_tree_has_an_empty_state(client, login, make, admin):
+    make.commit()
+    login("admin")
+    assert "Chưa có đơn vị nào." in client.get("/admin/units").get_data(as_text=True)
