@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from lms.models import OrgUnit, Role, RoleAssignment, UnitKind, User
 from lms.services.accounts import hash_password
+from lms.services.text import fold, sort_key
 
 PASSWORD = "mat-khau-1"
 _numbers = itertools.count(1)
@@ -56,9 +57,12 @@ class Factories:
         issued_at: date | None = None,
     ) -> User:
         n = next(_numbers)
+        full_name = full_name or f"Nguyễn Văn Số {n}"
         user = User(
             username=username or f"user{n}",
-            full_name=full_name or f"Nguyễn Văn Số {n}",
+            full_name=full_name,
+            sort_name=sort_key(full_name),
+            search_name=fold(full_name),
             org_unit=unit,
             password_hash=hash_password(password),
             must_change_password=must_change_password,

@@ -85,6 +85,9 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
+    # Derived from full_name by the services: Vietnamese list order, and accent-free search.
+    sort_name: Mapped[str] = mapped_column(String(400), index=True, default="")
+    search_name: Mapped[str] = mapped_column(String(120), index=True, default="")
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
     birth_date: Mapped[date | None] = mapped_column(Date)

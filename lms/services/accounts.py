@@ -14,7 +14,14 @@ from lms.models import LoginFailure, OrgUnit, Role, RoleAssignment, User, utcnow
 from lms.services import audit
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.services.scope import Scope
-from lms.services.text import clean_email, clean_full_name, clean_phone, clean_username
+from lms.services.text import (
+    clean_email,
+    clean_full_name,
+    clean_phone,
+    clean_username,
+    fold,
+    sort_key,
+)
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
@@ -90,6 +97,8 @@ def _apply(user: User, data: AccountData) -> dict[str, list]:
             changes[name] = [_jsonable(old), _jsonable(value)]
             setattr(user, name, value)
     user.org_unit = data.org_unit
+    user.sort_name = sort_key(user.full_name)
+    user.search_name = fold(user.full_name)
     return changes
 
 

@@ -121,3 +121,60 @@ def clean_email(raw: str | None) -> str | None:
         raise DomainError(
             N_("%(value)s is not a valid email address."), field="email", value=text
         ) from None
+
+
+# --- Vietnamese ordering and searching -----------------------------------------------------
+
+# The Vietnamese alphabet, then the Latin letters it lacks, each with a two-digit rank. Keys
+# are made of digits only, so that they sort the same under every database collation.
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_RANK = {ch: f"{i + 11:02d}" for i, ch in enumerate(_ALPHABET)}
+_RANK.update({str(d): f"{d + 1:02d}" for d in range(10)})
+# Dictionary order of the tones: ngang, huyền, hỏi, ngã, sắc, nặng.
+_TONES = {"\u0300": "1", "\u0309": "2", "\u0303": "3", "\u0301": "4", "\u0323": "5"}
+_SHAPES = {
+    ("a", "\u0306"): "ă",
+    ("a", "\u0302"): "â",
+    ("e", "\u0302"): "ê",
+    ("o", "\u0302"): "ô",
+    ("o", "\u031b"): "ơ",
+    ("u", "\u031b"): "ư",
+}
+
+
+def _letters(word: str) -> list[tuple[str, str]]:
+    """(letter of the alphabet, tone digit) for each letter of a word."""
+    out: list[tuple[str, str]] = []
+    for ch in unicodedata.normalize("NFD", word.lower()):
+        if unicodedata.combining(ch):
+            if not out:
+                continue
+            letter, tone = out[-1]
+            if ch in _TONES:
+                out[-1] = (letter, _TONES[ch])
+            else:
+                out[-1] = (_SHAPES.get((letter, ch), letter), tone)
+        elif ch in _RANK:
+            out.append((ch, "0"))
+    return out
+
+
+def sort_key(full_name: str) -> str:
+    """A key that orders names as Vietnamese lists do: by given name (the last word), then the
+    whole name, letters in Vietnamese alphabet order (d < đ < e), tones last."""
+    words = [_letters(w) for w in full_name.split()]
+    words = [w for w in words if w]
+    if not words:
+        return ""
+    ordered = [words[-1], *words]
+    primary = "00".join("".join(_RANK[letter] for letter, _ in w) for w in ordered)
+    tones = "".join(tone for w in ordered for _, tone in w)
+    return f"{primary}000{tones}"[:400]
+
+
+def fold(text: str | None) -> str:
+    """Lower case without diacritics ('Đỗ Thị Ánh' -> 'do thi anh'), for searching."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())

@@ -15,7 +15,7 @@ from lms.models import AuditEvent, OrgUnit, Role, RoleAssignment, User
 from lms.services import accounts, units
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
-from lms.services.text import clean_text
+from lms.services.text import clean_text, fold
 from lms.web import message_of
 from lms.web.forms import (
     ROLE_LABELS,
@@ -238,13 +238,13 @@ def users_index():
     if not sc.everything:
         stmt = stmt.where(sc.user_filter())
     if q:
-        like = f"%{q.lower()}%"
+        folded = fold(q)
         stmt = stmt.where(
             or_(
-                func.lower(User.full_name).contains(q.lower(), autoescape=True),
+                User.search_name.contains(folded, autoescape=True),
                 User.username.contains(q.lower(), autoescape=True),
-                User.phone.contains(q, autoescape=True),
-                func.lower(User.email).like(like),
+                User.phone.contains(q.replace(" ", ""), autoescape=True),
+                func.lower(User.email).contains(q.lower(), autoescape=True),
             )
         )
     if unit_id:
@@ -264,7 +264,7 @@ def users_index():
         stmt = stmt.where(User.must_change_password.is_(True))
     page, per_page = _page_args()
     pagination = db.paginate(
-        stmt.order_by(User.full_name, User.id), page=page, per_page=per_page, error_out=False
+        stmt.order_by(User.sort_name, User.id), page=page, per_page=per_page, error_out=False
     )
     return render_template(
         "hocvu/admin/users.html",

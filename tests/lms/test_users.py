@@ -333,3 +333,16 @@ def test_users_list_search_filter_and_pagination(client, login, make, admin, app
     assert "Đỗ Thị Khác" in found and "Phạm Văn Số" not in found
     nothing = client.get("/admin/users?q=zzz").get_data(as_text=True)
     assert "Không có tài khoản nào phù hợp với bộ lọc." in nothing
+
+
+def test_users_list_is_in_vietnamese_order_and_search_ignores_accents(client, login, make, admin):
+    unit = make.unit()
+    for name in ("Đỗ Thị Lan", "Nguyễn Văn An", "Hoàng Đức", "Bùi Thị Hoa"):
+        make.learner(unit, full_name=name)
+    make.commit()
+    login("admin")
+    page = client.get(f"/admin/users?unit={unit.id}").get_data(as_text=True)
+    positions = [page.index(n) for n in ("Nguyễn Văn An", "Hoàng Đức", "Bùi Thị Hoa", "Đỗ Thị Lan")]
+    assert positions == sorted(positions)
+    found = client.get("/admin/users?q=do thi lan").get_data(as_text=True)
+    assert "Đỗ Thị Lan" in found and "Bùi Thị Hoa" not in found

@@ -1,8 +1,8 @@
 """accounts, units, audit log, jobs
 
-Revision ID: a9e05ec8dbaf
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:16:23.794804
+Create Date: 2026-11-23 18:27:28.598505
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import lms.database
 
 
 # revision identifiers, used by Alembic.
-revision = 'a9e05ec8dbaf'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -50,6 +50,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('full_name', sa.String(length=120), nullable=False),
+    sa.Column('sort_name', sa.String(length=400), nullable=False),
+    sa.Column('search_name', sa.String(length=120), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('birth_date', sa.Date(), nullable=True),
@@ -70,6 +72,8 @@ def upgrade():
     )
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_account_org_unit_id'), ['org_unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_user_account_search_name'), ['search_name'], unique=False)
+        batch_op.create_index(batch_op.f('ix_user_account_sort_name'), ['sort_name'], unique=False)
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -144,6 +148,8 @@ def downgrade():
 
     op.drop_table('audit_event')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_account_sort_name'))
+        batch_op.drop_index(batch_op.f('ix_user_account_search_name'))
         batch_op.drop_index(batch_op.f('ix_user_account_org_unit_id'))
 
     op.drop_table('user_account')
