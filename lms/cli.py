@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_babel import force_locale, gettext
 from flask_migrate import upgrade
 
+from lms import jobs
 from lms.extensions import db
 from lms.models import Role
 from lms.services.errors import DomainError
@@ -31,6 +32,12 @@ def init_command(demo: bool) -> None:
     os.makedirs(files_dir, exist_ok=True)
     upgrade()
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    recovered = jobs.recover(current_app._get_current_object())
+    if recovered["interrupted"] or recovered["requeued"]:
+        click.echo(
+            f"Jobs: {recovered['interrupted']} interrupted marked failed, "
+            f"{recovered['requeued']} queued started again."
+        )
     if demo:
         from lms.demo import load_demo
 

@@ -122,7 +122,28 @@ def run_job(app: Flask, job_id: int) -> None:
             job.done = job.total
         job.finished_at = utcnow()
         session.commit()
-        db.session.remove()
+
+
+def recover(app: Flask) -> dict[str, int]:
+    """After a restart: fail the jobs that were running (their thread is gone) and start the
+    queued ones again. Called by `hocvu init`, which every start-up runs."""
+    from sqlalchemy import select, update
+
+    with app.app_context():
+        interrupted = db.session.execute(
+            update(Job)
+            .where(Job.status == JobStatus.RUNNING)
+            .values(
+                status=JobStatus.FAILED,
+                error="interrupted: the process running this job stopped",
+                finished_at=utcnow(),
+            )
+        ).rowcount
+        queued = list(db.session.scalars(select(Job.id).where(Job.status == JobStatus.QUEUED)))
+        db.session.commit()
+    for job_id in queued:
+        app.extensions["hocvu_jobs"].submit(job_id)
+    return {"interrupted": interrupted, "requeued": len(queued)}
 
 
 def init_app(app: Flask) -> None:

@@ -71,3 +71,14 @@ def test_unknown_task_is_refused(app):
 def test_a_name_cannot_be_registered_twice():
     with pytest.raises(ValueError, match="registered twice"):
         jobs.task("test.count")(lambda ctx: None)
+
+
+def test_recover_after_restart_fails_running_and_restarts_queued(app, session):
+    running = Job(task="test.count", args={"upto": 1}, status=JobStatus.RUNNING)
+    queued = Job(task="test.count", args={"upto": 3}, status=JobStatus.QUEUED)
+    session.add_all([running, queued])
+    session.commit()
+    assert jobs.recover(app) == {"interrupted": 1, "requeued": 1}
+    assert _wait(app, queued.id).result == {"counted": 3}
+    failed = _wait(app, running.id)
+    assert failed.status == JobStatus.FAILED and "interrupted" in failed.error
