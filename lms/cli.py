@@ -7,7 +7,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 from flask_babel import force_locale, gettext
 from flask_migrate import upgrade
 
@@ -91,6 +91,9 @@ def _create_app() -> Flask:
     try:
         return create_app()
     except ConfigError as error:
+        if len(sys.argv) < 2 or {"--help", "-h"} & set(sys.argv[1:]):
+            # Flask's CLI prints this as an error line, then the help.
+            raise NoAppException(str(error)) from None
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
 
