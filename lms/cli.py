@@ -28,20 +28,26 @@ def _fail(error: DomainError) -> None:
 @with_appcontext
 def init_command(demo: bool) -> None:
     """Create or upgrade the database schema (and load demo data with --demo)."""
+    if demo and current_app.config["HOCVU_ENV"] == "production":
+        raise click.ClickException(
+            "--demo creates accounts with a known password; it is refused in production "
+            "(set HOCVU_ENV=development for a trial)."
+        )
     files_dir = current_app.config["HOCVU_FILES_DIR"]
     os.makedirs(files_dir, exist_ok=True)
     upgrade()
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
-    recovered = jobs.recover(current_app._get_current_object())
-    if recovered["interrupted"] or recovered["requeued"]:
-        click.echo(
-            f"Jobs: {recovered['interrupted']} interrupted marked failed, "
-            f"{recovered['requeued']} queued started again."
-        )
+    interrupted = jobs.fail_interrupted(db.session)
+    db.session.commit()
+    if interrupted:
+        click.echo(f"Jobs: {interrupted} interrupted by the last stop marked as failed.")
     if demo:
         from lms.demo import load_demo
+        from lms.services import clock
 
-        report = load_demo(db.session, current_app.instance_path)
+        report = load_demo(
+            db.session, current_app.instance_path, clock.today(current_app.config["HOCVU_TIMEZONE"])
+        )
         db.session.commit()
         click.echo(report)
 

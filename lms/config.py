@@ -29,7 +29,8 @@ DEFAULTS: dict[str, Any] = {
     # Login throttling, kept in the database so that every worker sees the same counts.
     # Per account: a few attempts, then a pause. Per IP: much higher, because a whole factory
     # or office often shares one address behind NAT.
-    "HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,  # from one address
+    "HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT_ANY_IP": 50,
     "HOCVU_LOGIN_MAX_FAILURES_PER_IP": 100,
     "HOCVU_LOGIN_WINDOW_MINUTES": 15,
     "HOCVU_SESSION_COOKIE_SECURE": None,  # default: True in production

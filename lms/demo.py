@@ -89,7 +89,7 @@ def _load_tree(session: Session, actor: User | None) -> dict[str, OrgUnit]:
     return by_code
 
 
-def load_demo(session: Session, instance_path: str) -> str:
+def load_demo(session: Session, instance_path: str, today: date) -> str:
     """Load the demo data unless it is there already; return the text to print."""
     cred_path = Path(instance_path) / CREDENTIALS_FILE
     exists = session.scalar(select(OrgUnit).where(OrgUnit.code == ROOT_CODE)) is not None
@@ -127,7 +127,7 @@ def load_demo(session: Session, instance_path: str) -> str:
         password=password,
     )
     author.must_change_password = False
-    issued = date.today()
+    issued = today
     for username, name, unit_code, phone in LEARNERS:
         create_user(
             session,

@@ -12,6 +12,7 @@ from babel.numbers import format_decimal as babel_format_decimal
 from flask import Flask, current_app, request, session
 from flask_babel import Babel, get_locale
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 # Babel's own long Vietnamese date ("23 tháng 11, 2026") is not how documents are dated in
 # Vietnam; administrative texts write "ngày 23 tháng 11 năm 2026".
@@ -22,8 +23,11 @@ _SHORT_DATE_PATTERNS = {"vi": "dd/MM/y", "en": "d MMM y"}
 def select_locale() -> str:
     """The account's language, else the one chosen this session, else the site default."""
     allowed = current_app.config["HOCVU_LOCALES"]
-    if current_user and current_user.is_authenticated and current_user.locale in allowed:
-        return current_user.locale
+    try:
+        if current_user and current_user.is_authenticated and current_user.locale in allowed:
+            return current_user.locale
+    except SQLAlchemyError:  # an error page after a failed flush still needs a language
+        pass
     chosen = session.get("locale")
     if chosen in allowed:
         return chosen

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lms.extensions import db
@@ -72,9 +73,19 @@ class ThreadRunner:
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hocvu-job")
         self.lock = threading.Lock()
+        self.resumed = False
 
     def submit(self, job_id: int) -> None:
         self.pool.submit(run_job, self.app, job_id)
+
+    def resume_queued(self) -> None:
+        """Once per process: start the jobs left queued by a previous process."""
+        with self.lock:
+            if self.resumed:
+                return
+            self.resumed = True
+        for job_id in db.session.scalars(select(Job.id).where(Job.status == JobStatus.QUEUED)):
+            self.submit(job_id)
 
 
 def enqueue(name: str, *, created_by: User | None = None, **args: Any) -> Job:
@@ -97,14 +108,18 @@ def run_job(app: Flask, job_id: int) -> None:
     """Run one job to completion, recording its status, result or error."""
     with app.app_context():
         session = db.session
-        job = session.get(Job, job_id)
-        if job is None or job.status != JobStatus.QUEUED:
-            return
-        job.status = JobStatus.RUNNING
-        job.started_at = utcnow()
+        # Claim the job in one statement: of two runners given the same job, one gets it.
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, started_at=utcnow())
+        ).rowcount
         session.commit()
-        fn = _TASKS[job.task]
+        if not claimed:
+            return
+        job = session.get(Job, job_id)
         try:
+            fn = _TASKS[job.task]
             result = fn(JobContext(job_id, session), **job.args)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
             session.rollback()
@@ -124,28 +139,30 @@ def run_job(app: Flask, job_id: int) -> None:
         session.commit()
 
 
-def recover(app: Flask) -> dict[str, int]:
-    """After a restart: fail the jobs that were running (their thread is gone) and start the
-    queued ones again. Called by `hocvu init`, which every start-up runs."""
-    from sqlalchemy import select, update
+def fail_interrupted(session: Session) -> int:
+    """Mark the jobs left running by a stopped process as failed; return how many.
 
-    with app.app_context():
-        interrupted = db.session.execute(
-            update(Job)
-            .where(Job.status == JobStatus.RUNNING)
-            .values(
-                status=JobStatus.FAILED,
-                error="interrupted: the process running this job stopped",
-                finished_at=utcnow(),
-            )
-        ).rowcount
-        queued = list(db.session.scalars(select(Job.id).where(Job.status == JobStatus.QUEUED)))
-        db.session.commit()
-    for job_id in queued:
-        app.extensions["hocvu_jobs"].submit(job_id)
-    return {"interrupted": interrupted, "requeued": len(queued)}
+    With the embedded runner a job runs in a thread of the web process, so when `hocvu init`
+    runs before the server starts, no job can be running. The queued ones are started by the
+    web process itself (ThreadRunner.resume_queued).
+    """
+    return session.execute(
+        update(Job)
+        .where(Job.status == JobStatus.RUNNING)
+        .values(
+            status=JobStatus.FAILED,
+            error="interrupted: the process running this job stopped",
+            finished_at=utcnow(),
+        )
+    ).rowcount
 
 
 def init_app(app: Flask) -> None:
-    """Start the embedded runner for this app."""
-    app.extensions["hocvu_jobs"] = ThreadRunner(app, int(app.config["HOCVU_JOB_THREADS"]))
+    """Attach the embedded runner; it resumes queued jobs on the first request it serves."""
+    runner = ThreadRunner(app, int(app.config["HOCVU_JOB_THREADS"]))
+    app.extensions["hocvu_jobs"] = runner
+
+    @app.before_request
+    def resume_queued_jobs() -> None:
+        if not runner.resumed and not app.config["HOCVU_JOBS_INLINE"]:
+            runner.resume_queued()

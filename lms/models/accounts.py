@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -146,7 +147,18 @@ class RoleAssignment(db.Model):
     """One role of one account; a unit admin's row names the root of their subtree."""
 
     __tablename__ = "role_assignment"
-    __table_args__ = (UniqueConstraint("user_id", "role", "scope_unit_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "scope_unit_id"),
+        # NULLs are distinct in a unique constraint: unscoped roles need their own index.
+        Index(
+            "uq_role_assignment_unscoped",
+            "user_id",
+            "role",
+            unique=True,
+            sqlite_where=text("scope_unit_id IS NULL"),
+            postgresql_where=text("scope_unit_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))

@@ -6,12 +6,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from lms.models import LoginFailure, OrgUnit, Role, RoleAssignment, User, utcnow
-from lms.services import audit
+from lms.models import AuditEvent, LoginFailure, OrgUnit, Role, RoleAssignment, User, utcnow
+from lms.services import audit, clock
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.services.scope import Scope
 from lms.services.text import (
@@ -27,9 +27,6 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 # Initial passwords are typed by people from a printed sheet: no 0/O, 1/l/I.
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
-# A hash to compare against when the username does not exist, so that a wrong username takes
-# as long as a wrong password and does not reveal which accounts exist.
-_DUMMY_HASH = generate_password_hash("hocvu-timing-equaliser")
 
 
 # werkzeug's scrypt: N=2**15, r=8, p=1, i.e. 32 MiB of memory per hash. Tests lower it.
@@ -39,6 +36,17 @@ PASSWORD_METHOD = "scrypt"  # noqa: S105
 def hash_password(password: str) -> str:
     """A memory-hard (scrypt) hash of a password."""
     return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to check against when the username does not exist, made with the same method
+    as real ones, so that a wrong username takes as long as a wrong password."""
+    if PASSWORD_METHOD not in _dummy_hashes:
+        _dummy_hashes[PASSWORD_METHOD] = hash_password(secrets.token_hex(8))
+    return _dummy_hashes[PASSWORD_METHOD]
 
 
 def generate_password(length: int = 10) -> str:
@@ -88,7 +96,7 @@ def _apply(user: User, data: AccountData) -> dict[str, list]:
         "issued_at": data.issued_at,
         "org_unit_id": data.org_unit.id if data.org_unit else None,
     }
-    if data.birth_date and data.birth_date >= date.today():
+    if data.birth_date and data.birth_date >= clock.today():
         raise DomainError(N_("The birth date must be in the past."), field="birth_date")
     changes = {}
     for name, value in values.items():
@@ -107,13 +115,14 @@ def _jsonable(value):
 
 
 def _check_roles(scope: Scope, roles: list[tuple[Role, OrgUnit | None]]) -> None:
+    roles[:] = list(dict.fromkeys(roles))  # the same role twice is one role
     if not roles:
         raise DomainError(N_("Choose at least one role."), field="roles")
     for role, unit in roles:
         if role == Role.UNIT_ADMIN and unit is None:
             raise DomainError(
                 N_("Choose the unit that the unit administrator will manage."),
-                field="admin_unit_id",
+                field="admin_unit_ids",
             )
         if not scope.can_grant(role, unit):
             raise Forbidden(N_("You cannot grant this role."))
@@ -187,7 +196,17 @@ def update_user(
     _check_roles(scope, roles)
     if user.id == actor.id and user.is_site_admin and (Role.SITE_ADMIN, None) not in roles:
         raise DomainError(N_("You cannot remove your own site administrator role."), field="roles")
+    old_unit_path = user.org_unit.path if user.org_unit else None
     changes = _apply(user, data)
+    new_unit_path = data.org_unit.path if data.org_unit else None
+    if old_unit_path != new_unit_path:
+        # The account's history follows it, so that its new unit's admins see it.
+        session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.target_type == "user", AuditEvent.target_id == user.id)
+            .values(unit_path=new_unit_path)
+            .execution_options(synchronize_session=False)
+        )
     old_roles = sorted(_role_key(r.role, r.scope_unit) for r in user.roles)
     new_roles = sorted(_role_key(r, u) for r, u in roles)
     if old_roles != new_roles:
@@ -215,7 +234,12 @@ def reset_password(session: Session, actor: User, user: User) -> str:
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.auth_epoch += 1
-    session.execute(delete(LoginFailure).where(LoginFailure.key == _account_key(user.username)))
+    session.execute(
+        delete(LoginFailure).where(
+            (LoginFailure.key == _account_key(user.username))
+            | LoginFailure.key.endswith(f":{user.username}", autoescape=True)
+        )
+    )
     audit.record(session, actor, "user.reset_password", user)
     session.flush()
     return password
@@ -259,11 +283,18 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
 
 @dataclass(frozen=True)
 class ThrottleRules:
-    """How many failed logins are allowed in a sliding window, per account and per IP."""
+    """How many failed logins are allowed in a sliding window.
+
+    `per_account` counts the failures for one account from one address, so that nobody can
+    lock a colleague (or the site administrator) out from elsewhere; `per_account_any_ip`
+    is a much higher ceiling across all addresses against distributed guessing; `per_ip`
+    counts every failure from one address.
+    """
 
     per_account: int
     per_ip: int
     window: timedelta
+    per_account_any_ip: int = 50
 
 
 class LoginThrottled(DomainError):
@@ -276,6 +307,10 @@ def _account_key(username: str) -> str:
 
 def _ip_key(ip: str) -> str:
     return f"ip:{ip}"
+
+
+def _pair_key(username: str, ip: str) -> str:
+    return f"p:{ip}:{username}"[:120]
 
 
 def _failures(session: Session, key: str, since: datetime) -> tuple[int, datetime | None]:
@@ -300,8 +335,11 @@ def authenticate(
     """
     now = utcnow()
     since = now - rules.window
-    key = _account_key(clean_username_lenient(username))
-    for k, limit in ((key, rules.per_account), (_ip_key(ip), rules.per_ip)):
+    name = clean_username_lenient(username)
+    key = _account_key(name)
+    keys = (_pair_key(name, ip), key, _ip_key(ip))
+    limits = (rules.per_account, rules.per_account_any_ip, rules.per_ip)
+    for k, limit in zip(keys, limits, strict=True):
         count, oldest = _failures(session, k, since)
         if count >= limit:
             wait = (oldest + rules.window - now) if oldest else rules.window
@@ -310,15 +348,13 @@ def authenticate(
                 N_("Too many failed attempts. Try again in %(minutes)d minutes."),
                 minutes=minutes,
             )
-    user = session.scalar(select(User).where(User.username == key[2:]))
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    user = session.scalar(select(User).where(User.username == name))
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is None or not ok:
-        session.add_all([LoginFailure(key=key, at=now), LoginFailure(key=_ip_key(ip), at=now)])
+        session.add_all([LoginFailure(key=k, at=now) for k in keys])
         # Old rows of these keys are no longer counted; keep the table small.
         session.execute(
-            delete(LoginFailure).where(
-                LoginFailure.key.in_([key, _ip_key(ip)]), LoginFailure.at < since
-            )
+            delete(LoginFailure).where(LoginFailure.key.in_(keys), LoginFailure.at < since)
         )
         session.flush()
         return None
@@ -326,7 +362,7 @@ def authenticate(
         raise DomainError(
             N_("This account has been deactivated. Contact your unit's administrator.")
         )
-    session.execute(delete(LoginFailure).where(LoginFailure.key == key))
+    session.execute(delete(LoginFailure).where(LoginFailure.key == keys[0]))
     user.last_login_at = now
     session.flush()
     return user

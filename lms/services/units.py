@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import String, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from lms.models import OrgUnit, UnitKind, User
+from lms.models import AuditEvent, OrgUnit, RoleAssignment, UnitKind, User
 from lms.services import audit
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.services.scope import Scope
@@ -29,6 +29,17 @@ def _check_code_free(session: Session, parent: OrgUnit | None, code: str, exclud
         )
 
 
+def _lock(session: Session, *units: OrgUnit | None) -> None:
+    """Lock units (in id order, so two transactions cannot deadlock) and re-read their paths.
+
+    On PostgreSQL a concurrent move could otherwise change a path between our read and our
+    write, leaving a unit with a stale path and so in the wrong admin's scope. SQLite
+    serialises writers and ignores FOR UPDATE.
+    """
+    for unit in sorted((u for u in units if u is not None), key=lambda u: u.id):
+        session.refresh(unit, with_for_update=True)
+
+
 def create_unit(
     session: Session,
     actor: User,
@@ -42,6 +53,7 @@ def create_unit(
     scope = Scope.of(actor)
     if parent is None and not scope.everything:
         raise Forbidden(N_("Only a site administrator can add a top-level unit."))
+    _lock(session, parent)
     if parent is not None and not scope.covers_unit(parent):
         raise Forbidden(N_("You cannot add a unit there."))
     if parent is not None and parent.depth + 1 >= MAX_DEPTH:
@@ -87,6 +99,11 @@ def update_unit(
 def move_unit(session: Session, actor: User, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
     """Move a unit with its whole subtree under `new_parent`."""
     scope = Scope.of(actor)
+    _lock(session, unit, new_parent)
+    # Lock the whole subtree: no unit may be added inside it while its paths are rewritten.
+    session.scalars(
+        select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path)).with_for_update()
+    ).all()
     if not scope.can_edit_unit(unit) or not scope.covers_unit(new_parent):
         raise Forbidden(N_("You cannot move this unit there."))
     if unit.contains(new_parent):
@@ -118,6 +135,16 @@ def move_unit(session: Session, actor: User, unit: OrgUnit, new_parent: OrgUnit)
         )
         .execution_options(synchronize_session=False)
     )
+    # The audit log is scoped by unit path: its events follow the subtree to its new place.
+    session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.unit_path.startswith(old_path))
+        .values(
+            unit_path=literal(new_path, String)
+            + func.substr(AuditEvent.unit_path, len(old_path) + 1)
+        )
+        .execution_options(synchronize_session=False)
+    )
     unit.parent = new_parent
     session.flush()
     for stale in session.scalars(select(OrgUnit).where(OrgUnit.path.startswith(new_path))):
@@ -142,6 +169,10 @@ def delete_unit(session: Session, actor: User, unit: OrgUnit) -> None:
         raise DomainError(N_("This unit still has sub-units; move or delete them first."))
     if session.scalar(select(func.count()).where(User.org_unit_id == unit.id)):
         raise DomainError(N_("This unit still has accounts; move them to another unit first."))
+    if session.scalar(select(func.count()).where(RoleAssignment.scope_unit_id == unit.id)):
+        raise DomainError(
+            N_("A unit administrator still manages this unit; change their role first.")
+        )
     audit.record(session, actor, "unit.delete", unit, code=unit.code, name=unit.name)
     session.delete(unit)
     session.flush()

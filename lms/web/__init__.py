@@ -111,8 +111,9 @@ def register_web(app: Flask, url_prefix: str) -> None:
     def wants_json() -> bool:
         return request.accept_mimetypes.best == "application/json" or request.is_json
 
-    def error_page(status: int, title: str, message: str):
-        db.session.rollback()
+    def error_page(status: int, title, message):
+        # Titles and messages may be lazy strings: they are rendered after the rollback.
+        title, message = str(title), str(message)
         if wants_json():
             return jsonify(error=title, message=message), status
         return render_template(
@@ -121,6 +122,7 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
+        db.session.rollback()
         if isinstance(error, NotFound):
             return error_page(404, gettext("Not found"), message_of(error))
         if isinstance(error, Forbidden):
@@ -129,6 +131,7 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
+        db.session.rollback()
         return error_page(
             400,
             gettext("The form has expired"),
@@ -141,6 +144,7 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     @app.errorhandler(IntegrityError)
     def integrity_error(_error):
+        db.session.rollback()
         return error_page(
             409,
             gettext("Conflict"),
@@ -162,19 +166,26 @@ def _register_http_errors(app: Flask, error_page) -> None:
         400: (_l("Bad request"), _l("The request could not be understood.")),
         403: (_l("Not allowed"), _l("You do not have the right to see this page.")),
         404: (_l("Not found"), _l("This page does not exist or has been moved.")),
-        405: (_l("Not allowed"), _l("This action is not available here.")),
+        401: (_l("Please log in"), _l("Please log in to see this page.")),
+        405: (_l("Not available"), _l("This action is not available here.")),
+        409: (
+            _l("Conflict"),
+            _l("Someone else changed the same data at the same moment. Please try again."),
+        ),
         413: (_l("File too large"), _l("The file is larger than this site accepts.")),
         429: (_l("Too many requests"), _l("Please wait a moment and try again.")),
     }
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        db.session.rollback()
         title, message = titles.get(error.code or 500, (error.name, error.description))
         return error_page(error.code or 500, str(title), str(message))
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):
         log.exception("unhandled error on %s", request.path, exc_info=error)
+        db.session.rollback()
         return error_page(
             500,
             gettext("Something went wrong"),

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 
 from lms.extensions import db
 from lms.models import AuditEvent, OrgUnit, Role, RoleAssignment, User
-from lms.services import accounts, units
+from lms.services import accounts, clock, units
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
 from lms.services.text import clean_text, fold
@@ -73,9 +73,12 @@ def _unit_choices(blank: str | None = None) -> list[tuple[int, str]]:
     return choices
 
 
+MAX_PAGE = 100_000
+
+
 def _page_args() -> tuple[int, int]:
     page = request.args.get("page", 1, type=int) or 1
-    return max(page, 1), int(current_app.config["HOCVU_PAGE_SIZE"])
+    return min(max(page, 1), MAX_PAGE), int(current_app.config["HOCVU_PAGE_SIZE"])
 
 
 @bp.route("/")
@@ -277,7 +280,7 @@ def users_index():
 
 def _fill_user_form(form: UserForm) -> None:
     form.org_unit_id.choices = choices(_unit_choices(blank=gettext("(no unit)")))
-    form.admin_unit_id.choices = choices(_unit_choices(blank=gettext("(choose)")))
+    form.admin_unit_ids.choices = choices(_unit_choices())
     if not scope().everything:
         form.roles.choices = choices(
             (r.value, label)
@@ -287,13 +290,17 @@ def _fill_user_form(form: UserForm) -> None:
 
 
 def _form_roles(form: UserForm) -> list[tuple[Role, OrgUnit | None]]:
-    roles = []
-    for value in form.roles.data or []:
+    """The roles ticked, a unit-admin role once per unit managed, without duplicates."""
+    roles: list[tuple[Role, OrgUnit | None]] = []
+    for value in dict.fromkeys(form.roles.data or []):
         role = Role(value)
-        unit = None
-        if role == Role.UNIT_ADMIN and form.admin_unit_id.data:
-            unit = _unit_or_404(form.admin_unit_id.data)
-        roles.append((role, unit))
+        if role != Role.UNIT_ADMIN:
+            roles.append((role, None))
+            continue
+        scope_ids = list(dict.fromkeys(form.admin_unit_ids.data or []))
+        if not scope_ids:
+            roles.append((role, None))  # the service explains that a unit is needed
+        roles.extend((role, _unit_or_404(unit_id)) for unit_id in scope_ids)
     return roles
 
 
@@ -318,6 +325,7 @@ def user_new():
     if request.method == "GET":
         form.roles.data = [Role.LEARNER.value]
         form.org_unit_id.data = request.args.get("unit", type=int) or 0
+        form.issued_at.data = clock.today(current_app.config["HOCVU_TIMEZONE"])
     if form.validate_on_submit():
         try:
             user, password = accounts.create_user(
@@ -371,9 +379,10 @@ def user_edit(user_id: int):
     _fill_user_form(form)
     del form.password
     if request.method == "GET":
-        form.roles.data = [r.role.value for r in user.roles]
-        admin_scopes = [r.scope_unit_id for r in user.roles if r.role == Role.UNIT_ADMIN]
-        form.admin_unit_id.data = admin_scopes[0] if admin_scopes else 0
+        form.roles.data = list(dict.fromkeys(r.role.value for r in user.roles))
+        form.admin_unit_ids.data = [
+            r.scope_unit_id for r in user.roles if r.role == Role.UNIT_ADMIN
+        ]
         form.org_unit_id.data = user.org_unit_id or 0
     if form.validate_on_submit():
         try:

@@ -52,6 +52,7 @@ def login():
         rules = accounts.ThrottleRules(
             per_account=int(config["HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
             per_ip=int(config["HOCVU_LOGIN_MAX_FAILURES_PER_IP"]),
+            per_account_any_ip=int(config["HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT_ANY_IP"]),
             window=timedelta(minutes=int(config["HOCVU_LOGIN_WINDOW_MINUTES"])),
         )
         try:
@@ -63,7 +64,7 @@ def login():
                 rules,
             )
         except DomainError as error:
-            db.session.commit()
+            db.session.rollback()
             form.add_error(None, message_of(error))
             return render_template("hocvu/auth/login.html", form=form), 429 if isinstance(
                 error, accounts.LoginThrottled
@@ -72,7 +73,10 @@ def login():
         if user is None:
             form.add_error(None, gettext("The username or password is wrong."))
             return render_template("hocvu/auth/login.html", form=form), 401
+        locale = session.get("locale")
         session.clear()  # a fresh session on login: no fixation
+        if locale:
+            session["locale"] = locale
         session.permanent = True
         login_user(user)
         if user.must_change_password:

@@ -16,7 +16,14 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.core import Field
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from lms.models import Role, UnitKind
 from lms.services.text import MAX_FULL_NAME, MAX_UNIT_NAME, clean_text, nfc
@@ -112,7 +119,10 @@ ROLE_LABELS = {
 class UnitForm(Form):
     code = StringField(
         _l("Code"),
-        validators=[DataRequired(REQUIRED), Length(max=40)],
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=40, message=_l("At most %(max)d characters.", max=40)),
+        ],
         description=_l("Short and unique among its siblings, for example CDCS-HALAM."),
     )
     name = StringField(
@@ -137,8 +147,15 @@ class MoveUnitForm(Form):
 
 
 class CheckboxListField(SelectMultipleField):
+    """Checkboxes for a multiple choice, with one translated message for a bad value."""
+
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        allowed = {str(c.value) for c in self.choices}
+        if any(str(value) not in allowed for value in self.data or ()):
+            raise ValidationError(str(_l("Not a valid choice.")))
 
 
 class UserForm(Form):
@@ -163,11 +180,23 @@ class UserForm(Form):
     roles = CheckboxListField(
         _l("Roles"), choices=choices((r.value, v) for r, v in ROLE_LABELS.items())
     )
-    admin_unit_id = SelectField(
-        _l("Unit managed (for a unit administrator)"), coerce=int, validators=[Optional()]
+    admin_unit_ids = SelectMultipleField(
+        _l("Units managed (for a unit administrator)"),
+        coerce=int,
+        validators=[Optional()],
+        description=_l("Hold Ctrl (or long-press on a phone) to choose more than one unit."),
     )
-    email = StringField(_l("Email"), validators=[Optional(), Length(max=254)])
-    phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=30)])
+    email = StringField(
+        _l("Email"),
+        validators=[
+            Optional(),
+            Length(max=254, message=_l("At most %(max)d characters.", max=254)),
+        ],
+    )
+    phone = StringField(
+        _l("Phone number"),
+        validators=[Optional(), Length(max=30, message=_l("At most %(max)d characters.", max=30))],
+    )
     birth_date = DateField(
         _l("Date of birth"),
         validators=[Optional()],
@@ -209,5 +238,4 @@ WTFORMS_MESSAGES = (
     _l("This field is required."),
     _l("Invalid Choice(s): one or more data inputs could not be coerced."),
     _l("'%(value)s' is not a valid choice for this field."),
-    _l("'%(value)s' are not valid choices for this field."),
 )

@@ -55,7 +55,7 @@ def test_create_admin_errors_are_vietnamese_and_short(runner, make):
         args=["create-admin", "quantri", "--full-name", "X", "--password", "mat-khau-dai-1"]
     )
     assert taken.exit_code != 0
-    assert "Tên đăng nhập quantri đã có người dùng." in taken.output
+    assert "Tên đăng nhập quantri đã được sử dụng." in taken.output
     short = runner.invoke(args=["create-admin", "moi", "--full-name", "X", "--password", "ngan"])
     assert "Mật khẩu phải có ít nhất 8 ký tự." in short.output
     assert "Traceback" not in short.output

@@ -73,12 +73,35 @@ def test_a_name_cannot_be_registered_twice():
         jobs.task("test.count")(lambda ctx: None)
 
 
-def test_recover_after_restart_fails_running_and_restarts_queued(app, session):
+def test_restart_fails_running_jobs_and_resumes_queued_ones(app, session, client):
     running = Job(task="test.count", args={"upto": 1}, status=JobStatus.RUNNING)
     queued = Job(task="test.count", args={"upto": 3}, status=JobStatus.QUEUED)
     session.add_all([running, queued])
     session.commit()
-    assert jobs.recover(app) == {"interrupted": 1, "requeued": 1}
+    assert jobs.fail_interrupted(session) == 1
+    session.commit()
+    client.get("/login")  # the first request of the process resumes the queued jobs
     assert _wait(app, queued.id).result == {"counted": 3}
     failed = _wait(app, running.id)
     assert failed.status == JobStatus.FAILED and "interrupted" in failed.error
+
+
+def test_a_job_runs_once_even_if_submitted_twice(app, session):
+    job = Job(task="test.count", args={"upto": 2})
+    session.add(job)
+    session.commit()
+    jobs.run_job(app, job.id)
+    session.refresh(job)
+    first_start = job.started_at
+    jobs.run_job(app, job.id)
+    session.refresh(job)
+    assert job.started_at == first_start and job.status == JobStatus.DONE
+
+
+def test_an_unknown_task_name_fails_the_job_instead_of_hanging(app, session):
+    job = Job(task="test.removed", args={})
+    session.add(job)
+    session.commit()
+    jobs.run_job(app, job.id)
+    session.refresh(job)
+    assert job.status == JobStatus.FAILED and "test.removed" in job.error

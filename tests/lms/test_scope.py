@@ -117,7 +117,6 @@ def test_unit_admin_cannot_create_users_outside_or_grant_more(client, login, pos
     base = {
         "full_name": "Người Mới",
         "username": "hv.moi",
-        "admin_unit_id": "0",
         "phone": "",
         "email": "",
         "birth_date": "",
@@ -140,7 +139,7 @@ def test_unit_admin_cannot_create_users_outside_or_grant_more(client, login, pos
             **base,
             "org_unit_id": str(world["mine_child"].id),
             "roles": ["unit_admin"],
-            "admin_unit_id": str(world["other"].id),
+            "admin_unit_ids": str(world["other"].id),
         },
     )
     assert scoped_outside.status_code in (200, 404)

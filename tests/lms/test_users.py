@@ -98,7 +98,7 @@ def test_learner_needs_a_unit_and_unit_admin_a_scope(session, admin):
         accounts.create_user(
             session, admin, username="qt.y", data=_data(None), roles=[(Role.UNIT_ADMIN, None)]
         )
-    assert error.value.field == "admin_unit_id"
+    assert error.value.field == "admin_unit_ids"
 
 
 def test_reset_password_logs_out_everywhere(session, make, admin, app):
@@ -129,7 +129,6 @@ def test_admin_creates_a_learner_and_sees_the_password_once(
             "username": "hv.binh",
             "org_unit_id": str(unit.id),
             "roles": ["learner"],
-            "admin_unit_id": "0",
             "phone": "0987 654 321",
             "email": "",
             "birth_date": "1990-05-17",
@@ -168,7 +167,6 @@ def test_create_form_shows_errors_next_to_fields(client, login, post, make, admi
             "username": "hv.trung",
             "org_unit_id": str(unit.id),
             "roles": ["learner"],
-            "admin_unit_id": "0",
             "phone": "123",
             "email": "x@",
             "birth_date": "2026-02-30",
@@ -186,7 +184,6 @@ def test_create_form_shows_errors_next_to_fields(client, login, post, make, admi
             "username": "hv.trung",
             "org_unit_id": str(unit.id),
             "roles": ["learner"],
-            "admin_unit_id": "0",
             "phone": "",
             "email": "",
             "birth_date": "",
@@ -194,14 +191,13 @@ def test_create_form_shows_errors_next_to_fields(client, login, post, make, admi
             "password": "",
         },
     )
-    assert "Tên đăng nhập hv.trung đã có người dùng." in fixed.get_data(as_text=True)
+    assert "Tên đăng nhập hv.trung đã được sử dụng." in fixed.get_data(as_text=True)
     no_role = post(
         "/admin/users/new",
         {
             "full_name": "Lê Văn Trung",
             "username": "hv.trung2",
             "org_unit_id": str(unit.id),
-            "admin_unit_id": "0",
             "phone": "",
             "email": "",
             "birth_date": "",
@@ -218,8 +214,8 @@ def test_admin_creates_an_author_and_a_unit_admin(client, login, post, make, ses
     make.commit()
     login("admin")
     for username, roles, scope in [
-        ("tacgia", ["author"], 0),
-        ("qt.hl", ["unit_admin"], district.id),
+        ("tacgia", ["author"], []),
+        ("qt.hl", ["unit_admin"], [str(district.id)]),
     ]:
         response = post(
             "/admin/users/new",
@@ -228,7 +224,7 @@ def test_admin_creates_an_author_and_a_unit_admin(client, login, post, make, ses
                 "username": username,
                 "org_unit_id": str(district.id),
                 "roles": roles,
-                "admin_unit_id": str(scope),
+                "admin_unit_ids": scope,
                 "phone": "",
                 "email": "",
                 "birth_date": "",
@@ -257,7 +253,6 @@ def test_edit_account_changes_details_and_is_audited(client, login, post, make, 
             "username": "hv.sua",
             "org_unit_id": str(other_unit.id),
             "roles": ["learner"],
-            "admin_unit_id": "0",
             "phone": "",
             "email": "a@b.vn",
             "birth_date": "",
