@@ -1,0 +1,200 @@
+"""Markdown to safe HTML: python-markdown for the syntax, then the nh3 allow-list sanitizer.
+
+The sanitizer is the security boundary, not the Markdown parser: whatever an author writes
+(raw HTML included), only the tags, attributes and URL schemes listed here reach a learner.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import xml.etree.ElementTree as ET  # noqa: S405 - only walks a tree python-markdown built
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "iframe",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "title", "lang"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height", "loading"},
+    "iframe": {"src", "width", "height", "allowfullscreen", "allow"},
+    "ol": {"start"},
+    "th": {"colspan", "rowspan", "scope"},
+    "td": {"colspan", "rowspan"},
+}
+# Classes are allowed per tag by value (nh3 refuses "class" in ALLOWED_ATTRIBUTES too).
+ALLOWED_CLASSES = {
+    "div": {"admonition", "note", "tip", "warning", "danger", "important", "footnote", "toc"},
+    "p": {"admonition-title"},
+    "sup": {"footnote-ref"},
+    "a": {"footnote-ref", "footnote-backref"},
+}
+VIDEO_HOSTS = {"www.youtube.com", "youtube.com", "www.youtube-nocookie.com", "player.vimeo.com"}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def slugify(value: str, separator: str = "-") -> str:
+    """Heading anchors without diacritics: 'Cổng Dịch vụ công' -> 'cong-dich-vu-cong'."""
+    value = unicodedata.normalize("NFD", value.lower().replace("đ", "d"))
+    value = "".join(ch for ch in value if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]+", separator, value).strip(separator)
+
+
+def is_local_reference(url: str) -> bool:
+    """True for a path inside the bundle (media/x.png), false for web links and anchors."""
+    if not url or url.startswith(("#", "/", "//")):
+        return False
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc
+
+
+class _RewriteLocal(Treeprocessor):
+    def __init__(self, md, resolve: Callable[[str], str]) -> None:
+        super().__init__(md)
+        self.resolve = resolve
+
+    def run(self, root: ET.Element) -> None:
+        for element in root.iter():
+            attr = {"img": "src", "a": "href"}.get(element.tag)
+            if attr and is_local_reference(element.get(attr, "")):
+                element.set(attr, self.resolve(element.get(attr)))
+            if element.tag == "img":
+                element.set("loading", "lazy")
+
+
+class _LocalLinks(Extension):
+    def __init__(self, resolve: Callable[[str], str]) -> None:
+        super().__init__()
+        self.resolve = resolve
+
+    def extendMarkdown(self, md) -> None:  # noqa: N802 - python-markdown's API
+        md.treeprocessors.register(_RewriteLocal(md, self.resolve), "hocvu_local_links", 5)
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "iframe" and attribute == "src":
+        parts = urlsplit(value)
+        if parts.scheme != "https" or parts.hostname not in VIDEO_HOSTS:
+            return None
+    return value
+
+
+def sanitize(html: str) -> str:
+    """Keep only allow-listed tags, attributes, classes and URL schemes."""
+    cleaned = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_attribute_filter,
+        url_schemes=URL_SCHEMES,
+        allowed_classes=ALLOWED_CLASSES,
+        link_rel="noopener noreferrer",
+    )
+    # An iframe whose src was removed is an empty box: drop it.
+    return re.sub(r"<iframe(?![^>]*\ssrc=)[^>]*>\s*</iframe>", "", cleaned)
+
+
+_BACKLINK_TITLES = {"vi": "Quay lại đoạn có chú thích %d", "en": "Back to the text of note %d"}
+
+
+def render(
+    text: str, resolve: Callable[[str], str] = lambda path: path, language: str = "vi"
+) -> str:
+    """Render Markdown (NFC) to sanitized HTML; `resolve` maps bundle paths to URLs."""
+    text = unicodedata.normalize("NFC", text)
+    html = markdown.markdown(
+        text,
+        extensions=[
+            "tables",
+            "fenced_code",
+            "admonition",
+            "footnotes",
+            "sane_lists",
+            "toc",
+            _LocalLinks(resolve),
+        ],
+        extension_configs={
+            "toc": {"slugify": slugify, "permalink": False},
+            "footnotes": {"BACKLINK_TITLE": _BACKLINK_TITLES.get(language, "%d")},
+        },
+        output_format="html",
+    )
+    return sanitize(html)
+
+
+_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_HTML_SRC = re.compile(r"""<(?:img|a)\b[^>]*?\s(?:src|href)\s*=\s*["']?([^"'\s>]+)""", re.I)
+
+
+def local_references(text: str) -> list[tuple[int, str]]:
+    """(line, path) for each image or link in the Markdown that points into the bundle."""
+    found = []
+    in_code = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_code = not in_code
+            continue
+        if in_code:
+            continue
+        for pattern in (_LINK, _HTML_SRC):
+            for match in pattern.finditer(line):
+                url = match.group(1)
+                if is_local_reference(url):
+                    found.append((number, url.split("#", 1)[0].split("?", 1)[0]))
+    return found
