@@ -87,7 +87,9 @@ def test_invalid_front_matter():
 def test_windows_1258_and_utf16_files_are_refused_with_advice():
     text = "---\ntitle: Bài học\nminutes: 5\n---\n\nTiếng Việt có dấu.\n"
     # Windows-1258 writes tones as combining marks after a precomposed base letter.
-    cp1258 = "---\ntitle: Ba\u0300i ho\u0323c\nminutes: 5\n---\n\nTi\u00ea\u0301ng Vi\u00ea\u0323t.\n"
+    cp1258 = (
+        "---\ntitle: Ba\u0300i ho\u0323c\nminutes: 5\n---\n\nTi\u00ea\u0301ng Vi\u00ea\u0323t.\n"
+    )
     problems = _problems({"course.toml": COURSE, "modules/01-mot.md": cp1258.encode("cp1258")})
     assert any("not UTF-8" in p and "Windows-1258" in p for p in problems)
     utf16 = _problems({"course.toml": COURSE, "modules/01-mot.md": text.encode("utf-16")})
