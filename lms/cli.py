@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -41,12 +42,22 @@ def init_command(demo: bool) -> None:
     db.session.commit()
     if interrupted:
         click.echo(f"Jobs: {interrupted} interrupted by the last stop marked as failed.")
+    from lms.library import install_library
+    from lms.storage import LocalStorage
+
+    storage = LocalStorage(files_dir)
+    for title in install_library(db.session, storage):
+        click.echo(f"Bundled course installed: {title}")
+    db.session.commit()
     if demo:
         from lms.demo import load_demo
         from lms.services import clock
 
         report = load_demo(
-            db.session, current_app.instance_path, clock.today(current_app.config["HOCVU_TIMEZONE"])
+            db.session,
+            current_app.instance_path,
+            clock.today(current_app.config["HOCVU_TIMEZONE"]),
+            storage,
         )
         db.session.commit()
         click.echo(report)
@@ -85,10 +96,49 @@ def create_admin_command(username: str, full_name: str, password: str) -> None:
     click.echo(f"Site administrator {user.username} created.")
 
 
+@click.command("import-course")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.option("--draft", is_flag=True, help="Store the version without publishing it.")
+@with_appcontext
+def import_course_command(path: Path, draft: bool) -> None:
+    """Check a course bundle (folder or zip) and add it as a new version of its course."""
+    from courses.errors import BundleError
+    from lms.services import catalog
+    from lms.storage import LocalStorage
+
+    source = path.read_bytes() if path.is_file() else path
+    try:
+        version = catalog.import_bundle(
+            db.session,
+            None,
+            source,
+            LocalStorage(current_app.config["HOCVU_FILES_DIR"]),
+            publish_now=not draft,
+        )
+    except BundleError as error:
+        db.session.rollback()
+        with force_locale(current_app.config["HOCVU_DEFAULT_LOCALE"]):
+            for problem in error.problems:
+                where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+                click.echo(f"{where}: {gettext(problem.message, **problem.params)}", err=True)
+        raise click.ClickException(
+            f"{len(error.problems)} problem(s); nothing was imported."
+        ) from None
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error)
+    db.session.commit()
+    state = "draft" if draft else "published"
+    click.echo(
+        f"{version.title}: version {version.number} {state}, {len(version.activities)} lessons."
+    )
+
+
 def register(app: Flask) -> None:
     """Add Hocvu's commands to the app's CLI."""
     app.cli.add_command(init_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(import_course_command)
 
 
 def _create_app() -> Flask:

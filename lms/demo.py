@@ -15,9 +15,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms.models import OrgUnit, Role, UnitKind, User
+from lms.library import library_slugs
+from lms.models import Course, OrgUnit, Role, UnitKind, User
 from lms.services.accounts import AccountData, create_user, generate_password
+from lms.services.catalog import enrol
 from lms.services.units import create_unit
+from lms.storage import LocalStorage
 
 ROOT_CODE = "LDLD-QN"
 
@@ -89,7 +92,14 @@ def _load_tree(session: Session, actor: User | None) -> dict[str, OrgUnit]:
     return by_code
 
 
-def load_demo(session: Session, instance_path: str, today: date) -> str:
+def _enrol_in_library(session: Session, storage: LocalStorage, usernames: list[str]) -> None:
+    """Enrol the demo learners in the bundled courses."""
+    for course in session.scalars(select(Course).where(Course.slug.in_(library_slugs()))):
+        for user in session.scalars(select(User).where(User.username.in_(usernames))):
+            enrol(session, user, course)
+
+
+def load_demo(session: Session, instance_path: str, today: date, storage: LocalStorage) -> str:
     """Load the demo data unless it is there already; return the text to print."""
     cred_path = Path(instance_path) / CREDENTIALS_FILE
     exists = session.scalar(select(OrgUnit).where(OrgUnit.code == ROOT_CODE)) is not None
@@ -140,6 +150,7 @@ def load_demo(session: Session, instance_path: str, today: date) -> str:
             password=password,
         )
     session.flush()
+    _enrol_in_library(session, storage, [u for u, *_ in LEARNERS])
 
     text = (
         "Demo accounts (password for all: {pw}):\n"

@@ -6,23 +6,27 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lms.models import AuditEvent, OrgUnit, User
+from lms.models import AuditEvent, Course, OrgUnit, User
 
 
 def record(
     session: Session,
     actor: User | None,
     action: str,
-    target: OrgUnit | User,
+    target: OrgUnit | User | Course,
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event for `action` on `target`, scoped to the target's unit."""
     if isinstance(target, OrgUnit):
         target_type, unit_path, label = "unit", target.path, target.name
+    elif isinstance(target, Course):
+        # Courses are site-wide: their events are for site administrators.
+        target_type, unit_path, label = "course", None, target.title
     else:
         target_type = "user"
         unit_path = target.org_unit.path if target.org_unit else None
         label = f"{target.full_name} ({target.username})"
+    session.flush()  # the target needs its id
     event = AuditEvent(
         actor_id=actor.id if actor else None,
         action=action,

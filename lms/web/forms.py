@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     PasswordField,
     SelectChoice,
@@ -214,6 +216,29 @@ class UserForm(Form):
         description=_l("Leave empty to generate one. It must be changed at first login."),
     )
     submit = SubmitField(_l("Save"))
+
+
+class UploadForm(Form):
+    file = FileField(
+        _l("File"),
+        validators=[FileRequired(_l("Choose a file to upload."))],
+        description=_l(
+            "A whole course as a zip (course.toml, modules/, media/), or one module (.md)."
+        ),
+    )
+    course_id = SelectField(_l("Course"), coerce=int, validators=[Optional()])
+    submit = SubmitField(_l("Upload and check"))
+
+
+class PublishForm(Form):
+    move_enrolled = BooleanField(
+        _l("Also move learners who started an earlier version to this one"),
+        description=_l(
+            "Only when the lessons are the same and only the wording changed: their progress "
+            "is kept lesson by lesson."
+        ),
+    )
+    submit = SubmitField(_l("Publish"))
 
 
 class _BabelTranslations:

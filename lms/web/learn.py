@@ -1,15 +1,204 @@
-"""The learner's pages: home with their courses."""
+"""The learner's pages: home with their courses, the course page, lessons and their media."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import mimetypes
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy import select
+
+from lms.activities import MEDIA_PLACEHOLDER, kind_of
+from lms.extensions import db
+from lms.models import Activity, Course, CourseVersion, Enrolment, ProgressStatus, utcnow
+from lms.services import learning
+from lms.services.errors import DomainError
+from lms.storage import LocalStorage, StorageError
+from lms.web import message_of
+from lms.web.forms import ActionForm
 
 bp = Blueprint("learn", __name__)
+
+
+def storage() -> LocalStorage:
+    return LocalStorage(current_app.config["HOCVU_FILES_DIR"])
 
 
 @bp.route("/")
 @login_required
 def index():
-    """The learner's home: their courses and account."""
-    return render_template("hocvu/learn/index.html", user=current_user)
+    """The learner's home: their courses with progress, and their account."""
+    enrolments = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.user_id == current_user.id)
+        .order_by(Enrolment.enrolled_at)
+    ).all()
+    progresses = [learning.progress_of(db.session, e) for e in enrolments]
+    return render_template("hocvu/learn/index.html", user=current_user, progresses=progresses)
+
+
+def _enrolment_or_404(slug: str) -> Enrolment:
+    enrolment = db.session.scalar(
+        select(Enrolment)
+        .join(Course, Enrolment.course_id == Course.id)
+        .where(Course.slug == slug, Enrolment.user_id == current_user.id)
+    )
+    if enrolment is None:
+        abort(404)
+    return enrolment
+
+
+def _activity_or_404(enrolment: Enrolment, key: str) -> Activity:
+    activity = db.session.scalar(
+        select(Activity).where(Activity.version_id == enrolment.version_id, Activity.key == key)
+    )
+    if activity is None:
+        abort(404)
+    return activity
+
+
+def page_html(activity: Activity, version_id: int) -> Markup:
+    """A page activity's stored (sanitized) HTML with its media links pointing here."""
+    base = url_for("learn.media", version_id=version_id, path="")
+    return Markup(activity.content.get("html", "").replace(MEDIA_PLACEHOLDER, base))  # noqa: S704
+
+
+@bp.route("/courses/<slug>")
+@login_required
+def course(slug: str):
+    """A course: its lessons in order with status, progress and the continue button."""
+    enrolment = _enrolment_or_404(slug)
+    progress = learning.progress_of(db.session, enrolment)
+    return render_template("hocvu/learn/course.html", progress=progress, version=enrolment.version)
+
+
+@bp.route("/courses/<slug>/continue")
+@login_required
+def resume(slug: str):
+    """Go to the next lesson the learner has not finished."""
+    enrolment = _enrolment_or_404(slug)
+    step = learning.progress_of(db.session, enrolment).next_step
+    if step is None:
+        return redirect(url_for("learn.course", slug=slug))
+    return redirect(url_for("learn.activity", slug=slug, key=step.activity.key))
+
+
+@bp.route("/courses/<slug>/<key>")
+@login_required
+def activity(slug: str, key: str):
+    """A lesson: its text, self-check and the button that marks it done."""
+    enrolment = _enrolment_or_404(slug)
+    current = _activity_or_404(enrolment, key)
+    progress = learning.open_activity(db.session, enrolment, current)
+    db.session.commit()
+    return _render_activity(enrolment, current, progress)
+
+
+def _render_activity(enrolment, current, progress, status: int = 200):
+    course_progress = learning.progress_of(db.session, enrolment)
+    steps = course_progress.steps
+    index = next(i for i, s in enumerate(steps) if s.activity.id == current.id)
+    blocker = kind_of(current).blocker(current, progress, utcnow())
+    return (
+        render_template(
+            kind_of(current).template,
+            enrolment=enrolment,
+            activity=current,
+            progress=progress,
+            course_progress=course_progress,
+            previous=steps[index - 1].activity if index > 0 else None,
+            following=steps[index + 1].activity if index + 1 < len(steps) else None,
+            position=index + 1,
+            html=page_html(current, enrolment.version_id),
+            blocker=blocker,
+            done=progress.status == ProgressStatus.DONE,
+            answers=progress.data.get("self_check", {}),
+            action_form=ActionForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/courses/<slug>/<key>/self-check", methods=["POST"])
+@login_required
+def self_check(slug: str, key: str):
+    """Record the self-check answers and show which were right."""
+    enrolment = _enrolment_or_404(slug)
+    current = _activity_or_404(enrolment, key)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    answers: dict[int, list[int]] = {}
+    for index in range(len(current.content.get("self_check", []))):
+        answers[index] = [int(v) for v in request.form.getlist(f"q{index}") if v.isdigit()]
+    try:
+        progress = learning.answer_self_check(db.session, enrolment, current, answers)
+    except DomainError as error:
+        db.session.rollback()
+        flash(message_of(error), "error")
+        enrolment = _enrolment_or_404(slug)
+        current = _activity_or_404(enrolment, key)
+        progress = learning.open_activity(db.session, enrolment, current)
+        return _render_activity(enrolment, current, progress, 422)
+    db.session.commit()
+    return redirect(url_for("learn.activity", slug=slug, key=key, _anchor="self-check"))
+
+
+@bp.route("/courses/<slug>/<key>/complete", methods=["POST"])
+@login_required
+def complete(slug: str, key: str):
+    """Mark the lesson done and go on to the next one."""
+    enrolment = _enrolment_or_404(slug)
+    current = _activity_or_404(enrolment, key)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        learning.complete_activity(db.session, enrolment, current)
+    except DomainError as error:
+        db.session.rollback()
+        flash(message_of(error), "error")
+        return redirect(url_for("learn.activity", slug=slug, key=key, _anchor="finish"))
+    db.session.commit()
+    flash(gettext("Lesson completed: %(title)s.", title=current.title), "success")
+    step = learning.progress_of(db.session, enrolment).next_step
+    if step is None:
+        return redirect(url_for("learn.course", slug=slug))
+    return redirect(url_for("learn.activity", slug=slug, key=step.activity.key))
+
+
+@bp.route("/media/<int:version_id>/<path:path>")
+@login_required
+def media(version_id: int, path: str):
+    """A file of a course version (images of its lessons), for its learners and authors."""
+    version = db.session.get(CourseVersion, version_id)
+    if version is None:
+        abort(404)
+    allowed = current_user.is_author or db.session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.user_id == current_user.id, Enrolment.version_id == version_id
+        )
+    )
+    if not allowed or not path.startswith("media/"):
+        abort(404)
+    try:
+        local = storage().local_path(f"{version.files_path}/{path}")
+    except StorageError:
+        abort(404)
+    mimetype = mimetypes.guess_type(local.name)[0] or "application/octet-stream"
+    response = send_file(local, mimetype=mimetype, conditional=True, max_age=3600)
+    # An uploaded SVG or HTML file must never run as a page of this site.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    )
+    return response

@@ -1,0 +1,97 @@
+"""Activity kinds: one class per kind (page, SCORM package, final test), found by name.
+
+The course page, the progress rules and the player ask the registry, never an if-chain, so
+adding a kind (the SCORM and test issues do) touches one place: a class registered here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from courses.bundle import Module
+from lms.models import Activity, ActivityProgress
+from lms.services.errors import N_
+
+# Rendered HTML keeps media links relative to this placeholder; the page replaces it with the
+# version's media URL, so stored HTML does not depend on where Hocvu is mounted.
+MEDIA_PLACEHOLDER = "__hocvu_media__/"
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """Why an activity cannot be marked done yet (an English msgid and its parameters)."""
+
+    message: str
+    params: dict[str, Any]
+
+
+class ActivityKind:
+    """The behaviour of one kind of activity."""
+
+    name: ClassVar[str]
+    template: ClassVar[str]
+
+    def blocker(
+        self, activity: Activity, progress: ActivityProgress, now: datetime
+    ) -> Blocker | None:
+        """None when the learner may mark the activity done now."""
+        raise NotImplementedError
+
+
+class PageKind(ActivityKind):
+    """A Markdown module: read it, answer its self-check, stay the minimum time."""
+
+    name = "page"
+    template = "hocvu/learn/kinds/page.html"
+
+    @staticmethod
+    def content(module: Module, language: str) -> dict[str, Any]:
+        """What a page activity stores: sanitized HTML and its self-check."""
+        return {
+            "html": module.html(lambda path: MEDIA_PLACEHOLDER + path, language),
+            "self_check": [
+                {
+                    "text": q.text,
+                    "options": list(q.options),
+                    "correct": sorted(q.correct),
+                    "explanation": q.explanation,
+                }
+                for q in module.self_check
+            ],
+        }
+
+    def blocker(
+        self, activity: Activity, progress: ActivityProgress, now: datetime
+    ) -> Blocker | None:
+        if activity.min_minutes and progress.first_opened_at:
+            ready_at = progress.first_opened_at + timedelta(minutes=activity.min_minutes)
+            if now < ready_at:
+                minutes = max(1, int((ready_at - now).total_seconds() + 59) // 60)
+                return Blocker(
+                    N_("Spend at least %(minutes)d more minutes on this lesson first."),
+                    {"minutes": minutes},
+                )
+        questions = activity.content.get("self_check", [])
+        answered = progress.data.get("self_check", {})
+        if len(answered) < len(questions):
+            return Blocker(N_("Answer the self-check questions first."), {})
+        return None
+
+
+KINDS: dict[str, ActivityKind] = {}
+
+
+def register(kind: ActivityKind) -> ActivityKind:
+    """Make a kind available by its name."""
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kind_of(activity: Activity) -> ActivityKind:
+    """The kind of an activity."""
+    return KINDS[activity.kind]
+
+
+register(PageKind())

@@ -1,0 +1,193 @@
+"""Course versions: create one from a checked bundle, publish it, enrol learners."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import courses.bundle
+from courses.bundle import Course as Bundle
+from lms.activities import PageKind
+from lms.models import (
+    Activity,
+    Course,
+    CourseVersion,
+    Enrolment,
+    User,
+    VersionStatus,
+    utcnow,
+)
+from lms.services import audit
+from lms.services.errors import N_, DomainError, Forbidden
+from lms.storage import LocalStorage
+
+
+def _sha256(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def _check_author(actor: User | None) -> None:
+    if actor is not None and not actor.is_author:
+        raise Forbidden(N_("Only course authors can change courses."))
+
+
+def create_version(
+    session: Session,
+    actor: User | None,
+    bundle: Bundle,
+    files: Mapping[str, bytes],
+    storage: LocalStorage,
+) -> CourseVersion:
+    """Store a checked bundle as a new draft version of its course (created if new)."""
+    _check_author(actor)
+    course = session.scalar(select(Course).where(Course.slug == bundle.slug))
+    if course is None:
+        course = Course(slug=bundle.slug, title=bundle.title)
+        session.add(course)
+        session.flush()
+    number = (
+        session.scalar(
+            select(func.max(CourseVersion.number)).where(CourseVersion.course_id == course.id)
+        )
+        or 0
+    ) + 1
+    files_path = f"courses/{course.id}/v{number}"
+    version = CourseVersion(
+        course=course,
+        number=number,
+        status=VersionStatus.DRAFT,
+        title=bundle.title,
+        description=bundle.description,
+        language=bundle.language,
+        deadline_days=bundle.deadline_days,
+        pass_mark=bundle.pass_mark,
+        certificate_title=bundle.certificate.title,
+        certificate_body=bundle.certificate.body,
+        final_test=dataclasses.asdict(bundle.final_test) if bundle.final_test else None,
+        files_path=files_path,
+        source_sha256=_sha256(files),
+        created_by_id=actor.id if actor else None,
+    )
+    version.activities = [
+        Activity(
+            position=index,
+            key=module.key,
+            kind=PageKind.name,
+            title=module.title,
+            minutes=module.minutes,
+            min_minutes=module.min_minutes,
+            required=True,
+            content=PageKind.content(module, bundle.language),
+        )
+        for index, module in enumerate(bundle.modules, start=1)
+    ]
+    session.add(version)
+    session.flush()
+    storage.write_tree(files_path, files)
+    audit.record(session, actor, "course.upload", course, version=number)
+    return version
+
+
+def replace_module(
+    session: Session,
+    actor: User | None,
+    course: Course,
+    filename: str,
+    data: bytes,
+    storage: LocalStorage,
+) -> CourseVersion:
+    """A new draft: the course's latest version with one module file added or replaced."""
+    latest = session.scalar(
+        select(CourseVersion)
+        .where(CourseVersion.course_id == course.id)
+        .order_by(CourseVersion.number.desc())
+        .limit(1)
+    )
+    if latest is None:
+        raise DomainError(N_("Upload the whole course (a zip) before single modules."))
+    files = storage.read_tree(latest.files_path)
+    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    files[f"modules/{name}"] = data
+    bundle = courses.bundle.read_bundle(files)
+    if bundle.slug != course.slug:
+        raise DomainError(N_("The course's slug cannot change."))
+    return create_version(session, actor, bundle, files, storage)
+
+
+def publish(
+    session: Session, actor: User | None, version: CourseVersion, move_enrolled: bool = False
+) -> int:
+    """Publish a draft: new enrolments get it. Return how many enrolments were moved to it.
+
+    Learners keep the version they started unless `move_enrolled`; then their progress is
+    carried over activity by activity (matched by module name).
+    """
+    _check_author(actor)
+    if version.status == VersionStatus.PUBLISHED:
+        raise DomainError(N_("This version is already published."))
+    course = version.course
+    version.status = VersionStatus.PUBLISHED
+    version.published_at = utcnow()
+    course.current_version = version
+    course.title = version.title
+    moved = 0
+    if move_enrolled:
+        by_key = {a.key: a for a in version.activities}
+        enrolments = session.scalars(
+            select(Enrolment).where(
+                Enrolment.course_id == course.id, Enrolment.version_id != version.id
+            )
+        ).all()
+        for enrolment in enrolments:
+            for progress in list(enrolment.progress):
+                target = by_key.get(progress.activity.key)
+                if target is None:
+                    enrolment.progress.remove(progress)
+                else:
+                    progress.activity = target
+            enrolment.version_id = version.id
+            enrolment.last_activity_id = None
+            moved += 1
+    audit.record(session, actor, "course.publish", course, version=version.number, moved=moved)
+    session.flush()
+    return moved
+
+
+def enrol(session: Session, user: User, course: Course) -> Enrolment:
+    """Enrol a learner in the course's current version (nothing changes if enrolled)."""
+    existing = session.scalar(
+        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.course_id == course.id)
+    )
+    if existing is not None:
+        return existing
+    if course.current_version_id is None:
+        raise DomainError(N_("The course %(title)s has no published version."), title=course.title)
+    enrolment = Enrolment(user=user, course=course, version_id=course.current_version_id)
+    session.add(enrolment)
+    session.flush()
+    return enrolment
+
+
+def import_bundle(
+    session: Session,
+    actor: User | None,
+    source,
+    storage: LocalStorage,
+    publish_now: bool = True,
+) -> CourseVersion:
+    """Read a folder or zip, store it as a new version and (by default) publish it."""
+    from courses.files import read_folder, read_zip
+
+    files = read_zip(source) if isinstance(source, bytes | bytearray) else read_folder(source)
+    bundle = courses.bundle.read_bundle(files)
+    version = create_version(session, actor, bundle, files, storage)
+    if publish_now:
+        publish(session, actor, version)
+    return version

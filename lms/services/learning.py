@@ -1,0 +1,135 @@
+"""A learner's way through a course: opening activities, self-checks, marking them done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms.activities import kind_of
+from lms.models import Activity, ActivityProgress, Enrolment, ProgressStatus, utcnow
+from lms.services.errors import N_, DomainError
+
+
+@dataclass(frozen=True)
+class Step:
+    """An activity with the learner's status in it."""
+
+    activity: Activity
+    status: ProgressStatus
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    """Where a learner stands in a course."""
+
+    enrolment: Enrolment
+    steps: list[Step]
+
+    @property
+    def done(self) -> int:
+        return sum(s.status == ProgressStatus.DONE for s in self.steps if s.activity.required)
+
+    @property
+    def required(self) -> int:
+        return sum(1 for s in self.steps if s.activity.required)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.required) if self.required else 0
+
+    @property
+    def minutes_left(self) -> int:
+        return sum(s.activity.minutes for s in self.steps if s.status != ProgressStatus.DONE)
+
+    @property
+    def next_step(self) -> Step | None:
+        """Where "continue" goes: the first activity not done (after the last one opened)."""
+        pending = [s for s in self.steps if s.status != ProgressStatus.DONE]
+        return pending[0] if pending else None
+
+
+def progress_of(session: Session, enrolment: Enrolment) -> CourseProgress:
+    """The activities of the learner's version with their status, in order (two queries)."""
+    activities = session.scalars(
+        select(Activity)
+        .where(Activity.version_id == enrolment.version_id)
+        .order_by(Activity.position)
+    ).all()
+    statuses = dict(
+        session.execute(
+            select(ActivityProgress.activity_id, ActivityProgress.status).where(
+                ActivityProgress.enrolment_id == enrolment.id
+            )
+        ).all()
+    )
+    steps = [Step(a, statuses.get(a.id, ProgressStatus.NOT_STARTED)) for a in activities]
+    return CourseProgress(enrolment, steps)
+
+
+def _progress(session: Session, enrolment: Enrolment, activity: Activity) -> ActivityProgress:
+    if activity.version_id != enrolment.version_id:
+        raise DomainError(N_("This lesson is not part of your version of the course."))
+    progress = session.scalar(
+        select(ActivityProgress).where(
+            ActivityProgress.enrolment_id == enrolment.id,
+            ActivityProgress.activity_id == activity.id,
+        )
+    )
+    if progress is None:
+        progress = ActivityProgress(enrolment=enrolment, activity=activity, data={})
+        session.add(progress)
+    return progress
+
+
+def open_activity(
+    session: Session, enrolment: Enrolment, activity: Activity, now: datetime | None = None
+) -> ActivityProgress:
+    """Record that the learner opened an activity (the first time starts its clock)."""
+    now = now or utcnow()
+    progress = _progress(session, enrolment, activity)
+    if progress.first_opened_at is None:
+        progress.first_opened_at = now
+    if progress.status == ProgressStatus.NOT_STARTED:
+        progress.status = ProgressStatus.IN_PROGRESS
+    if enrolment.started_at is None:
+        enrolment.started_at = now
+    enrolment.last_activity_id = activity.id
+    session.flush()
+    return progress
+
+
+def answer_self_check(
+    session: Session, enrolment: Enrolment, activity: Activity, answers: dict[int, list[int]]
+) -> ActivityProgress:
+    """Keep the learner's self-check answers (all questions must be answered)."""
+    questions = activity.content.get("self_check", [])
+    cleaned: dict[str, list[int]] = {}
+    for index, question in enumerate(questions):
+        chosen = sorted({i for i in answers.get(index, []) if 0 <= i < len(question["options"])})
+        if not chosen:
+            raise DomainError(N_("Answer every question of the self-check."))
+        cleaned[str(index)] = chosen
+    progress = open_activity(session, enrolment, activity)
+    progress.data = {**progress.data, "self_check": cleaned}
+    session.flush()
+    return progress
+
+
+def complete_activity(
+    session: Session, enrolment: Enrolment, activity: Activity, now: datetime | None = None
+) -> ActivityProgress:
+    """Mark an activity done when its kind allows it (idempotent)."""
+    now = now or utcnow()
+    progress = open_activity(session, enrolment, activity, now)
+    if progress.status == ProgressStatus.DONE:
+        return progress
+    blocker = kind_of(activity).blocker(activity, progress, now)
+    if blocker is not None:
+        raise DomainError(blocker.message, **blocker.params)
+    progress.status = ProgressStatus.DONE
+    progress.completed_at = now
+    session.flush()
+    return progress

@@ -1,0 +1,67 @@
+"""File storage for course bundles (and later SCORM packages and certificates).
+
+The embedded default keeps files in a directory (HOCVU_FILES_DIR); a shared directory serves
+several machines. The interface is small on purpose so that an S3-compatible store can be
+added behind it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+
+class StorageError(Exception):
+    """A path that would leave the storage root, or a missing file."""
+
+
+class LocalStorage:
+    """Files under one root directory, addressed by relative POSIX paths."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        parts = PurePosixPath(key).parts
+        if not parts or key.startswith("/") or ".." in parts or "\\" in key:
+            raise StorageError(key)
+        path = self.root.joinpath(*parts).resolve()
+        if self.root not in path.parents:
+            raise StorageError(key)
+        return path
+
+    def write_tree(self, prefix: str, files: Mapping[str, bytes]) -> None:
+        """Store a set of files under `prefix`, all or nothing (a temporary folder is renamed)."""
+        target = self._path(prefix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target.parent))
+        try:
+            for name, data in files.items():
+                path = staging.joinpath(*PurePosixPath(name).parts)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def read_tree(self, prefix: str) -> dict[str, bytes]:
+        """Every file under `prefix`, as {relative path: bytes}."""
+        base = self._path(prefix)
+        return {
+            p.relative_to(base).as_posix(): p.read_bytes()
+            for p in sorted(base.rglob("*"))
+            if p.is_file()
+        }
+
+    def local_path(self, key: str) -> Path:
+        """The file on disk for `key` (for sending it); StorageError when it is not there."""
+        path = self._path(key)
+        if not path.is_file():
+            raise StorageError(key)
+        return path

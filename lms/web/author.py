@@ -1,0 +1,189 @@
+"""Course authoring: upload a bundle or one module, see every problem, preview, publish."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+import courses.bundle
+from courses.errors import BundleError
+from courses.files import Limits, read_zip
+from lms.extensions import db
+from lms.models import Activity, Course, CourseVersion, Enrolment, VersionStatus
+from lms.services import catalog
+from lms.services.errors import N_, DomainError
+from lms.storage import LocalStorage
+from lms.web import message_of
+from lms.web.forms import ActionForm, PublishForm, UploadForm, choices
+from lms.web.learn import page_html
+
+bp = Blueprint("author", __name__, url_prefix="/author")
+
+
+def author_required(view):
+    """Logged in as a course author (or site administrator)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_author:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _storage() -> LocalStorage:
+    return LocalStorage(current_app.config["HOCVU_FILES_DIR"])
+
+
+def _problem_messages(error: BundleError) -> list[tuple[str, str]]:
+    """(where, what) for each problem, in the user's language."""
+    rows = []
+    for problem in error.problems:
+        where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+        rows.append((where, gettext(problem.message, **problem.params)))
+    return rows
+
+
+def _upload_form() -> UploadForm:
+    form = UploadForm()
+    courses_ = db.session.scalars(select(Course).order_by(Course.title)).all()
+    form.course_id.choices = choices(
+        [(0, gettext("(a whole course: zip file)"))] + [(c.id, c.title) for c in courses_]
+    )
+    return form
+
+
+@bp.route("/", methods=["GET", "POST"])
+@author_required
+def index():
+    """The courses with their versions, and the upload form."""
+    form = _upload_form()
+    problems: list[tuple[str, str]] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read(Limits.max_archive_bytes + 1)
+        name = upload.filename or ""
+        try:
+            if form.course_id.data:
+                course = db.session.get(Course, form.course_id.data) or abort(404)
+                if not name.lower().endswith(".md"):
+                    raise DomainError(
+                        N_("Choose a module file (.md) to add to a course, or a whole course.")
+                    )
+                version = catalog.replace_module(
+                    db.session, current_user, course, name, data, _storage()
+                )
+            else:
+                files = read_zip(data)
+                bundle = courses.bundle.read_bundle(files)
+                version = catalog.create_version(
+                    db.session, current_user, bundle, files, _storage()
+                )
+        except BundleError as error:
+            db.session.rollback()
+            problems = _problem_messages(error)
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error("file", message_of(error))
+        else:
+            db.session.commit()
+            flash(
+                gettext(
+                    "Version %(number)s of %(title)s is ready. Preview it, then publish it.",
+                    number=version.number,
+                    title=version.title,
+                ),
+                "success",
+            )
+            return redirect(url_for("author.version", version_id=version.id))
+    rows = db.session.execute(
+        select(Course, func.count(Enrolment.id))
+        .outerjoin(Enrolment, Enrolment.course_id == Course.id)
+        .group_by(Course.id)
+        .order_by(Course.title)
+    ).all()
+    status = 422 if problems or form.errors else 200
+    return render_template(
+        "hocvu/author/index.html", form=form, rows=rows, problems=problems
+    ), status
+
+
+def _version_or_404(version_id: int) -> CourseVersion:
+    version = db.session.get(CourseVersion, version_id)
+    if version is None:
+        abort(404)
+    return version
+
+
+@bp.route("/versions/<int:version_id>", methods=["GET", "POST"])
+@author_required
+def version(version_id: int):
+    """A version: its lessons, the link to preview each, and publishing."""
+    current = _version_or_404(version_id)
+    form = PublishForm()
+    enrolled = db.session.scalar(
+        select(func.count(Enrolment.id)).where(
+            Enrolment.course_id == current.course_id, Enrolment.version_id != current.id
+        )
+    )
+    if form.validate_on_submit():
+        try:
+            moved = catalog.publish(
+                db.session, current_user, current, move_enrolled=bool(form.move_enrolled.data)
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(message_of(error), "error")
+        else:
+            db.session.commit()
+            flash(
+                gettext("Version %(number)s is published.", number=current.number)
+                + (" " + gettext("%(n)s learners moved to it.", n=moved) if moved else ""),
+                "success",
+            )
+        return redirect(url_for("author.version", version_id=version_id))
+    return render_template(
+        "hocvu/author/version.html",
+        version=current,
+        form=form,
+        enrolled=enrolled,
+        published=current.status == VersionStatus.PUBLISHED,
+    )
+
+
+@bp.route("/versions/<int:version_id>/preview/<key>")
+@author_required
+def preview(version_id: int, key: str):
+    """A lesson exactly as learners will see it, without recording progress."""
+    current = _version_or_404(version_id)
+    activity = db.session.scalar(
+        select(Activity).where(Activity.version_id == version_id, Activity.key == key)
+    )
+    if activity is None:
+        abort(404)
+    keys = [a.key for a in current.activities]
+    index = keys.index(key)
+    return render_template(
+        "hocvu/author/preview.html",
+        version=current,
+        activity=activity,
+        html=page_html(activity, version_id),
+        previous=current.activities[index - 1] if index > 0 else None,
+        following=current.activities[index + 1] if index + 1 < len(keys) else None,
+        position=index + 1,
+        action_form=ActionForm(),
+    )
