@@ -426,7 +426,12 @@ def read_bundle(files: Mapping[str, bytes]) -> Course:
                 problems.append(problem)
             else:
                 try:
-                    bank = read_bank(bank_path, _nfc(text), {m.key for m in modules} or None)
+                    # Check categories against the module files present, even those with
+                    # problems of their own, so one mistake is not reported twice.
+                    keys = {
+                        f"{m.group(1)}-{m.group(2)}" for m in map(MODULE_NAME.match, files) if m
+                    }
+                    bank = read_bank(bank_path, _nfc(text), keys or None)
                 except BundleError as error:
                     problems.extend(error.problems)
     if problems:

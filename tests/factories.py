@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import zipfile
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -87,5 +90,52 @@ class Factories:
     def unit_admin(self, scope: OrgUnit, **kwargs) -> User:
         return self.user(scope, roles=[(Role.UNIT_ADMIN, scope)], **kwargs)
 
+    def course(self, storage_root, files: dict[str, bytes] | None = None, publish: bool = True):
+        """Import a bundle (the mini test course by default) as a version of its course."""
+        from lms.services import catalog
+        from lms.storage import LocalStorage
+
+        version = catalog.import_bundle(
+            self.session,
+            None,
+            zip_bytes(files or mini_course_files()),
+            LocalStorage(storage_root),
+            publish_now=publish,
+        )
+        return version
+
+    def enrol(self, user: User, version) -> object:
+        from lms.services import catalog
+
+        return catalog.enrol(self.session, user, version.course)
+
     def commit(self) -> None:
         self.session.commit()
+
+
+MINI_COURSE = Path(__file__).resolve().parent / "courses" / "fixtures" / "mini"
+
+
+def mini_course_files(**replace: str | bytes | None) -> dict[str, bytes]:
+    """The small test bundle as {path: bytes}, with files replaced (None deletes one)."""
+    files = {
+        p.relative_to(MINI_COURSE).as_posix(): p.read_bytes()
+        for p in sorted(MINI_COURSE.rglob("*"))
+        if p.is_file()
+    }
+    for name, data in replace.items():
+        name = name.replace("__", "/")
+        if data is None:
+            files.pop(name, None)
+        else:
+            files[name] = data.encode() if isinstance(data, str) else data
+    return files
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A zip archive of `files`, in memory."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

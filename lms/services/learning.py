@@ -79,7 +79,9 @@ def _progress(session: Session, enrolment: Enrolment, activity: Activity) -> Act
         )
     )
     if progress is None:
-        progress = ActivityProgress(enrolment=enrolment, activity=activity, data={})
+        progress = ActivityProgress(
+            enrolment=enrolment, activity=activity, status=ProgressStatus.NOT_STARTED, data={}
+        )
         session.add(progress)
     return progress
 
