@@ -134,11 +134,26 @@ def import_course_command(path: Path, draft: bool) -> None:
     )
 
 
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders_command() -> None:
+    """Send the deadline reminders due now (safe to run every 15 minutes, from any machine)."""
+    from lms.notify import send_reminders
+
+    counts = send_reminders(current_app._get_current_object())
+    click.echo(
+        f"Reminders: {counts['claimed']} sent in the app, {counts['emailed']} by email"
+        + (f", {counts['email_failed']} emails failed" if counts["email_failed"] else "")
+        + "."
+    )
+
+
 def register(app: Flask) -> None:
     """Add Hocvu's commands to the app's CLI."""
     app.cli.add_command(init_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(import_course_command)
+    app.cli.add_command(send_reminders_command)
 
 
 def _create_app() -> Flask:

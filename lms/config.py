@@ -41,6 +41,16 @@ DEFAULTS: dict[str, Any] = {
     # Set to False where the embedded job runner must not start (tests that run jobs inline).
     "HOCVU_JOBS_INLINE": False,
     "HOCVU_TRUST_PROXY_HOPS": 0,
+    # The site's public address, for links in emails sent outside a request (reminders).
+    "HOCVU_BASE_URL": "http://127.0.0.1:5000",
+    # Mail: reminders go by email only when HOCVU_SMTP_HOST is set (always in-app).
+    "HOCVU_SMTP_HOST": None,
+    "HOCVU_SMTP_PORT": 25,
+    "HOCVU_SMTP_USERNAME": None,
+    "HOCVU_SMTP_PASSWORD": None,  # from the environment; never stored in the database
+    "HOCVU_SMTP_STARTTLS": False,
+    "HOCVU_SMTP_SSL": False,
+    "HOCVU_MAIL_FROM": "hocvu@localhost",
 }
 
 

@@ -3,15 +3,30 @@
 from lms.database import utcnow
 from lms.models.accounts import LoginFailure, OrgUnit, Role, RoleAssignment, UnitKind, User
 from lms.models.audit import AuditEvent
-from lms.models.catalog import Activity, Course, CourseVersion, VersionStatus
+from lms.models.catalog import Activity, Course, CourseVersion, OverduePolicy, VersionStatus
+from lms.models.cohorts import Cohort
 from lms.models.jobs import Job, JobStatus
-from lms.models.learning import ActivityProgress, Enrolment, ProgressStatus
+from lms.models.learning import (
+    ActivityProgress,
+    DeadlineExtension,
+    Enrolment,
+    Notice,
+    ProgressStatus,
+    Reminder,
+    ReminderKind,
+)
 
 __all__ = [
     "Activity",
     "ActivityProgress",
     "AuditEvent",
+    "Cohort",
     "Course",
+    "DeadlineExtension",
+    "Notice",
+    "OverduePolicy",
+    "Reminder",
+    "ReminderKind",
     "CourseVersion",
     "Enrolment",
     "ProgressStatus",

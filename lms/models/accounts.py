@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -20,6 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import UTCDateTime, str_enum, utcnow
 from lms.extensions import db
+
+if TYPE_CHECKING:
+    from lms.models.cohorts import Cohort
 
 
 class UnitKind(enum.StrEnum):
@@ -94,6 +98,7 @@ class User(UserMixin, db.Model):
     birth_date: Mapped[date | None] = mapped_column(Date)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     issued_at: Mapped[date | None] = mapped_column(Date)
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohort.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(10))
 
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -108,6 +113,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     org_unit: Mapped[OrgUnit | None] = relationship(back_populates="users")
+    cohort: Mapped[Cohort | None] = relationship()
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )

@@ -20,14 +20,32 @@ class VersionStatus(enum.StrEnum):
     PUBLISHED = "published"
 
 
+class OverduePolicy(enum.StrEnum):
+    """What happens after the due time."""
+
+    LOCK = "lock"  # the learner may read, but not take the final test, until extended
+    LATE = "late"  # the learner may finish; the completion is marked late
+
+
+DEFAULT_REMINDER_DAYS = [5, 2, 0]  # days left when a reminder goes out (0 = the last day)
+
+
 class Course(db.Model):
-    """A course: its versions, and the one new enrolments get."""
+    """A course: its versions, the one new enrolments get, and its deadline settings."""
 
     __tablename__ = "course"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
+    overdue_policy: Mapped[OverduePolicy] = mapped_column(
+        str_enum(OverduePolicy), default=OverduePolicy.LOCK
+    )
+    reminder_days: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_REMINDER_DAYS)
+    )
+    # "Not started yet" reminder this many days after the account was issued (None: never).
+    not_started_after_days: Mapped[int | None] = mapped_column(Integer, default=2)
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("course_version.id", use_alter=True, name="fk_course_current_version_id")
     )

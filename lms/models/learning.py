@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import UTCDateTime, str_enum, utcnow
@@ -36,6 +36,12 @@ class Enrolment(db.Model):
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id"))
+    # The effective due time (UTC): 24:00 local of issued_at + N days, or the extension.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # An admin's extension: due at 24:00 local of this day (if later than the rule's).
+    extended_until: Mapped[date | None] = mapped_column(Date)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    completed_late: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship()
     course: Mapped[Course] = relationship()
@@ -43,6 +49,76 @@ class Enrolment(db.Model):
     progress: Mapped[list[ActivityProgress]] = relationship(
         back_populates="enrolment", cascade="all, delete-orphan"
     )
+    extensions: Mapped[list[DeadlineExtension]] = relationship(
+        back_populates="enrolment",
+        cascade="all, delete-orphan",
+        order_by="DeadlineExtension.created_at",
+    )
+
+
+class DeadlineExtension(db.Model):
+    """One extension of one learner's deadline, with who gave it and why."""
+
+    __tablename__ = "deadline_extension"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrolment.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    old_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    enrolment: Mapped[Enrolment] = relationship(back_populates="extensions")
+    actor: Mapped[User | None] = relationship()
+
+
+class ReminderKind(enum.StrEnum):
+    """Which reminder."""
+
+    DAYS_LEFT = "days_left"
+    NOT_STARTED = "not_started"
+
+
+class Reminder(db.Model):
+    """A reminder sent (or being sent) to one learner about one due time.
+
+    The unique key is the idempotency guarantee: two runs, even on two machines, cannot both
+    insert the same reminder, and only the run that inserted it sends it. A changed due time
+    is a new key, so reminders follow the new date.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (UniqueConstraint("enrolment_id", "kind", "days_left", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrolment.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[ReminderKind] = mapped_column(str_enum(ReminderKind))
+    days_left: Mapped[int] = mapped_column(Integer, default=-1)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_error: Mapped[str | None] = mapped_column(String(500))
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Notice(db.Model):
+    """An in-app message to a learner (reminders, extensions)."""
+
+    __tablename__ = "notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"))
+    # An English msgid and its parameters, translated when shown.
+    message: Mapped[str] = mapped_column(String(300))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ActivityProgress(db.Model):

@@ -198,6 +198,12 @@ def update_user(
         raise DomainError(N_("You cannot remove your own site administrator role."), field="roles")
     old_unit_path = user.org_unit.path if user.org_unit else None
     changes = _apply(user, data)
+    if "issued_at" in changes:
+        # Every due date counts from issued_at: recompute them (reminders follow).
+        from lms.services import deadlines
+
+        session.flush()
+        deadlines.recompute_user(session, user)
     new_unit_path = data.org_unit.path if data.org_unit else None
     if old_unit_path != new_unit_path:
         # The account's history follows it, so that its new unit's admins see it.

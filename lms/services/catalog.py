@@ -21,7 +21,8 @@ from lms.models import (
     VersionStatus,
     utcnow,
 )
-from lms.services import audit
+from lms.services import audit, deadlines
+from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.storage import LocalStorage
 
@@ -160,8 +161,10 @@ def publish(
     return moved
 
 
-def enrol(session: Session, user: User, course: Course) -> Enrolment:
-    """Enrol a learner in the course's current version (nothing changes if enrolled)."""
+def enrol(
+    session: Session, user: User, course: Course, timezone: str = DEFAULT_TIMEZONE
+) -> Enrolment:
+    """Enrol a learner in the course's current version, with its due time (idempotent)."""
     existing = session.scalar(
         select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.course_id == course.id)
     )
@@ -169,8 +172,11 @@ def enrol(session: Session, user: User, course: Course) -> Enrolment:
         return existing
     if course.current_version_id is None:
         raise DomainError(N_("The course %(title)s has no published version."), title=course.title)
-    enrolment = Enrolment(user=user, course=course, version_id=course.current_version_id)
+    enrolment = Enrolment(
+        user=user, course=course, version=course.current_version, completed_late=False
+    )
     session.add(enrolment)
+    deadlines.recompute(enrolment, timezone)
     session.flush()
     return enrolment
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from lms.activities import kind_of
 from lms.models import Activity, ActivityProgress, Enrolment, ProgressStatus, utcnow
+from lms.services import deadlines
 from lms.services.errors import N_, DomainError
 
 
@@ -134,4 +135,5 @@ def complete_activity(
     progress.status = ProgressStatus.DONE
     progress.completed_at = now
     session.flush()
+    deadlines.check_completion(session, enrolment, now)
     return progress

@@ -1,0 +1,268 @@
+"""The deadline rule: due at 24:00 local time of (issued_at + N days), extensions, overdue.
+
+N is the batch's number of days when it sets one, else the course version's (10 by default).
+The issue day is not counted, as in the Vietnamese Civil Code's rule for periods counted in
+days: an account issued on 1 November (at any time that day) with N = 10 is due at 24:00 on
+11 November, which is stored as 17:00 UTC on 11 November.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms.models import (
+    Cohort,
+    DeadlineExtension,
+    Enrolment,
+    Notice,
+    OverduePolicy,
+    ProgressStatus,
+    User,
+    utcnow,
+)
+from lms.services import audit
+from lms.services.clock import DEFAULT_TIMEZONE
+from lms.services.errors import N_, DomainError, Forbidden
+from lms.services.scope import Scope
+
+MAX_EXTENSION_DAYS = 365
+
+
+def end_of_day(day: date, timezone: str = DEFAULT_TIMEZONE) -> datetime:
+    """24:00 local time of `day` (that is, 00:00 of the next day), in UTC."""
+    local = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(timezone))
+    return local.astimezone(UTC)
+
+
+def due_day(due_at: datetime, timezone: str = DEFAULT_TIMEZONE) -> date:
+    """The local day whose 24:00 is `due_at`."""
+    return (due_at.astimezone(ZoneInfo(timezone)) - timedelta(microseconds=1)).date()
+
+
+def local_today(now: datetime, timezone: str = DEFAULT_TIMEZONE) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def deadline_days(enrolment: Enrolment) -> int:
+    """N for this enrolment: the batch's when it sets one, else the course version's."""
+    cohort: Cohort | None = enrolment.user.cohort
+    if cohort is not None and cohort.deadline_days and enrolment.course in cohort.courses:
+        return cohort.deadline_days
+    return enrolment.version.deadline_days
+
+
+def rule_due_at(enrolment: Enrolment, timezone: str = DEFAULT_TIMEZONE) -> datetime | None:
+    """The due time by the rule alone, or None when the account has no issue date."""
+    issued = enrolment.user.issued_at
+    if issued is None:
+        return None
+    return end_of_day(issued + timedelta(days=deadline_days(enrolment)), timezone)
+
+
+def recompute(enrolment: Enrolment, timezone: str = DEFAULT_TIMEZONE) -> bool:
+    """Set the effective due time from the rule and any extension; True when it changed."""
+    due = rule_due_at(enrolment, timezone)
+    if enrolment.extended_until is not None:
+        extended = end_of_day(enrolment.extended_until, timezone)
+        due = extended if due is None else max(due, extended)
+    if due != enrolment.due_at:
+        enrolment.due_at = due
+        return True
+    return False
+
+
+def recompute_user(session: Session, user: User, timezone: str = DEFAULT_TIMEZONE) -> int:
+    """Recompute every enrolment of an account (after issued_at or its batch changed)."""
+    changed = sum(
+        recompute(e, timezone)
+        for e in session.scalars(select(Enrolment).where(Enrolment.user_id == user.id))
+    )
+    session.flush()
+    return changed
+
+
+def recompute_cohort(session: Session, cohort: Cohort, timezone: str = DEFAULT_TIMEZONE) -> int:
+    """Recompute the enrolments of a batch's members (after its number of days changed)."""
+    enrolments = session.scalars(
+        select(Enrolment)
+        .join(User, Enrolment.user_id == User.id)
+        .where(User.cohort_id == cohort.id)
+    )
+    changed = sum(recompute(e, timezone) for e in enrolments)
+    session.flush()
+    return changed
+
+
+class DeadlineState(enum.StrEnum):
+    """What the learner is told about the deadline."""
+
+    NONE = "none"  # no issue date: no deadline
+    OPEN = "open"  # days left
+    TODAY = "today"  # due at 24:00 today
+    OVERDUE = "overdue"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """The deadline as the learner sees it."""
+
+    state: DeadlineState
+    days_left: int | None
+    due_day: date | None
+    late: bool = False
+
+    @property
+    def urgent(self) -> bool:
+        """Fewer than 3 days remain (the banner is shown)."""
+        return self.state == DeadlineState.TODAY or (
+            self.state == DeadlineState.OPEN and (self.days_left or 0) < 3
+        )
+
+
+def countdown(enrolment: Enrolment, now: datetime, timezone: str = DEFAULT_TIMEZONE) -> Countdown:
+    """The learner's countdown for one enrolment at `now`."""
+    if enrolment.completed_at is not None:
+        day = due_day(enrolment.due_at, timezone) if enrolment.due_at else None
+        return Countdown(DeadlineState.DONE, None, day, enrolment.completed_late)
+    if enrolment.due_at is None:
+        return Countdown(DeadlineState.NONE, None, None)
+    day = due_day(enrolment.due_at, timezone)
+    if now >= enrolment.due_at:
+        return Countdown(DeadlineState.OVERDUE, None, day)
+    left = (day - local_today(now, timezone)).days
+    return Countdown(DeadlineState.TODAY if left == 0 else DeadlineState.OPEN, left, day)
+
+
+def is_overdue(enrolment: Enrolment, now: datetime) -> bool:
+    return (
+        enrolment.completed_at is None and enrolment.due_at is not None and now >= enrolment.due_at
+    )
+
+
+def locked(enrolment: Enrolment, now: datetime) -> bool:
+    """True when the course's policy is 'lock' and the learner is overdue: they may read, but
+    not take the final test or get a certificate until an admin extends the deadline."""
+    return enrolment.course.overdue_policy == OverduePolicy.LOCK and is_overdue(enrolment, now)
+
+
+def check_completion(session: Session, enrolment: Enrolment, now: datetime | None = None) -> bool:
+    """Record the completion once every required activity is done (and not locked).
+
+    Returns True when this call recorded it. The final-test activity counts as done only when
+    passed, so "every required activity done" includes passing the test.
+    """
+    now = now or utcnow()
+    if enrolment.completed_at is not None or locked(enrolment, now):
+        return False
+    from lms.models import Activity, ActivityProgress
+
+    required = session.scalars(
+        select(Activity.id).where(
+            Activity.version_id == enrolment.version_id, Activity.required.is_(True)
+        )
+    ).all()
+    done = set(
+        session.scalars(
+            select(ActivityProgress.activity_id).where(
+                ActivityProgress.enrolment_id == enrolment.id,
+                ActivityProgress.status == ProgressStatus.DONE,
+            )
+        )
+    )
+    if not required or not set(required) <= done:
+        return False
+    enrolment.completed_at = now
+    enrolment.completed_late = enrolment.due_at is not None and now >= enrolment.due_at
+    session.flush()
+    for listener in COMPLETION_LISTENERS:
+        listener(session, enrolment)
+    return True
+
+
+# Called with (session, enrolment) when a course is completed; certificates register here.
+COMPLETION_LISTENERS: list = []
+
+
+def extend(
+    session: Session,
+    actor: User,
+    enrolments: Iterable[Enrolment],
+    *,
+    reason: str,
+    days: int | None = None,
+    until: date | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
+) -> int:
+    """Extend deadlines by `days` (from each current due day) or to the day `until`.
+
+    Each extension is recorded with its reason, in the audit log and as a notice to the
+    learner; a locked learner is unlocked at once. Returns how many were extended.
+    """
+    now = now or utcnow()
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError(N_("Give the reason for the extension."), field="reason")
+    if len(reason) > 500:
+        raise DomainError(N_("The reason is too long (at most 500 characters)."), field="reason")
+    if (days is None) == (until is None):
+        raise DomainError(N_("Give either a number of days or a date."), field="days")
+    if days is not None and not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise DomainError(N_("Extend by 1 to %(max)d days."), field="days", max=MAX_EXTENSION_DAYS)
+    today = local_today(now, timezone)
+    if until is not None and until < today:
+        raise DomainError(N_("The new deadline cannot be in the past."), field="until")
+    scope = Scope.of(actor)
+    count = 0
+    for enrolment in enrolments:
+        if not scope.can_manage_user(enrolment.user):
+            raise Forbidden(N_("You cannot change this account."))
+        if enrolment.completed_at is not None:
+            continue
+        old = enrolment.due_at
+        if until is not None:
+            target = until
+        else:
+            base = max(due_day(old, timezone), today - timedelta(days=1)) if old else today
+            target = base + timedelta(days=days)
+        enrolment.extended_until = target
+        recompute(enrolment, timezone)
+        session.add(
+            DeadlineExtension(
+                enrolment=enrolment,
+                actor_id=actor.id,
+                old_due_at=old,
+                new_due_at=enrolment.due_at,
+                reason=reason,
+            )
+        )
+        session.add(
+            Notice(
+                user_id=enrolment.user_id,
+                enrolment_id=enrolment.id,
+                message=N_("Your deadline for %(course)s has been extended to %(date)s."),
+                params={"course": enrolment.version.title, "date": target.isoformat()},
+            )
+        )
+        audit.record(
+            session,
+            actor,
+            "enrolment.extend",
+            enrolment.user,
+            course=enrolment.version.title,
+            old=old.isoformat() if old else None,
+            new=enrolment.due_at.isoformat(),
+            reason=reason,
+        )
+        check_completion(session, enrolment, now)
+        count += 1
+    session.flush()
+    return count

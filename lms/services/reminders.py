@@ -1,0 +1,128 @@
+"""Deadline reminders: which are due now, and claiming each exactly once.
+
+A reminder is claimed by inserting its row with INSERT ... ON CONFLICT DO NOTHING on a unique
+key (enrolment, kind, days left, due time): of two runs at the same moment, even on two
+machines, only one inserts it, and only that one notifies the learner. The claim and the
+in-app notice are committed together; the email is sent after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from lms.models import Course, Enrolment, Notice, Reminder, ReminderKind, User
+from lms.services.clock import DEFAULT_TIMEZONE
+from lms.services.deadlines import due_day, local_today
+from lms.services.errors import N_
+
+MESSAGES = {
+    "days_left": N_("%(days)d days left to finish %(course)s: the deadline is 24:00 on %(date)s."),
+    "last_day": N_("Today is the last day to finish %(course)s: the deadline is 24:00 tonight."),
+    "not_started": N_("You have not started %(course)s yet: the deadline is 24:00 on %(date)s."),
+}
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A reminder this run claimed: to be emailed (the in-app notice is already stored)."""
+
+    reminder_id: int
+    user_id: int
+    message: str
+    params: dict
+
+
+def _wanted(enrolment: Enrolment, course: Course, user: User, now: datetime, timezone: str):
+    """(kind, days_left) reminders due now for an enrolment, most urgent first."""
+    today = local_today(now, timezone)
+    left = (due_day(enrolment.due_at, timezone) - today).days
+    wanted: list[tuple[ReminderKind, int, bool]] = []
+    applicable = sorted(k for k in course.reminder_days or [] if left <= k)
+    for index, k in enumerate(applicable):
+        # Only the most urgent is sent; the ones a late run skipped are recorded as skipped.
+        wanted.append((ReminderKind.DAYS_LEFT, k, index != 0))
+    after = course.not_started_after_days
+    if (
+        after is not None
+        and enrolment.started_at is None
+        and user.issued_at is not None
+        and today >= user.issued_at + timedelta(days=after)
+    ):
+        wanted.append((ReminderKind.NOT_STARTED, -1, bool(applicable)))
+    return wanted, left
+
+
+def _insert_ignore(session: Session, values: dict) -> bool:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Reminder).values(**values).on_conflict_do_nothing()
+    return session.execute(statement).rowcount == 1
+
+
+def claim_due(session: Session, now: datetime, timezone: str = DEFAULT_TIMEZONE) -> list[Claimed]:
+    """Claim every reminder due at `now`, storing its in-app notice; commit per claim."""
+    rows = session.execute(
+        select(Enrolment, Course, User)
+        .join(Course, Enrolment.course_id == Course.id)
+        .join(User, Enrolment.user_id == User.id)
+        .where(
+            Enrolment.completed_at.is_(None),
+            Enrolment.due_at.is_not(None),
+            Enrolment.due_at > now,
+            User.is_active_account.is_(True),
+        )
+        .order_by(Enrolment.id)
+    ).all()
+    claimed: list[Claimed] = []
+    for enrolment, course, user in rows:
+        wanted, left = _wanted(enrolment, course, user, now, timezone)
+        for kind, days, skipped in wanted:
+            inserted = _insert_ignore(
+                session,
+                {
+                    "enrolment_id": enrolment.id,
+                    "kind": kind.value,
+                    "days_left": days,
+                    "due_at": enrolment.due_at,
+                    "created_at": now,
+                    "skipped": skipped,
+                },
+            )
+            if not inserted or skipped:
+                session.commit()
+                continue
+            key = (
+                "not_started"
+                if kind == ReminderKind.NOT_STARTED
+                else ("last_day" if left == 0 else "days_left")
+            )
+            params = {
+                "course": enrolment.version.title,
+                "days": left,
+                "date": due_day(enrolment.due_at, timezone).isoformat(),
+            }
+            session.add(
+                Notice(
+                    user_id=user.id,
+                    enrolment_id=enrolment.id,
+                    message=MESSAGES[key],
+                    params=params,
+                    created_at=now,
+                )
+            )
+            reminder_id = session.scalar(
+                select(Reminder.id).where(
+                    Reminder.enrolment_id == enrolment.id,
+                    Reminder.kind == kind,
+                    Reminder.days_left == days,
+                    Reminder.due_at == enrolment.due_at,
+                )
+            )
+            session.commit()
+            claimed.append(Claimed(reminder_id, user.id, MESSAGES[key], params))
+    return claimed
