@@ -5,14 +5,25 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from lms.extensions import db
-from lms.models import AuditEvent, OrgUnit, Role, RoleAssignment, User
-from lms.services import accounts, clock, units
+from lms.models import (
+    AuditEvent,
+    Cohort,
+    Course,
+    Enrolment,
+    OrgUnit,
+    OverduePolicy,
+    Role,
+    RoleAssignment,
+    User,
+    utcnow,
+)
+from lms.services import accounts, audit, catalog, clock, cohorts, deadlines, learning, units
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
 from lms.services.text import clean_text, fold
@@ -21,6 +32,10 @@ from lms.web.forms import (
     ROLE_LABELS,
     UNIT_KIND_LABELS,
     ActionForm,
+    CohortForm,
+    CourseSettingsForm,
+    EnrolForm,
+    ExtendForm,
     MoveUnitForm,
     UnitForm,
     UserForm,
@@ -225,7 +240,7 @@ def unit_delete(unit_id: int):
 
 # --- accounts ----------------------------------------------------------------------------
 
-STATUS_FILTERS = {"active", "inactive", "never_logged_in", "must_change_password"}
+STATUS_FILTERS = {"active", "inactive", "never_logged_in", "must_change_password", "overdue"}
 
 
 @bp.route("/users")
@@ -265,6 +280,14 @@ def users_index():
         stmt = stmt.where(User.last_login_at.is_(None))
     elif status == "must_change_password":
         stmt = stmt.where(User.must_change_password.is_(True))
+    elif status == "overdue":
+        stmt = stmt.where(
+            User.id.in_(
+                select(Enrolment.user_id).where(
+                    Enrolment.completed_at.is_(None), Enrolment.due_at <= utcnow()
+                )
+            )
+        )
     page, per_page = _page_args()
     pagination = db.paginate(
         stmt.order_by(User.sort_name, User.id), page=page, per_page=per_page, error_out=False
@@ -280,6 +303,7 @@ def users_index():
 
 def _fill_user_form(form: UserForm) -> None:
     form.org_unit_id.choices = choices(_unit_choices(blank=gettext("(no unit)")))
+    form.cohort_id.choices = choices(_cohort_choices())
     form.admin_unit_ids.choices = choices(_unit_choices())
     if not scope().everything:
         form.roles.choices = choices(
@@ -343,6 +367,7 @@ def user_new():
             db.session.rollback()
             form.add_error(error.field, message_of(error))
         else:
+            _assign_cohort(user, form.cohort_id.data)
             db.session.commit()
             return render_template(
                 "hocvu/admin/credentials.html", user=user, password=password, created=True
@@ -361,12 +386,27 @@ def user_view(user_id: int):
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(50)
     ).all()
+    enrolments = db.session.scalars(
+        select(Enrolment).where(Enrolment.user_id == user.id).order_by(Enrolment.enrolled_at)
+    ).all()
+    now = utcnow()
+    rows = [
+        (e, learning.progress_of(db.session, e), deadlines.countdown(e, now, _tz()))
+        for e in enrolments
+    ]
+    enrol_form = EnrolForm()
+    enrolled = {e.course_id for e in enrolments}
+    enrol_form.course_id.choices = choices(
+        (c.id, c.title) for c in _published_courses() if c.id not in enrolled
+    )
     return render_template(
         "hocvu/admin/user_view.html",
         user=user,
         events=events,
         role_labels=ROLE_LABELS,
         action_form=ActionForm(),
+        rows=rows,
+        enrol_form=enrol_form,
     )
 
 
@@ -384,6 +424,7 @@ def user_edit(user_id: int):
             r.scope_unit_id for r in user.roles if r.role == Role.UNIT_ADMIN
         ]
         form.org_unit_id.data = user.org_unit_id or 0
+        form.cohort_id.data = user.cohort_id or 0
     if form.validate_on_submit():
         try:
             accounts.update_user(
@@ -396,6 +437,7 @@ def user_edit(user_id: int):
             db.session.rollback()
             form.add_error(error.field, message_of(error))
         else:
+            _assign_cohort(user, form.cohort_id.data)
             db.session.commit()
             flash(gettext("Account %(username)s saved.", username=user.username), "success")
             return redirect(url_for("admin.user_view", user_id=user.id))
@@ -481,6 +523,13 @@ AUDIT_LABELS = {
     "user.reset_password": _l("Password reset"),
     "user.deactivate": _l("Account deactivated"),
     "user.activate": _l("Account reactivated"),
+    "enrolment.create": _l("Enrolled in a course"),
+    "enrolment.extend": _l("Deadline extended"),
+    "cohort.create": _l("Batch created"),
+    "cohort.update": _l("Batch changed"),
+    "course.upload": _l("Course version uploaded"),
+    "course.publish": _l("Course version published"),
+    "course.settings": _l("Course settings changed"),
 }
 
 
@@ -489,3 +538,239 @@ def audit_label(action: str) -> str:
     """The audit action in the user's language."""
     label = AUDIT_LABELS.get(action)
     return str(label) if label else action
+
+
+# --- enrolments, deadlines and batches -------------------------------------------------------
+
+
+def _tz() -> str:
+    return current_app.config["HOCVU_TIMEZONE"]
+
+
+def _assign_cohort(user: User, cohort_id: int | None) -> None:
+    """Put the account in the chosen batch (enrolling it in the batch's courses)."""
+    cohort = _cohort_or_404(cohort_id) if cohort_id else None
+    if cohort != user.cohort:
+        cohorts.assign(db.session, user, cohort, _tz())
+
+
+def _published_courses() -> list[Course]:
+    return db.session.scalars(
+        select(Course).where(Course.current_version_id.is_not(None)).order_by(Course.title)
+    ).all()
+
+
+def _cohort_or_404(cohort_id: int) -> Cohort:
+    cohort = db.session.get(Cohort, cohort_id)
+    if cohort is None or not scope().covers_unit(cohort.org_unit):
+        abort(404)
+    return cohort
+
+
+def _cohort_choices() -> list[tuple[int, str]]:
+    sc = scope()
+    stmt = select(Cohort).join(OrgUnit, Cohort.org_unit_id == OrgUnit.id).where(sc.unit_filter())
+    return [(0, gettext("(no batch)"))] + [
+        (c.id, f"{c.name} – {c.org_unit.name}")
+        for c in db.session.scalars(stmt.order_by(Cohort.created_at.desc()))
+    ]
+
+
+@bp.route("/users/<int:user_id>/enrol", methods=["POST"])
+@admin_required
+def user_enrol(user_id: int):
+    """Enrol an account in a published course."""
+    user = _user_or_404(user_id)
+    form = EnrolForm()
+    form.course_id.choices = choices((c.id, c.title) for c in _published_courses())
+    if form.validate_on_submit():
+        course = db.session.get(Course, form.course_id.data) or abort(404)
+        catalog.enrol(db.session, user, course, _tz())
+        audit.record(db.session, _me(), "enrolment.create", user, course=course.title)
+        db.session.commit()
+        flash(
+            gettext(
+                "%(name)s is enrolled in %(course)s.", name=user.full_name, course=course.title
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.user_view", user_id=user.id))
+
+
+def _extension_targets() -> tuple[list[Enrolment], str, dict]:
+    """The enrolments named by ?enrolment=, ?user= (several) or ?cohort=, inside the scope."""
+    sc = scope()
+    if enrolment_id := request.args.get("enrolment", type=int):
+        enrolment = db.session.get(Enrolment, enrolment_id)
+        if enrolment is None or not sc.can_manage_user(enrolment.user):
+            abort(404)
+        return [enrolment], enrolment.user.full_name, {"enrolment": enrolment_id}
+    if cohort_id := request.args.get("cohort", type=int):
+        cohort = _cohort_or_404(cohort_id)
+        users = db.session.scalars(select(User).where(User.cohort_id == cohort.id)).all()
+        label = gettext("batch %(name)s", name=cohort.name)
+        args = {"cohort": cohort_id}
+    else:
+        ids = [int(i) for i in request.args.getlist("user") if i.isdigit()][:5000]
+        users = [u for u in (db.session.get(User, i) for i in ids) if u is not None]
+        label = ", ".join(u.full_name for u in users[:5]) + ("…" if len(users) > 5 else "")
+        args = {"user": ids}
+    users = [u for u in users if sc.can_manage_user(u)]
+    if not users:
+        abort(404)
+    enrolments = db.session.scalars(
+        select(Enrolment).where(Enrolment.user_id.in_([u.id for u in users]))
+    ).all()
+    return list(enrolments), label, args
+
+
+@bp.route("/extend", methods=["GET", "POST"])
+@admin_required
+def extend():
+    """Extend the deadline of one learner, a selection, or a whole batch, with a reason."""
+    enrolments, label, args = _extension_targets()
+    form = ExtendForm()
+    course_ids = list(dict.fromkeys(e.course_id for e in enrolments))
+    courses_by_id = {
+        c.id: c for c in db.session.scalars(select(Course).where(Course.id.in_(course_ids)))
+    }
+    form.course_id.choices = choices((i, courses_by_id[i].title) for i in course_ids)
+    if request.method == "GET" and course_ids:
+        form.course_id.data = course_ids[0]
+    if form.validate_on_submit():
+        chosen = [e for e in enrolments if e.course_id == form.course_id.data]
+        try:
+            count = deadlines.extend(
+                db.session,
+                _me(),
+                chosen,
+                reason=form.reason.data,
+                days=form.days.data,
+                until=form.until.data,
+                timezone=_tz(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field if error.field != "days" else None, message_of(error))
+        else:
+            db.session.commit()
+            flash(
+                ngettext(
+                    "Deadline extended for %(num)s learner.",
+                    "Deadline extended for %(num)s learners.",
+                    count,
+                ),
+                "success",
+            )
+            if len({e.user_id for e in enrolments}) == 1:
+                return redirect(url_for("admin.user_view", user_id=enrolments[0].user_id))
+            if "cohort" in args:
+                return redirect(url_for("admin.cohorts_index"))
+            return redirect(url_for("admin.users_index"))
+    learners = len({e.user_id for e in enrolments})
+    return render_template(
+        "hocvu/admin/extend.html",
+        form=form,
+        label=label,
+        learners=learners,
+        args=args,
+        none=not enrolments,
+    ), (200 if request.method == "GET" or not form.errors and not form.form_errors else 422)
+
+
+@bp.route("/cohorts")
+@admin_required
+def cohorts_index():
+    """The batches of the scope with their courses and member counts."""
+    sc = scope()
+    rows = db.session.execute(
+        select(Cohort, func.count(User.id))
+        .join(OrgUnit, Cohort.org_unit_id == OrgUnit.id)
+        .outerjoin(User, User.cohort_id == Cohort.id)
+        .where(sc.unit_filter())
+        .group_by(Cohort.id)
+        .order_by(Cohort.created_at.desc())
+    ).all()
+    return render_template("hocvu/admin/cohorts.html", rows=rows)
+
+
+@bp.route("/cohorts/new", methods=["GET", "POST"])
+@bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
+@admin_required
+def cohort_edit(cohort_id: int | None = None):
+    """Create or change a batch: its unit, courses and number of days."""
+    cohort = _cohort_or_404(cohort_id) if cohort_id else None
+    form = CohortForm(obj=cohort)
+    form.org_unit_id.choices = choices(_unit_choices())
+    form.course_ids.choices = choices((c.id, c.title) for c in _published_courses())
+    if request.method == "GET" and cohort is not None:
+        form.course_ids.data = [c.id for c in cohort.courses]
+    if form.validate_on_submit():
+        unit = _unit_or_404(form.org_unit_id.data)
+        selected = [db.session.get(Course, i) for i in form.course_ids.data or []]
+        try:
+            saved = cohorts.save_cohort(
+                db.session,
+                _me(),
+                cohort,
+                name=form.name.data,
+                unit=unit,
+                courses=[c for c in selected if c is not None],
+                deadline_days=form.deadline_days.data,
+                timezone=_tz(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field, message_of(error))
+        else:
+            db.session.commit()
+            flash(gettext("Batch %(name)s saved.", name=saved.name), "success")
+            return redirect(url_for("admin.cohorts_index"))
+    return render_template("hocvu/admin/cohort_form.html", form=form, cohort=cohort)
+
+
+def _site_admin_only() -> None:
+    if not scope().everything:
+        abort(403)
+
+
+@bp.route("/courses")
+@admin_required
+def courses_index():
+    """Courses and their deadline settings (site administrators)."""
+    _site_admin_only()
+    return render_template("hocvu/admin/courses.html", courses=_published_courses())
+
+
+@bp.route("/courses/<int:course_id>/settings", methods=["GET", "POST"])
+@admin_required
+def course_settings(course_id: int):
+    """What happens after the deadline, and when reminders go out."""
+    _site_admin_only()
+    course = db.session.get(Course, course_id) or abort(404)
+    form = CourseSettingsForm(obj=course)
+    if request.method == "GET":
+        form.reminder_days.data = ", ".join(str(d) for d in course.reminder_days)
+    if form.validate_on_submit():
+        raw = [p.strip() for p in form.reminder_days.data.split(",") if p.strip()]
+        if not all(p.isdigit() and int(p) <= 60 for p in raw):
+            form.add_error(
+                "reminder_days",
+                gettext("Numbers separated by commas; 0 is the last day. For example: 5, 2, 0."),
+            )
+        else:
+            course.overdue_policy = OverduePolicy(form.overdue_policy.data)
+            course.reminder_days = sorted({int(p) for p in raw}, reverse=True)
+            course.not_started_after_days = form.not_started_after_days.data
+            audit.record(
+                db.session,
+                _me(),
+                "course.settings",
+                course,
+                policy=course.overdue_policy.value,
+                reminders=course.reminder_days,
+            )
+            db.session.commit()
+            flash(gettext("Settings of %(course)s saved.", course=course.title), "success")
+            return redirect(url_for("admin.courses_index"))
+    return render_template("hocvu/admin/course_settings.html", form=form, course=course)

@@ -9,12 +9,14 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
     widgets,
 )
 from wtforms.fields.core import Field
@@ -23,6 +25,7 @@ from wtforms.validators import (
     EqualTo,
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     ValidationError,
 )
@@ -204,6 +207,7 @@ class UserForm(Form):
         validators=[Optional()],
         format="%Y-%m-%d",
     )
+    cohort_id = SelectField(_l("Batch"), coerce=int, validators=[Optional()])
     issued_at = DateField(
         _l("Account issued on"),
         validators=[Optional()],
@@ -241,6 +245,83 @@ class PublishForm(Form):
     submit = SubmitField(_l("Publish"))
 
 
+class ExtendForm(Form):
+    course_id = SelectField(_l("Course"), coerce=int, validators=[Optional()])
+    days = IntegerField(
+        _l("Extend by (days)"),
+        validators=[
+            Optional(),
+            NumberRange(1, 365, message=_l("Extend by 1 to %(max)d days.", max=365)),
+        ],
+    )
+    until = DateField(_l("Or until (date)"), validators=[Optional()], format="%Y-%m-%d")
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=500, message=_l("At most %(max)d characters.", max=500)),
+        ],
+        description=_l("Shown on the learner's record and in the audit log."),
+    )
+    submit = SubmitField(_l("Extend"))
+
+
+class EnrolForm(Form):
+    course_id = SelectField(_l("Course"), coerce=int)
+    submit = SubmitField(_l("Enrol"))
+
+
+class CohortForm(Form):
+    name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=120, message=_l("At most %(max)d characters.", max=120)),
+        ],
+        description=_l("For example: Đợt 1 – tháng 11/2026."),
+    )
+    org_unit_id = SelectField(_l("Unit"), coerce=int)
+    course_ids = CheckboxListField(_l("Courses"), coerce=int)
+    deadline_days = IntegerField(
+        _l("Days to finish"),
+        validators=[
+            Optional(),
+            NumberRange(1, 365, message=_l("deadline_days must be a whole number from 1 to 365.")),
+        ],
+        description=_l("Leave empty to use each course's own number of days (usually 10)."),
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class CourseSettingsForm(Form):
+    overdue_policy = SelectField(
+        _l("After the deadline"),
+        choices=choices(
+            [
+                (
+                    "lock",
+                    _l("Lock: the learner can read but not take the final test until extended"),
+                ),
+                ("late", _l("Late: the learner can finish; the completion is marked late")),
+            ]
+        ),
+    )
+    reminder_days = StringField(
+        _l("Reminders (days left)"),
+        validators=[DataRequired(REQUIRED)],
+        description=_l("Numbers separated by commas; 0 is the last day. For example: 5, 2, 0."),
+    )
+    not_started_after_days = IntegerField(
+        _l("'Not started yet' reminder (days after the account is issued)"),
+        validators=[
+            Optional(),
+            NumberRange(1, 365, message=_l("deadline_days must be a whole number from 1 to 365.")),
+        ],
+        description=_l("Leave empty for no such reminder."),
+    )
+    submit = SubmitField(_l("Save"))
+
+
 class _BabelTranslations:
     """Route WTForms' own messages through Hocvu's catalog (WTForms ships no Vietnamese)."""
 
@@ -263,4 +344,5 @@ WTFORMS_MESSAGES = (
     _l("This field is required."),
     _l("Invalid Choice(s): one or more data inputs could not be coerced."),
     _l("'%(value)s' is not a valid choice for this field."),
+    _l("Not a valid integer value."),
 )

@@ -22,8 +22,9 @@ from sqlalchemy import select
 
 from lms.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.extensions import db
-from lms.models import Activity, Course, CourseVersion, Enrolment, ProgressStatus, utcnow
-from lms.services import learning
+from lms.models import Activity, Course, CourseVersion, Enrolment, Notice, ProgressStatus, utcnow
+from lms.notify import message_text
+from lms.services import deadlines, learning
 from lms.services.errors import DomainError
 from lms.storage import LocalStorage, StorageError
 from lms.web import message_of
@@ -46,7 +47,36 @@ def index():
         .order_by(Enrolment.enrolled_at)
     ).all()
     progresses = [learning.progress_of(db.session, e) for e in enrolments]
-    return render_template("hocvu/learn/index.html", user=current_user, progresses=progresses)
+    now = utcnow()
+    zone = current_app.config["HOCVU_TIMEZONE"]
+    countdowns = {e.id: deadlines.countdown(e, now, zone) for e in enrolments}
+    notices = db.session.scalars(
+        select(Notice)
+        .where(Notice.user_id == current_user.id, Notice.read_at.is_(None))
+        .order_by(Notice.created_at.desc())
+        .limit(5)
+    ).all()
+    return render_template(
+        "hocvu/learn/index.html",
+        user=current_user,
+        progresses=progresses,
+        countdowns=countdowns,
+        notices=[(n, message_text(n.message, n.params)) for n in notices],
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/notices/<int:notice_id>/read", methods=["POST"])
+@login_required
+def notice_read(notice_id: int):
+    """Dismiss a notice."""
+    notice = db.session.get(Notice, notice_id)
+    if notice is None or notice.user_id != current_user.id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        notice.read_at = utcnow()
+        db.session.commit()
+    return redirect(url_for("learn.index"))
 
 
 def _enrolment_or_404(slug: str) -> Enrolment:
@@ -81,7 +111,10 @@ def course(slug: str):
     """A course: its lessons in order with status, progress and the continue button."""
     enrolment = _enrolment_or_404(slug)
     progress = learning.progress_of(db.session, enrolment)
-    return render_template("hocvu/learn/course.html", progress=progress, version=enrolment.version)
+    shown = deadlines.countdown(enrolment, utcnow(), current_app.config["HOCVU_TIMEZONE"])
+    return render_template(
+        "hocvu/learn/course.html", progress=progress, version=enrolment.version, countdown=shown
+    )
 
 
 @bp.route("/courses/<slug>/continue")

@@ -22,8 +22,13 @@ def world(make):
     inside = make.learner(mine_child, username="hv.trong", full_name="Người Trong Phạm Vi")
     outside = make.learner(other_child, username="hv.ngoai", full_name="Người Ngoài Phạm Vi")
     site_admin_inside = make.user(mine_child, username="sa.trong", roles=[(Role.SITE_ADMIN, None)])
+    from lms.models import Cohort
+
+    other_cohort = Cohort(name="Đợt BÍ MẬT", org_unit=other)
+    make.session.add(other_cohort)
     make.commit()
     return {
+        "other_cohort": other_cohort,
         "root": root,
         "mine": mine,
         "mine_child": mine_child,
@@ -42,7 +47,12 @@ SECRET_WORDS = ("Người Ngoài Phạm Vi", "hv.ngoai", "BÍ MẬT", "Cẩm Ph�
 def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, world):
     """Walks the URL map, so that a new admin endpoint cannot forget the scope unnoticed."""
     login("qt.halong")
-    out_ids = {"unit_id": world["other_child"].id, "user_id": world["outside"].id}
+    out_ids = {
+        "unit_id": world["other_child"].id,
+        "user_id": world["outside"].id,
+        "cohort_id": world["other_cohort"].id,
+        "course_id": 1,  # course settings belong to site administrators only
+    }
     checked = set()
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin."):
@@ -65,6 +75,9 @@ def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, w
                 assert word not in body, (rule.endpoint, word)
         checked.add(rule.endpoint)
     assert checked >= {
+        "admin.cohort_edit",
+        "admin.course_settings",
+        "admin.user_enrol",
         "admin.unit_edit",
         "admin.unit_move",
         "admin.unit_delete",
