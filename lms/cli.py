@@ -135,12 +135,17 @@ def import_course_command(path: Path, draft: bool) -> None:
 
 
 @click.command("send-reminders")
+@click.option(
+    "--now",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
+    help="Act as if it were this time (ISO 8601 with offset), to check a schedule.",
+)
 @with_appcontext
-def send_reminders_command() -> None:
+def send_reminders_command(now) -> None:
     """Send the deadline reminders due now (safe to run every 15 minutes, from any machine)."""
     from lms.notify import send_reminders
 
-    counts = send_reminders(current_app._get_current_object())
+    counts = send_reminders(current_app._get_current_object(), now)
     click.echo(
         f"Reminders: {counts['claimed']} sent in the app, {counts['emailed']} by email"
         + (f", {counts['email_failed']} emails failed" if counts["email_failed"] else "")

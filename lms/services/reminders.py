@@ -9,7 +9,7 @@ in-app notice are committed together; the email is sent after the commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,6 +25,9 @@ MESSAGES = {
     "last_day": N_("Today is the last day to finish %(course)s: the deadline is 24:00 tonight."),
     "not_started": N_("You have not started %(course)s yet: the deadline is 24:00 on %(date)s."),
 }
+
+
+NOT_STARTED_KEY = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,14 @@ def _wanted(enrolment: Enrolment, course: Course, user: User, now: datetime, tim
     return wanted, left
 
 
-def _insert_ignore(session: Session, values: dict) -> bool:
+def _insert_ignore(session: Session, values: dict) -> int | None:
+    """Insert a reminder row unless its key exists; its id when this call inserted it."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Reminder).values(**values).on_conflict_do_nothing()
-    return session.execute(statement).rowcount == 1
+    statement = (
+        insert(Reminder).values(**values).on_conflict_do_nothing().returning(Reminder.id)
+    )
+    return session.execute(statement).scalar_one_or_none()
 
 
 def claim_due(session: Session, now: datetime, timezone: str = DEFAULT_TIMEZONE) -> list[Claimed]:
@@ -82,18 +88,20 @@ def claim_due(session: Session, now: datetime, timezone: str = DEFAULT_TIMEZONE)
     for enrolment, course, user in rows:
         wanted, left = _wanted(enrolment, course, user, now, timezone)
         for kind, days, skipped in wanted:
-            inserted = _insert_ignore(
+            # "Not started yet" is sent once per enrolment, whatever later happens to the date.
+            key_time = NOT_STARTED_KEY if kind == ReminderKind.NOT_STARTED else enrolment.due_at
+            reminder_id = _insert_ignore(
                 session,
                 {
                     "enrolment_id": enrolment.id,
                     "kind": kind.value,
                     "days_left": days,
-                    "due_at": enrolment.due_at,
+                    "due_at": key_time,
                     "created_at": now,
                     "skipped": skipped,
                 },
             )
-            if not inserted or skipped:
+            if reminder_id is None or skipped:
                 session.commit()
                 continue
             key = (
@@ -113,14 +121,6 @@ def claim_due(session: Session, now: datetime, timezone: str = DEFAULT_TIMEZONE)
                     message=MESSAGES[key],
                     params=params,
                     created_at=now,
-                )
-            )
-            reminder_id = session.scalar(
-                select(Reminder.id).where(
-                    Reminder.enrolment_id == enrolment.id,
-                    Reminder.kind == kind,
-                    Reminder.days_left == days,
-                    Reminder.due_at == enrolment.due_at,
                 )
             )
             session.commit()

@@ -662,10 +662,10 @@ def extend():
                 ),
                 "success",
             )
-            if len({e.user_id for e in enrolments}) == 1:
-                return redirect(url_for("admin.user_view", user_id=enrolments[0].user_id))
             if "cohort" in args:
                 return redirect(url_for("admin.cohorts_index"))
+            if len({e.user_id for e in enrolments}) == 1:
+                return redirect(url_for("admin.user_view", user_id=enrolments[0].user_id))
             return redirect(url_for("admin.users_index"))
     learners = len({e.user_id for e in enrolments})
     return render_template(

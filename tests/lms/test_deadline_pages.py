@@ -1,0 +1,180 @@
+"""Deadline pages: the learner's countdown and banners, admin extensions, batches, settings."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from lms.models import Cohort, Course, DeadlineExtension, Enrolment, OverduePolicy
+from lms.services import clock
+from tests.conftest import LoggedIn
+
+
+@pytest.fixture
+def setup(make, app):
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    unit = make.unit(name="CĐCS Than Hà Lầm")
+    admin = make.unit_admin(unit, username="qt.halam")
+    today = clock.today()
+    soon = make.learner(
+        unit, username="hv.gap", full_name="Người Sắp Hết Hạn", issued_at=today - timedelta(days=8)
+    )
+    late = make.learner(
+        unit, username="hv.tre", full_name="Người Quá Hạn", issued_at=today - timedelta(days=12)
+    )
+    make.enrol(soon, version)
+    make.enrol(late, version)
+    make.commit()
+    return {"version": version, "unit": unit, "admin": admin, "soon": soon, "late": late}
+
+
+def test_learner_sees_days_left_and_a_banner(client, login, setup):
+    login("hv.gap")
+    page = client.get("/").get_data(as_text=True)
+    assert "Còn 2 ngày" in page
+    assert "Chỉ còn 2 ngày để hoàn thành khóa học Khóa học thử: An toàn trên mạng." in page
+
+
+def test_overdue_learner_is_told_and_admin_extends(client, login, post, setup, app, session):
+    learner = app.test_client()
+    LoggedIn(learner)("hv.tre")
+    page = learner.get("/").get_data(as_text=True)
+    assert "Đã quá hạn" in page and "hãy đề nghị quản trị viên đơn vị gia hạn" in page
+
+    login("qt.halam")
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == setup["late"].id))
+    record = client.get(f"/admin/users/{setup['late'].id}").get_data(as_text=True)
+    assert "Đã quá hạn" in record and f"/admin/extend?enrolment={enrolment.id}" in record
+    missing_reason = post(
+        f"/admin/extend?enrolment={enrolment.id}",
+        {"course_id": str(setup["version"].course_id), "days": "3", "reason": ""},
+    )
+    assert "Đây là trường bắt buộc." in missing_reason.get_data(as_text=True)
+    both = post(
+        f"/admin/extend?enrolment={enrolment.id}",
+        {
+            "course_id": str(setup["version"].course_id),
+            "days": "3",
+            "until": "2030-01-01",
+            "reason": "Ốm",
+        },
+    )
+    assert "chỉ một trong hai" in both.get_data(as_text=True)
+    done = post(
+        f"/admin/extend?enrolment={enrolment.id}",
+        {
+            "course_id": str(setup["version"].course_id),
+            "days": "3",
+            "reason": "Nằm viện, có giấy xác nhận",
+        },
+    )
+    assert done.location == f"/admin/users/{setup['late'].id}"
+    record = client.get(done.location).get_data(as_text=True)
+    assert "Đã gia hạn cho 1 học viên." in record and "Nằm viện, có giấy xác nhận" in record
+
+    page = learner.get("/").get_data(as_text=True)
+    assert "Còn 2 ngày" in page and "Đã quá hạn" not in page
+    assert "đã được gia hạn đến hết" in page  # the notice
+
+
+def test_selection_and_batch_extensions(client, login, post, setup, session, make):
+    login("qt.halam")
+    ids = [setup["soon"].id, setup["late"].id]
+    query = "&".join(f"user={i}" for i in ids)
+    page = client.get(f"/admin/extend?{query}").get_data(as_text=True)
+    assert "2 học viên" in page
+    response = post(
+        f"/admin/extend?{query}",
+        {
+            "course_id": str(setup["version"].course_id),
+            "until": (date.today() + timedelta(days=20)).isoformat(),
+            "reason": "Đợt cao điểm sản xuất",
+        },
+    )
+    assert response.status_code == 302
+    session.rollback()
+    assert len(session.scalars(select(DeadlineExtension)).all()) == 2
+
+    response = post(
+        "/admin/cohorts/new",
+        {
+            "name": "Đợt 1 – tháng 11/2026",
+            "org_unit_id": str(setup["unit"].id),
+            "course_ids": [str(setup["version"].course_id)],
+            "deadline_days": "",
+        },
+    )
+    assert response.status_code == 302
+    session.rollback()
+    cohort = session.scalars(select(Cohort)).one()
+    new_learner = make.learner(setup["unit"], username="hv.moi", issued_at=date.today())
+    make.commit()
+    edit = post(
+        f"/admin/users/{new_learner.id}/edit",
+        {
+            "full_name": new_learner.full_name,
+            "username": "hv.moi",
+            "org_unit_id": str(setup["unit"].id),
+            "roles": ["learner"],
+            "cohort_id": str(cohort.id),
+            "issued_at": date.today().isoformat(),
+        },
+    )
+    assert edit.status_code == 302
+    session.rollback()
+    assert session.scalar(select(Enrolment).where(Enrolment.user_id == new_learner.id))
+    page = client.get("/admin/cohorts").get_data(as_text=True)
+    assert "Đợt 1 – tháng 11/2026" in page
+    batch = post(
+        f"/admin/extend?cohort={cohort.id}",
+        {"course_id": str(setup["version"].course_id), "days": "5", "reason": "Cả đợt nghỉ lễ"},
+    )
+    assert batch.location == "/admin/cohorts"
+    assert "Đã gia hạn cho 1 học viên." in client.get("/admin/cohorts").get_data(as_text=True)
+
+
+def test_overdue_filter_lists_only_overdue_learners(client, login, setup):
+    login("qt.halam")
+    page = client.get("/admin/users?status=overdue").get_data(as_text=True)
+    assert "Người Quá Hạn" in page and "Người Sắp Hết Hạn" not in page
+
+
+def test_extension_targets_outside_the_scope_are_404(client, login, setup, make, session):
+    other = make.learner(make.unit(), username="hv.ngoai")
+    enrolment = make.enrol(other, setup["version"])
+    cohort = Cohort(name="Đợt khác", org_unit=other.org_unit)
+    make.session.add(cohort)
+    make.commit()
+    login("qt.halam")
+    for path in (
+        f"/admin/extend?enrolment={enrolment.id}",
+        f"/admin/extend?user={other.id}",
+        f"/admin/extend?cohort={cohort.id}",
+        f"/admin/cohorts/{cohort.id}/edit",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/admin/courses").status_code == 403
+
+
+def test_site_admin_sets_the_overdue_policy_and_reminders(
+    client, login, post, make, setup, session
+):
+    make.site_admin(username="admin")
+    make.commit()
+    login("admin")
+    course_id = setup["version"].course_id
+    bad = post(
+        f"/admin/courses/{course_id}/settings",
+        {"overdue_policy": "late", "reminder_days": "năm, hai"},
+    )
+    assert "Các số cách nhau bằng dấu phẩy" in bad.get_data(as_text=True)
+    ok = post(
+        f"/admin/courses/{course_id}/settings",
+        {"overdue_policy": "late", "reminder_days": "7, 3, 0", "not_started_after_days": "3"},
+    )
+    assert ok.status_code == 302
+    session.rollback()
+    course = session.get(Course, course_id)
+    assert course.overdue_policy == OverduePolicy.LATE and course.reminder_days == [7, 3, 0]
