@@ -18,6 +18,7 @@ from lms.models import (
     Enrolment,
     OrgUnit,
     OverduePolicy,
+    Reminder,
     Role,
     RoleAssignment,
     User,
@@ -394,6 +395,12 @@ def user_view(user_id: int):
         (e, learning.progress_of(db.session, e), deadlines.countdown(e, now, _tz()))
         for e in enrolments
     ]
+    reminders_sent = db.session.scalars(
+        select(Reminder)
+        .where(Reminder.enrolment_id.in_([e.id for e in enrolments]), Reminder.skipped.is_(False))
+        .order_by(Reminder.created_at.desc())
+        .limit(20)
+    ).all()
     enrol_form = EnrolForm()
     enrolled = {e.course_id for e in enrolments}
     enrol_form.course_id.choices = choices(
@@ -407,6 +414,7 @@ def user_view(user_id: int):
         action_form=ActionForm(),
         rows=rows,
         enrol_form=enrol_form,
+        reminders_sent=reminders_sent,
     )
 
 

@@ -161,3 +161,15 @@ def test_concurrent_runs_in_two_processes_never_duplicate(
     assert len(_received(folder)) == 1  # one learner with email, one reminder due
     session.rollback()
     assert len(session.scalars(select(Notice)).all()) == 2
+
+
+def test_sent_reminders_are_listed_on_the_learner_record(
+    app, client, login, make, course_with_learners
+):
+    make.site_admin(username="admin")
+    make.commit()
+    send_reminders(app, utc(2026, 11, 6, 2, 0))
+    login("admin")
+    page = client.get(f"/admin/users/{course_with_learners[1].user_id}").get_data(as_text=True)
+    text = " ".join(page.split())
+    assert "Các lần nhắc đã gửi" in text and "Còn 5 ngày · trong ứng dụng</li>" in text
