@@ -32,7 +32,18 @@ COURSE_KEYS = {
     "pass_mark",
     "final_test",
     "certificate",
+    "test",
 }
+TEST_KEYS = {
+    "questions",
+    "per_module",
+    "time_limit_minutes",
+    "attempts",
+    "shuffle_questions",
+    "shuffle_options",
+    "show_answers",
+}
+SHOW_ANSWERS = ("never", "after_passing", "after_last_attempt")
 CERTIFICATE_KEYS = {"title", "body"}
 FRONT_MATTER_KEYS = {"title", "minutes", "min_minutes"}
 
@@ -79,6 +90,20 @@ class CertificateWording:
 
 
 @dataclass(frozen=True)
+class TestSettings:
+    """How the final test is drawn and taken."""
+
+    __test__ = False  # not a pytest test class
+    questions: int = 20
+    per_module: Mapping[str, int] | None = None
+    time_limit_minutes: int = 30  # 0: no limit
+    attempts: int = 3  # 0: unlimited
+    shuffle_questions: bool = True
+    shuffle_options: bool = True
+    show_answers: str = "after_passing"
+
+
+@dataclass(frozen=True)
 class Course:
     """A whole course bundle, checked."""
 
@@ -92,6 +117,7 @@ class Course:
     modules: tuple[Module, ...]
     final_test: QuestionBank | None = None
     media: Mapping[str, bytes] = field(default_factory=dict)
+    test: TestSettings = field(default_factory=TestSettings)
 
 
 def _nfc(text: str) -> str:
@@ -171,6 +197,38 @@ def _read_course_toml(text: str, problems: list[Problem]) -> dict[str, Any]:
             problem(key, N_("Unknown key %(key)s."), key=f"certificate.{key}")
     if "final_test" in data and not isinstance(data["final_test"], str):
         problem("final_test", N_("final_test must be the path of the question bank."))
+    test = data.get("test", {})
+    if not isinstance(test, dict):
+        problem("test", N_("test must be a table of settings."))
+        return data
+    for key in sorted(set(test) - TEST_KEYS):
+        problem(key, N_("Unknown key %(key)s."), key=f"test.{key}")
+    for key, low in (("questions", 1), ("time_limit_minutes", 0), ("attempts", 0)):
+        value = test.get(key, low)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 1000:
+            problem(
+                key,
+                N_("%(key)s must be a whole number from %(low)d to 1000."),
+                key=f"test.{key}",
+                low=low,
+            )
+    for key in ("shuffle_questions", "shuffle_options"):
+        if not isinstance(test.get(key, True), bool):
+            problem(key, N_("%(key)s must be true or false."), key=f"test.{key}")
+    if test.get("show_answers", "after_passing") not in SHOW_ANSWERS:
+        problem(
+            "show_answers",
+            N_("test.show_answers must be one of %(values)s."),
+            values=", ".join(SHOW_ANSWERS),
+        )
+    per_module = test.get("per_module")
+    if per_module is not None and not (
+        isinstance(per_module, dict)
+        and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in per_module.values()
+        )
+    ):
+        problem("per_module", N_("test.per_module maps module names to numbers of questions."))
     return data
 
 
@@ -451,6 +509,7 @@ def read_bundle(files: Mapping[str, bytes]) -> Course:
         modules=tuple(sorted(modules, key=lambda m: m.number)),
         final_test=bank,
         media={p: d for p, d in files.items() if p.startswith("media/")},
+        test=TestSettings(**meta.get("test", {})),
     )
 
 

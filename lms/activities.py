@@ -6,6 +6,7 @@ adding a kind (the SCORM and test issues do) touches one place: a class register
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -38,6 +39,10 @@ class ActivityKind:
     ) -> Blocker | None:
         """None when the learner may mark the activity done now."""
         raise NotImplementedError
+
+    def context(self, session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
+        """Extra values for the kind's template."""
+        return {}
 
 
 class PageKind(ActivityKind):
@@ -80,6 +85,38 @@ class PageKind(ActivityKind):
         return None
 
 
+class TestKind(ActivityKind):
+    """The final test: done only by passing it (lms.services.assessment)."""
+
+    __test__ = False  # not a pytest test class
+    name = "test"
+    template = "hocvu/learn/kinds/test.html"
+    key = "final-test"
+
+    @staticmethod
+    def content(settings) -> dict[str, Any]:
+        """What a test activity stores: its settings (the bank is on the version)."""
+        return {"settings": dataclasses.asdict(settings)}
+
+    def blocker(
+        self, activity: Activity, progress: ActivityProgress, now: datetime
+    ) -> Blocker | None:
+        return Blocker(N_("Pass the final test to complete it."), {})
+
+    def context(self, session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
+        from lms.services import assessment
+
+        attempts = assessment.attempts_of(session, enrolment, activity)
+        for attempt in attempts:
+            assessment.finish_if_expired(session, attempt, now)
+        return {
+            "settings": assessment.settings_of(activity),
+            "attempts": attempts,
+            "open_attempt": next((a for a in attempts if a.status == "open"), None),
+            "start_blocker": assessment.blocker(session, enrolment, activity, now),
+        }
+
+
 KINDS: dict[str, ActivityKind] = {}
 
 
@@ -95,3 +132,4 @@ def kind_of(activity: Activity) -> ActivityKind:
 
 
 register(PageKind())
+register(TestKind())

@@ -129,8 +129,11 @@ def import_course_command(path: Path, draft: bool) -> None:
         _fail(error)
     db.session.commit()
     state = "draft" if draft else "published"
+    lessons = sum(1 for a in version.activities if a.kind == "page")
+    bank = len(version.final_test["questions"]) if version.final_test else 0
     click.echo(
-        f"{version.title}: version {version.number} {state}, {len(version.activities)} lessons."
+        f"{version.title}: version {version.number} {state}, {lessons} lessons"
+        + (f", final test bank of {bank} questions." if bank else ".")
     )
 
 

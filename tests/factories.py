@@ -139,3 +139,24 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def correct_answers(attempt) -> dict:
+    """The right answer to every drawn question, in shown positions (as the page would send)."""
+    from lms.services.assessment import question_map
+
+    questions = question_map(attempt.activity)
+    answers: dict = {}
+    for item in attempt.draw:
+        q, order = questions[item["id"]], item["order"]
+        if q.type == "single":
+            answers[q.id] = next(p for p, i in enumerate(order) if q.choices[i].correct)
+        elif q.type == "multiple":
+            answers[q.id] = [p for p, i in enumerate(order) if q.choices[i].correct]
+        elif q.type == "truefalse":
+            answers[q.id] = q.answer
+        elif q.type == "short":
+            answers[q.id] = q.answers[0]
+        else:
+            answers[q.id] = {str(left): order.index(left) for left in range(len(q.pairs))}
+    return answers

@@ -2,6 +2,7 @@
 
 from lms.database import utcnow
 from lms.models.accounts import LoginFailure, OrgUnit, Role, RoleAssignment, UnitKind, User
+from lms.models.assessment import AttemptStatus, TestAttempt
 from lms.models.audit import AuditEvent
 from lms.models.catalog import Activity, Course, CourseVersion, OverduePolicy, VersionStatus
 from lms.models.cohorts import Cohort
@@ -19,7 +20,9 @@ from lms.models.learning import (
 __all__ = [
     "Activity",
     "ActivityProgress",
+    "AttemptStatus",
     "AuditEvent",
+    "TestAttempt",
     "Cohort",
     "Course",
     "DeadlineExtension",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 import courses.bundle
 from courses.bundle import Course as Bundle
-from lms.activities import PageKind
+from lms.activities import PageKind, TestKind
 from lms.models import (
     Activity,
     Course,
@@ -25,6 +25,9 @@ from lms.services import audit, deadlines
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.storage import LocalStorage
+
+# The test's title is part of the course content, in the course's language.
+_TEST_TITLES = {"vi": "Bài kiểm tra cuối khóa", "en": "Final test"}
 
 
 def _sha256(files: Mapping[str, bytes]) -> str:
@@ -89,6 +92,19 @@ def create_version(
         )
         for index, module in enumerate(bundle.modules, start=1)
     ]
+    if bundle.final_test is not None:
+        version.activities.append(
+            Activity(
+                position=len(bundle.modules) + 1,
+                key=TestKind.key,
+                kind=TestKind.name,
+                title=_TEST_TITLES.get(bundle.language, _TEST_TITLES["vi"]),
+                minutes=bundle.test.time_limit_minutes or 15,
+                min_minutes=0,
+                required=True,
+                content=TestKind.content(bundle.test),
+            )
+        )
     session.add(version)
     session.flush()
     storage.write_tree(files_path, files)

@@ -64,9 +64,7 @@ def _insert_ignore(session: Session, values: dict) -> int | None:
     """Insert a reminder row unless its key exists; its id when this call inserted it."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Reminder).values(**values).on_conflict_do_nothing().returning(Reminder.id)
-    )
+    statement = insert(Reminder).values(**values).on_conflict_do_nothing().returning(Reminder.id)
     return session.execute(statement).scalar_one_or_none()
 
 

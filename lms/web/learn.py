@@ -143,7 +143,11 @@ def _render_activity(enrolment, current, progress, status: int = 200):
     course_progress = learning.progress_of(db.session, enrolment)
     steps = course_progress.steps
     index = next(i for i, s in enumerate(steps) if s.activity.id == current.id)
-    blocker = kind_of(current).blocker(current, progress, utcnow())
+    now = utcnow()
+    kind = kind_of(current)
+    blocker = kind.blocker(current, progress, now)
+    extra = kind.context(db.session, enrolment, current, now)
+    db.session.commit()
     return (
         render_template(
             kind_of(current).template,
@@ -159,6 +163,7 @@ def _render_activity(enrolment, current, progress, status: int = 200):
             done=progress.status == ProgressStatus.DONE,
             answers=progress.data.get("self_check", {}),
             action_form=ActionForm(),
+            **extra,
         ),
         status,
     )

@@ -42,9 +42,9 @@ def test_learner_reads_completes_lessons_and_sees_progress(
     login("hv.hoc")
     home = client.get("/").get_data(as_text=True)
     assert "Khóa học thử: An toàn trên mạng" in home
-    assert "Đã học xong 0/2 bài" in home and "Bắt đầu học" in home
+    assert "Đã học xong 0/3 bài" in home and "Bắt đầu học" in home
     course = client.get("/courses/an-toan-tren-mang").get_data(as_text=True)
-    assert course.count("Chưa học") == 2 and "thời lượng dự kiến 9 phút" in course
+    assert course.count("Chưa học") == 3 and "thời lượng dự kiến 19 phút" in course
 
     assert client.get("/courses/an-toan-tren-mang/continue").location == (
         "/courses/an-toan-tren-mang/01-mat-khau"
@@ -91,13 +91,13 @@ def test_learner_reads_completes_lessons_and_sees_progress(
     finished = client.post(
         "/courses/an-toan-tren-mang/02-ma-otp/complete", data={"csrf_token": token}
     )
-    assert finished.location == "/courses/an-toan-tren-mang"
+    assert finished.location == "/courses/an-toan-tren-mang/final-test"
 
     # Progress survives logging out and in again.
     fresh = client.application.test_client()
     LoggedIn(fresh)("hv.hoc")
     home = fresh.get("/").get_data(as_text=True)
-    assert "Đã học xong 2/2 bài" in home and "Bạn đã học xong tất cả các bài" in home
+    assert "Đã học xong 2/3 bài" in home and "Học tiếp" in home
     session.rollback()
     statuses = session.scalars(select(ActivityProgress.status)).all()
     assert statuses == [ProgressStatus.DONE, ProgressStatus.DONE]
@@ -244,7 +244,11 @@ def test_author_replaces_one_module(client, login, author, make, files_dir, sess
     assert response.status_code == 302
     session.rollback()
     v2 = session.scalars(select(CourseVersion).order_by(CourseVersion.number.desc())).first()
-    assert v2.number == 2 and [a.title for a in v2.activities] == ["Mật khẩu mạnh", "Mã OTP (sửa)"]
+    assert v2.number == 2 and [a.title for a in v2.activities] == [
+        "Mật khẩu mạnh",
+        "Mã OTP (sửa)",
+        "Bài kiểm tra cuối khóa",
+    ]
     bad = _upload(
         client, "---\ntitle: X\n---\n\nThiếu minutes.\n".encode(), "03-moi.md", v1.course_id
     )
@@ -266,7 +270,7 @@ def test_authoring_is_for_authors_only(client, login, make):
 def test_import_course_command(runner, session, tmp_path):
     good = runner.invoke(args=["import-course", "tests/courses/fixtures/mini"])
     assert good.exit_code == 0, good.output
-    assert "version 1 published, 2 lessons" in good.output
+    assert "version 1 published, 2 lessons, final test bank of 2 questions." in good.output
     bad_zip = tmp_path / "bad.zip"
     bad_zip.write_bytes(zip_bytes(mini_course_files(**{"course.toml": 'slug = "Có Dấu"\n'})))
     bad = runner.invoke(args=["import-course", str(bad_zip)])

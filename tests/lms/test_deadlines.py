@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from lms.models import AuditEvent, DeadlineExtension, Notice, OverduePolicy, ProgressStatus
-from lms.services import accounts, cohorts, deadlines, learning
+from lms.services import accounts, assessment, cohorts, deadlines, learning
 from lms.services.deadlines import DeadlineState, countdown, end_of_day
 from lms.services.errors import DomainError, Forbidden
+from tests.factories import correct_answers
 
 
 def utc(*args) -> datetime:
@@ -139,6 +140,13 @@ def test_unit_admin_cannot_extend_outside_their_subtree(session, enrolment, make
 
 def _finish_all(session, enrolment, now):
     for step in learning.progress_of(session, enrolment).steps:
+        if step.activity.kind == "test":
+            try:
+                attempt = assessment.start(session, enrolment, step.activity, now)
+            except DomainError:
+                return False  # locked: the test cannot start
+            assessment.submit(session, attempt, correct_answers(attempt), now)
+            continue
         progress = learning.open_activity(
             session, enrolment, step.activity, now - timedelta(hours=1)
         )
@@ -146,15 +154,17 @@ def _finish_all(session, enrolment, now):
             "self_check": {str(i): [0] for i, _ in enumerate(step.activity.content["self_check"])}
         }
         learning.complete_activity(session, enrolment, step.activity, now)
+    return True
 
 
 def test_completion_is_recorded_once_and_lock_blocks_it_when_overdue(session, enrolment):
-    _finish_all(session, enrolment, utc(2026, 11, 12, 1, 0))  # overdue, policy lock
-    statuses = {s.status for s in learning.progress_of(session, enrolment).steps}
-    assert statuses == {ProgressStatus.DONE}
-    assert enrolment.completed_at is None  # the learner may read, not complete
+    # Overdue with the 'lock' policy: the lessons can be read and done, the test cannot start.
+    assert not _finish_all(session, enrolment, utc(2026, 11, 12, 1, 0))
+    statuses = [s.status for s in learning.progress_of(session, enrolment).steps]
+    assert statuses == [ProgressStatus.DONE, ProgressStatus.DONE, ProgressStatus.NOT_STARTED]
+    assert enrolment.completed_at is None
     enrolment.course.overdue_policy = OverduePolicy.LATE
-    assert deadlines.check_completion(session, enrolment, utc(2026, 11, 12, 2, 0))
+    assert _finish_all(session, enrolment, utc(2026, 11, 12, 2, 0))
     assert enrolment.completed_late and enrolment.completed_at == utc(2026, 11, 12, 2, 0)
     assert not deadlines.check_completion(session, enrolment, utc(2026, 11, 12, 3, 0))
     assert countdown(enrolment, utc(2026, 11, 13)).state == DeadlineState.DONE

@@ -1,0 +1,254 @@
+"""The final test in the LMS: starting attempts, saving answers, submitting, grading.
+
+The server is the clock: an attempt's end time is fixed when it starts; answers arriving after
+the end (plus a short grace for the network) are refused, and an attempt left open past its
+end is graded with what was saved.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from courses.bundle import TestSettings
+from courses.questions import Choice, Question, QuestionBank
+from courses.testing import Drawn, draw, grade_attempt, spread
+from lms.activities import Blocker
+from lms.models import (
+    Activity,
+    ActivityProgress,
+    AttemptStatus,
+    Enrolment,
+    ProgressStatus,
+    TestAttempt,
+    utcnow,
+)
+from lms.services import deadlines
+from lms.services.errors import N_, DomainError
+
+GRACE = timedelta(seconds=30)
+
+
+def bank_of(activity: Activity) -> QuestionBank:
+    """The question bank of a test activity's version, as frozen dataclasses."""
+    raw = activity.version.final_test or {"path": "", "questions": []}
+    questions = []
+    for q in raw["questions"]:
+        fields = dict(q)
+        fields["choices"] = tuple(Choice(**c) for c in q.get("choices", ()))
+        fields["answers"] = tuple(q.get("answers", ()))
+        fields["pairs"] = tuple(tuple(p) for p in q.get("pairs", ()))
+        questions.append(Question(**fields))
+    return QuestionBank(raw["path"], tuple(questions))
+
+
+def settings_of(activity: Activity) -> TestSettings:
+    return TestSettings(**activity.content.get("settings", {}))
+
+
+def attempts_of(session: Session, enrolment: Enrolment, activity: Activity) -> list[TestAttempt]:
+    return list(
+        session.scalars(
+            select(TestAttempt)
+            .where(TestAttempt.enrolment_id == enrolment.id, TestAttempt.activity_id == activity.id)
+            .order_by(TestAttempt.number)
+        )
+    )
+
+
+def blocker(
+    session: Session, enrolment: Enrolment, activity: Activity, now: datetime
+) -> Blocker | None:
+    """Why a new attempt cannot start now, or None."""
+    attempts = attempts_of(session, enrolment, activity)
+    if any(a.passed for a in attempts):
+        return Blocker(N_("You have passed this test."), {})
+    if deadlines.locked(enrolment, now):
+        return Blocker(
+            N_("The deadline has passed: the test opens again when your deadline is extended."),
+            {},
+        )
+    others = session.scalars(
+        select(Activity.id).where(
+            Activity.version_id == enrolment.version_id,
+            Activity.required.is_(True),
+            Activity.id != activity.id,
+        )
+    ).all()
+    done = set(
+        session.scalars(
+            select(ActivityProgress.activity_id).where(
+                ActivityProgress.enrolment_id == enrolment.id,
+                ActivityProgress.status == ProgressStatus.DONE,
+            )
+        )
+    )
+    if not set(others) <= done:
+        return Blocker(N_("Finish every lesson before the final test."), {})
+    allowed = settings_of(activity).attempts
+    if allowed and len([a for a in attempts if a.status == AttemptStatus.GRADED]) >= allowed:
+        return Blocker(N_("You have used all %(n)d attempts."), {"n": allowed})
+    return None
+
+
+def _open_attempt(attempts: list[TestAttempt]) -> TestAttempt | None:
+    return next((a for a in attempts if a.status == AttemptStatus.OPEN), None)
+
+
+def start(
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> TestAttempt:
+    """The open attempt, or a new one with its draw fixed now (raises when not allowed)."""
+    now = now or utcnow()
+    for attempt in attempts_of(session, enrolment, activity):
+        finish_if_expired(session, attempt, now)
+    current = _open_attempt(attempts_of(session, enrolment, activity))
+    if current is not None:
+        return current
+    reason = blocker(session, enrolment, activity, now)
+    if reason is not None:
+        raise DomainError(reason.message, **reason.params)
+    settings = settings_of(activity)
+    bank = bank_of(activity)
+    per_module = (
+        dict(settings.per_module)
+        if settings.per_module
+        else spread(settings.questions, bank.modules())
+    )
+    drawn = draw(
+        bank,
+        per_module,
+        rng or random.SystemRandom(),
+        shuffle_questions=settings.shuffle_questions,
+        shuffle_options=settings.shuffle_options,
+    )
+    number = 1 + (
+        session.scalar(
+            select(func.max(TestAttempt.number)).where(
+                TestAttempt.enrolment_id == enrolment.id, TestAttempt.activity_id == activity.id
+            )
+        )
+        or 0
+    )
+    limit = settings.time_limit_minutes
+    attempt = TestAttempt(
+        enrolment=enrolment,
+        activity=activity,
+        number=number,
+        status=AttemptStatus.OPEN,
+        started_at=now,
+        ends_at=now + timedelta(minutes=limit) if limit else None,
+        draw=[{"id": d.question_id, "order": list(d.order)} for d in drawn],
+        answers={},
+    )
+    session.add(attempt)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A second click started the same attempt at the same moment: use that one.
+        session.rollback()
+        current = _open_attempt(attempts_of(session, enrolment, activity))
+        if current is None:
+            raise
+        return current
+    from lms.services import learning
+
+    learning.open_activity(session, enrolment, activity, now)
+    return attempt
+
+
+def accepting(attempt: TestAttempt, now: datetime) -> bool:
+    """True while the attempt takes answers."""
+    return attempt.status == AttemptStatus.OPEN and (
+        attempt.ends_at is None or now <= attempt.ends_at + GRACE
+    )
+
+
+def _clean_answers(attempt: TestAttempt, answers: dict[str, Any]) -> dict[str, Any]:
+    drawn_ids = {d["id"] for d in attempt.draw}
+    return {k: v for k, v in answers.items() if k in drawn_ids}
+
+
+def save_answers(
+    session: Session, attempt: TestAttempt, answers: dict[str, Any], now: datetime | None = None
+) -> None:
+    """Keep the answers given so far (merged with earlier ones)."""
+    now = now or utcnow()
+    if not accepting(attempt, now):
+        finish_if_expired(session, attempt, now)
+        raise DomainError(N_("This attempt is closed; answers can no longer be changed."))
+    attempt.answers = {**attempt.answers, **_clean_answers(attempt, answers)}
+    session.flush()
+
+
+def submit(
+    session: Session, attempt: TestAttempt, answers: dict[str, Any], now: datetime | None = None
+) -> TestAttempt:
+    """Save the last answers and grade the attempt; a second submit changes nothing."""
+    now = now or utcnow()
+    if accepting(attempt, now):
+        attempt.answers = {**attempt.answers, **_clean_answers(attempt, answers)}
+        session.flush()
+    _grade(session, attempt, now)
+    return attempt
+
+
+def finish_if_expired(session: Session, attempt: TestAttempt, now: datetime) -> bool:
+    """Grade an attempt left open past its end with what was saved."""
+    if attempt.status == AttemptStatus.OPEN and not accepting(attempt, now):
+        return _grade(session, attempt, now)
+    return False
+
+
+def _grade(session: Session, attempt: TestAttempt, now: datetime) -> bool:
+    # Only one transaction can move the attempt from open to graded: the others see no row.
+    claimed = session.execute(
+        update(TestAttempt)
+        .where(TestAttempt.id == attempt.id, TestAttempt.status == AttemptStatus.OPEN)
+        .values(status=AttemptStatus.GRADED, submitted_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(attempt)
+    if not claimed:
+        return False
+    apply_grade(session, attempt, now)
+    return True
+
+
+def apply_grade(session: Session, attempt: TestAttempt, now: datetime) -> None:
+    """Compute the score from the answers; a pass completes the test activity."""
+    activity = attempt.activity
+    result = grade_attempt(
+        bank_of(activity),
+        [Drawn(d["id"], tuple(d["order"])) for d in attempt.draw],
+        attempt.answers,
+        activity.version.pass_mark,
+    )
+    attempt.score = result.score
+    attempt.passed = result.passed
+    attempt.per_question = result.per_question
+    attempt.per_module = {m: list(v) for m, v in result.per_module.items()}
+    attempt.graded_at = now
+    session.flush()
+    enrolment = attempt.enrolment
+    from lms.services import learning
+
+    progress = learning.open_activity(session, enrolment, activity, attempt.started_at)
+    if result.passed and progress.status != ProgressStatus.DONE:
+        progress.status = ProgressStatus.DONE
+        progress.completed_at = now
+        session.flush()
+        deadlines.check_completion(session, enrolment, now)
+
+
+def question_map(activity: Activity) -> dict[str, Question]:
+    return {q.id: q for q in bank_of(activity).questions}

@@ -1,0 +1,84 @@
+// The final test page: saves answers as the learner goes, counts down the server's time limit,
+// and asks before submitting with unanswered questions. Without this script the page still
+// works: answers are sent when the form is submitted.
+(() => {
+  const form = document.getElementById("attempt");
+  if (!form) return;
+  const state = document.getElementById("save-state");
+  let pending = false;
+  let timer = null;
+
+  const show = (key) => { if (state) state.textContent = state.dataset[key] || ""; };
+
+  async function save() {
+    timer = null;
+    pending = false;
+    show("saving");
+    try {
+      const response = await fetch(form.dataset.saveUrl, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (response.status === 409) { show("closed"); window.location.reload(); return; }
+      if (!response.ok) throw new Error(String(response.status));
+      show("saved");
+    } catch (error) {
+      pending = true;
+      show("failed");
+    }
+  }
+
+  const schedule = () => {
+    pending = true;
+    if (timer) window.clearTimeout(timer);
+    timer = window.setTimeout(save, 600);
+  };
+  form.addEventListener("change", schedule);
+  form.addEventListener("input", (event) => { if (event.target.type === "text") schedule(); });
+  window.setInterval(() => { if (pending && !timer) save(); }, 10000);
+
+  const unanswered = () => Array.from(form.querySelectorAll("[data-question]")).filter((q) => {
+    const inputs = q.querySelectorAll("input[type=radio], input[type=checkbox]");
+    if (inputs.length) return !Array.from(inputs).some((i) => i.checked);
+    const text = q.querySelector("input[type=text]");
+    if (text) return !text.value.trim();
+    return Array.from(q.querySelectorAll("select")).some((s) => !s.value);
+  }).length;
+
+  form.addEventListener("submit", (event) => {
+    if (form.dataset.timeUp) return;
+    const missing = unanswered();
+    if (missing && !form.querySelector("input[name=confirm]")) {
+      if (!window.confirm(form.dataset.confirm.replace("{n}", missing))) {
+        event.preventDefault();
+        return;
+      }
+      const confirm = document.createElement("input");
+      confirm.type = "hidden";
+      confirm.name = "confirm";
+      confirm.value = "1";
+      form.appendChild(confirm);
+    }
+  });
+
+  const clock = document.getElementById("timer");
+  if (clock) {
+    const ends = Date.now() + Number(clock.dataset.seconds) * 1000;
+    const tick = () => {
+      const left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+      clock.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      if (left === 0) {
+        form.dataset.timeUp = "1";
+        const confirm = document.createElement("input");
+        confirm.type = "hidden"; confirm.name = "confirm"; confirm.value = "1";
+        form.appendChild(confirm);
+        form.submit();
+        return;
+      }
+      window.setTimeout(tick, 1000);
+    };
+    tick();
+  }
+})();

@@ -1,0 +1,201 @@
+"""Taking the final test: start, answer (saved as the learner goes), submit, see the result."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from lms.activities import TestKind
+from lms.extensions import db
+from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
+from lms.services import assessment
+from lms.services.errors import DomainError
+from lms.web import message_of
+from lms.web.forms import ActionForm
+
+bp = Blueprint("testing", __name__)
+
+
+def _enrolment_and_test(slug: str) -> tuple[Enrolment, Activity]:
+    enrolment = db.session.scalar(
+        select(Enrolment)
+        .join(Course, Enrolment.course_id == Course.id)
+        .where(Course.slug == slug, Enrolment.user_id == current_user.id)
+    )
+    if enrolment is None:
+        abort(404)
+    activity = db.session.scalar(
+        select(Activity).where(
+            Activity.version_id == enrolment.version_id, Activity.kind == TestKind.name
+        )
+    )
+    if activity is None:
+        abort(404)
+    return enrolment, activity
+
+
+def _attempt_or_404(enrolment: Enrolment, activity: Activity, number: int) -> TestAttempt:
+    attempt = db.session.scalar(
+        select(TestAttempt).where(
+            TestAttempt.enrolment_id == enrolment.id,
+            TestAttempt.activity_id == activity.id,
+            TestAttempt.number == number,
+        )
+    )
+    if attempt is None:
+        abort(404)
+    return attempt
+
+
+def _form_answers(attempt: TestAttempt) -> dict:
+    """The answers in a submitted form, per question, as positions or text."""
+    questions = assessment.question_map(attempt.activity)
+    answers: dict = {}
+    for item in attempt.draw:
+        question = questions.get(item["id"])
+        name = f"q-{item['id']}"
+        if question is None:
+            continue
+        if question.type == "multiple":
+            values = [int(v) for v in request.form.getlist(name) if v.isdigit()]
+            if values or f"{name}-present" in request.form:
+                answers[item["id"]] = values
+        elif question.type == "matching":
+            pairs = {
+                str(left): int(request.form[f"{name}-{left}"])
+                for left in range(len(question.pairs))
+                if request.form.get(f"{name}-{left}", "").isdigit()
+            }
+            if pairs:
+                answers[item["id"]] = pairs
+        elif name in request.form:
+            value = request.form[name]
+            if question.type == "short":
+                answers[item["id"]] = value[:500]
+            elif question.type == "truefalse":
+                if value in ("true", "false"):
+                    answers[item["id"]] = value == "true"
+            elif value.isdigit():
+                answers[item["id"]] = int(value)
+    return answers
+
+
+@bp.route("/courses/<slug>/test/start", methods=["POST"])
+@login_required
+def start(slug: str):
+    """Start an attempt (or go back to the open one)."""
+    enrolment, activity = _enrolment_and_test(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        attempt = assessment.start(db.session, enrolment, activity)
+    except DomainError as error:
+        db.session.rollback()
+        flash(message_of(error), "error")
+        return redirect(url_for("learn.activity", slug=slug, key=activity.key))
+    db.session.commit()
+    return redirect(url_for("testing.attempt", slug=slug, number=attempt.number))
+
+
+@bp.route("/courses/<slug>/test/<int:number>")
+@login_required
+def attempt(slug: str, number: int):
+    """An open attempt's questions, or a graded attempt's result."""
+    enrolment, activity = _enrolment_and_test(slug)
+    current = _attempt_or_404(enrolment, activity, number)
+    now = utcnow()
+    assessment.finish_if_expired(db.session, current, now)
+    db.session.commit()
+    questions = assessment.question_map(activity)
+    if current.status == AttemptStatus.OPEN:
+        return render_template(
+            "hocvu/learn/test_attempt.html",
+            enrolment=enrolment,
+            activity=activity,
+            attempt=current,
+            questions=questions,
+            action_form=ActionForm(),
+            seconds_left=int((current.ends_at - now).total_seconds()) if current.ends_at else None,
+        )
+    attempts = assessment.attempts_of(db.session, enrolment, activity)
+    settings = assessment.settings_of(activity)
+    show = (
+        settings.show_answers == "after_passing"
+        and any(a.passed for a in attempts)
+        or (
+            settings.show_answers == "after_last_attempt"
+            and settings.attempts
+            and len(attempts) >= settings.attempts
+        )
+    )
+    titles = {a.key: a.title for a in enrolment.version.activities}
+    return render_template(
+        "hocvu/learn/test_result.html",
+        enrolment=enrolment,
+        activity=activity,
+        attempt=current,
+        questions=questions,
+        show_answers=show,
+        titles=titles,
+        pass_mark=enrolment.version.pass_mark,
+    )
+
+
+@bp.route("/courses/<slug>/test/<int:number>/save", methods=["POST"])
+@login_required
+def save(slug: str, number: int):
+    """Autosave: keep the answers given so far (JSON reply for the page's script)."""
+    enrolment, activity = _enrolment_and_test(slug)
+    current = _attempt_or_404(enrolment, activity, number)
+    try:
+        assessment.save_answers(db.session, current, _form_answers(current))
+    except DomainError as error:
+        db.session.commit()  # an expired attempt was graded: keep that
+        return jsonify(error="closed", message=message_of(error)), 409
+    db.session.commit()
+    return jsonify(saved=len(current.answers))
+
+
+@bp.route("/courses/<slug>/test/<int:number>/submit", methods=["POST"])
+@login_required
+def submit(slug: str, number: int):
+    """Grade the attempt (a second submit only shows the result)."""
+    enrolment, activity = _enrolment_and_test(slug)
+    current = _attempt_or_404(enrolment, activity, number)
+    answers = _form_answers(current)
+    if current.status == AttemptStatus.OPEN and assessment.accepting(current, utcnow()):
+        unanswered = len(current.draw) - len({**current.answers, **answers})
+        if unanswered and request.form.get("confirm") != "1":
+            assessment.save_answers(db.session, current, answers)
+            db.session.commit()
+            flash(
+                gettext(
+                    "%(n)s questions are not answered. Answer them, or press Submit again to "
+                    "submit anyway.",
+                    n=unanswered,
+                ),
+                "error",
+            )
+            return redirect(url_for("testing.attempt", slug=slug, number=number, confirm=1))
+    assessment.submit(db.session, current, answers)
+    db.session.commit()
+    return redirect(url_for("testing.attempt", slug=slug, number=number))
+
+
+@bp.app_template_global()
+def score_text(score: float | None) -> str:
+    """'8,5' in Vietnamese; up to two decimals."""
+    from lms.i18n import format_number
+
+    return format_number(score or 0, digits=2)

@@ -1,0 +1,123 @@
+"""Drawing, shuffling and grading every question type."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from courses.questions import Choice, Question, QuestionBank
+from courses.testing import Drawn, draw, grade, grade_attempt, normalise_answer, spread
+
+
+def q(kind: str, **fields) -> Question:
+    return Question(
+        id=fields.pop("id", "q"),
+        module=fields.pop("module", "01-a"),
+        type=kind,
+        text="?",
+        points=fields.pop("points", 1.0),
+        line=1,
+        **fields,
+    )
+
+
+SINGLE = q("single", choices=(Choice("Đúng", True), Choice("Sai 1", False), Choice("Sai 2", False)))
+MULTI = q(
+    "multiple",
+    choices=(Choice("A", True), Choice("B", True), Choice("C", False), Choice("D", False)),
+)
+PARTIAL = q("multiple", partial=True, choices=MULTI.choices)
+
+
+def test_single_choice_uses_shown_positions():
+    drawn = Drawn("q", (2, 0, 1))  # the right answer (bank index 0) is shown second
+    assert grade(SINGLE, drawn, 1) == 1.0
+    assert grade(SINGLE, drawn, 0) == 0.0
+    assert grade(SINGLE, drawn, "1") == 1.0
+    assert grade(SINGLE, drawn, [1, 0]) == 0.0  # two answers to a single-choice question
+    assert grade(SINGLE, drawn, None) == 0.0 and grade(SINGLE, drawn, 99) == 0.0
+
+
+def test_multiple_choice_all_or_nothing_and_partial():
+    drawn = Drawn("q", (0, 1, 2, 3))
+    assert grade(MULTI, drawn, [0, 1]) == 1.0
+    assert grade(MULTI, drawn, [0]) == 0.0
+    assert grade(PARTIAL, drawn, [0]) == 0.5
+    assert grade(PARTIAL, drawn, [0, 2]) == 0.0  # +0.5 - 0.5
+    assert grade(PARTIAL, drawn, [0, 1, 2]) == 0.5
+    assert grade(PARTIAL, drawn, [2, 3]) == 0.0  # never negative
+
+
+def test_true_false():
+    question = q("truefalse", answer=False)
+    assert grade(question, Drawn("q"), False) == 1.0
+    assert grade(question, Drawn("q"), "false") == 1.0
+    assert grade(question, Drawn("q"), "true") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("answers", "given", "options", "expected"),
+    [
+        (("Hà Nội",), "  hà   nội ", {}, 1.0),
+        (("Hà Nội",), "Ha Noi", {}, 0.0),  # diacritics matter by default
+        (("Hà Nội",), "ha noi", {"ignore_diacritics": True}, 1.0),
+        (("Đà Nẵng",), "da nang", {"ignore_diacritics": True}, 1.0),
+        (("2FA",), "2fa", {}, 1.0),
+        (("2FA",), "2fa", {"case_sensitive": True}, 0.0),
+        (("Hà Nội",), "Ha\u0300 Nô\u0323i", {}, 1.0),  # NFD input
+        (("113",), "", {}, 0.0),
+    ],
+)
+def test_short_answer_normalisation(answers, given, options, expected):
+    question = q("short", answers=answers, **options)
+    assert grade(question, Drawn("q"), given) == expected
+
+
+def test_matching_counts_pairs():
+    question = q(
+        "matching", pairs=(("QR", "quét mã"), ("OTP", "mã một lần"), ("VNeID", "định danh"))
+    )
+    drawn = Drawn("q", (2, 0, 1))  # right-hand answers shown as: định danh, quét mã, mã một lần
+    assert grade(question, drawn, {"0": 1, "1": 2, "2": 0}) == 1.0
+    assert grade(question, drawn, {"0": 1, "1": 0, "2": 2}) == pytest.approx(1 / 3)
+    assert grade(question, drawn, "not a mapping") == 0.0
+
+
+def test_spread_and_draw_are_fair_and_fixed_by_the_seed():
+    bank = QuestionBank(
+        "b",
+        tuple(
+            q("single", id=f"{m}-{i}", module=m, choices=SINGLE.choices)
+            for m in ("01-a", "02-b", "03-c")
+            for i in range(5)
+        ),
+    )
+    per_module = spread(7, bank.modules())
+    assert sorted(per_module.values()) == [2, 2, 3] and sum(per_module.values()) == 7
+    first = draw(bank, per_module, random.Random(42))
+    again = draw(bank, per_module, random.Random(42))
+    assert first == again and len({d.question_id for d in first}) == 7
+    assert all(sorted(d.order) == [0, 1, 2] for d in first)
+    assert spread(100, bank.modules()) == {"01-a": 5, "02-b": 5, "03-c": 5}
+
+
+def test_grade_attempt_scores_on_ten_with_breakdown():
+    bank = QuestionBank(
+        "b",
+        (
+            q("single", id="a", module="01-a", choices=SINGLE.choices),
+            q("truefalse", id="b", module="02-b", answer=True, points=3.0),
+        ),
+    )
+    drawn = [Drawn("a", (0, 1, 2)), Drawn("b")]
+    result = grade_attempt(bank, drawn, {"a": 0, "b": False}, pass_mark=5.0)
+    assert result.score == 2.5 and not result.passed
+    assert result.per_module == {"01-a": (1.0, 1.0), "02-b": (0.0, 3.0)}
+    assert grade_attempt(bank, drawn, {"a": 0, "b": True}, 5.0).passed
+
+
+def test_normalise_answer_folds_spaces_and_case():
+    assert normalise_answer(" Xin   Chào ", case_sensitive=False, ignore_diacritics=False) == (
+        "xin chào"
+    )
