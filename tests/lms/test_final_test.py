@@ -1,0 +1,226 @@
+"""Taking the final test: availability, the answer-leak check, autosave, the server's clock,
+idempotent and concurrent submits, results, completion."""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms.models import AttemptStatus, Enrolment, ProgressStatus, TestAttempt, utcnow
+from lms.services import assessment, learning
+from tests.conftest import csrf_token
+from tests.factories import correct_answers, mini_course_files
+
+
+@pytest.fixture
+def enrolled(make, app):
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    learner = make.learner(make.unit(), username="hv.thi", full_name="Học Viên Thi")
+    enrolment = make.enrol(learner, version)
+    make.commit()
+    return enrolment
+
+
+def _finish_lessons(session, enrolment):
+    enrolment = session.merge(enrolment)
+    for step in learning.progress_of(session, enrolment).steps:
+        if step.activity.kind == "page":
+            progress = learning.open_activity(
+                session, enrolment, step.activity, utcnow() - timedelta(hours=1)
+            )
+            progress.data = {"self_check": {"0": [0], "1": [0]}}
+            learning.complete_activity(session, enrolment, step.activity)
+    session.commit()
+    return enrolment
+
+
+def _test_activity(enrolment):
+    return next(a for a in enrolment.version.activities if a.kind == "test")
+
+
+def test_the_test_opens_only_after_every_lesson(client, login, enrolled, session):
+    login("hv.thi")
+    page = client.get("/courses/an-toan-tren-mang/final-test").get_data(as_text=True)
+    assert "Hãy học xong tất cả các bài trước khi làm bài kiểm tra cuối khóa." in page
+    assert "Bắt đầu làm bài" not in page
+    token = csrf_token(client, "/courses/an-toan-tren-mang/final-test")
+    refused = client.post("/courses/an-toan-tren-mang/test/start", data={"csrf_token": token})
+    assert refused.status_code == 302
+    session.rollback()
+    assert session.scalar(select(TestAttempt)) is None
+    _finish_lessons(session, enrolled)
+    assert "Bắt đầu làm bài" in client.get("/courses/an-toan-tren-mang/final-test").get_data(
+        as_text=True
+    )
+
+
+def _flipped_bank_files() -> dict:
+    """The same questions with the other option marked correct."""
+    bank = mini_course_files()["final-test.toml"].decode()
+    bank = bank.replace('{ text = "123456" },', '{ text = "123456", correct = true },')
+    bank = bank.replace(
+        '{ text = "Hạ Long mùa thu 2026", correct = true },', '{ text = "Hạ Long mùa thu 2026" },'
+    )
+    bank = bank.replace("answer = false", "answer = true")
+    return mini_course_files(**{"final-test.toml": bank})
+
+
+def _attempt_html(app, make, monkeypatch, files, username) -> str:
+    from tests.conftest import LoggedIn
+
+    version = make.course(app.config["HOCVU_FILES_DIR"], files)
+    enrolment = make.enrol(make.learner(make.unit(), username=username), version)
+    make.commit()
+    _finish_lessons(make.session, enrolment)
+    monkeypatch.setattr(assessment.random, "SystemRandom", lambda: random.Random(7))
+    client = app.test_client()
+    LoggedIn(client)(username)
+    token = csrf_token(client, "/courses/an-toan-tren-mang/final-test")
+    start = client.post("/courses/an-toan-tren-mang/test/start", data={"csrf_token": token})
+    page = client.get(start.location).get_data(as_text=True)
+    saved = client.post(start.location + "/save", data={"csrf_token": token, "q-q1": "0"})
+    return page, saved.get_data(as_text=True)
+
+
+def test_nothing_sent_before_grading_tells_the_right_answer(app, make, monkeypatch, session):
+    """Two banks that differ only in which answer is right give byte-identical pages."""
+    first, first_save = _attempt_html(app, make, monkeypatch, mini_course_files(), "hv.mot")
+    session.rollback()
+    from lms.models import Course
+
+    course = session.scalar(select(Course))
+    course.slug = "cu"  # free the slug for the second bundle
+    session.commit()
+    second, second_save = _attempt_html(app, make, monkeypatch, _flipped_bank_files(), "hv.hai")
+    strip = re.compile(
+        r'value="[^"]*"(?= *>\s*\n\s*<button type="submit" class="link">)|'
+        r'name="csrf_token" type="hidden" value="[^"]+"|hv\.(mot|hai)|'
+        r"Nguyễn Văn Số \d+"
+    )
+    assert strip.sub("", first) == strip.sub("", second)
+    assert first_save == second_save
+
+
+def test_answers_are_saved_as_the_learner_goes_and_shown_again(client, login, enrolled, session):
+    _finish_lessons(session, enrolled)
+    login("hv.thi")
+    token = csrf_token(client, "/courses/an-toan-tren-mang/final-test")
+    start = client.post("/courses/an-toan-tren-mang/test/start", data={"csrf_token": token})
+    assert start.location == "/courses/an-toan-tren-mang/test/1"
+    saved = client.post(
+        "/courses/an-toan-tren-mang/test/1/save",
+        data={"csrf_token": token, "q-q2": "false", "q-q1": "1"},
+    )
+    assert saved.get_json() == {"saved": 2}
+    # A reload (or a new phone session) shows the same attempt with the saved answers.
+    again = client.post("/courses/an-toan-tren-mang/test/start", data={"csrf_token": token})
+    assert again.location == "/courses/an-toan-tren-mang/test/1"
+    page = client.get("/courses/an-toan-tren-mang/test/1").get_data(as_text=True)
+    assert re.search(r'name="q-q2" value="false" checked', page)
+    assert re.search(r'name="q-q1" value="1"\s+checked', page)
+
+
+def test_time_limit_is_enforced_by_the_server(session, enrolled):
+    enrolment = _finish_lessons(session, enrolled)
+    activity = _test_activity(enrolment)
+    start = utcnow() - timedelta(minutes=30)
+    attempt = assessment.start(session, enrolment, activity, start)
+    assert attempt.ends_at == start + timedelta(minutes=10)
+    right = correct_answers(attempt)
+    first_id = attempt.draw[0]["id"]
+    assessment.save_answers(
+        session, attempt, {first_id: right[first_id]}, start + timedelta(minutes=10, seconds=29)
+    )  # within the grace
+    with pytest.raises(Exception, match="closed"):
+        assessment.save_answers(session, attempt, right, start + timedelta(minutes=10, seconds=31))
+    # Left open past its end, it was graded with what was saved: one of two questions.
+    assert attempt.status == AttemptStatus.GRADED and attempt.score == 5.0
+
+
+def test_fail_then_pass_completes_the_course_and_double_submit_is_harmless(
+    client, login, enrolled, session
+):
+    _finish_lessons(session, enrolled)
+    login("hv.thi")
+    token = csrf_token(client, "/courses/an-toan-tren-mang/final-test")
+    client.post("/courses/an-toan-tren-mang/test/start", data={"csrf_token": token})
+    unanswered = client.post("/courses/an-toan-tren-mang/test/1/submit", data={"csrf_token": token})
+    assert unanswered.location.endswith("confirm=1")
+    assert "Còn 2 câu chưa trả lời." in client.get(unanswered.location).get_data(as_text=True)
+    failed = client.post(
+        "/courses/an-toan-tren-mang/test/1/submit", data={"csrf_token": token, "confirm": "1"}
+    )
+    result = client.get(failed.location).get_data(as_text=True)
+    assert "0/10 – Chưa đạt" in result
+    assert "Xem lại bài làm" not in result  # answers are shown only after passing
+
+    client.post("/courses/an-toan-tren-mang/test/start", data={"csrf_token": token})
+    session.rollback()
+    attempt = session.scalars(select(TestAttempt).where(TestAttempt.number == 2)).one()
+    form = {"csrf_token": token}
+    for qid, answer in correct_answers(attempt).items():
+        form[f"q-{qid}"] = str(answer).lower() if isinstance(answer, bool) else str(answer)
+    for _ in range(2):  # a double click
+        done = client.post("/courses/an-toan-tren-mang/test/2/submit", data=form)
+    result = client.get(done.location).get_data(as_text=True)
+    assert "10/10 – Đạt" in result and "Chúc mừng! Bạn đã hoàn thành khóa học." in result
+    assert "Xem lại bài làm" in result and "Đáp án đúng:" in result
+    session.rollback()
+    enrolment = session.get(Enrolment, enrolled.id)
+    assert enrolment.completed_at is not None
+    graded = session.scalars(select(TestAttempt).where(TestAttempt.number == 2)).one()
+    first_grading = graded.graded_at
+    client.post("/courses/an-toan-tren-mang/test/2/submit", data=form)
+    session.rollback()
+    assert session.get(TestAttempt, graded.id).graded_at == first_grading
+    page = client.get("/courses/an-toan-tren-mang/final-test").get_data(as_text=True)
+    assert "Bạn đã đạt bài kiểm tra này." in page
+
+
+def test_attempts_run_out(session, enrolled):
+    enrolment = _finish_lessons(session, enrolled)
+    activity = _test_activity(enrolment)
+    for _ in range(2):
+        attempt = assessment.start(session, enrolment, activity)
+        assessment.submit(session, attempt, {})
+    with pytest.raises(Exception, match="used all 2 attempts"):
+        assessment.start(session, enrolment, activity)
+
+
+def test_concurrent_submits_grade_once(app, session, enrolled):
+    enrolment = _finish_lessons(session, enrolled)
+    attempt = assessment.start(session, enrolment, _test_activity(enrolment))
+    session.commit()
+    answers = correct_answers(attempt)
+    with app.app_context():
+        from lms.extensions import db
+
+        engine = db.engine
+    barrier = threading.Barrier(2)
+    results: list = []
+
+    def submit() -> None:
+        with Session(engine) as own:
+            mine = own.get(TestAttempt, attempt.id)
+            barrier.wait()
+            assessment.submit(own, mine, answers)
+            own.commit()
+            results.append(mine.graded_at)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    session.rollback()
+    final = session.get(TestAttempt, attempt.id)
+    assert final.score == 10.0 and final.status == AttemptStatus.GRADED
+    progress = [p for p in final.enrolment.progress if p.activity.kind == "test"]
+    assert len(progress) == 1 and progress[0].status == ProgressStatus.DONE
+    assert len(results) == 2 and len(set(results)) == 1
