@@ -51,7 +51,7 @@
     if (form.dataset.timeUp) return;
     const missing = unanswered();
     if (missing && !form.querySelector("input[name=confirm]")) {
-      if (!window.confirm(form.dataset.confirm.replace("{n}", missing))) {
+      if (!window.confirm(form.dataset.unanswered.replace("{n}", missing))) {
         event.preventDefault();
         return;
       }
