@@ -212,3 +212,53 @@ def _read_question(
         feedback=_nfc(raw.get("feedback", "")) or "",
         **fields,
     )
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(ch if ch >= " " or ch == "\t" else f"\\u{ord(ch):04x}" for ch in escaped)
+    return f'"{escaped}"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return _toml_string(str(value))
+
+
+def dump_bank(questions: list[Question] | tuple[Question, ...]) -> str:
+    """The bank as final-test.toml text (read back by read_bank to the same questions)."""
+    out: list[str] = []
+    for q in questions:
+        out.append("[[questions]]")
+        for key in ("id", "module", "type"):
+            out.append(f"{key} = {_toml_value(getattr(q, key))}")
+        out.append(f"points = {_toml_value(q.points)}")
+        out.append(f"text = {_toml_string(q.text)}")
+        if q.type in ("single", "multiple"):
+            out.append("choices = [")
+            for choice in q.choices:
+                mark = ", correct = true" if choice.correct else ""
+                out.append(f"  {{ text = {_toml_string(choice.text)}{mark} }},")
+            out.append("]")
+            if q.type == "multiple" and q.partial:
+                out.append("partial = true")
+        elif q.type == "truefalse":
+            out.append(f"answer = {_toml_value(q.answer)}")
+        elif q.type == "short":
+            out.append("answers = [" + ", ".join(_toml_string(a) for a in q.answers) + "]")
+            if q.case_sensitive:
+                out.append("case_sensitive = true")
+            if q.ignore_diacritics:
+                out.append("ignore_diacritics = true")
+        elif q.type == "matching":
+            out.append("pairs = [")
+            for left, right in q.pairs:
+                out.append(f"  {{ left = {_toml_string(left)}, right = {_toml_string(right)} }},")
+            out.append("]")
+        if q.feedback:
+            out.append(f"feedback = {_toml_string(q.feedback)}")
+        out.append("")
+    return "\n".join(out)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
+import tomllib
 from collections.abc import Mapping
 
 from sqlalchemy import func, select
@@ -121,6 +123,72 @@ def replace_module(
     storage: LocalStorage,
 ) -> CourseVersion:
     """A new draft: the course's latest version with one module file added or replaced."""
+    latest = _latest(session, course)
+    files = storage.read_tree(latest.files_path)
+    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    files[f"modules/{name}"] = data
+    bundle = courses.bundle.read_bundle(files)
+    if bundle.slug != course.slug:
+        raise DomainError(N_("The course's slug cannot change."))
+    return create_version(session, actor, bundle, files, storage)
+
+
+BANK_SUFFIXES = (".gift", ".txt", ".xml", ".toml")
+
+
+def replace_bank(
+    session: Session,
+    actor: User | None,
+    course: Course,
+    filename: str,
+    data: bytes,
+    storage: LocalStorage,
+) -> tuple[CourseVersion, list]:
+    """A new draft whose final-test bank is read from a GIFT, Moodle XML or TOML file.
+
+    Returns the version and the import's problems (skipped questions, changed details), each
+    with its line; a file from which no question could be read is refused.
+    """
+    from courses import gift, moodlexml
+    from courses.errors import BundleError
+    from courses.files import decode_text
+    from courses.questions import dump_bank
+
+    latest = _latest(session, course)
+    files = storage.read_tree(latest.files_path)
+    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    problems: list = []
+    if suffix == ".xml":
+        result = moodlexml.parse(name, data)
+        problems, text = result.problems, dump_bank(result.questions) if result.questions else ""
+    else:
+        decoded, problem = decode_text(name, data)
+        if problem:
+            raise BundleError([problem])
+        if suffix == ".toml":
+            text = decoded
+        else:
+            result = gift.parse(name, decoded)
+            problems, text = (
+                result.problems,
+                dump_bank(result.questions) if result.questions else "",
+            )
+    if not text.strip():
+        raise BundleError(problems or [])
+    bank_path = "final-test.toml"
+    course_toml = files["course.toml"].decode("utf-8-sig")
+    if not re.search(r"(?m)^\s*final_test\s*=", course_toml):
+        course_toml = f'final_test = "{bank_path}"\n' + course_toml
+        files["course.toml"] = course_toml.encode()
+    else:
+        bank_path = tomllib.loads(course_toml).get("final_test", bank_path)
+    files[bank_path] = text.encode()
+    bundle = courses.bundle.read_bundle(files)
+    return create_version(session, actor, bundle, files, storage), problems
+
+
+def _latest(session: Session, course: Course) -> CourseVersion:
     latest = session.scalar(
         select(CourseVersion)
         .where(CourseVersion.course_id == course.id)
@@ -129,13 +197,7 @@ def replace_module(
     )
     if latest is None:
         raise DomainError(N_("Upload the whole course (a zip) before single modules."))
-    files = storage.read_tree(latest.files_path)
-    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    files[f"modules/{name}"] = data
-    bundle = courses.bundle.read_bundle(files)
-    if bundle.slug != course.slug:
-        raise DomainError(N_("The course's slug cannot change."))
-    return create_version(session, actor, bundle, files, storage)
+    return latest
 
 
 def publish(

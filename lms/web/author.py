@@ -51,8 +51,12 @@ def _storage() -> LocalStorage:
 
 def _problem_messages(error: BundleError) -> list[tuple[str, str]]:
     """(where, what) for each problem, in the user's language."""
+    return _problem_rows(error.problems)
+
+
+def _problem_rows(problems) -> list[tuple[str, str]]:
     rows = []
-    for problem in error.problems:
+    for problem in problems:
         where = f"{problem.path}:{problem.line}" if problem.line else problem.path
         rows.append((where, gettext(problem.message, **problem.params)))
     return rows
@@ -78,11 +82,21 @@ def index():
         data = upload.read(Limits.max_archive_bytes + 1)
         name = upload.filename or ""
         try:
-            if form.course_id.data:
+            if form.course_id.data and name.lower().endswith(catalog.BANK_SUFFIXES):
+                course = db.session.get(Course, form.course_id.data) or abort(404)
+                version, warnings = catalog.replace_bank(
+                    db.session, current_user, course, name, data, _storage()
+                )
+                for where, what in _problem_rows(warnings)[:50]:
+                    flash(f"{where}: {what}", "warning")
+            elif form.course_id.data:
                 course = db.session.get(Course, form.course_id.data) or abort(404)
                 if not name.lower().endswith(".md"):
                     raise DomainError(
-                        N_("Choose a module file (.md) to add to a course, or a whole course.")
+                        N_(
+                            "Choose a module (.md) or a question bank (.gift, .xml, .toml) for "
+                            "a course, or a whole course."
+                        )
                     )
                 version = catalog.replace_module(
                     db.session, current_user, course, name, data, _storage()

@@ -227,7 +227,8 @@ class UploadForm(Form):
         _l("File"),
         validators=[FileRequired(_l("Choose a file to upload."))],
         description=_l(
-            "A whole course as a zip (course.toml, modules/, media/), or one module (.md)."
+            "A whole course as a zip (course.toml, modules/, media/); or, for a course, one "
+            "module (.md) or a final-test question bank (GIFT .gift/.txt, Moodle XML .xml, .toml)."
         ),
     )
     course_id = SelectField(_l("Course"), coerce=int, validators=[Optional()])

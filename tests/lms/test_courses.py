@@ -254,7 +254,9 @@ def test_author_replaces_one_module(client, login, author, make, files_dir, sess
     )
     assert "Phần đầu bài cần có minutes." in bad.get_data(as_text=True)
     wrong_kind = _upload(client, b"PK not a zip", "khoa.zip", v1.course_id)
-    assert "Hãy chọn một tệp bài học (.md)" in wrong_kind.get_data(as_text=True)
+    assert "Hãy chọn một bài học (.md) hoặc một ngân hàng câu hỏi" in wrong_kind.get_data(
+        as_text=True
+    )
     not_zip = _upload(client, module.encode(), "02-ma-otp.md", 0)
     assert "Tệp không phải là tệp nén zip hoặc đã bị hỏng." in not_zip.get_data(as_text=True)
 
@@ -279,3 +281,27 @@ def test_import_course_command(runner, session, tmp_path):
     assert "nothing was imported" in bad.output
     session.rollback()
     assert len(session.scalars(select(CourseVersion)).all()) == 1
+
+
+@pytest.mark.parametrize("bank", ["an-toan.gift", "an-toan.xml"])
+def test_author_imports_a_gift_or_moodle_xml_bank(
+    client, login, author, make, files_dir, session, bank
+):
+    from pathlib import Path
+
+    v1 = make.course(files_dir)
+    make.commit()
+    login("tacgia")
+    data = (Path(__file__).parents[1] / "courses" / "fixtures" / "banks" / bank).read_bytes()
+    response = _upload(client, data, bank, course_id=v1.course_id)
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Ngân hàng có 5 câu hỏi" in page or "Ngân hàng có 6 câu hỏi" in page
+    assert "bị bỏ qua" in page  # the unsupported questions, each with its line
+    assert re.search(rf"{re.escape(bank)}:\d+: Chưa hỗ trợ", page)
+    session.rollback()
+    v2 = session.scalars(select(CourseVersion).order_by(CourseVersion.number.desc())).first()
+    assert v2.number == 2 and {q["module"] for q in v2.final_test["questions"]} == {
+        "01-mat-khau",
+        "02-ma-otp",
+    }
