@@ -179,3 +179,38 @@ def grade_attempt(
         per_module[question.module] = (old[0] + got, old[1] + question.points)
     score = round(10 * earned / possible, 2) if possible else 0.0
     return Result(score, score >= pass_mark, per_question, per_module)
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    """How one question performed: share answered right, and how well it separates strong
+    from weak learners (upper 27 % minus lower 27 % by total score; below 0.2 is weak)."""
+
+    question_id: str
+    attempts: int
+    facility: float
+    discrimination: float | None
+
+
+def item_statistics(
+    results: Sequence[tuple[float, Mapping[str, float]]],
+) -> dict[str, ItemStats]:
+    """Statistics per question from (attempt score, {question id: fraction}) pairs."""
+    by_question: dict[str, list[float]] = {}
+    for _, fractions in results:
+        for qid, fraction in fractions.items():
+            by_question.setdefault(qid, []).append(fraction)
+    ranked = sorted(results, key=lambda r: r[0])
+    group = max(1, round(len(ranked) * 0.27))
+    lower, upper = ranked[:group], ranked[-group:]
+    stats = {}
+    for qid, fractions in by_question.items():
+        discrimination = None
+        low = [r[1][qid] for r in lower if qid in r[1]]
+        high = [r[1][qid] for r in upper if qid in r[1]]
+        if len(results) >= 4 and low and high:
+            discrimination = round(sum(high) / len(high) - sum(low) / len(low), 2)
+        stats[qid] = ItemStats(
+            qid, len(fractions), round(sum(fractions) / len(fractions), 2), discrimination
+        )
+    return stats

@@ -252,3 +252,84 @@ def apply_grade(session: Session, attempt: TestAttempt, now: datetime) -> None:
 
 def question_map(activity: Activity) -> dict[str, Question]:
     return {q.id: q for q in bank_of(activity).questions}
+
+
+def regrade(session: Session, course, now: datetime | None = None) -> dict[str, int]:
+    """Grade every attempt of a course again with the current version's questions.
+
+    After an author fixes a question (a new version with the same question ids), scores,
+    passes and completions follow: a learner who passes now completes the course; one whose
+    only pass is gone is no longer complete.
+    """
+    from lms.models import CourseVersion
+
+    now = now or utcnow()
+    current: CourseVersion = course.current_version
+    test_activity = next((a for a in current.activities if a.kind == "test"), None)
+    if test_activity is None:
+        return {"regraded": 0, "changed": 0}
+    new_questions = {q.id: q for q in bank_of(test_activity).questions}
+    attempts = session.scalars(
+        select(TestAttempt)
+        .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
+        .where(Enrolment.course_id == course.id, TestAttempt.status == AttemptStatus.GRADED)
+    ).all()
+    changed = 0
+    touched: set[int] = set()
+    for attempt in attempts:
+        old = {q.id: q for q in bank_of(attempt.activity).questions}
+        questions = {
+            qid: new_questions[qid]
+            if qid in new_questions and _same_shape(new_questions[qid], old.get(qid))
+            else old[qid]
+            for qid in (d["id"] for d in attempt.draw)
+            if qid in old
+        }
+        result = grade_attempt(
+            QuestionBank("", tuple(questions.values())),
+            [Drawn(d["id"], tuple(d["order"])) for d in attempt.draw],
+            attempt.answers,
+            attempt.activity.version.pass_mark,
+        )
+        if result.score != attempt.score or result.passed != attempt.passed:
+            changed += 1
+        attempt.score, attempt.passed = result.score, result.passed
+        attempt.per_question = result.per_question
+        attempt.per_module = {m: list(v) for m, v in result.per_module.items()}
+        touched.add(attempt.enrolment_id)
+    session.flush()
+    for enrolment_id in touched:
+        _sync_completion(session, session.get(Enrolment, enrolment_id), now)
+    return {"regraded": len(attempts), "changed": changed}
+
+
+def _same_shape(new: Question, old: Question | None) -> bool:
+    """A fixed question can replace the old one only if the stored answers still fit it."""
+    return (
+        old is not None
+        and new.type == old.type
+        and len(new.choices) == len(old.choices)
+        and len(new.pairs) == len(old.pairs)
+    )
+
+
+def _sync_completion(session: Session, enrolment: Enrolment, now: datetime) -> None:
+    passed = session.scalar(
+        select(func.count(TestAttempt.id)).where(
+            TestAttempt.enrolment_id == enrolment.id, TestAttempt.passed.is_(True)
+        )
+    )
+    for progress in session.scalars(
+        select(ActivityProgress)
+        .join(Activity, ActivityProgress.activity_id == Activity.id)
+        .where(ActivityProgress.enrolment_id == enrolment.id, Activity.kind == "test")
+    ):
+        if passed and progress.status != ProgressStatus.DONE:
+            progress.status, progress.completed_at = ProgressStatus.DONE, now
+        elif not passed and progress.status == ProgressStatus.DONE:
+            progress.status, progress.completed_at = ProgressStatus.IN_PROGRESS, None
+            enrolment.completed_at = None
+            enrolment.completed_late = False
+    session.flush()
+    if passed:
+        deadlines.check_completion(session, enrolment, now)

@@ -21,6 +21,7 @@ from lms.models import (
     Reminder,
     Role,
     RoleAssignment,
+    TestAttempt,
     User,
     utcnow,
 )
@@ -395,6 +396,11 @@ def user_view(user_id: int):
         (e, learning.progress_of(db.session, e), deadlines.countdown(e, now, _tz()))
         for e in enrolments
     ]
+    attempts = db.session.scalars(
+        select(TestAttempt)
+        .where(TestAttempt.enrolment_id.in_([e.id for e in enrolments]))
+        .order_by(TestAttempt.started_at)
+    ).all()
     reminders_sent = db.session.scalars(
         select(Reminder)
         .where(Reminder.enrolment_id.in_([e.id for e in enrolments]), Reminder.skipped.is_(False))
@@ -415,6 +421,7 @@ def user_view(user_id: int):
         rows=rows,
         enrol_form=enrol_form,
         reminders_sent=reminders_sent,
+        attempts=attempts,
     )
 
 
@@ -748,6 +755,28 @@ def courses_index():
     """Courses and their deadline settings (site administrators)."""
     _site_admin_only()
     return render_template("hocvu/admin/courses.html", courses=_published_courses())
+
+
+@bp.route("/courses/<int:course_id>/attempts")
+@admin_required
+def course_attempts(course_id: int):
+    """Final-test attempts of a course by the learners of the admin's units."""
+    course = db.session.get(Course, course_id) or abort(404)
+    sc = scope()
+    stmt = (
+        select(TestAttempt, User)
+        .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
+        .join(User, Enrolment.user_id == User.id)
+        .outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+        .where(Enrolment.course_id == course.id)
+    )
+    if not sc.everything:
+        stmt = stmt.where(sc.user_filter())
+    page, per_page = _page_args()
+    rows = db.session.execute(
+        stmt.order_by(TestAttempt.started_at.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return render_template("hocvu/admin/course_attempts.html", course=course, rows=rows, page=page)
 
 
 @bp.route("/courses/<int:course_id>/settings", methods=["GET", "POST"])

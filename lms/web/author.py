@@ -20,9 +20,18 @@ from sqlalchemy import func, select
 import courses.bundle
 from courses.errors import BundleError
 from courses.files import Limits, read_zip
+from courses.testing import item_statistics
 from lms.extensions import db
-from lms.models import Activity, Course, CourseVersion, Enrolment, VersionStatus
-from lms.services import catalog
+from lms.models import (
+    Activity,
+    AttemptStatus,
+    Course,
+    CourseVersion,
+    Enrolment,
+    TestAttempt,
+    VersionStatus,
+)
+from lms.services import assessment, catalog
 from lms.services.errors import N_, DomainError
 from lms.storage import LocalStorage
 from lms.web import message_of
@@ -200,4 +209,54 @@ def preview(version_id: int, key: str):
         following=current.activities[index + 1] if index + 1 < len(keys) else None,
         position=index + 1,
         action_form=ActionForm(),
+    )
+
+
+@bp.route("/courses/<int:course_id>/test", methods=["GET", "POST"])
+@author_required
+def test_statistics(course_id: int):
+    """How each question of the final test performs, and regrading after a fix."""
+    course = db.session.get(Course, course_id) or abort(404)
+    form = ActionForm()
+    if form.validate_on_submit():
+        counts = assessment.regrade(db.session, course)
+        db.session.commit()
+        flash(
+            gettext(
+                "%(n)s attempts graded again with the current questions; %(changed)s changed.",
+                n=counts["regraded"],
+                changed=counts["changed"],
+            ),
+            "success",
+        )
+        return redirect(url_for("author.test_statistics", course_id=course_id))
+    rows = db.session.execute(
+        select(TestAttempt.score, TestAttempt.per_question)
+        .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
+        .where(Enrolment.course_id == course.id, TestAttempt.status == AttemptStatus.GRADED)
+    ).all()
+    stats = item_statistics([(score or 0.0, per or {}) for score, per in rows])
+    questions = {}
+    if course.current_version is not None:
+        test = next((a for a in course.current_version.activities if a.kind == "test"), None)
+        if test is not None:
+            questions = assessment.question_map(test)
+    ordered = sorted(
+        stats.values(), key=lambda s: (s.discrimination is None, s.discrimination or 0)
+    )
+    passed = sum(
+        1
+        for score, _ in rows
+        if score is not None
+        and course.current_version
+        and score >= course.current_version.pass_mark
+    )
+    return render_template(
+        "hocvu/author/test_statistics.html",
+        course=course,
+        stats=ordered,
+        questions=questions,
+        attempts=len(rows),
+        passed=passed,
+        form=form,
     )

