@@ -11,15 +11,18 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 import courses.bundle
 from courses.errors import BundleError
 from courses.files import Limits, read_zip
+from courses.questions import dump_bank
 from courses.testing import item_statistics
 from lms.extensions import db
 from lms.models import (
@@ -35,7 +38,7 @@ from lms.services import assessment, catalog
 from lms.services.errors import N_, DomainError
 from lms.storage import LocalStorage
 from lms.web import message_of
-from lms.web.forms import ActionForm, PublishForm, UploadForm, choices
+from lms.web.forms import ActionForm, PublishForm, QuestionForm, UploadForm, choices
 from lms.web.learn import page_html
 
 bp = Blueprint("author", __name__, url_prefix="/author")
@@ -260,3 +263,101 @@ def test_statistics(course_id: int):
         passed=passed,
         form=form,
     )
+
+
+def _latest_bank(course: Course):
+    """The latest version of a course and its question bank (as dataclasses)."""
+    latest = db.session.scalars(
+        select(CourseVersion)
+        .where(CourseVersion.course_id == course.id)
+        .order_by(CourseVersion.number.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        abort(404)
+    test = next((a for a in latest.activities if a.kind == "test"), None)
+    bank = assessment.bank_of(test) if test is not None else None
+    return latest, bank
+
+
+@bp.route("/courses/<int:course_id>/questions")
+@author_required
+def questions(course_id: int):
+    """The questions of the course's latest version, to preview and edit."""
+    course = db.session.get(Course, course_id) or abort(404)
+    latest, bank = _latest_bank(course)
+    return render_template(
+        "hocvu/author/questions.html",
+        course=course,
+        version=latest,
+        questions=bank.questions if bank else (),
+    )
+
+
+@bp.route("/courses/<int:course_id>/questions/<qid>", methods=["GET", "POST"])
+@author_required
+def question_edit(course_id: int, qid: str):
+    """Edit one question (saved as a new draft version) and preview it as learners see it."""
+    course = db.session.get(Course, course_id) or abort(404)
+    latest, bank = _latest_bank(course)
+    question = next((q for q in bank.questions if q.id == qid), None) if bank else None
+    if question is None:
+        abort(404)
+    form = QuestionForm()
+    if request.method == "GET":
+        form.fill(question)
+    if form.validate_on_submit():
+        try:
+            edited = form.question(question)
+            version, _ = catalog.replace_bank(
+                db.session,
+                current_user,
+                course,
+                "final-test.toml",
+                dump_bank([edited if q.id == qid else q for q in bank.questions]).encode(),
+                _storage(),
+            )
+        except BundleError as error:
+            db.session.rollback()
+            for _, what in _problem_messages(error):
+                form.add_error(None, what)
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field, message_of(error))
+        else:
+            db.session.commit()
+            flash(
+                gettext(
+                    "Question saved in version %(number)s (a draft): preview it, then publish.",
+                    number=version.number,
+                ),
+                "success",
+            )
+            return redirect(url_for("author.question_edit", course_id=course_id, qid=qid))
+    item = {
+        "id": question.id,
+        "order": list(range(max(len(question.choices), len(question.pairs)))),
+    }
+    return render_template(
+        "hocvu/author/question_edit.html",
+        course=course,
+        version=latest,
+        question=question,
+        form=form,
+        item=item,
+    )
+
+
+QUESTION_KINDS = {
+    "single": _l("One right answer"),
+    "multiple": _l("Several right answers"),
+    "truefalse": _l("True or false"),
+    "short": _l("Short answer"),
+    "matching": _l("Matching"),
+}
+
+
+@bp.app_template_global()
+def question_kind(kind: str) -> str:
+    """A question type in the user's language."""
+    return str(QUESTION_KINDS.get(kind, kind))

@@ -9,6 +9,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
+    FieldList,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -321,6 +323,100 @@ class CourseSettingsForm(Form):
         description=_l("Leave empty for no such reminder."),
     )
     submit = SubmitField(_l("Save"))
+
+
+MAX_CHOICES = 8
+
+
+class QuestionForm(Form):
+    """One question of a bank; the fields used depend on its type."""
+
+    text = TextAreaField(
+        _l("Question"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=2000, message=_l("At most %(max)d characters.", max=2000)),
+        ],
+    )
+    points = DecimalField(
+        _l("Points"),
+        places=None,
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(0.1, 100, message=_l("From %(min)s to %(max)s.", min=0.1, max=100)),
+        ],
+    )
+    feedback = TextAreaField(
+        _l("Feedback after the test"), validators=[Optional(), Length(max=2000)]
+    )
+    choices_text = FieldList(
+        StringField(_l("Answer")), min_entries=MAX_CHOICES, max_entries=MAX_CHOICES
+    )
+    # The ticked answers, by row number (a FieldList of checkboxes would lose the row numbers).
+    correct = SelectMultipleField(
+        _l("Right"),
+        choices=choices((str(i), str(i + 1)) for i in range(MAX_CHOICES)),
+        validators=[Optional()],
+    )
+    answer = SelectField(
+        _l("Right answer"),
+        choices=choices([("true", _l("True")), ("false", _l("False"))]),
+        validators=[Optional()],
+    )
+    answers = TextAreaField(_l("Accepted answers (one per line)"), validators=[Optional()])
+    case_sensitive = BooleanField(_l("Upper and lower case must match"))
+    ignore_diacritics = BooleanField(_l("Accept answers typed without diacritics"))
+    pairs = TextAreaField(_l("Pairs (one per line: left => right)"), validators=[Optional()])
+    submit = SubmitField(_l("Save as a new draft"))
+
+    def fill(self, q) -> None:
+        """Put a question's values in the form."""
+        self.text.data, self.points.data, self.feedback.data = q.text, q.points, q.feedback
+        for index, choice in enumerate(q.choices[:MAX_CHOICES]):
+            self.choices_text[index].data = choice.text
+        self.correct.data = [str(i) for i, c in enumerate(q.choices) if c.correct]
+        self.answer.data = "true" if q.answer else "false"
+        self.answers.data = "\n".join(q.answers)
+        self.case_sensitive.data, self.ignore_diacritics.data = (
+            q.case_sensitive,
+            q.ignore_diacritics,
+        )
+        self.pairs.data = "\n".join(f"{left} => {right}" for left, right in q.pairs)
+
+    def question(self, q):
+        """The edited question (same id, module and type); read_bank checks the rest."""
+        import dataclasses
+
+        from courses.questions import Choice
+
+        changes = {
+            "text": self.text.data,
+            "points": float(self.points.data),
+            "feedback": self.feedback.data or "",
+        }
+        if q.type in ("single", "multiple"):
+            ticked = set(self.correct.data or [])
+            changes["choices"] = tuple(
+                Choice(clean_text(t.data), str(i) in ticked)
+                for i, t in enumerate(self.choices_text)
+                if clean_text(t.data)
+            )
+        elif q.type == "truefalse":
+            changes["answer"] = self.answer.data == "true"
+        elif q.type == "short":
+            changes["answers"] = tuple(
+                clean_text(a) for a in (self.answers.data or "").splitlines() if clean_text(a)
+            )
+            changes["case_sensitive"] = bool(self.case_sensitive.data)
+            changes["ignore_diacritics"] = bool(self.ignore_diacritics.data)
+        elif q.type == "matching":
+            pairs = []
+            for line in (self.pairs.data or "").splitlines():
+                left, sep, right = line.partition("=>")
+                if sep and clean_text(left) and clean_text(right):
+                    pairs.append((clean_text(left), clean_text(right)))
+            changes["pairs"] = tuple(pairs)
+        return dataclasses.replace(q, **changes)
 
 
 class _BabelTranslations:

@@ -305,3 +305,43 @@ def test_author_imports_a_gift_or_moodle_xml_bank(
         "01-mat-khau",
         "02-ma-otp",
     }
+
+
+def test_author_edits_a_question_in_the_browser_and_previews_it(
+    client, login, author, make, files_dir, session
+):
+    v1 = make.course(files_dir)
+    make.commit()
+    login("tacgia")
+    listing = client.get(f"/author/courses/{v1.course_id}/questions").get_data(as_text=True)
+    assert "Mật khẩu nào mạnh nhất?" in listing and "Một đáp án đúng" in listing
+    page = client.get(f"/author/courses/{v1.course_id}/questions/q1").get_data(as_text=True)
+    assert "Học viên sẽ thấy như sau" in page and 'name="q-q1"' in page
+    token = csrf_token(client, f"/author/courses/{v1.course_id}/questions/q1")
+    form = {
+        "csrf_token": token,
+        "text": "Mật khẩu nào an toàn nhất?",
+        "points": "2",
+        "feedback": "Chọn câu dài.",
+        "choices_text-0": "123456",
+        "choices_text-1": "Hạ Long mùa thu 2026",
+        "choices_text-2": "matkhau",
+        "correct": ["1"],
+    }
+    saved = client.post(f"/author/courses/{v1.course_id}/questions/q1", data=form)
+    assert saved.status_code == 302
+    assert "Đã lưu câu hỏi vào phiên bản 2" in client.get(saved.location).get_data(as_text=True)
+    session.rollback()
+    v2 = session.scalars(select(CourseVersion).order_by(CourseVersion.number.desc())).first()
+    q1 = next(q for q in v2.final_test["questions"] if q["id"] == "q1")
+    assert q1["text"] == "Mật khẩu nào an toàn nhất?" and q1["points"] == 2.0
+    assert [c["correct"] for c in q1["choices"]] == [False, True, False]
+    # Two right answers to a one-answer question are refused, and nothing is saved.
+    form["correct"] = ["0", "1"]
+    refused = client.post(f"/author/courses/{v1.course_id}/questions/q1", data=form)
+    assert "Câu hỏi một lựa chọn phải có đúng một phương án đúng." in refused.get_data(as_text=True)
+    session.rollback()
+    assert (
+        session.scalars(select(CourseVersion).order_by(CourseVersion.number.desc())).first().number
+        == 2
+    )
