@@ -489,7 +489,7 @@ def read_bundle(files: Mapping[str, bytes]) -> Course:
                     keys = {
                         f"{m.group(1)}-{m.group(2)}" for m in map(MODULE_NAME.match, files) if m
                     }
-                    bank = read_bank(bank_path, _nfc(text), keys or None)
+                    bank = read_bank(bank_path, _nfc(text), keys or None, set(files))
                 except BundleError as error:
                     problems.extend(error.problems)
     if problems:

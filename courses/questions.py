@@ -15,7 +15,7 @@ from typing import Any
 from courses.errors import N_, BundleError, Problem
 
 TYPES = ("single", "multiple", "truefalse", "short", "matching")
-_COMMON = {"id", "module", "type", "points", "text", "feedback"}
+_COMMON = {"id", "module", "type", "points", "text", "feedback", "image"}
 _KEYS = {
     "single": _COMMON | {"choices"},
     "multiple": _COMMON | {"choices", "partial"},
@@ -51,6 +51,7 @@ class Question:
     case_sensitive: bool = False
     ignore_diacritics: bool = False
     pairs: tuple[tuple[str, str], ...] = ()
+    image: str = ""  # a path in the bundle (media/...), shown above the question
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,11 @@ def _toml_error_line(error: tomllib.TOMLDecodeError) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def read_bank(path: str, text: str, modules: set[str] | None = None) -> QuestionBank:
-    """Parse and check a bank; `modules` are the valid categories when known."""
+def read_bank(
+    path: str, text: str, modules: set[str] | None = None, files: set[str] | None = None
+) -> QuestionBank:
+    """Parse and check a bank; `modules` are the valid categories and `files` the bundle's
+    files, when known."""
     problems: list[Problem] = []
     try:
         data = tomllib.loads(text)
@@ -105,6 +109,11 @@ def read_bank(path: str, text: str, modules: set[str] | None = None) -> Question
     for index, raw in enumerate(raw_questions):
         line = lines[index] if index < len(lines) else None
         question = _read_question(path, line or 0, raw, modules, problems)
+        image = question.image if question is not None else ""
+        if image and files is not None and (image not in files or not image.startswith("media/")):
+            problems.append(
+                Problem(path, line, N_("%(target)s is not in the bundle."), {"target": image})
+            )
         if question is None:
             continue
         if question.id in seen:
@@ -210,6 +219,7 @@ def _read_question(
         points=float(points),
         line=line,
         feedback=_nfc(raw.get("feedback", "")) or "",
+        image=raw.get("image", "") if isinstance(raw.get("image", ""), str) else "",
         **fields,
     )
 
@@ -260,5 +270,7 @@ def dump_bank(questions: list[Question] | tuple[Question, ...]) -> str:
             out.append("]")
         if q.feedback:
             out.append(f"feedback = {_toml_string(q.feedback)}")
+        if q.image:
+            out.append(f"image = {_toml_string(q.image)}")
         out.append("")
     return "\n".join(out)

@@ -148,6 +148,21 @@ def test_question_bank_problems_name_their_line():
     assert any(p.startswith("bank.toml:8: The question type must be one of") for p in problems)
 
 
+def test_a_question_image_must_be_in_the_bundle():
+    bank = (
+        '[[questions]]\nid = "a"\nmodule = "01-mot"\ntype = "truefalse"\ntext = "?"\n'
+        'answer = true\nimage = "media/khong-co.png"\n'
+    )
+    problems = _problems(
+        {
+            "course.toml": COURSE + 'final_test = "bank.toml"\n',
+            "modules/01-mot.md": MODULE,
+            "bank.toml": bank,
+        }
+    )
+    assert problems == ["bank.toml:1: media/khong-co.png is not in the bundle."]
+
+
 def test_zip_with_one_top_folder_reads():
     data = _zip({"khoa/course.toml": COURSE, "khoa/modules/01-mot.md": MODULE})
     assert load(data).slug == "khoa-thu"
