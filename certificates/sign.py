@@ -1,0 +1,211 @@
+"""Signing certificates as PAdES with pyHanko, and checking signed files.
+
+The key is loaded once per `Signer` (parsing a PKCS#12 file and its RSA key costs more than the
+signature itself); its password comes from the caller (the environment), never the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.general import get_pyca_cryptography_hash, load_cert_from_pemder
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+DEVELOPMENT_MARK = "Hocvu development signing certificate"
+
+
+class SigningError(Exception):
+    """The signing key cannot be loaded, or a file cannot be signed."""
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What checking a signed PDF found."""
+
+    signed: bool
+    intact: bool = False  # the signed bytes were not changed
+    trusted: bool = False  # signed by our certificate
+    covers_whole_file: bool = False  # nothing was appended after the signature
+    signer: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.signed and self.intact and self.trusted and self.covers_whole_file
+
+
+class _CachedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner re-parses (and re-validates) the private key for every
+    signature, which costs more than the RSA operation; this one parses it once."""
+
+    def __init__(self, base: signers.SimpleSigner) -> None:
+        super().__init__(
+            signing_cert=base.signing_cert,
+            signing_key=base.signing_key,
+            cert_registry=base.cert_registry,
+            signature_mechanism=base.signature_mechanism,
+        )
+        self._key = serialization.load_der_private_key(base.signing_key.dump(), password=None)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        hash_algorithm = get_pyca_cryptography_hash(digest_algorithm)
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.sign(data, PKCS1v15(), hash_algorithm)
+        if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(hash_algorithm))
+        return super().sign_raw(data, digest_algorithm)
+
+
+# Room for the CMS signature container: a 4096-bit RSA signature with its certificate chain and
+# an RFC 3161 timestamp fit well inside. Giving it saves pyHanko a full dry-run signature.
+SIGNATURE_BYTES = 16 * 1024
+
+
+class Signer:
+    """Signs PDFs with one key and certificate (PKCS#12, or PEM key + PEM certificate)."""
+
+    def __init__(
+        self,
+        key_path: str | Path,
+        password: str | None = None,
+        cert_path: str | Path | None = None,
+        tsa_url: str | None = None,
+        reason: str = "Giấy chứng nhận hoàn thành khóa học",
+        location: str = "",
+    ) -> None:
+        secret = password.encode() if password else None
+        try:
+            if cert_path:
+                self._signer = signers.SimpleSigner.load(
+                    str(key_path), str(cert_path), key_passphrase=secret
+                )
+            else:
+                self._signer = signers.SimpleSigner.load_pkcs12(str(key_path), passphrase=secret)
+        except (OSError, ValueError) as error:
+            raise SigningError(f"cannot load the signing key {key_path}: {error}") from error
+        if self._signer is None:
+            raise SigningError(f"cannot load the signing key {key_path} (wrong password?)")
+        self._signer = _CachedKeySigner(self._signer)
+        self.certificate: asn1_x509.Certificate = self._signer.signing_cert
+        self._timestamper = timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None
+        self._meta = signers.PdfSignatureMetadata(
+            field_name="HocvuSignature",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            md_algorithm="sha256",
+            reason=reason,
+            location=location or None,
+        )
+        self._pdf_signer = signers.PdfSigner(
+            self._meta, signer=self._signer, timestamper=self._timestamper
+        )
+
+    @property
+    def development(self) -> bool:
+        """True for the self-signed certificate `hocvu init` makes for trials."""
+        return DEVELOPMENT_MARK in self.certificate.subject.human_friendly
+
+    def sign(self, pdf: bytes) -> bytes:
+        """The PDF with an invisible PAdES signature over the whole file."""
+        output = io.BytesIO()
+        self._pdf_signer.sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(pdf)),
+            output=output,
+            bytes_reserved=SIGNATURE_BYTES,
+        )
+        return output.getvalue()
+
+    def check(self, pdf: bytes) -> SignatureCheck:
+        """Check a PDF's signature against this signer's certificate."""
+        return check_signature(pdf, self.certificate)
+
+
+def check_signature(pdf: bytes, certificate: asn1_x509.Certificate) -> SignatureCheck:
+    """Is `pdf` signed by `certificate`, unaltered, with nothing added after signing?"""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        signatures = reader.embedded_signatures
+    except Exception:  # noqa: BLE001 - a broken upload is simply "not signed"
+        return SignatureCheck(signed=False)
+    if not signatures:
+        return SignatureCheck(signed=False)
+    signature = signatures[0]
+    try:
+        status = validate_pdf_signature(
+            signature, ValidationContext(trust_roots=[certificate], allow_fetching=False)
+        )
+    except Exception:  # noqa: BLE001 - a mangled signature is not valid
+        return SignatureCheck(signed=True)
+    return SignatureCheck(
+        signed=True,
+        intact=bool(status.intact),
+        trusted=bool(status.valid and status.trusted),
+        covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        signer=status.signing_cert.subject.human_friendly if status.signing_cert else "",
+    )
+
+
+def make_development_key(path: Path, organisation: str) -> None:
+    """Create a self-signed signing certificate for trials (PKCS#12 without password, 0600)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{DEVELOPMENT_MARK} (not valid)"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64] or "Hocvu"),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    data = pkcs12.serialize_key_and_certificates(
+        b"hocvu-development", key, cert, None, serialization.NoEncryption()
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def load_certificate(path: str | Path) -> asn1_x509.Certificate:
+    """A PEM or DER certificate file (for checking signatures without the key)."""
+    return load_cert_from_pemder(str(path))
