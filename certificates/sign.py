@@ -60,6 +60,69 @@ class _CachedKeySigner(signers.SimpleSigner):
             signature_mechanism=base.signature_mechanism,
         )
         self._key = serialization.load_der_private_key(base.signing_key.dump(), password=None)
+        self._templates: dict = {}
+
+    async def async_sign(
+        self,
+        data_digest: bytes,
+        digest_algorithm: str,
+        dry_run=False,
+        use_pades=False,
+        timestamper=None,
+        signed_attr_settings=None,
+        is_pdf_sig=True,
+        encap_content_info=None,
+    ):
+        """The CMS container, from a template made once per signer.
+
+        Building the container with asn1crypto costs about 45 ms; for a PAdES signature without
+        a timestamp only the message digest (and the signing time, when present) change from
+        one document to the next, so the first container is kept as a template and later ones
+        are the template with those bytes and the new RSA signature put in place.
+        """
+        simple = (
+            not dry_run
+            and timestamper is None
+            and encap_content_info is None
+            and is_pdf_sig
+            and digest_algorithm == "sha256"
+            and len(data_digest) == 32
+        )
+        if not simple:
+            return await super().async_sign(
+                data_digest,
+                digest_algorithm,
+                dry_run=dry_run,
+                use_pades=use_pades,
+                timestamper=timestamper,
+                signed_attr_settings=signed_attr_settings,
+                is_pdf_sig=is_pdf_sig,
+                encap_content_info=encap_content_info,
+            )
+        key = (
+            use_pades,
+            signed_attr_settings is not None
+            and getattr(signed_attr_settings, "signing_time", None) is not None,
+        )
+        template = self._templates.get(key)
+        if template is None:
+            real = await super().async_sign(
+                data_digest,
+                digest_algorithm,
+                use_pades=use_pades,
+                signed_attr_settings=signed_attr_settings,
+                is_pdf_sig=is_pdf_sig,
+            )
+            template = _Template.build(real, data_digest)
+            if template is None:  # an unexpected shape: do it the slow way every time
+                return real
+            self._templates[key] = template
+            return real
+        signing_time = getattr(signed_attr_settings, "signing_time", None)
+        return template.fill(data_digest, signing_time, self._sign_attrs)
+
+    def _sign_attrs(self, attrs: bytes) -> bytes:
+        return self.sign_raw(attrs, "sha256")
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
@@ -69,6 +132,63 @@ class _CachedKeySigner(signers.SimpleSigner):
         if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
             return self._key.sign(data, ec.ECDSA(hash_algorithm))
         return super().sign_raw(data, digest_algorithm)
+
+
+@dataclass
+class _Template:
+    """A CMS container with the offsets of the bytes that change between signatures."""
+
+    der: bytes
+    digest_at: int
+    attrs_at: int
+    attrs_len: int
+    signature_at: int
+    signature_len: int
+    time_at: int | None
+    time_der: bytes | None
+
+    @classmethod
+    def build(cls, content_info, digest: bytes) -> _Template | None:
+        der = content_info.dump()
+        signer_info = content_info["content"]["signer_infos"][0]
+        attrs = signer_info["signed_attrs"].dump()
+        signature = signer_info["signature"].native
+        time_der = None
+        for attribute in signer_info["signed_attrs"]:
+            if attribute["type"].native == "signing_time":
+                time_der = attribute["values"][0].chosen.dump()
+        if der.count(digest) != 1 or der.count(attrs) != 1 or der.count(signature) != 1:
+            return None
+        time_at = der.find(time_der) if time_der else None
+        return cls(
+            der,
+            der.find(digest),
+            der.find(attrs),
+            len(attrs),
+            der.find(signature),
+            len(signature),
+            time_at,
+            time_der,
+        )
+
+    def fill(self, digest: bytes, signing_time, sign) -> object:
+        from asn1crypto import cms, core
+
+        out = bytearray(self.der)
+        out[self.digest_at : self.digest_at + 32] = digest
+        if self.time_der is not None and signing_time is not None:
+            kind = core.UTCTime if self.time_der[0] == 0x17 else core.GeneralizedTime
+            new_time = kind(signing_time.astimezone(dt.UTC)).dump()
+            if len(new_time) != len(self.time_der):
+                raise SigningError("the signing time does not fit the template")
+            out[self.time_at : self.time_at + len(new_time)] = new_time
+        attrs = bytes(out[self.attrs_at : self.attrs_at + self.attrs_len])
+        # Signed attributes are signed as a SET OF (tag 0x31), stored as [0] IMPLICIT.
+        signature = sign(b"\x31" + attrs[1:])
+        if len(signature) != self.signature_len:
+            raise SigningError("the signature does not fit the template")
+        out[self.signature_at : self.signature_at + self.signature_len] = signature
+        return cms.ContentInfo.load(bytes(out))
 
 
 # Room for the CMS signature container: a 4096-bit RSA signature with its certificate chain and

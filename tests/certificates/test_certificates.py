@@ -153,3 +153,20 @@ def test_wrong_key_file_is_a_clear_error(tmp_path):
         Signer(bad)
     with pytest.raises(SigningError):
         Signer(Path(tmp_path / "missing.p12"))
+
+
+def test_signatures_made_from_the_template_validate_for_different_documents(signer):
+    """After the first signature the signer reuses a CMS template (the fast path)."""
+    first = signer.sign(render_pdf(DATA))
+    others = [
+        signer.sign(
+            render_pdf(replace(DATA, serial=f"AAAA-BBBB-{n:04d}", learner_name=f"Học Viên {n}"))
+        )
+        for n in range(3)
+    ]
+    assert signer._signer._templates  # the fast path was used
+    for signed in [first, *others]:
+        assert signer.check(signed).valid
+    tampered = bytearray(others[-1])
+    tampered[len(tampered) // 2] ^= 0x01
+    assert not signer.check(bytes(tampered)).valid
