@@ -6,8 +6,10 @@ signature itself); its password comes from the caller (the environment), never t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,17 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 DEVELOPMENT_MARK = "Hocvu development signing certificate"
+
+
+def _outside_event_loop(function, *args, **kwargs):
+    """Call `function` (which runs asyncio.run inside pyHanko) even when this thread already
+    runs an event loop (an async host, or a test tool): then in a short-lived thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
 
 
 class SigningError(Exception):
@@ -242,7 +255,8 @@ class Signer:
     def sign(self, pdf: bytes) -> bytes:
         """The PDF with an invisible PAdES signature over the whole file."""
         output = io.BytesIO()
-        self._pdf_signer.sign_pdf(
+        _outside_event_loop(
+            self._pdf_signer.sign_pdf,
             IncrementalPdfFileWriter(io.BytesIO(pdf)),
             output=output,
             bytes_reserved=SIGNATURE_BYTES,
@@ -265,8 +279,10 @@ def check_signature(pdf: bytes, certificate: asn1_x509.Certificate) -> Signature
         return SignatureCheck(signed=False)
     signature = signatures[0]
     try:
-        status = validate_pdf_signature(
-            signature, ValidationContext(trust_roots=[certificate], allow_fetching=False)
+        status = _outside_event_loop(
+            validate_pdf_signature,
+            signature,
+            ValidationContext(trust_roots=[certificate], allow_fetching=False),
         )
     except Exception:  # noqa: BLE001 - a mangled signature is not valid
         return SignatureCheck(signed=True)

@@ -9,6 +9,7 @@ details Hocvu cannot represent are reported with their line; such questions are 
 from __future__ import annotations
 
 import html
+import math
 import re
 import unicodedata
 
@@ -41,6 +42,17 @@ def _plain(raw: str) -> tuple[str, bool]:
     stripped = _TAGS.sub(" ", raw)
     cleaned = html.unescape(stripped)
     return unicodedata.normalize("NFC", " ".join(cleaned.split())), stripped != raw
+
+
+def _number(raw: str | None, default: float) -> float | None:
+    """A finite number, `default` for an empty value, None for anything else."""
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def parse(path: str, data: bytes, default_category: str = "") -> ImportResult:
@@ -85,9 +97,9 @@ def parse(path: str, data: bytes, default_category: str = "") -> ImportResult:
         if not text:
             problem(N_("The question has no text; skipped."))
             continue
-        try:
-            points = float(_text(element, "defaultgrade") or 1) or 1.0
-        except ValueError:
+        points = _number(_text(element, "defaultgrade"), 1.0)
+        if points is None or points <= 0:
+            problem(N_("The grade of this question is not a positive number; 1 point is used."))
             points = 1.0
         qid = re.sub(r"[^a-z0-9-]+", "-", (name or f"xml-{line}").lower()).strip("-")
         common = {
@@ -98,10 +110,13 @@ def parse(path: str, data: bytes, default_category: str = "") -> ImportResult:
             "line": line or 0,
             "feedback": _plain(_text(element.find("generalfeedback")))[0],
         }
-        answers = [
-            (_plain(_text(a))[0], float(a.get("fraction", "0") or 0))
-            for a in element.findall("answer")
-        ]
+        answers = []
+        for answer in element.findall("answer"):
+            fraction = _number(answer.get("fraction", "0"), 0.0)
+            if fraction is None:
+                problem(N_("An answer's fraction is not a number; it counts as wrong."))
+                fraction = 0.0
+            answers.append((_plain(_text(answer))[0], fraction))
         if kind == "truefalse":
             right = [t for t, f in answers if f >= 100]
             if len(right) != 1 or right[0].lower() not in ("true", "false"):

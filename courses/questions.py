@@ -6,6 +6,7 @@ into checked, frozen values and reports every problem with its line.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 import unicodedata
@@ -154,7 +155,12 @@ def _read_question(
     elif modules is not None and module not in modules:
         problem(N_("The module %(module)s does not exist in this course."), module=module)
     points = raw.get("points", 1)
-    if isinstance(points, bool) or not isinstance(points, int | float) or points <= 0:
+    if (
+        isinstance(points, bool)
+        or not isinstance(points, int | float)
+        or not math.isfinite(points)
+        or points <= 0
+    ):
         problem(N_("points must be a positive number."))
     fields: dict[str, Any] = {}
     if kind in ("single", "multiple"):
@@ -226,7 +232,9 @@ def _read_question(
 
 def _toml_string(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = "".join(ch if ch >= " " or ch == "\t" else f"\\u{ord(ch):04x}" for ch in escaped)
+    escaped = "".join(
+        ch if (ch >= " " and ch != "\x7f") or ch == "\t" else f"\\u{ord(ch):04x}" for ch in escaped
+    )
     return f'"{escaped}"'
 
 

@@ -7,8 +7,9 @@ end is graded with what was saved.
 
 from __future__ import annotations
 
+import contextlib
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -52,10 +53,12 @@ def settings_of(activity: Activity) -> TestSettings:
 
 
 def attempts_of(session: Session, enrolment: Enrolment, activity: Activity) -> list[TestAttempt]:
+    """The learner's attempts at the course's final test, on this or an earlier version."""
     return list(
         session.scalars(
             select(TestAttempt)
-            .where(TestAttempt.enrolment_id == enrolment.id, TestAttempt.activity_id == activity.id)
+            .join(Activity, TestAttempt.activity_id == Activity.id)
+            .where(TestAttempt.enrolment_id == enrolment.id, Activity.kind == activity.kind)
             .order_by(TestAttempt.number)
         )
     )
@@ -131,14 +134,7 @@ def start(
         shuffle_questions=settings.shuffle_questions,
         shuffle_options=settings.shuffle_options,
     )
-    number = 1 + (
-        session.scalar(
-            select(func.max(TestAttempt.number)).where(
-                TestAttempt.enrolment_id == enrolment.id, TestAttempt.activity_id == activity.id
-            )
-        )
-        or 0
-    )
+    number = 1 + max((a.number for a in attempts_of(session, enrolment, activity)), default=0)
     limit = settings.time_limit_minutes
     attempt = TestAttempt(
         enrolment=enrolment,
@@ -186,8 +182,17 @@ def save_answers(
     if not accepting(attempt, now):
         finish_if_expired(session, attempt, now)
         raise DomainError(N_("This attempt is closed; answers can no longer be changed."))
-    attempt.answers = {**attempt.answers, **_clean_answers(attempt, answers)}
-    session.flush()
+    merged = {**attempt.answers, **_clean_answers(attempt, answers)}
+    # Only an open attempt takes answers, even if a submit is being graded at this moment.
+    saved = session.execute(
+        update(TestAttempt)
+        .where(TestAttempt.id == attempt.id, TestAttempt.status == AttemptStatus.OPEN)
+        .values(answers=merged)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(attempt)
+    if not saved:
+        raise DomainError(N_("This attempt is closed; answers can no longer be changed."))
 
 
 def submit(
@@ -195,17 +200,19 @@ def submit(
 ) -> TestAttempt:
     """Save the last answers and grade the attempt; a second submit changes nothing."""
     now = now or utcnow()
-    if accepting(attempt, now):
-        attempt.answers = {**attempt.answers, **_clean_answers(attempt, answers)}
-        session.flush()
+    if accepting(attempt, now) and answers:
+        # Graded meanwhile by another request: its result stands.
+        with contextlib.suppress(DomainError):
+            save_answers(session, attempt, answers, now)
     _grade(session, attempt, now)
     return attempt
 
 
 def finish_if_expired(session: Session, attempt: TestAttempt, now: datetime) -> bool:
-    """Grade an attempt left open past its end with what was saved."""
+    """Grade an attempt left open past its end with what was saved, as of its end (not of
+    the visit that noticed it): deadlines and lateness are judged at that time."""
     if attempt.status == AttemptStatus.OPEN and not accepting(attempt, now):
-        return _grade(session, attempt, now)
+        return _grade(session, attempt, min(now, attempt.ends_at))
     return False
 
 
@@ -264,7 +271,9 @@ def regrade(session: Session, course, now: datetime | None = None) -> dict[str, 
     from lms.models import CourseVersion
 
     now = now or utcnow()
-    current: CourseVersion = course.current_version
+    current: CourseVersion | None = course.current_version
+    if current is None:
+        return {"regraded": 0, "changed": 0}
     test_activity = next((a for a in current.activities if a.kind == "test"), None)
     if test_activity is None:
         return {"regraded": 0, "changed": 0}
@@ -314,22 +323,25 @@ def _same_shape(new: Question, old: Question | None) -> bool:
 
 
 def _sync_completion(session: Session, enrolment: Enrolment, now: datetime) -> None:
+    # The completion dates from the first passing attempt, not from the regrade.
     passed = session.scalar(
-        select(func.count(TestAttempt.id)).where(
+        select(func.min(TestAttempt.submitted_at)).where(
             TestAttempt.enrolment_id == enrolment.id, TestAttempt.passed.is_(True)
         )
     )
+    if passed is not None and passed.tzinfo is None:  # SQLite aggregates bypass the type
+        passed = passed.replace(tzinfo=UTC)
     for progress in session.scalars(
         select(ActivityProgress)
         .join(Activity, ActivityProgress.activity_id == Activity.id)
         .where(ActivityProgress.enrolment_id == enrolment.id, Activity.kind == "test")
     ):
         if passed and progress.status != ProgressStatus.DONE:
-            progress.status, progress.completed_at = ProgressStatus.DONE, now
+            progress.status, progress.completed_at = ProgressStatus.DONE, passed
         elif not passed and progress.status == ProgressStatus.DONE:
             progress.status, progress.completed_at = ProgressStatus.IN_PROGRESS, None
             enrolment.completed_at = None
             enrolment.completed_late = False
     session.flush()
     if passed:
-        deadlines.check_completion(session, enrolment, now)
+        deadlines.check_completion(session, enrolment, passed)

@@ -175,7 +175,11 @@ def replace_bank(
                 dump_bank(result.questions) if result.questions else "",
             )
     if not text.strip():
-        raise BundleError(problems or [])
+        from courses.errors import Problem
+
+        raise BundleError(
+            problems or [Problem(name, None, N_("No question could be read from this file."))]
+        )
     bank_path = "final-test.toml"
     course_toml = files["course.toml"].decode("utf-8-sig")
     if not re.search(r"(?m)^\s*final_test\s*=", course_toml):

@@ -66,6 +66,8 @@ def save_cohort(
     cohort.courses = list(dict.fromkeys(courses))
     session.flush()
     for member in session.scalars(select(User).where(User.cohort_id == cohort.id)):
+        if member.org_unit is None or not cohort.org_unit.contains(member.org_unit):
+            continue  # moved to another unit since: the batch no longer speaks for them
         for course in cohort.courses:
             if course.current_version_id is not None:
                 enrol(session, member, course, timezone)
@@ -86,6 +88,14 @@ def assign(
     session: Session, user: User, cohort: Cohort | None, timezone: str = DEFAULT_TIMEZONE
 ) -> None:
     """Put an account in a batch and enrol it in the batch's courses."""
+    if cohort is not None and (
+        user.org_unit is None or not cohort.org_unit.contains(user.org_unit)
+    ):
+        raise DomainError(
+            N_("The batch %(name)s belongs to another unit than this account."),
+            field="cohort_id",
+            name=cohort.name,
+        )
     user.cohort = cohort
     session.flush()
     if cohort is not None:

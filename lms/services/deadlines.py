@@ -229,6 +229,12 @@ def extend(
             continue
         old = enrolment.due_at
         if until is not None:
+            if old is not None and until <= due_day(old, timezone):
+                raise DomainError(
+                    N_("The new deadline must be later than the current one (%(date)s)."),
+                    field="until",
+                    date=due_day(old, timezone).isoformat(),
+                )
             target = until
         else:
             base = max(due_day(old, timezone), today - timedelta(days=1)) if old else today
@@ -249,7 +255,10 @@ def extend(
                 user_id=enrolment.user_id,
                 enrolment_id=enrolment.id,
                 message=N_("Your deadline for %(course)s has been extended to %(date)s."),
-                params={"course": enrolment.version.title, "date": target.isoformat()},
+                params={
+                    "course": enrolment.version.title,
+                    "date": due_day(enrolment.due_at, timezone).isoformat(),
+                },
             )
         )
         audit.record(

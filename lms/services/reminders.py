@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lms.models import Course, Enrolment, Notice, Reminder, ReminderKind, User
 from lms.services.clock import DEFAULT_TIMEZONE
-from lms.services.deadlines import due_day, local_today
+from lms.services.deadlines import due_day, end_of_day, local_today
 from lms.services.errors import N_
 
 MESSAGES = {
@@ -56,8 +56,26 @@ def _wanted(enrolment: Enrolment, course: Course, user: User, now: datetime, tim
         and user.issued_at is not None
         and today >= user.issued_at + timedelta(days=after)
     ):
-        wanted.append((ReminderKind.NOT_STARTED, -1, bool(applicable)))
+        # Skipped only when a days-left reminder goes out in the same run (decided below).
+        wanted.append((ReminderKind.NOT_STARTED, -1, False))
     return wanted, left
+
+
+def _days_left_sent_today(
+    session: Session, enrolment: Enrolment, now: datetime, timezone: str
+) -> bool:
+    start = end_of_day(local_today(now, timezone) - timedelta(days=1), timezone)
+    return (
+        session.scalar(
+            select(Reminder.id).where(
+                Reminder.enrolment_id == enrolment.id,
+                Reminder.kind == ReminderKind.DAYS_LEFT,
+                Reminder.skipped.is_(False),
+                Reminder.created_at >= start,
+            )
+        )
+        is not None
+    )
 
 
 def _insert_ignore(session: Session, values: dict) -> int | None:
@@ -86,6 +104,10 @@ def claim_due(session: Session, now: datetime, timezone: str = DEFAULT_TIMEZONE)
     for enrolment, course, user in rows:
         wanted, left = _wanted(enrolment, course, user, now, timezone)
         for kind, days, skipped in wanted:
+            if kind == ReminderKind.NOT_STARTED:
+                # One reminder a day is enough: skip it when a days-left reminder went out
+                # today, from this run or a concurrent one.
+                skipped = _days_left_sent_today(session, enrolment, now, timezone)
             # "Not started yet" is sent once per enrolment, whatever later happens to the date.
             key_time = NOT_STARTED_KEY if kind == ReminderKind.NOT_STARTED else enrolment.due_at
             reminder_id = _insert_ignore(

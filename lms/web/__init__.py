@@ -48,8 +48,10 @@ _OPEN_WHILE_PASSWORD_EXPIRED = {"auth.change_password", "auth.logout", "auth.set
 
 
 def message_of(error: DomainError) -> str:
-    """A domain error's message in the user's language."""
-    return gettext(error.message, **error.params)
+    """A domain error's message in the user's language (ISO dates shown the local way)."""
+    from lms.notify import message_text
+
+    return message_text(error.message, error.params)
 
 
 def register_web(app: Flask, url_prefix: str) -> None:

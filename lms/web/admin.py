@@ -362,6 +362,7 @@ def user_new():
                 roles=_form_roles(form),
                 password=form.password.data or None,
             )
+            _assign_cohort(user, form.cohort_id.data)
         except Forbidden as error:
             db.session.rollback()
             form.add_error("roles", message_of(error))
@@ -369,7 +370,6 @@ def user_new():
             db.session.rollback()
             form.add_error(error.field, message_of(error))
         else:
-            _assign_cohort(user, form.cohort_id.data)
             db.session.commit()
             return render_template(
                 "hocvu/admin/credentials.html", user=user, password=password, created=True
@@ -445,6 +445,7 @@ def user_edit(user_id: int):
             accounts.update_user(
                 db.session, _me(), user, data=_form_data(form), roles=_form_roles(form)
             )
+            _assign_cohort(user, form.cohort_id.data)
         except Forbidden as error:
             db.session.rollback()
             form.add_error("roles", message_of(error))
@@ -452,7 +453,6 @@ def user_edit(user_id: int):
             db.session.rollback()
             form.add_error(error.field, message_of(error))
         else:
-            _assign_cohort(user, form.cohort_id.data)
             db.session.commit()
             flash(gettext("Account %(username)s saved.", username=user.username), "success")
             return redirect(url_for("admin.user_view", user_id=user.id))

@@ -38,7 +38,14 @@ from lms.services import assessment, catalog
 from lms.services.errors import N_, DomainError
 from lms.storage import LocalStorage
 from lms.web import message_of
-from lms.web.forms import ActionForm, PublishForm, QuestionForm, UploadForm, choices
+from lms.web.forms import (
+    MAX_CHOICES,
+    ActionForm,
+    PublishForm,
+    QuestionForm,
+    UploadForm,
+    choices,
+)
 from lms.web.learn import page_html
 
 bp = Blueprint("author", __name__, url_prefix="/author")
@@ -303,6 +310,16 @@ def question_edit(course_id: int, qid: str):
     question = next((q for q in bank.questions if q.id == qid), None) if bank else None
     if question is None:
         abort(404)
+    if len(question.choices) > MAX_CHOICES:
+        flash(
+            gettext(
+                "This question has more than %(n)s answers: edit it in the bank file and "
+                "upload that.",
+                n=MAX_CHOICES,
+            ),
+            "error",
+        )
+        return redirect(url_for("author.questions", course_id=course_id))
     form = QuestionForm()
     if request.method == "GET":
         form.fill(question)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     abort,
@@ -46,16 +48,26 @@ def _enrolment_and_test(slug: str) -> tuple[Enrolment, Activity]:
 
 
 def _attempt_or_404(enrolment: Enrolment, activity: Activity, number: int) -> TestAttempt:
+    # Attempts made on an earlier version of the course stay the learner's after a move.
     attempt = db.session.scalar(
-        select(TestAttempt).where(
+        select(TestAttempt)
+        .join(Activity, TestAttempt.activity_id == Activity.id)
+        .where(
             TestAttempt.enrolment_id == enrolment.id,
-            TestAttempt.activity_id == activity.id,
+            Activity.kind == TestKind.name,
             TestAttempt.number == number,
         )
     )
     if attempt is None:
         abort(404)
     return attempt
+
+
+_POSITION = re.compile(r"\d{1,4}", re.ASCII)
+
+
+def _position(value: str) -> int | None:
+    return int(value) if _POSITION.fullmatch(value or "") else None
 
 
 def _form_answers(attempt: TestAttempt) -> dict:
@@ -68,15 +80,15 @@ def _form_answers(attempt: TestAttempt) -> dict:
         if question is None:
             continue
         if question.type == "multiple":
-            values = [int(v) for v in request.form.getlist(name) if v.isdigit()]
+            values = [p for p in map(_position, request.form.getlist(name)) if p is not None]
             if values or f"{name}-present" in request.form:
                 answers[item["id"]] = values
         elif question.type == "matching":
             pairs = {
-                str(left): int(request.form[f"{name}-{left}"])
+                str(left): _position(request.form.get(f"{name}-{left}", ""))
                 for left in range(len(question.pairs))
-                if request.form.get(f"{name}-{left}", "").isdigit()
             }
+            pairs = {left: p for left, p in pairs.items() if p is not None}
             if pairs:
                 answers[item["id"]] = pairs
         elif name in request.form:
@@ -86,8 +98,8 @@ def _form_answers(attempt: TestAttempt) -> dict:
             elif question.type == "truefalse":
                 if value in ("true", "false"):
                     answers[item["id"]] = value == "true"
-            elif value.isdigit():
-                answers[item["id"]] = int(value)
+            elif _position(value) is not None:
+                answers[item["id"]] = _position(value)
     return answers
 
 
@@ -130,13 +142,15 @@ def attempt(slug: str, number: int):
         )
     attempts = assessment.attempts_of(db.session, enrolment, activity)
     settings = assessment.settings_of(activity)
-    show = (
-        settings.show_answers == "after_passing"
-        and any(a.passed for a in attempts)
+    graded = [a for a in attempts if a.status == AttemptStatus.GRADED]
+    still_open = any(a.status == AttemptStatus.OPEN for a in attempts)
+    # Never while another attempt is open: its questions may be among these.
+    show = not still_open and (
+        (settings.show_answers == "after_passing" and any(a.passed for a in graded))
         or (
             settings.show_answers == "after_last_attempt"
-            and settings.attempts
-            and len(attempts) >= settings.attempts
+            and bool(settings.attempts)
+            and len(graded) >= settings.attempts
         )
     )
     titles = {a.key: a.title for a in enrolment.version.activities}
