@@ -34,7 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None = None) -> None:
     """Add Hocvu to `app`, its pages under `url_prefix` (for example "/hocvu")."""
-    from lms import cli, jobs, notify  # noqa: F401 - notify registers its job task
+    from lms import certs, cli, jobs, notify  # noqa: F401 - notify registers its job task
     from lms.extensions import babel, csrf, db, login_manager, migrate
     from lms.i18n import init_i18n
     from lms.web import register_web
@@ -61,6 +61,7 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
     login_manager.init_app(app)
     init_i18n(app, babel)
     jobs.init_app(app)
+    certs.init_app(app)
     register_web(app, url_prefix=app.config["HOCVU_URL_PREFIX"])
     cli.register(app)
     if settings["HOCVU_TRUST_PROXY_HOPS"]:

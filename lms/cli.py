@@ -42,9 +42,15 @@ def init_command(demo: bool) -> None:
     db.session.commit()
     if interrupted:
         click.echo(f"Jobs: {interrupted} interrupted by the last stop marked as failed.")
+    from lms import certs
     from lms.library import install_library
     from lms.storage import LocalStorage
 
+    if certs.ensure_development_key(current_app._get_current_object()):
+        click.echo(
+            "Development signing certificate created (certificates will say they are trials): "
+            f"{current_app.config['HOCVU_SIGNING_KEY']}"
+        )
     storage = LocalStorage(files_dir)
     for title in install_library(db.session, storage):
         click.echo(f"Bundled course installed: {title}")
@@ -156,12 +162,35 @@ def send_reminders_command(now) -> None:
     )
 
 
+@click.command("issue-certificates")
+@with_appcontext
+def issue_certificates_command() -> None:
+    """Issue the certificates of completed courses that have none (after a key problem)."""
+    from sqlalchemy import select
+
+    from lms import certs
+    from lms.models import Certificate, Enrolment
+
+    missing = db.session.scalars(
+        select(Enrolment).where(
+            Enrolment.completed_at.is_not(None),
+            ~select(Certificate.id).where(Certificate.enrolment_id == Enrolment.id).exists(),
+        )
+    ).all()
+    app = current_app._get_current_object()
+    for enrolment in missing:
+        certs.issue_for(app, db.session, enrolment)
+        db.session.commit()
+    click.echo(f"Certificates issued: {len(missing)}.")
+
+
 def register(app: Flask) -> None:
     """Add Hocvu's commands to the app's CLI."""
     app.cli.add_command(init_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(import_course_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(issue_certificates_command)
 
 
 def _create_app() -> Flask:

@@ -51,6 +51,18 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_SMTP_STARTTLS": False,
     "HOCVU_SMTP_SSL": False,
     "HOCVU_MAIL_FROM": "hocvu@localhost",
+    # Certificates: what is printed, and the signing key (a file; its password only from the
+    # environment, never the database). Without HOCVU_SIGNING_KEY, `hocvu init` makes a
+    # self-signed development key in the instance folder, and certificates say so.
+    "HOCVU_CERT_ORGANISATION": "Hocvu",
+    "HOCVU_CERT_PLACE": "Hà Nội",
+    "HOCVU_CERT_SIGNER_TITLE": "Thủ trưởng đơn vị",
+    "HOCVU_CERT_SIGNER_NAME": "",
+    "HOCVU_CERT_SEAL_IMAGE": None,  # a PNG file
+    "HOCVU_SIGNING_KEY": None,  # PKCS#12 (.p12/.pfx), or a PEM key with HOCVU_SIGNING_CERT
+    "HOCVU_SIGNING_CERT": None,
+    "HOCVU_SIGNING_KEY_PASSWORD": None,
+    "HOCVU_TSA_URL": None,
 }
 
 
@@ -110,6 +122,8 @@ def load_config(
         )
     if not config.get("HOCVU_DATABASE_URL"):
         config["HOCVU_DATABASE_URL"] = f"sqlite:///{instance_path / 'hocvu.sqlite3'}"
+    if not config.get("HOCVU_SIGNING_KEY"):
+        config["HOCVU_SIGNING_KEY"] = str(instance_path / "signing" / "development.p12")
     if not config.get("HOCVU_FILES_DIR"):
         config["HOCVU_FILES_DIR"] = str(instance_path / "files")
     if config["HOCVU_SESSION_COOKIE_SECURE"] is None:

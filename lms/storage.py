@@ -50,6 +50,19 @@ class LocalStorage:
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
+    def write_file(self, key: str, data: bytes) -> None:
+        """Store one file, atomically (written aside, then renamed into place)."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
     def read_tree(self, prefix: str) -> dict[str, bytes]:
         """Every file under `prefix`, as {relative path: bytes}."""
         base = self._path(prefix)

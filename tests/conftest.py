@@ -109,6 +109,16 @@ def make_app(database_url: str, instance: Path, **overrides) -> Flask:
     return create_app(config)
 
 
+@pytest.fixture(scope="session")
+def signing_key(tmp_path_factory) -> Path:
+    """A development signing key, made once for the run (RSA key generation is slow)."""
+    from certificates.sign import make_development_key
+
+    path = tmp_path_factory.mktemp("signing") / "development.p12"
+    make_development_key(path, "Liên đoàn Lao động tỉnh Quảng Ninh")
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request) -> str:
     """The database backend of this test run ('sqlite' or 'postgresql')."""
@@ -122,7 +132,7 @@ def app_config() -> dict:
 
 
 @pytest.fixture
-def app(backend, databases, tmp_path, app_config) -> Iterator[Flask]:
+def app(backend, databases, tmp_path, app_config, signing_key) -> Iterator[Flask]:
     """The application on a fresh (migrated, empty) database.
 
     No app context stays pushed during the test: each request gets its own, as in
@@ -130,7 +140,9 @@ def app(backend, databases, tmp_path, app_config) -> Iterator[Flask]:
     between requests). Tests reach the database through the `session` fixture.
     """
     database = databases[backend]
-    app = make_app(database.url, tmp_path / "instance", **app_config)
+    app = make_app(
+        database.url, tmp_path / "instance", HOCVU_SIGNING_KEY=str(signing_key), **app_config
+    )
     if not database.migrated:
         with app.app_context():
             from flask_migrate import upgrade

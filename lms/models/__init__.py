@@ -4,6 +4,7 @@ from lms.database import utcnow
 from lms.models.accounts import LoginFailure, OrgUnit, Role, RoleAssignment, UnitKind, User
 from lms.models.assessment import AttemptStatus, TestAttempt
 from lms.models.audit import AuditEvent
+from lms.models.awards import Certificate
 from lms.models.catalog import Activity, Course, CourseVersion, OverduePolicy, VersionStatus
 from lms.models.cohorts import Cohort
 from lms.models.jobs import Job, JobStatus
@@ -22,6 +23,7 @@ __all__ = [
     "ActivityProgress",
     "AttemptStatus",
     "AuditEvent",
+    "Certificate",
     "TestAttempt",
     "Cohort",
     "Course",

@@ -10,9 +10,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
+from lms import certs
 from lms.extensions import db
 from lms.models import (
     AuditEvent,
+    Certificate,
     Cohort,
     Course,
     Enrolment,
@@ -25,7 +27,17 @@ from lms.models import (
     User,
     utcnow,
 )
-from lms.services import accounts, audit, catalog, clock, cohorts, deadlines, learning, units
+from lms.services import (
+    accounts,
+    audit,
+    catalog,
+    certification,
+    clock,
+    cohorts,
+    deadlines,
+    learning,
+    units,
+)
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
 from lms.services.text import clean_text, fold
@@ -39,6 +51,7 @@ from lms.web.forms import (
     EnrolForm,
     ExtendForm,
     MoveUnitForm,
+    RevokeForm,
     UnitForm,
     UserForm,
     choices,
@@ -396,6 +409,9 @@ def user_view(user_id: int):
         (e, learning.progress_of(db.session, e), deadlines.countdown(e, now, _tz()))
         for e in enrolments
     ]
+    user_certificates = db.session.scalars(
+        select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.issued_at)
+    ).all()
     attempts = db.session.scalars(
         select(TestAttempt)
         .where(TestAttempt.enrolment_id.in_([e.id for e in enrolments]))
@@ -422,6 +438,7 @@ def user_view(user_id: int):
         enrol_form=enrol_form,
         reminders_sent=reminders_sent,
         attempts=attempts,
+        user_certificates=user_certificates,
     )
 
 
@@ -545,6 +562,8 @@ AUDIT_LABELS = {
     "course.upload": _l("Course version uploaded"),
     "course.publish": _l("Course version published"),
     "course.settings": _l("Course settings changed"),
+    "certificate.revoke": _l("Certificate revoked"),
+    "certificate.reissue": _l("Certificate reissued"),
 }
 
 
@@ -811,3 +830,95 @@ def course_settings(course_id: int):
             flash(gettext("Settings of %(course)s saved.", course=course.title), "success")
             return redirect(url_for("admin.courses_index"))
     return render_template("hocvu/admin/course_settings.html", form=form, course=course)
+
+
+# --- certificates ----------------------------------------------------------------------------
+
+
+def _certificate_or_404(certificate_id: int) -> Certificate:
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or not scope().can_manage_user(certificate.user):
+        abort(404)
+    return certificate
+
+
+@bp.route("/certificates")
+@admin_required
+def certificates_index():
+    """Certificates issued to the learners of the scope, newest first."""
+    sc = scope()
+    stmt = (
+        select(Certificate)
+        .join(User, Certificate.user_id == User.id)
+        .outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+    )
+    if not sc.everything:
+        stmt = stmt.where(sc.user_filter())
+    if unit_id := request.args.get("unit", type=int):
+        stmt = stmt.where(OrgUnit.path.startswith(_unit_or_404(unit_id).path))
+    page, per_page = _page_args()
+    pagination = db.paginate(
+        stmt.order_by(Certificate.issued_at.desc(), Certificate.id.desc()),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )
+    return render_template(
+        "hocvu/admin/certificates.html",
+        pagination=pagination,
+        unit_choices=_unit_choices(),
+        unit=unit_id,
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
+@admin_required
+def certificate_revoke(certificate_id: int):
+    """Revoke a certificate with a reason."""
+    certificate = _certificate_or_404(certificate_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            certification.revoke(db.session, _me(), certificate, form.reason.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field, message_of(error))
+        else:
+            db.session.commit()
+            flash(gettext("Certificate %(serial)s revoked.", serial=certificate.serial), "success")
+            return redirect(url_for("admin.user_view", user_id=certificate.user_id))
+    return render_template(
+        "hocvu/admin/certificate_revoke.html", form=form, certificate=certificate
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/reissue", methods=["POST"])
+@admin_required
+def certificate_reissue(certificate_id: int):
+    """Issue a new certificate with the account's current details (after a correction)."""
+    certificate = _certificate_or_404(certificate_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    app = current_app._get_current_object()
+    try:
+        new = certification.reissue(
+            db.session,
+            _me(),
+            certificate,
+            certs.signer(app),
+            certs.storage(app),
+            certs.settings(app),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(message_of(error), "error")
+    else:
+        db.session.commit()
+        flash(
+            gettext(
+                "New certificate %(serial)s issued; the old one is marked replaced.",
+                serial=new.serial,
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.user_view", user_id=certificate.user_id))

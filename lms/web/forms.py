@@ -419,6 +419,25 @@ class QuestionForm(Form):
         return dataclasses.replace(q, **changes)
 
 
+class VerifyForm(Form):
+    file = FileField(
+        _l("Certificate file (PDF)"), validators=[FileRequired(_l("Choose a file to upload."))]
+    )
+    submit = SubmitField(_l("Check"))
+    too_large = _l("The file is larger than a certificate can be (5 MB).")
+
+
+class RevokeForm(Form):
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=500, message=_l("At most %(max)d characters.", max=500)),
+        ],
+    )
+    submit = SubmitField(_l("Revoke"))
+
+
 class _BabelTranslations:
     """Route WTForms' own messages through Hocvu's catalog (WTForms ships no Vietnamese)."""
 

@@ -22,7 +22,16 @@ from sqlalchemy import select
 
 from lms.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.extensions import db
-from lms.models import Activity, Course, CourseVersion, Enrolment, Notice, ProgressStatus, utcnow
+from lms.models import (
+    Activity,
+    Certificate,
+    Course,
+    CourseVersion,
+    Enrolment,
+    Notice,
+    ProgressStatus,
+    utcnow,
+)
 from lms.notify import message_text
 from lms.services import deadlines, learning
 from lms.services.errors import DomainError
@@ -56,9 +65,18 @@ def index():
         .order_by(Notice.created_at.desc())
         .limit(5)
     ).all()
+    certificates = {
+        c.enrolment_id: c
+        for c in db.session.scalars(
+            select(Certificate).where(
+                Certificate.user_id == current_user.id, Certificate.replaced_by_id.is_(None)
+            )
+        )
+    }
     return render_template(
         "hocvu/learn/index.html",
         user=current_user,
+        certificates=certificates,
         progresses=progresses,
         countdowns=countdowns,
         notices=[(n, message_text(n.message, n.params)) for n in notices],

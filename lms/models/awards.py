@@ -1,0 +1,41 @@
+"""Completion certificates issued by Hocvu."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.database import UTCDateTime, utcnow
+from lms.extensions import db
+from lms.models.accounts import User
+from lms.models.catalog import Course
+from lms.models.learning import Enrolment
+
+
+class Certificate(db.Model):
+    """One issued certificate: the file's hash proves a copy is ours and unaltered."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(20), unique=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
+    # What the certificate says, as issued (the account may be renamed later).
+    learner_name: Mapped[str] = mapped_column(String(120))
+    course_title: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float | None] = mapped_column(Float)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    files_path: Mapped[str] = mapped_column(String(300))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(String(500))
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+
+    user: Mapped[User] = relationship()
+    course: Mapped[Course] = relationship()
+    enrolment: Mapped[Enrolment] = relationship()
+    replaced_by: Mapped[Certificate | None] = relationship(remote_side="Certificate.id")

@@ -1,0 +1,225 @@
+"""Issuing, revoking, reissuing and verifying completion certificates."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from certificates.render import CertificateData, render_pdf
+from certificates.sign import SignatureCheck, Signer
+from lms.models import Certificate, Enrolment, TestAttempt, User, utcnow
+from lms.services import audit
+from lms.services.clock import DEFAULT_TIMEZONE
+from lms.services.deadlines import local_today
+from lms.services.errors import N_, DomainError, Forbidden
+from lms.services.scope import Scope
+from lms.storage import LocalStorage
+
+# Crockford's base32 without look-alikes (no I, L, O, U): easy to read aloud or type.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Site settings printed on certificates (from HOCVU_CERT_* configuration)."""
+
+    organisation: str
+    place: str
+    signer_title: str
+    signer_name: str
+    base_url: str
+    seal_png: bytes | None = None
+    timezone: str = DEFAULT_TIMEZONE
+
+
+def new_serial() -> str:
+    """A random serial such as 7K3Q-M9PX-T2VD (60 bits)."""
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def _official_date(day) -> str:
+    """'ngày 05 tháng 02 năm 2027', 'ngày 23 tháng 11 năm 2026': days under 10 and the months
+    January and February take a leading zero, as administrative documents write them."""
+    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+def _date(moment: datetime | None, timezone: str) -> str:
+    return local_today(moment, timezone).strftime("%d/%m/%Y") if moment else ""
+
+
+def _best_score(session: Session, enrolment: Enrolment) -> float | None:
+    return session.scalar(
+        select(func.max(TestAttempt.score)).where(
+            TestAttempt.enrolment_id == enrolment.id, TestAttempt.passed.is_(True)
+        )
+    )
+
+
+def _score_text(score: float | None) -> str:
+    if score is None:
+        return "Đạt"
+    text = f"{score:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    return f"Đạt - {text}/10"
+
+
+def document(
+    session: Session, enrolment: Enrolment, settings: Settings, serial: str, development: bool
+) -> tuple[CertificateData, float | None]:
+    """What a certificate for this enrolment says."""
+    user = enrolment.user
+    version = enrolment.version
+    zone = settings.timezone
+    done = enrolment.completed_at or utcnow()
+    day = local_today(done, zone)
+    score = _best_score(session, enrolment)
+    start = enrolment.started_at or enrolment.enrolled_at
+    return (
+        CertificateData(
+            serial=serial,
+            verify_url=f"{settings.base_url.rstrip('/')}/verify/{serial}",
+            organisation=settings.organisation,
+            learner_name=user.full_name,
+            course_title=version.title,
+            result=_score_text(score),
+            period=f"từ ngày {_date(start, zone)} đến ngày {_date(done, zone)}",
+            place_and_date=f"{settings.place}, {_official_date(day)}",
+            signer_title=settings.signer_title,
+            signer_name=settings.signer_name,
+            title=version.certificate_title,
+            body=version.certificate_body,
+            birth_date=user.birth_date.strftime("%d/%m/%Y") if user.birth_date else "",
+            unit=user.org_unit.name if user.org_unit else "",
+            seal_png=settings.seal_png,
+            development=development,
+        ),
+        score,
+    )
+
+
+def issue(
+    session: Session,
+    enrolment: Enrolment,
+    signer: Signer,
+    storage: LocalStorage,
+    settings: Settings,
+) -> Certificate:
+    """Render, sign and store the certificate of a completed enrolment (once)."""
+    if enrolment.completed_at is None:
+        raise DomainError(N_("The course is not completed yet."))
+    existing = session.scalar(
+        select(Certificate).where(
+            Certificate.enrolment_id == enrolment.id, Certificate.replaced_by_id.is_(None)
+        )
+    )
+    if existing is not None:
+        return existing
+    return _make(session, enrolment, signer, storage, settings)
+
+
+def _make(session, enrolment, signer, storage, settings) -> Certificate:
+    serial = new_serial()
+    data, score = document(session, enrolment, settings, serial, signer.development)
+    pdf = signer.sign(render_pdf(data))
+    files_path = f"certificates/{serial[:4]}/{serial}.pdf"
+    storage.write_file(files_path, pdf)
+    certificate = Certificate(
+        serial=serial,
+        enrolment_id=enrolment.id,
+        user_id=enrolment.user_id,
+        course_id=enrolment.course_id,
+        learner_name=data.learner_name,
+        course_title=data.course_title,
+        score=score,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        files_path=files_path,
+    )
+    session.add(certificate)
+    session.flush()
+    return certificate
+
+
+def revoke(session: Session, actor: User, certificate: Certificate, reason: str) -> None:
+    """Mark a certificate revoked, with the reason (shown on the verification page)."""
+    if not Scope.of(actor).can_manage_user(certificate.user):
+        raise Forbidden(N_("You cannot change this account."))
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError(N_("Give the reason for revoking the certificate."), field="reason")
+    if certificate.revoked_at is None:
+        certificate.revoked_at = utcnow()
+        certificate.revoke_reason = reason[:500]
+        audit.record(
+            session,
+            actor,
+            "certificate.revoke",
+            certificate.user,
+            serial=certificate.serial,
+            reason=reason[:500],
+        )
+        session.flush()
+
+
+def reissue(
+    session: Session,
+    actor: User,
+    certificate: Certificate,
+    signer: Signer,
+    storage: LocalStorage,
+    settings: Settings,
+) -> Certificate:
+    """A new certificate (new serial) with the account's current details; the old one is
+    marked replaced. Used after a name correction."""
+    if not Scope.of(actor).can_manage_user(certificate.user):
+        raise Forbidden(N_("You cannot change this account."))
+    if certificate.replaced_by_id is not None:
+        raise DomainError(N_("This certificate has already been replaced."))
+    new = _make(session, certificate.enrolment, signer, storage, settings)
+    certificate.replaced_by_id = new.id
+    audit.record(
+        session,
+        actor,
+        "certificate.reissue",
+        certificate.user,
+        old=certificate.serial,
+        new=new.serial,
+    )
+    session.flush()
+    return new
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the public verification page says about a serial or an uploaded file."""
+
+    state: str  # valid | revoked | replaced | unknown | altered
+    certificate: Certificate | None = None
+    check: SignatureCheck | None = None
+
+
+def status_of(certificate: Certificate | None) -> str:
+    if certificate is None:
+        return "unknown"
+    if certificate.revoked_at is not None:
+        return "revoked"
+    if certificate.replaced_by_id is not None:
+        return "replaced"
+    return "valid"
+
+
+def verify_file(session: Session, data: bytes, signer: Signer) -> Verdict:
+    """Is this file a certificate Hocvu issued, unaltered, and still valid?"""
+    digest = hashlib.sha256(data).hexdigest()
+    certificate = session.scalar(select(Certificate).where(Certificate.sha256 == digest))
+    check = signer.check(data)
+    if certificate is None:
+        return Verdict("altered" if check.signed else "unknown", None, check)
+    if not check.valid:
+        return Verdict("altered", certificate, check)
+    return Verdict(status_of(certificate), certificate, check)

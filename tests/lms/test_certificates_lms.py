@@ -1,0 +1,149 @@
+"""Certificates in the LMS: issued once on completion, downloaded by their owner, verified by
+anyone, revoked and reissued by admins."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from lms.models import Certificate, utcnow
+from lms.services import assessment, learning
+from tests.conftest import LoggedIn, csrf_token
+from tests.factories import correct_answers
+
+
+@pytest.fixture
+def completed(make, app, session):
+    """A learner who has just passed the mini course's test."""
+    from lms.services import clock
+
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    unit = make.unit(name="CĐCS Công ty Than Hà Lầm")
+    learner = make.learner(
+        unit,
+        username="hv.xong",
+        full_name="Nguyễn Thị Bích Phượng",
+        issued_at=clock.today() - timedelta(days=3),
+    )
+    enrolment = make.enrol(learner, version)
+    make.commit()
+    with app.app_context():  # the completion listener needs the app (signer, settings)
+        from lms.extensions import db
+
+        enrolment = db.session.get(type(enrolment), enrolment.id)
+        for step in learning.progress_of(db.session, enrolment).steps:
+            if step.activity.kind == "page":
+                progress = learning.open_activity(
+                    db.session, enrolment, step.activity, utcnow() - timedelta(hours=1)
+                )
+                progress.data = {"self_check": {"0": [0], "1": [0]}}
+                learning.complete_activity(db.session, enrolment, step.activity)
+            else:
+                attempt = assessment.start(db.session, enrolment, step.activity)
+                assessment.submit(db.session, attempt, correct_answers(attempt))
+        db.session.commit()
+    return session.scalars(select(Certificate)).one()
+
+
+def test_completion_issues_one_signed_certificate(completed, app, session):
+    from lms import certs
+
+    assert completed.learner_name == "Nguyễn Thị Bích Phượng" and completed.score == 10.0
+    data = certs.storage(app).local_path(completed.files_path).read_bytes()
+    text = PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert "Nguyễn Thị Bích Phượng" in text and "Kết quả: Đạt - 10/10" in text
+    assert "Khóa học thử: An toàn trên mạng" in text and completed.serial in text
+    assert "Đơn vị: CĐCS Công ty Than Hà Lầm" in text
+    assert "BẢN THỬ NGHIỆM" in text  # the test key is a development key
+    with app.app_context():
+        assert certs.signer(app).check(data).valid
+
+
+def test_the_learner_downloads_it_and_nobody_else_can(client, login, completed, make, app):
+    login("hv.xong")
+    home = client.get("/").get_data(as_text=True)
+    assert f"/certificates/{completed.serial}.pdf" in home and "Tải giấy chứng nhận" in home
+    response = client.get(f"/certificates/{completed.serial}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert f"giay-chung-nhan-{completed.serial}.pdf" in response.headers["Content-Disposition"]
+    make.learner(make.unit(), username="hv.khac")
+    make.commit()
+    other = app.test_client()
+    LoggedIn(other)("hv.khac")
+    assert other.get(f"/certificates/{completed.serial}.pdf").status_code == 404
+
+
+def test_the_public_verification_page(client, completed, app):
+    page = client.get(f"/verify/{completed.serial}").get_data(as_text=True)
+    assert "Giấy chứng nhận hợp lệ" in page and "Nguyễn Thị Bích Phượng" in page
+    assert "hv.xong" not in page  # nothing more than name, course and date
+    unknown = client.get("/verify/ZZZZ-ZZZZ-ZZZZ").get_data(as_text=True)
+    assert "Không có giấy chứng nhận nào mang số hiệu này" in unknown and "Phượng" not in unknown
+
+
+def test_uploaded_files_are_checked(client, completed, app):
+    from lms import certs
+
+    data = certs.storage(app).local_path(completed.files_path).read_bytes()
+
+    def upload(content: bytes) -> str:
+        token = csrf_token(client, "/verify")
+        return client.post(
+            "/verify",
+            content_type="multipart/form-data",
+            data={
+                "csrf_token": token,
+                "file": (io.BytesIO(content), "gcn.pdf"),
+            },
+        ).get_data(as_text=True)
+
+    assert "Giấy chứng nhận hợp lệ" in upload(data)
+    tampered = bytearray(data)
+    offset = data.find(b"Bich") if b"Bich" in data else len(data) // 2
+    tampered[offset] ^= 0x01
+    assert "hoặc đã bị sửa đổi" in upload(bytes(tampered))
+    assert "Không có giấy chứng nhận nào mang số hiệu này" in upload(b"%PDF-1.4 not ours")
+
+
+def test_admin_revokes_and_reissues(client, login, post, completed, make, session, app):
+    make.site_admin(username="admin")
+    make.commit()
+    login("admin")
+    page = client.get(f"/admin/users/{completed.user_id}").get_data(as_text=True)
+    assert completed.serial in page
+    empty = post(f"/admin/certificates/{completed.id}/revoke", {"reason": ""})
+    assert "Đây là trường bắt buộc." in empty.get_data(as_text=True)
+    done = post(f"/admin/certificates/{completed.id}/revoke", {"reason": "Cấp nhầm người"})
+    assert done.status_code == 302
+    verify = client.get(f"/verify/{completed.serial}").get_data(as_text=True)
+    assert "Giấy chứng nhận này đã bị thu hồi" in verify
+    # The learner's name is corrected, then a new certificate is issued.
+    session.rollback()
+    user = session.get(type(completed.user), completed.user_id)
+    user.full_name = "Nguyễn Thị Bích Phương"
+    session.commit()
+    token = csrf_token(client, f"/admin/users/{completed.user_id}")
+    client.post(f"/admin/certificates/{completed.id}/reissue", data={"csrf_token": token})
+    session.rollback()
+    certificates = session.scalars(select(Certificate).order_by(Certificate.id)).all()
+    assert len(certificates) == 2 and certificates[0].replaced_by_id == certificates[1].id
+    assert certificates[1].learner_name == "Nguyễn Thị Bích Phương"
+    new_page = client.get(f"/verify/{certificates[1].serial}").get_data(as_text=True)
+    assert "Giấy chứng nhận hợp lệ" in new_page
+    listing = client.get("/admin/certificates").get_data(as_text=True)
+    assert "2 giấy chứng nhận" in listing
+    assert re.search(r"Đã thu hồi", listing)
+
+
+def test_unit_admin_of_another_unit_cannot_touch_it(client, completed, make, app):
+    boss = make.unit_admin(make.unit(), username="qt.khac")
+    make.commit()
+    LoggedIn(client)(boss.username)
+    assert client.get(f"/admin/certificates/{completed.id}/revoke").status_code == 404
+    assert client.get(f"/certificates/{completed.serial}.pdf").status_code == 404
+    assert completed.serial not in client.get("/admin/certificates").get_data(as_text=True)
