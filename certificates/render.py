@@ -222,15 +222,17 @@ def render_pdf(data: CertificateData) -> bytes:
         y = _centered(
             canvas, _nfc("   ·   ".join(details)), fonts["regular"], 12.5, middle, y + 2, 660, 8.5
         )
-    y = _centered(canvas, _nfc(data.body), fonts["regular"], 13, middle, y - 6, 660, 9)
-    y = _centered(canvas, _nfc(f"“{data.course_title}”"), fonts["bold"], 18, middle, y - 2, 640, 11)
+    y = _centered(canvas, _nfc(data.body), fonts["regular"], 13, middle, y - 8, 660, 9)
+    y = _centered(
+        canvas, _nfc(f"“{data.course_title}”"), fonts["bold"], 18, middle, y - 10, 640, 11
+    )
     y = _centered(
         canvas,
         _nfc(f"Thời gian học: {data.period}"),
         fonts["regular"],
         12.5,
         middle,
-        y - 2,
+        y - 4,
         640,
         8.5,
     )

@@ -3,13 +3,16 @@ time and sees the course completed."""
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import timedelta
 
 from playwright.sync_api import expect
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from lms.library import LIBRARY
-from lms.models import TestAttempt, utcnow
+from lms.models import Certificate, TestAttempt, utcnow
 from lms.services import catalog, learning
 from lms.storage import LocalStorage
 from tests.factories import correct_answers
@@ -80,4 +83,21 @@ def test_bundled_course_fail_once_then_pass(page, make, app, session):
     expect(page.get_by_text("Chúc mừng! Bạn đã hoàn thành khóa học.")).to_be_visible()
     page.get_by_role("link", name="Khóa học của tôi").click()
     expect(page.get_by_text("Đã hoàn thành").first).to_be_visible()
+
+    # The certificate: downloaded, its text and signature checked, its QR link opened.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Tải giấy chứng nhận").click()
+    pdf = download_info.value.path().read_bytes()
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "GIẤY CHỨNG NHẬN" in text and "Kết quả: Đạt - 10/10" in text
+    assert "“Chuyển đổi số cơ bản”" in text
+    with app.app_context():
+        from lms import certs
+
+        assert certs.signer(app).check(pdf).valid
+    serial = session.scalars(select(Certificate.serial)).one()
+    verify_url = re.search(r"https?://\S+/verify/[A-Z0-9-]+", text.replace("\n", " ")).group(0)
+    assert verify_url.endswith(serial)
+    page.goto(f"/verify/{serial}")
+    expect(page.get_by_text("Giấy chứng nhận hợp lệ")).to_be_visible()
     assert page.console_errors == []
