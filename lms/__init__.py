@@ -34,7 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None = None) -> None:
     """Add Hocvu to `app`, its pages under `url_prefix` (for example "/hocvu")."""
-    from lms import certs, cli, jobs, notify  # noqa: F401 - notify registers its job task
+    from lms import certs, cli, exports, jobs, notify  # noqa: F401 - they register job tasks
     from lms.extensions import babel, csrf, db, login_manager, migrate
     from lms.i18n import init_i18n
     from lms.web import register_web

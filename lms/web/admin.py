@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from lms import certs
+from lms import certs, jobs
 from lms.extensions import db
 from lms.models import (
     AuditEvent,
@@ -18,6 +28,8 @@ from lms.models import (
     Cohort,
     Course,
     Enrolment,
+    Job,
+    JobStatus,
     OrgUnit,
     OverduePolicy,
     Reminder,
@@ -41,6 +53,7 @@ from lms.services import (
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
 from lms.services.text import clean_text, fold
+from lms.storage import StorageError
 from lms.web import message_of
 from lms.web.forms import (
     ROLE_LABELS,
@@ -49,6 +62,7 @@ from lms.web.forms import (
     CohortForm,
     CourseSettingsForm,
     EnrolForm,
+    ExportForm,
     ExtendForm,
     MoveUnitForm,
     RevokeForm,
@@ -863,8 +877,12 @@ def certificates_index():
         per_page=per_page,
         error_out=False,
     )
+    export = ExportForm()
+    export.unit_id.choices = choices(_unit_choices(blank=gettext("(all my units)")))
+    export.cohort_id.choices = choices(_cohort_choices())
     return render_template(
         "hocvu/admin/certificates.html",
+        export=export,
         pagination=pagination,
         unit_choices=_unit_choices(),
         unit=unit_id,
@@ -922,3 +940,75 @@ def certificate_reissue(certificate_id: int):
             "success",
         )
     return redirect(url_for("admin.user_view", user_id=certificate.user_id))
+
+
+@bp.route("/certificates/export", methods=["POST"])
+@admin_required
+def certificates_export():
+    """Start a ZIP of the certificates of a unit (with its sub-units) or of a batch."""
+    form = ExportForm()
+    form.unit_id.choices = choices(_unit_choices(blank=gettext("(all my units)")))
+    form.cohort_id.choices = choices(_cohort_choices())
+    if not form.validate_on_submit():
+        abort(400)
+    unit_id = form.unit_id.data or None
+    if unit_id:
+        _unit_or_404(unit_id)
+    cohort_id = form.cohort_id.data or None
+    if cohort_id:
+        _cohort_or_404(cohort_id)
+    job = jobs.enqueue(
+        "certificates.zip",
+        created_by=_me(),
+        actor_id=_me().id,
+        unit_id=unit_id,
+        cohort_id=cohort_id,
+    )
+    return redirect(url_for("admin.job_view", job_id=job.id))
+
+
+def _job_or_404(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None or (job.created_by_id != current_user.id and not scope().everything):
+        abort(404)
+    return job
+
+
+@bp.route("/jobs/<int:job_id>")
+@admin_required
+def job_view(job_id: int):
+    """A background job's progress (the page refreshes it) and its result."""
+    job = _job_or_404(job_id)
+    if request.accept_mimetypes.best == "application/json":
+        return {
+            "status": str(job.status),
+            "done": job.done,
+            "total": job.total,
+            "percent": job.percent,
+            "download": url_for("admin.job_download", job_id=job.id)
+            if job.status == JobStatus.DONE
+            else None,
+        }
+    return render_template("hocvu/admin/job.html", job=job)
+
+
+@bp.route("/jobs/<int:job_id>/download")
+@admin_required
+def job_download(job_id: int):
+    """The file a finished export job made."""
+    job = _job_or_404(job_id)
+    if job.status != JobStatus.DONE or job.task != "certificates.zip":
+        abort(404)
+    from lms.exports import export_key
+
+    try:
+        path = certs.storage(current_app).local_path(export_key(job.id))
+    except StorageError:
+        abort(404)
+    return send_file(
+        path,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"giay-chung-nhan-{job.id}.zip",
+        max_age=0,
+    )

@@ -438,6 +438,12 @@ class RevokeForm(Form):
     submit = SubmitField(_l("Revoke"))
 
 
+class ExportForm(Form):
+    unit_id = SelectField(_l("Unit (with its sub-units)"), coerce=int, validators=[Optional()])
+    cohort_id = SelectField(_l("Batch"), coerce=int, validators=[Optional()])
+    submit = SubmitField(_l("Download as ZIP"))
+
+
 class _BabelTranslations:
     """Route WTForms' own messages through Hocvu's catalog (WTForms ships no Vietnamese)."""
 

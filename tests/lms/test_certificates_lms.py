@@ -147,3 +147,31 @@ def test_unit_admin_of_another_unit_cannot_touch_it(client, completed, make, app
     assert client.get(f"/admin/certificates/{completed.id}/revoke").status_code == 404
     assert client.get(f"/certificates/{completed.serial}.pdf").status_code == 404
     assert completed.serial not in client.get("/admin/certificates").get_data(as_text=True)
+
+
+def test_certificates_of_a_unit_as_one_zip(client, login, post, completed, make, app, session):
+    import zipfile
+
+    app.config["HOCVU_JOBS_INLINE"] = True  # run the job before the redirect
+    make.unit_admin(completed.user.org_unit, username="qt.halam")
+    outsider = make.unit_admin(make.unit(), username="qt.khac")
+    make.commit()
+    login("qt.halam")
+    started = post(
+        "/admin/certificates/export",
+        {"unit_id": "0", "cohort_id": "0"},
+        form_page="/admin/certificates",
+    )
+    assert started.status_code == 302 and "/admin/jobs/" in started.location
+    page = client.get(started.location).get_data(as_text=True)
+    assert "1 giấy chứng nhận" in page and "Tải tệp ZIP" in page
+    progress = client.get(started.location, headers={"Accept": "application/json"}).get_json()
+    assert progress["status"] == "done" and progress["percent"] == 100
+    archive = client.get(progress["download"])
+    assert archive.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(archive.data)).namelist()
+    assert names == [f"{completed.user.org_unit.code}/{completed.serial}.pdf"]
+    other = app.test_client()
+    LoggedIn(other)(outsider.username)
+    assert other.get(started.location).status_code == 404
+    assert other.get(progress["download"]).status_code == 404

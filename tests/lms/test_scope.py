@@ -44,6 +44,12 @@ def world(make, app):
     from lms.models import AttemptStatus, TestAttempt
 
     test_activity = next(a for a in version.activities if a.kind == "test")
+    from lms.models import Job, JobStatus
+
+    other_job = Job(
+        task="certificates.zip", args={}, status=JobStatus.DONE, created_by_id=outside.id, done=0
+    )
+    make.session.add(other_job)
     make.session.add(
         TestAttempt(
             enrolment_id=enrolment.id,
@@ -58,6 +64,7 @@ def world(make, app):
     )
     make.commit()
     return {
+        "other_job": other_job,
         "other_certificate": other_certificate,
         "other_cohort": other_cohort,
         "root": root,
@@ -85,6 +92,7 @@ def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, w
         "user_id": world["outside"].id,
         "cohort_id": world["other_cohort"].id,
         "certificate_id": world["other_certificate"].id,
+        "job_id": world["other_job"].id,
         "course_id": 1,  # course settings belong to site administrators only
     }
     checked = set()

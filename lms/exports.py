@@ -1,0 +1,59 @@
+"""Background exports: certificates of a unit or a batch as one ZIP file."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from flask import current_app
+from sqlalchemy import select
+
+from lms import certs, jobs
+from lms.models import Certificate, OrgUnit, User
+from lms.services.scope import Scope
+
+
+def export_key(job_id: int) -> str:
+    return f"exports/job-{job_id}.zip"
+
+
+@jobs.task("certificates.zip")
+def certificates_zip(
+    ctx: jobs.JobContext,
+    *,
+    actor_id: int,
+    unit_id: int | None = None,
+    cohort_id: int | None = None,
+) -> dict:
+    """ZIP the current certificates of a unit's subtree or of a batch, within the actor's
+    scope (checked again here: the job may run long after the request)."""
+    session = ctx.session
+    actor = session.get(User, actor_id)
+    scope = Scope.of(actor)
+    stmt = (
+        select(Certificate)
+        .join(User, Certificate.user_id == User.id)
+        .outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+        .where(Certificate.replaced_by_id.is_(None), Certificate.revoked_at.is_(None))
+    )
+    if not scope.everything:
+        stmt = stmt.where(scope.user_filter())
+    if unit_id:
+        unit = session.get(OrgUnit, unit_id)
+        stmt = stmt.where(OrgUnit.path.startswith(unit.path))
+    if cohort_id:
+        stmt = stmt.where(User.cohort_id == cohort_id)
+    found = session.scalars(stmt.order_by(User.sort_name, Certificate.id)).all()
+    storage = certs.storage(current_app)
+    buffer = io.BytesIO()
+    total = len(found)
+    ctx.progress(0, total)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed
+        for done, certificate in enumerate(found, start=1):
+            data = storage.local_path(certificate.files_path).read_bytes()
+            unit = certificate.user.org_unit.code if certificate.user.org_unit else "khac"
+            archive.writestr(f"{unit}/{certificate.serial}.pdf", data)
+            if done % 50 == 0 or done == total:
+                ctx.progress(done, total)
+    storage.write_file(export_key(ctx.job_id), buffer.getvalue())
+    return {"count": total}

@@ -1,0 +1,31 @@
+// Follows a background job: asks the server every two seconds, updates the bar, and shows the
+// download link when the job is done. Without this script, reloading the page does the same.
+(() => {
+  const box = document.getElementById("job");
+  if (!box) return;
+  const bar = document.getElementById("job-bar");
+  const state = document.getElementById("job-state");
+  const link = document.getElementById("job-download");
+  const poll = async () => {
+    try {
+      const response = await fetch(box.dataset.url, { headers: { Accept: "application/json" } });
+      const job = await response.json();
+      const percent = job.percent || 0;
+      bar.className = `bar w${Math.floor(percent / 5) * 5}`;
+      if (job.status === "done") {
+        window.location.reload();
+        return;
+      }
+      if (job.status === "failed") {
+        state.textContent = state.dataset.failed;
+        return;
+      }
+      state.textContent = state.dataset.running
+        .replace("{done}", job.done).replace("{total}", job.total ?? "?");
+    } catch (error) {
+      // A dropped connection: try again at the next tick.
+    }
+    window.setTimeout(poll, 2000);
+  };
+  if (link.classList.contains("hidden")) window.setTimeout(poll, 1000);
+})();
