@@ -1,0 +1,176 @@
+"""Reading account lists in every accepted encoding and delimiter, and the dry run."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from lms.models import Role
+from lms.services import rosters
+from lms.services.errors import DomainError
+
+HEADER = [
+    "Họ và tên",
+    "Ngày sinh",
+    "Số điện thoại",
+    "Email",
+    "Đơn vị",
+    "Tên đăng nhập",
+    "Đợt học",
+    "Ngày cấp tài khoản",
+]
+ROWS = [
+    ["Nguyễn Văn An", "17/05/1990", "0912 345 678", "", "CDCS-HALAM", "", "Đợt 1", "23/11/2026"],
+    [
+        "Trần Thị Bình",
+        "",
+        "",
+        "binh@example.vn",
+        "Công đoàn ngành Than / CĐCS Công ty Than Hà Lầm",
+        "hv.binh",
+        "Đợt 1",
+        "",
+    ],
+]
+
+
+def _csv(delimiter: str, rows=ROWS) -> str:
+    return "\n".join(delimiter.join(r) for r in [HEADER, *rows]) + "\n"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: t.encode("utf-8"),
+        lambda t: b"\xef\xbb\xbf" + t.encode("utf-8"),
+        lambda t: t.encode("utf-16"),  # Excel's "Unicode text"
+        lambda t: (
+            __import__("unicodedata").normalize("NFD", t).encode("cp1258", "strict")
+            if False
+            else _cp1258(t)
+        ),
+    ],
+    ids=["utf8", "utf8-bom", "utf16", "cp1258"],
+)
+def test_every_accepted_encoding_and_delimiter(delimiter, encode):
+    text = _csv(delimiter).replace(",Công đoàn", ",Công đoàn")
+    if delimiter == ",":
+        text = text.replace(
+            "Công đoàn ngành Than / CĐCS Công ty Than Hà Lầm",
+            '"Công đoàn ngành Than / CĐCS Công ty Than Hà Lầm"',
+        )
+    table = rosters.read_csv(encode(text))
+    assert [r["full_name"] for _, r in table.rows] == ["Nguyễn Văn An", "Trần Thị Bình"]
+    assert table.rows[1][1]["unit"] == "Công đoàn ngành Than / CĐCS Công ty Than Hà Lầm"
+    assert table.rows[0][0] == 2
+
+
+def _cp1258(text: str) -> bytes:
+    """Windows-1258 as Excel writes it: base letters with combining tone marks."""
+    import unicodedata
+
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = bytearray()
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out += ch.encode("cp1258")
+        except UnicodeEncodeError:
+            decomposed = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in tones))
+            out += base.encode("cp1258") + "".join(c for c in decomposed if c in tones).encode(
+                "cp1258"
+            )
+    return bytes(out)
+
+
+def test_an_unknown_encoding_is_refused_not_garbled():
+    latin = "Họ và tên,Đơn vị\nJosé Müller – “€”,X\n".encode("cp1252", "replace")
+    with pytest.raises(DomainError, match="encoding cannot be recognised"):
+        rosters.read_csv(latin)
+    with pytest.raises(DomainError):
+        rosters.read_csv("Họ và tên,Đơn vị\nLê,X\n".encode("utf-32"))
+
+
+def test_missing_required_columns_and_english_headers():
+    with pytest.raises(DomainError, match="missing: Đơn vị"):
+        rosters.read_csv("Họ và tên,Email\nA,b@c.vn\n".encode())
+    table = rosters.read_csv("Full name;Unit;Phone;Team\nLê Văn C;X;0912345678;A\n".encode())
+    assert table.rows[0][1] == {"full_name": "Lê Văn C", "unit": "X", "phone": "0912345678"}
+    assert table.unknown_columns == ["Team"]
+
+
+def test_xlsx_with_dates_and_numbers():
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    sheet.append(
+        [
+            "Phạm Thị Dung",
+            dt.date(1985, 3, 2),
+            912345678,
+            None,
+            "CDCS-HALAM",
+            None,
+            None,
+            dt.datetime(2026, 11, 23),
+        ]
+    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    table = rosters.read_file("ds.xlsx", buffer.getvalue())
+    row = table.rows[0][1]
+    assert row["birth_date"] == "02/03/1985" and row["issued_at"] == "23/11/2026"
+    assert row["phone"] == "912345678"
+    with pytest.raises(DomainError, match="Excel workbook"):
+        rosters.read_file("ds.xlsx", b"PK\x03\x04broken")
+
+
+def test_usernames_are_readable_ascii_and_unique():
+    taken = {"annv"}
+    assert rosters.suggest_username("Nguyễn Văn An", taken) == "annv2"
+    assert rosters.suggest_username("Đặng Thị Ánh Đào", taken) == "daodta"
+    assert rosters.suggest_username("Lò Văn Hặc", taken) == "haclv"
+
+
+@pytest.fixture
+def world(make):
+    root = make.unit(code="QN", name="LĐLĐ tỉnh Quảng Ninh")
+    than = make.unit(root, code="CDN-THAN", name="Công đoàn ngành Than")
+    halam = make.unit(than, code="CDCS-HALAM", name="CĐCS Công ty Than Hà Lầm")
+    other = make.unit(root, code="CP", name="LĐLĐ thành phố Cẩm Phả")
+    make.learner(halam, username="hv.binh", full_name="Trần Thị Bình")
+    admin = make.user(than, username="qt.than", roles=[(Role.UNIT_ADMIN, than)])
+    make.commit()
+    return {"halam": halam, "other": other, "admin": admin}
+
+
+def test_dry_run_counts_and_reports_every_bad_row(session, world):
+    rows = [
+        *ROWS,
+        ["Lê Văn Cường", "31/02/1990", "12345", "x@", "CP", "", "", ""],  # 4 problems
+        ["", "", "", "", "", "", "", ""][:0] + ["  ", "", "", "", "CDCS-HALAM", "", "", ""],
+        ["Nguyễn Văn An", "17/05/1990", "0912 345 678", "", "CDCS-HALAM", "", "", ""],
+    ]
+    table = rosters.read_csv(_csv(";", rows).encode())
+    plan = rosters.plan_import(session, world["admin"], table)
+    assert [(r.line, r.action) for r in plan.rows] == [
+        (2, "new"),
+        (3, "update"),
+        (4, "error"),
+        (5, "error"),
+        (6, "error"),
+    ]
+    assert plan.rows[0].username == "annv" and plan.rows[0].unit.code == "CDCS-HALAM"
+    messages = [m for m, _ in plan.rows[2].errors]
+    assert "%(value)s is not a date (write it as 23/11/2026)." in messages
+    assert "No unit you manage has the code or name %(value)s." in messages  # outside scope
+    assert len(messages) == 4
+    assert plan.rows[3].errors == [("Enter the full name.", {})]
+    assert plan.rows[4].errors == [("The same person is also on line %(line)s.", {"line": 2})]
+    assert (plan.count("new"), plan.count("update"), len(plan.errors)) == (1, 1, 3)
