@@ -184,6 +184,83 @@ def issue_certificates_command() -> None:
     click.echo(f"Certificates issued: {len(missing)}.")
 
 
+@click.command("import-users")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--batch", "batch_name", help="Put every account in this batch (đợt học).")
+@click.option(
+    "--admin",
+    "admin_name",
+    default="admin",
+    show_default=True,
+    help="The administrator the import is done as (their units are the scope).",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option(
+    "--credentials",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the new accounts' initial logins to this CSV file (mode 0600).",
+)
+@with_appcontext
+def import_users_command(
+    path: Path, batch_name: str | None, admin_name: str, dry_run: bool, credentials: Path | None
+) -> None:
+    """Create or update accounts from a CSV or XLSX file (all rows or none)."""
+    from sqlalchemy import select
+
+    from lms.models import User
+    from lms.services import accounts, clock, rosters
+
+    actor = db.session.scalar(select(User).where(User.username == admin_name))
+    if actor is None or not actor.is_admin:
+        raise click.ClickException(f"{admin_name} is not an administrator.")
+    with force_locale(current_app.config["HOCVU_DEFAULT_LOCALE"]):
+        try:
+            table = rosters.read_file(path.name, path.read_bytes())
+        except DomainError as error:
+            _fail(error)
+        plan = rosters.plan_import(db.session, actor, table)
+        for row in plan.errors:
+            reasons = "; ".join(gettext(m, **p) for m, p in row.errors)
+            click.echo(f"line {row.line}: {reasons}", err=True)
+    click.echo(
+        f"{len(plan.rows)} rows: {plan.count('new')} new, {plan.count('update')} to update, "
+        f"{plan.count('unchanged')} unchanged, {len(plan.errors)} with errors."
+    )
+    if dry_run:
+        return
+    if plan.errors:
+        raise click.ClickException("nothing was imported: correct the rows above first.")
+    with click.progressbar(length=len(plan.rows), label="Importing") as bar:
+        done = [0]
+
+        def progress(count: int, total: int) -> None:
+            bar.update(count - done[0])
+            done[0] = count
+
+        result = rosters.commit_import(
+            db.session,
+            actor,
+            plan,
+            batch_name=batch_name,
+            initial_key=accounts.initial_password_key(current_app.config["SECRET_KEY"]),
+            today=clock.today(current_app.config["HOCVU_TIMEZONE"]),
+            timezone=current_app.config["HOCVU_TIMEZONE"],
+            progress=progress,
+        )
+    db.session.commit()
+    click.echo(f"Created {result.created}, updated {result.updated}, unchanged {result.unchanged}.")
+    if credentials and result.credentials:
+        import csv
+
+        fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu"])
+            for item in result.credentials:
+                writer.writerow([item.full_name, item.unit, item.username, item.password])
+        click.echo(f"Initial logins written to {credentials} (keep it safe; delete it after use).")
+
+
 def register(app: Flask) -> None:
     """Add Hocvu's commands to the app's CLI."""
     app.cli.add_command(init_command)
@@ -191,6 +268,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(import_course_command)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(issue_certificates_command)
+    app.cli.add_command(import_users_command)
 
 
 def _create_app() -> Flask:

@@ -577,6 +577,7 @@ AUDIT_LABELS = {
     "course.publish": _l("Course version published"),
     "course.settings": _l("Course settings changed"),
     "certificate.revoke": _l("Certificate revoked"),
+    "user.import": _l("Accounts imported"),
     "certificate.reissue": _l("Certificate reissued"),
 }
 

@@ -62,6 +62,7 @@ def login():
                 form.password.data,
                 request.remote_addr or "unknown",
                 rules,
+                accounts.initial_password_key(config["SECRET_KEY"]),
             )
         except DomainError as error:
             db.session.rollback()
@@ -107,7 +108,11 @@ def change_password():
         user = current_user._get_current_object()
         try:
             accounts.change_own_password(
-                db.session, user, form.current_password.data, form.new_password.data
+                db.session,
+                user,
+                form.current_password.data,
+                form.new_password.data,
+                accounts.initial_password_key(current_app.config["SECRET_KEY"]),
             )
         except DomainError as error:
             db.session.rollback()

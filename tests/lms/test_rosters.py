@@ -174,3 +174,114 @@ def test_dry_run_counts_and_reports_every_bad_row(session, world):
     assert plan.rows[3].errors == [("Enter the full name.", {})]
     assert plan.rows[4].errors == [("The same person is also on line %(line)s.", {"line": 2})]
     assert (plan.count("new"), plan.count("update"), len(plan.errors)) == (1, 1, 3)
+
+
+def _commit(session, admin, text: str, **kwargs):
+    from datetime import date
+
+    from lms.services import accounts
+
+    plan = rosters.plan_import(session, admin, rosters.read_csv(text.encode()))
+    return plan, rosters.commit_import(
+        session,
+        admin,
+        plan,
+        initial_key=accounts.initial_password_key("test-secret-key"),
+        today=date(2026, 11, 23),
+        **kwargs,
+    )
+
+
+def test_commit_creates_accounts_with_keyed_initial_passwords(session, world, make, app, client):
+    from sqlalchemy import func, select
+
+    from lms.models import AuditEvent, Cohort, Enrolment, User
+    from tests.conftest import LoggedIn
+
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    batch = Cohort(name="Đợt 1", org_unit=world["halam"].parent, courses=[version.course])
+    session.add(batch)
+    session.commit()
+    text = _csv(";", [ROWS[0], ["Lê Thị Hoa", "", "", "", "CDCS-HALAM", "", "", ""]])
+    plan, result = _commit(session, world["admin"], text, batch_name="Đợt 1")
+    session.commit()
+    assert (result.created, result.updated) == (2, 0)
+    users = {
+        u.username: u
+        for u in session.scalars(select(User).where(User.username.in_(["annv", "hoalt"])))
+    }
+    assert set(users) == {"annv", "hoalt"}
+    assert users["annv"].issued_at.isoformat() == "2026-11-23"
+    assert users["annv"].must_change_password and users["annv"].cohort_id == batch.id
+    credential = next(c for c in result.credentials if c.username == "annv")
+    assert len(credential.password) == 12
+    # Only a keyed hash is stored; no initial password in the database or the audit log.
+    assert users["annv"].password_hash.startswith("hmac-sha256:")
+    dump = " ".join(str(e.details) for e in session.scalars(select(AuditEvent)))
+    assert credential.password not in dump and credential.password not in str(
+        [u.password_hash for u in users.values()]
+    )
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == users["annv"].id))
+    assert enrolment.due_at.isoformat().startswith("2026-12-03T17:00")  # 23/11 + 10 days
+    # The initial password works once, then a new one must be chosen.
+    LoggedIn(client)("annv", credential.password)
+    assert client.get("/").location == "/password"
+    token = client.get("/password").get_data(as_text=True)
+    import re
+
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', token).group(1)
+    changed = client.post(
+        "/password",
+        data={
+            "csrf_token": csrf,
+            "current_password": credential.password,
+            "new_password": "Hạ Long mùa thu 2026",
+            "confirm": "Hạ Long mùa thu 2026",
+        },
+    )
+    assert changed.location == "/"
+    session.rollback()
+    assert session.get(User, users["annv"].id).password_hash.startswith("scrypt:")
+    # The same file again: nothing is duplicated.
+    plan, again = _commit(session, world["admin"], _csv(";", [ROWS[1]]), batch_name="Đợt 1")
+    session.commit()
+    assert again.created == 0 and session.scalar(select(func.count()).select_from(User)) == 4
+
+
+def test_strict_import_writes_nothing_when_a_row_is_bad(session, world):
+    from sqlalchemy import func, select
+
+    from lms.models import User
+
+    before = session.scalar(select(func.count()).select_from(User))
+    text = _csv(";", [ROWS[0], ["Người Sai", "", "", "", "CP", "", "", ""]])
+    with pytest.raises(DomainError, match="rows have errors"):
+        _commit(session, world["admin"], text)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(User)) == before
+
+
+def test_import_users_command(runner, world, tmp_path, session):
+    import stat
+
+    path = tmp_path / "ds.csv"
+    path.write_text(_csv(",", [ROWS[0]]), encoding="utf-8")
+    dry = runner.invoke(args=["import-users", str(path), "--admin", "qt.than", "--dry-run"])
+    assert dry.exit_code == 0 and "1 rows: 1 new" in dry.output
+    credentials = tmp_path / "logins.csv"
+    done = runner.invoke(
+        args=[
+            "import-users",
+            str(path),
+            "--admin",
+            "qt.than",
+            "--batch",
+            "Đợt 1",
+            "--credentials",
+            str(credentials),
+        ]
+    )
+    assert done.exit_code == 0, done.output
+    assert "Created 1" in done.output
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    assert "annv" in credentials.read_text("utf-8-sig")
