@@ -26,15 +26,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from certificates.render import CertificateData, render_pdf  # noqa: E402
 from certificates.sign import Signer, make_development_key  # noqa: E402
 
-NAMES = ["Nguyễn Thị Bích Phượng", "Lò Văn Hặc", "Hoàng Thị Ngọc Trâm Anh Đào Nguyễn",
-         "Trần Văn Bình", "Đặng Minh Giang"]
+NAMES = [
+    "Nguyễn Thị Bích Phượng",
+    "Lò Văn Hặc",
+    "Hoàng Thị Ngọc Trâm Anh Đào Nguyễn",
+    "Trần Văn Bình",
+    "Đặng Minh Giang",
+]
 BASE = CertificateData(
-    serial="0000-0000-0000", verify_url="https://hoc.ldld-quangninh.vn/verify/0000-0000-0000",
-    organisation="Liên đoàn Lao động tỉnh Quảng Ninh", learner_name=NAMES[0],
-    course_title="Chuyển đổi số cơ bản", result="Đạt - 8,5/10",
+    serial="0000-0000-0000",
+    verify_url="https://hoc.ldld-quangninh.vn/verify/0000-0000-0000",
+    organisation="Liên đoàn Lao động tỉnh Quảng Ninh",
+    learner_name=NAMES[0],
+    course_title="Chuyển đổi số cơ bản",
+    result="Đạt - 8,5/10",
     period="từ ngày 01/11/2026 đến ngày 09/11/2026",
-    place_and_date="Hạ Long, ngày 23 tháng 11 năm 2026", signer_title="Chủ tịch",
-    signer_name="Nguyễn Văn Hùng", birth_date="17/05/1990", unit="CĐCS Công ty Than Hà Lầm",
+    place_and_date="Hạ Long, ngày 23 tháng 11 năm 2026",
+    signer_title="Chủ tịch",
+    signer_name="Nguyễn Văn Hùng",
+    birth_date="17/05/1990",
+    unit="CĐCS Công ty Than Hà Lầm",
 )
 
 _signer: Signer | None = None
@@ -49,8 +60,12 @@ def _init(key: str, out: str) -> None:
 def _one(n: int) -> float:
     start = time.perf_counter()
     serial = f"BNCH-{n // 10000:04d}-{n % 10000:04d}"
-    data = replace(BASE, serial=serial, learner_name=NAMES[n % len(NAMES)],
-                   verify_url=f"https://hoc.ldld-quangninh.vn/verify/{serial}")
+    data = replace(
+        BASE,
+        serial=serial,
+        learner_name=NAMES[n % len(NAMES)],
+        verify_url=f"https://hoc.ldld-quangninh.vn/verify/{serial}",
+    )
     pdf = _signer.sign(render_pdf(data))
     (_out / f"{serial}.pdf").write_bytes(pdf)
     return time.perf_counter() - start
@@ -73,15 +88,20 @@ def main() -> None:
         times = [_one(n) for n in range(args.single)]
         median = statistics.median(times) * 1000
         p90 = statistics.quantiles(times, n=10)[-1] * 1000
-        print(f"one core: median {median:.1f} ms, p90 {p90:.1f} ms per signed, stored "
-              f"certificate ({args.single} certificates; target <= 25 ms)")
+        print(
+            f"one core: median {median:.1f} ms, p90 {p90:.1f} ms per signed, stored "
+            f"certificate ({args.single} certificates; target <= 25 ms)"
+        )
         start = time.perf_counter()
-        with ProcessPoolExecutor(args.processes, initializer=_init,
-                                 initargs=(str(key), str(out))) as pool:
+        with ProcessPoolExecutor(
+            args.processes, initializer=_init, initargs=(str(key), str(out))
+        ) as pool:
             list(pool.map(_one, range(args.count), chunksize=50))
         elapsed = time.perf_counter() - start
-        print(f"batch: {args.count} certificates in {elapsed:.1f} s with {args.processes} "
-              f"processes ({args.count / elapsed:.0f}/s; target <= 90 s)")
+        print(
+            f"batch: {args.count} certificates in {elapsed:.1f} s with {args.processes} "
+            f"processes ({args.count / elapsed:.0f}/s; target <= 90 s)"
+        )
 
 
 if __name__ == "__main__":

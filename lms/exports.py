@@ -57,3 +57,69 @@ def certificates_zip(
                 ctx.progress(done, total)
     storage.write_file(export_key(ctx.job_id), buffer.getvalue())
     return {"count": total}
+
+
+def upload_key(token: str) -> str:
+    return f"uploads/{token}.bin"
+
+
+def credentials_key(job_id: int) -> str:
+    return f"exports/credentials-{job_id}.zip.enc"
+
+
+@jobs.task("users.import")
+def import_users(
+    ctx: jobs.JobContext,
+    *,
+    token: str,
+    filename: str,
+    actor_id: int,
+    batch_name: str | None = None,
+    strict: bool = True,
+) -> dict:
+    """Commit an account list checked by the admin: read again, check again, write all rows
+    (or none), and keep the new logins encrypted for one download."""
+    from lms import credentials
+    from lms.services import accounts, clock, rosters
+
+    app = current_app._get_current_object()
+    session = ctx.session
+    storage = certs.storage(app)
+    data = storage.local_path(upload_key(token)).read_bytes()
+    actor = session.get(User, actor_id)
+    table = rosters.read_file(filename, data)
+    plan = rosters.plan_import(session, actor, table)
+    ctx.progress(0, len(plan.rows), "checked")
+    done = [0]
+
+    def progress(count: int, total: int) -> None:
+        if count - done[0] >= 1000 or count == total:
+            done[0] = count
+            job = session.get(jobs.Job, ctx.job_id)
+            job.done, job.total = count, total  # committed with the import, at the end
+
+    result = rosters.commit_import(
+        session,
+        actor,
+        plan,
+        batch_name=batch_name,
+        strict=strict,
+        initial_key=accounts.initial_password_key(app.config["SECRET_KEY"]),
+        today=clock.today(app.config["HOCVU_TIMEZONE"]),
+        timezone=app.config["HOCVU_TIMEZONE"],
+        progress=progress,
+    )
+    session.commit()
+    if result.credentials:
+        site = app.config["HOCVU_BASE_URL"] + app.config.get("HOCVU_URL_PREFIX", "")
+        blob = credentials.encrypt(
+            credentials.package(result.credentials, site), app.config["SECRET_KEY"], ctx.job_id
+        )
+        storage.write_file(credentials_key(ctx.job_id), blob)
+    storage.local_path(upload_key(token)).unlink(missing_ok=True)
+    return {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "skipped": result.skipped,
+    }

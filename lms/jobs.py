@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 from lms.extensions import db
 from lms.models import Job, JobStatus, User, utcnow
 
+__all__ = ["Job", "JobContext", "enqueue", "task"]
+
 log = logging.getLogger(__name__)
 
 TaskFn = Callable[..., dict[str, Any] | None]

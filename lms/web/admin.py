@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import secrets
+from datetime import timedelta
 from functools import wraps
 
 from flask import (
@@ -13,6 +17,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask_babel import gettext, ngettext
@@ -20,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from lms import certs, jobs
+from lms import certs, exports, jobs
 from lms.extensions import db
 from lms.models import (
     AuditEvent,
@@ -48,6 +53,7 @@ from lms.services import (
     cohorts,
     deadlines,
     learning,
+    rosters,
     units,
 )
 from lms.services.errors import DomainError, Forbidden
@@ -64,6 +70,8 @@ from lms.web.forms import (
     EnrolForm,
     ExportForm,
     ExtendForm,
+    ImportCommitForm,
+    ImportForm,
     MoveUnitForm,
     RevokeForm,
     UnitForm,
@@ -578,6 +586,7 @@ AUDIT_LABELS = {
     "course.settings": _l("Course settings changed"),
     "certificate.revoke": _l("Certificate revoked"),
     "user.import": _l("Accounts imported"),
+    "user.credentials": _l("Initial logins downloaded"),
     "certificate.reissue": _l("Certificate reissued"),
 }
 
@@ -1012,4 +1021,168 @@ def job_download(job_id: int):
         as_attachment=True,
         download_name=f"giay-chung-nhan-{job.id}.zip",
         max_age=0,
+    )
+
+
+# --- bulk import of accounts -----------------------------------------------------------------
+
+CREDENTIALS_HOURS = 24
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@admin_required
+def import_users():
+    """Upload an account list; every row is checked and shown before anything is written."""
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read(20 * 1024 * 1024 + 1)
+        filename = upload.filename or "danh-sach.csv"
+        if len(data) > 20 * 1024 * 1024:
+            form.add_error("file", gettext("The file is larger than this site accepts."))
+        else:
+            try:
+                table = rosters.read_file(filename, data)
+            except DomainError as error:
+                form.add_error("file", message_of(error))
+            else:
+                plan = rosters.plan_import(db.session, _me(), table)
+                token = f"{_me().id}-{secrets.token_urlsafe(12)}"
+                certs.storage(current_app).write_file(exports.upload_key(token), data)
+                session["import"] = {"token": token, "filename": filename[:200]}
+                return render_template(
+                    "hocvu/admin/import_preview.html",
+                    plan=plan,
+                    table=table,
+                    commit_form=ImportCommitForm(
+                        batch_name=form.batch_name.data, strict="y" if form.strict.data else ""
+                    ),
+                    token=token,
+                    field_names=rosters.TEMPLATE_HEADERS,
+                )
+    return render_template("hocvu/admin/import.html", form=form), 422 if form.errors else 200
+
+
+def _import_upload(token: str) -> tuple[str, str]:
+    pending = session.get("import") or {}
+    if pending.get("token") != token or not token.startswith(f"{current_user.id}-"):
+        abort(404)
+    return token, pending["filename"]
+
+
+@bp.route("/import/<token>/errors.csv")
+@admin_required
+def import_errors(token: str):
+    """The uploaded rows with an error column, to correct in Excel and upload again."""
+    token, filename = _import_upload(token)
+    try:
+        data = certs.storage(current_app).local_path(exports.upload_key(token)).read_bytes()
+    except StorageError:
+        abort(404)
+    table = rosters.read_file(filename, data)
+    plan = rosters.plan_import(db.session, _me(), table)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    keys = list(rosters.HEADERS)
+    writer.writerow([*rosters.TEMPLATE_HEADERS, gettext("Errors")])
+    for row in plan.rows:
+        reasons = "; ".join(gettext(m, **p) for m, p in row.errors)
+        writer.writerow([row.values.get(k, "") for k in keys] + [reasons])
+    response = current_app.response_class(
+        "\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8"
+    )
+    response.headers["Content-Disposition"] = "attachment; filename=danh-sach-kiem-tra.csv"
+    return response
+
+
+@bp.route("/import/<token>/commit", methods=["POST"])
+@admin_required
+def import_commit(token: str):
+    """Start the import job (all rows, or in non-strict mode the good ones)."""
+    token, filename = _import_upload(token)
+    form = ImportCommitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session.pop("import", None)
+    job = jobs.enqueue(
+        "users.import",
+        created_by=_me(),
+        token=token,
+        filename=filename,
+        actor_id=_me().id,
+        batch_name=(form.batch_name.data or None),
+        strict=bool(form.strict.data),
+    )
+    return redirect(url_for("admin.job_view", job_id=job.id))
+
+
+@bp.route("/import/template.xlsx")
+@admin_required
+def import_template():
+    """The list template with its Vietnamese headers and one example row."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Danh sách"
+    sheet.append(rosters.TEMPLATE_HEADERS)
+    sheet.append(
+        [
+            "Nguyễn Văn An",
+            "17/05/1990",
+            "0912 345 678",
+            "an@example.vn",
+            "LĐLĐ tỉnh Quảng Ninh / Công đoàn ngành Than / CĐCS Công ty Than Hà Lầm",
+            "",
+            "Đợt 1",
+            "23/11/2026",
+        ]
+    )
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return current_app.response_class(
+        buffer.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": "attachment; filename=mau-danh-sach-hoc-vien.xlsx"},
+    )
+
+
+@bp.route("/jobs/<int:job_id>/credentials")
+@admin_required
+def job_credentials(job_id: int):
+    """The new accounts' logins, once, within a day; then the file is gone."""
+    from lms import credentials
+
+    job = _job_or_404(job_id)
+    if job.task != "users.import" or job.created_by_id != current_user.id:
+        abort(404)
+    storage = certs.storage(current_app)
+    key = exports.credentials_key(job.id)
+    try:
+        path = storage.local_path(key)
+    except StorageError:
+        return render_template(
+            "hocvu/error.html",
+            status=410,
+            title=gettext("Not available"),
+            message=gettext(
+                "The logins can be downloaded only once, within %(hours)s hours of the import.",
+                hours=CREDENTIALS_HOURS,
+            ),
+        ), 410
+    if job.finished_at and utcnow() - job.finished_at > timedelta(hours=CREDENTIALS_HOURS):
+        path.unlink(missing_ok=True)
+        abort(410)
+    data = credentials.decrypt(path.read_bytes(), current_app.config["SECRET_KEY"], job.id)
+    path.unlink(missing_ok=True)
+    audit.record(db.session, _me(), "user.credentials", _me(), job=job.id)
+    db.session.commit()
+    return current_app.response_class(
+        data,
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f"attachment; filename=dang-nhap-{job.id}.zip",
+            "Cache-Control": "no-store",
+        },
     )

@@ -444,6 +444,36 @@ class ExportForm(Form):
     submit = SubmitField(_l("Download as ZIP"))
 
 
+class ImportForm(Form):
+    file = FileField(
+        _l("Account list (Excel .xlsx or CSV)"),
+        validators=[FileRequired(_l("Choose a file to upload."))],
+        description=_l(
+            "Only the full name and the unit are required. Download the template "
+            "to see the columns."
+        ),
+    )
+    batch_name = StringField(
+        _l("Batch"),
+        validators=[
+            Optional(),
+            Length(max=120, message=_l("At most %(max)d characters.", max=120)),
+        ],
+        description=_l(
+            "The accounts join this batch and its courses (it is created if new). "
+            "A batch column in the file takes precedence."
+        ),
+    )
+    strict = BooleanField(_l("Import nothing if any row has an error"), default=True)
+    submit = SubmitField(_l("Check the file"))
+
+
+class ImportCommitForm(Form):
+    batch_name = StringField(validators=[Optional(), Length(max=120)])
+    strict = BooleanField()
+    submit = SubmitField(_l("Import"))
+
+
 class _BabelTranslations:
     """Route WTForms' own messages through Hocvu's catalog (WTForms ships no Vietnamese)."""
 

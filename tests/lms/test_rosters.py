@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -285,3 +286,78 @@ def test_import_users_command(runner, world, tmp_path, session):
     assert "Created 1" in done.output
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     assert "annv" in credentials.read_text("utf-8-sig")
+
+
+def test_admin_imports_in_the_browser_flow_over_http(
+    client, login, post, world, make, app, session
+):
+    """Upload, dry run with errors, error file, commit as a job, credentials once."""
+    import zipfile
+
+    from sqlalchemy import select
+
+    from lms.models import User
+    from tests.conftest import LoggedIn, csrf_token
+
+    app.config["HOCVU_JOBS_INLINE"] = True
+    login("qt.than")
+    bad = _csv(";", [ROWS[0], ["Người Sai", "", "", "", "CP", "", "", ""]])
+    token = csrf_token(client, "/admin/import")
+    preview = client.post(
+        "/admin/import",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "file": (io.BytesIO(bad.encode()), "ds.csv"),
+            "strict": "y",
+            "batch_name": "",
+        },
+    ).get_data(as_text=True)
+    assert "Kiểm tra trước khi nhập" in preview and "Không có đơn vị nào bạn quản lý" in preview
+    assert "chưa nhập gì khi còn dòng bị lỗi" in preview
+    upload = re.search(r"/admin/import/([\w-]+)/errors.csv", preview).group(1)
+    errors = client.get(f"/admin/import/{upload}/errors.csv").get_data(as_text=True)
+    assert errors.startswith("\ufeffHọ và tên") and "Người Sai" in errors
+
+    good = _csv(",", [ROWS[0]])
+    preview = client.post(
+        "/admin/import",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "file": (io.BytesIO(good.encode("utf-16")), "ds.csv"),
+            "strict": "y",
+            "batch_name": "Đợt 1",
+        },
+    ).get_data(as_text=True)
+    upload = re.search(r"/admin/import/([\w-]+)/commit", preview).group(1)
+    started = client.post(
+        f"/admin/import/{upload}/commit",
+        data={"csrf_token": token, "strict": "y", "batch_name": "Đợt 1"},
+    )
+    job_page = client.get(started.location).get_data(as_text=True)
+    assert "Đã tạo 1, cập nhật 0, giữ nguyên 0, bỏ qua 0." in job_page
+    download = client.get(started.location + "/credentials")
+    names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    assert "phieu-dang-nhap.pdf" in names and any(n.endswith(".xlsx") for n in names)
+    slips = zipfile.ZipFile(io.BytesIO(download.data)).read("phieu-dang-nhap.pdf")
+    from pypdf import PdfReader
+
+    text = PdfReader(io.BytesIO(slips)).pages[0].extract_text()
+    password = re.search(r"Mật khẩu ban đầu:\s*(\S{12})", text).group(1)
+    assert "Nguyễn Văn An" in text and "annv" in text
+    assert client.get(started.location + "/credentials").status_code == 410  # once only
+    session.rollback()
+    assert session.scalar(select(User).where(User.username == "annv")) is not None
+    learner = app.test_client()
+    LoggedIn(learner)("annv", password)
+    assert learner.get("/").location == "/password"
+
+
+def test_the_template_has_the_vietnamese_headers(client, login, world):
+    import openpyxl
+
+    login("qt.than")
+    data = client.get("/admin/import/template.xlsx").data
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert [c.value for c in sheet[1]] == rosters.TEMPLATE_HEADERS

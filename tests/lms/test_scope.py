@@ -93,6 +93,7 @@ def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, w
         "cohort_id": world["other_cohort"].id,
         "certificate_id": world["other_certificate"].id,
         "job_id": world["other_job"].id,
+        "token": f"{world['outside'].id}-someone-elses-upload",
         "course_id": 1,  # course settings belong to site administrators only
     }
     checked = set()
@@ -121,6 +122,9 @@ def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, w
     assert checked >= {
         "admin.cohort_edit",
         "admin.certificate_revoke",
+        "admin.import_errors",
+        "admin.import_commit",
+        "admin.job_credentials",
         "admin.certificate_reissue",
         "admin.course_settings",
         "admin.user_enrol",

@@ -1,0 +1,116 @@
+"""Initial logins after a bulk import: an XLSX per unit and a PDF of cut-out slips, handed to
+the importing admin once, encrypted at rest until then, never in the job records."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from collections import defaultdict
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen.canvas import Canvas
+
+from certificates.render import register_fonts
+from lms.services.rosters import Credential
+
+SLIPS_PER_PAGE = 8
+
+
+def _key(secret_key: str, job_id: int) -> bytes:
+    return hashlib.sha256(f"hocvu credentials\0{job_id}\0{secret_key}".encode()).digest()
+
+
+def encrypt(data: bytes, secret_key: str, job_id: int) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(_key(secret_key, job_id)).encrypt(nonce, data, b"hocvu")
+
+
+def decrypt(blob: bytes, secret_key: str, job_id: int) -> bytes:
+    return AESGCM(_key(secret_key, job_id)).decrypt(blob[:12], blob[12:], b"hocvu")
+
+
+def _slug(text: str) -> str:
+    from lms.services.text import fold
+
+    return "".join(ch if ch.isalnum() else "-" for ch in fold(text)).strip("-")[:60] or "don-vi"
+
+
+def workbook(credentials: list[Credential], unit: str, site: str) -> bytes:
+    """One unit's logins as an XLSX sheet with Vietnamese headers."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Tài khoản"
+    sheet.append(
+        ["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu", "Hạn hoàn thành", "Địa chỉ"]
+    )
+    for item in credentials:
+        due = item.due_day.strftime("%d/%m/%Y") if item.due_day else ""
+        sheet.append([item.full_name, unit, item.username, item.password, due, site])
+    sheet.freeze_panes = "A2"
+    for column, width in zip("ABCDEF", (30, 40, 20, 18, 16, 36), strict=True):
+        sheet.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def slips(credentials: list[Credential], site: str) -> bytes:
+    """A4 pages of eight cut-out slips: name, unit, username, password, address, deadline."""
+    fonts = register_fonts()
+    buffer = io.BytesIO()
+    width, height = A4
+    canvas = Canvas(buffer, pagesize=A4, initialFontName=fonts["regular"])
+    canvas.setTitle("Thông tin đăng nhập")
+    slip_w, slip_h = width / 2, height / 4
+    for index, item in enumerate(credentials):
+        if index and index % SLIPS_PER_PAGE == 0:
+            canvas.showPage()
+        position = index % SLIPS_PER_PAGE
+        x = (position % 2) * slip_w
+        y = height - (position // 2 + 1) * slip_h
+        canvas.setDash(3, 3)
+        canvas.rect(x + 6, y + 6, slip_w - 12, slip_h - 12)
+        canvas.setDash()
+        left, top = x + 20, y + slip_h - 32
+        canvas.setFont(fonts["bold"], 12)
+        canvas.drawString(left, top, item.full_name[:48])
+        canvas.setFont(fonts["regular"], 9)
+        canvas.drawString(left, top - 15, item.unit[:70])
+        canvas.setFont(fonts["regular"], 10)
+        canvas.drawString(left, top - 38, f"Địa chỉ: {site}")
+        canvas.drawString(left, top - 56, "Tên đăng nhập:")
+        canvas.setFont(fonts["bold"], 13)
+        canvas.drawString(left + 100, top - 56, item.username)
+        canvas.setFont(fonts["regular"], 10)
+        canvas.drawString(left, top - 76, "Mật khẩu ban đầu:")
+        canvas.setFont(fonts["bold"], 13)
+        canvas.drawString(left + 100, top - 76, item.password)
+        canvas.setFont(fonts["regular"], 8.5)
+        if item.due_day:
+            canvas.drawString(
+                left,
+                top - 100,
+                f"Hạn hoàn thành khóa học: 24:00 ngày {item.due_day.strftime('%d/%m/%Y')}",
+            )
+        canvas.drawString(left, top - 114, "Đổi mật khẩu ngay ở lần đăng nhập đầu tiên.")
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def package(credentials: list[Credential], site: str) -> bytes:
+    """A ZIP: an XLSX per unit and one PDF of slips for everyone."""
+    by_unit: dict[str, list[Credential]] = defaultdict(list)
+    for item in credentials:
+        by_unit[item.unit].append(item)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for unit, items in sorted(by_unit.items()):
+            archive.writestr(f"{_slug(unit)}.xlsx", workbook(items, unit, site))
+        archive.writestr("phieu-dang-nhap.pdf", slips(credentials, site))
+    return buffer.getvalue()
