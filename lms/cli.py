@@ -196,13 +196,27 @@ def issue_certificates_command() -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option(
+    "--usernames",
+    type=click.Choice(["name", "phone"]),
+    default="name",
+    show_default=True,
+    help="How to make usernames for rows without one.",
+)
+@click.option("--no-update", is_flag=True, help="Leave existing accounts as they are.")
+@click.option(
     "--credentials",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the new accounts' initial logins to this CSV file (mode 0600).",
 )
 @with_appcontext
 def import_users_command(
-    path: Path, batch_name: str | None, admin_name: str, dry_run: bool, credentials: Path | None
+    path: Path,
+    batch_name: str | None,
+    admin_name: str,
+    dry_run: bool,
+    usernames: str,
+    no_update: bool,
+    credentials: Path | None,
 ) -> None:
     """Create or update accounts from a CSV or XLSX file (all rows or none)."""
     from sqlalchemy import select
@@ -218,7 +232,9 @@ def import_users_command(
             table = rosters.read_file(path.name, path.read_bytes())
         except DomainError as error:
             _fail(error)
-        plan = rosters.plan_import(db.session, actor, table)
+        plan = rosters.plan_import(
+            db.session, actor, table, username_from=usernames, update_existing=not no_update
+        )
         for row in plan.errors:
             reasons = "; ".join(gettext(m, **p) for m, p in row.errors)
             click.echo(f"line {row.line}: {reasons}", err=True)

@@ -76,6 +76,8 @@ def import_users(
     actor_id: int,
     batch_name: str | None = None,
     strict: bool = True,
+    username_from: str = "name",
+    update_existing: bool = True,
 ) -> dict:
     """Commit an account list checked by the admin: read again, check again, write all rows
     (or none), and keep the new logins encrypted for one download."""
@@ -88,7 +90,9 @@ def import_users(
     data = storage.local_path(upload_key(token)).read_bytes()
     actor = session.get(User, actor_id)
     table = rosters.read_file(filename, data)
-    plan = rosters.plan_import(session, actor, table)
+    plan = rosters.plan_import(
+        session, actor, table, username_from=username_from, update_existing=update_existing
+    )
     ctx.progress(0, len(plan.rows), "checked")
     done = [0]
 

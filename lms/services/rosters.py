@@ -325,8 +325,20 @@ def suggest_username(full_name: str, taken: set[str]) -> str:
     return candidate
 
 
-def plan_import(session: Session, actor: User, table: Table) -> Plan:
-    """Validate every row against the file itself and the database; nothing is written."""
+def plan_import(
+    session: Session,
+    actor: User,
+    table: Table,
+    *,
+    username_from: str = "name",
+    update_existing: bool = True,
+) -> Plan:
+    """Validate every row against the file itself and the database; nothing is written.
+
+    Rows without a username get one from the name ('annv') or, with username_from="phone",
+    from the phone number. Rows whose username exists are updated, or with
+    update_existing=False left as they are.
+    """
     scope = Scope.of(actor)
     units = UnitFinder(session, scope)
     existing = {
@@ -407,9 +419,19 @@ def plan_import(session: Session, actor: User, table: Table) -> Plan:
                     user.email,
                     user.birth_date,
                 ) == (plan.full_name, plan.unit.id, plan.phone, plan.email, plan.birth_date)
-                plan.action = "unchanged" if same else "update"
+                plan.action = "unchanged" if same or not update_existing else "update"
         else:
-            if not plan.username:
+            if not plan.username and username_from == "phone" and plan.phone:
+                plan.username = plan.phone if plan.phone not in taken else ""
+                if not plan.username:
+                    plan.errors.append(
+                        (
+                            N_("The username %(username)s is already taken."),
+                            {"username": plan.phone},
+                        )
+                    )
+                    plan.action = "error"
+            if not plan.username and plan.action != "error":
                 plan.username = suggest_username(plan.full_name, taken)
             elif plan.username in taken:
                 plan.errors.append(

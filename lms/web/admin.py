@@ -1046,10 +1046,14 @@ def import_users():
             except DomainError as error:
                 form.add_error("file", message_of(error))
             else:
-                plan = rosters.plan_import(db.session, _me(), table)
+                options = {
+                    "username_from": form.username_from.data,
+                    "update_existing": bool(form.update_existing.data),
+                }
+                plan = rosters.plan_import(db.session, _me(), table, **options)
                 token = f"{_me().id}-{secrets.token_urlsafe(12)}"
                 certs.storage(current_app).write_file(exports.upload_key(token), data)
-                session["import"] = {"token": token, "filename": filename[:200]}
+                session["import"] = {"token": token, "filename": filename[:200], **options}
                 return render_template(
                     "hocvu/admin/import_preview.html",
                     plan=plan,
@@ -1063,24 +1067,28 @@ def import_users():
     return render_template("hocvu/admin/import.html", form=form), 422 if form.errors else 200
 
 
-def _import_upload(token: str) -> tuple[str, str]:
+def _import_upload(token: str) -> tuple[str, str, dict]:
     pending = session.get("import") or {}
     if pending.get("token") != token or not token.startswith(f"{current_user.id}-"):
         abort(404)
-    return token, pending["filename"]
+    options = {
+        "username_from": pending.get("username_from", "name"),
+        "update_existing": pending.get("update_existing", True),
+    }
+    return token, pending["filename"], options
 
 
 @bp.route("/import/<token>/errors.csv")
 @admin_required
 def import_errors(token: str):
     """The uploaded rows with an error column, to correct in Excel and upload again."""
-    token, filename = _import_upload(token)
+    token, filename, options = _import_upload(token)
     try:
         data = certs.storage(current_app).local_path(exports.upload_key(token)).read_bytes()
     except StorageError:
         abort(404)
     table = rosters.read_file(filename, data)
-    plan = rosters.plan_import(db.session, _me(), table)
+    plan = rosters.plan_import(db.session, _me(), table, **options)
     out = io.StringIO()
     writer = csv.writer(out)
     keys = list(rosters.HEADERS)
@@ -1099,7 +1107,7 @@ def import_errors(token: str):
 @admin_required
 def import_commit(token: str):
     """Start the import job (all rows, or in non-strict mode the good ones)."""
-    token, filename = _import_upload(token)
+    token, filename, options = _import_upload(token)
     form = ImportCommitForm()
     if not form.validate_on_submit():
         abort(400)

@@ -465,12 +465,22 @@ class ImportForm(Form):
         ),
     )
     strict = BooleanField(_l("Import nothing if any row has an error"), default=True)
+    username_from = SelectField(
+        _l("Usernames for rows without one"),
+        choices=choices(
+            [("name", _l("From the name (annv, annv2…)")), ("phone", _l("The phone number"))]
+        ),
+        default="name",
+    )
+    update_existing = BooleanField(_l("Update accounts that already exist"), default=True)
     submit = SubmitField(_l("Check the file"))
 
 
 class ImportCommitForm(Form):
     batch_name = StringField(validators=[Optional(), Length(max=120)])
     strict = BooleanField()
+    username_from = StringField(validators=[Optional(), Length(max=10)])
+    update_existing = BooleanField()
     submit = SubmitField(_l("Import"))
 
 

@@ -361,3 +361,52 @@ def test_the_template_has_the_vietnamese_headers(client, login, world):
     data = client.get("/admin/import/template.xlsx").data
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert [c.value for c in sheet[1]] == rosters.TEMPLATE_HEADERS
+
+
+def test_usernames_from_phone_numbers_and_skip_mode(session, world):
+    text = _csv(
+        ";", [ROWS[0], ["Trần Thị Bình", "", "", "new@example.vn", "CDCS-HALAM", "hv.binh", "", ""]]
+    )
+    table = rosters.read_csv(text.encode())
+    plan = rosters.plan_import(
+        session, world["admin"], table, username_from="phone", update_existing=False
+    )
+    assert plan.rows[0].username == "0912345678"
+    assert plan.rows[1].action == "unchanged"  # exists and differs, but updates are off
+
+
+def test_five_percent_bad_rows_in_ten_thousand_are_all_reported(session, world):
+    rows = []
+    for n in range(10_000):
+        unit = "CP" if n % 20 == 0 else "CDCS-HALAM"  # every 20th row: outside the scope
+        rows.append([f"Học Viên Số {n}", "", f"09{n:08d}", "", unit, "", "", ""])
+    table = rosters.read_csv(_csv(";", rows).encode())
+    plan = rosters.plan_import(session, world["admin"], table)
+    assert len(plan.errors) == 500 and plan.count("new") == 9500
+    assert {row.line for row in plan.errors} == {n + 2 for n in range(0, 10_000, 20)}
+    with pytest.raises(DomainError):
+        _commit(session, world["admin"], _csv(";", rows))
+
+
+def test_a_failure_half_way_leaves_nothing(session, world, make, app, monkeypatch):
+    """All or nothing: the import is one transaction; a failure rolls everything back."""
+    from sqlalchemy import func, select
+
+    from lms.models import Cohort, Enrolment, User
+    from lms.services import deadlines
+
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    session.add(Cohort(name="Đợt 1", org_unit=world["halam"], courses=[version.course]))
+    session.commit()
+    users_before = session.scalar(select(func.count()).select_from(User))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full while enrolling")
+
+    monkeypatch.setattr(deadlines, "end_of_day", broken)
+    rows = [[f"Học Viên {n}", "", "", "", "CDCS-HALAM", "", "", ""] for n in range(50)]
+    with pytest.raises(RuntimeError):
+        _commit(session, world["admin"], _csv(";", rows), batch_name="Đợt 1")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(User)) == users_before
+    assert session.scalar(select(func.count()).select_from(Enrolment)) == 0
