@@ -204,6 +204,11 @@ def issue_certificates_command() -> None:
 )
 @click.option("--no-update", is_flag=True, help="Leave existing accounts as they are.")
 @click.option(
+    "--create-units",
+    is_flag=True,
+    help="Add the units of a path that do not exist (under the admin's units).",
+)
+@click.option(
     "--credentials",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the new accounts' initial logins to this CSV file (mode 0600).",
@@ -216,6 +221,7 @@ def import_users_command(
     dry_run: bool,
     usernames: str,
     no_update: bool,
+    create_units: bool,
     credentials: Path | None,
 ) -> None:
     """Create or update accounts from a CSV or XLSX file (all rows or none)."""
@@ -233,7 +239,12 @@ def import_users_command(
         except DomainError as error:
             _fail(error)
         plan = rosters.plan_import(
-            db.session, actor, table, username_from=usernames, update_existing=not no_update
+            db.session,
+            actor,
+            table,
+            username_from=usernames,
+            update_existing=not no_update,
+            create_units=create_units,
         )
         for row in plan.errors:
             reasons = "; ".join(gettext(m, **p) for m, p in row.errors)

@@ -78,6 +78,7 @@ def import_users(
     strict: bool = True,
     username_from: str = "name",
     update_existing: bool = True,
+    create_units: bool = False,
 ) -> dict:
     """Commit an account list checked by the admin: read again, check again, write all rows
     (or none), and keep the new logins encrypted for one download."""
@@ -91,7 +92,12 @@ def import_users(
     actor = session.get(User, actor_id)
     table = rosters.read_file(filename, data)
     plan = rosters.plan_import(
-        session, actor, table, username_from=username_from, update_existing=update_existing
+        session,
+        actor,
+        table,
+        username_from=username_from,
+        update_existing=update_existing,
+        create_units=create_units,
     )
     ctx.progress(0, len(plan.rows), "checked")
     done = [0]

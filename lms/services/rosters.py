@@ -238,6 +238,8 @@ class RowPlan:
     errors: list[tuple[str, dict]] = field(default_factory=list)
     username: str = ""
     unit: OrgUnit | None = None
+    # With create_units: the existing parent and the names of the units to add under it.
+    new_units: tuple[OrgUnit, tuple[str, ...]] | None = None
     full_name: str = ""
     phone: str | None = None
     email: str | None = None
@@ -257,6 +259,16 @@ class Plan:
     @property
     def errors(self) -> list[RowPlan]:
         return [r for r in self.rows if r.action == "error"]
+
+    @property
+    def units_to_create(self) -> set[tuple[int, tuple[str, ...]]]:
+        """(existing parent id, names) of every unit chain the import would add."""
+        return {
+            (r.new_units[0].id, r.new_units[1][: depth + 1])
+            for r in self.rows
+            if r.new_units and r.action != "error"
+            for depth in range(len(r.new_units[1]))
+        }
 
 
 class UnitFinder:
@@ -283,6 +295,17 @@ class UnitFinder:
     @staticmethod
     def _key(names: list[str]) -> str:
         return " / ".join(fold(n) for n in names)
+
+    def plan_missing(self, text: str) -> tuple[OrgUnit, tuple[str, ...]]:
+        """For a path with missing units: the deepest existing unit and the names to add."""
+        names = [" ".join(part.split()) for part in text.split("/") if part.strip()]
+        for cut in range(len(names) - 1, 0, -1):
+            parent = self.by_path.get(self._key(names[:cut]))
+            if parent is not None:
+                return parent, tuple(names[cut:])
+        raise DomainError(
+            N_("No unit you manage has the path %(value)s."), field="unit", value=text
+        )
 
     def find(self, text: str) -> OrgUnit:
         text = (text or "").strip()
@@ -332,6 +355,7 @@ def plan_import(
     *,
     username_from: str = "name",
     update_existing: bool = True,
+    create_units: bool = False,
 ) -> Plan:
     """Validate every row against the file itself and the database; nothing is written.
 
@@ -377,6 +401,11 @@ def plan_import(
         plan.issued_at = check(parse_date, values.get("issued_at"), "issued_at")
         if not (values.get("unit") or "").strip():
             plan.errors.append((N_("Enter the unit."), {}))
+        elif create_units and "/" in values["unit"]:
+            try:
+                plan.unit = units.find(values["unit"])
+            except DomainError:
+                plan.new_units = check(units.plan_missing, values["unit"])
         else:
             plan.unit = check(units.find, values.get("unit"))
         if values.get("username"):
@@ -486,6 +515,39 @@ def common_unit(units: list[OrgUnit], by_id: dict[int, OrgUnit]) -> OrgUnit:
     return by_id[int(prefix[-1])] if prefix else units[0]
 
 
+def _unit_code(name: str, parent: OrgUnit, session: Session) -> str:
+    base = re.sub(r"[^A-Z0-9]+", "-", fold(name).upper()).strip("-")[:34] or "DV"
+    taken = set(session.scalars(select(OrgUnit.code).where(OrgUnit.parent_id == parent.id)))
+    code, number = base, 1
+    while code in taken:
+        number += 1
+        code = f"{base}-{number}"
+    return code
+
+
+def _create_missing_units(session: Session, actor: User, rows: list[RowPlan]) -> None:
+    """Add the units named by paths in the file (under units the actor manages)."""
+    from lms.services.units import create_unit
+
+    made: dict[tuple[int, tuple[str, ...]], OrgUnit] = {}
+    for row in rows:
+        if not row.new_units:
+            continue
+        parent, names = row.new_units
+        for depth in range(len(names)):
+            key = (row.new_units[0].id, names[: depth + 1])
+            if key not in made:
+                made[key] = create_unit(
+                    session,
+                    actor,
+                    parent=parent,
+                    code=_unit_code(names[depth], parent, session),
+                    name=names[depth],
+                )
+            parent = made[key]
+        row.unit = parent
+
+
 def commit_import(
     session: Session,
     actor: User,
@@ -520,6 +582,7 @@ def commit_import(
     result = ImportResult(skipped=len(plan.rows) - len(good))
     if not good:
         return result
+    _create_missing_units(session, actor, good)
     scope = Scope.of(actor)
     by_id = {u.id: u for u in session.scalars(select(OrgUnit).where(scope.unit_filter()))}
     home = common_unit([r.unit for r in good], by_id)

@@ -473,6 +473,9 @@ class ImportForm(Form):
         default="name",
     )
     update_existing = BooleanField(_l("Update accounts that already exist"), default=True)
+    create_units = BooleanField(
+        _l("Add the units of a path that do not exist yet (under units I manage)")
+    )
     submit = SubmitField(_l("Check the file"))
 
 

@@ -177,12 +177,14 @@ def test_dry_run_counts_and_reports_every_bad_row(session, world):
     assert (plan.count("new"), plan.count("update"), len(plan.errors)) == (1, 1, 3)
 
 
-def _commit(session, admin, text: str, **kwargs):
+def _commit(session, admin, text: str, create_units: bool = False, **kwargs):
     from datetime import date
 
     from lms.services import accounts
 
-    plan = rosters.plan_import(session, admin, rosters.read_csv(text.encode()))
+    plan = rosters.plan_import(
+        session, admin, rosters.read_csv(text.encode()), create_units=create_units
+    )
     return plan, rosters.commit_import(
         session,
         admin,
@@ -410,3 +412,39 @@ def test_a_failure_half_way_leaves_nothing(session, world, make, app, monkeypatc
     session.rollback()
     assert session.scalar(select(func.count()).select_from(User)) == users_before
     assert session.scalar(select(func.count()).select_from(Enrolment)) == 0
+
+
+def test_missing_units_of_a_path_are_added_only_inside_the_admins_subtree(session, world):
+    from sqlalchemy import select
+
+    from lms.models import OrgUnit, User
+
+    rows = [
+        ["Lê Văn Mới", "", "", "", "Công đoàn ngành Than / CĐCS Mỏ Than Núi Béo", "", "", ""],
+        [
+            "Lê Thị Mới",
+            "",
+            "",
+            "",
+            "Công đoàn ngành Than / CĐCS Mỏ Than Núi Béo / Tổ 1",
+            "",
+            "",
+            "",
+        ],
+        ["Người Ngoài", "", "", "", "LĐLĐ thành phố Cẩm Phả / CĐCS Mới", "", "", ""],
+    ]
+    table = rosters.read_csv(_csv(";", rows).encode())
+    without = rosters.plan_import(session, world["admin"], table)
+    assert len(without.errors) == 3
+    plan = rosters.plan_import(session, world["admin"], table, create_units=True)
+    assert [r.action for r in plan.rows] == ["new", "new", "error"]  # Cẩm Phả is not theirs
+    assert len(plan.units_to_create) == 2
+    _, result = _commit(session, world["admin"], _csv(";", rows[:2]), create_units=True)
+    session.commit()
+    nui_beo = session.scalar(select(OrgUnit).where(OrgUnit.name == "CĐCS Mỏ Than Núi Béo"))
+    assert nui_beo.parent.code == "CDN-THAN" and nui_beo.code == "CDCS-MO-THAN-NUI-BEO"
+    team = session.scalar(select(OrgUnit).where(OrgUnit.name == "Tổ 1"))
+    assert team.parent_id == nui_beo.id
+    assert session.scalar(select(User).where(User.full_name == "Lê Thị Mới")).org_unit_id == (
+        team.id
+    )
