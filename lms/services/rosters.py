@@ -57,6 +57,9 @@ class Table:
     columns: list[str] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     encoding: str = ""
+    # The file as it was, to give it back with an error column.
+    header: list[str] = field(default_factory=list)
+    raw: dict[int, list[str]] = field(default_factory=dict)
 
 
 def _nfc(text: str) -> str:
@@ -136,6 +139,7 @@ def _table(lines: list[list[str]], first_line_number: int, encoding: str) -> Tab
             N_("The first line must name the columns; missing: %(names)s."), names=names
         )
     table = Table(
+        header=header,
         columns=[k for k in keys if k],
         encoding=encoding,
         unknown_columns=[h for h, k in zip(header, keys, strict=True) if not k and h],
@@ -148,6 +152,7 @@ def _table(lines: list[list[str]], first_line_number: int, encoding: str) -> Tab
             if key:
                 row[key] = " ".join(_nfc(str(cell or "")).split())
         table.rows.append((first_line_number + offset, row))
+        table.raw[first_line_number + offset] = [_nfc(str(cell or "")) for cell in cells]
         if len(table.rows) > MAX_ROWS:
             raise DomainError(
                 N_("The file has more than %(max)d rows; split it into batches."), max=MAX_ROWS
@@ -381,6 +386,16 @@ def plan_import(
         ).all()
     }
     taken = set(session.scalars(select(User.username)).all())
+    # Rows without a username find their account again by phone, or by name, birth date and
+    # unit: importing the same file twice must not create anyone twice.
+    by_phone: dict[str, User] = {}
+    by_person: dict[tuple, User] = {}
+    for user in session.scalars(
+        select(User).join(OrgUnit, User.org_unit_id == OrgUnit.id).where(scope.user_filter())
+    ):
+        if user.phone:
+            by_phone.setdefault(user.phone, user)
+        by_person.setdefault((user.search_name, user.birth_date, user.org_unit_id), user)
     seen_usernames: dict[str, int] = {}
     seen_people: dict[tuple, int] = {}
     plans: list[RowPlan] = []
@@ -431,6 +446,13 @@ def plan_import(
             seen_usernames.setdefault(plan.username, line)
         if plan.full_name:
             seen_people.setdefault(person, line)
+        if not plan.errors and not plan.username:
+            match = (by_phone.get(plan.phone) if plan.phone else None) or by_person.get(
+                (fold(plan.full_name), plan.birth_date, plan.unit.id if plan.unit else None)
+            )
+            if match is not None:
+                plan.username = match.username
+                existing[match.username] = match
         if plan.errors:
             plan.action = "error"
         elif plan.username in existing:

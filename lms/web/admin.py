@@ -1091,11 +1091,12 @@ def import_errors(token: str):
     plan = rosters.plan_import(db.session, _me(), table, **options)
     out = io.StringIO()
     writer = csv.writer(out)
-    keys = list(rosters.HEADERS)
-    writer.writerow([*rosters.TEMPLATE_HEADERS, gettext("Errors")])
+    width = len(table.header)
+    writer.writerow([*table.header, gettext("Errors")])
     for row in plan.rows:
         reasons = "; ".join(gettext(m, **p) for m, p in row.errors)
-        writer.writerow([row.values.get(k, "") for k in keys] + [reasons])
+        cells = (table.raw.get(row.line, []) + [""] * width)[:width]
+        writer.writerow([*cells, reasons])
     response = current_app.response_class(
         "\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8"
     )

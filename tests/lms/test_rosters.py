@@ -448,3 +448,19 @@ def test_missing_units_of_a_path_are_added_only_inside_the_admins_subtree(sessio
     assert session.scalar(select(User).where(User.full_name == "Lê Thị Mới")).org_unit_id == (
         team.id
     )
+
+
+def test_the_same_file_twice_creates_nobody_twice(session, world):
+    from sqlalchemy import func, select
+
+    from lms.models import User
+
+    text = _csv(";", [ROWS[0], ["Lê Thị Hoa", "01/02/1991", "", "", "CDCS-HALAM", "", "", ""]])
+    _, first = _commit(session, world["admin"], text)
+    session.commit()
+    count = session.scalar(select(func.count()).select_from(User))
+    plan, second = _commit(session, world["admin"], text)
+    session.commit()
+    assert first.created == 2 and second.created == 0 and second.unchanged == 2
+    assert session.scalar(select(func.count()).select_from(User)) == count
+    assert [r.action for r in plan.rows] == ["unchanged", "unchanged"]
