@@ -247,7 +247,7 @@ def import_users_command(
             create_units=create_units,
         )
         for row in plan.errors:
-            reasons = "; ".join(gettext(m, **p) for m, p in row.errors)
+            reasons = " ".join(gettext(m, **p) for m, p in row.errors)
             click.echo(f"line {row.line}: {reasons}", err=True)
     click.echo(
         f"{len(plan.rows)} rows: {plan.count('new')} new, {plan.count('update')} to update, "

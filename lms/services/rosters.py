@@ -57,6 +57,7 @@ class Table:
     columns: list[str] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     encoding: str = ""
+    delimiter: str = ""
     # The file as it was, to give it back with an error column.
     header: list[str] = field(default_factory=list)
     raw: dict[int, list[str]] = field(default_factory=dict)
@@ -167,7 +168,9 @@ def read_csv(data: bytes) -> Table:
     first_line = text.split("\n", 1)[0]
     delimiter = _sniff_delimiter(first_line)
     lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return _table(lines, 1, f"{encoding}, {'tab' if delimiter == chr(9) else delimiter}")
+    table = _table(lines, 1, encoding)
+    table.delimiter = delimiter
+    return table
 
 
 def read_xlsx(data: bytes) -> Table:

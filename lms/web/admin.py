@@ -1094,7 +1094,7 @@ def import_errors(token: str):
     width = len(table.header)
     writer.writerow([*table.header, gettext("Errors")])
     for row in plan.rows:
-        reasons = "; ".join(gettext(m, **p) for m, p in row.errors)
+        reasons = " ".join(gettext(m, **p) for m, p in row.errors)
         cells = (table.raw.get(row.line, []) + [""] * width)[:width]
         writer.writerow([*cells, reasons])
     response = current_app.response_class(
