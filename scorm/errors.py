@@ -1,0 +1,34 @@
+"""Problems found in a SCORM package, all reported at once, each with its file and line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the LMS translates it when it shows the problem."""
+    return message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: where (file, line) and what (an English msgid with %(name)s params)."""
+
+    path: str
+    line: int | None
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        text = self.message % self.params if self.params else self.message
+        return f"{where}: {text}"
+
+
+class PackageError(Exception):
+    """A package could not be read; `problems` lists everything that is wrong."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
