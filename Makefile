@@ -27,7 +27,7 @@ translations: $(MO)
 
 # Refresh the catalogs after changing user-facing strings, then translate the new entries.
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o lms/translations/messages.pot lms courses
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o lms/translations/messages.pot lms courses scorm
 	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching
 
 run: install
@@ -35,7 +35,7 @@ run: install
 	HOCVU_ENV=$${HOCVU_ENV:-development} $(BIN)/hocvu run --host $(HOST) --port $(PORT)
 
 test: install
-	@scripts/ensure-chromium
+	@scripts/ensure-test-tools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
