@@ -1,4 +1,5 @@
-"""Reading a course bundle: course.toml, modules/NN-slug.md, media/ and the question bank.
+"""Reading a course bundle: course.toml, modules/NN-slug.md (or a SCORM package
+modules/NN-slug.zip), media/ and the question bank.
 
 `load()` takes a folder or the bytes of a zip and returns a `Course`, or raises `BundleError`
 listing every problem found, each with its file and line.
@@ -21,6 +22,7 @@ from courses.markdown import local_references, render
 from courses.questions import QuestionBank, read_bank
 
 MODULE_NAME = re.compile(r"^modules/(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
+PACKAGE_NAME = re.compile(r"^modules/(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.zip$")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SELF_CHECK_HEADING = re.compile(r"^##\s+(tự kiểm tra|self-check)\s*#*\s*$", re.IGNORECASE)
 COURSE_KEYS = {
@@ -33,7 +35,10 @@ COURSE_KEYS = {
     "final_test",
     "certificate",
     "test",
+    "packages",
 }
+PACKAGE_KEYS = {"title", "minutes", "complete_on"}
+COMPLETE_ON = ("completed", "passed")
 TEST_KEYS = {
     "questions",
     "per_module",
@@ -82,6 +87,23 @@ class Module:
 
 
 @dataclass(frozen=True)
+class PackageModule:
+    """A SCORM package used as a module (modules/NN-slug.zip); the LMS reads the package."""
+
+    number: int
+    slug: str
+    path: str
+    title: str | None = None  # None: the package's own title
+    minutes: int = 0
+    complete_on: str = "completed"  # or "passed": what the SCO must report
+
+    @property
+    def key(self) -> str:
+        """The module's name in the bundle ('04-vneid')."""
+        return f"{self.number:02d}-{self.slug}"
+
+
+@dataclass(frozen=True)
 class CertificateWording:
     """The wording of the completion certificate."""
 
@@ -118,6 +140,7 @@ class Course:
     final_test: QuestionBank | None = None
     media: Mapping[str, bytes] = field(default_factory=dict)
     test: TestSettings = field(default_factory=TestSettings)
+    packages: tuple[PackageModule, ...] = ()
 
 
 def _nfc(text: str) -> str:
@@ -197,6 +220,39 @@ def _read_course_toml(text: str, problems: list[Problem]) -> dict[str, Any]:
             problem(key, N_("Unknown key %(key)s."), key=f"certificate.{key}")
     if "final_test" in data and not isinstance(data["final_test"], str):
         problem("final_test", N_("final_test must be the path of the question bank."))
+    packages = data.get("packages", {})
+    if not isinstance(packages, dict) or not all(isinstance(v, dict) for v in packages.values()):
+        problem("packages", N_("packages must be a table of tables, one per package module."))
+    else:
+        for name, settings in packages.items():
+            for key in sorted(set(settings) - PACKAGE_KEYS):
+                problem(key, N_("Unknown key %(key)s."), key=f"packages.{name}.{key}")
+            title = settings.get("title", "x")
+            if not isinstance(title, str) or not title.strip() or len(title) > 200:
+                problem(
+                    "title",
+                    N_("%(key)s must be a text of 1 to 200 characters."),
+                    key=f"packages.{name}.title",
+                )
+            minutes = settings.get("minutes", 0)
+            if (
+                isinstance(minutes, bool)
+                or not isinstance(minutes, int)
+                or not 0 <= minutes <= 1000
+            ):
+                problem(
+                    "minutes",
+                    N_("%(key)s must be a whole number from %(low)d to 1000."),
+                    key=f"packages.{name}.minutes",
+                    low=0,
+                )
+            if settings.get("complete_on", "completed") not in COMPLETE_ON:
+                problem(
+                    "complete_on",
+                    N_("%(key)s must be one of %(values)s."),
+                    key=f"packages.{name}.complete_on",
+                    values=", ".join(COMPLETE_ON),
+                )
     test = data.get("test", {})
     if not isinstance(test, dict):
         problem("test", N_("test must be a table of settings."))
@@ -432,9 +488,40 @@ def read_bundle(files: Mapping[str, bytes]) -> Course:
         if problem:
             problems.append(problem)
     modules: list[Module] = []
+    packages: list[PackageModule] = []
     numbers: dict[int, str] = {}
+    package_settings = meta.get("packages", {}) if isinstance(meta.get("packages"), dict) else {}
     for path in sorted(files):
         if not path.startswith("modules/"):
+            continue
+        package = PACKAGE_NAME.match(path)
+        if package:
+            number = int(package.group(1))
+            if number in numbers:
+                problems.append(
+                    Problem(
+                        path,
+                        None,
+                        N_("Module number %(number)s is used twice (also by %(other)s)."),
+                        {"number": package.group(1), "other": numbers[number]},
+                    )
+                )
+            numbers[number] = path
+            key = f"{package.group(1)}-{package.group(2)}"
+            settings = package_settings.get(key, {})
+            title = settings.get("title")
+            packages.append(
+                PackageModule(
+                    number=number,
+                    slug=package.group(2),
+                    path=path,
+                    title=_nfc(title).strip() if isinstance(title, str) and title.strip() else None,
+                    minutes=settings.get("minutes", 0)
+                    if isinstance(settings.get("minutes"), int)
+                    else 0,
+                    complete_on=settings.get("complete_on", "completed"),
+                )
+            )
             continue
         if not path.endswith(".md"):
             if not path.rsplit("/", 1)[-1].startswith("."):
@@ -442,7 +529,10 @@ def read_bundle(files: Mapping[str, bytes]) -> Course:
                     Problem(
                         path,
                         None,
-                        N_("Only .md module files belong in modules/; put media in media/."),
+                        N_(
+                            "Only modules (.md) and SCORM packages (.zip) belong in modules/; "
+                            "put media in media/."
+                        ),
                     )
                 )
             continue
@@ -462,6 +552,15 @@ def read_bundle(files: Mapping[str, bytes]) -> Course:
             numbers[number] = path
         if module:
             modules.append(module)
+    for name in sorted(set(package_settings) - {p.key for p in packages}):
+        problems.append(
+            Problem(
+                "course.toml",
+                None,
+                N_("%(target)s is not in the bundle."),
+                {"target": f"modules/{name}.zip"},
+            )
+        )
     if not numbers:
         problems.append(
             Problem("modules/", None, N_("The course has no modules (modules/NN-slug.md)."))
@@ -510,6 +609,7 @@ def read_bundle(files: Mapping[str, bytes]) -> Course:
         final_test=bank,
         media={p: d for p, d in files.items() if p.startswith("media/")},
         test=TestSettings(**meta.get("test", {})),
+        packages=tuple(packages),
     )
 
 

@@ -117,6 +117,37 @@ class TestKind(ActivityKind):
         }
 
 
+class ScormKind(ActivityKind):
+    """A SCORM package: done when its SCOs report completion (or a pass), see
+    lms.services.tracking, which keeps a summary per SCO in the progress data."""
+
+    name = "scorm"
+    template = "hocvu/learn/kinds/scorm.html"
+
+    @staticmethod
+    def content(package_id: int, scos: list[str], complete_on: str) -> dict[str, Any]:
+        """What a SCORM activity stores: its package, its SCOs and the completion rule."""
+        return {"package_id": package_id, "scos": scos, "complete_on": complete_on}
+
+    def blocker(
+        self, activity: Activity, progress: ActivityProgress, now: datetime
+    ) -> Blocker | None:
+        summaries = progress.data.get("scos", {})
+        if all(summaries.get(sco, {}).get("satisfied") for sco in activity.content["scos"]):
+            return None
+        if activity.content.get("complete_on") == "passed":
+            return Blocker(N_("Pass the lesson in the player; it is marked done by itself."), {})
+        return Blocker(N_("Finish the lesson in the player; it is marked done by itself."), {})
+
+    def context(self, session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
+        from flask import request
+
+        from lms.services import tracking
+
+        chosen = request.args.get("sco")
+        return {"player": tracking.player_context(session, enrolment, activity, chosen)}
+
+
 KINDS: dict[str, ActivityKind] = {}
 
 
@@ -133,3 +164,4 @@ def kind_of(activity: Activity) -> ActivityKind:
 
 register(PageKind())
 register(TestKind())
+register(ScormKind())

@@ -73,6 +73,20 @@ def format_number(value: float | int | None, digits: int = 1) -> str:
     return babel_format_decimal(value, format=pattern, locale=_locale_code())
 
 
+def format_duration(seconds: float | None) -> str:
+    """Time spent, in minutes ('12 phút'), or hours and minutes ('1 giờ 5 phút')."""
+    from flask_babel import gettext
+
+    if seconds is None:
+        return ""
+    minutes = int(round(seconds / 60))
+    if 0 < seconds < 30:
+        return gettext("under a minute")
+    if minutes < 60:
+        return gettext("%(minutes)s min", minutes=minutes)
+    return gettext("%(hours)s h %(minutes)s min", hours=minutes // 60, minutes=minutes % 60)
+
+
 def init_i18n(app: Flask, babel: Babel) -> None:
     """Wire Flask-Babel to Hocvu's catalogs and selectors, and add the Jinja filters."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["HOCVU_DEFAULT_LOCALE"])
@@ -86,5 +100,6 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.globals["current_locale"] = _locale_code
     app.jinja_env.globals["request_path"] = lambda: request.full_path.rstrip("?")

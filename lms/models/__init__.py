@@ -17,6 +17,7 @@ from lms.models.learning import (
     Reminder,
     ReminderKind,
 )
+from lms.models.scorm import ScormPackage, ScoState
 
 __all__ = [
     "Activity",
@@ -32,6 +33,8 @@ __all__ = [
     "OverduePolicy",
     "Reminder",
     "ReminderKind",
+    "ScoState",
+    "ScormPackage",
     "CourseVersion",
     "Enrolment",
     "ProgressStatus",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 
 import courses.bundle
 from courses.bundle import Course as Bundle
-from lms.activities import PageKind, TestKind
+from courses.bundle import PackageModule
+from lms.activities import PageKind, ScormKind, TestKind
 from lms.models import (
     Activity,
     Course,
@@ -23,7 +25,7 @@ from lms.models import (
     VersionStatus,
     utcnow,
 )
-from lms.services import audit, deadlines
+from lms.services import audit, deadlines, tracking
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.storage import LocalStorage
@@ -81,23 +83,46 @@ def create_version(
         source_sha256=_sha256(files),
         created_by_id=actor.id if actor else None,
     )
-    version.activities = [
-        Activity(
-            position=index,
-            key=module.key,
-            kind=PageKind.name,
-            title=module.title,
-            minutes=module.minutes,
-            min_minutes=module.min_minutes,
-            required=True,
-            content=PageKind.content(module, bundle.language),
+    session.add(version)
+    steps = sorted([*bundle.modules, *bundle.packages], key=lambda m: m.number)
+    activities = []
+    for index, module in enumerate(steps, start=1):
+        if isinstance(module, PackageModule):
+            package = tracking.store_package(session, files[module.path], storage, module.path)
+            activities.append(
+                Activity(
+                    position=index,
+                    key=module.key,
+                    kind=ScormKind.name,
+                    title=module.title or package.title,
+                    minutes=module.minutes,
+                    min_minutes=0,
+                    required=True,
+                    content=ScormKind.content(
+                        package.id,
+                        [s["identifier"] for s in package.manifest["scos"]],
+                        module.complete_on,
+                    ),
+                )
+            )
+            continue
+        activities.append(
+            Activity(
+                position=index,
+                key=module.key,
+                kind=PageKind.name,
+                title=module.title,
+                minutes=module.minutes,
+                min_minutes=module.min_minutes,
+                required=True,
+                content=PageKind.content(module, bundle.language),
+            )
         )
-        for index, module in enumerate(bundle.modules, start=1)
-    ]
+    version.activities = activities
     if bundle.final_test is not None:
         version.activities.append(
             Activity(
-                position=len(bundle.modules) + 1,
+                position=len(steps) + 1,
                 key=TestKind.key,
                 kind=TestKind.name,
                 title=_TEST_TITLES.get(bundle.language, _TEST_TITLES["vi"]),
@@ -131,6 +156,40 @@ def replace_module(
     if bundle.slug != course.slug:
         raise DomainError(N_("The course's slug cannot change."))
     return create_version(session, actor, bundle, files, storage)
+
+
+def is_scorm_zip(files: Mapping[str, bytes]) -> bool:
+    """A zip holding a SCORM package (imsmanifest.xml at the top, or in its one folder)
+    rather than a course bundle."""
+    if "course.toml" in files:
+        return False
+    names = {name.rsplit("/", 1)[-1] for name in files if name.count("/") <= 1}
+    return "imsmanifest.xml" in names
+
+
+def scorm_course(
+    session: Session,
+    actor: User | None,
+    data: bytes,
+    storage: LocalStorage,
+) -> CourseVersion:
+    """A new draft course (or a new version of the course with the same slug) made of one
+    SCORM package, its title taken from the package; authors may then add a final test."""
+    from lms.services.text import fold
+
+    _check_author(actor)
+    package = tracking.store_package(session, data, storage)
+    title = package.title.strip() or "SCORM"
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(title)).strip("-")[:60] or f"scorm-{package.id}"
+    toml = f"title = {_toml_string(title[:200])}\nslug = {_toml_string(slug)}\n"
+    files = {"course.toml": toml.encode(), f"modules/01-{slug[:40].strip('-')}.zip": data}
+    bundle = courses.bundle.read_bundle(files)
+    return create_version(session, actor, bundle, files, storage)
+
+
+def _toml_string(text: str) -> str:
+    # A JSON string is a valid TOML basic string (same escapes).
+    return json.dumps(text, ensure_ascii=False)
 
 
 BANK_SUFFIXES = (".gift", ".txt", ".xml", ".toml")

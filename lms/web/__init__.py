@@ -11,6 +11,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext
@@ -56,9 +57,9 @@ def message_of(error: DomainError) -> str:
 
 def register_web(app: Flask, url_prefix: str) -> None:
     """Register Hocvu's blueprints, login handling, error pages and response headers."""
-    from lms.web import admin, auth, author, certs, learn, testing
+    from lms.web import admin, auth, author, certs, learn, player, testing
 
-    blueprints = (core, auth.bp, learn.bp, testing.bp, certs.bp, author.bp, admin.bp)
+    blueprints = (core, auth.bp, learn.bp, player.bp, testing.bp, certs.bp, author.bp, admin.bp)
     for blueprint in blueprints:
         prefix = url_prefix + (blueprint.url_prefix or "")
         app.register_blueprint(blueprint, url_prefix=prefix or None)
@@ -78,7 +79,9 @@ def register_web(app: Flask, url_prefix: str) -> None:
     def force_password_change():
         if request.blueprint not in ours or request.endpoint in _OPEN_WHILE_PASSWORD_EXPIRED:
             return None
-        if request.endpoint == "core.static":
+        if request.endpoint in ("core.static", "player.commit"):
+            # The commit endpoint checks the account itself, in the query that finds the
+            # state, so that the busiest request loads no more than it needs.
             return None
         if current_user.is_authenticated and current_user.must_change_password:
             return redirect(url_for("auth.change_password"))
@@ -92,7 +95,7 @@ def register_web(app: Flask, url_prefix: str) -> None:
             response.headers.setdefault("Referrer-Policy", "same-origin")
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
             response.headers.setdefault("Permissions-Policy", "camera=(), microphone=()")
-            if current_user.is_authenticated and request.endpoint != "core.static":
+            if request.endpoint != "core.static" and "_user_id" in session:
                 response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -445,6 +445,13 @@ def user_view(user_id: int):
         .order_by(Reminder.created_at.desc())
         .limit(20)
     ).all()
+    from lms.models import ScoState
+
+    sco_states = db.session.scalars(
+        select(ScoState)
+        .where(ScoState.enrolment_id.in_([e.id for e in enrolments]))
+        .order_by(ScoState.activity_id, ScoState.id)
+    ).all()
     enrol_form = EnrolForm()
     enrolled = {e.course_id for e in enrolments}
     enrol_form.course_id.choices = choices(
@@ -461,6 +468,7 @@ def user_view(user_id: int):
         reminders_sent=reminders_sent,
         attempts=attempts,
         user_certificates=user_certificates,
+        sco_states=sco_states,
     )
 
 
@@ -1195,3 +1203,53 @@ def job_credentials(job_id: int):
             "Cache-Control": "no-store",
         },
     )
+
+
+def _sco_state_or_404(state_id: int):
+    from lms.models import ScoState
+
+    state = db.session.get(ScoState, state_id)
+    if state is None:
+        abort(404)
+    _user_or_404(state.enrolment.user_id)  # the learner must be inside the admin's scope
+    return state
+
+
+@bp.route("/scorm/states/<int:state_id>", methods=["GET", "POST"])
+@admin_required
+def sco_state(state_id: int):
+    """One learner's raw CMI state in one SCO, and the form to correct its statuses."""
+    from lms.services import tracking
+    from lms.web.forms import COMPLETION_LABELS, SUCCESS_LABELS, ScoOverrideForm
+
+    state = _sco_state_or_404(state_id)
+    form = ScoOverrideForm(
+        completion=state.override_completion or "", success=state.override_success or ""
+    )
+    if form.validate_on_submit():
+        try:
+            tracking.override(
+                db.session,
+                _me(),
+                state,
+                form.completion.data or None,
+                form.success.data or None,
+                form.reason.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(message_of(error), "error")
+        else:
+            db.session.commit()
+            flash(gettext("The correction is saved and logged."), "success")
+            return redirect(url_for("admin.sco_state", state_id=state.id))
+    item = next((s for s in state.package.manifest["scos"] if s["identifier"] == state.sco), {})
+    return render_template(
+        "hocvu/admin/sco_state.html",
+        state=state,
+        learner=state.enrolment.user,
+        item=item,
+        form=form,
+        completion_labels=COMPLETION_LABELS,
+        success_labels=SUCCESS_LABELS,
+    ), (422 if form.errors else 200)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from functools import wraps
 
 from flask import (
@@ -110,11 +112,20 @@ def index():
                     flash(f"{where}: {what}", "warning")
             elif form.course_id.data:
                 course = db.session.get(Course, form.course_id.data) or abort(404)
-                if not name.lower().endswith(".md"):
+                if name.lower().endswith(".zip") and not re.match(
+                    r"^\d{2}-[a-z0-9]+(-[a-z0-9]+)*\.zip$", name.rsplit("/", 1)[-1]
+                ):
                     raise DomainError(
                         N_(
-                            "Choose a module (.md) or a question bank (.gift, .xml, .toml) for "
-                            "a course, or a whole course."
+                            "A SCORM package for a course is named with its place and a name "
+                            "without diacritics, for example 04-vneid.zip."
+                        )
+                    )
+                if not name.lower().endswith((".md", ".zip")):
+                    raise DomainError(
+                        N_(
+                            "Choose a module (.md), a SCORM package (NN-name.zip) or a question "
+                            "bank (.gift, .xml, .toml) for a course, or a whole course."
                         )
                     )
                 version = catalog.replace_module(
@@ -122,10 +133,13 @@ def index():
                 )
             else:
                 files = read_zip(data)
-                bundle = courses.bundle.read_bundle(files)
-                version = catalog.create_version(
-                    db.session, current_user, bundle, files, _storage()
-                )
+                if catalog.is_scorm_zip(files):
+                    version = catalog.scorm_course(db.session, current_user, data, _storage())
+                else:
+                    bundle = courses.bundle.read_bundle(files)
+                    version = catalog.create_version(
+                        db.session, current_user, bundle, files, _storage()
+                    )
         except BundleError as error:
             db.session.rollback()
             problems = _problem_messages(error)
@@ -378,3 +392,58 @@ QUESTION_KINDS = {
 def question_kind(kind: str) -> str:
     """A question type in the user's language."""
     return str(QUESTION_KINDS.get(kind, kind))
+
+
+@bp.route("/packages/<int:package_id>")
+@author_required
+def package_report(package_id: int):
+    """A SCORM package's report: learners, statuses, scores and time per part, and how the
+    questions it asks (SCORM interactions) were answered."""
+    from lms.models import ScormPackage
+    from lms.services import tracking
+
+    package = db.session.get(ScormPackage, package_id)
+    if package is None:
+        abort(404)
+    scos, questions = tracking.package_report(db.session, package)
+    return render_template(
+        "hocvu/author/package_report.html", package=package, scos=scos, questions=questions
+    )
+
+
+@bp.route("/packages/<int:package_id>/try/<int:index>")
+@author_required
+def package_try(package_id: int, index: int):
+    """Play one part of a package as a learner would, without recording anything."""
+    from lms.models import ScormPackage
+    from lms.services import tracking
+    from scorm.datamodel import Launch
+
+    package = db.session.get(ScormPackage, package_id)
+    if package is None or not 0 <= index < len(package.manifest["scos"]):
+        abort(404)
+    item = package.manifest["scos"][index]
+    launch = Launch(
+        learner_id=current_user.username,
+        learner_name=current_user.full_name,
+        entry="ab-initio",
+        launch_data=item.get("launch_data"),
+        mastery_score=item.get("mastery_score"),
+        max_time_allowed=item.get("max_time_allowed"),
+        time_limit_action=item.get("time_limit_action"),
+        completion_threshold=item.get("completion_threshold"),
+        scaled_passing_score=item.get("scaled_passing_score"),
+    )
+    runtime = {
+        "standard": package.standard,
+        "rules_url": url_for("player.rules", standard=package.standard),
+        "launch": dataclasses.asdict(launch),
+        "stored": [],
+        "seq": 0,
+        "launch_url": url_for("player.files", package_id=package.id, path=item["href"])
+        + item.get("parameters", ""),
+        "session_only": list(tracking.SESSION_ONLY[package.standard]),
+    }
+    return render_template(
+        "hocvu/author/package_try.html", package=package, item=item, index=index, runtime=runtime
+    )

@@ -229,8 +229,10 @@ class UploadForm(Form):
         _l("File"),
         validators=[FileRequired(_l("Choose a file to upload."))],
         description=_l(
-            "A whole course as a zip (course.toml, modules/, media/); or, for a course, one "
-            "module (.md) or a final-test question bank (GIFT .gift/.txt, Moodle XML .xml, .toml)."
+            "A whole course as a zip (course.toml, modules/, media/) or a SCORM package (zip "
+            "with imsmanifest.xml) as a new course; or, for a course, one module (.md), a SCORM "
+            "package named NN-name.zip, or a final-test question bank (GIFT .gift/.txt, Moodle "
+            "XML .xml, .toml)."
         ),
     )
     course_id = SelectField(_l("Course"), coerce=int, validators=[Optional()])
@@ -511,3 +513,34 @@ WTFORMS_MESSAGES = (
     _l("'%(value)s' is not a valid choice for this field."),
     _l("Not a valid integer value."),
 )
+
+
+COMPLETION_LABELS = {
+    "completed": _l("completed"),
+    "incomplete": _l("incomplete"),
+    "not attempted": _l("not attempted"),
+    "unknown": _l("unknown"),
+}
+SUCCESS_LABELS = {"passed": _l("passed"), "failed": _l("failed"), "unknown": _l("unknown")}
+
+
+class ScoOverrideForm(Form):
+    """An admin's correction of a SCO's statuses."""
+
+    completion = SelectField(
+        _l("Completion"),
+        choices=choices([("", _l("(as the lesson reported)")), *COMPLETION_LABELS.items()]),
+        validators=[Optional()],
+    )
+    success = SelectField(
+        _l("Result"),
+        choices=choices([("", _l("(as the lesson reported)")), *SUCCESS_LABELS.items()]),
+        validators=[Optional()],
+    )
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[DataRequired(_l("Give a reason for the change.")), Length(max=500)],
+        filters=[_nfc_strip],
+        description=_l("Kept in the audit log with your name."),
+    )
+    submit = SubmitField(_l("Save the correction"))

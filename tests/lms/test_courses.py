@@ -253,10 +253,13 @@ def test_author_replaces_one_module(client, login, author, make, files_dir, sess
         client, "---\ntitle: X\n---\n\nThiếu minutes.\n".encode(), "03-moi.md", v1.course_id
     )
     assert "Phần đầu bài cần có minutes." in bad.get_data(as_text=True)
-    wrong_kind = _upload(client, b"PK not a zip", "khoa.zip", v1.course_id)
-    assert "Hãy chọn một bài học (.md) hoặc một ngân hàng câu hỏi" in wrong_kind.get_data(
-        as_text=True
-    )
+    wrong_kind = _upload(client, b"PK not a zip", "khoa.pdf", v1.course_id)
+    assert "Hãy chọn một bài (.md), một gói SCORM (NN-ten.zip)" in wrong_kind.get_data(as_text=True)
+    unnamed = _upload(client, b"PK not a zip", "khoa.zip", v1.course_id)
+    assert "ví dụ 04-vneid.zip" in unnamed.get_data(as_text=True)
+    broken = _upload(client, b"PK not a zip", "04-vneid.zip", v1.course_id)
+    assert broken.status_code == 422
+    assert "không phải" in broken.get_data(as_text=True)
     not_zip = _upload(client, module.encode(), "02-ma-otp.md", 0)
     assert "Tệp không phải là tệp nén zip hoặc đã bị hỏng." in not_zip.get_data(as_text=True)
 

@@ -62,8 +62,23 @@ def world(make, app):
             passed=True,
         )
     )
+    from lms.services import catalog, tracking
+    from lms.storage import LocalStorage
+    from tests.lms.test_scorm_tracking import package_bytes
+
+    scorm_version = catalog.scorm_course(
+        make.session, None, package_bytes("probe12"), LocalStorage(app.config["HOCVU_FILES_DIR"])
+    )
+    catalog.publish(make.session, None, scorm_version)
+    other_state = tracking.state_for(
+        make.session,
+        make.enrol(outside, scorm_version),
+        scorm_version.activities[0],
+        scorm_version.activities[0].content["scos"][0],
+    )
     make.commit()
     return {
+        "other_state": other_state,
         "other_job": other_job,
         "other_certificate": other_certificate,
         "other_cohort": other_cohort,
@@ -95,6 +110,7 @@ def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, w
         "job_id": world["other_job"].id,
         "token": f"{world['outside'].id}-someone-elses-upload",
         "course_id": 1,  # course settings belong to site administrators only
+        "state_id": world["other_state"].id,
     }
     checked = set()
     for rule in app.url_map.iter_rules():

@@ -1,0 +1,94 @@
+"""SCORM packages and the run-time state of each SCO for each learner."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.database import UTCDateTime, utcnow
+from lms.extensions import db
+from lms.models.accounts import User
+from lms.models.catalog import Activity
+from lms.models.learning import Enrolment
+
+
+class ScormPackage(db.Model):
+    """One uploaded package, stored once by content (course versions share it)."""
+
+    __tablename__ = "scorm_package"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    standard: Mapped[str] = mapped_column(String(10))  # "1.2" or "2004"
+    edition: Mapped[str | None] = mapped_column(String(10))  # 2004: "2nd" .. "4th"
+    title: Mapped[str] = mapped_column(String(300))
+    # Where the expanded files are kept, relative to HOCVU_FILES_DIR.
+    files_path: Mapped[str] = mapped_column(String(300))
+    # The organization's item tree and the SCOs in order (see lms.scorm_player.describe).
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScoState(db.Model):
+    """The CMI state of one SCO for one learner: what the SCO wrote, and what it means.
+
+    `data` is the list of [element, value] pairs the SCO wrote, in first-write order (the
+    order the server re-validates them in). `seq` is the number of the newest commit taken:
+    a commit with a lower or equal number is a replay and changes nothing.
+    """
+
+    __tablename__ = "sco_state"
+    __table_args__ = (UniqueConstraint("enrolment_id", "activity_id", "sco"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrolment.id", ondelete="CASCADE"), index=True
+    )
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("scorm_package.id"), index=True)
+    sco: Mapped[str] = mapped_column(String(200))  # the item identifier
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    session_key: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Time: sessions before the current one, and the current one as last reported.
+    prior_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    session_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    exit: Mapped[str] = mapped_column(String(20), default="")
+    terminated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The outcome as the SCO left it (lms.services.scorm.outcome).
+    completion: Mapped[str] = mapped_column(String(20), default="not attempted")
+    success: Mapped[str] = mapped_column(String(20), default="unknown")
+    score_scaled: Mapped[float | None] = mapped_column(Float)
+    score_raw: Mapped[float | None] = mapped_column(Float)
+    # An admin's correction, which wins over what the SCO reported.
+    override_completion: Mapped[str | None] = mapped_column(String(20))
+    override_success: Mapped[str | None] = mapped_column(String(20))
+    override_reason: Mapped[str | None] = mapped_column(String(500))
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    override_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    satisfied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enrolment: Mapped[Enrolment] = relationship()
+    activity: Mapped[Activity] = relationship()
+    package: Mapped[ScormPackage] = relationship()
+    override_by: Mapped[User | None] = relationship()
+
+    @property
+    def total_seconds(self) -> float:
+        """All the time the learner spent in this SCO."""
+        return self.prior_seconds + self.session_seconds
+
+    @property
+    def effective_completion(self) -> str:
+        return self.override_completion or self.completion
+
+    @property
+    def effective_success(self) -> str:
+        return self.override_success or self.success
