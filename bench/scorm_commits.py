@@ -58,8 +58,8 @@ DATA += [["cmi.core.exit", "suspend"], ["cmi.core.session_time", "00:05:30"]]
 LUA = r"""
 local lines = {}
 for line in io.lines("%(creds)s") do
-  local id, cookie, token = line:match("^(%%d+) (%%S+) (%%S+)$")
-  table.insert(lines, {id = id, cookie = cookie, token = token})
+  local id, cookie, token, key = line:match("^(%%d+) (%%S+) (%%S+) (%%S+)$")
+  table.insert(lines, {id = id, cookie = cookie, token = token, key = key})
 end
 local body_tail = %(tail)s
 local counter = 0
@@ -79,7 +79,7 @@ function request()
   local seq = math.floor(counter / mine) + 1
   counter = counter + 1
   local l = lines[i]
-  local body = '{"session":"bench","seq":' .. seq .. ',"terminated":false,"data":'
+  local body = '{"session":"' .. l.key .. '","seq":' .. seq .. ',"terminated":false,"data":'
     .. body_tail .. '}'
   return wrk.format("POST", "%(path)s" .. l.id .. "/commit", {
     ["Content-Type"] = "application/json",
@@ -182,9 +182,11 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
                     "sco": activity.content["scos"][0],
                     "seq": 0,
                     "data": [],
-                    "prior_seconds": 0.0,
-                    "session_seconds": 0.0,
-                    "sessions": 0,
+                    "session_key": f"{e:024x}",
+                    "session_times": {f"{e:024x}": 0.0},
+                    "total_seconds": 0.0,
+                    "sessions": 1,
+                    "attempts": 1,
                     "exit": "",
                     "terminated": False,
                     "completion": "not attempted",
@@ -194,23 +196,24 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
             ],
         )
         db.session.commit()
-        states = dict(
-            db.session.execute(
-                select(Enrolment.user_id, ScoState.id).join(
+        states = {
+            user_id: (state_id, key)
+            for user_id, state_id, key in db.session.execute(
+                select(Enrolment.user_id, ScoState.id, ScoState.session_key).join(
                     ScoState, ScoState.enrolment_id == Enrolment.id
                 )
-            ).all()
-        )
-        logins = [(states[u.id], u.get_id()) for u in users]
+            )
+        }
+        logins = [(*states[u.id], u.get_id()) for u in users]
     serializer = app.session_interface.get_signing_serializer(app)
     lines = []
-    for state_id, login_id in logins:
+    for state_id, key, login_id in logins:
         # A fresh app context each time: the CSRF token is cached in `g`.
         with app.test_request_context():
             session["_user_id"] = login_id
             session["_fresh"] = True
             token = generate_csrf()
-            lines.append(f"{state_id} {serializer.dumps(dict(session))} {token}")
+            lines.append(f"{state_id} {serializer.dumps(dict(session))} {token} {key}")
     creds = tmp / "creds.txt"
     creds.write_text("\n".join(lines) + "\n")
     return creds
@@ -307,14 +310,14 @@ def fixed_rate(port: int, creds: Path, rate: int, seconds: int) -> list[float]:
                 i = next(next_index, None)
                 if i is None:
                     break
-                state, cookie, token = lines[i % len(lines)]
+                state, cookie, token, key = lines[i % len(lines)]
                 seqs[state] = seqs.get(state, 10_000) + 1
                 seq = seqs[state]
             due = start + i / rate
             delay = due - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            body = json.dumps({"session": "rate", "seq": seq, "terminated": False, "data": DATA})
+            body = json.dumps({"session": key, "seq": seq, "terminated": False, "data": DATA})
             sent = time.perf_counter()
             conn.request(
                 "POST",

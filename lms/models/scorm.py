@@ -38,7 +38,8 @@ class ScoState(db.Model):
 
     `data` is the list of [element, value] pairs the SCO wrote, in first-write order (the
     order the server re-validates them in). `seq` is the number of the newest commit taken:
-    a commit with a lower or equal number is a replay and changes nothing.
+    a commit with a lower or equal number is a replay and changes nothing; a commit of an
+    older session (another tab, another device) changes nothing but that session's time.
     """
 
     __tablename__ = "sco_state"
@@ -54,10 +55,12 @@ class ScoState(db.Model):
     seq: Mapped[int] = mapped_column(Integer, default=0)
     session_key: Mapped[str | None] = mapped_column(String(40))
     data: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    # Time: sessions before the current one, and the current one as last reported.
-    prior_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    session_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    # Each launch is a session with a key the server gives; only the newest may change the
+    # data, any may report its own time: {session key: seconds}, and their sum.
+    session_times: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    total_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)  # launches
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # launches that did not resume
     exit: Mapped[str] = mapped_column(String(20), default="")
     terminated: Mapped[bool] = mapped_column(Boolean, default=False)
     # The outcome as the SCO left it (lms.services.scorm.outcome).
@@ -72,6 +75,7 @@ class ScoState(db.Model):
     override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     override_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     satisfied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -79,11 +83,6 @@ class ScoState(db.Model):
     activity: Mapped[Activity] = relationship()
     package: Mapped[ScormPackage] = relationship()
     override_by: Mapped[User | None] = relationship()
-
-    @property
-    def total_seconds(self) -> float:
-        """All the time the learner spent in this SCO."""
-        return self.prior_seconds + self.session_seconds
 
     @property
     def effective_completion(self) -> str:

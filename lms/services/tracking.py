@@ -8,10 +8,10 @@ may retry as often as it must.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +63,7 @@ class CommitResult:
     taken: bool
     refused: tuple[tuple[str, str, int], ...] = ()
     satisfied: bool = False
+    superseded: bool = False  # the lesson was opened again elsewhere
 
 
 def _as_bundle_error(error: PackageError, where: str) -> BundleError:
@@ -157,9 +158,10 @@ def state_for(session: Session, enrolment: Enrolment, activity: Activity, sco: s
             sco=sco,
             seq=0,
             data=[],
-            prior_seconds=0.0,
-            session_seconds=0.0,
+            session_times={},
+            total_seconds=0.0,
             sessions=0,
+            attempts=0,
             exit="",
             terminated=False,
             completion="not attempted",
@@ -175,7 +177,6 @@ def launched_asset(session: Session, state: ScoState, now: datetime | None = Non
     now = now or utcnow()
     if state.completion != "completed":
         state.completion = "completed"
-        state.sessions += 1
         state.updated_at = now
         _roll_up_if_changed(session, state, now)
         session.flush()
@@ -200,11 +201,44 @@ def stored_values(state: ScoState) -> list[list[str]]:
 _OBJECTIVE_ID = re.compile(r"^cmi\.objectives\.\d+\.id$")
 
 
+# A SCORM 2004 attempt that ended with one of these exits is over: the next launch is a new
+# attempt with fresh data (RTE 4.2.8). A completion already earned stays (satisfied_at).
+_ATTEMPT_OVER = {"", "normal", "logout", "time-out"}
+
+
 def entry_of(state: ScoState) -> str:
-    """cmi.entry for the next session: first launch, resume after a suspend, or neither."""
+    """cmi.entry for the next session: first launch (or, SCORM 2004, a new attempt),
+    resume after a suspend, or neither."""
     if state.sessions == 0 and not state.data:
         return "ab-initio"
-    return "resume" if state.exit == "suspend" else ""
+    if state.exit == "suspend":
+        return "resume"
+    if state.package.standard == "2004" and state.terminated and state.exit in _ATTEMPT_OVER:
+        return "ab-initio"
+    return ""
+
+
+def start_session(
+    session: Session, state: ScoState, user: User
+) -> tuple[Launch, list[list[str]], str]:
+    """Open a new session of a SCO: its launch values, the stored values it starts with and
+    the session key its commits must carry (an older session may only report its time)."""
+    entry = entry_of(state)
+    if entry == "ab-initio":
+        if state.sessions:
+            state.data = []  # a new SCORM 2004 attempt starts from nothing
+        state.attempts += 1
+    state.sessions += 1
+    state.session_key = secrets.token_hex(12)
+    # Known from the start, so that this session may report its time even once superseded.
+    state.session_times = {**(state.session_times or {}), state.session_key: 0.0}
+    state.terminated = False
+    state.launched_at = utcnow()
+    item = sco_of(state.package, state.sco)
+    launch = _launch(item, entry, state.total_seconds, user.username, user.full_name, user.locale)
+    values = stored_values(state)
+    session.flush()
+    return launch, values, state.session_key
 
 
 def launch_of(state: ScoState, user: User) -> Launch:
@@ -256,6 +290,10 @@ def _pairs(raw: Any) -> list[tuple[str, str]]:
             or len(item[0]) > 255
         ):
             raise CommitError(N_("The progress data could not be read."))
+        try:
+            item[0].encode(), item[1].encode()
+        except UnicodeEncodeError:  # a lone surrogate: not text any database can keep
+            raise CommitError(N_("The progress data could not be read.")) from None
         pairs.append((item[0], item[1]))
     return pairs
 
@@ -274,9 +312,8 @@ _FIND = (
         _sco.c.seq,
         _sco.c.session_key,
         _sco.c.data,
-        _sco.c.prior_seconds,
-        _sco.c.session_seconds,
-        _sco.c.sessions,
+        _sco.c.session_times,
+        _sco.c.total_seconds,
         _sco.c.terminated,
         _sco.c.completion,
         _sco.c.success,
@@ -312,9 +349,8 @@ _STORED = (
     "seq",
     "session_key",
     "data",
-    "prior_seconds",
-    "session_seconds",
-    "sessions",
+    "session_times",
+    "total_seconds",
     "exit",
     "terminated",
     "completion",
@@ -358,14 +394,37 @@ def find_for_commit(session: Session, state_id: int, user_id: int, epoch: int):
     )
 
 
+_SESSION_KEY = re.compile(r"^[0-9a-f]{24}$")
+_TIMES = (
+    update(_sco)
+    .where(_sco.c.id == bindparam("state_id"))
+    .values(
+        session_times=bindparam("new_session_times"), total_seconds=bindparam("new_total_seconds")
+    )
+)
+
+
+def _session_seconds(model, standard: str, pairs: list[tuple[str, str]]) -> float | None:
+    value = next((v for k, v in pairs if k == SESSION_TIME[standard]), None)
+    if not value:
+        return None
+    try:
+        return max(0.0, model.seconds(value))
+    except ValueError:
+        return None
+
+
 def commit(session: Session, row, body: Any, now: datetime | None = None) -> CommitResult:
     """Take one commit from the browser: {"session", "seq", "data", "terminated"}, for the
     state `row` found by `find_for_commit`.
 
-    A commit whose number is not above the newest one taken is a replay or arrived late: it
-    changes nothing (also when two arrive at once: the update only applies over an older
-    number). Each value is checked with the data model's rules, in the order the SCO wrote
-    them; a value the rules refuse is left out (and logged), and its stored value kept.
+    Only the newest session (the last launch) changes the data: a commit of an older one
+    (another tab, another device) records that session's time and is refused as
+    superseded. A commit whose number is not above the newest one taken is a replay or
+    arrived late: it changes nothing (also when two arrive at once: the update only applies
+    over an older number). Each value is checked with the data model's rules, in the order
+    the SCO wrote them; a value the rules refuse is left out (and logged), its stored value
+    kept.
     """
     now = now or utcnow()
     if not isinstance(body, dict):
@@ -373,14 +432,29 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     seq, key = body.get("seq"), body.get("session")
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < 2**31:
         raise CommitError(N_("The progress data could not be read."))
-    if not isinstance(key, str) or not 0 < len(key) <= 40:
+    if not isinstance(key, str) or not _SESSION_KEY.match(key):
         raise CommitError(N_("The progress data could not be read."))
     pairs = _pairs(body.get("data"))
     terminated = body.get("terminated") is True
+    standard = row.standard
+    model = MODELS[standard]
+    times = dict(row.session_times or {})
+    if key != row.session_key:
+        seconds = _session_seconds(model, standard, pairs)
+        if key in times and seconds is not None and seconds != times[key]:
+            times[key] = seconds
+            session.connection().execute(
+                _TIMES,
+                {
+                    "state_id": row.id,
+                    "new_session_times": times,
+                    "new_total_seconds": sum(times.values()),
+                },
+            )
+        return CommitResult(seq=row.seq, taken=False, superseded=True)
     if seq <= row.seq:
         return CommitResult(seq=row.seq, taken=False)
-    standard, items = row.standard, _items(session, row.package_id, row.sha256)
-    model = MODELS[standard]
+    items = _items(session, row.package_id, row.sha256)
     launch = _launch(items[row.sco], "", 0.0, row.username, row.full_name, row.locale)
     runtime, refused = model.replay(launch, {}, pairs)
     if refused:
@@ -399,29 +473,17 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
             refused[0],
         )
     written = runtime.written()
-    values: dict[str, Any] = {}
-    prior, current, sessions, was_terminated = (
-        row.prior_seconds,
-        row.session_seconds,
-        row.sessions,
-        row.terminated,
-    )
-    if key != row.session_key:
-        # A new session: the time of the one before counts in full from now on.
-        prior, current, sessions, was_terminated = prior + current, 0.0, sessions + 1, False
-    session_time = written.get(SESSION_TIME[standard])
-    if session_time:
-        with contextlib.suppress(ValueError):  # the data model checked it already
-            current = max(0.0, model.seconds(session_time))
-    ended = was_terminated or terminated
+    seconds = _session_seconds(model, standard, list(written.items()))
+    if seconds is not None or key not in times:
+        times[key] = seconds or 0.0
+    ended = row.terminated or terminated
     result = outcome(model, launch, written, terminated=ended)
-    values.update(
+    values: dict[str, Any] = dict(
         seq=seq,
         session_key=key,
         data=[[k, v] for k, v in written.items()],
-        prior_seconds=prior,
-        session_seconds=current,
-        sessions=sessions,
+        session_times=times,
+        total_seconds=sum(times.values()),
         exit=written.get(EXIT[standard], "")[:20],
         terminated=ended,
         completion=result.completion,
@@ -430,15 +492,16 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         score_raw=result.score_raw,
         updated_at=now,
     )
-    complete_on = (row.content or {}).get("complete_on", "completed")
+    content = row.content or {}
+    item = items[row.sco]
     satisfied = satisfies(
-        complete_on,
+        content.get("complete_on", "completed"),
         row.override_completion or result.completion,
         row.override_success or result.success,
+        graded=_graded(item),
     )
     newly = satisfied and row.satisfied_at is None
     params = {f"new_{name}": values[name] for name in _STORED}
-    params["new_data"] = values["data"]
     updated = (
         session.connection()
         .execute(
@@ -457,10 +520,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     if newly or (changed and row.satisfied_at is not None):
         enrolment = session.get(Enrolment, row.enrolment_id)
         activity = session.get(Activity, row.activity_id)
-        if newly:
-            roll_up(session, enrolment, activity, now)
-        else:
-            _store_summary(session, enrolment, activity)
+        roll_up(session, enrolment, activity, now)
     return CommitResult(
         seq=seq,
         taken=True,
@@ -469,18 +529,25 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     )
 
 
+def _graded(item: dict[str, Any]) -> bool:
+    """Whether the package gives this SCO a passing score (so only a pass is a pass)."""
+    return item.get("mastery_score") is not None or item.get("scaled_passing_score") is not None
+
+
 # --- rollup -----------------------------------------------------------------------------
 
 
-def satisfies(complete_on: str, completion: str, success: str) -> bool:
+def satisfies(complete_on: str, completion: str, success: str, graded: bool = False) -> bool:
     """Whether a SCO's statuses meet the activity's rule ("completed" or "passed").
 
     "completed" accepts a completion or a pass (SCORM 1.2 content often reports only
-    "passed"); "passed" needs a pass, or a completion of a part that reports no result.
+    "passed"); "passed" needs a pass, or, for a part the package gives no passing score (a
+    reading page), a completion.
     """
     if complete_on == "passed":
-        # Parts that report no success status (a reading page) count when completed.
-        return success == "passed" or (success == "unknown" and completion == "completed")
+        return success == "passed" or (
+            not graded and success == "unknown" and completion == "completed"
+        )
     return completion == "completed" or success == "passed"
 
 
@@ -490,9 +557,17 @@ def activity_score(states: Sequence[ScoState]) -> float | None:
     return sum(scores) / len(scores) if scores else None
 
 
+def _state_satisfies(state: ScoState) -> bool:
+    return satisfies(
+        state.activity.content.get("complete_on", "completed"),
+        state.effective_completion,
+        state.effective_success,
+        graded=_graded(sco_of(state.package, state.sco)),
+    )
+
+
 def _roll_up_if_changed(session: Session, state: ScoState, now: datetime) -> bool:
-    complete_on = state.activity.content.get("complete_on", "completed")
-    ok = satisfies(complete_on, state.effective_completion, state.effective_success)
+    ok = _state_satisfies(state)
     if ok and state.satisfied_at is None:
         state.satisfied_at = now
         roll_up(session, state.enrolment, state.activity, now)
@@ -506,12 +581,18 @@ def _roll_up_if_changed(session: Session, state: ScoState, now: datetime) -> boo
 def _store_summary(session: Session, enrolment: Enrolment, activity: Activity) -> ActivityProgress:
     from lms.services import learning
 
-    states = session.scalars(
-        select(ScoState).where(
-            ScoState.enrolment_id == enrolment.id, ScoState.activity_id == activity.id
-        )
-    ).all()
     progress = learning.open_activity(session, enrolment, activity)
+    session.flush()
+    # One rollup at a time per learner and activity: two SCOs satisfied by commits that
+    # arrive together must not each miss the other's (PostgreSQL; SQLite writes one by one).
+    session.execute(
+        select(ActivityProgress.id).where(ActivityProgress.id == progress.id).with_for_update()
+    )
+    states = session.scalars(
+        select(ScoState)
+        .where(ScoState.enrolment_id == enrolment.id, ScoState.activity_id == activity.id)
+        .execution_options(populate_existing=True)
+    ).all()
     progress.data = {
         **progress.data,
         "scos": {
@@ -541,8 +622,22 @@ def roll_up(
     now = now or utcnow()
     session.flush()
     progress = _store_summary(session, enrolment, activity)
-    needed = set(activity.content["scos"])
-    done = {sco for sco, summary in progress.data["scos"].items() if summary["satisfied"]}
+    summaries = progress.data["scos"]
+    done = {sco for sco, summary in summaries.items() if summary["satisfied"]}
+    # Parts the package's own rules skip (a lesson whose quiz was passed) are not needed.
+    package = package_of(session, activity)
+    nav = Navigator(
+        package.manifest,
+        {
+            sco: ScoStatus(
+                completion=summary["completion"],
+                success=summary["success"],
+                done=summary["satisfied"],
+            )
+            for sco, summary in summaries.items()
+        },
+    )
+    needed = {sco for sco in activity.content["scos"] if not nav.skipped(sco)}
     if needed <= done and progress.status != ProgressStatus.DONE:
         learning.complete_activity(session, enrolment, activity, now)
     session.flush()
@@ -571,8 +666,7 @@ def override(
     state.override_reason = reason[:500]
     state.override_by_id = actor.id
     state.override_at = now
-    complete_on = state.activity.content.get("complete_on", "completed")
-    if satisfies(complete_on, state.effective_completion, state.effective_success):
+    if _state_satisfies(state):
         state.satisfied_at = state.satisfied_at or now
     elif completion is not None or success is not None:
         # A correction downwards is the admin's decision; the SCO's own report is kept.
@@ -617,14 +711,30 @@ def player_context(
         sco: ScoStatus(
             completion=state.effective_completion,
             success=state.effective_success,
-            attempts=state.sessions,
+            attempts=state.attempts,
             done=state.satisfied_at is not None,
         )
         for sco, state in states.items()
     }
     nav = Navigator(package.manifest, statuses)
     ids = [s["identifier"] for s in package.manifest["scos"]]
-    current = chosen if chosen in ids and nav.may_deliver(chosen) else nav.start()
+    # The table of contents may open what the rules let the learner choose; previous and
+    # next lead from the part launched last.
+    last = max(
+        (s for s in states.values() if s.launched_at),
+        key=lambda s: s.launched_at,
+        default=None,
+    )
+    neighbours = set()
+    if last is not None:
+        for step in (nav.next(last.sco), nav.previous(last.sco)):
+            if step:
+                neighbours.add(step["identifier"])
+        neighbours.add(last.sco)
+    allowed = chosen in ids and (
+        nav.may_choose(chosen) or (chosen in neighbours and nav.may_deliver(chosen))
+    )
+    current = chosen if allowed else nav.start()
     return {
         "package": package,
         "toc": nav.toc(current),
@@ -726,8 +836,7 @@ def package_report(
             ScoState.override_success,
             ScoState.sessions,
             ScoState.score_scaled,
-            ScoState.prior_seconds,
-            ScoState.session_seconds,
+            ScoState.total_seconds,
             ScoState.data,
         ).where(ScoState.package_id == package.id)
     )
@@ -739,8 +848,7 @@ def package_report(
         o_success,
         sessions,
         score,
-        prior,
-        current,
+        seconds,
         data,
     ) in rows:
         summary = summaries.get(sco)
@@ -754,7 +862,7 @@ def package_report(
         summary.sessions += sessions
         if score is not None:
             summary.scores.append(score)
-        summary.seconds.append(prior + current)
+        summary.seconds.append(seconds)
         last: dict[str, dict[str, str]] = {}
         for interaction in interactions_of(data or []):
             if interaction.get("id"):

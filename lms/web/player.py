@@ -24,9 +24,11 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from flask_wtf.csrf import validate_csrf
 from sqlalchemy import exists, select
+from wtforms.validators import ValidationError
 
-from lms.extensions import db
+from lms.extensions import csrf, db
 from lms.models import Activity, Enrolment
 from lms.models.scorm import ScormPackage, ScoState
 from lms.services import tracking
@@ -118,15 +120,17 @@ def runtime(activity_id: int, index: int):
     learning.open_activity(db.session, enrolment, activity)
     if item.get("asset"):
         tracking.launched_asset(db.session, state)
-    launch = tracking.launch_of(state, current_user)
+    launch, stored, key = tracking.start_session(db.session, state, current_user)
     body = {
         "standard": package.standard,
         "rules_url": url_for("player.rules", standard=package.standard),
+        "user": current_user.id,
         "state_id": state.id,
         "commit_url": url_for("player.commit", state_id=state.id),
+        "session": key,
         "seq": state.seq,
         "launch": dataclasses.asdict(launch),
-        "stored": tracking.stored_values(state),
+        "stored": stored,
         "launch_url": url_for("player.files", package_id=package.id, path=item["href"])
         + item.get("parameters", ""),
         "sco": item["identifier"],
@@ -149,6 +153,7 @@ def _session_user() -> tuple[int, int] | None:
 
 
 @bp.route("/state/<int:state_id>/commit", methods=["POST"])
+@csrf.exempt  # checked below, after the login: a stale page must learn it is logged out
 def commit(state_id: int):
     """Take a commit of a SCO's state (JSON); idempotent and ordered by its sequence number.
 
@@ -159,6 +164,10 @@ def commit(state_id: int):
     who = _session_user()
     if who is None:
         return _json_error(401, gettext("Your session has ended. Log in again to save."))
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except ValidationError:
+        return _json_error(403, gettext("The page has expired. Reload it to save again."))
     if (request.content_length or 0) > MAX_COMMIT_BYTES:
         return _json_error(413, gettext("The progress data is too large to be saved."))
     body = request.get_json(silent=True, force=True)
@@ -174,6 +183,14 @@ def commit(state_id: int):
         db.session.rollback()
         return _json_error(400, message_of(error))
     db.session.commit()
+    if result.superseded:
+        return _json_error(
+            409,
+            gettext(
+                "This lesson was opened again in another tab or on another device; only the "
+                "newest one is saved. Close this one."
+            ),
+        )
     log.debug(
         "commit %s seq %s in %.1f ms", state_id, result.seq, 1000 * (time.perf_counter() - started)
     )

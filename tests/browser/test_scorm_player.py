@@ -119,12 +119,8 @@ def test_golf_package_plays_tracks_and_resumes(
 
     # Leaving the page (a reload here) suspends the SCO; its state reaches the server.
     page.reload()
-    states = _wait_for(
-        session, lambda s: s and _values(s[0]).get(location) == "3" and s[0].exit == "suspend"
-    )
-    state = states[0]
-    assert state.completion == "incomplete"
-    assert state.sessions == 1
+    states = _wait_for(session, lambda s: s and _values(s[0]).get(location) == "3")
+    assert states[0].completion == "incomplete"
 
     # The relaunch resumes on the page where the learner stopped.
     launch, content = _golf_frames(page)
@@ -140,7 +136,7 @@ def test_golf_package_plays_tracks_and_resumes(
     state = states[0]
     assert state.completion == "completed"
     assert state.score_raw == 100 and state.score_scaled == 1.0
-    assert state.sessions == 2 and state.total_seconds > 0
+    assert state.sessions == 2 and state.attempts == 1 and state.total_seconds > 0
     progress = session.scalars(select(ActivityProgress)).one()
     assert progress.status == ProgressStatus.DONE
     if "Advanced" in package:

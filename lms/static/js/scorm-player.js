@@ -3,62 +3,84 @@
  *
  * Every commit carries the SCO's whole state and a sequence number, so only the newest
  * unsent one matters. It is written to localStorage first (it survives a reload, a crash or
- * a closed tab), then sent; failures are retried with backoff, and a page that is being left
- * sends with `keepalive`. Any Hocvu page sends what an earlier page left unsent.
+ * a closed tab), under the learner's id, then sent; a record is removed only when the server
+ * has it. Failures are retried with backoff; a page being left sends with `keepalive`; any
+ * Hocvu page of the same learner sends what an earlier page left unsent; a relaunch starts
+ * from an unsent newer state and sends it in the new session.
  */
 (function () {
   "use strict";
 
   var PREFIX = "hocvu.scorm.";
+  var KEEPALIVE_BYTES = 60000; // browsers allow 64 KiB in flight for requests of a page being left
   var channels = {};
+  var unloading = false;
 
-  function load(id) {
+  function meta(name) {
+    var tag = document.querySelector('meta[name="' + name + '"]');
+    return tag ? tag.getAttribute("content") : "";
+  }
+
+  function storageKey(user, stateId) {
+    return PREFIX + user + "." + stateId;
+  }
+
+  function load(key) {
     try {
-      return JSON.parse(window.localStorage.getItem(PREFIX + id));
+      return JSON.parse(window.localStorage.getItem(key));
     } catch (e) {
       return null;
     }
   }
 
-  function keep(id, record) {
+  function keep(key, record) {
     try {
-      window.localStorage.setItem(PREFIX + id, JSON.stringify(record));
+      window.localStorage.setItem(key, JSON.stringify(record));
       return true;
     } catch (e) {
       return false; // storage full or disabled: the record stays in memory only
     }
   }
 
-  function forget(id, seq) {
-    var stored = load(id);
+  function forget(key, seq) {
+    var stored = load(key);
     if (stored && stored.seq <= seq) {
-      try { window.localStorage.removeItem(PREFIX + id); } catch (e) { /* ignore */ }
+      try { window.localStorage.removeItem(key); } catch (e) { /* ignore */ }
     }
   }
 
-  function csrfToken() {
-    var root = document.getElementById("scorm-player");
-    if (root && root.dataset.csrf) return root.dataset.csrf;
-    var field = document.querySelector("input[name=csrf_token]");
-    return field ? field.value : "";
+  function bytes(text) {
+    return new Blob([text]).size;
   }
 
-  /* One channel per SCO state: the newest record, at most one request in flight. */
-  function Channel(id, status) {
-    this.id = id;
+  /* One channel per SCO state: the newest record, at most one request in flight (a
+   * Terminate goes out at once even so: the server orders commits by their numbers). */
+  function Channel(key, status) {
+    this.key = key;
     this.status = status || function () {};
     this.latest = null;
     this.acked = 0;
     this.inflight = false;
     this.failures = 0;
     this.timer = null;
+    this.stopped = false;
     this.lastOutcome = "ok";
+    this.storedOk = true;
   }
 
   Channel.prototype.put = function (record) {
     if (this.latest && this.latest.seq >= record.seq) return;
     this.latest = record;
-    keep(this.id, record);
+    this.storedOk = keep(this.key, record);
+    if (unloading && !this.stopped) {
+      // A SCO that finishes while its page goes away: only keepalive gets through.
+      this.send(record, { leaving: true });
+      return;
+    }
+    if (record.terminated && this.inflight && !this.stopped) {
+      this.send(record, { parallel: true });
+      return;
+    }
     this.kick();
   };
 
@@ -67,19 +89,26 @@
   };
 
   Channel.prototype.kick = function () {
-    if (this.inflight || !this.pending()) return;
+    if (this.inflight || this.stopped || !this.pending()) return;
     if (this.timer) { window.clearTimeout(this.timer); this.timer = null; }
-    this.send(this.latest, false);
+    this.send(this.latest, {});
   };
 
   Channel.prototype.later = function () {
     var self = this;
-    if (this.timer) return;
+    if (this.timer || this.stopped) return;
     var delay = Math.min(30000, 1000 * Math.pow(2, this.failures)) * (0.75 + Math.random() / 2);
     this.timer = window.setTimeout(function () { self.timer = null; self.kick(); }, delay);
   };
 
-  Channel.prototype.send = function (record, leaving) {
+  Channel.prototype.fail = function (kind, retry) {
+    this.failures += 1;
+    this.lastOutcome = kind;
+    this.status(kind === "unsaved" && !this.storedOk ? "unstored" : kind);
+    if (retry) this.later(); else this.stopped = true;
+  };
+
+  Channel.prototype.send = function (record, how) {
     var self = this;
     var body = JSON.stringify({
       session: record.session, seq: record.seq, data: record.data, terminated: record.terminated
@@ -87,99 +116,95 @@
     var options = {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": record.csrf || csrfToken(),
-                 "Accept": "application/json" },
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "X-CSRFToken": meta("csrf-token") },
       body: body,
-      // A page being left may only finish small requests; larger ones wait in localStorage.
-      keepalive: body.length < 60000
+      // Only a page being left needs keepalive, and it may carry 64 KiB at most; a larger
+      // record waits in localStorage for the next page.
+      keepalive: Boolean(how.leaving) && bytes(body) < KEEPALIVE_BYTES
     };
-    if (leaving) {
+    if (how.leaving) {
       try { window.fetch(record.url, options); } catch (e) { /* sent next time */ }
       return;
     }
-    this.inflight = true;
-    if (this.failures === 0) this.status("saving");
+    if (how.quiet) {
+      // An older session's last record: it reports that session's time; nothing to wait for.
+      window.fetch(record.url, options).catch(function () { /* its time is lost, not data */ });
+      return;
+    }
+    if (!how.parallel) {
+      this.inflight = true;
+      if (this.failures === 0) this.status("saving");
+    }
     window.fetch(record.url, options).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (json) {
         return { status: response.status, json: json };
       });
     }).then(function (result) {
-      self.inflight = false;
+      if (!how.parallel) self.inflight = false;
       if (result.status === 200) {
         var recovered = self.failures > 0 || self.lastOutcome !== "ok";
         self.failures = 0;
-        self.acked = Math.max(self.acked, result.json.seq || record.seq, record.seq);
-        forget(self.id, self.acked);
+        self.acked = Math.max(self.acked, record.seq);
+        forget(self.key, self.acked);
         if (result.json.refused && result.json.refused.length) {
           self.lastOutcome = "refused";
           self.status("refused");
         } else {
           self.lastOutcome = "ok";
-          self.status(recovered ? "resent" : "saved", result.json);
+          self.status(recovered ? "resent" : "saved");
         }
         self.kick();
-      } else if (result.status === 401 || result.status === 403) {
-        self.failures += 1;
-        self.lastOutcome = "login";
-        self.status("login");
-        self.later();
-      } else if (result.status === 400 || result.status === 404 || result.status === 413) {
-        // The server will never take this record: keep the state in memory, stop retrying.
+      } else if (result.status === 409) {
+        // Opened again elsewhere: the newest launch owns the data; this one stops.
         self.acked = Math.max(self.acked, record.seq);
-        forget(self.id, record.seq);
-        self.lastOutcome = "refused";
-        self.status("refused");
+        forget(self.key, record.seq);
+        self.fail("elsewhere", false);
+      } else if (result.status === 401) {
+        self.fail("login", true);
+      } else if (result.status === 403) {
+        self.fail("expired", true);
+      } else if (result.status === 400 || result.status === 404 || result.status === 413) {
+        // Not for this page to solve: the record stays on the device, unsent.
+        self.fail(result.status === 404 ? "login" : "refused", false);
       } else {
-        self.failures += 1;
-        self.lastOutcome = "unsaved";
-        self.status("unsaved");
-        self.later();
+        self.fail("unsaved", true);
       }
     }, function () {
-      self.inflight = false;
-      self.failures += 1;
-      self.lastOutcome = "unsaved";
-      self.status("unsaved");
-      self.later();
+      if (!how.parallel) self.inflight = false;
+      self.fail("unsaved", true);
     });
   };
 
-  function channel(id, status) {
-    if (!channels[id]) channels[id] = new Channel(id, status);
-    else if (status) channels[id].status = status;
-    return channels[id];
+  function channel(key, status) {
+    if (!channels[key]) channels[key] = new Channel(key, status);
+    else if (status) channels[key].status = status;
+    return channels[key];
   }
 
-  /* Send what earlier pages left in localStorage. */
-  function flushStored() {
-    var ids = [];
+  /* Send what earlier pages of this learner left in localStorage. */
+  function flushStored(user) {
+    var keys = [];
     try {
       for (var i = 0; i < window.localStorage.length; i += 1) {
         var key = window.localStorage.key(i);
-        if (key && key.indexOf(PREFIX) === 0) ids.push(key.slice(PREFIX.length));
+        if (key && key.indexOf(PREFIX + user + ".") === 0) keys.push(key);
       }
     } catch (e) {
       return;
     }
-    ids.forEach(function (id) {
-      var record = load(id);
-      if (record && record.url) channel(id).put(record);
+    keys.forEach(function (key) {
+      var record = load(key);
+      if (record && record.url && !channels[key]) channel(key).put(record);
     });
   }
 
   function leaving() {
-    Object.keys(channels).forEach(function (id) {
-      var c = channels[id];
-      if (c.pending()) c.send(c.latest, true);
+    unloading = true;
+    Object.keys(channels).forEach(function (key) {
+      var c = channels[key];
+      if (c.pending() && !c.stopped) c.send(c.latest, { leaving: true });
     });
-  }
-
-  function randomKey() {
-    var bytes = new Uint8Array(12);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
   }
 
   function pairsOf(written) {
@@ -205,11 +230,11 @@
     function show(kind) {
       var text = root.dataset["msg" + kind.charAt(0).toUpperCase() + kind.slice(1)];
       if (hideTimer) { window.clearTimeout(hideTimer); hideTimer = null; }
-      if (!text) return;
+      if (!text || !statusBox) return;
       statusBox.textContent = text;
       statusBox.className = "player-status status-" + kind;
       statusBox.hidden = false;
-      if (kind === "saved" || kind === "resent" || kind === "saving") {
+      if (kind === "saved" || kind === "resent") {
         hideTimer = window.setTimeout(function () { statusBox.hidden = true; },
                                       kind === "resent" ? 6000 : 2500);
       }
@@ -217,7 +242,7 @@
 
     function status(kind) {
       root.dataset.saveState = kind;
-      if (kind === "saving") return; // quiet unless it fails
+      if (kind === "saving" || kind === "saved") return; // quiet while all is well
       show(kind);
     }
 
@@ -237,29 +262,34 @@
       return getJSON(rt.rules_url).then(function (table) { return [rt, table]; });
     }).then(function (both) {
       var rt = both[0], table = both[1];
-      var ch = preview ? { put: function () {} } : channel(String(rt.state_id), status);
+      var key = preview ? null : storageKey(rt.user, rt.state_id);
+      var ch = preview ? { put: function () {} } : channel(key, status);
       var stored = rt.stored;
       var seq = rt.seq;
       var launch = rt.launch;
-      var pending = preview ? null : load(rt.state_id);
-      if (pending && pending.seq > rt.seq && pending.url === rt.commit_url) {
-        // The server has not got this device's newest state yet: start from it, send it.
-        var only = rt.session_only || [];
+      var only = rt.session_only || [];
+      var pending = preview ? null : (ch.latest || load(key));
+      if (pending && pending.url === rt.commit_url && pending.seq > rt.seq) {
+        // The server has not got this device's newest state: start from it. The old
+        // session's record reports that session's time; its data goes on in this session.
+        if (pending.session !== rt.session) ch.send(pending, { quiet: true });
         stored = pending.data.filter(function (pair) { return only.indexOf(pair[0]) < 0; });
-        var exit = pending.data.filter(function (pair) { return only.indexOf(pair[0]) >= 0 && /exit$/.test(pair[0]); });
+        var exit = pending.data.filter(function (pair) { return /(^|\.)exit$/.test(pair[0]); });
         if (exit.length && exit[0][1] === "suspend") launch = Object.assign({}, launch, { entry: "resume" });
-        seq = pending.seq;
-        ch.put(pending);
+        seq = Math.max(seq, pending.seq);
+        ch.latest = null;
+        ch.stopped = false;
+        seq += 1;
+        ch.put({ url: rt.commit_url, session: rt.session, seq: seq, data: stored, terminated: false });
+      } else if (pending && !preview) {
+        forget(key, rt.seq);
       }
-      var session = randomKey();
-      var terminated = false;
 
       function onCommit(written, info) {
         seq += 1;
         ch.put({
           url: rt.commit_url,
-          csrf: root.dataset.csrf,
-          session: session,
+          session: rt.session,
           seq: seq,
           data: merge(stored, written),
           terminated: Boolean(info && info.terminated)
@@ -268,7 +298,6 @@
       }
 
       function onTerminate(written) {
-        terminated = true;
         var request = "";
         pairsOf(written).forEach(function (pair) { if (pair[0] === "adl.nav.request") request = pair[1]; });
         var target = null;
@@ -277,7 +306,11 @@
         else if (request === "previous") target = root.dataset.previousUrl || root.dataset.lessonUrl;
         else if (choice) target = root.dataset.lessonUrl + "?sco=" + encodeURIComponent(choice[1]);
         else if (/^(exit|exitAll|suspendAll|abandon|abandonAll)$/.test(request)) target = root.dataset.courseUrl;
-        if (target) window.setTimeout(function () { window.location.assign(target); }, 150);
+        else if (!unloading && !preview) {
+          // The SCO ended itself without asking for anything: leave no blank frame behind.
+          target = root.classList.contains("with-toc") ? root.dataset.lessonUrl : root.dataset.courseUrl;
+        }
+        if (target && !unloading) window.setTimeout(function () { window.location.assign(target); }, 300);
       }
 
       var api = window.HocvuScorm.createAPI({
@@ -285,24 +318,34 @@
       });
       if (rt.standard === "1.2") window.API = api; else window.API_1484_11 = api;
       root.dataset.ready = "true";
-      root.hocvu = { api: api, channel: ch, runtime: rt, isTerminated: function () { return terminated; } };
       frame.src = rt.launch_url;
+      if (!preview) flushStored(rt.user);
     }).catch(function () {
       show("failed");
     });
   }
 
+  window.addEventListener("beforeunload", function () { unloading = true; });
   window.addEventListener("pagehide", leaving);
+  window.addEventListener("pageshow", function () { unloading = false; });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") leaving();
+    if (document.visibilityState === "hidden") {
+      Object.keys(channels).forEach(function (key) {
+        var c = channels[key];
+        if (c.pending() && !c.stopped && !c.inflight) c.send(c.latest, { leaving: true });
+      });
+    }
   });
   window.addEventListener("online", function () {
-    Object.keys(channels).forEach(function (id) { channels[id].kick(); });
+    Object.keys(channels).forEach(function (key) { channels[key].kick(); });
   });
 
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.getElementById("scorm-player");
-    if (root && (root.dataset.runtimeUrl || root.dataset.preview === "true")) startPlayer(root);
-    flushStored();
+    if (root && (root.dataset.runtimeUrl || root.dataset.preview === "true")) {
+      startPlayer(root); // it sends what earlier pages left once its own state is known
+    } else if (meta("hocvu-user")) {
+      flushStored(meta("hocvu-user"));
+    }
   });
 })();
