@@ -17,8 +17,22 @@ from lms.models.learning import (
     Reminder,
     ReminderKind,
 )
+from lms.models.reporting import (
+    ALL_BATCHES,
+    NO_BATCH,
+    Report,
+    ReportDaily,
+    ReportFigure,
+    ReportSnapshot,
+)
 
 __all__ = [
+    "ALL_BATCHES",
+    "NO_BATCH",
+    "Report",
+    "ReportDaily",
+    "ReportFigure",
+    "ReportSnapshot",
     "Activity",
     "ActivityProgress",
     "AttemptStatus",
