@@ -44,6 +44,7 @@ from lms.models import (
     Course,
     Enrolment,
     OrgUnit,
+    Report,
     ReportDaily,
     ReportFigure,
     ReportSnapshot,
@@ -54,6 +55,7 @@ from lms.models import (
     utcnow,
 )
 from lms.services.clock import DEFAULT_TIMEZONE
+from lms.services.deadlines import due_day
 from lms.services.errors import N_, DomainError, NotFound
 from lms.services.scope import Scope
 from lms.services.text import fold
@@ -352,8 +354,8 @@ def latest_snapshot(session: Session, course_id: int) -> ReportSnapshot | None:
 def refresh(
     session: Session, course_id: int, timezone: str = DEFAULT_TIMEZONE, now: datetime | None = None
 ) -> ReportSnapshot:
-    """Count every learner of the course now and store the rolled-up figures; older
-    snapshots of the course are deleted."""
+    """Count every learner of the course now and store the rolled-up figures. The snapshot
+    before it is kept (a page may be reading it right now); older ones are deleted."""
     now = now or utcnow()
     everything = Scope(everything=True, paths=())
     snapshot = ReportSnapshot(course_id=course_id, started_at=now)
@@ -388,12 +390,16 @@ def refresh(
     )
     snapshot.completed_at = utcnow()
     session.flush()
-    old = select(ReportSnapshot.id).where(
-        ReportSnapshot.course_id == course_id,
-        ReportSnapshot.id != snapshot.id,
-        ReportSnapshot.started_at <= snapshot.started_at,
-    )
-    old_ids = list(session.scalars(old))
+    older = session.scalars(
+        select(ReportSnapshot.id)
+        .where(
+            ReportSnapshot.course_id == course_id,
+            ReportSnapshot.id != snapshot.id,
+            ReportSnapshot.started_at <= snapshot.started_at,
+        )
+        .order_by(ReportSnapshot.started_at.desc(), ReportSnapshot.id.desc())
+    ).all()
+    old_ids = older[1:]
     if old_ids:
         session.execute(delete(ReportFigure).where(ReportFigure.snapshot_id.in_(old_ids)))
         session.execute(delete(ReportDaily).where(ReportDaily.snapshot_id.in_(old_ids)))
@@ -694,6 +700,7 @@ class LearnerState:
     certified: bool
     best_score: float | None
     overdue: bool
+    due_day: date | None  # the local day at whose end it is due
 
     @property
     def status(self) -> str:
@@ -707,7 +714,11 @@ class LearnerState:
 
 
 def states_of(
-    session: Session, user_ids: Iterable[int], course_id: int | None, now: datetime | None = None
+    session: Session,
+    user_ids: Iterable[int],
+    course_id: int | None,
+    timezone: str = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
 ) -> dict[int, list[LearnerState]]:
     """The enrolments of these accounts (in one course, or all) with their results."""
     now = now or utcnow()
@@ -753,6 +764,7 @@ def states_of(
                     bool(certified),
                     score,
                     completed is None and due is not None and due <= now,
+                    due_day(due, timezone) if due else None,
                 )
             )
     return result
@@ -781,3 +793,51 @@ __all__ = [
     "overview",
     "states_of",
 ]
+
+
+# --- periodic reports -------------------------------------------------------------------------
+
+
+def report_data(
+    session: Session,
+    actor: User,
+    *,
+    course: Course,
+    unit: OrgUnit | None,
+    kind: str,
+    period: Period,
+    site_name: str,
+    timezone: str = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
+) -> dict:
+    """The figures of a periodic report, counted now, as plain JSON-able values: the
+    accounts issued in the period in the unit's subtree, by child unit, batch and day."""
+    scope = Scope.of(actor)
+    if unit is None and not scope.everything:
+        raise NotFound(N_("This unit does not exist or is outside the units you manage."))
+    now = now or utcnow()
+    filters = Filters(course.id, issued_from=period.start, issued_to=period.end)
+    view = overview(session, scope, filters, unit, now)
+    days = completions_per_day(session, scope, filters, period, unit, timezone)
+    return {
+        "unit": unit.name if unit else site_name,
+        "unit_id": unit.id if unit else None,
+        "course": course.title,
+        "kind": kind,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "as_of": now.isoformat(),
+        "issued_by": actor.full_name,
+        "total": view.total.as_dict(),
+        "rows": [{"name": r.name, "code": r.code, "counts": r.total.as_dict()} for r in view.rows],
+        "batches": [{"name": b.name, "counts": b.counts.as_dict()} for b in view.batches],
+        "days": [[d.isoformat(), n] for d, n in days],
+    }
+
+
+def reports_of(session: Session, scope: Scope) -> Select:
+    """Issued reports the scope may see: those on its units (site-wide ones: site admins)."""
+    stmt = select(Report).outerjoin(OrgUnit, Report.org_unit_id == OrgUnit.id)
+    if not scope.everything:
+        stmt = stmt.where(Report.org_unit_id.is_not(None), scope.unit_filter())
+    return stmt.order_by(Report.created_at.desc(), Report.id.desc())
