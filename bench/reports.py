@@ -241,7 +241,7 @@ def main() -> None:
             admin = User(
                 username="admin",
                 full_name="Quản trị",
-                password_hash=hash_password("bench-password", "scrypt:1024:8:1"),
+                password_hash=hash_password("bench-password"),
                 sort_name="quan tri",
                 search_name="quan tri",
                 must_change_password=False,
@@ -260,8 +260,8 @@ def main() -> None:
         assert response.status_code == 302, response.status_code
         course = ids["course"]
         pages = {
-            "dashboard (all units)": f"/admin/reports?course={course}",
-            "dashboard (district)": f"/admin/reports?course={course}&unit={ids['district']}",
+            "dashboard (all units)": f"/admin/reports/?course={course}",
+            "dashboard (district)": f"/admin/reports/?course={course}&unit={ids['district']}",
             "learner list (grassroots unit)": f"/admin/users?unit={ids['grassroots']}"
             f"&course={course}",
             "learner list (district, overdue)": f"/admin/users?unit={ids['district']}"
