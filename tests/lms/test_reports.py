@@ -374,3 +374,11 @@ def test_stale_figures_are_counted_again_in_the_background(org, session, login, 
     assert "đang được đếm lại" in html
     session.expire_all()
     assert reports.latest_snapshot(session, org.version.course_id).id != snapshot.id
+
+
+def test_refresh_reports_command(org, runner, session):
+    result = runner.invoke(args=["refresh-reports"])
+    assert result.exit_code == 0 and "1 courses" in result.output
+    snapshot = reports.latest_snapshot(session, org.version.course_id)
+    shown = reports.dashboard(session, Scope(True, ()), snapshot, org.root)
+    assert shown.total.as_dict() == expected(session, org.version.course_id, org.root.path)
