@@ -208,18 +208,29 @@ def learner_rows(session, scope, filters, timezone: str, progress=None):
         for u in session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.code))
     }
     batches = dict(session.execute(select(Cohort.id, Cohort.name)).all())
-    stmt = reports.learner_query(session, scope, filters).with_only_columns(
-        User.id,
-        User.full_name,
-        User.username,
-        User.org_unit_id,
-        User.cohort_id,
-        User.issued_at,
-        User.last_login_at,
+    # The ids in list order first, then the rows chunk by chunk: no cursor stays open, so the
+    # job may commit its progress in between (a commit closes PostgreSQL's server cursors).
+    ids = list(
+        session.scalars(reports.learner_query(session, scope, filters).with_only_columns(User.id))
     )
-    result = session.execute(stmt.execution_options(yield_per=2000))
     done = 0
-    for chunk in result.partitions():
+    for start in range(0, len(ids), 2000):
+        chunk_ids = ids[start : start + 2000]
+        found = {
+            row.id: row
+            for row in session.execute(
+                select(
+                    User.id,
+                    User.full_name,
+                    User.username,
+                    User.org_unit_id,
+                    User.cohort_id,
+                    User.issued_at,
+                    User.last_login_at,
+                ).where(User.id.in_(chunk_ids))
+            )
+        }
+        chunk = [found[i] for i in chunk_ids if i in found]
         states = reports.states_of(session, [r.id for r in chunk], filters.course_id, timezone)
         for user in chunk:
             unit_name, unit_code = units.get(user.org_unit_id, ("", ""))
