@@ -726,9 +726,25 @@ def states_of(
     result: dict[int, list[LearnerState]] = {i: [] for i in ids}
     for start in range(0, len(ids), 900):  # SQLite's parameter limit
         chunk = ids[start : start + 900]
+        # Correlated aggregates, not EXISTS: for a few hundred rows PostgreSQL would hash
+        # the whole attempts and certificates tables for an EXISTS, but probes the index here.
         best = (
             select(func.max(TestAttempt.score))
             .where(TestAttempt.enrolment_id == Enrolment.id, TestAttempt.passed.is_(True))
+            .scalar_subquery()
+        )
+        passes = (
+            select(func.count(TestAttempt.id))
+            .where(TestAttempt.enrolment_id == Enrolment.id, TestAttempt.passed.is_(True))
+            .scalar_subquery()
+        )
+        valid = (
+            select(func.count(Certificate.id))
+            .where(
+                Certificate.enrolment_id == Enrolment.id,
+                Certificate.revoked_at.is_(None),
+                Certificate.replaced_by_id.is_(None),
+            )
             .scalar_subquery()
         )
         stmt = (
@@ -739,8 +755,8 @@ def states_of(
                 Enrolment.due_at,
                 Enrolment.started_at,
                 Enrolment.completed_at,
-                passed_expr(),
-                certified_expr(),
+                passes,
+                valid,
                 best,
             )
             .join(Course, Enrolment.course_id == Course.id)
