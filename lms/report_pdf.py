@@ -105,6 +105,9 @@ def _styles(fonts: dict[str, str]) -> dict[str, ParagraphStyle]:
 
 
 def _table(rows: list[list[Any]], widths: list[float], fonts: dict[str, str]) -> Table:
+    # Header cells wrap (long Vietnamese labels in narrow figure columns).
+    th = ParagraphStyle("th", fontName=fonts["bold"], fontSize=7.5, leading=9)
+    rows = [[Paragraph(str(cell), th) for cell in rows[0]], *rows[1:]]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
