@@ -120,7 +120,7 @@ def _user_or_404(user_id: int) -> User:
 
 def _unit_choices(blank: str | None = None) -> list[tuple[int, str]]:
     """Units of the scope as (id, indented name), in tree order."""
-    rows = units.unit_tree(db.session, scope())
+    rows = units.unit_tree(db.session, scope(), with_counts=False)
     choices = [(0, blank)] if blank is not None else []
     choices += [(r.unit.id, "\u2003" * r.level + r.unit.name) for r in rows]
     return choices
