@@ -26,8 +26,8 @@ def test_admin_follows_completion_and_issues_the_six_month_report(page, org):  #
     expect(page.locator(".report-stats")).to_contain_text("37,5 %")
 
     # Drill down: federation -> district -> the grassroots union's overdue learners.
-    page.get_by_role("link", name="LĐLĐ tỉnh Quảng Ninh").click()
-    page.get_by_role("link", name="LĐLĐ thành phố Hạ Long").click()
+    page.get_by_role("link", name="LĐLĐ tỉnh Quảng Ninh", exact=True).click()
+    page.get_by_role("link", name="LĐLĐ thành phố Hạ Long", exact=True).click()
     expect(page.locator("#by-unit")).to_have_text("Các đơn vị trực thuộc LĐLĐ thành phố Hạ Long")
     page.locator("tr", has_text="CĐCS Trường THPT Hòn Gai").locator(
         "a[href*='progress=overdue']"
@@ -43,7 +43,7 @@ def test_admin_follows_completion_and_issues_the_six_month_report(page, org):  #
     page.go_back()
     with page.expect_download() as download_info:
         page.locator("#by-unit ~ .export-links").get_by_role("link", name="Excel (XLSX)").click()
-    sheet = openpyxl.load_workbook(download_info.value.path()).active
+    sheet = openpyxl.load_workbook(io.BytesIO(download_info.value.path().read_bytes())).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][1] == "Đơn vị" and sheet.freeze_panes == "A2"
     assert {r[1] for r in rows[1:]} >= {"CĐCS Trường THPT Hòn Gai", "CĐCS Bệnh viện Bãi Cháy"}
