@@ -184,6 +184,20 @@ def issue_certificates_command() -> None:
     click.echo(f"Certificates issued: {len(missing)}.")
 
 
+@click.command("refresh-reports")
+@with_appcontext
+def refresh_reports_command() -> None:
+    """Count the figures of the reports dashboard again, for every published course (cron)."""
+    from lms.services import reports
+
+    timezone = current_app.config["HOCVU_TIMEZONE"]
+    courses = reports.courses_in_use(db.session)
+    for course in courses:
+        reports.refresh(db.session, course.id, timezone)
+        db.session.commit()
+    click.echo(f"Report figures counted for {len(courses)} courses.")
+
+
 @click.command("import-users")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--batch", "batch_name", help="Put every account in this batch (đợt học).")
@@ -296,6 +310,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(issue_certificates_command)
     app.cli.add_command(import_users_command)
+    app.cli.add_command(refresh_reports_command)
 
 
 def _create_app() -> Flask:

@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_SESSION_COOKIE_SECURE": None,  # default: True in production
     "HOCVU_SESSION_HOURS": 12,
     "HOCVU_PAGE_SIZE": 50,
+    # The dashboard's figures are counted in the background; older than this, they are
+    # counted again (the page shows the time they were counted).
+    "HOCVU_REPORT_MAX_AGE_MINUTES": 10,
     # Number of threads of the embedded job runner.
     "HOCVU_JOB_THREADS": 1,
     # Set to False where the embedded job runner must not start (tests that run jobs inline).

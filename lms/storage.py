@@ -72,6 +72,13 @@ class LocalStorage:
             if p.is_file()
         }
 
+    def path_for_writing(self, key: str) -> Path:
+        """Where a large file streamed to disk goes (its folder is created); write it aside
+        and rename it into place, so readers never see half a file."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
     def local_path(self, key: str) -> Path:
         """The file on disk for `key` (for sending it); StorageError when it is not there."""
         path = self._path(key)

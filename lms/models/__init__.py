@@ -17,9 +17,23 @@ from lms.models.learning import (
     Reminder,
     ReminderKind,
 )
+from lms.models.reporting import (
+    ALL_BATCHES,
+    NO_BATCH,
+    Report,
+    ReportDaily,
+    ReportFigure,
+    ReportSnapshot,
+)
 from lms.models.scorm import ScormPackage, ScoState
 
 __all__ = [
+    "ALL_BATCHES",
+    "NO_BATCH",
+    "Report",
+    "ReportDaily",
+    "ReportFigure",
+    "ReportSnapshot",
     "Activity",
     "ActivityProgress",
     "AttemptStatus",

@@ -188,17 +188,23 @@ class UnitRow:
     child_count: int
 
 
-def unit_tree(session: Session, scope: Scope) -> list[UnitRow]:
-    """Every unit in the scope in tree order (parents before children, siblings by name)."""
+def unit_tree(session: Session, scope: Scope, with_counts: bool = True) -> list[UnitRow]:
+    """Every unit in the scope in tree order (parents before children, siblings by name).
+
+    Without `with_counts` the account counts are 0: counting 100,000 accounts is too slow for
+    a menu of units shown on every list page.
+    """
     units = list(session.scalars(select(OrgUnit).where(scope.unit_filter())))
-    counts = dict(
-        session.execute(
-            select(User.org_unit_id, func.count())
-            .join(OrgUnit, User.org_unit_id == OrgUnit.id)
-            .where(scope.unit_filter())
-            .group_by(User.org_unit_id)
-        ).all()
-    )
+    counts = {}
+    if with_counts:
+        counts = dict(
+            session.execute(
+                select(User.org_unit_id, func.count())
+                .join(OrgUnit, User.org_unit_id == OrgUnit.id)
+                .where(scope.unit_filter())
+                .group_by(User.org_unit_id)
+            ).all()
+        )
     by_parent: dict[int | None, list[OrgUnit]] = {}
     ids = {u.id for u in units}
     for unit in units:

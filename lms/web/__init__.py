@@ -57,9 +57,19 @@ def message_of(error: DomainError) -> str:
 
 def register_web(app: Flask, url_prefix: str) -> None:
     """Register Hocvu's blueprints, login handling, error pages and response headers."""
-    from lms.web import admin, auth, author, certs, learn, player, testing
+    from lms.web import admin, auth, author, certs, learn, player, reports, testing
 
-    blueprints = (core, auth.bp, learn.bp, player.bp, testing.bp, certs.bp, author.bp, admin.bp)
+    blueprints = (
+        core,
+        auth.bp,
+        learn.bp,
+        player.bp,
+        testing.bp,
+        certs.bp,
+        author.bp,
+        admin.bp,
+        reports.bp,
+    )
     for blueprint in blueprints:
         prefix = url_prefix + (blueprint.url_prefix or "")
         app.register_blueprint(blueprint, url_prefix=prefix or None)

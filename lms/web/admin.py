@@ -23,7 +23,7 @@ from flask import (
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from lms import certs, exports, jobs
 from lms.extensions import db
@@ -39,7 +39,6 @@ from lms.models import (
     OverduePolicy,
     Reminder,
     Role,
-    RoleAssignment,
     TestAttempt,
     User,
     utcnow,
@@ -53,12 +52,14 @@ from lms.services import (
     cohorts,
     deadlines,
     learning,
+    reports,
     rosters,
     units,
 )
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
-from lms.services.text import clean_text, fold
+from lms.services.text import clean_text
+from lms.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE
 from lms.storage import StorageError
 from lms.web import message_of
 from lms.web.forms import (
@@ -119,7 +120,7 @@ def _user_or_404(user_id: int) -> User:
 
 def _unit_choices(blank: str | None = None) -> list[tuple[int, str]]:
     """Units of the scope as (id, indented name), in tree order."""
-    rows = units.unit_tree(db.session, scope())
+    rows = units.unit_tree(db.session, scope(), with_counts=False)
     choices = [(0, blank)] if blank is not None else []
     choices += [(r.unit.id, "\u2003" * r.level + r.unit.name) for r in rows]
     return choices
@@ -277,65 +278,83 @@ def unit_delete(unit_id: int):
 
 # --- accounts ----------------------------------------------------------------------------
 
-STATUS_FILTERS = {"active", "inactive", "never_logged_in", "must_change_password", "overdue"}
+
+def _learner_filter() -> reports.LearnerFilter:
+    """The learner list's filters from the query string (unknown values are ignored)."""
+    unit_id = request.args.get("unit", type=int) or None
+    if unit_id:
+        _unit_or_404(unit_id)
+    cohort_id = request.args.get("batch", type=int) or None
+    if cohort_id:
+        _cohort_or_404(cohort_id)
+    course_id = request.args.get("course", type=int) or None
+    if course_id and db.session.get(Course, course_id) is None:
+        abort(404)
+    status = request.args.get("status")
+    progress = request.args.get("progress")
+    sort = request.args.get("sort", "name")
+    return reports.LearnerFilter(
+        q=clean_text(request.args.get("q"))[:100],
+        unit_id=unit_id,
+        cohort_id=cohort_id,
+        course_id=course_id,
+        role=request.args.get("role") if request.args.get("role") in set(Role) else None,
+        status=status if status in reports.ACCOUNT_STATUSES else None,
+        progress=progress if progress in reports.PROGRESS_STATUSES else None,
+        sort=sort if sort in reports.SORTS else "name",
+        descending=request.args.get("order") == "desc",
+    )
 
 
 @bp.route("/users")
 @admin_required
 def users_index():
-    """Accounts of the scope, searchable and filtered by unit, role and status."""
+    """Accounts of the scope: searchable, filtered by unit, batch, course, role, account status
+    and learning progress, sortable; each with its state in the courses."""
     sc = scope()
-    q = clean_text(request.args.get("q"))[:100]
-    unit_id = request.args.get("unit", type=int)
-    role = request.args.get("role")
-    status = request.args.get("status")
-    stmt = select(User).outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
-    if not sc.everything:
-        stmt = stmt.where(sc.user_filter())
-    if q:
-        folded = fold(q)
-        stmt = stmt.where(
-            or_(
-                User.search_name.contains(folded, autoescape=True),
-                User.username.contains(q.lower(), autoescape=True),
-                User.phone.contains(q.replace(" ", ""), autoescape=True),
-                func.lower(User.email).contains(q.lower(), autoescape=True),
-            )
-        )
-    if unit_id:
-        unit = _unit_or_404(unit_id)
-        stmt = stmt.where(OrgUnit.path.startswith(unit.path))
-    if role in {r.value for r in Role}:
-        stmt = stmt.where(
-            User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.role == Role(role)))
-        )
-    if status == "active":
-        stmt = stmt.where(User.is_active_account.is_(True))
-    elif status == "inactive":
-        stmt = stmt.where(User.is_active_account.is_(False))
-    elif status == "never_logged_in":
-        stmt = stmt.where(User.last_login_at.is_(None))
-    elif status == "must_change_password":
-        stmt = stmt.where(User.must_change_password.is_(True))
-    elif status == "overdue":
-        stmt = stmt.where(
-            User.id.in_(
-                select(Enrolment.user_id).where(
-                    Enrolment.completed_at.is_(None), Enrolment.due_at <= utcnow()
-                )
-            )
-        )
+    chosen = _learner_filter()
     page, per_page = _page_args()
     pagination = db.paginate(
-        stmt.order_by(User.sort_name, User.id), page=page, per_page=per_page, error_out=False
+        reports.learner_query(db.session, sc, chosen),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )
+    states = reports.states_of(
+        db.session, [u.id for u in pagination.items], chosen.course_id, _tz()
     )
     return render_template(
         "hocvu/admin/users.html",
         pagination=pagination,
+        states=states,
         unit_choices=_unit_choices(),
+        cohort_choices=[(i, label) for i, label in _cohort_choices() if i],
+        course_choices=[(c.id, c.title) for c in _published_courses()],
         role_labels=ROLE_LABELS,
-        filters={"q": q, "unit": unit_id, "role": role, "status": status},
+        status_labels=exports.reports_status_labels(),
+        filters=chosen,
+        export_form=ActionForm(),
     )
+
+
+@bp.route("/users/export", methods=["POST"])
+@admin_required
+def users_export():
+    """Export the filtered learner list as XLSX or CSV (a background job: it may be long)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    fmt = request.args.get("format", "xlsx")
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    chosen = _learner_filter()
+    job = jobs.enqueue(
+        "reports.learners",
+        created_by=_me(),
+        actor_id=_me().id,
+        filters=chosen.as_args(),
+        fmt=fmt,
+    )
+    return redirect(url_for("admin.job_view", job_id=job.id))
 
 
 def _fill_user_form(form: UserForm) -> None:
@@ -1015,21 +1034,24 @@ def job_view(job_id: int):
 def job_download(job_id: int):
     """The file a finished export job made."""
     job = _job_or_404(job_id)
-    if job.status != JobStatus.DONE or job.task != "certificates.zip":
+    if job.status != JobStatus.DONE:
         abort(404)
-    from lms.exports import export_key
-
+    if job.task == "certificates.zip":
+        key, mimetype = exports.export_key(job.id), "application/zip"
+        name = f"giay-chung-nhan-{job.id}.zip"
+    elif job.task == "reports.learners":
+        fmt = job.result.get("format", "xlsx")
+        key, name = exports.learners_key(job.id, fmt), f"danh-sach-hoc-vien-{job.id}.{fmt}"
+        mimetype = XLSX_MIMETYPE if fmt == "xlsx" else CSV_MIMETYPE
+    elif job.task == "reports.periodic":
+        return redirect(url_for("reports.periodic_pdf", report_id=job.result["report_id"]))
+    else:
+        abort(404)
     try:
-        path = certs.storage(current_app).local_path(export_key(job.id))
+        path = certs.storage(current_app).local_path(key)
     except StorageError:
         abort(404)
-    return send_file(
-        path,
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"giay-chung-nhan-{job.id}.zip",
-        max_age=0,
-    )
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
 
 
 # --- bulk import of accounts -----------------------------------------------------------------

@@ -446,6 +446,38 @@ class ExportForm(Form):
     submit = SubmitField(_l("Download as ZIP"))
 
 
+REPORT_KINDS = {
+    "half_year": _l("Six months"),
+    "year": _l("A year"),
+    "custom": _l("Other period"),
+}
+
+
+class ReportForm(Form):
+    unit_id = SelectField(_l("Unit (with its sub-units)"), coerce=int)
+    course_id = SelectField(_l("Course"), coerce=int)
+    kind = SelectField(_l("Period"), choices=choices(REPORT_KINDS.items()), default="half_year")
+    year = IntegerField(
+        _l("Year"),
+        validators=[
+            Optional(),
+            NumberRange(2000, 2100, message=_l("Give a year from 2000 to 2100.")),
+        ],
+    )
+    half = SelectField(
+        _l("Half of the year"),
+        choices=choices([("1", _l("First six months")), ("2", _l("Last six months"))]),
+        default="1",
+    )
+    start = DateField(_l("From"), validators=[Optional()], format="%Y-%m-%d")
+    end = DateField(_l("To"), validators=[Optional()], format="%Y-%m-%d")
+    submit = SubmitField(_l("Issue the report"))
+
+    def validate_year(self, field) -> None:
+        if self.kind.data in ("half_year", "year") and field.data is None:
+            raise ValidationError(_l("Give the year of the report."))
+
+
 class ImportForm(Form):
     file = FileField(
         _l("Account list (Excel .xlsx or CSV)"),

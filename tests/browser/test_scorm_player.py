@@ -198,7 +198,7 @@ def test_commits_survive_server_errors_a_dropped_connection_and_a_reload(page, m
         else:
             route.abort("connectionfailed")
 
-    page.route("**/player/state/*/commit", broken)
+    page.context.route("**/player/state/*/commit", broken)
     for n in range(2, 6):
         assert frame.evaluate(f"{api}.LMSSetValue('cmi.core.lesson_location', 'p{n}')") == "true"
         assert frame.evaluate(f"{api}.LMSSetValue('cmi.suspend_data', 'page={n}')") == "true"
@@ -216,11 +216,11 @@ def test_commits_survive_server_errors_a_dropped_connection_and_a_reload(page, m
     frame.evaluate(f"{api}.LMSCommit('')")
 
     # The connection comes back: everything arrives, the newest state wins.
-    page.unroute("**/player/state/*/commit")
+    page.context.unroute("**/player/state/*/commit")
     page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(status).to_contain_text("đã được lưu", timeout=20_000)
     states = _wait_for(session, lambda s: _values(s[0]).get("cmi.core.lesson_location") == "p6")
     assert _values(states[0])["cmi.suspend_data"] == "page=5"
-    expect(status).to_contain_text("đã được lưu")
     seq = states[0].seq
     # Nothing older can overwrite it afterwards.
     page.reload()

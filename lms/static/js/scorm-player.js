@@ -236,7 +236,7 @@
       statusBox.hidden = false;
       if (kind === "saved" || kind === "resent") {
         hideTimer = window.setTimeout(function () { statusBox.hidden = true; },
-                                      kind === "resent" ? 6000 : 2500);
+                                      kind === "resent" ? 8000 : 2500);
       }
     }
 

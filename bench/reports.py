@@ -1,0 +1,292 @@
+"""Benchmark: completion reports on 122,000 learners in 2,000 units and 10 batches.
+
+Targets (issue "Completion reports by union unit and batch"): the dashboard and a unit's
+learner list each render in under 300 ms of server time (median of several runs) on SQLite
+and on PostgreSQL; the XLSX export of all learners finishes in under 30 s.
+
+    .venv/bin/python bench/reports.py [--learners 122000] [--units 2000] [--runs 7]
+                                      [--database URL]
+
+Without --database a SQLite file in a temporary folder is used. A PostgreSQL URL must name an
+empty throw-away database (the migrations create the tables, the benchmark fills them).
+Requests go through Flask's test client in this process, so the time measured is the server's
+(routing, queries, template), without a network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET_PAGE_MS = 300
+TARGET_EXPORT_S = 30
+CHUNK = 5000
+
+
+def _insert(session, model, rows: list[dict]) -> None:
+    from sqlalchemy import insert
+
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(model), rows[start : start + CHUNK])
+
+
+def generate(session, learners: int, unit_count: int, now: datetime) -> dict:
+    """Units (federation -> 40 districts -> grassroots), 10 batches, learners with enrolments,
+    attempts and certificates in realistic proportions; returns ids used by the timings."""
+    from sqlalchemy import select
+
+    from lms.models import (
+        Activity,
+        Certificate,
+        Cohort,
+        Course,
+        Enrolment,
+        OrgUnit,
+        Role,
+        RoleAssignment,
+        TestAttempt,
+        User,
+    )
+
+    rng = random.Random(9)
+    course = session.scalars(select(Course)).first()
+    version_id = course.current_version_id
+    test_activity = session.scalar(
+        select(Activity.id).where(Activity.version_id == version_id, Activity.kind == "test")
+    )
+    root = OrgUnit(code="QN", name="LĐLĐ tỉnh Quảng Ninh", path="", depth=0)
+    session.add(root)
+    session.flush()
+    root.path = f"/{root.id}/"
+    districts = []
+    for d in range(40):
+        unit = OrgUnit(
+            parent_id=root.id,
+            code=f"D{d:02d}",
+            name=f"LĐLĐ huyện số {d + 1:02d}",
+            path="",
+            depth=1,
+        )
+        session.add(unit)
+        districts.append(unit)
+    session.flush()
+    for unit in districts:
+        unit.path = f"{root.path}{unit.id}/"
+    session.flush()
+    grassroots = []
+    next_id = max(u.id for u in districts) + 1
+    rows = []
+    for n in range(unit_count - 1 - len(districts)):
+        district = districts[n % len(districts)]
+        rows.append(
+            {
+                "id": next_id,
+                "parent_id": district.id,
+                "code": f"G{n:04d}",
+                "name": f"CĐCS Công ty số {n + 1:04d}",
+                "kind": "grassroots",
+                "path": f"{district.path}{next_id}/",
+                "depth": 2,
+                "created_at": now,
+            }
+        )
+        grassroots.append(next_id)
+        next_id += 1
+    _insert(session, OrgUnit, rows)
+    cohorts = []
+    for b in range(10):
+        cohort = Cohort(name=f"Đợt {b + 1}", org_unit_id=root.id, courses=[course])
+        session.add(cohort)
+        cohorts.append(cohort)
+    session.flush()
+    users, roles, enrolments, attempts, certificates = [], [], [], [], []
+    base_user = 1_000
+    for n in range(learners):
+        uid = base_user + n
+        unit_id = grassroots[n % len(grassroots)]
+        batch = n * 10 // learners
+        issued = date(2026, 1, 5) + timedelta(days=batch * 30 + rng.randint(0, 5))
+        due = datetime(issued.year, issued.month, issued.day, 17, tzinfo=UTC) + timedelta(days=10)
+        logged = rng.random() < 0.85
+        users.append(
+            {
+                "id": uid,
+                "username": f"hv{n:06d}",
+                "full_name": f"Nguyễn Văn Học Viên {n:06d}",
+                "sort_name": f"hoc vien {n:06d}",
+                "search_name": f"nguyen van hoc vien {n:06d}",
+                "org_unit_id": unit_id,
+                "issued_at": issued,
+                "cohort_id": cohorts[batch].id,
+                "password_hash": "x",
+                "must_change_password": not logged,
+                "auth_epoch": 0,
+                "is_active": True,
+                "last_login_at": due - timedelta(days=5) if logged else None,
+                "created_at": now,
+            }
+        )
+        roles.append({"user_id": uid, "role": Role.LEARNER.value, "created_at": now})
+        started = logged and rng.random() < 0.9
+        completed = started and rng.random() < 0.75
+        done_at = due - timedelta(hours=rng.randint(1, 200)) if completed else None
+        enrolments.append(
+            {
+                "id": uid,
+                "user_id": uid,
+                "course_id": course.id,
+                "version_id": version_id,
+                "enrolled_at": now,
+                "started_at": due - timedelta(days=8) if started else None,
+                "due_at": due,
+                "completed_at": done_at,
+                "completed_late": False,
+            }
+        )
+        if completed:
+            attempts.append(
+                {
+                    "enrolment_id": uid,
+                    "activity_id": test_activity,
+                    "number": 1,
+                    "status": "graded",
+                    "started_at": done_at,
+                    "draw": [],
+                    "answers": {},
+                    "score": 8.5,
+                    "passed": True,
+                }
+            )
+            certificates.append(
+                {
+                    "serial": f"B{n:07d}",
+                    "enrolment_id": uid,
+                    "user_id": uid,
+                    "course_id": course.id,
+                    "learner_name": users[-1]["full_name"],
+                    "course_title": course.title,
+                    "score": 8.5,
+                    "issued_at": done_at,
+                    "sha256": f"{n:064d}",
+                    "files_path": f"certificates/B/{n}.pdf",
+                }
+            )
+    _insert(session, User, users)
+    _insert(session, RoleAssignment, roles)
+    _insert(session, Enrolment, enrolments)
+    _insert(session, TestAttempt, attempts)
+    _insert(session, Certificate, certificates)
+    return {
+        "course": course.id,
+        "root": root.id,
+        "district": districts[0].id,
+        "grassroots": grassroots[0],
+    }
+
+
+def _median_ms(client, url: str, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--learners", type=int, default=122_000)
+    parser.add_argument("--units", type=int, default=2_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--database")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database or f"sqlite:///{tmp}/bench.sqlite3"
+        from flask_migrate import upgrade
+        from sqlalchemy import text
+
+        from lms import create_app, jobs
+        from lms.extensions import db
+        from lms.library import install_library
+        from lms.models import Job, Role, RoleAssignment, User, utcnow
+        from lms.services.accounts import hash_password
+        from lms.storage import LocalStorage
+
+        app = create_app(
+            {
+                "HOCVU_ENV": "testing",
+                "HOCVU_SECRET_KEY": "bench",
+                "HOCVU_DATABASE_URL": url,
+                "HOCVU_INSTANCE_PATH": tmp,
+                "HOCVU_JOBS_INLINE": True,
+                "HOCVU_SESSION_COOKIE_SECURE": False,
+                "WTF_CSRF_ENABLED": False,
+            }
+        )
+        now = utcnow()
+        with app.app_context():
+            upgrade()
+            install_library(db.session, LocalStorage(Path(tmp) / "files"))
+            started = time.perf_counter()
+            ids = generate(db.session, args.learners, args.units, now)
+            admin = User(
+                username="admin",
+                full_name="Quản trị",
+                password_hash=hash_password("bench-password"),
+                sort_name="quan tri",
+                search_name="quan tri",
+                must_change_password=False,
+                auth_epoch=0,
+                is_active_account=True,
+            )
+            admin.roles = [RoleAssignment(role=Role.SITE_ADMIN)]
+            db.session.add(admin)
+            db.session.commit()
+            with db.engine.connect() as conn:  # fresh statistics, as autovacuum would make
+                conn.execute(text("ANALYZE"))
+                conn.commit()
+            print(f"generated {args.learners} learners in {time.perf_counter() - started:.0f} s")
+        client = app.test_client()
+        response = client.post("/login", data={"username": "admin", "password": "bench-password"})
+        assert response.status_code == 302, response.status_code
+        course = ids["course"]
+        pages = {
+            "dashboard (all units)": f"/admin/reports/?course={course}",
+            "dashboard (district)": f"/admin/reports/?course={course}&unit={ids['district']}",
+            "learner list (grassroots unit)": f"/admin/users?unit={ids['grassroots']}"
+            f"&course={course}",
+            "learner list (district, overdue)": f"/admin/users?unit={ids['district']}"
+            f"&course={course}&progress=overdue",
+        }
+        backend = url.split(":", 1)[0]
+        for name, page in pages.items():
+            client.get(page)  # warm up
+            ms = _median_ms(client, page, args.runs)
+            verdict = "ok" if ms < TARGET_PAGE_MS else "TOO SLOW"
+            print(f"{backend}: {name}: median {ms:.0f} ms (target {TARGET_PAGE_MS}) {verdict}")
+        started = time.perf_counter()
+        response = client.post(f"/admin/users/export?course={course}&format=xlsx")
+        assert response.status_code == 302, response.status_code
+        seconds = time.perf_counter() - started
+        with app.app_context():
+            job = db.session.scalars(db.select(Job).order_by(Job.id.desc())).first()
+            assert job.status == jobs.JobStatus.DONE, job.error
+            count = job.result["count"]
+        verdict = "ok" if seconds < TARGET_EXPORT_S else "TOO SLOW"
+        print(
+            f"{backend}: XLSX export of {count} learners: {seconds:.1f} s "
+            f"(target {TARGET_EXPORT_S}) {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()
