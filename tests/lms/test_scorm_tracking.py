@@ -407,6 +407,8 @@ def test_admin_sees_the_raw_state_and_corrects_it_with_a_reason(
     assert state.effective_completion == "completed" and state.completion == "not attempted"
     assert state.override_by_id == admin.id
     assert session.scalars(select(ActivityProgress)).one().status == ProgressStatus.DONE
+    page = client.get(f"/admin/users/{learner.id}").get_data(as_text=True)
+    assert re.search(r"<li>Nhận diện lừa đảo trực tuyến – <span class=\"status done\">", page)
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "scorm.override")).one()
     assert event.details["reason"] == "Gói bị lỗi không báo hoàn thành"
 
