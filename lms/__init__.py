@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 
 from lms.config import ConfigError, default_instance_path, load_config
 
@@ -75,7 +78,36 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+    # Connections are checked before use only when they have been idle (see _ping_if_idle):
+    # a ping before every request would double the round trips of the busiest requests.
+    return {"pool_pre_ping": False, "pool_recycle": 3600}
+
+
+# A pooled connection idle this long may have been closed by a database restart or a proxy.
+IDLE_PING_SECONDS = 10.0
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """Check a server connection that has been idle before handing it out; a dead one is
+    replaced (the pool retries the checkout), so a request never fails on it."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        return
+    last = record.info.get("hocvu_checked_in")
+    if last is None or time.monotonic() - last < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as error:  # noqa: BLE001 - any failure means the connection is gone
+        raise DisconnectionError() from error
+
+
+@event.listens_for(Pool, "checkin")
+def _note_checkin(dbapi_connection, record) -> None:
+    record.info["hocvu_checked_in"] = time.monotonic()
 
 
 @event.listens_for(Engine, "connect")

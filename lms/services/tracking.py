@@ -311,7 +311,6 @@ _FIND = (
         _sco.c.id,
         _sco.c.seq,
         _sco.c.session_key,
-        _sco.c.data,
         _sco.c.session_times,
         _sco.c.total_seconds,
         _sco.c.terminated,
@@ -460,7 +459,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     if refused:
         # Keep what was stored for a refused element rather than losing it.
         bad = {element for element, _, _ in refused}
-        before = dict(row.data or [])
+        before = dict(session.scalar(select(ScoState.data).where(ScoState.id == row.id)) or [])
         kept = [
             (k, before[k]) if k in bad else (k, v) for k, v in pairs if k not in bad or k in before
         ]

@@ -89,3 +89,36 @@ def test_create_app_maps_settings_to_flask(tmp_path):
     assert app.config["SECRET_KEY"] == "s3cret"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
     assert app.instance_path == str(tmp_path)
+
+
+def test_a_connection_killed_while_idle_is_replaced_unnoticed(
+    app, client, login, make, monkeypatch
+):
+    """PostgreSQL restarted, or a proxy closed idle connections: the next request still works
+    (idle connections are checked before use; busy ones are not, to save a round trip)."""
+    import sqlalchemy as sa
+
+    import lms
+    from lms.extensions import db
+
+    if app.config["HOCVU_DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("server connections only")
+    make.learner(make.unit(), username="hv.ketnoi")
+    make.commit()
+    login("hv.ketnoi")
+    assert client.get("/").status_code == 200
+    monkeypatch.setattr(lms, "IDLE_PING_SECONDS", 0.0)
+    with app.app_context():
+        name = db.engine.url.database
+    killer = sa.create_engine(app.config["HOCVU_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:
+        killed = conn.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        ).scalar()
+    killer.dispose()
+    assert killed >= 1
+    assert client.get("/").status_code == 200
