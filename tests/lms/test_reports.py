@@ -396,6 +396,8 @@ def test_no_learners_at_all(make, session, login, client, app):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "CĐCS Mới thành lập" in html
     assert "Chưa có học viên nào ở đây." in html
+    # No empty chart: the period says in words that nobody completed.
+    assert "Không có học viên nào hoàn thành khóa học trong khoảng thời gian này." in html
 
 
 def test_stale_figures_are_counted_again_in_the_background(org, session, login, client, app):
