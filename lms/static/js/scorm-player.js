@@ -73,9 +73,10 @@
     this.latest = record;
     this.storedOk = keep(this.key, record);
     if (unloading && !this.stopped) {
-      // A SCO that finishes while its page goes away: only keepalive gets through.
+      // A SCO that finishes while its page goes away: only keepalive gets through. The
+      // usual path goes on too, in case the page stays after all (the server takes a
+      // record once, however often it comes).
       this.send(record, { leaving: true });
-      return;
     }
     if (record.terminated && this.inflight && !this.stopped) {
       this.send(record, { parallel: true });
@@ -104,6 +105,7 @@
   Channel.prototype.fail = function (kind, retry) {
     this.failures += 1;
     this.lastOutcome = kind;
+    this.troubled = true; // the learner was told: tell them again when it is saved
     this.status(kind === "unsaved" && !this.storedOk ? "unstored" : kind);
     if (retry) this.later(); else this.stopped = true;
   };
@@ -143,7 +145,8 @@
     }).then(function (result) {
       if (!how.parallel) self.inflight = false;
       if (result.status === 200) {
-        var recovered = self.failures > 0 || self.lastOutcome !== "ok";
+        var recovered = self.troubled || self.failures > 0 || self.lastOutcome !== "ok";
+        self.troubled = false;
         self.failures = 0;
         self.acked = Math.max(self.acked, record.seq);
         forget(self.key, self.acked);
@@ -329,7 +332,9 @@
   window.addEventListener("pagehide", leaving);
   window.addEventListener("pageshow", function () { unloading = false; });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") {
+    if (document.visibilityState === "visible") {
+      Object.keys(channels).forEach(function (key) { channels[key].kick(); });
+    } else if (document.visibilityState === "hidden") {
       Object.keys(channels).forEach(function (key) {
         var c = channels[key];
         if (c.pending() && !c.stopped && !c.inflight) c.send(c.latest, { leaving: true });
