@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -83,6 +83,14 @@ def upload_key(token: str) -> str:
     return f"uploads/{token}.bin"
 
 
+def _discard(storage, key: str) -> None:
+    """Delete a stored file that may already be gone."""
+    from lms.storage import StorageError
+
+    with suppress(StorageError):
+        storage.local_path(key).unlink(missing_ok=True)
+
+
 def credentials_key(job_id: int) -> str:
     return f"exports/credentials-{job_id}.zip.enc"
 
@@ -113,7 +121,7 @@ def import_users(
         # An earlier run committed the import (its result is committed with the accounts)
         # and was stopped before it could finish: planning again would see the new accounts
         # as existing, or give rows without a username new ones. Nothing is left to do.
-        storage.local_path(upload_key(token)).unlink(missing_ok=True)
+        _discard(storage, upload_key(token))
         return done_before
     data = storage.local_path(upload_key(token)).read_bytes()
     actor = session.get(User, actor_id)
@@ -162,7 +170,7 @@ def import_users(
     }
     session.get(jobs.Job, ctx.job_id).result = summary  # committed with the accounts
     session.commit()
-    storage.local_path(upload_key(token)).unlink(missing_ok=True)
+    _discard(storage, upload_key(token))
     return summary
 
 
