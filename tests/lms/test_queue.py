@@ -48,8 +48,13 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def queue_name() -> str:
-    return f"hocvu-test-{uuid.uuid4().hex[:12]}"
+def queue_name(redis_url):
+    """A queue of the test's own; its keys are removed afterwards."""
+    name = f"hocvu-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"*{name}*"):
+        client.delete(key)
 
 
 @pytest.fixture
@@ -65,8 +70,8 @@ def app_config(redis_url, queue_name) -> dict:
 
 @pytest.fixture
 def workers(app, tmp_path, signing_key, queue_name):
-    """Start `hocvu worker` processes on the test's database and queue; all are stopped (and
-    the queue's keys removed) at the end."""
+    """Start `hocvu worker` processes on the test's database and queue; all are stopped at
+    the end."""
     started: list[subprocess.Popen] = []
 
     def start(**env_extra: str) -> subprocess.Popen:
@@ -111,9 +116,6 @@ def workers(app, tmp_path, signing_key, queue_name):
         # The scheduler process of a killed worker may outlive it in the group.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-    client = redis.Redis.from_url(app.config["HOCVU_REDIS_URL"])
-    for key in client.scan_iter(f"*{queue_name}*"):
-        client.delete(key)
 
 
 def kill(process: subprocess.Popen) -> None:
