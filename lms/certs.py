@@ -66,6 +66,59 @@ def issue_for(app: Flask, session: Session, enrolment: Enrolment):
     return certification.issue(session, enrolment, signer(app), storage(app), settings(app))
 
 
+def missing_enrolment_ids(session: Session) -> list[int]:
+    """The completed enrolments that have no certificate."""
+    from sqlalchemy import select
+
+    from lms.models import Certificate
+
+    return list(
+        session.scalars(
+            select(Enrolment.id)
+            .where(
+                Enrolment.completed_at.is_not(None),
+                ~select(Certificate.id).where(Certificate.enrolment_id == Enrolment.id).exists(),
+            )
+            .order_by(Enrolment.id)
+        )
+    )
+
+
+def issue_missing(app: Flask, session: Session, before_commit=None) -> int:
+    """Issue the certificates of completed enrolments that have none, committing each one;
+    return how many were issued.
+
+    Safe to run again after a stop, or on two machines at once: each certificate is its own
+    transaction, and (enrolment, edition) is unique, so one issued meanwhile elsewhere makes
+    this insert fail instead of issuing it twice. `before_commit(done, total, issued)` may add
+    to each transaction (a job records its count with the certificate it counts).
+    """
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from lms.models import Certificate
+
+    ids = missing_enrolment_ids(session)
+    issued = 0
+    for done, enrolment_id in enumerate(ids, start=1):
+        taken = session.scalar(
+            select(Certificate.id).where(Certificate.enrolment_id == enrolment_id).limit(1)
+        )
+        if taken is None:
+            try:
+                issue_for(app, session, session.get(Enrolment, enrolment_id))
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                log.info("certificate of enrolment %s issued meanwhile elsewhere", enrolment_id)
+            else:
+                issued += 1
+        if before_commit is not None:
+            before_commit(done, len(ids), issued)
+        session.commit()
+    return issued
+
+
 def on_course_completed(session: Session, enrolment: Enrolment) -> None:
     """The completion listener: issue the certificate now, in the same transaction.
 

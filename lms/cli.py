@@ -38,10 +38,13 @@ def init_command(demo: bool) -> None:
     os.makedirs(files_dir, exist_ok=True)
     upgrade()
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
-    interrupted = jobs.fail_interrupted(db.session)
-    db.session.commit()
-    if interrupted:
-        click.echo(f"Jobs: {interrupted} interrupted by the last stop marked as failed.")
+    if not current_app.config["HOCVU_REDIS_URL"]:
+        # Embedded runner: jobs ran in the stopped web process. With Redis, workers outlive
+        # the site and the queue owns retries.
+        interrupted = jobs.fail_interrupted(db.session)
+        db.session.commit()
+        if interrupted:
+            click.echo(f"Jobs: {interrupted} interrupted by the last stop marked as failed.")
     from lms import certs
     from lms.library import install_library
     from lms.storage import LocalStorage
@@ -163,25 +166,20 @@ def send_reminders_command(now) -> None:
 
 
 @click.command("issue-certificates")
+@click.option(
+    "--in-background", is_flag=True, help="Hand the work to the job runner and return at once."
+)
 @with_appcontext
-def issue_certificates_command() -> None:
+def issue_certificates_command(in_background: bool) -> None:
     """Issue the certificates of completed courses that have none (after a key problem)."""
-    from sqlalchemy import select
-
     from lms import certs
-    from lms.models import Certificate, Enrolment
 
-    missing = db.session.scalars(
-        select(Enrolment).where(
-            Enrolment.completed_at.is_not(None),
-            ~select(Certificate.id).where(Certificate.enrolment_id == Enrolment.id).exists(),
-        )
-    ).all()
-    app = current_app._get_current_object()
-    for enrolment in missing:
-        certs.issue_for(app, db.session, enrolment)
-        db.session.commit()
-    click.echo(f"Certificates issued: {len(missing)}.")
+    if in_background:
+        job = jobs.enqueue("certificates.issue")
+        click.echo(f"Job {job.id} queued.")
+        return
+    issued = certs.issue_missing(current_app._get_current_object(), db.session)
+    click.echo(f"Certificates issued: {issued}.")
 
 
 @click.command("refresh-reports")
@@ -302,6 +300,24 @@ def import_users_command(
         click.echo(f"Initial logins written to {credentials} (keep it safe; delete it after use).")
 
 
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--name", help="The worker's name in Redis (default: host and process id).")
+@with_appcontext
+def worker_command(burst: bool, name: str | None) -> None:
+    """Run background jobs from the Redis queue (needs HOCVU_REDIS_URL); run one per core."""
+    app = current_app._get_current_object()
+    if not app.config["HOCVU_REDIS_URL"]:
+        raise click.ClickException(
+            "HOCVU_REDIS_URL is not set: without Redis, jobs run inside the web process "
+            "and no worker is needed."
+        )
+    from lms import queue
+
+    click.echo(f"Worker on the job queue {app.config['HOCVU_JOB_QUEUE']!r}.")
+    queue.work(app, burst=burst, name=name)
+
+
 def register(app: Flask) -> None:
     """Add Hocvu's commands to the app's CLI."""
     app.cli.add_command(init_command)
@@ -311,6 +327,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(issue_certificates_command)
     app.cli.add_command(import_users_command)
     app.cli.add_command(refresh_reports_command)
+    app.cli.add_command(worker_command)
 
 
 def _create_app() -> Flask:

@@ -43,6 +43,20 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_JOB_THREADS": 1,
     # Set to False where the embedded job runner must not start (tests that run jobs inline).
     "HOCVU_JOBS_INLINE": False,
+    # The Redis job queue (RQ): when set, jobs go to Redis and `hocvu worker` processes run
+    # them; unset, the embedded thread runner above runs them in the web process.
+    "HOCVU_REDIS_URL": None,  # e.g. "redis://127.0.0.1:6379/0"
+    "HOCVU_JOB_QUEUE": "hocvu",
+    # Seconds to wait before each retry of a job that failed for a transient reason (the
+    # database or Redis briefly gone); a task's own error is never retried.
+    "HOCVU_JOB_RETRY_INTERVALS": [10, 60, 300],
+    "HOCVU_JOB_TIMEOUT": 3 * 3600,  # seconds a job may run before its worker stops it
+    # A worker renews a lease in Redis while it runs a job; a job whose lease has expired
+    # (its worker was killed) is queued again by the other workers, up to this many runs.
+    "HOCVU_JOB_LEASE_SECONDS": 30,
+    "HOCVU_JOB_MAX_ATTEMPTS": 4,
+    # More modules that register tasks with @task (imported by the site and the workers).
+    "HOCVU_JOB_MODULES": [],
     "HOCVU_TRUST_PROXY_HOPS": 0,
     # The site's public address, for links in emails sent outside a request (reminders).
     "HOCVU_BASE_URL": "http://127.0.0.1:5000",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -61,8 +61,34 @@ def certificates_zip(
     return {"count": total}
 
 
+@jobs.task("certificates.issue")
+def issue_certificates(ctx: jobs.JobContext) -> dict:
+    """Issue the certificates that completed courses are missing (the job form of
+    `hocvu issue-certificates`). Each certificate is committed with the job's count, so a run
+    stopped half-way is continued by the next one without issuing any twice."""
+    session = ctx.session
+    job = session.get(jobs.Job, ctx.job_id)
+    before = (job.result or {}).get("count", 0)  # issued by earlier, interrupted runs
+
+    def record(done: int, total: int, issued: int) -> None:
+        job = session.get(jobs.Job, ctx.job_id)
+        job.done, job.total = done, total
+        job.result = {"count": before + issued}
+
+    issued = certs.issue_missing(current_app._get_current_object(), session, record)
+    return {"count": before + issued}
+
+
 def upload_key(token: str) -> str:
     return f"uploads/{token}.bin"
+
+
+def _discard(storage, key: str) -> None:
+    """Delete a stored file that may already be gone."""
+    from lms.storage import StorageError
+
+    with suppress(StorageError):
+        storage.local_path(key).unlink(missing_ok=True)
 
 
 def credentials_key(job_id: int) -> str:
@@ -90,6 +116,13 @@ def import_users(
     app = current_app._get_current_object()
     session = ctx.session
     storage = certs.storage(app)
+    done_before = session.get(jobs.Job, ctx.job_id).result
+    if done_before:
+        # An earlier run committed the import (its result is committed with the accounts)
+        # and was stopped before it could finish: planning again would see the new accounts
+        # as existing, or give rows without a username new ones. Nothing is left to do.
+        _discard(storage, upload_key(token))
+        return done_before
     data = storage.local_path(upload_key(token)).read_bytes()
     actor = session.get(User, actor_id)
     table = rosters.read_file(filename, data)
@@ -121,20 +154,24 @@ def import_users(
         timezone=app.config["HOCVU_TIMEZONE"],
         progress=progress,
     )
-    session.commit()
+    # The initial logins exist only here: write them before the accounts are committed (a run
+    # that fails after this leaves a file the next run replaces; only a done job serves it).
     if result.credentials:
         site = app.config["HOCVU_BASE_URL"] + app.config.get("HOCVU_URL_PREFIX", "")
         blob = credentials.encrypt(
             credentials.package(result.credentials, site), app.config["SECRET_KEY"], ctx.job_id
         )
         storage.write_file(credentials_key(ctx.job_id), blob)
-    storage.local_path(upload_key(token)).unlink(missing_ok=True)
-    return {
+    summary = {
         "created": result.created,
         "updated": result.updated,
         "unchanged": result.unchanged,
         "skipped": result.skipped,
     }
+    session.get(jobs.Job, ctx.job_id).result = summary  # committed with the accounts
+    session.commit()
+    _discard(storage, upload_key(token))
+    return summary
 
 
 # --- completion reports ------------------------------------------------------------------------

@@ -10,7 +10,13 @@ Callers see one interface:
 A task receives a JobContext (its own database session, `progress(done, total, message)`)
 and returns a JSON-able result. The Job row is the only shared state, so a page served by any
 worker can show the progress. The embedded runner executes jobs in a thread of the web
-process; a Redis-backed runner can replace it behind `enqueue` without touching callers.
+process; with HOCVU_REDIS_URL set, `enqueue` puts the job on an RQ queue instead and
+`hocvu worker` processes run it (lms/queue.py). Callers do not see the difference.
+
+A job may run more than once when the queue retries it (a transient failure, a worker that
+died): each run claims the row with a conditional UPDATE that counts the attempt, and writes
+its outcome only while the row is still its own (the attempt number fences it). Tasks that
+write must therefore be idempotent; the bulk import and the certificate batch are.
 """
 
 from __future__ import annotations
@@ -24,18 +30,47 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
+from redis import exceptions as redis_exc
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lms.extensions import db
 from lms.models import Job, JobStatus, User, utcnow
 
-__all__ = ["Job", "JobContext", "enqueue", "task"]
+__all__ = ["Job", "JobContext", "TransientError", "enqueue", "task"]
 
 log = logging.getLogger(__name__)
 
 TaskFn = Callable[..., dict[str, Any] | None]
 _TASKS: dict[str, TaskFn] = {}
+
+
+class TransientError(Exception):
+    """Raised by a task for a failure that may pass by itself; the queue tries the job again."""
+
+
+# Failures worth another try when a queue runs the job: the database or a connection went
+# away or was busy for a moment. A task's own errors (a bad file, a missing record) are not:
+# they fail the job at once with their message.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    redis_exc.ConnectionError,
+    redis_exc.TimeoutError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failure is worth another try."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, TRANSIENT_ERRORS)
 
 
 def task(name: str) -> Callable[[TaskFn], TaskFn]:
@@ -56,6 +91,7 @@ class JobContext:
 
     job_id: int
     session: Session
+    attempt: int = 1  # 2 and more when the queue runs the job again
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         """Record progress and commit it, so that pages polling the job see it at once."""
@@ -106,38 +142,59 @@ def enqueue(name: str, *, created_by: User | None = None, **args: Any) -> Job:
     return job
 
 
-def run_job(app: Flask, job_id: int) -> None:
-    """Run one job to completion, recording its status, result or error."""
+def run_job(app: Flask, job_id: int, *, retry_transient: bool = False) -> None:
+    """Run one job to completion, recording its status, result or error.
+
+    With `retry_transient` (a queue that will try again), a transient failure puts the job back
+    to queued and is raised for the queue to retry; any other failure is recorded once.
+    """
     with app.app_context():
         session = db.session
         # Claim the job in one statement: of two runners given the same job, one gets it.
         claimed = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-            .values(status=JobStatus.RUNNING, started_at=utcnow())
+            .values(status=JobStatus.RUNNING, started_at=utcnow(), attempts=Job.attempts + 1)
         ).rowcount
         session.commit()
         if not claimed:
             return
         job = session.get(Job, job_id)
+        name, attempt = job.task, job.attempts
+        # Outcomes are written only while the row is still this run's: a run that the queue
+        # gave up on (its worker looked dead) must not overwrite the run that replaced it.
+        mine = update(Job).where(
+            Job.id == job_id, Job.status == JobStatus.RUNNING, Job.attempts == attempt
+        )
         try:
-            fn = _TASKS[job.task]
-            result = fn(JobContext(job_id, session), **job.args)
+            fn = _TASKS[name]
+            result = fn(JobContext(job_id, session, attempt), **job.args)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
             session.rollback()
-            log.exception("job %s (%s) failed", job_id, job.task)
-            job = session.get(Job, job_id)
-            job.status = JobStatus.FAILED
-            job.error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
-            job.finished_at = utcnow()
+            error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+            if retry_transient and is_transient(exc):
+                log.warning("job %s (%s) attempt %s: %s; retrying", job_id, name, attempt, error)
+                try:
+                    session.execute(mine.values(status=JobStatus.QUEUED, error=error))
+                    session.commit()
+                except Exception:  # noqa: BLE001 - the database may be the thing that failed
+                    session.rollback()
+                    log.warning("job %s: could not put it back to queued", job_id, exc_info=True)
+                raise
+            log.exception("job %s (%s) failed", job_id, name)
+            session.execute(mine.values(status=JobStatus.FAILED, error=error, finished_at=utcnow()))
             session.commit()
             return
         job = session.get(Job, job_id)
-        job.status = JobStatus.DONE
-        job.result = result or {}
+        values: dict[str, Any] = {
+            "status": JobStatus.DONE,
+            "result": result or {},
+            "error": None,
+            "finished_at": utcnow(),
+        }
         if job.total is not None:
-            job.done = job.total
-        job.finished_at = utcnow()
+            values["done"] = job.total
+        session.execute(mine.values(**values))
         session.commit()
 
 
@@ -146,7 +203,8 @@ def fail_interrupted(session: Session) -> int:
 
     With the embedded runner a job runs in a thread of the web process, so when `hocvu init`
     runs before the server starts, no job can be running. The queued ones are started by the
-    web process itself (ThreadRunner.resume_queued).
+    web process itself (ThreadRunner.resume_queued). Not used with the Redis queue, where
+    workers keep running across a restart of the site and the queue owns retries.
     """
     return session.execute(
         update(Job)
@@ -159,8 +217,23 @@ def fail_interrupted(session: Session) -> int:
     ).rowcount
 
 
+def import_task_modules(app: Flask) -> None:
+    """Import the modules named in HOCVU_JOB_MODULES, which register more tasks."""
+    import importlib
+
+    for name in app.config.get("HOCVU_JOB_MODULES") or []:
+        importlib.import_module(name)
+
+
 def init_app(app: Flask) -> None:
-    """Attach the embedded runner; it resumes queued jobs on the first request it serves."""
+    """Attach the job runner: the Redis queue when HOCVU_REDIS_URL is set, else the embedded
+    thread pool, which resumes queued jobs on the first request it serves."""
+    import_task_modules(app)
+    if app.config.get("HOCVU_REDIS_URL"):
+        from lms.queue import QueueRunner
+
+        app.extensions["hocvu_jobs"] = QueueRunner(app)
+        return
     runner = ThreadRunner(app, int(app.config["HOCVU_JOB_THREADS"]))
     app.extensions["hocvu_jobs"] = runner
 

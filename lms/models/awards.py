@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import UTCDateTime, utcnow
@@ -18,10 +18,14 @@ class Certificate(db.Model):
     """One issued certificate: the file's hash proves a copy is ours and unaltered."""
 
     __tablename__ = "certificate"
+    # One certificate per enrolment and edition: the first issue is edition 1 and each reissue
+    # the next, so two workers issuing (or reissuing) the same one cannot both succeed.
+    __table_args__ = (UniqueConstraint("enrolment_id", "edition"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(20), unique=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"), index=True)
+    edition: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
     # What the certificate says, as issued (the account may be renamed later).

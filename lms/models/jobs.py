@@ -35,6 +35,9 @@ class Job(db.Model):
         default=JobStatus.QUEUED,
         index=True,
     )
+    # Runs started so far: the queue may run a job again after a transient failure or a dead
+    # worker, and a run's outcome counts only while the row still has its attempt number.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[str | None] = mapped_column(String(500))

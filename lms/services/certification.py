@@ -124,6 +124,14 @@ def issue(
 
 
 def _make(session, enrolment, signer, storage, settings) -> Certificate:
+    # The next edition of this enrolment's certificate; (enrolment, edition) is unique, so of
+    # two workers issuing it at once, the second one's flush fails instead of issuing twice.
+    edition = 1 + (
+        session.scalar(
+            select(func.max(Certificate.edition)).where(Certificate.enrolment_id == enrolment.id)
+        )
+        or 0
+    )
     serial = new_serial()
     data, score = document(session, enrolment, settings, serial, signer.development)
     pdf = signer.sign(render_pdf(data))
@@ -132,6 +140,7 @@ def _make(session, enrolment, signer, storage, settings) -> Certificate:
     certificate = Certificate(
         serial=serial,
         enrolment_id=enrolment.id,
+        edition=edition,
         user_id=enrolment.user_id,
         course_id=enrolment.course_id,
         learner_name=data.learner_name,
