@@ -170,6 +170,25 @@ def test_sequencing_package_shows_its_contents_and_follows_its_rules(page, make,
     expect(page.get_by_role("link", name="‹ Phần trước")).to_be_visible()
 
 
+class _ServerDown:
+    """Make the live server answer 503 to every commit until stop()."""
+
+    def __init__(self, app) -> None:
+        self.app, self.inner, self.on = app, app.wsgi_app, True
+
+        def wsgi(environ, start_response):
+            if self.on and environ["PATH_INFO"].endswith("/commit"):
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"down"]
+            return self.inner(environ, start_response)
+
+        app.wsgi_app = wsgi
+
+    def stop(self) -> None:
+        self.on = False
+        self.app.wsgi_app = self.inner
+
+
 def _probe_frame(page):
     frame = page.frame(name="sco")
     expect(
@@ -208,15 +227,21 @@ def test_commits_survive_server_errors_a_dropped_connection_and_a_reload(page, m
     assert failures["n"] >= 2
     assert _values(_wait_for(session, lambda s: True)[0])["cmi.core.lesson_location"] == "p1"
 
-    # A reload while the connection is still down: the page starts from this device's state.
+    # A reload while commits still fail: the page starts from this device's state. (The
+    # server fails them too: a request sent by a page being left may escape the browser's
+    # interception.)
+    down = _ServerDown(app)
     page.reload()
     frame = _probe_frame(page)
     assert frame.locator("#location").inner_text() == "location=p5"
     frame.evaluate(f"{api}.LMSSetValue('cmi.core.lesson_location', 'p6')")
     frame.evaluate(f"{api}.LMSCommit('')")
+    expect(status).to_contain_text("chưa được lưu")
+    assert _values(_wait_for(session, lambda s: True)[0])["cmi.core.lesson_location"] == "p1"
 
     # The connection comes back: everything arrives, the newest state wins.
     page.context.unroute("**/player/state/*/commit")
+    down.stop()
     page.evaluate("window.dispatchEvent(new Event('online'))")
     expect(status).to_contain_text("đã được lưu", timeout=20_000)
     states = _wait_for(session, lambda s: _values(s[0]).get("cmi.core.lesson_location") == "p6")
