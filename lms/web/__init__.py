@@ -57,7 +57,7 @@ def message_of(error: DomainError) -> str:
 
 def register_web(app: Flask, url_prefix: str) -> None:
     """Register Hocvu's blueprints, login handling, error pages and response headers."""
-    from lms.web import admin, auth, author, certs, learn, player, reports, testing
+    from lms.web import admin, auth, author, certs, learn, ops, player, reports, testing
 
     blueprints = (
         core,
@@ -74,6 +74,9 @@ def register_web(app: Flask, url_prefix: str) -> None:
         prefix = url_prefix + (blueprint.url_prefix or "")
         app.register_blueprint(blueprint, url_prefix=prefix or None)
     ours = {b.name for b in blueprints}
+    # Health, readiness and metrics: outside `ours`, so that no login rule or redirect (and
+    # no database access) runs before them.
+    app.register_blueprint(ops.bp, url_prefix=url_prefix or None)
     standalone = not url_prefix
 
     login_manager.login_view = "auth.login"
