@@ -75,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_METRICS_TOKEN": None,
     # Redis of the job queue; /readyz checks it when set.
     "HOCVU_REDIS_URL": None,
+    # When nginx serves the files (an `internal` location mapped to HOCVU_FILES_DIR), package
+    # files are answered with an X-Accel-Redirect to this prefix instead of their bytes.
+    "HOCVU_ACCEL_REDIRECT_PREFIX": None,
 }
 
 

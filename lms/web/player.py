@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import mimetypes
 import time
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -234,8 +235,9 @@ def files(package_id: int, path: str):
         )
         if not allowed:
             abort(404)
+    storage = _storage()
     try:
-        local = _storage().local_path(f"{package.files_path}/{path}")
+        local = storage.local_path(f"{package.files_path}/{path}")
     except StorageError:
         abort(404)
     suffix = local.suffix.lower()
@@ -244,7 +246,16 @@ def files(package_id: int, path: str):
         or mimetypes.guess_type(local.name)[0]
         or "application/octet-stream"
     )
-    response = send_file(local, mimetype=mimetype, conditional=True, max_age=86400)
+    accel = current_app.config.get("HOCVU_ACCEL_REDIRECT_PREFIX")
+    if accel:
+        # nginx sends the file from its internal location (ranges, sendfile, no worker
+        # held); it keeps this Content-Type and Cache-Control, and adds the CSP and
+        # X-Frame-Options itself (docs/deployment.md), which are set here too.
+        key = local.relative_to(storage.root).as_posix()
+        response = current_app.response_class(mimetype=mimetype)
+        response.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + quote(key)
+    else:
+        response = send_file(local, mimetype=mimetype, conditional=True, max_age=86400)
     # Package files never change (they are stored by content hash).
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
     response.headers["Content-Security-Policy"] = PACKAGE_CSP

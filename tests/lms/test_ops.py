@@ -12,7 +12,7 @@ import types
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from lms.extensions import db
 from lms.logs import _HocvuHandler
@@ -338,3 +338,34 @@ def test_metrics_report_the_job_queue_from_the_database(client, session):
     session.commit()
     assert metric(client, "hocvu_jobs", status="queued") == 2
     assert metric(client, "hocvu_jobs", status="running") == 1
+
+
+# --- files sent by nginx ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("app_config", [{"HOCVU_ACCEL_REDIRECT_PREFIX": "/_hocvu_files/"}])
+def test_package_files_are_handed_to_nginx_with_their_headers(app, client, login, make, session):
+    from lms.models import ScormPackage
+
+    learner = make.learner(make.unit(), username="hv.nginx")
+    make.commit()
+    version = enrolled(make, session, app.config["HOCVU_FILES_DIR"], learner)
+    package = session.scalars(select(ScormPackage)).one()
+    url = f"/player/packages/{package.id}/index.html"
+    login("hv.nginx")
+    assert client.get(url).status_code == 404  # the same rules: not launched yet
+    runtime(client, version)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.data == b""  # nginx sends the bytes
+    assert response.headers["X-Accel-Redirect"] == f"/_hocvu_files/{package.files_path}/index.html"
+    assert response.mimetype == "text/html"
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "private, max-age=86400, immutable"
+    script = client.get(f"/player/packages/{package.id}/probe.js")
+    assert script.mimetype == "text/javascript"
+    assert script.headers["X-Accel-Redirect"].endswith("/probe.js")
+    # A path outside the package is refused before nginx is asked for anything.
+    outside = client.get(f"/player/packages/{package.id}/../../../etc/passwd")
+    assert outside.status_code == 404 and "X-Accel-Redirect" not in outside.headers
