@@ -55,8 +55,9 @@ class RequestContextFilter(logging.Filter):
         current = _current.get()
         if current is None or not has_request_context():
             record.request_id = record.method = record.path = None
+            record.rid = "-"
         else:
-            record.request_id = current[0]
+            record.request_id = record.rid = current[0]
             record.method, record.path = request.method, request.path
         return True
 
@@ -85,7 +86,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(rid)s] %(name)s: %(message)s"
 
 
 class _HocvuHandler(logging.StreamHandler):
