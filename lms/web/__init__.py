@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from functools import lru_cache
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -100,6 +103,13 @@ def register_web(app: Flask, url_prefix: str) -> None:
             return redirect(url_for("auth.change_password"))
         return None
 
+    @app.url_defaults
+    def static_version(endpoint: str | None, values: dict) -> None:
+        # A version in every static URL lets nginx (or a browser) keep the files for a year:
+        # a changed file gets a new URL.
+        if endpoint == "core.static" and "filename" in values:
+            values.setdefault("v", _static_version(values["filename"]))
+
     @app.after_request
     def security_headers(response):
         if standalone or request.blueprint in ours:
@@ -171,6 +181,23 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     if standalone:
         _register_http_errors(app, error_page)
+
+
+_STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
+
+
+@lru_cache(maxsize=512)
+def _hash_of(path: Path, _mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _static_version(filename: str) -> str | None:
+    """A short hash of a static file's content (looked up again when the file changes)."""
+    path = _STATIC_ROOT / filename
+    try:
+        return _hash_of(path, path.stat().st_mtime_ns)
+    except OSError:
+        return None
 
 
 def _current_language() -> str:

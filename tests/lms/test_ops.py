@@ -369,3 +369,23 @@ def test_package_files_are_handed_to_nginx_with_their_headers(app, client, login
     # A path outside the package is refused before nginx is asked for anything.
     outside = client.get(f"/player/packages/{package.id}/../../../etc/passwd")
     assert outside.status_code == 404 and "X-Accel-Redirect" not in outside.headers
+
+
+def test_static_urls_change_when_the_file_changes(app, client, tmp_path, monkeypatch):
+    import os
+    import re
+
+    import lms.web
+
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r'href="/static/css/hocvu\.css\?v=([0-9a-f]{12})"', page)
+    assert match, "the stylesheet's URL carries its version"
+    assert client.get(f"/static/css/hocvu.css?v={match[1]}").status_code == 200
+
+    monkeypatch.setattr(lms.web, "_STATIC_ROOT", tmp_path)
+    (tmp_path / "app.js").write_text("one")
+    first = lms.web._static_version("app.js")
+    (tmp_path / "app.js").write_text("two")
+    os.utime(tmp_path / "app.js", ns=(1, 10**18))
+    assert lms.web._static_version("app.js") != first
+    assert lms.web._static_version("missing.js") is None
