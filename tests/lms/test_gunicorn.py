@@ -41,7 +41,9 @@ def _free_port() -> int:
 
 
 def _get(port: int, path: str) -> tuple[int, str]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+    # Generous: after a HUP, requests wait in the socket's backlog while the new workers
+    # import the application, which takes seconds on a busy machine.
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
         return response.status, response.read().decode()
 
 
