@@ -32,12 +32,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     instance = Path(config.get("HOCVU_INSTANCE_PATH") or default_instance_path())
     app = Flask(__name__, instance_path=str(instance), static_folder=None)
     init_app(app, config=config)
+    from lms.logs import configure_logging
+
+    configure_logging(app)
     return app
 
 
 def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None = None) -> None:
     """Add Hocvu to `app`, its pages under `url_prefix` (for example "/hocvu")."""
-    from lms import certs, cli, exports, jobs, notify  # noqa: F401 - they register job tasks
+    from lms import certs, cli, exports, jobs, logs, metrics, notify  # noqa: F401 - job tasks
     from lms.extensions import babel, csrf, db, login_manager, migrate
     from lms.i18n import init_i18n
     from lms.web import register_web
@@ -58,6 +61,8 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
     )
     app.config["HOCVU_URL_PREFIX"] = url_prefix.rstrip("/")
 
+    # First of the request hooks: every later hook's log records carry the request id.
+    logs.init_app(app, on_response=metrics.count_request)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -318,6 +318,78 @@ def worker_command(burst: bool, name: str | None) -> None:
     queue.work(app, burst=burst, name=name)
 
 
+@click.command("backup")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(dest: Path) -> None:
+    """Back up the database and the files (HOCVU_FILES_DIR) into DEST (.tar or .tar.gz)."""
+    from importlib.metadata import version
+
+    from alembic.runtime.migration import MigrationContext
+
+    from lms.backup import BackupError, create_backup
+
+    with db.engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    db.session.remove()
+    try:
+        manifest = create_backup(
+            current_app.config["SQLALCHEMY_DATABASE_URI"],
+            Path(current_app.config["HOCVU_FILES_DIR"]),
+            dest,
+            revision=revision,
+            version=version("hocvu"),
+        )
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    files = manifest.data["files"]
+    click.echo(
+        f"Backup written to {dest}: {manifest.dialect} database at revision {revision}, "
+        f"{files['count']} files ({files['bytes']} bytes)."
+    )
+
+
+@click.command("restore")
+@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+@with_appcontext
+def restore_command(src: Path, force: bool) -> None:
+    """Replace the database and the files with those of the backup SRC (stop the server first)."""
+    from alembic.script import ScriptDirectory
+
+    from lms.backup import BackupError, database_has_data, restore_backup
+
+    script = ScriptDirectory(current_app.extensions["migrate"].directory)
+    known = {revision.revision for revision in script.walk_revisions()}
+    engine = db.engine
+    tables = [table.name for table in db.metadata.sorted_tables]
+
+    def close_connections() -> None:
+        db.session.remove()
+        engine.dispose()
+
+    try:
+        manifest = restore_backup(
+            current_app.config["SQLALCHEMY_DATABASE_URI"],
+            Path(current_app.config["HOCVU_FILES_DIR"]),
+            src,
+            known_revision=lambda revision: revision is None or revision in known,
+            has_data=lambda: database_has_data(engine, tables),
+            force=force,
+            before_database=close_connections,
+        )
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Restored {src} (made {manifest.data['created_at']} by Hocvu "
+        f"{manifest.data['version']}): database at revision {manifest.revision}, "
+        f"{manifest.data['files']['count']} files."
+    )
+    if manifest.revision != script.get_current_head():
+        upgrade()
+        click.echo(f"Database upgraded to revision {script.get_current_head()}.")
+
+
 def register(app: Flask) -> None:
     """Add Hocvu's commands to the app's CLI."""
     app.cli.add_command(init_command)
@@ -328,6 +400,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(import_users_command)
     app.cli.add_command(refresh_reports_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _create_app() -> Flask:

@@ -80,6 +80,16 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_SIGNING_CERT": None,
     "HOCVU_SIGNING_KEY_PASSWORD": None,
     "HOCVU_TSA_URL": None,
+    # Operations. Logs: "text" (one readable line) or "json" (one object per line), each
+    # record with the request id; HOCVU_ACCESS_LOG adds one line per request.
+    "HOCVU_LOG_FORMAT": "text",
+    "HOCVU_LOG_LEVEL": "INFO",
+    "HOCVU_ACCESS_LOG": True,
+    # /metrics answers loopback clients not coming through a proxy, or this bearer token.
+    "HOCVU_METRICS_TOKEN": None,
+    # When nginx serves the files (an `internal` location mapped to HOCVU_FILES_DIR), package
+    # files are answered with an X-Accel-Redirect to this prefix instead of their bytes.
+    "HOCVU_ACCEL_REDIRECT_PREFIX": None,
 }
 
 
@@ -147,6 +157,8 @@ def load_config(
         config["HOCVU_SESSION_COOKIE_SECURE"] = config["HOCVU_ENV"] == "production"
     if not config.get("HOCVU_SECRET_KEY"):
         config["HOCVU_SECRET_KEY"] = _missing_secret_key(config["HOCVU_ENV"], instance_path)
+    if config["HOCVU_LOG_FORMAT"] not in {"text", "json"}:
+        raise ConfigError(f"HOCVU_LOG_FORMAT is {config['HOCVU_LOG_FORMAT']!r}; use text or json.")
     if config["HOCVU_DEFAULT_LOCALE"] not in config["HOCVU_LOCALES"]:
         raise ConfigError("HOCVU_DEFAULT_LOCALE must be one of HOCVU_LOCALES.")
     return config

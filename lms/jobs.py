@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from redis import exceptions as redis_exc
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
@@ -239,5 +239,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def resume_queued_jobs() -> None:
-        if not runner.resumed and not app.config["HOCVU_JOBS_INLINE"]:
-            runner.resume_queued()
+        if runner.resumed or app.config["HOCVU_JOBS_INLINE"]:
+            return
+        if request.blueprint == "ops":  # health checks touch no database
+            return
+        runner.resume_queued()

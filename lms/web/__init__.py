@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from functools import lru_cache
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -57,7 +60,7 @@ def message_of(error: DomainError) -> str:
 
 def register_web(app: Flask, url_prefix: str) -> None:
     """Register Hocvu's blueprints, login handling, error pages and response headers."""
-    from lms.web import admin, auth, author, certs, learn, player, reports, testing
+    from lms.web import admin, auth, author, certs, learn, ops, player, reports, testing
 
     blueprints = (
         core,
@@ -74,6 +77,9 @@ def register_web(app: Flask, url_prefix: str) -> None:
         prefix = url_prefix + (blueprint.url_prefix or "")
         app.register_blueprint(blueprint, url_prefix=prefix or None)
     ours = {b.name for b in blueprints}
+    # Health, readiness and metrics: outside `ours`, so that no login rule or redirect (and
+    # no database access) runs before them.
+    app.register_blueprint(ops.bp, url_prefix=url_prefix or None)
     standalone = not url_prefix
 
     login_manager.login_view = "auth.login"
@@ -96,6 +102,13 @@ def register_web(app: Flask, url_prefix: str) -> None:
         if current_user.is_authenticated and current_user.must_change_password:
             return redirect(url_for("auth.change_password"))
         return None
+
+    @app.url_defaults
+    def static_version(endpoint: str | None, values: dict) -> None:
+        # A version in every static URL lets nginx (or a browser) keep the files for a year:
+        # a changed file gets a new URL.
+        if endpoint == "core.static" and "filename" in values:
+            values.setdefault("v", _static_version(values["filename"]))
 
     @app.after_request
     def security_headers(response):
@@ -168,6 +181,23 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     if standalone:
         _register_http_errors(app, error_page)
+
+
+_STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
+
+
+@lru_cache(maxsize=512)
+def _hash_of(path: Path, _mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _static_version(filename: str) -> str | None:
+    """A short hash of a static file's content (looked up again when the file changes)."""
+    path = _STATIC_ROOT / filename
+    try:
+        return _hash_of(path, path.stat().st_mtime_ns)
+    except OSError:
+        return None
 
 
 def _current_language() -> str:

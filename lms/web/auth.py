@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
+from lms import metrics
 from lms.extensions import db
 from lms.services import accounts
 from lms.services.errors import DomainError
@@ -66,12 +67,13 @@ def login():
             )
         except DomainError as error:
             db.session.rollback()
+            throttled = isinstance(error, accounts.LoginThrottled)
+            metrics.login_failures.labels("throttled" if throttled else "inactive").inc()
             form.add_error(None, message_of(error))
-            return render_template("hocvu/auth/login.html", form=form), 429 if isinstance(
-                error, accounts.LoginThrottled
-            ) else 403
+            return render_template("hocvu/auth/login.html", form=form), 429 if throttled else 403
         db.session.commit()
         if user is None:
+            metrics.login_failures.labels("credentials").inc()
             form.add_error(None, gettext("The username or password is wrong."))
             return render_template("hocvu/auth/login.html", form=form), 401
         locale = session.get("locale")

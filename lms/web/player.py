@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import mimetypes
 import time
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -28,6 +29,7 @@ from flask_wtf.csrf import validate_csrf
 from sqlalchemy import exists, select
 from wtforms.validators import ValidationError
 
+from lms import metrics
 from lms.extensions import csrf, db
 from lms.models import Activity, Enrolment
 from lms.models.scorm import ScormPackage, ScoState
@@ -161,27 +163,39 @@ def commit(state_id: int):
     query finds the state with its owner checked, one update stores it.
     """
     started = time.perf_counter()
+    outcome = "error"  # unless _take_commit returns
+    try:
+        response, outcome = _take_commit(state_id)
+        return response
+    finally:
+        metrics.record_commit(outcome, time.perf_counter() - started)
+
+
+def _take_commit(state_id: int):
+    """The commit's response and its outcome for the metrics."""
     who = _session_user()
     if who is None:
-        return _json_error(401, gettext("Your session has ended. Log in again to save."))
+        return _json_error(401, gettext("Your session has ended. Log in again to save.")), "refused"
     try:
         validate_csrf(request.headers.get("X-CSRFToken"))
     except ValidationError:
-        return _json_error(403, gettext("The page has expired. Reload it to save again."))
+        return _json_error(
+            403, gettext("The page has expired. Reload it to save again.")
+        ), "refused"
     if (request.content_length or 0) > MAX_COMMIT_BYTES:
-        return _json_error(413, gettext("The progress data is too large to be saved."))
+        return _json_error(413, gettext("The progress data is too large to be saved.")), "refused"
     body = request.get_json(silent=True, force=True)
     if body is None:
-        return _json_error(400, gettext("The progress data could not be read."))
+        return _json_error(400, gettext("The progress data could not be read.")), "refused"
     row = tracking.find_for_commit(db.session, state_id, *who)
     if row is None:
         # Another learner's state, or none: the same answer, so ids cannot be probed.
-        return _json_error(404, gettext("This progress record is not yours."))
+        return _json_error(404, gettext("This progress record is not yours.")), "refused"
     try:
         result = tracking.commit(db.session, row, body)
     except DomainError as error:
         db.session.rollback()
-        return _json_error(400, message_of(error))
+        return _json_error(400, message_of(error)), "refused"
     db.session.commit()
     if result.superseded:
         return _json_error(
@@ -190,16 +204,16 @@ def commit(state_id: int):
                 "This lesson was opened again in another tab or on another device; only the "
                 "newest one is saved. Close this one."
             ),
-        )
-    log.debug(
-        "commit %s seq %s in %.1f ms", state_id, result.seq, 1000 * (time.perf_counter() - started)
-    )
-    return jsonify(
+        ), "superseded"
+    if result.refused:
+        metrics.scorm_values_refused.inc(len(result.refused))
+    response = jsonify(
         seq=result.seq,
         taken=result.taken,
         refused=[list(r) for r in result.refused[:20]],
         satisfied=result.satisfied,
     )
+    return response, "taken" if result.taken else "replay"
 
 
 @bp.route("/packages/<int:package_id>/<path:path>")
@@ -221,8 +235,9 @@ def files(package_id: int, path: str):
         )
         if not allowed:
             abort(404)
+    storage = _storage()
     try:
-        local = _storage().local_path(f"{package.files_path}/{path}")
+        local = storage.local_path(f"{package.files_path}/{path}")
     except StorageError:
         abort(404)
     suffix = local.suffix.lower()
@@ -231,7 +246,16 @@ def files(package_id: int, path: str):
         or mimetypes.guess_type(local.name)[0]
         or "application/octet-stream"
     )
-    response = send_file(local, mimetype=mimetype, conditional=True, max_age=86400)
+    accel = current_app.config.get("HOCVU_ACCEL_REDIRECT_PREFIX")
+    if accel:
+        # nginx sends the file from its internal location (ranges, sendfile, no worker
+        # held); it keeps this Content-Type and Cache-Control, and adds the CSP and
+        # X-Frame-Options itself (docs/deployment.md), which are set here too.
+        key = local.relative_to(storage.root).as_posix()
+        response = current_app.response_class(mimetype=mimetype)
+        response.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + quote(key)
+    else:
+        response = send_file(local, mimetype=mimetype, conditional=True, max_age=86400)
     # Package files never change (they are stored by content hash).
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
     response.headers["Content-Security-Policy"] = PACKAGE_CSP

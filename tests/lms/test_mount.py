@@ -35,7 +35,7 @@ def test_mount_under_prefix_keeps_host_routes(databases, tmp_path, make, session
     assert login_page.status_code == 200
     assert "Content-Security-Policy" in login_page.headers
     page = login_page.get_data(as_text=True)
-    assert 'href="/hocvu/static/css/hocvu.css"' in page
+    assert 'href="/hocvu/static/css/hocvu.css?v=' in page
     assert client.get("/hocvu/static/css/hocvu.css").status_code == 200
     assert client.get("/hocvu/").location.startswith("/hocvu/login")
     import re

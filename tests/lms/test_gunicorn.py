@@ -1,0 +1,114 @@
+"""gunicorn.conf.py: Hocvu served by several workers, metrics added up across them, HUP."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import make_app
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+
+
+def test_settings_follow_the_machine_and_the_environment(monkeypatch):
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["worker_class"] == "sync"
+    assert settings["workers"] == 2 * os.cpu_count() + 1
+    assert settings["preload_app"] is False
+    assert settings["max_requests"] > 0 and settings["max_requests_jitter"] > 0
+    assert settings["forwarded_allow_ips"] == "127.0.0.1,::1"
+    monkeypatch.setenv("GUNICORN_WORKERS", "7")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 7
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    # Generous: after a HUP, requests wait in the socket's backlog while the new workers
+    # import the application, which takes seconds on a busy machine.
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
+        return response.status, response.read().decode()
+
+
+@pytest.mark.skipif(
+    GUNICORN is None, reason="gunicorn is not installed (pip install hocvu[server])"
+)
+def test_workers_share_metrics_and_reload_on_hup(tmp_path):
+    url = f"sqlite:///{tmp_path / 'hocvu.sqlite3'}"
+    app = make_app(url, tmp_path / "instance")
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    port = _free_port()
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_99999.db").write_bytes(b"stale")  # a previous run's
+    env = {
+        **os.environ,
+        "HOCVU_ENV": "production",
+        "HOCVU_SECRET_KEY": "gunicorn-test-secret-key",
+        "HOCVU_DATABASE_URL": url,
+        "HOCVU_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HOCVU_SESSION_COOKIE_SECURE": "false",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    server = subprocess.Popen(
+        [GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert _get(port, "/healthz")[0] == 200
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert not (metrics_dir / "counter_99999.db").exists()
+        assert _get(port, "/readyz")[0] == 200
+        for _ in range(20):
+            _get(port, "/healthz")
+        server.send_signal(signal.SIGHUP)  # new workers with the code on disk; old ones finish
+        time.sleep(2)
+        for _ in range(9):
+            assert _get(port, "/healthz")[0] == 200
+        status, text = _get(port, "/metrics")
+        assert status == 200
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+        key = ("hocvu_http_requests_total", (("endpoint", "ops.healthz"), ("status", "200")))
+        # 30 health checks, served by workers before and after the reload, counted together.
+        assert samples[key] == 30
+        assert samples[("hocvu_jobs", (("status", "queued"),))] == 0
+        assert len(list(metrics_dir.glob("counter_*.db"))) >= 3  # 2 workers, then 2 new ones
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
