@@ -112,3 +112,74 @@ def test_workers_share_metrics_and_reload_on_hup(tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+
+
+@pytest.mark.skipif(
+    GUNICORN is None, reason="gunicorn is not installed (pip install hocvu[server])"
+)
+def test_two_web_processes_serve_the_same_session(tmp_path):
+    """Nothing about a login is kept in a process: a session started on one server is
+    served by another (as behind a load balancer on several machines)."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    from lms.extensions import db
+    from tests.factories import Factories
+
+    url = f"sqlite:///{tmp_path / 'hocvu.sqlite3'}"
+    app = make_app(url, tmp_path / "instance")
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        make = Factories(db.session)
+        make.learner(make.unit(), username="hv.haimay", full_name="Trần Thị Hai Máy")
+        db.session.commit()
+    env = {
+        **os.environ,
+        "HOCVU_ENV": "production",
+        "HOCVU_SECRET_KEY": "two-servers-one-secret-key",
+        "HOCVU_DATABASE_URL": url,
+        "HOCVU_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HOCVU_SESSION_COOKIE_SECURE": "false",
+        "GUNICORN_WORKERS": "1",
+    }
+    ports = [_free_port(), _free_port()]
+    servers = [
+        subprocess.Popen(
+            [GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    assert _get(port, "/healthz")[0] == 200
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        first, second = (f"http://127.0.0.1:{port}" for port in ports)
+        form = opener.open(f"{first}/login", timeout=30).read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)[1]
+        body = urllib.parse.urlencode(
+            {"csrf_token": token, "username": "hv.haimay", "password": "mat-khau-1"}
+        ).encode()
+        opener.open(f"{first}/login", data=body, timeout=30).read()
+        # The cookie was set for 127.0.0.1 and is sent to the second server as well.
+        page = opener.open(f"{second}/", timeout=30).read().decode()
+        assert "Trần Thị Hai Máy" in page
+    finally:
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
