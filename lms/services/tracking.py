@@ -37,11 +37,6 @@ log = logging.getLogger(__name__)
 
 MODELS = {"1.2": cmi12.MODEL, "2004": cmi2004.MODEL}
 
-# Elements that belong to one session only: dropped from the state a new session starts with.
-SESSION_ONLY = {
-    "1.2": ("cmi.core.exit", "cmi.core.session_time"),
-    "2004": ("cmi.exit", "cmi.session_time", "adl.nav.request"),
-}
 EXIT = {"1.2": "cmi.core.exit", "2004": "cmi.exit"}
 SESSION_TIME = {"1.2": "cmi.core.session_time", "2004": "cmi.session_time"}
 
@@ -116,11 +111,6 @@ def store_package(
     return record
 
 
-def model_of(package: ScormPackage):
-    """The data model of a package's standard."""
-    return MODELS[package.standard]
-
-
 def sco_of(package: ScormPackage, sco: str) -> dict[str, Any]:
     """The manifest entry of one SCO of a package; NotFound when there is none."""
     for entry in package.manifest["scos"]:
@@ -151,22 +141,7 @@ def state_for(session: Session, enrolment: Enrolment, activity: Activity, sco: s
         )
     )
     if state is None:
-        state = ScoState(
-            enrolment=enrolment,
-            activity=activity,
-            package=package,
-            sco=sco,
-            seq=0,
-            data=[],
-            session_times={},
-            total_seconds=0.0,
-            sessions=0,
-            attempts=0,
-            exit="",
-            terminated=False,
-            completion="not attempted",
-            success="unknown",
-        )
+        state = ScoState(enrolment=enrolment, activity=activity, package=package, sco=sco)
         session.add(state)
         session.flush()
     return state
@@ -185,7 +160,7 @@ def launched_asset(session: Session, state: ScoState, now: datetime | None = Non
 def stored_values(state: ScoState) -> list[list[str]]:
     """The values a new session starts with: the SCO's persistent data, and (SCORM 2004)
     the objectives its manifest declares, which the SCO expects to find in cmi.objectives."""
-    drop = SESSION_ONLY[state.package.standard]
+    drop = MODELS[state.package.standard].session_only
     values = [pair for pair in state.data if pair[0] not in drop]
     if state.package.standard == "2004":
         item = sco_of(state.package, state.sco)
@@ -235,21 +210,15 @@ def start_session(
     state.terminated = False
     state.launched_at = utcnow()
     item = sco_of(state.package, state.sco)
-    launch = _launch(item, entry, state.total_seconds, user.username, user.full_name, user.locale)
+    launch = launch_values(
+        item, entry, state.total_seconds, user.username, user.full_name, user.locale
+    )
     values = stored_values(state)
     session.flush()
     return launch, values, state.session_key
 
 
-def launch_of(state: ScoState, user: User) -> Launch:
-    """What the LMS tells the SCO about the learner and the package at Initialize."""
-    item = sco_of(state.package, state.sco)
-    return _launch(
-        item, entry_of(state), state.total_seconds, user.username, user.full_name, user.locale
-    )
-
-
-def _launch(
+def launch_values(
     item: dict[str, Any],
     entry: str,
     total_seconds: float,
@@ -257,6 +226,7 @@ def _launch(
     full_name: str,
     locale: str | None,
 ) -> Launch:
+    """What the LMS tells a SCO (its manifest entry `item`) about the learner at Initialize."""
     # SCORM asks for "Last, First"; a Vietnamese full name is written family name first.
     parts = full_name.split()
     name = f"{parts[0]}, {' '.join(parts[1:])}" if len(parts) > 1 else full_name
@@ -454,7 +424,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     if seq <= row.seq:
         return CommitResult(seq=row.seq, taken=False)
     items = _items(session, row.package_id, row.sha256)
-    launch = _launch(items[row.sco], "", 0.0, row.username, row.full_name, row.locale)
+    launch = launch_values(items[row.sco], "", 0.0, row.username, row.full_name, row.locale)
     runtime, refused = model.replay(launch, {}, pairs)
     if refused:
         # Keep what was stored for a refused element rather than losing it.

@@ -417,22 +417,13 @@ def package_try(package_id: int, index: int):
     """Play one part of a package as a learner would, without recording anything."""
     from lms.models import ScormPackage
     from lms.services import tracking
-    from scorm.datamodel import Launch
 
     package = db.session.get(ScormPackage, package_id)
     if package is None or not 0 <= index < len(package.manifest["scos"]):
         abort(404)
     item = package.manifest["scos"][index]
-    launch = Launch(
-        learner_id=current_user.username,
-        learner_name=current_user.full_name,
-        entry="ab-initio",
-        launch_data=item.get("launch_data"),
-        mastery_score=item.get("mastery_score"),
-        max_time_allowed=item.get("max_time_allowed"),
-        time_limit_action=item.get("time_limit_action"),
-        completion_threshold=item.get("completion_threshold"),
-        scaled_passing_score=item.get("scaled_passing_score"),
+    launch = tracking.launch_values(
+        item, "ab-initio", 0.0, current_user.username, current_user.full_name, current_user.locale
     )
     runtime = {
         "standard": package.standard,
@@ -442,7 +433,7 @@ def package_try(package_id: int, index: int):
         "seq": 0,
         "launch_url": url_for("player.files", package_id=package.id, path=item["href"])
         + item.get("parameters", ""),
-        "session_only": list(tracking.SESSION_ONLY[package.standard]),
+        "session_only": sorted(tracking.MODELS[package.standard].session_only),
     }
     return render_template(
         "hocvu/author/package_try.html", package=package, item=item, index=index, runtime=runtime

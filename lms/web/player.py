@@ -136,7 +136,7 @@ def runtime(activity_id: int, index: int):
         "launch_url": url_for("player.files", package_id=package.id, path=item["href"])
         + item.get("parameters", ""),
         "sco": item["identifier"],
-        "session_only": list(tracking.SESSION_ONLY[package.standard]),
+        "session_only": sorted(tracking.MODELS[package.standard].session_only),
     }
     db.session.commit()
     return jsonify(body)

@@ -400,6 +400,12 @@ def test_admin_sees_the_raw_state_and_corrects_it_with_a_reason(
     assert "Hãy nêu lý do" in response.get_data(as_text=True)
     response = post(
         f"/admin/scorm/states/{state_id}",
+        {"completion": "finished", "success": "", "reason": "Gói lỗi"},
+    )
+    assert response.status_code == 422  # not a status of the list
+    assert _state(session).override_at is None
+    response = post(
+        f"/admin/scorm/states/{state_id}",
         {"completion": "completed", "success": "", "reason": "Gói bị lỗi không báo hoàn thành"},
     )
     assert response.status_code == 302

@@ -216,15 +216,6 @@
     return Object.keys(written || {}).map(function (k) { return [k, written[k]]; });
   }
 
-  /* The whole state: what the session started with, then what the SCO wrote (first-write
-   * order kept, later writes replace the value in place). */
-  function merge(stored, written) {
-    var map = new Map();
-    stored.forEach(function (pair) { map.set(pair[0], pair[1]); });
-    pairsOf(written).forEach(function (pair) { map.set(pair[0], String(pair[1])); });
-    return Array.from(map.entries());
-  }
-
   function startPlayer(root) {
     var statusBox = root.querySelector(".player-status");
     var frame = root.querySelector(".player-frame");
@@ -294,7 +285,7 @@
           url: rt.commit_url,
           session: rt.session,
           seq: seq,
-          data: merge(stored, written),
+          data: pairsOf(written), // the whole state: what the session started with, then its writes
           terminated: Boolean(info && info.terminated)
         });
         return true;
