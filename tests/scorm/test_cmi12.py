@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -140,7 +139,8 @@ def test_replay_returns_the_refused_writes():
     }
 
 
-def test_replay_of_fifty_writes_is_well_under_a_millisecond():
+def test_replay_of_fifty_writes_refuses_none():
+    # Its speed (well under a millisecond) is measured by bench/commit_overhead.py.
     writes = [("cmi.core.lesson_location", f"p{i}") for i in range(10)]
     for i in range(8):
         writes += [
@@ -151,14 +151,10 @@ def test_replay_of_fifty_writes_is_well_under_a_millisecond():
             (f"cmi.interactions.{i}.latency", "00:00:05"),
         ]
     assert len(writes) == 50
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(100):
-            _, refused = MODEL.replay(LAUNCH, {"cmi.suspend_data": "x" * 2000}, writes)
-        best = min(best, (time.perf_counter() - start) / 100)
-        assert refused == []
-    assert best < 0.001, f"{best * 1e6:.0f} µs per replay"
+    runtime, refused = MODEL.replay(LAUNCH, {"cmi.suspend_data": "x" * 2000}, writes)
+    assert refused == []
+    assert runtime.get("cmi.core.lesson_location") == ("p9", 0)
+    assert runtime.get("cmi.interactions._count") == ("8", 0)
 
 
 def test_arrays_hold_at_most_1000_records():
