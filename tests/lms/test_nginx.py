@@ -1,0 +1,132 @@
+"""deploy/nginx-hocvu.conf with a real nginx in front of Hocvu: static files with their year-long
+cache, SCORM package files sent by nginx after Hocvu's check (X-Accel-Redirect) with the
+package headers, the internal location closed to the outside, /metrics closed, request ids."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+import lms
+from lms.web.player import PACKAGE_CSP
+from tests.deploy import NGINX, nginx_config, start_nginx
+from tests.factories import PASSWORD
+from tests.lms.test_scorm_tracking import enrolled
+
+pytestmark = pytest.mark.parametrize(
+    "app_config",
+    [{"HOCVU_ACCEL_REDIRECT_PREFIX": "/_hocvu_files", "HOCVU_TRUST_PROXY_HOPS": 1}],
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def site(app, tmp_path):
+    """nginx (the shipped site configuration) in front of the test's app; its base URL."""
+    if NGINX is None:
+        if os.environ.get("HOCVU_REQUIRE_NGINX") == "1":
+            pytest.fail("nginx is missing and HOCVU_REQUIRE_NGINX=1")
+        pytest.skip("nginx is missing (apt-get install nginx-light): the nginx test is SKIPPED")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    folder = tmp_path / "nginx"
+    folder.mkdir()
+    port = _free_port()
+    conf = nginx_config(
+        folder,
+        port=port,
+        upstream_port=server.server_port,
+        files_dir=Path(app.config["HOCVU_FILES_DIR"]),
+        static_dir=Path(lms.__file__).parent / "static",
+    )
+    nginx = start_nginx(conf, port)
+    yield f"http://127.0.0.1:{port}"
+    nginx.terminate()
+    nginx.wait(10)
+    server.shutdown()
+    thread.join(5)
+
+
+def _log_in(base: str, username: str) -> requests.Session:
+    browser = requests.Session()
+    page = browser.get(f"{base}/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    response = browser.post(
+        f"{base}/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert response.status_code == 302, response.text[:500]
+    return browser
+
+
+def test_static_files_come_from_nginx_with_a_year_long_cache(site):
+    browser = requests.Session()
+    page = browser.get(f"{site}/login")
+    assert page.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{32}", page.headers["X-Request-ID"]), "nginx's $request_id"
+    url = re.search(r'href="(/static/css/hocvu\.css\?v=[0-9a-f]+)"', page.text)[1]
+    response = browser.get(site + url)
+    assert response.status_code == 200
+    assert response.content == (Path(lms.__file__).parent / "static/css/hocvu.css").read_bytes()
+    assert response.headers["Content-Type"].startswith("text/css")
+    cache = response.headers["Cache-Control"]  # nginx's `expires` and the added header
+    assert "max-age=31536000" in cache and "public, immutable" in cache
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "X-Request-ID" not in response.headers  # not from Hocvu
+
+
+def test_package_files_are_sent_by_nginx_after_hocvus_check(app, site, make, session):
+    from lms.models import ScormPackage
+
+    learner = make.learner(make.unit(), username="hv.nginx")
+    make.commit()
+    version = enrolled(make, session, app.config["HOCVU_FILES_DIR"], learner)
+    package = session.scalars(select(ScormPackage)).one()
+    base = f"{site}/player/packages/{package.id}"
+    files = Path(app.config["HOCVU_FILES_DIR"]) / package.files_path
+
+    anonymous = requests.get(f"{base}/index.html", allow_redirects=False, timeout=10)
+    assert anonymous.status_code == 302  # to the login page
+    browser = _log_in(site, "hv.nginx")
+    assert browser.get(f"{base}/index.html").status_code == 404  # not launched yet
+    activity = next(a for a in version.activities if a.kind == "scorm")
+    runtime = browser.get(f"{site}/player/activities/{activity.id}/scos/0/runtime")
+    assert runtime.status_code == 200 and runtime.json()["launch_url"].startswith(
+        f"/player/packages/{package.id}/index.html"
+    )
+
+    page = browser.get(f"{base}/index.html")
+    assert page.status_code == 200
+    assert page.content == (files / "index.html").read_bytes()
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert page.headers["Content-Security-Policy"] == PACKAGE_CSP
+    assert page.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Cache-Control"] == "private, max-age=86400, immutable"
+    assert "X-Accel-Redirect" not in page.headers
+
+    script = browser.get(f"{base}/probe.js", headers={"Range": "bytes=0-9"})
+    assert script.status_code == 206
+    assert script.content == (files / "probe.js").read_bytes()[:10]
+    assert script.headers["Content-Type"].startswith("text/javascript")
+
+    # The internal location is not reachable from outside, nor anything outside the package.
+    direct = browser.get(f"{site}/_hocvu_files/{package.files_path}/index.html")
+    assert direct.status_code == 404
+    assert browser.get(f"{base}/../../../etc/passwd").status_code in (400, 404)
+    assert browser.get(f"{site}/metrics").status_code == 404
