@@ -81,7 +81,8 @@ class CourseVersion(db.Model):
     certificate_title: Mapped[str] = mapped_column(String(200))
     certificate_body: Mapped[str] = mapped_column(String(500))
     # The question bank as read from the bundle; the test engine draws from it.
-    final_test: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The whole question bank: loaded when read, not with every page that names the version.
+    final_test: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     # Where the bundle's files are kept, relative to HOCVU_FILES_DIR.
     files_path: Mapped[str] = mapped_column(String(300))
     source_sha256: Mapped[str] = mapped_column(String(64))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.models import AuditEvent, LoginFailure, OrgUnit, Role, RoleAssignment, User, utcnow
@@ -432,7 +432,8 @@ def load_session_user(session: Session, cookie_id: str) -> User | None:
         user_id, epoch = int(raw_id), int(raw_epoch)
     except ValueError:
         return None
-    user = session.get(User, user_id)
+    # One query for the user and their roles (every request of a logged-in user makes it).
+    user = session.get(User, user_id, options=[joinedload(User.roles)])
     if user is None or user.auth_epoch != epoch or not user.is_active_account:
         return None
     return user

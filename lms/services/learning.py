@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from lms.activities import kind_of
 from lms.models import Activity, ActivityProgress, Enrolment, ProgressStatus, utcnow
@@ -53,11 +53,16 @@ class CourseProgress:
 
 
 def progress_of(session: Session, enrolment: Enrolment) -> CourseProgress:
-    """The activities of the learner's version with their status, in order (two queries)."""
+    """The activities of the learner's version with their status, in order (two queries).
+
+    The activities' content (a lesson's HTML, a final test's whole question bank) is not
+    loaded: the pages that list steps do not need it, and decoding it was most of the cost.
+    """
     activities = session.scalars(
         select(Activity)
         .where(Activity.version_id == enrolment.version_id)
         .order_by(Activity.position)
+        .options(defer(Activity.content))
     ).all()
     statuses = dict(
         session.execute(

@@ -19,6 +19,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from lms.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.extensions import db
@@ -54,6 +55,7 @@ def index():
         select(Enrolment)
         .where(Enrolment.user_id == current_user.id)
         .order_by(Enrolment.enrolled_at)
+        .options(joinedload(Enrolment.version), joinedload(Enrolment.course))
     ).all()
     progresses = [learning.progress_of(db.session, e) for e in enrolments]
     now = utcnow()
@@ -102,6 +104,7 @@ def _enrolment_or_404(slug: str) -> Enrolment:
         select(Enrolment)
         .join(Course, Enrolment.course_id == Course.id)
         .where(Course.slug == slug, Enrolment.user_id == current_user.id)
+        .options(contains_eager(Enrolment.course), joinedload(Enrolment.version))
     )
     if enrolment is None:
         abort(404)
@@ -153,11 +156,12 @@ def activity(slug: str, key: str):
     enrolment = _enrolment_or_404(slug)
     current = _activity_or_404(enrolment, key)
     progress = learning.open_activity(db.session, enrolment, current)
-    db.session.commit()
     return _render_activity(enrolment, current, progress)
 
 
 def _render_activity(enrolment, current, progress, status: int = 200):
+    """The lesson page; what opening it changed is committed after the page is made (a
+    commit first would expire every loaded object and the page would load them again)."""
     course_progress = learning.progress_of(db.session, enrolment)
     steps = course_progress.steps
     index = next(i for i, s in enumerate(steps) if s.activity.id == current.id)
@@ -165,26 +169,24 @@ def _render_activity(enrolment, current, progress, status: int = 200):
     kind = kind_of(current)
     blocker = kind.blocker(current, progress, now)
     extra = kind.context(db.session, enrolment, current, now)
-    db.session.commit()
-    return (
-        render_template(
-            kind_of(current).template,
-            enrolment=enrolment,
-            activity=current,
-            progress=progress,
-            course_progress=course_progress,
-            previous=steps[index - 1].activity if index > 0 else None,
-            following=steps[index + 1].activity if index + 1 < len(steps) else None,
-            position=index + 1,
-            html=page_html(current, enrolment.version_id),
-            blocker=blocker,
-            done=progress.status == ProgressStatus.DONE,
-            answers=progress.data.get("self_check", {}),
-            action_form=ActionForm(),
-            **extra,
-        ),
-        status,
+    page = render_template(
+        kind_of(current).template,
+        enrolment=enrolment,
+        activity=current,
+        progress=progress,
+        course_progress=course_progress,
+        previous=steps[index - 1].activity if index > 0 else None,
+        following=steps[index + 1].activity if index + 1 < len(steps) else None,
+        position=index + 1,
+        html=page_html(current, enrolment.version_id),
+        blocker=blocker,
+        done=progress.status == ProgressStatus.DONE,
+        answers=progress.data.get("self_check", {}),
+        action_form=ActionForm(),
+        **extra,
     )
+    db.session.commit()
+    return page, status
 
 
 @bp.route("/courses/<slug>/<key>/self-check", methods=["POST"])
