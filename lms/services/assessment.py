@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -35,17 +37,36 @@ from lms.services.errors import N_, DomainError
 GRACE = timedelta(seconds=30)
 
 
+# Parsed banks by (version id, bundle checksum): a version's bank never changes after it is
+# stored, and the test pages (an autosave every few seconds per learner) need it each time.
+_BANKS: dict[tuple[int, str], tuple[QuestionBank, dict[str, Question]]] = {}
+_BANKS_KEPT = 32
+
+
+def _parsed(activity: Activity) -> tuple[QuestionBank, dict[str, Question]]:
+    version = activity.version
+    key = (version.id, version.source_sha256)
+    found = _BANKS.get(key)
+    if found is None:
+        raw = version.final_test or {"path": "", "questions": []}
+        questions = []
+        for q in raw["questions"]:
+            fields = dict(q)
+            fields["choices"] = tuple(Choice(**c) for c in q.get("choices", ()))
+            fields["answers"] = tuple(q.get("answers", ()))
+            fields["pairs"] = tuple(tuple(p) for p in q.get("pairs", ()))
+            questions.append(Question(**fields))
+        bank = QuestionBank(raw["path"], tuple(questions))
+        found = (bank, MappingProxyType({q.id: q for q in bank.questions}))
+        if len(_BANKS) >= _BANKS_KEPT:
+            _BANKS.clear()
+        _BANKS[key] = found
+    return found
+
+
 def bank_of(activity: Activity) -> QuestionBank:
     """The question bank of a test activity's version, as frozen dataclasses."""
-    raw = activity.version.final_test or {"path": "", "questions": []}
-    questions = []
-    for q in raw["questions"]:
-        fields = dict(q)
-        fields["choices"] = tuple(Choice(**c) for c in q.get("choices", ()))
-        fields["answers"] = tuple(q.get("answers", ()))
-        fields["pairs"] = tuple(tuple(p) for p in q.get("pairs", ()))
-        questions.append(Question(**fields))
-    return QuestionBank(raw["path"], tuple(questions))
+    return _parsed(activity)[0]
 
 
 def settings_of(activity: Activity) -> TestSettings:
@@ -257,8 +278,9 @@ def apply_grade(session: Session, attempt: TestAttempt, now: datetime) -> None:
         deadlines.check_completion(session, enrolment, now)
 
 
-def question_map(activity: Activity) -> dict[str, Question]:
-    return {q.id: q for q in bank_of(activity).questions}
+def question_map(activity: Activity) -> Mapping[str, Question]:
+    """The bank's questions by id (read-only: it is shared by the requests of a process)."""
+    return _parsed(activity)[1]
 
 
 def regrade(session: Session, course, now: datetime | None = None) -> dict[str, int]:
