@@ -35,9 +35,12 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = 5  # behind nginx; sync workers close after each response anyway
 
 # Replace each worker after about this many requests (jitter: not all at once), so that
-# memory a library keeps growing is given back.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# memory a library keeps growing is given back. Not much more often: a new worker costs
+# about 5 s of CPU on a small server (imports, the app, the templates), which at 2,000
+# requests was a tenth of all the CPU and, with the workers started together, stalled every
+# request for seconds while they were replaced together (the load test, bench/load_test.py).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 5000)
 
 # Not preloaded: each worker imports the application itself. `kill -HUP <master>` then starts
 # workers with the new code (a deploy without downtime: old workers finish their requests),
@@ -80,3 +83,16 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """Compile the templates before the worker takes its first request (workers are replaced
+    every ~20,000 requests; each new one would otherwise be slow for its first learners)."""
+    from flask import Flask
+
+    from lms.web import warm_up
+
+    app = worker.wsgi
+    if isinstance(app, Flask):
+        count = warm_up(app)
+        worker.log.info("Worker %s: %d templates compiled", worker.pid, count)

@@ -236,3 +236,22 @@ def _register_http_errors(app: Flask, error_page) -> None:
             gettext("Something went wrong"),
             gettext("The error has been recorded. Please try again in a moment."),
         )
+
+
+def warm_up(app: Flask) -> int:
+    """Compile Hocvu's templates and load the translations now, before the first request.
+
+    gunicorn.conf.py calls it in each new worker: a worker replaced after its share of
+    requests would otherwise make its first learners wait for the compilation (a quarter of
+    a second for the home page on a small server). Returns how many templates it compiled.
+    """
+    from flask_babel import force_locale, get_translations
+
+    names = [n for n in app.jinja_env.list_templates() if n.startswith("hocvu/")]
+    for name in names:
+        app.jinja_env.get_template(name)
+    with app.test_request_context():
+        for locale in app.config["HOCVU_LOCALES"]:
+            with force_locale(locale):
+                get_translations()
+    return len(names)

@@ -389,3 +389,17 @@ def test_static_urls_change_when_the_file_changes(app, client, tmp_path, monkeyp
     os.utime(tmp_path / "app.js", ns=(1, 10**18))
     assert lms.web._static_version("app.js") != first
     assert lms.web._static_version("missing.js") is None
+
+
+def test_warm_up_compiles_every_template_before_the_first_request(app, client, login, make):
+    from lms.web import warm_up
+
+    compiled = warm_up(app)
+    names = [n for n in app.jinja_env.list_templates() if n.startswith("hocvu/")]
+    assert compiled == len(names) > 30
+    cached = {key[1] for key in app.jinja_env.cache.keys()}  # (loader ref, name)
+    assert set(names) <= cached
+    make.learner(make.unit(), username="hv.warm")
+    make.commit()
+    login("hv.warm")
+    assert client.get("/").status_code == 200  # pages render as before
