@@ -76,19 +76,73 @@ class VisitOver(Exception):
     """The learner leaves (the visit's time is up)."""
 
 
-class Learner(FastHttpUser):
+class Browser(FastHttpUser):
+    """What the learners and the admins share: a browser's form posts and page loads, each
+    checked, keeping the CSRF token of the last page."""
+
+    abstract = True
     wait_time = constant(0)
     # Pages and JSON only; the browser's static files come from nginx (cached for a year).
     default_headers = {"Accept-Language": "vi"}
+    csrf = ""
 
+    def form(self, values: dict[str, object]) -> str:
+        """A form body as the browser sends it (a name once per chosen value)."""
+        fields = [("csrf_token", self.csrf)]
+        for name, value in values.items():
+            for item in value if isinstance(value, list) else [value]:
+                fields.append((name, str(item)))
+        return urlencode(fields)
+
+    def get(self, path: str, name: str, follow: bool = False):
+        """A GET that must answer 200 (or, with `follow` False, a redirect for "continue")."""
+        expect = (200, 302) if name == "continue" else (200,)
+        with self.client.get(
+            path, name=name, allow_redirects=follow, catch_response=True
+        ) as response:
+            problem = None
+            if response.status_code not in expect:
+                where = response.headers.get("Location", "")
+                problem = f"{path}: HTTP {response.status_code} {where}"
+                response.failure(problem)
+        if problem:
+            raise AssertionError(problem)
+        html_page = response.headers.get("Content-Type", "").startswith("text/html")
+        token = META_CSRF.search(response.text) if html_page else None
+        if token:
+            self.csrf = token[1]
+        return response
+
+    def post(self, path: str, name: str, values: dict[str, object], expect: int = 302):
+        """A form POST (with the page's CSRF token) that must answer `expect`."""
+        with self.client.post(
+            path,
+            data=self.form(values),
+            headers=FORM,
+            name=name,
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            problem = None
+            if response.status_code != expect:
+                problem = f"{path}: HTTP {response.status_code}"
+                response.failure(problem)
+        if problem:
+            raise AssertionError(problem)
+        return response
+
+
+class Learner(Browser):
     def on_start(self) -> None:
         self.learner = _online.popleft() if _online else _away.popleft()
         self.first_visit = True
-        self.csrf = ""
 
     @task
     def visit(self) -> None:
         learner = self.learner
+        if learner.get("done"):  # finished, and nobody away to come online in their place
+            pause(*VISIT_SECONDS)
+            return
         self.client.cookiejar.clear()
         resumed = self.first_visit and learner.get("cookie")
         if learner.get("cookie"):
@@ -322,99 +376,30 @@ class Learner(FastHttpUser):
             raise AssertionError("the certificate is not a PDF")
         self.get(f"/verify/{serial[1]}", "certificate verification")
 
-    # HTTP -----------------------------------------------------------------------------------
 
-    def form(self, values: dict[str, object]) -> str:
-        """A form body as the browser sends it (a name once per chosen value)."""
-        fields = [("csrf_token", self.csrf)]
-        for name, value in values.items():
-            for item in value if isinstance(value, list) else [value]:
-                fields.append((name, str(item)))
-        return urlencode(fields)
-
-    def get(self, path: str, name: str, follow: bool = False):
-        """A GET that must answer 200 (or, with `follow` False, a redirect for "continue")."""
-        expect = (200, 302) if name == "continue" else (200,)
-        with self.client.get(
-            path, name=name, allow_redirects=follow, catch_response=True
-        ) as response:
-            problem = None
-            if response.status_code not in expect:
-                where = response.headers.get("Location", "")
-                problem = f"{path}: HTTP {response.status_code} {where}"
-                response.failure(problem)
-        if problem:
-            raise AssertionError(problem)
-        token = META_CSRF.search(response.text or "") if name != "certificate pdf" else None
-        if token:
-            self.csrf = token[1]
-        return response
-
-    def post(self, path: str, name: str, values, expect: int = 302):
-        with self.client.post(
-            path,
-            data=self.form(values),
-            headers=FORM,
-            name=name,
-            allow_redirects=False,
-            catch_response=True,
-        ) as response:
-            problem = None
-            if response.status_code != expect:
-                problem = f"{path}: HTTP {response.status_code}"
-                response.failure(problem)
-        if problem:
-            raise AssertionError(problem)
-        return response
-
-
-class Admin(FastHttpUser):
+class Admin(Browser):
     """An admin following the batch: the dashboard and a unit's overdue learners every minute
     or so, and every fifth time the learner list as XLSX (a job for the Redis workers),
     waiting for the file as the job page does."""
 
     fixed_count = 2
-    wait_time = constant(0)
 
     def on_start(self) -> None:
         name = POOL["admins"][self.environment.runner.user_count % len(POOL["admins"])]
-        page = self.client.get("/login", name="log in page").text
-        self.csrf = META_CSRF.search(page)[1]
-        with self.client.post(
-            "/login",
-            data=urlencode(
-                {"username": name, "password": POOL["admin_password"], "csrf_token": self.csrf}
-            ),
-            headers=FORM,
-            name="log in",
-            allow_redirects=False,
-            catch_response=True,
-        ) as response:
-            if response.status_code != 302:
-                response.failure(f"admin login: HTTP {response.status_code}")
+        self.get("/login", "log in page")
+        self.post("/login", "log in", {"username": name, "password": POOL["admin_password"]})
         self.rounds = 0
 
     @task
     def follow(self) -> None:
         pause(45, 75)
-        page = self.client.get("/admin/reports/", name="admin: reports dashboard").text
-        self.csrf = META_CSRF.search(page)[1]
-        self.client.get("/admin/users?progress=overdue&per_page=50", name="admin: learner list")
+        self.get("/admin/reports/", "admin: reports dashboard")
+        self.get("/admin/users?progress=overdue&per_page=50", "admin: learner list")
         self.rounds += 1
         if self.rounds % 5:
             return
         started = time.monotonic()
-        with self.client.post(
-            "/admin/users/export?format=xlsx",
-            data=urlencode({"csrf_token": self.csrf}),
-            headers=FORM,
-            name="admin: export learners",
-            allow_redirects=False,
-            catch_response=True,
-        ) as response:
-            if response.status_code != 302:
-                response.failure(f"export: HTTP {response.status_code}")
-                return
+        response = self.post("/admin/users/export?format=xlsx", "admin: export learners", {})
         job = re.sub(r"^https?://[^/]+", "", response.headers["Location"])
         while True:
             gevent.sleep(2)
