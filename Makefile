@@ -28,7 +28,7 @@ translations: $(MO)
 # Refresh the catalogs after changing user-facing strings, then translate the new entries.
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o lms/translations/messages.pot lms courses scorm
-	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --width 100
 
 run: install
 	HOCVU_ENV=$${HOCVU_ENV:-development} $(BIN)/hocvu init --demo

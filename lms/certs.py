@@ -66,22 +66,32 @@ def issue_for(app: Flask, session: Session, enrolment: Enrolment):
     return certification.issue(session, enrolment, signer(app), storage(app), settings(app))
 
 
+def _without_certificate():
+    """The condition of a completed enrolment that has no certificate."""
+    from sqlalchemy import and_, select
+
+    from lms.models import Certificate
+
+    return and_(
+        Enrolment.completed_at.is_not(None),
+        ~select(Certificate.id).where(Certificate.enrolment_id == Enrolment.id).exists(),
+    )
+
+
 def missing_enrolment_ids(session: Session) -> list[int]:
     """The completed enrolments that have no certificate."""
     from sqlalchemy import select
 
-    from lms.models import Certificate
-
     return list(
-        session.scalars(
-            select(Enrolment.id)
-            .where(
-                Enrolment.completed_at.is_not(None),
-                ~select(Certificate.id).where(Certificate.enrolment_id == Enrolment.id).exists(),
-            )
-            .order_by(Enrolment.id)
-        )
+        session.scalars(select(Enrolment.id).where(_without_certificate()).order_by(Enrolment.id))
     )
+
+
+def missing_count(session: Session) -> int:
+    """How many completed enrolments have no certificate (after a signing-key problem)."""
+    from sqlalchemy import func, select
+
+    return session.scalar(select(func.count(Enrolment.id)).where(_without_certificate())) or 0
 
 
 def issue_missing(app: Flask, session: Session, before_commit=None) -> int:

@@ -923,7 +923,35 @@ def certificates_index():
         pagination=pagination,
         unit_choices=_unit_choices(),
         unit=unit_id,
+        missing=certs.missing_count(db.session) if sc.everything else 0,
+        issuing=_issuing_job() if sc.everything else None,
+        action_form=ActionForm(),
     )
+
+
+def _issuing_job() -> Job | None:
+    """The run of "issue the missing certificates" that is waiting or working, if any."""
+    return db.session.scalars(
+        select(Job)
+        .where(
+            Job.task == "certificates.issue",
+            Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+        )
+        .order_by(Job.id.desc())
+        .limit(1)
+    ).first()
+
+
+@bp.route("/certificates/issue-missing", methods=["POST"])
+@admin_required
+def certificates_issue_missing():
+    """Issue, in the background, the certificates that completed courses are missing (after
+    the signing key was missing or broken). A second click follows the run already started."""
+    _site_admin_only()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    job = _issuing_job() or jobs.enqueue("certificates.issue", created_by=_me())
+    return redirect(url_for("admin.job_view", job_id=job.id))
 
 
 @bp.route("/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms.models import Certificate, utcnow
 from lms.services import assessment, learning
@@ -175,3 +175,67 @@ def test_certificates_of_a_unit_as_one_zip(client, login, post, completed, make,
     LoggedIn(other)(outsider.username)
     assert other.get(started.location).status_code == 404
     assert other.get(progress["download"]).status_code == 404
+
+
+def _completed_without_certificates(make, app, count: int):
+    """Learners whose completion came while the signing key was broken: no certificate."""
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    unit = make.unit(name="CĐCS Công ty Than Hà Lầm")
+    for n in range(count):
+        enrolment = make.enrol(make.learner(unit, full_name=f"Trần Văn Số {n}"), version)
+        enrolment.completed_at = utcnow() - timedelta(hours=1)
+    make.commit()
+    return unit
+
+
+def test_site_admin_issues_the_missing_certificates(client, login, post, make, app, session):
+    app.config["HOCVU_JOBS_INLINE"] = True  # run the job before the redirect
+    _completed_without_certificates(make, app, 2)
+    make.site_admin(username="admin")
+    make.commit()
+    login("admin")
+    listing = client.get("/admin/certificates").get_data(as_text=True)
+    assert "2 học viên đã hoàn thành khóa học nhưng chưa có giấy chứng nhận" in listing
+    started = post("/admin/certificates/issue-missing", {}, form_page="/admin/certificates")
+    assert started.status_code == 302 and "/admin/jobs/" in started.location
+    page = client.get(started.location).get_data(as_text=True)
+    assert "Cấp các giấy chứng nhận còn thiếu" in page and "Đã cấp 2 giấy chứng nhận." in page
+    assert "Tải tệp ZIP" not in page  # nothing to download: the certificates are in the list
+    session.rollback()
+    certificates = session.scalars(select(Certificate)).all()
+    assert sorted(c.learner_name for c in certificates) == ["Trần Văn Số 0", "Trần Văn Số 1"]
+    listing = client.get("/admin/certificates").get_data(as_text=True)
+    assert "chưa có giấy chứng nhận" not in listing and "2 giấy chứng nhận" in listing
+
+
+def test_a_second_click_follows_the_run_already_started(client, login, post, make, app, session):
+    from lms.models import Job, JobStatus
+
+    _completed_without_certificates(make, app, 1)
+    make.site_admin(username="admin")
+    make.commit()
+    # A worker is on it (a queued job would be started by the first request of this process).
+    waiting = Job(
+        task="certificates.issue", args={}, status=JobStatus.RUNNING, started_at=utcnow(), total=1
+    )
+    session.add(waiting)
+    session.commit()
+    login("admin")
+    listing = client.get("/admin/certificates").get_data(as_text=True)
+    assert "Đang cấp các giấy chứng nhận còn thiếu." in listing
+    assert f"/admin/jobs/{waiting.id}" in listing
+    again = post("/admin/certificates/issue-missing", {}, form_page="/admin/certificates")
+    assert again.location.endswith(f"/admin/jobs/{waiting.id}")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_only_a_site_admin_may_issue_the_missing_ones(client, make, app, post):
+    unit = _completed_without_certificates(make, app, 1)
+    boss = make.unit_admin(unit, username="qt.halam")
+    make.commit()
+    LoggedIn(client)(boss.username)
+    listing = client.get("/admin/certificates").get_data(as_text=True)
+    assert "chưa có giấy chứng nhận" not in listing
+    refused = post("/admin/certificates/issue-missing", {}, form_page="/admin/certificates")
+    assert refused.status_code == 403

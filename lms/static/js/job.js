@@ -1,11 +1,11 @@
-// Follows a background job: asks the server every two seconds, updates the bar, and shows the
-// download link when the job is done. Without this script, reloading the page does the same.
+// Follows a background job: asks the server every two seconds, updates the bar, and reloads
+// the page when the job is done, to show its result (and its download link). Without this
+// script, reloading the page does the same.
 (() => {
   const box = document.getElementById("job");
   if (!box) return;
   const bar = document.getElementById("job-bar");
   const state = document.getElementById("job-state");
-  const link = document.getElementById("job-download");
   const poll = async () => {
     try {
       const response = await fetch(box.dataset.url, { headers: { Accept: "application/json" } });
@@ -27,5 +27,6 @@
     }
     window.setTimeout(poll, 2000);
   };
-  if (link.classList.contains("hidden")) window.setTimeout(poll, 1000);
+  const ended = box.dataset.status === "done" || box.dataset.status === "failed";
+  if (!ended) window.setTimeout(poll, 1000);
 })();
