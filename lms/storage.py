@@ -8,8 +8,8 @@ added behind it.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
@@ -37,7 +37,10 @@ class LocalStorage:
         """Store a set of files under `prefix`, all or nothing (a temporary folder is renamed)."""
         target = self._path(prefix)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target.parent))
+        staging = target.parent / f".incoming-{secrets.token_hex(8)}"
+        # mkdir, not mkdtemp (0700): the folder gets the process's umask like every other
+        # file, so that nginx, another user, can send package files (X-Accel-Redirect).
+        staging.mkdir()
         try:
             for name, data in files.items():
                 path = staging.joinpath(*PurePosixPath(name).parts)
@@ -54,13 +57,13 @@ class LocalStorage:
         """Store one file, atomically (written aside, then renamed into place)."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
+        temporary = target.parent / f".incoming-{secrets.token_hex(8)}"
         try:
-            with os.fdopen(fd, "wb") as handle:
+            with temporary.open("xb") as handle:  # the umask's mode, not mkstemp's 0600
                 handle.write(data)
             os.replace(temporary, target)
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)
             raise
 
     def read_tree(self, prefix: str) -> dict[str, bytes]:
