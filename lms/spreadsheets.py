@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from openpyxl.utils import get_column_letter
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MIMETYPE = "text/csv; charset=utf-8"
+CSV_MIMETYPE = "text/csv"  # Werkzeug adds "; charset=utf-8" to text types
 
 
 @dataclass(frozen=True)

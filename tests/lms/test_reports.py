@@ -280,9 +280,25 @@ def test_learner_export_is_scoped_and_typed(org, login, client, post, app, sessi
     assert client.get(f"/admin/jobs/{job.id}/download").status_code == 404
 
 
+def test_learner_export_as_csv_has_one_charset(org, login, client, post, app, session):
+    app.config["HOCVU_JOBS_INLINE"] = True
+    login("qt.than")
+    course = org.version.course_id
+    post(f"/admin/users/export?format=csv&course={course}&role=learner", form_page="/admin/users")
+    job = session.scalars(select(Job).order_by(Job.id.desc())).first()
+    assert job.status == "done", job.error
+    download = client.get(f"/admin/jobs/{job.id}/download")
+    assert download.headers["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))
+    assert rows[0][0] == "Họ và tên"
+    assert {r[0] for r in rows[1:]} == {"Vũ Văn Giang", "Đặng Thị Hoa", "Bùi Văn Khánh"}
+
+
 def test_csv_export_has_bom_and_vietnamese_headers(org, login, client):
     login("admin")
-    data = client.get(f"/admin/reports/export/units.csv?unit={org.root.id}").data
+    response = client.get(f"/admin/reports/export/units.csv?unit={org.root.id}")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    data = response.data
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["Mã đơn vị", "Đơn vị", "Tài khoản đã cấp"]

@@ -318,7 +318,9 @@ def test_admin_imports_in_the_browser_flow_over_http(
     assert "Kiểm tra trước khi nhập" in preview and "Không có đơn vị nào bạn quản lý" in preview
     assert "chưa nhập gì khi còn dòng bị lỗi" in preview
     upload = re.search(r"/admin/import/([\w-]+)/errors.csv", preview).group(1)
-    errors = client.get(f"/admin/import/{upload}/errors.csv").get_data(as_text=True)
+    response = client.get(f"/admin/import/{upload}/errors.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    errors = response.get_data(as_text=True)
     assert errors.startswith("\ufeffHọ và tên") and "Người Sai" in errors
 
     good = _csv(",", [ROWS[0]])
