@@ -302,7 +302,7 @@ def import_users_command(
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-@click.option("--name", help="The worker's name in Redis (default: host and process id).")
+@click.option("--name", help="The worker's name in Redis (default: a random one).")
 @with_appcontext
 def worker_command(burst: bool, name: str | None) -> None:
     """Run background jobs from the Redis queue (needs HOCVU_REDIS_URL); run one per core."""
@@ -315,7 +315,10 @@ def worker_command(burst: bool, name: str | None) -> None:
     from lms import queue
 
     click.echo(f"Worker on the job queue {app.config['HOCVU_JOB_QUEUE']!r}.")
-    queue.work(app, burst=burst, name=name)
+    try:
+        queue.work(app, burst=burst, name=name)
+    except queue.WorkerNameTaken as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.command("backup")

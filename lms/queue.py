@@ -227,6 +227,45 @@ class Reaper(threading.Thread):
                 return
 
 
+class WorkerNameTaken(Exception):
+    """Another running worker has the name asked for."""
+
+
+def _process_is_gone(pid: int) -> bool:
+    if pid == os.getpid():  # a container restarted with the same pid: our own old record
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def claim_name(worker: SimpleWorker) -> None:
+    """Let a worker restarted under its old name (systemd's `hocvu-worker@1` after a crash)
+    start: RQ keeps a dead worker's registration for its whole TTL (8 minutes) and refuses a
+    new worker of that name, so `Restart=always` would fail until systemd gives up. A record
+    of this host whose process is gone is marked dead; a live one is refused with
+    WorkerNameTaken. A record of another host is left to RQ (it expires with its TTL)."""
+    client = worker.connection
+    if not client.exists(worker.key) or client.hexists(worker.key, "death"):
+        return
+    host, pid = client.hmget(worker.key, "hostname", "pid")
+    if not host or host.decode() != socket.gethostname() or not pid:
+        return
+    if not _process_is_gone(int(pid)):
+        raise WorkerNameTaken(
+            f"a worker named {worker.name!r} is already running on this machine "
+            f"(process {int(pid)}); give each worker its own --name"
+        )
+    stale = SimpleWorker.find_by_key(worker.key, connection=client)
+    if stale is not None:
+        stale.register_death()
+    log.warning("worker %s: the record of its stopped process %s was cleared", worker.name, pid)
+
+
 def work(app: Flask, *, burst: bool = False, name: str | None = None) -> bool:
     """Run a worker on the app's queue until stopped (or, with `burst`, until it is empty)."""
     global _worker_app
@@ -238,6 +277,7 @@ def work(app: Flask, *, burst: bool = False, name: str | None = None) -> bool:
         # The job runs in this process (no fork, no new interpreter per job): the database
         # pool and the certificate signer stay warm. Run several workers for parallelism.
     )
+    claim_name(worker)
     reaper = Reaper(app)
     reaper.start()
     try:

@@ -74,7 +74,7 @@ def workers(app, tmp_path, signing_key, queue_name):
     the end."""
     started: list[subprocess.Popen] = []
 
-    def start(**env_extra: str) -> subprocess.Popen:
+    def start(*args: str, **env_extra: str) -> subprocess.Popen:
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -93,7 +93,7 @@ def workers(app, tmp_path, signing_key, queue_name):
         }
         log = (tmp_path / f"worker-{len(started)}.log").open("wb")
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "hocvu"), "worker"],
+            [str(Path(sys.executable).parent / "hocvu"), "worker", *args],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -298,6 +298,48 @@ def test_the_database_refuses_a_second_certificate_of_the_same_edition(app, make
     )
     with pytest.raises(IntegrityError):
         session.commit()
+
+
+# --- a worker's name ----------------------------------------------------------------------------
+
+
+def registered(redis_url, name: str, process: subprocess.Popen, timeout=30.0) -> bool:
+    """Whether RQ registers `process` as the live worker `name` within `timeout`."""
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid, death = client.hmget(f"rq:worker:{name}", "pid", "death")
+        if pid and int(pid) == process.pid and not death:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_worker_restarted_under_its_name_after_a_crash_starts(
+    app, make, session, workers, redis_url, queue_name
+):
+    # systemd restarts hocvu-worker@1 with the same --name; RQ keeps the dead one's record.
+    name = f"{queue_name}-1"
+    first = workers("--name", name)
+    assert registered(redis_url, name, first)
+    kill(first)
+    second = workers("--name", name)
+    assert registered(redis_url, name, second)
+    job_id = _import_job(app, make, session)
+    assert wait_for(app, job_id).status == JobStatus.DONE
+    assert second.poll() is None
+
+
+def test_two_live_workers_cannot_share_a_name(app, workers, redis_url, queue_name, tmp_path):
+    name = f"{queue_name}-1"
+    first = workers("--name", name)
+    assert registered(redis_url, name, first)
+    second = workers("--name", name)
+    assert second.wait(timeout=30) == 1
+    log = (tmp_path / "worker-1.log").read_text()
+    assert f"a worker named '{name}' is already running on this machine" in log
+    assert "Traceback" not in log
+    assert first.poll() is None and registered(redis_url, name, first, timeout=0.1)
 
 
 # --- retries ----------------------------------------------------------------------------------
