@@ -56,6 +56,23 @@ def test_vietnamese_catalog_covers_every_message_in_the_code(tmp_path):
     assert not not_nfc, f"not NFC: {not_nfc}"
 
 
+def test_the_committed_mo_matches_its_po():
+    # An install from a clone or a wheel (no make) uses the committed .mo as it is.
+    from babel.messages.mofile import read_mo
+
+    compiled = _messages(read_mo(PO.with_suffix(".mo").open("rb")))
+    source = _messages(read_po(PO.open("rb"), locale="vi"))
+    assert len(source) > 150
+    assert compiled == source, "messages.mo is older than messages.po: run make translations"
+
+
+def _messages(catalog):
+    def plain(value):  # plural forms: a tuple from a .po, a list from a .mo
+        return value if isinstance(value, str) else tuple(value)
+
+    return {plain(m.id): plain(m.string) for m in catalog if m.id}
+
+
 def _key(msgid):
     return msgid[0] if isinstance(msgid, tuple) else msgid
 
