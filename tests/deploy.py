@@ -42,7 +42,7 @@ def nginx_config(
     site = site[: site.rindex("server {")]  # the port-80 redirect to HTTPS
     site = _replace(r"server 127\.0\.0\.1:8000;", f"server 127.0.0.1:{upstream_port};", site)
     site = _replace(r"alias /srv/hocvu/files/;", f"alias {files_dir}/;", site)
-    site = _replace(r"alias /srv/hocvu/venv/\S+/lms/static/;", f"alias {static_dir}/;", site)
+    site = _replace(r"alias /srv/hocvu/app/lms/static/;", f"alias {static_dir}/;", site)
     (folder / "hocvu-site.conf").write_text(site, encoding="utf-8")
     shutil.copy("/etc/nginx/mime.types", folder / "mime.types")
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
