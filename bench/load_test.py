@@ -130,7 +130,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
     rng = random.Random(2026)
     with app.app_context():
         upgrade()
-        certs.ensure_development_key(app)  # what `hocvu init` does without HOCVU_SIGNING_KEY
+        certs.ensure_development_key(app)  # a trial key: signing costs the same as a real one
         course_folder = _course(tmp, scale)
         files = LocalStorage(tmp / "files")
         version = catalog.import_bundle(db.session, None, course_folder, files)

@@ -28,7 +28,8 @@ def signer(app: Flask) -> Signer:
         stamp = path.stat().st_mtime_ns
     except OSError as error:
         raise SigningError(
-            f"the signing key {path} does not exist: run `hocvu init` or set HOCVU_SIGNING_KEY"
+            f"the signing key {path} does not exist: set HOCVU_SIGNING_KEY to the "
+            "organisation's key (for a trial, `hocvu init` makes a self-signed one)"
         ) from error
     key = (str(path), stamp, config.get("HOCVU_SIGNING_CERT"), config.get("HOCVU_TSA_URL"))
     with _lock:
@@ -41,6 +42,16 @@ def signer(app: Flask) -> Signer:
                 location=config["HOCVU_CERT_PLACE"],
             )
         return _signers[key]
+
+
+def signing_problem(app: Flask) -> str | None:
+    """Why no certificate can be signed now (the key missing, unreadable, its password
+    wrong), or None when the signer loads."""
+    try:
+        signer(app)
+    except (SigningError, OSError) as error:
+        return str(error)
+    return None
 
 
 def settings(app: Flask) -> certification.Settings:

@@ -49,10 +49,22 @@ def init_command(demo: bool) -> None:
     from lms.library import install_library
     from lms.storage import LocalStorage
 
-    if certs.ensure_development_key(current_app._get_current_object()):
+    app = current_app._get_current_object()
+    if app.config["HOCVU_ENV"] == "production":
+        # No self-signed trial key on a real site: learners would get certificates that say
+        # they have no legal value. Until the key is installed completions wait for it.
+        if problem := certs.signing_problem(app):
+            click.echo(
+                f"Warning: no certificate can be signed ({problem}). Set HOCVU_SIGNING_KEY to "
+                "your organisation's key; the certificates of learners who complete a course "
+                "before that are issued afterwards from the certificates page or with "
+                "`hocvu issue-certificates`.",
+                err=True,
+            )
+    elif certs.ensure_development_key(app):
         click.echo(
             "Development signing certificate created (certificates will say they are trials): "
-            f"{current_app.config['HOCVU_SIGNING_KEY']}"
+            f"{app.config['HOCVU_SIGNING_KEY']}"
         )
     storage = LocalStorage(files_dir)
     for title in install_library(db.session, storage):

@@ -70,7 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_MAIL_FROM": "hocvu@localhost",
     # Certificates: what is printed, and the signing key (a file; its password only from the
     # environment, never the database). Without HOCVU_SIGNING_KEY, `hocvu init` makes a
-    # self-signed development key in the instance folder, and certificates say so.
+    # self-signed development key in the instance folder (not in production), and
+    # certificates say so.
     "HOCVU_CERT_ORGANISATION": "Hocvu",
     "HOCVU_CERT_PLACE": "Hà Nội",
     "HOCVU_CERT_SIGNER_TITLE": "Thủ trưởng đơn vị",

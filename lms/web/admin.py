@@ -925,6 +925,7 @@ def certificates_index():
         unit=unit_id,
         missing=certs.missing_count(db.session) if sc.everything else 0,
         issuing=_issuing_job() if sc.everything else None,
+        signing_problem=certs.signing_problem(current_app) if sc.everything else None,
         action_form=ActionForm(),
     )
 

@@ -239,3 +239,34 @@ def test_only_a_site_admin_may_issue_the_missing_ones(client, make, app, post):
     assert "chưa có giấy chứng nhận" not in listing
     refused = post("/admin/certificates/issue-missing", {}, form_page="/admin/certificates")
     assert refused.status_code == 403
+
+
+def test_a_site_admin_sees_why_no_certificate_can_be_signed(client, login, make, app, tmp_path):
+    unit = _completed_without_certificates(make, app, 1)
+    make.site_admin(username="admin")
+    boss = make.unit_admin(unit, username="qt.halam")
+    make.commit()
+    login("admin")
+    listing = client.get("/admin/certificates").get_data(as_text=True)
+    assert 'id="signing-problem"' not in listing
+    assert "Cấp các giấy chứng nhận còn thiếu" in listing
+    app.config["HOCVU_SIGNING_KEY"] = str(tmp_path / "to-chuc.p12")  # not installed yet
+    listing = client.get("/admin/certificates").get_data(as_text=True)
+    assert "Chưa ký được giấy chứng nhận: không dùng được khóa ký số của hệ thống." in listing
+    assert "to-chuc.p12 does not exist" in listing
+    assert "Cấp các giấy chứng nhận còn thiếu" not in listing  # it could only fail
+    other = app.test_client()
+    LoggedIn(other)(boss.username)
+    assert 'id="signing-problem"' not in other.get("/admin/certificates").get_data(as_text=True)
+
+
+def test_a_learner_whose_certificate_waits_is_told_so(client, make, app, tmp_path):
+    app.config["HOCVU_SIGNING_KEY"] = str(tmp_path / "to-chuc.p12")  # not installed yet
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    enrolment = make.enrol(make.learner(make.unit(), username="hv.an"), version)
+    enrolment.completed_at = utcnow() - timedelta(hours=1)
+    make.commit()
+    LoggedIn(client)("hv.an")
+    home = client.get("/").get_data(as_text=True)
+    assert "Giấy chứng nhận của bạn đang được chuẩn bị và sẽ hiện ở đây." in home
+    assert "Tải giấy chứng nhận" not in home

@@ -38,6 +38,27 @@ def test_init_with_demo_loads_once_and_prints_the_login(runner, app, session):
     assert (__import__("os").stat(cred_file).st_mode & 0o777) == 0o600
 
 
+def test_init_in_production_makes_no_trial_key(runner, app, tmp_path):
+    # Trial certificates say they have no legal value: not for real learners.
+    app.config["HOCVU_ENV"] = "production"
+    key = tmp_path / "signing" / "development.p12"
+    app.config["HOCVU_SIGNING_KEY"] = str(key)
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert not key.exists()
+    assert "Warning: no certificate can be signed" in result.stderr
+    assert "hocvu issue-certificates" in result.stderr
+
+
+def test_init_for_a_trial_makes_a_self_signed_key(runner, app, tmp_path):
+    key = tmp_path / "signing" / "development.p12"
+    app.config["HOCVU_SIGNING_KEY"] = str(key)
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert key.exists() and "Development signing certificate created" in result.output
+    assert "Warning" not in result.output
+
+
 def test_create_admin(runner, session):
     result = runner.invoke(
         args=["create-admin", "quantri", "--full-name", "Lê Thị Quản Trị"],
