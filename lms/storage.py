@@ -59,7 +59,10 @@ class LocalStorage:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.parent / f".incoming-{secrets.token_hex(8)}"
         try:
-            with temporary.open("xb") as handle:  # the umask's mode, not mkstemp's 0600
+            # 0600: certificates, roster uploads and exports name learners; only Hocvu
+            # sends them (package files, which nginx sends, come through write_tree).
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(temporary, target)
         except BaseException:

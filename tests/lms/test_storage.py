@@ -1,4 +1,4 @@
-"""LocalStorage: stored files get the modes of the process's umask, like any other file."""
+"""LocalStorage: package trees get the umask's modes (nginx reads them); files stay private."""
 
 import os
 import stat
@@ -39,10 +39,13 @@ def test_a_replaced_tree_keeps_no_staging_folder(tmp_path, umask_022):
     assert [p.name for p in (tmp_path / "scorm").iterdir()] == ["abc"]
 
 
-def test_a_stored_file_gets_the_umask_mode(tmp_path, umask_022):
+def test_a_stored_file_is_private(tmp_path, umask_022):
+    # Certificates, roster uploads, exports: personal data that only Hocvu sends.
     storage = LocalStorage(tmp_path)
     storage.write_file("certificates/1.pdf", b"%PDF")
-    assert mode(tmp_path / "certificates" / "1.pdf") == 0o644
+    assert mode(tmp_path / "certificates" / "1.pdf") == 0o600
+    storage.write_file("certificates/1.pdf", b"%PDF-2")
+    assert (tmp_path / "certificates" / "1.pdf").read_bytes() == b"%PDF-2"
     assert [p.name for p in (tmp_path / "certificates").iterdir()] == ["1.pdf"]
 
 
