@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
@@ -44,13 +45,33 @@ def signer(app: Flask) -> Signer:
         return _signers[key]
 
 
-def signing_problem(app: Flask) -> str | None:
-    """Why no certificate can be signed now (the key missing, unreadable, its password
-    wrong), or None when the signer loads."""
+def signer_if_ready(app: Flask) -> Signer | None:
+    """The site's signer, or None while its key is missing or broken (logged)."""
     try:
-        signer(app)
+        return signer(app)
     except (SigningError, OSError) as error:
-        return str(error)
+        log.error("no signer: %s", error)
+        return None
+
+
+class SigningProblem(NamedTuple):
+    trial: bool  # certificates are signed, but with the self-signed trial key
+    detail: str  # for the operator
+
+
+def signing_problem(app: Flask) -> SigningProblem | None:
+    """Why certificates cannot be signed now (the key missing, unreadable, its password
+    wrong), or, in production, are signed with the self-signed trial key; None when fine."""
+    try:
+        current = signer(app)
+    except (SigningError, OSError) as error:
+        return SigningProblem(False, str(error))
+    if current.development and app.config["HOCVU_ENV"] == "production":
+        return SigningProblem(
+            True,
+            f"the signing key {app.config['HOCVU_SIGNING_KEY']} is the self-signed trial key: "
+            "set HOCVU_SIGNING_KEY to the organisation's key",
+        )
     return None
 
 

@@ -53,12 +53,19 @@ def init_command(demo: bool) -> None:
     if app.config["HOCVU_ENV"] == "production":
         # No self-signed trial key on a real site: learners would get certificates that say
         # they have no legal value. Until the key is installed completions wait for it.
-        if problem := certs.signing_problem(app):
+        problem = certs.signing_problem(app)
+        if problem and problem.trial:
             click.echo(
-                f"Warning: no certificate can be signed ({problem}). Set HOCVU_SIGNING_KEY to "
-                "your organisation's key; the certificates of learners who complete a course "
-                "before that are issued afterwards from the certificates page or with "
-                "`hocvu issue-certificates`.",
+                f"Warning: {problem.detail}. Certificates signed with it say they have no legal "
+                "value; reissue them from the learners' pages once the key is installed.",
+                err=True,
+            )
+        elif problem:
+            click.echo(
+                f"Warning: no certificate can be signed ({problem.detail}). Set "
+                "HOCVU_SIGNING_KEY to your organisation's key; the certificates of learners "
+                "who complete a course before that are issued afterwards from the "
+                "certificates page or with `hocvu issue-certificates`.",
                 err=True,
             )
     elif certs.ensure_development_key(app):

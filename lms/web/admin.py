@@ -984,14 +984,19 @@ def certificate_reissue(certificate_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     app = current_app._get_current_object()
+    signer = certs.signer_if_ready(app)
+    if signer is None:
+        flash(
+            gettext(
+                "The certificates could not be issued: ask the site administrator to check "
+                "the signing key, then try again."
+            ),
+            "error",
+        )
+        return redirect(url_for("admin.user_view", user_id=certificate.user_id))
     try:
         new = certification.reissue(
-            db.session,
-            _me(),
-            certificate,
-            certs.signer(app),
-            certs.storage(app),
-            certs.settings(app),
+            db.session, _me(), certificate, signer, certs.storage(app), certs.settings(app)
         )
     except DomainError as error:
         db.session.rollback()

@@ -86,6 +86,6 @@ def verify_upload():
         if len(data) > MAX_UPLOAD:
             form.add_error("file", str(form.too_large))
             return _verify_page(None, None, form, 413)
-        verdict = certification.verify_file(db.session, data, certs.signer(current_app))
+        verdict = certification.verify_file(db.session, data, certs.signer_if_ready(current_app))
         return _verify_page(verdict, None, form)
     return _verify_page(None, None, form, 200 if not form.errors else 422)

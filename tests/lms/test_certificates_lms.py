@@ -270,3 +270,49 @@ def test_a_learner_whose_certificate_waits_is_told_so(client, make, app, tmp_pat
     home = client.get("/").get_data(as_text=True)
     assert "Giấy chứng nhận của bạn đang được chuẩn bị và sẽ hiện ở đây." in home
     assert "Tải giấy chứng nhận" not in home
+
+
+def test_without_the_key_an_issued_file_is_still_recognised(client, completed, app, tmp_path):
+    from lms import certs
+
+    data = certs.storage(app).local_path(completed.files_path).read_bytes()
+    app.config["HOCVU_SIGNING_KEY"] = str(tmp_path / "gone.p12")
+    token = csrf_token(client, "/verify")
+    page = client.post(
+        "/verify",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "gcn.pdf")},
+    )
+    assert page.status_code == 200
+    assert "Giấy chứng nhận hợp lệ" in page.get_data(as_text=True)
+
+
+def test_a_reissue_without_the_key_says_why_and_changes_nothing(
+    client, login, completed, make, session, app, tmp_path
+):
+    make.site_admin(username="admin")
+    make.commit()
+    login("admin")
+    app.config["HOCVU_SIGNING_KEY"] = str(tmp_path / "gone.p12")
+    token = csrf_token(client, f"/admin/users/{completed.user_id}")
+    answer = client.post(
+        f"/admin/certificates/{completed.id}/reissue",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
+    assert answer.status_code == 200
+    assert "Không cấp được giấy chứng nhận" in answer.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Certificate)) == 1
+
+
+def test_a_production_site_on_the_trial_key_is_told(client, login, make, app, signing_key):
+    # `signing_key` is a self-signed trial key, as the old `hocvu init` made in production.
+    make.site_admin(username="admin")
+    make.commit()
+    login("admin")
+    assert 'id="signing-problem"' not in client.get("/admin/certificates").get_data(as_text=True)
+    app.config["HOCVU_ENV"] = "production"
+    listing = client.get("/admin/certificates").get_data(as_text=True)
+    assert "Giấy chứng nhận đang được ký bằng khóa thử nghiệm tự cấp" in listing
+    assert "is the self-signed trial key" in listing

@@ -50,6 +50,15 @@ def test_init_in_production_makes_no_trial_key(runner, app, tmp_path):
     assert "hocvu issue-certificates" in result.stderr
 
 
+def test_init_in_production_warns_of_a_trial_key(runner, app):
+    # The `app` fixture signs with a self-signed trial key, as the old init made one.
+    app.config["HOCVU_ENV"] = "production"
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert "is the self-signed trial key" in result.stderr
+    assert "reissue them" in result.stderr
+
+
 def test_init_for_a_trial_makes_a_self_signed_key(runner, app, tmp_path):
     key = tmp_path / "signing" / "development.p12"
     app.config["HOCVU_SIGNING_KEY"] = str(key)
