@@ -225,13 +225,13 @@ def status_of(certificate: Certificate | None) -> str:
 def verify_file(session: Session, data: bytes, signer: Signer | None) -> Verdict:
     """Is this file a certificate Hocvu issued, unaltered, and still valid?
 
-    Without a signer (its key missing or broken) the signature is not checked: a file whose
-    bytes are those of an issued certificate (its stored SHA-256) is still recognised."""
+    A file whose bytes are those of an issued certificate (its stored SHA-256) is that
+    certificate, whatever key signed it (the key may have changed since) and even while the
+    key is missing (no signer). Any other file is "altered" when it carries a signature (a
+    changed certificate), else "unknown"."""
     digest = hashlib.sha256(data).hexdigest()
     certificate = session.scalar(select(Certificate).where(Certificate.sha256 == digest))
     check = signer.check(data) if signer is not None else None
     if certificate is None:
         return Verdict("altered" if check and check.signed else "unknown", None, check)
-    if check is not None and not check.valid:
-        return Verdict("altered", certificate, check)
     return Verdict(status_of(certificate), certificate, check)

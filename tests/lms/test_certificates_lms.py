@@ -316,3 +316,20 @@ def test_a_production_site_on_the_trial_key_is_told(client, login, make, app, si
     listing = client.get("/admin/certificates").get_data(as_text=True)
     assert "Giấy chứng nhận đang được ký bằng khóa thử nghiệm tự cấp" in listing
     assert "is the self-signed trial key" in listing
+
+
+def test_a_certificate_signed_before_a_key_change_is_still_valid(client, completed, app, tmp_path):
+    from certificates.sign import make_development_key
+    from lms import certs
+
+    data = certs.storage(app).local_path(completed.files_path).read_bytes()
+    new_key = tmp_path / "khoa-moi.p12"
+    make_development_key(new_key, "Liên đoàn Lao động tỉnh Quảng Ninh")
+    app.config["HOCVU_SIGNING_KEY"] = str(new_key)
+    token = csrf_token(client, "/verify")
+    page = client.post(
+        "/verify",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "gcn.pdf")},
+    ).get_data(as_text=True)
+    assert "Giấy chứng nhận hợp lệ" in page and completed.serial in page
