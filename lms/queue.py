@@ -250,10 +250,8 @@ def claim_name(worker: SimpleWorker) -> None:
     of this host whose process is gone is marked dead; a live one is refused with
     WorkerNameTaken. A record of another host is left to RQ (it expires with its TTL)."""
     client = worker.connection
-    if not client.exists(worker.key) or client.hexists(worker.key, "death"):
-        return
-    host, pid = client.hmget(worker.key, "hostname", "pid")
-    if not host or host.decode() != socket.gethostname() or not pid:
+    host, pid, death = client.hmget(worker.key, "hostname", "pid", "death")
+    if death or not pid or not host or host.decode() != socket.gethostname():
         return
     if not _process_is_gone(int(pid)):
         raise WorkerNameTaken(

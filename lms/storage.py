@@ -18,6 +18,11 @@ class StorageError(Exception):
     """A path that would leave the storage root, or a missing file."""
 
 
+def _aside(target: Path) -> Path:
+    """A new name beside `target` to write to before renaming into place."""
+    return target.parent / f".incoming-{secrets.token_hex(8)}"
+
+
 class LocalStorage:
     """Files under one root directory, addressed by relative POSIX paths."""
 
@@ -37,7 +42,7 @@ class LocalStorage:
         """Store a set of files under `prefix`, all or nothing (a temporary folder is renamed)."""
         target = self._path(prefix)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.parent / f".incoming-{secrets.token_hex(8)}"
+        staging = _aside(target)
         # mkdir, not mkdtemp (0700): the folder gets the process's umask like every other
         # file, so that nginx, another user, can send package files (X-Accel-Redirect).
         staging.mkdir()
@@ -57,7 +62,7 @@ class LocalStorage:
         """Store one file, atomically (written aside, then renamed into place)."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.parent / f".incoming-{secrets.token_hex(8)}"
+        temporary = _aside(target)
         try:
             # 0600: certificates, roster uploads and exports name learners; only Hocvu
             # sends them (package files, which nginx sends, come through write_tree).

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from certificates.render import CertificateData, render_pdf
-from certificates.sign import SignatureCheck, Signer
+from certificates.sign import Signer
 from lms.models import Certificate, Enrolment, TestAttempt, User, utcnow
 from lms.services import audit
 from lms.services.clock import DEFAULT_TIMEZONE
@@ -209,7 +209,6 @@ class Verdict:
 
     state: str  # valid | revoked | replaced | unknown | altered
     certificate: Certificate | None = None
-    check: SignatureCheck | None = None
 
 
 def status_of(certificate: Certificate | None) -> str:
@@ -231,7 +230,7 @@ def verify_file(session: Session, data: bytes, signer: Signer | None) -> Verdict
     changed certificate), else "unknown"."""
     digest = hashlib.sha256(data).hexdigest()
     certificate = session.scalar(select(Certificate).where(Certificate.sha256 == digest))
-    check = signer.check(data) if signer is not None else None
-    if certificate is None:
-        return Verdict("altered" if check and check.signed else "unknown", None, check)
-    return Verdict(status_of(certificate), certificate, check)
+    if certificate is not None:
+        return Verdict(status_of(certificate), certificate)
+    signed = signer is not None and signer.check(data).signed
+    return Verdict("altered" if signed else "unknown")

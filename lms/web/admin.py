@@ -1161,7 +1161,7 @@ def import_errors(token: str):
         reasons = " ".join(gettext(m, **p) for m, p in row.errors)
         cells = (table.raw.get(row.line, []) + [""] * width)[:width]
         writer.writerow([*cells, reasons])
-    response = current_app.response_class("\ufeff" + out.getvalue(), mimetype="text/csv")
+    response = current_app.response_class("\ufeff" + out.getvalue(), mimetype=CSV_MIMETYPE)
     response.headers["Content-Disposition"] = "attachment; filename=danh-sach-kiem-tra.csv"
     return response
 
