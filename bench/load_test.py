@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.scorm_commits import _config, _free_port  # noqa: E402
+from bench.scorm_commits import _config, _free_port, login_sessions  # noqa: E402
 
 COURSE = ROOT / "courses" / "library" / "chuyen-doi-so-co-ban"
 PROBE = ROOT / "tests" / "scorm" / "fixtures" / "probe12"
@@ -125,6 +125,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
     from lms.models.accounts import UnitKind
     from lms.services import accounts, catalog, clock, cohorts, rosters, units
     from lms.storage import LocalStorage
+    from lms.web import LOGIN_KEY
 
     app = create_app(_config(url, tmp))
     rng = random.Random(2026)
@@ -218,6 +219,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
         progress_rows, returning = [], []
         online, away = [], []
         serializer = app.session_interface.get_signing_serializer(app)
+        login_keys = login_sessions(db.session, [u[0] for u in users[:online_count]])
         for index, (user_id, username, epoch, enrolment_id) in enumerate(users):
             learner = {"username": username, "password": credentials[username]}
             done = rng.randint(0, len(activities)) if index < online_count else 0
@@ -226,6 +228,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
                 learner["password"] = PASSWORD
                 with app.test_request_context():
                     session["_user_id"] = f"{user_id}:{epoch}"
+                    session[LOGIN_KEY] = login_keys[user_id]
                     session["_fresh"] = True
                     learner["cookie"] = serializer.dumps(dict(session))
                 progress_rows += [

@@ -123,6 +123,32 @@ def bare_app():
     return app
 
 
+def login_sessions(db_session, user_ids) -> dict[int, str]:
+    """A live login session for each of these users, as a login would make; their cookie keys."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from lms.models import LoginSession, utcnow
+    from lms.services.accounts import login_key_hash
+
+    now = utcnow()
+    keys = {user_id: f"bench-login-{user_id}" for user_id in user_ids}
+    rows = [
+        {
+            "user_id": user_id,
+            "key_hash": login_key_hash(key),
+            "created_at": now,
+            "last_seen_at": now,
+            "expires_at": now + timedelta(days=1),
+        }
+        for user_id, key in keys.items()
+    ]
+    for start in range(0, len(rows), 5000):
+        db_session.execute(insert(LoginSession), rows[start : start + 5000])
+    return keys
+
+
 def prepare(url: str, tmp: Path, learners: int) -> Path:
     """A migrated database with a SCORM course, its learners enrolled and launched; returns
     the file of (state id, session cookie, CSRF token) lines."""
@@ -137,6 +163,7 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
     from lms.models.scorm import ScoState
     from lms.services import catalog
     from lms.storage import LocalStorage
+    from lms.web import LOGIN_KEY
     from tests.factories import zip_bytes
 
     app = create_app(_config(url, tmp))
@@ -216,13 +243,16 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
                 )
             )
         }
-        logins = [(*states[u.id], u.get_id()) for u in users]
+        login_keys = login_sessions(db.session, [u.id for u in users])
+        db.session.commit()
+        logins = [(*states[u.id], u.get_id(), login_keys[u.id]) for u in users]
     serializer = app.session_interface.get_signing_serializer(app)
     lines = []
-    for state_id, key, login_id in logins:
+    for state_id, key, login_id, login_key in logins:
         # A fresh app context each time: the CSRF token is cached in `g`.
         with app.test_request_context():
             session["_user_id"] = login_id
+            session[LOGIN_KEY] = login_key
             session["_fresh"] = True
             token = generate_csrf()
             lines.append(f"{state_id} {serializer.dumps(dict(session))} {token} {key}")

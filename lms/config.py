@@ -34,7 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_LOGIN_MAX_FAILURES_PER_IP": 100,
     "HOCVU_LOGIN_WINDOW_MINUTES": 15,
     "HOCVU_SESSION_COOKIE_SECURE": None,  # default: True in production
+    # A login ends after this many hours without a request, and after HOCVU_SESSION_MAX_HOURS
+    # however active it is; logging out ends it on the server at once.
     "HOCVU_SESSION_HOURS": 12,
+    "HOCVU_SESSION_MAX_HOURS": 24,
     "HOCVU_PAGE_SIZE": 50,
     # The dashboard's figures are counted in the background; older than this, they are
     # counted again (the page shows the time they were counted).

@@ -1,7 +1,15 @@
 """SQLAlchemy models by area; importing this package registers every table."""
 
 from lms.database import utcnow
-from lms.models.accounts import LoginFailure, OrgUnit, Role, RoleAssignment, UnitKind, User
+from lms.models.accounts import (
+    LoginFailure,
+    LoginSession,
+    OrgUnit,
+    Role,
+    RoleAssignment,
+    UnitKind,
+    User,
+)
 from lms.models.assessment import AttemptStatus, TestAttempt
 from lms.models.audit import AuditEvent
 from lms.models.awards import Certificate
@@ -56,6 +64,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "LoginFailure",
+    "LoginSession",
     "OrgUnit",
     "Role",
     "RoleAssignment",

@@ -105,7 +105,7 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Part of the session cookie's user id: bumping it logs the account out everywhere
-    # (password reset, deactivation) without any server-side session store.
+    # (password reset, deactivation), whatever LoginSession rows say.
     auth_epoch: Mapped[int] = mapped_column(Integer, default=0)
     is_active_account: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -185,3 +185,25 @@ class LoginFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginSession(db.Model):
+    """One login of one account, named by the session cookie: logging out revokes it.
+
+    The cookie carries a random key; only its SHA-256 is stored, so the table does not hold
+    anything that logs anyone in. A session ends when it is revoked (logout, password change,
+    reset, deactivation), when it has been idle too long (`last_seen_at`, touched at most every
+    few minutes) or at `expires_at`, however active it is (the absolute lifetime).
+    """
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

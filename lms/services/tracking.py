@@ -22,9 +22,18 @@ from sqlalchemy.orm import Session
 
 from courses.errors import BundleError
 from courses.errors import Problem as CourseProblem
-from lms.models import Activity, ActivityProgress, Enrolment, ProgressStatus, User, utcnow
+from lms.models import (
+    Activity,
+    ActivityProgress,
+    Enrolment,
+    LoginSession,
+    ProgressStatus,
+    User,
+    utcnow,
+)
 from lms.models.scorm import ScormPackage, ScoState
 from lms.services import audit
+from lms.services.accounts import SessionRules, login_key_hash, touch_login_session
 from lms.services.errors import N_, DomainError, NotFound
 from lms.storage import LocalStorage
 from scorm import cmi12, cmi2004
@@ -273,6 +282,7 @@ _enrolment = Enrolment.__table__
 _user = User.__table__
 _package = ScormPackage.__table__
 _activity = Activity.__table__
+_login = LoginSession.__table__
 
 # The two statements of the commit path, built once: building a statement costs about as
 # much as running it.
@@ -300,18 +310,25 @@ _FIND = (
         _package.c.sha256,
         _package.c.standard,
         _activity.c.content,
+        _login.c.id.label("login_session_id"),
+        _login.c.last_seen_at.label("login_seen_at"),
     )
     .select_from(
         _sco.join(_enrolment, _enrolment.c.id == _sco.c.enrolment_id)
         .join(_user, _user.c.id == _enrolment.c.user_id)
         .join(_package, _package.c.id == _sco.c.package_id)
         .join(_activity, _activity.c.id == _sco.c.activity_id)
+        .join(_login, _login.c.user_id == _user.c.id)
     )
     .where(
         _sco.c.id == bindparam("state_id"),
         _user.c.id == bindparam("user_id"),
         _user.c.auth_epoch == bindparam("epoch"),
         _user.c.is_active == true(),
+        _login.c.key_hash == bindparam("login_key_hash"),
+        _login.c.revoked_at.is_(None),
+        _login.c.expires_at > bindparam("now"),
+        _login.c.last_seen_at > bindparam("idle_since"),
     )
 )
 _STORED = (
@@ -354,13 +371,37 @@ def _items(session: Session, package_id: int, sha256: str) -> dict[str, dict[str
     return items
 
 
-def find_for_commit(session: Session, state_id: int, user_id: int, epoch: int):
-    """The state a commit is for, if it belongs to this (active, still logged-in) learner."""
-    return (
+def find_for_commit(
+    session: Session,
+    state_id: int,
+    user_id: int,
+    epoch: int,
+    login_key: str,
+    rules: SessionRules,
+    now: datetime | None = None,
+):
+    """The state a commit is for, if it belongs to this active learner, logged in by the live
+    login session of `login_key`; its login session is touched when due (lms.services.accounts
+    load_session_user does the same for pages)."""
+    now = now or utcnow()
+    row = (
         session.connection()
-        .execute(_FIND, {"state_id": state_id, "user_id": user_id, "epoch": epoch})
+        .execute(
+            _FIND,
+            {
+                "state_id": state_id,
+                "user_id": user_id,
+                "epoch": epoch,
+                "login_key_hash": login_key_hash(login_key),
+                "now": now,
+                "idle_since": now - rules.idle,
+            },
+        )
         .one_or_none()
     )
+    if row is not None and row.login_seen_at <= now - rules.touch_every:
+        touch_login_session(session.connection(), row.login_session_id, now)
+    return row
 
 
 _SESSION_KEY = re.compile(r"^[0-9a-f]{24}$")

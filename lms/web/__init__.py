@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from flask import (
     Blueprint,
     Flask,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -25,7 +27,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from lms.extensions import db, login_manager
-from lms.services.accounts import load_session_user
+from lms.services.accounts import (
+    SessionRules,
+    load_session_user,
+    touch_login_session,
+)
 from lms.services.errors import DomainError, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
@@ -49,6 +55,18 @@ CSP = (
 
 # Endpoints a user who must change their password may still reach.
 _OPEN_WHILE_PASSWORD_EXPIRED = {"auth.change_password", "auth.logout", "auth.set_language"}
+
+
+# The session cookie's key of the login session (lms.models.LoginSession) it belongs to.
+LOGIN_KEY = "_hocvu_login"
+
+
+def session_rules(config) -> SessionRules:
+    """How long logins last, from the settings."""
+    return SessionRules(
+        idle=timedelta(hours=float(config["HOCVU_SESSION_HOURS"])),
+        absolute=timedelta(hours=float(config["HOCVU_SESSION_MAX_HOURS"])),
+    )
 
 
 def message_of(error: DomainError) -> str:
@@ -89,7 +107,17 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     @login_manager.user_loader
     def load_user(cookie_id: str):
-        return load_session_user(db.session, cookie_id)
+        found = load_session_user(
+            db.session, cookie_id, session.get(LOGIN_KEY), session_rules(app.config)
+        )
+        if found is None:
+            return None
+        g.login_session_id = found.login_session_id
+        if found.stale:
+            # On a connection of its own: a read-only page need not commit for it.
+            with db.engine.begin() as connection:
+                touch_login_session(connection, found.login_session_id)
+        return found.user
 
     @app.before_request
     def force_password_change():

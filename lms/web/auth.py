@@ -22,7 +22,7 @@ from lms import metrics
 from lms.extensions import db
 from lms.services import accounts
 from lms.services.errors import DomainError
-from lms.web import message_of
+from lms.web import LOGIN_KEY, message_of, session_rules
 from lms.web.forms import ActionForm, ChangePasswordForm, LanguageForm, LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -56,31 +56,40 @@ def login():
             per_account_any_ip=int(config["HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT_ANY_IP"]),
             window=timedelta(minutes=int(config["HOCVU_LOGIN_WINDOW_MINUTES"])),
         )
+        # Counted (and committed) before the password is checked: parallel tries see it.
+        attempt = accounts.begin_login(
+            db.session, form.username.data, request.remote_addr or "unknown"
+        )
+        db.session.commit()
         try:
             user = accounts.authenticate(
                 db.session,
-                form.username.data,
+                attempt,
                 form.password.data,
-                request.remote_addr or "unknown",
                 rules,
                 accounts.initial_password_key(config["SECRET_KEY"]),
             )
         except DomainError as error:
             db.session.rollback()
+            accounts.withdraw_login(db.session, attempt)
+            db.session.commit()
             throttled = isinstance(error, accounts.LoginThrottled)
             metrics.login_failures.labels("throttled" if throttled else "inactive").inc()
             form.add_error(None, message_of(error))
             return render_template("hocvu/auth/login.html", form=form), 429 if throttled else 403
-        db.session.commit()
         if user is None:
+            db.session.commit()
             metrics.login_failures.labels("credentials").inc()
             form.add_error(None, gettext("The username or password is wrong."))
             return render_template("hocvu/auth/login.html", form=form), 401
+        key = accounts.start_login_session(db.session, user, session_rules(config))
+        db.session.commit()
         locale = session.get("locale")
         session.clear()  # a fresh session on login: no fixation
         if locale:
             session["locale"] = locale
         session.permanent = True
+        session[LOGIN_KEY] = key
         login_user(user)
         if user.must_change_password:
             return redirect(url_for("auth.change_password"))
@@ -92,6 +101,9 @@ def login():
 def logout():
     """Log out and forget the session."""
     if ActionForm().validate_on_submit():
+        # The login session ends on the server too: a copy of the cookie no longer works.
+        accounts.end_login_session(db.session, session.get(LOGIN_KEY))
+        db.session.commit()
         logout_user()
         locale = session.get("locale")
         session.clear()
@@ -115,6 +127,7 @@ def change_password():
                 form.current_password.data,
                 form.new_password.data,
                 accounts.initial_password_key(current_app.config["SECRET_KEY"]),
+                keep_login_key=session.get(LOGIN_KEY),
             )
         except DomainError as error:
             db.session.rollback()

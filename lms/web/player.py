@@ -33,10 +33,10 @@ from lms import metrics
 from lms.extensions import csrf, db
 from lms.models import Activity, Enrolment
 from lms.models.scorm import ScormPackage, ScoState
-from lms.services import tracking
+from lms.services import accounts, tracking
 from lms.services.errors import DomainError
 from lms.storage import LocalStorage, StorageError
-from lms.web import message_of
+from lms.web import LOGIN_KEY, message_of, session_rules
 
 log = logging.getLogger(__name__)
 
@@ -142,14 +142,16 @@ def runtime(activity_id: int, index: int):
     return jsonify(body)
 
 
-def _session_user() -> tuple[int, int] | None:
-    """(user id, auth epoch) from the login cookie, without loading the user."""
+def _session_user() -> tuple[int, int, str] | None:
+    """(user id, auth epoch, login session key) from the login cookie, without loading the
+    user (the commit's query checks them)."""
     raw = session.get("_user_id")
-    if not raw:
+    key = session.get(LOGIN_KEY)
+    if not raw or not key:
         return None
     try:
         user_id, epoch = raw.split(":", 1)
-        return int(user_id), int(epoch)
+        return int(user_id), int(epoch), key
     except ValueError:
         return None
 
@@ -187,8 +189,13 @@ def _take_commit(state_id: int):
     body = request.get_json(silent=True, force=True)
     if body is None:
         return _json_error(400, gettext("The progress data could not be read.")), "refused"
-    row = tracking.find_for_commit(db.session, state_id, *who)
+    rules = session_rules(current_app.config)
+    row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
     if row is None:
+        if accounts.load_session_user(db.session, f"{who[0]}:{who[1]}", who[2], rules) is None:
+            return _json_error(
+                401, gettext("Your session has ended. Log in again to save.")
+            ), "refused"
         # Another learner's state, or none: the same answer, so ids cannot be probed.
         return _json_error(404, gettext("This progress record is not yours.")), "refused"
     try:

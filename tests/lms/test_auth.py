@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms.models import LoginFailure, User, utcnow
 from tests.conftest import csrf_token
@@ -251,3 +252,109 @@ def test_pages_have_no_inline_script_or_style(client, login, make):
         page = client.get(path).get_data(as_text=True)
         assert "<script>" not in page and " style=" not in page, path
         assert "http://" not in page.replace("http://localhost", ""), path
+
+
+def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(make, app, session):
+    """14 wrong passwords and the right one sent at once: no more than 5 (the limit) reach the
+    password check, the rest are refused, and the right one does not get in after them.
+
+    OWASP Authentication Cheat Sheet, "Login Throttling": the count must hold for attempts
+    made in parallel, or an attacker guesses at the speed of the server."""
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from lms.services import accounts
+
+    make.learner(make.unit(), username="hv.song.song")
+    make.commit()
+    checks = []
+    real_check = accounts.password_matches
+
+    def slow_check(stored, password, key):
+        checks.append(password)
+        threading.Event().wait(0.3)  # a real scrypt check takes about this long
+        return real_check(stored, password, key)
+
+    accounts.password_matches = slow_check
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        browsers = []
+        for _ in range(15):
+            browser = requests.Session()
+            page = browser.get(f"{base}/login").text
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+            browsers.append((browser, token))
+        start = threading.Barrier(15)
+        statuses: list[int] = []
+
+        def attempt(index):
+            browser, token = browsers[index]
+            password = PASSWORD if index == 14 else f"doan-sai-{index}"
+            start.wait()
+            answer = browser.post(
+                f"{base}/login",
+                data={"username": "hv.song.song", "password": password, "csrf_token": token},
+                allow_redirects=False,
+                timeout=60,
+            )
+            statuses.append(answer.status_code)
+
+        workers = [threading.Thread(target=attempt, args=(i,)) for i in range(15)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    finally:
+        accounts.password_matches = real_check
+        server.shutdown()
+        thread.join(5)
+    assert len(checks) <= 5
+    assert statuses.count(429) >= 10
+    session.rollback()
+    failures = session.scalar(
+        select(func.count()).select_from(LoginFailure).where(LoginFailure.key == "u:hv.song.song")
+    )
+    assert failures == len([c for c in checks if c != PASSWORD]) <= 5
+    # Refused attempts tested nothing and are not held against the account; the ones that
+    # were checked are, and once they reach the limit even the right password waits.
+    after = _login(app.test_client(), "hv.song.song", PASSWORD).status_code
+    assert after == (429 if failures == 5 else 302)
+
+
+def test_every_login_path_costs_one_password_hash_check(make, app, session, monkeypatch):
+    """An imported account that has not logged in yet is checked with a fast keyed hash; it
+    must take as long to refuse as an unknown name or an account with its own password, or
+    the time tells which names exist (OWASP Authentication Cheat Sheet, "Authentication
+    Responses": response times must not reveal whether the account exists)."""
+    from lms.services import accounts
+
+    make.learner(make.unit(), username="hv.tu.dat")
+    imported = make.learner(make.unit(), username="hv.moi.nhap")
+    key = accounts.initial_password_key(app.config["SECRET_KEY"])
+    imported.password_hash = accounts.hash_initial_password("Abcdefgh2345", key)
+    make.learner(make.unit(), username="hv.da.khoa", active=False)
+    make.commit()
+    methods: list[str] = []
+    real = accounts.check_password_hash
+
+    def counted(stored, password):
+        methods.append(stored.split("$", 1)[0])
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", counted)
+    cases = {
+        "unknown": ("khong.co.ai", "sai-mat-khau"),
+        "own password, wrong": ("hv.tu.dat", "sai-mat-khau"),
+        "imported, wrong": ("hv.moi.nhap", "sai-mat-khau"),
+        "imported, right": ("hv.moi.nhap", "Abcdefgh2345"),
+        "deactivated": ("hv.da.khoa", PASSWORD),
+    }
+    for case, (username, password) in cases.items():
+        methods.clear()
+        _login(app.test_client(), username, password)
+        assert methods == [accounts.PASSWORD_METHOD], case

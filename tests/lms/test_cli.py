@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from lms.models import OrgUnit, User
-from lms.services.accounts import ThrottleRules, authenticate
+from lms.services.accounts import ThrottleRules, authenticate, begin_login
 
 
 def test_init_with_demo_loads_once_and_prints_the_login(runner, app, session):
@@ -30,9 +30,10 @@ def test_init_with_demo_loads_once_and_prints_the_login(runner, app, session):
     assert session.scalar(select(func.count()).select_from(User)) == users
 
     rules = ThrottleRules(5, 100, timedelta(minutes=15))
-    admin = authenticate(session, "admin", password, "127.0.0.1", rules)
+    admin = authenticate(session, begin_login(session, "admin", "127.0.0.1"), password, rules)
     assert admin is not None and admin.is_site_admin and not admin.must_change_password
-    learner = authenticate(session, "hv.nguyenvanan", password, "127.0.0.1", rules)
+    attempt = begin_login(session, "hv.nguyenvanan", "127.0.0.1")
+    learner = authenticate(session, attempt, password, rules)
     assert learner.must_change_password and learner.org_unit.code == "CDCS-HALAM"
     cred_file = app.instance_path + "/demo-credentials.txt"
     assert (__import__("os").stat(cred_file).st_mode & 0o777) == 0o600
