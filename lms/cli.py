@@ -308,14 +308,14 @@ def import_users_command(
     db.session.commit()
     click.echo(f"Created {result.created}, updated {result.updated}, unchanged {result.unchanged}.")
     if credentials and result.credentials:
-        import csv
+        from lms.spreadsheets import Column, write_csv
 
+        headers = ["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu"]
+        zone = current_app.config["HOCVU_TIMEZONE"]
+        rows = ([i.full_name, i.unit, i.username, i.password] for i in result.credentials)
         fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu"])
-            for item in result.credentials:
-                writer.writerow([item.full_name, item.unit, item.username, item.password])
+        with os.fdopen(fd, "wb") as handle:
+            write_csv(handle, [Column(h) for h in headers], rows, zone)
         click.echo(f"Initial logins written to {credentials} (keep it safe; delete it after use).")
 
 

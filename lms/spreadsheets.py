@@ -1,6 +1,9 @@
 """Tables written as XLSX (typed cells, frozen bold header) or CSV (UTF-8 with a BOM, so that
 Excel opens Vietnamese text right). Rows stream through, so memory stays flat for 100,000
-rows; the tests read every file back with openpyxl."""
+rows; the tests read every file back with openpyxl.
+
+Every CSV file the product writes goes through write_csv: it is the one place where a text
+cell that a spreadsheet would run as a formula is made harmless (quote_formula)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,21 @@ from openpyxl.utils import get_column_letter
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv"  # Werkzeug adds "; charset=utf-8" to text types
+
+# OWASP "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection): Excel,
+# LibreOffice and Google Sheets read a CSV cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def quote_formula(text: str) -> str:
+    """A CSV text cell that a spreadsheet shows as text instead of running it as a formula:
+    OWASP's single quote before a formula's first character."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def unquote_formula(text: str) -> str:
+    """The text quote_formula was given: a file we exported is imported as it was."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 @dataclass(frozen=True)
@@ -187,7 +205,10 @@ def _csv_value(value: Any, kind: str, timezone: str, decimal: str) -> str:
         return f"{100 * value:.1f}".replace(".", decimal) + " %"
     if kind == "number" and isinstance(value, int | float):
         return f"{value:g}".replace(".", decimal)
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    # Only text is quoted: a negative number (-1,5) stays a number in the spreadsheet.
+    return quote_formula(str(value))
 
 
 def write_csv(
@@ -197,10 +218,11 @@ def write_csv(
     timezone: str,
     decimal: str = ",",
 ) -> int:
-    """Write UTF-8 CSV with a BOM; returns the number of data rows."""
+    """Write UTF-8 CSV with a BOM, text that looks like a formula quoted; returns the number
+    of data rows."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.writer(text)
-    writer.writerow([c.header for c in columns])
+    writer.writerow([quote_formula(c.header) for c in columns])
     count = 0
     for row in rows:
         writer.writerow(

@@ -23,6 +23,7 @@ from lms.models import OrgUnit, User
 from lms.services.errors import N_, DomainError
 from lms.services.scope import Scope
 from lms.services.text import clean_email, clean_full_name, clean_phone, clean_username, fold
+from lms.spreadsheets import unquote_formula
 
 MAX_ROWS = 100_000
 
@@ -65,6 +66,12 @@ class Table:
 
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
+
+
+def _text(cell) -> str:
+    """A cell's text, without the quote our CSV files put before a formula-like text: a
+    file exported from Hocvu (or its error file) is imported as it was."""
+    return unquote_formula(_nfc(str(cell or "")))
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -131,7 +138,7 @@ def _header_key(name: str) -> str | None:
 def _table(lines: list[list[str]], first_line_number: int, encoding: str) -> Table:
     if not lines or not any(cell.strip() for cell in lines[0]):
         raise DomainError(N_("The file is empty."))
-    header = [_nfc(cell).strip() for cell in lines[0]]
+    header = [_text(cell).strip() for cell in lines[0]]
     keys = [_header_key(cell) for cell in header]
     missing = [k for k in REQUIRED if k not in keys]
     if missing:
@@ -151,9 +158,9 @@ def _table(lines: list[list[str]], first_line_number: int, encoding: str) -> Tab
         row = {}
         for key, cell in zip(keys, cells, strict=False):
             if key:
-                row[key] = " ".join(_nfc(str(cell or "")).split())
+                row[key] = " ".join(_text(cell).split())
         table.rows.append((first_line_number + offset, row))
-        table.raw[first_line_number + offset] = [_nfc(str(cell or "")) for cell in cells]
+        table.raw[first_line_number + offset] = [_text(cell) for cell in cells]
         if len(table.rows) > MAX_ROWS:
             raise DomainError(
                 N_("The file has more than %(max)d rows; split it into batches."), max=MAX_ROWS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import secrets
 from datetime import timedelta
@@ -59,7 +58,7 @@ from lms.services import (
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
 from lms.services.text import clean_text
-from lms.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE
+from lms.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, Column, table_bytes
 from lms.storage import StorageError
 from lms.web import message_of
 from lms.web.forms import (
@@ -1153,15 +1152,14 @@ def import_errors(token: str):
         abort(404)
     table = rosters.read_file(filename, data)
     plan = rosters.plan_import(db.session, _me(), table, **options)
-    out = io.StringIO()
-    writer = csv.writer(out)
     width = len(table.header)
-    writer.writerow([*table.header, gettext("Errors")])
+    rows = []
     for row in plan.rows:
         reasons = " ".join(gettext(m, **p) for m, p in row.errors)
-        cells = (table.raw.get(row.line, []) + [""] * width)[:width]
-        writer.writerow([*cells, reasons])
-    response = current_app.response_class("\ufeff" + out.getvalue(), mimetype=CSV_MIMETYPE)
+        rows.append([*(table.raw.get(row.line, []) + [""] * width)[:width], reasons])
+    columns = [*(Column(h) for h in table.header), Column(gettext("Errors"))]
+    data, mimetype = table_bytes("csv", gettext("Errors"), columns, rows, _tz())
+    response = current_app.response_class(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = "attachment; filename=danh-sach-kiem-tra.csv"
     return response
 

@@ -294,6 +294,89 @@ def test_learner_export_as_csv_has_one_charset(org, login, client, post, app, se
     assert {r[0] for r in rows[1:]} == {"Vũ Văn Giang", "Đặng Thị Hoa", "Bùi Văn Khánh"}
 
 
+# Names that Excel, LibreOffice and Google Sheets would run as formulas from a CSV cell
+# (OWASP "CSV Injection": cells starting with =, +, -, @, tab or carriage return).
+FORMULA_NAMES = ['=HYPERLINK("http://evil","x")', "@SUM(1)", "+1", "-1", "\t=1+1", "\r=1+1"]
+
+
+def _export_learners(post, client, session, course: int, fmt: str) -> bytes:
+    post(f"/admin/users/export?format={fmt}&course={course}&role=learner", form_page="/admin/users")
+    job = session.scalars(select(Job).order_by(Job.id.desc())).first()
+    assert job.status == "done", job.error
+    return client.get(f"/admin/jobs/{job.id}/download").data
+
+
+def test_learner_export_csv_quotes_names_a_spreadsheet_would_run(
+    org, login, client, post, app, session, make
+):
+    app.config["HOCVU_JOBS_INLINE"] = True
+    for name in FORMULA_NAMES:
+        _learner(make, session, org.g3, org.b2, org.version, state="new", name=name)
+    make.commit()
+    login("qt.than")
+    data = _export_learners(post, client, session, org.version.course_id, "csv")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    names = {r[0] for r in rows[1:]}
+    assert {"'" + name for name in FORMULA_NAMES} <= names
+    assert not names & set(FORMULA_NAMES)
+    assert "Vũ Văn Giang" in names  # ordinary text is left as it was
+    score = rows[0].index("Điểm cao nhất")
+    assert next(r for r in rows[1:] if r[0] == "Vũ Văn Giang")[score] == "9"
+
+
+def test_learner_export_xlsx_keeps_formula_like_names_as_text_cells(
+    org, login, client, post, app, session, make
+):
+    app.config["HOCVU_JOBS_INLINE"] = True
+    for name in ['=HYPERLINK("http://evil","x")', "=1+1"]:
+        _learner(make, session, org.g3, org.b2, org.version, state="new", name=name)
+    make.commit()
+    login("qt.than")
+    data = _export_learners(post, client, session, org.version.course_id, "xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    cells = {c.value: c for c in sheet["A"][1:]}
+    for name in ['=HYPERLINK("http://evil","x")', "=1+1"]:
+        # A string cell ('s') is shown as typed; a formula cell would be 'f'.
+        assert cells[name].data_type == "s", name
+
+
+def test_report_tables_quote_unit_and_batch_names_a_spreadsheet_would_run(
+    org, login, client, session, make
+):
+    link = '=HYPERLINK("http://evil","x")'
+    unit = make.unit(org.d1, name=link, code="EVIL")
+    batch = Cohort(name="@SUM(1)", org_unit=org.d1, courses=[org.version.course])
+    session.add(batch)
+    session.flush()
+    _learner(make, session, unit, batch, org.version, state="done", name="-1")
+    make.commit()
+    login("qt.halong")
+    query = f"?unit={org.d1.id}"
+    units = list(
+        csv.reader(io.StringIO(client.get(f"/admin/reports/export/units.csv{query}").text))
+    )
+    row = next(r for r in units if r[0] == "EVIL")
+    assert row[1] == "'" + link
+    assert row[2] == "1" and row[-1] == "100,0 %"  # numbers stay numbers
+    batches = list(csv.reader(io.StringIO(client.get("/admin/reports/export/batches.csv").text)))
+    assert "'@SUM(1)" in {r[0] for r in batches}
+
+
+def test_csv_quotes_text_but_not_numbers():
+    from lms.spreadsheets import Column, write_csv
+
+    columns = [Column("-Tên"), Column("n", "int"), Column("x", "number"), Column("p", "percent")]
+    rows = [["-1,5", -3, -1.5, -0.25], ["+84 912", 2, "-2", None], ["'=1", 0, 0.5, 1]]
+    out = io.BytesIO()
+    write_csv(out, columns, rows, "Asia/Ho_Chi_Minh")
+    assert list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"), newline=""))) == [
+        ["'-Tên", "n", "x", "p"],
+        ["'-1,5", "-3", "-1,5", "-25,0 %"],  # a score -1.5 written from a float is a number
+        ["'+84 912", "2", "'-2", ""],  # text in a number column is still text
+        ["'=1", "0", "0,5", "100,0 %"],
+    ]
+
+
 def test_csv_export_has_bom_and_vietnamese_headers(org, login, client):
     login("admin")
     response = client.get(f"/admin/reports/export/units.csv?unit={org.root.id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -288,6 +289,92 @@ def test_import_users_command(runner, world, tmp_path, session):
     assert "Created 1" in done.output
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     assert "annv" in credentials.read_text("utf-8-sig")
+
+
+# Cells that Excel, LibreOffice and Google Sheets would run as formulas from a CSV file
+# (OWASP "CSV Injection": cells starting with =, +, -, @, tab or carriage return).
+FORMULA_NAMES = ['=HYPERLINK("http://evil","x")', "@SUM(1)", "+1", "-1", "\t=1+1", "\r=1+1"]
+
+
+def _csv_rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_credentials_file_quotes_names_a_spreadsheet_would_run(runner, world, tmp_path):
+    path = tmp_path / "ds.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerow(['=HYPERLINK("http://evil","x")', "", "", "", "CDCS-HALAM", "hv.x1"])
+        writer.writerow(["@SUM(1)", "", "", "", "CDCS-HALAM", "hv.x2"])
+    credentials = tmp_path / "logins.csv"
+    args = ["import-users", str(path), "--admin", "qt.than", "--credentials", str(credentials)]
+    done = runner.invoke(args=args)
+    assert done.exit_code == 0, done.output
+    rows = _csv_rows(credentials.read_bytes())
+    assert rows[0] == ["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu"]
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("http://evil","x")', "'@SUM(1)"]
+    assert [r[2] for r in rows[1:]] == ["hv.x1", "hv.x2"]
+
+
+def test_import_error_file_quotes_formulas_and_imports_back_as_it_was(
+    client, login, world, session
+):
+    from tests.conftest import csrf_token
+
+    login("qt.than")
+    rows = [[name, "", "", "", "CP", "", "", ""] for name in FORMULA_NAMES]
+    rows.append(["Lê Văn Cường", "=1+1", "", "", "CDCS-HALAM", "", "", ""])
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([HEADER, *rows])
+    token = csrf_token(client, "/admin/import")
+    preview = client.post(
+        "/admin/import",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "file": (io.BytesIO(buffer.getvalue().encode()), "ds.csv"),
+            "strict": "y",
+            "batch_name": "",
+        },
+    ).get_data(as_text=True)
+    upload = re.search(r"/admin/import/([\w-]+)/errors.csv", preview).group(1)
+    response = client.get(f"/admin/import/{upload}/errors.csv")
+    assert response.status_code == 200
+    errors = _csv_rows(response.data)
+    assert errors[0] == [*HEADER, "Lỗi"]
+    assert [r[0] for r in errors[1:-1]] == ["'" + name for name in FORMULA_NAMES]
+    # The reason starts with the bad value: it is quoted as well.
+    assert errors[-1][1] == "'=1+1"
+    assert errors[-1][-1] == "'=1+1 không phải là ngày (hãy viết dạng 23/11/2026)."
+
+    # Corrected and uploaded again, the file reads as first typed (a name's leading tab or
+    # carriage return is then folded away like any white space).
+    table = rosters.read_csv(response.data)
+    assert [table.raw[line][0] for line, _ in table.rows[:-1]] == FORMULA_NAMES
+    assert [r["full_name"] for _, r in table.rows[:4]] == FORMULA_NAMES[:4]
+    assert table.rows[-1][1]["birth_date"] == "=1+1"
+
+
+def test_exported_csv_and_xlsx_cells_import_back_as_they_were():
+    import openpyxl
+
+    from lms.spreadsheets import Column, write_csv
+
+    names = [*FORMULA_NAMES, "'x", "'", "Lê Thị 'Cúc'"]
+    out = io.BytesIO()
+    write_csv(out, [Column("Họ và tên"), Column("Đơn vị")], [[n, "X"] for n in names], "UTC")
+    table = rosters.read_csv(out.getvalue())
+    assert [table.raw[line][0] for line, _ in table.rows] == names
+
+    book = openpyxl.Workbook()
+    book.active.append(["Họ và tên", "Đơn vị"])
+    for name in ["'=1+1", "'@SUM(1)", "'x"]:  # our quote, kept in a workbook
+        book.active.append([name, "X"])
+    saved = io.BytesIO()
+    book.save(saved)
+    table = rosters.read_file("ds.xlsx", saved.getvalue())
+    assert [r["full_name"] for _, r in table.rows] == ["=1+1", "@SUM(1)", "'x"]
 
 
 def test_admin_imports_in_the_browser_flow_over_http(
