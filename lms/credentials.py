@@ -15,6 +15,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from certificates.render import register_fonts
 from lms.services.rosters import Credential
+from lms.spreadsheets import Column, write_xlsx
 
 SLIPS_PER_PAGE = 8
 
@@ -39,23 +40,32 @@ def _slug(text: str) -> str:
 
 
 def workbook(credentials: list[Credential], unit: str, site: str) -> bytes:
-    """One unit's logins as an XLSX sheet with Vietnamese headers."""
-    import openpyxl
+    """One unit's logins as an XLSX sheet with Vietnamese headers.
 
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "Tài khoản"
-    sheet.append(
-        ["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu", "Hạn hoàn thành", "Địa chỉ"]
+    Written by write_xlsx, whose text cells stay text: openpyxl would store a full name
+    typed as "=HYPERLINK(...)" as a formula that Excel runs.
+    """
+    columns = [
+        Column("Họ và tên", width=30),
+        Column("Đơn vị", width=40),
+        Column("Tên đăng nhập", width=20),
+        Column("Mật khẩu ban đầu", width=18),
+        Column("Hạn hoàn thành", width=16),
+        Column("Địa chỉ", width=36),
+    ]
+    rows = (
+        [
+            item.full_name,
+            unit,
+            item.username,
+            item.password,
+            item.due_day.strftime("%d/%m/%Y") if item.due_day else "",
+            site,
+        ]
+        for item in credentials
     )
-    for item in credentials:
-        due = item.due_day.strftime("%d/%m/%Y") if item.due_day else ""
-        sheet.append([item.full_name, unit, item.username, item.password, due, site])
-    sheet.freeze_panes = "A2"
-    for column, width in zip("ABCDEF", (30, 40, 20, 18, 16, 36), strict=True):
-        sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()
-    book.save(buffer)
+    write_xlsx(buffer, "Tài khoản", columns, rows, "UTC")  # no times in this sheet
     return buffer.getvalue()
 
 

@@ -445,6 +445,45 @@ def test_admin_imports_in_the_browser_flow_over_http(
     assert learner.get("/").location == "/password"
 
 
+def test_credentials_workbook_keeps_formula_like_names_as_text(client, login, world, app):
+    import zipfile
+
+    import openpyxl
+
+    from tests.conftest import csrf_token
+
+    app.config["HOCVU_JOBS_INLINE"] = True
+    login("qt.than")
+    names = ['=HYPERLINK("http://evil","x")', "=1+1"]
+    rows = [[name, "", "", "", "CDCS-HALAM", f"hv.x{i}", "", ""] for i, name in enumerate(names)]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([HEADER, *rows])
+    token = csrf_token(client, "/admin/import")
+    preview = client.post(
+        "/admin/import",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "file": (io.BytesIO(buffer.getvalue().encode()), "ds.csv"),
+            "strict": "y",
+            "batch_name": "",
+        },
+    ).get_data(as_text=True)
+    upload = re.search(r"/admin/import/([\w-]+)/commit", preview).group(1)
+    started = client.post(
+        f"/admin/import/{upload}/commit", data={"csrf_token": token, "strict": "y"}
+    )
+    download = zipfile.ZipFile(io.BytesIO(client.get(started.location + "/credentials").data))
+    (sheet_name,) = [n for n in download.namelist() if n.endswith(".xlsx")]
+    sheet = openpyxl.load_workbook(io.BytesIO(download.read(sheet_name))).active
+    assert [c.value for c in sheet[1]][:3] == ["Họ và tên", "Đơn vị", "Tên đăng nhập"]
+    cells = {c.value: c for c in sheet["A"][1:]}
+    for name in names:
+        # A string cell ('s') is shown as typed; a formula cell ('f') would be run by Excel.
+        assert cells[name].data_type == "s", name
+    assert sheet.freeze_panes == "A2"
+
+
 def test_the_template_has_the_vietnamese_headers(client, login, world):
     import openpyxl
 
