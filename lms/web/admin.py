@@ -691,17 +691,21 @@ def _extension_targets() -> tuple[list[Enrolment], str, dict]:
         return [enrolment], enrolment.user.full_name, {"enrolment": enrolment_id}
     if cohort_id := request.args.get("cohort", type=int):
         cohort = _cohort_or_404(cohort_id)
-        users = db.session.scalars(select(User).where(User.cohort_id == cohort.id)).all()
+        found = db.session.scalars(select(User).where(User.cohort_id == cohort.id)).all()
+    else:
+        ids = [int(i) for i in request.args.getlist("user") if i.isdigit()][:5000]
+        found = [u for u in (db.session.get(User, i) for i in ids) if u is not None]
+    # An account outside the scope is treated as one that does not exist: it is dropped
+    # before the label below names anyone on the page.
+    users = [u for u in found if sc.can_manage_user(u)]
+    if not users:
+        abort(404)
+    if cohort_id:
         label = gettext("batch %(name)s", name=cohort.name)
         args = {"cohort": cohort_id}
     else:
-        ids = [int(i) for i in request.args.getlist("user") if i.isdigit()][:5000]
-        users = [u for u in (db.session.get(User, i) for i in ids) if u is not None]
         label = ", ".join(u.full_name for u in users[:5]) + ("…" if len(users) > 5 else "")
-        args = {"user": ids}
-    users = [u for u in users if sc.can_manage_user(u)]
-    if not users:
-        abort(404)
+        args = {"user": [u.id for u in users]}
     enrolments = db.session.scalars(
         select(Enrolment).where(Enrolment.user_id.in_([u.id for u in users]))
     ).all()

@@ -158,6 +158,25 @@ def test_extension_targets_outside_the_scope_are_404(client, login, setup, make,
     assert client.get("/admin/courses").status_code == 403
 
 
+def test_extension_page_names_only_learners_the_admin_manages(client, login, post, setup, make):
+    outsider = make.learner(make.unit(), username="hv.ngoai", full_name="Người Đơn Vị Khác")
+    make.enrol(outsider, setup["version"])
+    make.commit()
+    login("qt.halam")
+    alone = client.get(f"/admin/extend?user={outsider.id}")
+    assert alone.status_code == 404  # as for an id that does not exist
+    assert "Người Đơn Vị Khác" not in alone.get_data(as_text=True)
+    mixed = f"/admin/extend?user={outsider.id}&user={setup['late'].id}&user={outsider.id}"
+    page = client.get(mixed)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Người Quá Hạn" in html and "1 học viên" in html
+    assert "Người Đơn Vị Khác" not in html
+    refused = post(mixed, {"course_id": str(setup["version"].course_id), "reason": ""})
+    assert refused.status_code == 422
+    assert "Người Đơn Vị Khác" not in refused.get_data(as_text=True)
+
+
 def test_site_admin_sets_the_overdue_policy_and_reminders(
     client, login, post, make, setup, session
 ):
