@@ -261,7 +261,9 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
     return creds
 
 
-def _config(url: str, tmp: Path) -> dict[str, str]:
+def _config(
+    url: str, tmp: Path, content_origin: str = "http://content.localhost"
+) -> dict[str, str]:
     return {
         "HOCVU_ENV": "production",
         "HOCVU_SECRET_KEY": "bench-secret-key-bench-secret-key",
@@ -269,6 +271,7 @@ def _config(url: str, tmp: Path) -> dict[str, str]:
         "HOCVU_INSTANCE_PATH": str(tmp),
         "HOCVU_FILES_DIR": str(tmp / "files"),
         "HOCVU_SESSION_COOKIE_SECURE": "false",
+        "HOCVU_CONTENT_ORIGIN": content_origin,
     }
 
 

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, Any] = {
     # "production" refuses to start without a secret key; "development" keeps a generated one
@@ -94,7 +95,18 @@ DEFAULTS: dict[str, Any] = {
     # When nginx serves the files (an `internal` location mapped to HOCVU_FILES_DIR), package
     # files are answered with an X-Accel-Redirect to this prefix instead of their bytes.
     "HOCVU_ACCEL_REDIRECT_PREFIX": None,
+    # SCORM packages are untrusted code: their files (and the frame that holds the SCORM API
+    # for them) are served only from this origin, another host name than the site's, which
+    # never gets the site's cookies, e.g. "https://noidung.hoc.example.vn". Required in
+    # production; elsewhere DEV_CONTENT_ORIGIN (`hocvu run` moves it next to its port).
+    "HOCVU_CONTENT_ORIGIN": None,
+    # How long a link to a package's files (launch-scoped, signed) is valid after the launch.
+    "HOCVU_CONTENT_LINK_MINUTES": 240,
 }
+
+# Development and tests: the site on 127.0.0.1, packages on "localhost", a different host
+# name (cookies are shared between the ports of one host name, not between host names).
+DEV_CONTENT_ORIGIN = "http://localhost:5001"
 
 
 class ConfigError(RuntimeError):
@@ -165,7 +177,61 @@ def load_config(
         raise ConfigError(f"HOCVU_LOG_FORMAT is {config['HOCVU_LOG_FORMAT']!r}; use text or json.")
     if config["HOCVU_DEFAULT_LOCALE"] not in config["HOCVU_LOCALES"]:
         raise ConfigError("HOCVU_DEFAULT_LOCALE must be one of HOCVU_LOCALES.")
+    config["HOCVU_CONTENT_ORIGIN"] = _content_origin(config)
     return config
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host name, port) of an http(s) URL, lower-cased, with the default port."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, parts.hostname.lower(), port
+
+
+def _content_origin(config: dict[str, Any]) -> str:
+    """HOCVU_CONTENT_ORIGIN checked and written as scheme://host[:port]."""
+    raw = config.get("HOCVU_CONTENT_ORIGIN")
+    production = config["HOCVU_ENV"] == "production"
+    if not raw:
+        if production:
+            raise ConfigError(
+                "HOCVU_CONTENT_ORIGIN is not set. SCORM packages run their own scripts, so "
+                "Hocvu serves them from a second host name that never receives the site's "
+                "cookies, e.g. HOCVU_CONTENT_ORIGIN=https://noidung.hoc.example.vn (a DNS name "
+                "for the same server, on the same certificate or its own; see "
+                "docs/deployment.md, 'Content origin')."
+            )
+        raw = DEV_CONTENT_ORIGIN
+    try:
+        scheme, host, port = origin_of(raw)
+        parts = urlsplit(raw.strip())
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError(raw)
+    except ValueError:
+        raise ConfigError(
+            f"HOCVU_CONTENT_ORIGIN is {raw!r}; write it as an origin only, e.g. "
+            "https://noidung.hoc.example.vn (no path)."
+        ) from None
+    if production and scheme != "https" and config["HOCVU_SESSION_COOKIE_SECURE"]:
+        raise ConfigError(
+            f"HOCVU_CONTENT_ORIGIN is {raw!r}: the site runs on HTTPS, so packages must too "
+            "(a browser blocks an http frame in an https page)."
+        )
+    try:
+        _, site_host, _ = origin_of(config["HOCVU_BASE_URL"])
+    except ValueError:
+        site_host = None
+    if host == site_host:
+        raise ConfigError(
+            f"HOCVU_CONTENT_ORIGIN ({raw}) has the same host name as HOCVU_BASE_URL: browsers "
+            "send a host's cookies to all its ports, so packages would get the site's login "
+            "cookie. Use another host name, e.g. noidung.<your site's name>."
+        )
+    default_port = 443 if scheme == "https" else 80
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{netloc}" + ("" if port == default_port else f":{port}")
 
 
 def _missing_secret_key(env: str, instance_path: Path) -> str:

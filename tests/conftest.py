@@ -21,6 +21,8 @@ from lms.services import accounts
 from tests import factories
 
 PG_URL = os.environ.get("HOCVU_TEST_DATABASE_URL")
+# Where the tests' package files are served (browsers resolve *.localhost to this machine).
+CONTENT_ORIGIN = "http://content.localhost:5001"
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
@@ -104,6 +106,8 @@ def make_app(database_url: str, instance: Path, **overrides) -> Flask:
         "HOCVU_INSTANCE_PATH": str(instance),
         "HOCVU_JOBS_INLINE": False,
         "HOCVU_SESSION_COOKIE_SECURE": False,
+        # The test client's requests come to "localhost": the content origin is another name.
+        "HOCVU_CONTENT_ORIGIN": CONTENT_ORIGIN,
     }
     config.update(overrides)
     return create_app(config)

@@ -46,12 +46,18 @@ core = Blueprint(
     template_folder="../templates",
 )
 
-# Content Security Policy of Hocvu's own pages: nothing inline, nothing from elsewhere.
+# Content Security Policy of Hocvu's own pages: nothing inline, nothing from elsewhere but
+# the content origin's frames (SCORM packages).
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'"
+    "frame-ancestors 'none'; frame-src {content}"
 )
+
+
+def site_csp(config) -> str:
+    """The policy of the site's pages, with this site's content origin."""
+    return CSP.format(content=config["HOCVU_CONTENT_ORIGIN"])
 
 # Endpoints a user who must change their password may still reach.
 _OPEN_WHILE_PASSWORD_EXPIRED = {"auth.change_password", "auth.logout", "auth.set_language"}
@@ -78,7 +84,7 @@ def message_of(error: DomainError) -> str:
 
 def register_web(app: Flask, url_prefix: str) -> None:
     """Register Hocvu's blueprints, login handling, error pages and response headers."""
-    from lms.web import admin, auth, author, certs, learn, ops, player, reports, testing
+    from lms.web import admin, auth, author, certs, content, learn, ops, player, reports, testing
 
     blueprints = (
         core,
@@ -98,6 +104,9 @@ def register_web(app: Flask, url_prefix: str) -> None:
     # Health, readiness and metrics: outside `ours`, so that no login rule or redirect (and
     # no database access) runs before them.
     app.register_blueprint(ops.bp, url_prefix=url_prefix or None)
+    # The content origin's pages: outside `ours` too; they answer on the content origin only.
+    app.register_blueprint(content.bp, url_prefix=url_prefix or None)
+    content.init_content(app, ours)
     standalone = not url_prefix
 
     login_manager.login_view = "auth.login"
@@ -140,8 +149,14 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     @app.after_request
     def security_headers(response):
+        if content.is_content_request():
+            # Package files and the API frame set their own policy (they must be framed).
+            response.headers.setdefault("Content-Security-Policy", "default-src 'none'")
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            return response
         if standalone or request.blueprint in ours:
-            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("Content-Security-Policy", site_csp(app.config))
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Referrer-Policy", "same-origin")
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -170,6 +185,9 @@ def register_web(app: Flask, url_prefix: str) -> None:
     def error_page(status: int, title, message):
         # Titles and messages may be lazy strings: they are rendered after the rollback.
         title, message = str(title), str(message)
+        if content.is_content_request():
+            # No page of the site there (it has no session to render one with).
+            return app.response_class(f"{title}\n", status, mimetype="text/plain")
         if wants_json():
             return jsonify(error=title, message=message), status
         return render_template(

@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -36,10 +37,10 @@ from lms.models import (
     TestAttempt,
     VersionStatus,
 )
-from lms.services import assessment, catalog
+from lms.services import assessment, catalog, content_links
 from lms.services.errors import N_, DomainError
 from lms.storage import LocalStorage
-from lms.web import message_of
+from lms.web import content, message_of, player
 from lms.web.forms import (
     MAX_CHOICES,
     ActionForm,
@@ -425,15 +426,19 @@ def package_try(package_id: int, index: int):
     launch = tracking.launch_values(
         item, "ab-initio", 0.0, current_user.username, current_user.full_name, current_user.locale
     )
+    # A link of its own, bound to the author's login: it records nothing.
+    grant = content_links.Grant(
+        kind=content_links.PREVIEW,
+        user_id=current_user.id,
+        login_session_id=g.login_session_id,
+        package_id=package.id,
+        lms_origin=content.site_origin(),
+    )
     runtime = {
-        "standard": package.standard,
-        "rules_url": url_for("player.rules", standard=package.standard),
+        **player.frame_links(grant, package, item),
         "launch": dataclasses.asdict(launch),
         "stored": [],
         "seq": 0,
-        "launch_url": url_for("player.files", package_id=package.id, path=item["href"])
-        + item.get("parameters", ""),
-        "session_only": sorted(tracking.MODELS[package.standard].session_only),
     }
     return render_template(
         "hocvu/author/package_try.html", package=package, item=item, index=index, runtime=runtime

@@ -1,85 +1,46 @@
-"""The SCORM player's endpoints: a SCO's run-time data, its commits, and the package files.
+"""The SCORM player's endpoints on the site: a SCO's run-time data and its commits.
 
 The player page itself is the lesson page of a SCORM activity (lms/web/learn.py with the
-kind's template); the browser side is lms/static/js/scorm-player.js, which drives the data
-model engine of lms/static/js/scorm-api.js with the rules served here.
+kind's template); the browser side is lms/static/js/scorm-player.js, which runs the package in
+a frame of the content origin (lms/web/content.py, which also serves the package files) and
+takes the commits that frame passes on.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import mimetypes
 import time
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     jsonify,
     request,
-    send_file,
     session,
     url_for,
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from wtforms.validators import ValidationError
 
 from lms import metrics
 from lms.extensions import csrf, db
 from lms.models import Activity, Enrolment
-from lms.models.scorm import ScormPackage, ScoState
-from lms.services import accounts, tracking
+from lms.models.scorm import ScormPackage
+from lms.services import accounts, content_links, tracking
 from lms.services.errors import DomainError
-from lms.storage import LocalStorage, StorageError
-from lms.web import LOGIN_KEY, message_of, session_rules
+from lms.web import LOGIN_KEY, content, message_of, session_rules
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("player", __name__, url_prefix="/player")
 
-# Types the SCORM content of authoring tools uses, beyond what the platform may know.
-CONTENT_TYPES = {
-    ".js": "text/javascript",
-    ".mjs": "text/javascript",
-    ".css": "text/css",
-    ".html": "text/html",
-    ".htm": "text/html",
-    ".json": "application/json",
-    ".xml": "application/xml",
-    ".xsd": "application/xml",
-    ".svg": "image/svg+xml",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".ttf": "font/ttf",
-    ".mp4": "video/mp4",
-    ".m4v": "video/mp4",
-    ".webm": "video/webm",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".ogg": "audio/ogg",
-    ".wav": "audio/wav",
-    ".vtt": "text/vtt",
-    ".swf": "application/x-shockwave-flash",
-    ".pdf": "application/pdf",
-}
-
-# Packages run their own scripts in a frame of the player (they must reach window.parent.API),
-# so they are served from this site, framed by this site only.
-PACKAGE_CSP = (
-    "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; "
-    "frame-ancestors 'self'; form-action 'self'; base-uri 'self'; object-src 'none'"
-)
-
 MAX_COMMIT_BYTES = 2 * 1024 * 1024
-
-
-def _storage() -> LocalStorage:
-    return LocalStorage(current_app.config["HOCVU_FILES_DIR"])
 
 
 def _json_error(status: int, message: str):
@@ -97,10 +58,13 @@ def rules(standard: str):
     return response
 
 
-@bp.route("/activities/<int:activity_id>/scos/<int:index>/runtime")
+@bp.route("/activities/<int:activity_id>/scos/<int:index>/runtime", methods=["POST"])
 @login_required
 def runtime(activity_id: int, index: int):
-    """Everything the browser needs to run one SCO: rules, launch values, stored state."""
+    """Start a session of one SCO: its rules, launch values, stored state, and the links to
+    its frame and files on the content origin. A POST with the CSRF token (it supersedes the
+    SCO's open sessions: a link from another site must not make a learner's tab lose its
+    next commit)."""
     activity = db.session.get(Activity, activity_id)
     if activity is None or activity.kind != "scorm":
         abort(404)
@@ -123,9 +87,17 @@ def runtime(activity_id: int, index: int):
     if item.get("asset"):
         tracking.launched_asset(db.session, state)
     launch, stored, key = tracking.start_session(db.session, state, current_user)
+    grant = content_links.Grant(
+        kind=content_links.LAUNCH,
+        user_id=current_user.id,
+        login_session_id=g.login_session_id,
+        package_id=package.id,
+        lms_origin=content.site_origin(),
+        state_id=state.id,
+        session_tag=content_links.session_tag(key),
+    )
     body = {
-        "standard": package.standard,
-        "rules_url": url_for("player.rules", standard=package.standard),
+        **frame_links(grant, package, item),
         "user": current_user.id,
         "state_id": state.id,
         "commit_url": url_for("player.commit", state_id=state.id),
@@ -133,13 +105,26 @@ def runtime(activity_id: int, index: int):
         "seq": state.seq,
         "launch": dataclasses.asdict(launch),
         "stored": stored,
-        "launch_url": url_for("player.files", package_id=package.id, path=item["href"])
-        + item.get("parameters", ""),
         "sco": item["identifier"],
-        "session_only": sorted(tracking.MODELS[package.standard].session_only),
     }
     db.session.commit()
     return jsonify(body)
+
+
+def frame_links(grant: content_links.Grant, package: ScormPackage, item: dict) -> dict:
+    """What the player page needs to run a SCO in the content origin's frame, for `grant`."""
+    token = content_links.issue(current_app.config["SECRET_KEY"], grant)
+    origin = content.content_origin()
+    return {
+        "standard": package.standard,
+        "rules_url": url_for("player.rules", standard=package.standard),
+        "content_origin": origin,
+        "frame_url": origin + url_for("content.frame", token=token),
+        "launch_url": origin
+        + url_for("content.files", token=token, path=item["href"])
+        + item.get("parameters", ""),
+        "session_only": sorted(tracking.MODELS[package.standard].session_only),
+    }
 
 
 def _session_user() -> tuple[int, int, str] | None:
@@ -221,50 +206,3 @@ def _take_commit(state_id: int):
         satisfied=result.satisfied,
     )
     return response, "taken" if result.taken else "replay"
-
-
-@bp.route("/packages/<int:package_id>/<path:path>")
-@login_required
-def files(package_id: int, path: str):
-    """A file of a package, for learners who launched it and for authors and admins."""
-    package = db.session.get(ScormPackage, package_id)
-    if package is None:
-        abort(404)
-    if not (current_user.is_author or current_user.is_admin):
-        allowed = db.session.scalar(
-            select(
-                exists().where(
-                    ScoState.package_id == package_id,
-                    ScoState.enrolment_id == Enrolment.id,
-                    Enrolment.user_id == current_user.id,
-                )
-            )
-        )
-        if not allowed:
-            abort(404)
-    storage = _storage()
-    try:
-        local = storage.local_path(f"{package.files_path}/{path}")
-    except StorageError:
-        abort(404)
-    suffix = local.suffix.lower()
-    mimetype = (
-        CONTENT_TYPES.get(suffix)
-        or mimetypes.guess_type(local.name)[0]
-        or "application/octet-stream"
-    )
-    accel = current_app.config.get("HOCVU_ACCEL_REDIRECT_PREFIX")
-    if accel:
-        # nginx sends the file from its internal location (ranges, sendfile, no worker
-        # held); it keeps this Content-Type and Cache-Control, and adds the CSP and
-        # X-Frame-Options itself (docs/deployment.md), which are set here too.
-        key = local.relative_to(storage.root).as_posix()
-        response = current_app.response_class(mimetype=mimetype)
-        response.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + quote(key)
-    else:
-        response = send_file(local, mimetype=mimetype, conditional=True, max_age=86400)
-    # Package files never change (they are stored by content hash).
-    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
-    response.headers["Content-Security-Policy"] = PACKAGE_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 CHROMIUM = Path(os.environ.get("HOCVU_CHROMIUM", "/usr/bin/chromium"))
@@ -30,13 +31,19 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    """Serve the test's app on a free loopback port; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    """Serve the test's app on two free loopback ports, as `hocvu run` does: the site at
+    127.0.0.1, the content origin (packages) at content.localhost; yield the site's URL."""
+    servers = [make_server("127.0.0.1", 0, app, threaded=True) for _ in range(2)]
+    site, content = (s.server_port for s in servers)
+    app.config["HOCVU_BASE_URL"] = f"http://127.0.0.1:{site}"
+    app.config["HOCVU_CONTENT_ORIGIN"] = f"http://content.localhost:{content}"
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    yield f"http://127.0.0.1:{site}"
+    for server, thread in zip(servers, threads, strict=True):
+        server.shutdown()
+        thread.join(5)
 
 
 @pytest.fixture(scope="session")
@@ -77,4 +84,13 @@ def page(browser, live_server):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.console_errors = errors
     yield page
+    # Chromium may never close a page whose navigation is being committed (Playwright issue
+    # 42366), and the player navigates by itself after a SCO ends: leave for a blank page
+    # first (again if a late navigation interrupts it).
+    for _ in range(3):
+        try:
+            page.goto("about:blank", timeout=5_000)
+            break
+        except PlaywrightError:
+            continue
     context.close()

@@ -58,6 +58,7 @@ def test_sources_in_order_defaults_instance_file_environment_overrides(tmp_path)
             "HOCVU_SITE_NAME": "Từ môi trường",
             "HOCVU_LOGIN_WINDOW_MINUTES": "30",
             "HOCVU_SESSION_COOKIE_SECURE": "false",
+            "HOCVU_CONTENT_ORIGIN": "http://noidung.example.vn",
         },
     )
     assert config["HOCVU_SECRET_KEY"] == "from-file"
@@ -69,7 +70,10 @@ def test_sources_in_order_defaults_instance_file_environment_overrides(tmp_path)
 
 
 def test_production_cookies_are_secure_by_default(tmp_path):
-    config = load_config(tmp_path, environ={"HOCVU_SECRET_KEY": "k" * 40})
+    config = load_config(
+        tmp_path,
+        environ={"HOCVU_SECRET_KEY": "k" * 40, "HOCVU_CONTENT_ORIGIN": "https://noidung.example.vn"},
+    )
     assert config["HOCVU_SESSION_COOKIE_SECURE"] is True
 
 
@@ -84,6 +88,7 @@ def test_create_app_maps_settings_to_flask(tmp_path):
             "HOCVU_SECRET_KEY": "s3cret",
             "HOCVU_INSTANCE_PATH": str(tmp_path),
             "HOCVU_DATABASE_URL": "sqlite://",
+            "HOCVU_CONTENT_ORIGIN": "https://noidung.example.vn",
         }
     )
     assert app.config["SECRET_KEY"] == "s3cret"

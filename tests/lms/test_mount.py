@@ -25,6 +25,7 @@ def test_mount_under_prefix_keeps_host_routes(databases, tmp_path, make, session
             "HOCVU_SECRET_KEY": "k",
             "HOCVU_DATABASE_URL": session.get_bind().url.render_as_string(hide_password=False),
             "HOCVU_SESSION_COOKIE_SECURE": False,
+            "HOCVU_CONTENT_ORIGIN": "http://content.localhost:5001",
         },
     )
     client = host.test_client()
@@ -47,3 +48,5 @@ def test_mount_under_prefix_keeps_host_routes(databases, tmp_path, make, session
     assert response.location == "/hocvu/"
     assert client.get("/hocvu/admin/").status_code == 200
     assert LoggedIn  # the same helper works for the standalone app
+    # The content origin serves Hocvu's package pages only, none of the host's.
+    assert client.get("http://content.localhost:5001/").status_code == 404

@@ -1,5 +1,6 @@
-/* The SCORM player: runs one SCO in a frame with the data model of scorm-api.js, and
- * delivers its commits so that nothing is lost.
+/* The SCORM player: runs one SCO in a sandboxed frame of the content origin (the package's
+ * own origin, which holds the data model of scorm-api.js: see scorm-frame.js for the
+ * messages), and delivers the commits that frame passes on so that nothing is lost.
  *
  * Every commit carries the SCO's whole state and a sequence number, so only the newest
  * unsent one matters. It is written to localStorage first (it survives a reload, a crash or
@@ -210,12 +211,6 @@
     });
   }
 
-  function pairsOf(written) {
-    if (Array.isArray(written)) return written;
-    if (written instanceof Map) return Array.from(written.entries());
-    return Object.keys(written || {}).map(function (k) { return [k, written[k]]; });
-  }
-
   function startPlayer(root) {
     var statusBox = root.querySelector(".player-status");
     var frame = root.querySelector(".player-frame");
@@ -240,20 +235,23 @@
       show(kind);
     }
 
-    function getJSON(url) {
-      return window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) {
-          if (!r.ok) throw new Error("HTTP " + r.status);
-          return r.json();
-        });
+    function json(url, method) {
+      var options = { method: method || "GET", credentials: "same-origin",
+                      headers: { Accept: "application/json" } };
+      if (options.method === "POST") options.headers["X-CSRFToken"] = meta("csrf-token");
+      return window.fetch(url, options).then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      });
     }
 
     var preview = root.dataset.preview === "true";
+    // Starting a session is a POST: it supersedes the SCO's other open sessions.
     var runtime = preview
       ? Promise.resolve(JSON.parse(root.dataset.runtime))
-      : getJSON(root.dataset.runtimeUrl);
+      : json(root.dataset.runtimeUrl, "POST");
     runtime.then(function (rt) {
-      return getJSON(rt.rules_url).then(function (table) { return [rt, table]; });
+      return json(rt.rules_url).then(function (table) { return [rt, table]; });
     }).then(function (both) {
       var rt = both[0], table = both[1];
       var key = preview ? null : storageKey(rt.user, rt.state_id);
@@ -279,21 +277,19 @@
         forget(key, rt.seq);
       }
 
-      function onCommit(written, info) {
+      function onCommit(data, terminated) {
+        draft = null;
         seq += 1;
         ch.put({
           url: rt.commit_url,
           session: rt.session,
           seq: seq,
-          data: pairsOf(written), // the whole state: what the session started with, then its writes
-          terminated: Boolean(info && info.terminated)
+          data: data, // the whole state: what the session started with, then its writes
+          terminated: terminated
         });
-        return true;
       }
 
-      function onTerminate(written) {
-        var request = "";
-        pairsOf(written).forEach(function (pair) { if (pair[0] === "adl.nav.request") request = pair[1]; });
+      function onTerminate(request) {
         var target = null;
         var choice = /^\{target=([^}]+)\}choice$/.exec(request);
         if (request === "continue") target = root.dataset.nextUrl || root.dataset.lessonUrl;
@@ -304,15 +300,98 @@
           // The SCO ended itself without asking for anything: leave no blank frame behind.
           target = root.classList.contains("with-toc") ? root.dataset.lessonUrl : root.dataset.courseUrl;
         }
-        if (target && !unloading) window.setTimeout(function () { window.location.assign(target); }, 300);
+        if (target && !unloading && !leavingTo) {
+          window.setTimeout(function () { window.location.assign(target); }, 300);
+        }
       }
 
-      var api = window.HocvuScorm.createAPI({
-        table: table, launch: launch, stored: stored, onCommit: onCommit, onTerminate: onTerminate
+      /* Values set but not committed yet: committed by this page when it is hidden or left
+       * (a phone may kill a tab in the background; a reload may outrun the package's own
+       * last commit). SCORM lets an LMS keep values before the SCO commits them. */
+      var draft = null;
+      function commitDraft() {
+        if (preview || !draft) return;
+        onCommit(draft, false);
+      }
+      window.addEventListener("pagehide", commitDraft);
+      document.addEventListener("visibilitychange", function () {
+        if (document.visibilityState === "hidden") commitDraft();
       });
-      if (rt.standard === "1.2") window.API = api; else window.API_1484_11 = api;
+
+      function pairs(data) {
+        return data.filter(function (pair) {
+          return Array.isArray(pair) && pair.length === 2;
+        }).map(function (pair) { return [String(pair[0]), String(pair[1])]; });
+      }
+
+      // Only the frame this page made, on the content origin, may speak for the package;
+      // what it says is checked like anything a package sends (the server checks commits).
+      var leavingTo = null;
+      var afterUnload = null;
+      window.addEventListener("message", function (event) {
+        if (event.origin !== rt.content_origin || event.source !== frame.contentWindow) return;
+        var message = event.data || {};
+        if (message.hocvu === "ready") {
+          frame.contentWindow.postMessage({
+            hocvu: "start", standard: rt.standard, table: table, launch: launch,
+            stored: stored, launch_url: rt.launch_url, title: frame.title
+          }, rt.content_origin);
+        } else if (message.hocvu === "commit" && Array.isArray(message.data)) {
+          onCommit(pairs(message.data), Boolean(message.terminated));
+        } else if (message.hocvu === "draft" && Array.isArray(message.data)) {
+          draft = pairs(message.data);
+        } else if (message.hocvu === "terminate") {
+          onTerminate(String(message.request || ""));
+        } else if (message.hocvu === "unloaded" && afterUnload) {
+          afterUnload();
+        }
+      });
+
+      /* Leaving the page by a link or a form of this page: the package is taken down first,
+       * so that what it saves on its way out (cmi.exit, the session time, Terminate) reaches
+       * this page, which sends it with keepalive before going. */
+      function leaveAfterUnload(go) {
+        if (leavingTo) return;
+        leavingTo = go;
+        unloading = true;
+        var done = false;
+        afterUnload = function () {
+          if (done) return;
+          done = true;
+          window.setTimeout(go, 50); // the commits posted with "unloaded" are in hand
+        };
+        window.setTimeout(afterUnload, 1500); // a frame that does not answer
+        frame.contentWindow.postMessage({ hocvu: "unload" }, rt.content_origin);
+      }
+      document.addEventListener("click", function (event) {
+        var link = event.target.closest && event.target.closest("a[href]");
+        if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey ||
+            event.metaKey || event.shiftKey || event.altKey || link.target ||
+            link.hasAttribute("download") || link.getAttribute("href").charAt(0) === "#") return;
+        event.preventDefault();
+        leaveAfterUnload(function () { window.location.assign(link.href); });
+      });
+      document.addEventListener("submit", function (event) {
+        if (event.defaultPrevented || leavingTo === "sent") return;
+        var form = event.target;
+        var submitter = event.submitter;
+        event.preventDefault();
+        leaveAfterUnload(function () {
+          leavingTo = "sent";
+          if (submitter && submitter.name) {
+            // submit() sends no button: the one pressed (the language chosen) goes as a field.
+            var field = document.createElement("input");
+            field.type = "hidden";
+            field.name = submitter.name;
+            field.value = submitter.value;
+            form.appendChild(field);
+          }
+          HTMLFormElement.prototype.submit.call(form);
+        });
+      });
+
       root.dataset.ready = "true";
-      frame.src = rt.launch_url;
+      frame.src = rt.frame_url;
       if (!preview) flushStored(rt.user);
     }).catch(function () {
       show("failed");

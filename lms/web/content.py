@@ -1,0 +1,270 @@
+"""The content origin: SCORM package files and the frame that holds the SCORM API for them.
+
+Packages are untrusted code (an author's upload, a vendor's course). They run on a host name of
+their own (HOCVU_CONTENT_ORIGIN), which never receives the site's cookies, so their scripts
+cannot read the learner's pages or act with an administrator's rights. That host serves only
+what this blueprint routes (404 for everything else, and the site's routes answer 404 to it),
+and every file is reached through a launch-scoped link (lms.services.content_links) instead of a
+cookie.
+
+The player page on the site frames /frame/<link> (sandboxed); that frame loads the data model
+engine (scorm-api.js) and scorm-frame.js, which exposes window.API / API_1484_11 to the package,
+frames the package's launch file from /pkg/<link>/..., and passes each commit to the player page
+by postMessage; the page (scorm-player.js) keeps the journal and sends commits with its own
+session and CSRF token.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    request,
+    send_file,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext
+from markupsafe import escape
+
+from lms.config import origin_of
+from lms.extensions import db
+from lms.models.scorm import ScormPackage
+from lms.services import content_links
+from lms.storage import LocalStorage, StorageError
+
+bp = Blueprint("content", __name__)
+
+# Types the SCORM content of authoring tools uses, beyond what the platform may know.
+CONTENT_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".xsd": "application/xml",
+    ".svg": "image/svg+xml",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".webm": "video/webm",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".ogg": "audio/ogg",
+    ".wav": "audio/wav",
+    ".vtt": "text/vtt",
+    ".swf": "application/x-shockwave-flash",
+    ".pdf": "application/pdf",
+}
+
+# The flags of the player's frame (the templates use it): scripts, forms, pop-ups, downloads
+# and modal dialogs (packages ask "resume where you left off?"), on the content origin's own
+# origin; never top navigation, so a package cannot take the learner's page elsewhere.
+FRAME_SANDBOX = (
+    "allow-scripts allow-same-origin allow-forms allow-popups allow-downloads allow-modals"
+)
+
+# The frame's own scripts, served by the content origin (nothing else of lms/static is).
+FRAME_ASSETS = ("scorm-api.js", "scorm-frame.js")
+_STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "js"
+
+
+def content_origin() -> str:
+    """The content origin of this site, e.g. "https://noidung.hoc.example.vn"."""
+    return current_app.config["HOCVU_CONTENT_ORIGIN"]
+
+
+def site_origin() -> str:
+    """The origin of the site as this request reached it."""
+    return f"{request.scheme}://{request.host}".lower()
+
+
+def _request_address() -> tuple[str, int | None]:
+    """The host name of this request and its port when the Host header names one."""
+    try:
+        parts = urlsplit("//" + request.host)
+        return (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return "", None
+
+
+def is_content_request() -> bool:
+    """Whether this request came to the content origin: its host name, and its port (a Host
+    header without one names the origin's default port; behind a proxy that ends TLS the
+    request's own scheme says nothing)."""
+    host, port = _request_address()
+    origin = content_origin()
+    _, content_host, content_port = origin_of(origin)
+    if port is None:
+        return host == content_host and urlsplit(origin).port is None
+    return host == content_host and port == content_port
+
+
+def _grant(token: str) -> content_links.Grant | None:
+    from lms.web import session_rules
+
+    config = current_app.config
+    grant = content_links.read(
+        config["SECRET_KEY"], token, int(config["HOCVU_CONTENT_LINK_MINUTES"]) * 60
+    )
+    if grant is None or not content_links.still_valid(db.session, grant, session_rules(config)):
+        return None
+    return grant
+
+
+def _refused():
+    """The answer to a link that is forged, expired or revoked (shown inside the player)."""
+    message = escape(
+        gettext("This link to the lesson has expired. Reload the lesson page to go on.")
+    )
+    body = f'<!doctype html><html lang="vi"><meta charset="utf-8"><p>{message}</p></html>'
+    response = current_app.response_class(body, status=404, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@bp.route("/frame/<token>")
+def frame(token: str):
+    """The frame that holds the SCORM API for one launch (or one try-out)."""
+    grant = _grant(token)
+    if grant is None:
+        return _refused()
+    scripts = "".join(
+        f'<script src="{escape(url_for("content.asset", name=name, v=_asset_version(name)))}"'
+        f" defer></script>"
+        for name in FRAME_ASSETS
+    )
+    body = (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>SCORM</title>{scripts}</head>"
+        f'<body data-lms-origin="{escape(grant.lms_origin)}"></body></html>'
+    )
+    response = current_app.response_class(body, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; frame-src 'self'; "
+        f"frame-ancestors {grant.lms_origin}; base-uri 'none'; form-action 'none'"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/frame-assets/<name>")
+def asset(name: str):
+    """The frame's scripts (versioned URLs: kept a year)."""
+    if name not in FRAME_ASSETS:
+        abort(404)
+    response = send_file(_STATIC_JS / name, mimetype="text/javascript", max_age=31536000)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def _asset_version(name: str) -> str | None:
+    from lms.web import _static_version
+
+    return _static_version(f"js/{name}")
+
+
+@bp.route("/pkg/<token>/<path:path>")
+def files(token: str, path: str):
+    """A file of the package a link was made for."""
+    grant = _grant(token)
+    if grant is None:
+        return _refused()
+    package = db.session.get(ScormPackage, grant.package_id)
+    if package is None:
+        abort(404)
+    storage = LocalStorage(current_app.config["HOCVU_FILES_DIR"])
+    try:
+        local = storage.local_path(f"{package.files_path}/{path}")
+    except StorageError:
+        abort(404)
+    suffix = local.suffix.lower()
+    mimetype = (
+        CONTENT_TYPES.get(suffix)
+        or mimetypes.guess_type(local.name)[0]
+        or "application/octet-stream"
+    )
+    accel = current_app.config.get("HOCVU_ACCEL_REDIRECT_PREFIX")
+    if accel:
+        # nginx sends the file from its internal location (ranges, sendfile, no worker held);
+        # it keeps this Content-Type and Cache-Control, and copies the headers below
+        # (deploy/nginx-hocvu.conf, $upstream_http_...).
+        key = local.relative_to(storage.root).as_posix()
+        response = current_app.response_class(mimetype=mimetype)
+        response.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + quote(key)
+    else:
+        response = send_file(local, mimetype=mimetype, conditional=True, max_age=86400)
+    # Package files never change (they are stored by content hash); the link is private.
+    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
+    response.headers["Content-Security-Policy"] = package_csp(grant.lms_origin)
+    return response
+
+
+@bp.app_template_global()
+def frame_sandbox() -> str:
+    """The sandbox flags of the player's frame."""
+    return FRAME_SANDBOX
+
+
+def package_csp(lms_origin: str) -> str:
+    """The policy of package files: their own scripts, anything from their own origin, framed
+    only by the API frame inside the site's player page, and nothing sent to the site."""
+    return (
+        "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; "
+        f"frame-ancestors {content_origin()} {lms_origin}; form-action 'self'; "
+        "base-uri 'self'; object-src 'none'"
+    )
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The site's cookie session, never opened or written on the content origin."""
+
+    def open_session(self, app, request):
+        if is_content_request():
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if is_content_request():
+            return
+        super().save_session(app, session, response)
+
+
+def init_content(app: Flask, ours: set[str]) -> None:
+    """Keep the two origins apart: the content origin serves this blueprint only (`ours`, the
+    site's blueprints, and a host application's pages answer 404 there), the site never serves
+    it, and the site's session cookie is neither read nor set on the content origin."""
+    app.session_interface = _SessionInterface()
+
+    def separate_origins():
+        content = is_content_request()
+        if content:
+            if request.blueprint != bp.name:
+                return current_app.response_class("Not found", 404, mimetype="text/plain")
+            return None
+        if request.blueprint == bp.name:
+            return current_app.response_class("Not found", 404, mimetype="text/plain")
+        if request.blueprint in ours and _request_address()[0] == origin_of(content_origin())[1]:
+            # The site reached under the content origin's host name on another port (a
+            # developer typing localhost:5000): its cookies would reach the packages too.
+            target = urlsplit(current_app.config["HOCVU_BASE_URL"])
+            return redirect(f"{target.scheme}://{target.netloc}{request.full_path.rstrip('?')}")
+        return None
+
+    # Before every other hook (CSRF, login, the password-change redirect): nothing of the
+    # site runs for the content origin. The request id and access log hooks stay first.
+    funcs = app.before_request_funcs.setdefault(None, [])
+    logs = [i for i, f in enumerate(funcs) if f.__module__ == "lms.logs"]
+    funcs.insert(logs[-1] + 1 if logs else 0, separate_origins)
