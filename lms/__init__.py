@@ -43,7 +43,7 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
     from lms import certs, cli, exports, jobs, logs, metrics, notify  # noqa: F401 - job tasks
     from lms.extensions import babel, csrf, db, login_manager, migrate
     from lms.i18n import init_i18n
-    from lms.web import register_web
+    from lms.web import limits, register_web
 
     settings = load_config(Path(app.instance_path), config)
     app.config.update(settings)
@@ -63,6 +63,8 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
 
     # First of the request hooks: every later hook's log records carry the request id.
     logs.init_app(app, on_response=metrics.count_request)
+    # Second: each request's body limit is set before the CSRF check or a view reads the body.
+    limits.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)

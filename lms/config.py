@@ -40,6 +40,13 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_SESSION_HOURS": 12,
     "HOCVU_SESSION_MAX_HOURS": 24,
     "HOCVU_PAGE_SIZE": 50,
+    # The largest request body read from a visitor who is not logged in: the login form and
+    # the language switch send well under 1 KB plus the page's address (a few KB at most).
+    "HOCVU_MAX_ANONYMOUS_BODY_BYTES": 64 * 1024,
+    # ... and from a logged-in user on a page without a larger limit of its own (uploads and
+    # SCORM commits have theirs, see lms/web/limits.py): the largest form, a question of a
+    # test bank, is some tens of KB even with every field full of percent-encoded Vietnamese.
+    "HOCVU_MAX_FORM_BODY_BYTES": 1024 * 1024,
     # The dashboard's figures are counted in the background; older than this, they are
     # counted again (the page shows the time they were counted).
     "HOCVU_REPORT_MAX_AGE_MINUTES": 10,
@@ -175,6 +182,12 @@ def load_config(
         config["HOCVU_SECRET_KEY"] = _missing_secret_key(config["HOCVU_ENV"], instance_path)
     if config["HOCVU_LOG_FORMAT"] not in {"text", "json"}:
         raise ConfigError(f"HOCVU_LOG_FORMAT is {config['HOCVU_LOG_FORMAT']!r}; use text or json.")
+    for name in ("HOCVU_MAX_ANONYMOUS_BODY_BYTES", "HOCVU_MAX_FORM_BODY_BYTES"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(
+                f"{name} is {value!r}; give a number of bytes, for example {DEFAULTS[name]}."
+            )
     if config["HOCVU_DEFAULT_LOCALE"] not in config["HOCVU_LOCALES"]:
         raise ConfigError("HOCVU_DEFAULT_LOCALE must be one of HOCVU_LOCALES.")
     config["HOCVU_CONTENT_ORIGIN"] = _content_origin(config)

@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from lms.extensions import db, login_manager
 from lms.services.accounts import (
@@ -33,6 +33,7 @@ from lms.services.accounts import (
     touch_login_session,
 )
 from lms.services.errors import DomainError, Forbidden, NotFound
+from lms.web.limits import too_large_message
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def register_web(app: Flask, url_prefix: str) -> None:
         prefix = url_prefix + (blueprint.url_prefix or "")
         app.register_blueprint(blueprint, url_prefix=prefix or None)
     ours = {b.name for b in blueprints}
+    app.extensions["hocvu_blueprints"] = frozenset(ours)  # whose bodies lms.web.limits limits
     # Health, readiness and metrics: outside `ours`, so that no login rule or redirect (and
     # no database access) runs before them.
     app.register_blueprint(ops.bp, url_prefix=url_prefix or None)
@@ -171,11 +173,13 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
         if request.blueprint not in ours and not standalone:
             return {}
+        # formdata=None: the layout's forms never read the request body, so that an error page
+        # (a 413 above all) renders without touching the body that caused it.
         return {
             "language_form": LanguageForm(
-                locale=_current_language(), next=request.full_path.rstrip("?")
+                formdata=None, locale=_current_language(), next=request.full_path.rstrip("?")
             ),
-            "logout_form": ActionForm(),
+            "logout_form": ActionForm(formdata=None),
             "site_name": app.config["HOCVU_SITE_NAME"],
         }
 
@@ -263,7 +267,7 @@ def _register_http_errors(app: Flask, error_page) -> None:
             _l("Conflict"),
             _l("Someone else changed the same data at the same moment. Please try again."),
         ),
-        413: (_l("File too large"), _l("The file is larger than this site accepts.")),
+        413: (_l("Too much data"), None),  # the message names the page's limit
         429: (_l("Too many requests"), _l("Please wait a moment and try again.")),
     }
 
@@ -271,6 +275,8 @@ def _register_http_errors(app: Flask, error_page) -> None:
     def http_error(error: HTTPException):
         db.session.rollback()
         title, message = titles.get(error.code or 500, (error.name, error.description))
+        if isinstance(error, RequestEntityTooLarge):
+            message = too_large_message()
         return error_page(error.code or 500, str(title), str(message))
 
     @app.errorhandler(Exception)

@@ -78,6 +78,7 @@ from lms.web.forms import (
     UserForm,
     choices,
 )
+from lms.web.limits import UPLOADS, body_limit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -1097,6 +1098,7 @@ CREDENTIALS_HOURS = 24
 
 
 @bp.route("/import", methods=["GET", "POST"])
+@body_limit(UPLOADS)
 @admin_required
 def import_users():
     """Upload an account list; every row is checked and shown before anything is written."""

@@ -50,6 +50,7 @@ from lms.web.forms import (
     choices,
 )
 from lms.web.learn import page_html
+from lms.web.limits import UPLOADS, body_limit
 
 bp = Blueprint("author", __name__, url_prefix="/author")
 
@@ -94,6 +95,7 @@ def _upload_form() -> UploadForm:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@body_limit(UPLOADS)
 @author_required
 def index():
     """The courses with their versions, and the upload form."""

@@ -19,6 +19,7 @@ from lms.services import certification
 from lms.services.scope import Scope
 from lms.storage import StorageError
 from lms.web.forms import VerifyForm
+from lms.web.limits import body_limit
 
 bp = Blueprint("certs", __name__)
 
@@ -78,6 +79,7 @@ def verify(serial: str):
 
 
 @bp.route("/verify", methods=["GET", "POST"])
+@body_limit(MAX_UPLOAD + 64 * 1024, anonymous=True)  # a certificate, and the form around it
 def verify_upload():
     """Public: upload a certificate PDF; its signature and its bytes are checked."""
     form = VerifyForm()

@@ -26,6 +26,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.validators import ValidationError
 
 from lms import metrics
@@ -35,6 +36,7 @@ from lms.models.scorm import ScormPackage
 from lms.services import accounts, content_links, tracking
 from lms.services.errors import DomainError
 from lms.web import LOGIN_KEY, content, message_of, session_rules
+from lms.web.limits import body_limit
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,7 @@ def _session_user() -> tuple[int, int, str] | None:
 
 @bp.route("/state/<int:state_id>/commit", methods=["POST"])
 @csrf.exempt  # checked below, after the login: a stale page must learn it is logged out
+@body_limit(MAX_COMMIT_BYTES, anonymous=True)  # read only after the login is checked
 def commit(state_id: int):
     """Take a commit of a SCO's state (JSON); idempotent and ordered by its sequence number.
 
@@ -169,9 +172,10 @@ def _take_commit(state_id: int):
         return _json_error(
             403, gettext("The page has expired. Reload it to save again.")
         ), "refused"
-    if (request.content_length or 0) > MAX_COMMIT_BYTES:
+    try:
+        body = request.get_json(silent=True, force=True)
+    except RequestEntityTooLarge:  # over MAX_COMMIT_BYTES, declared or as read (lms.web.limits)
         return _json_error(413, gettext("The progress data is too large to be saved.")), "refused"
-    body = request.get_json(silent=True, force=True)
     if body is None:
         return _json_error(400, gettext("The progress data could not be read.")), "refused"
     rules = session_rules(current_app.config)

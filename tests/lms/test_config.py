@@ -127,3 +127,13 @@ def test_a_connection_killed_while_idle_is_replaced_unnoticed(
     killer.dispose()
     assert killed >= 1
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("value", [0, -1, "64KB", True])
+def test_a_body_limit_that_is_not_a_number_of_bytes_is_refused(tmp_path, value):
+    with pytest.raises(ConfigError, match="HOCVU_MAX_FORM_BODY_BYTES"):
+        load_config(
+            tmp_path,
+            {"HOCVU_ENV": "testing", "HOCVU_MAX_FORM_BODY_BYTES": value},
+            environ={},
+        )
