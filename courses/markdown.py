@@ -86,6 +86,13 @@ ALLOWED_CLASSES = {
 }
 VIDEO_HOSTS = {"www.youtube.com", "youtube.com", "www.youtube-nocookie.com", "player.vimeo.com"}
 URL_SCHEMES = {"http", "https", "mailto"}
+# Every id in a lesson (the author's own, and those python-markdown makes for headings, the
+# table of contents and footnotes) gets this prefix, and so does every in-page link (`#x`).
+# Unprefixed, `<a id="csrf_token">` or a heading "Main" would become window.csrf_token or a
+# second #main on the page, shadowing what the page's scripts look up (DOM clobbering); GitHub
+# prefixes "user-content-" for the same reason. `name`, which clobbers document.x, is never
+# allowed (ALLOWED_ATTRIBUTES).
+ID_PREFIX = "hocvu-md-"
 
 
 def slugify(value: str, separator: str = "-") -> str:
@@ -126,16 +133,25 @@ class _LocalLinks(Extension):
         md.treeprocessors.register(_RewriteLocal(md, self.resolve), "hocvu_local_links", 5)
 
 
+def _prefixed(name: str) -> str:
+    # Already prefixed stays as is, so that sanitizing stored HTML again changes nothing.
+    return name if name.startswith(ID_PREFIX) else ID_PREFIX + name
+
+
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     if tag == "iframe" and attribute == "src":
         parts = urlsplit(value)
         if parts.scheme != "https" or parts.hostname not in VIDEO_HOSTS:
             return None
+    if attribute == "id":
+        return _prefixed(value)
+    if attribute == "href" and value.startswith("#") and value != "#":
+        return "#" + _prefixed(value[1:])
     return value
 
 
 def sanitize(html: str) -> str:
-    """Keep only allow-listed tags, attributes, classes and URL schemes."""
+    """Keep only allow-listed tags, attributes, classes and URL schemes; prefix ids (ID_PREFIX)."""
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 
-from courses.markdown import local_references, render, slugify
+from courses.markdown import local_references, render, sanitize, slugify
 
 
 @pytest.mark.parametrize(
@@ -47,7 +49,7 @@ def test_markdown_features_render():
         "Chú thích[^1]\n\n[^1]: Nội dung chú thích.\n"
     )
     html = render(source)
-    assert '<h2 id="cong-dich-vu-cong">Cổng Dịch vụ công</h2>' in html
+    assert '<h2 id="hocvu-md-cong-dich-vu-cong">Cổng Dịch vụ công</h2>' in html
     assert "<table>" in html and "<td>Trên ứng dụng</td>" in html
     assert '<div class="admonition warning">' in html
     assert "code &lt;b&gt;giữ nguyên&lt;/b&gt;" in html
@@ -74,3 +76,87 @@ def test_local_references_are_found_with_lines_outside_code():
 
 def test_slugify_drops_diacritics():
     assert slugify("Đăng ký tài khoản mức 2") == "dang-ky-tai-khoan-muc-2"
+
+
+class _Attributes(HTMLParser):
+    """Every (tag, attribute, value) of a fragment."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found.extend((tag, name, value or "") for name, value in attrs)
+
+    def values(self, attribute: str) -> list[str]:
+        return [value for _tag, name, value in self.found if name == attribute]
+
+
+# Names the lesson page and its scripts look up: `meta[name=csrf-token]` and the CSRF field
+# (scorm-player.js, forms), the ids read by getElementById in lms/static/js (scorm-player, attempt,
+# save-state, timer, job...), the ids around the lesson text (main, self-check, finish), and
+# the globals of the SCORM adapter (API, HocvuScorm). An element with one of these as its id or
+# name becomes window.<name> / document.<name> or a duplicate id (DOM clobbering, OWASP "DOM
+# Clobbering Prevention Cheat Sheet").
+PAGE_NAMES = {
+    "csrf-token",
+    "csrf_token",
+    "scorm-player",
+    "attempt",
+    "save-state",
+    "timer",
+    "job",
+    "job-bar",
+    "job-state",
+    "main",
+    "self-check",
+    "finish",
+    "API",
+    "HocvuScorm",
+}
+CLOBBERING = "\n\n".join(
+    [
+        "# main",
+        "[TOC]",
+        "## csrf-token",
+        '<form id="scorm-player" name="scorm-player"><input name="csrf_token"></form>',
+        '<img src="https://example.org/a.png" name="csrf_token" id="timer">',
+        '<a id="finish" name="HocvuScorm" href="#self-check">Làm bài</a>',
+        '<iframe src="https://www.youtube-nocookie.com/embed/abc" id="API" name="API"></iframe>',
+        '<div id="attempt"><span id="save-state">x</span></div>',
+        "Chú thích[^job] và [xem](#section).",
+        "## Section",
+        "[^job]: Nội dung chú thích.",
+    ]
+)
+
+
+def test_ids_from_markdown_are_prefixed_so_they_cannot_clobber_the_page():
+    html = render(CLOBBERING)
+    attributes = _Attributes(html)
+    ids = attributes.values("id")
+    # headings (2 + section), the author's img/a/iframe/div/span, footnote ref and note
+    assert len(ids) >= 10, html
+    assert [i for i in ids if not i.startswith("hocvu-md-")] == [], html
+    assert attributes.values("name") == [], html
+    assert PAGE_NAMES.isdisjoint(ids)
+    assert '<h1 id="hocvu-md-main">main</h1>' in html
+    assert '<img src="https://example.org/a.png" id="hocvu-md-timer">' in html
+
+
+def test_in_page_links_lead_to_the_prefixed_ids():
+    html = render(CLOBBERING)
+    attributes = _Attributes(html)
+    assert '<a href="#hocvu-md-section" rel="noopener noreferrer">xem</a>' in html
+    assert '<h2 id="hocvu-md-section">Section</h2>' in html
+    targets = {href[1:] for href in attributes.values("href") if href.startswith("#")}
+    # the table of contents, the footnote and its way back, the author's links
+    assert {"hocvu-md-main", "hocvu-md-fn:job", "hocvu-md-fnref:job"} <= targets
+    assert targets <= set(attributes.values("id")) | {"hocvu-md-self-check"}
+    assert render("[đầu trang](#)") == '<p><a href="#" rel="noopener noreferrer">đầu trang</a></p>'
+
+
+def test_sanitizing_rendered_html_again_changes_nothing():
+    html = render(CLOBBERING)
+    assert sanitize(html) == html

@@ -103,6 +103,26 @@ def test_learner_reads_completes_lessons_and_sees_progress(
     assert statuses == [ProgressStatus.DONE, ProgressStatus.DONE]
 
 
+def test_lesson_text_cannot_take_the_ids_of_the_page_around_it(client, login, make, files_dir):
+    module = mini_course_files()["modules/01-mat-khau.md"].decode()
+    hostile = (
+        '# main\n\n<a id="finish" href="#self-check">Xong</a> '
+        '<img src="media/o-khoa.svg" name="csrf_token" id="self-check">\n\n'
+    )
+    module = module.replace("## Tự kiểm tra", hostile + "## Tự kiểm tra")
+    version = make.course(files_dir, mini_course_files(**{"modules__01-mat-khau.md": module}))
+    make.enrol(make.learner(make.unit(), username="hv.hoc"), version)
+    make.commit()
+    login("hv.hoc")
+    lesson = client.get("/courses/an-toan-tren-mang/01-mat-khau").get_data(as_text=True)
+    # The page's own elements (what its scripts and skip link find) are still the only ones.
+    for page_id in ("main", "finish", "self-check"):
+        assert lesson.count(f'id="{page_id}"') == 1, page_id
+        assert f'id="hocvu-md-{page_id}"' in lesson
+    assert 'href="#hocvu-md-self-check"' in lesson
+    assert 'name="csrf_token"' not in lesson.split('<div class="prose">')[1].split("</article>")[0]
+
+
 def test_a_course_page_is_404_for_someone_not_enrolled(client, login, make, files_dir):
     make.course(files_dir)
     make.learner(make.unit(), username="hv.ngoai")
