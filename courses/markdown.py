@@ -72,7 +72,8 @@ ALLOWED_ATTRIBUTES = {
     "*": {"id", "title", "lang"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height", "loading"},
-    "iframe": {"src", "width", "height", "allowfullscreen", "allow"},
+    # "allow" and "allowfullscreen" are not the author's to choose: see VIDEO_PERMISSIONS.
+    "iframe": {"src", "width", "height"},
     "ol": {"start"},
     "th": {"colspan", "rowspan", "scope"},
     "td": {"colspan", "rowspan"},
@@ -85,6 +86,14 @@ ALLOWED_CLASSES = {
     "a": {"footnote-ref", "footnote-backref"},
 }
 VIDEO_HOSTS = {"www.youtube.com", "youtube.com", "www.youtube-nocookie.com", "player.vimeo.com"}
+# What an embedded video player may use, set on every iframe whatever the author pasted (the
+# embed codes of YouTube and Vimeo ask for clipboard-write, gyroscope, web-share...): full
+# screen, picture-in-picture, and encrypted-media for the videos these hosts protect with DRM.
+# No autoplay: a lesson never starts a video by itself; the learner presses play inside the
+# player, and a click in the frame needs no delegated permission. `allowfullscreen` says
+# "fullscreen" again for browsers that read only the older attribute (Safari); where both are
+# present, `allow` decides (Permissions Policy).
+VIDEO_PERMISSIONS = "fullscreen; picture-in-picture; encrypted-media"
 URL_SCHEMES = {"http", "https", "mailto"}
 # Every id in a lesson (the author's own, and those python-markdown makes for headings, the
 # table of contents and footnotes) gets this prefix, and so does every in-page link (`#x`).
@@ -160,10 +169,13 @@ def sanitize(html: str) -> str:
         attribute_filter=_attribute_filter,
         url_schemes=URL_SCHEMES,
         allowed_classes=ALLOWED_CLASSES,
+        set_tag_attribute_values={"iframe": {"allow": VIDEO_PERMISSIONS}},
         link_rel="noopener noreferrer",
     )
     # An iframe whose src was removed is an empty box: drop it.
-    return re.sub(r"<iframe(?![^>]*\ssrc=)[^>]*>\s*</iframe>", "", cleaned)
+    cleaned = re.sub(r"<iframe(?![^>]*\ssrc=)[^>]*>\s*</iframe>", "", cleaned)
+    # Added here rather than by nh3, which writes the attributes it sets in a random order.
+    return cleaned.replace("<iframe ", '<iframe allowfullscreen="" ')
 
 
 _BACKLINK_TITLES = {"vi": "Quay lại đoạn có chú thích %d", "en": "Back to the text of note %d"}

@@ -34,7 +34,9 @@ def test_lesson_pages_stored_before_ids_were_prefixed_get_them(app, make, sessio
     # As the code before migration 0010 stored a page: the author's ids and links as written.
     page.content = {
         "html": '<h2 id="main">Mở đầu</h2>\n<p><a href="#main" rel="noopener noreferrer">Lên</a> '
-        '<img src="__hocvu_media__/media/a.png" id="csrf_token"></p>',
+        '<img src="__hocvu_media__/media/a.png" id="csrf_token"></p>\n'
+        '<iframe src="https://www.youtube.com/embed/abc" allow="camera; clipboard-write" '
+        'allowfullscreen=""></iframe>',
         "self_check": self_check,
     }
     make.commit()
@@ -46,6 +48,8 @@ def test_lesson_pages_stored_before_ids_were_prefixed_get_them(app, make, sessio
     assert content["html"] == (
         '<h2 id="hocvu-md-main">Mở đầu</h2>\n<p><a href="#hocvu-md-main" '
         'rel="noopener noreferrer">Lên</a> '
-        '<img src="__hocvu_media__/media/a.png" id="hocvu-md-csrf_token"></p>'
+        '<img src="__hocvu_media__/media/a.png" id="hocvu-md-csrf_token"></p>\n'
+        '<iframe allowfullscreen="" src="https://www.youtube.com/embed/abc" '
+        'allow="fullscreen; picture-in-picture; encrypted-media"></iframe>'
     )
     assert content["self_check"] == self_check

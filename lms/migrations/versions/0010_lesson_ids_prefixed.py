@@ -6,9 +6,10 @@ Create Date: 2026-12-10 09:00:00.000000
 
 A lesson's HTML is rendered once, when its course is imported, and stored. Pages imported
 before courses.markdown prefixed ids ("hocvu-md-") still carry the author's ids as written,
-which can clobber the page's globals (window.csrf_token, a second #main); the allow-list run
-again on the stored HTML prefixes them and their in-page links, and changes nothing else (it
-is the same allow-list that produced it; running it twice changes nothing).
+which can clobber the page's globals (window.csrf_token, a second #main), and video frames
+with whatever `allow` the author pasted (camera, clipboard-write...). The allow-list run
+again on the stored HTML prefixes the ids and their in-page links and sets the frames' `allow`;
+it changes nothing else (it is the allow-list that produced the HTML; twice is once).
 
 """
 from alembic import op
