@@ -55,6 +55,13 @@ CSP = (
     "frame-ancestors 'none'; frame-src {content}"
 )
 
+# HTTP Strict Transport Security (RFC 6797): browsers go to this host name, and the names under
+# it, only over HTTPS for a year, even when a learner types the address or follows an old
+# http:// link on a café's Wi-Fi. includeSubDomains reaches only names below the site's own
+# (hoc.example.vn -> noidung.hoc.example.vn), never its siblings (www.example.vn); a content
+# origin there is HTTPS anyway, because an https page cannot frame an http one.
+HSTS = "max-age=31536000; includeSubDomains"
+
 
 def site_csp(config) -> str:
     """The policy of the site's pages, with this site's content origin."""
@@ -103,13 +110,23 @@ def register_web(app: Flask, url_prefix: str) -> None:
         app.register_blueprint(blueprint, url_prefix=prefix or None)
     ours = {b.name for b in blueprints}
     app.extensions["hocvu_blueprints"] = frozenset(ours)  # whose bodies lms.web.limits limits
+    standalone = not url_prefix
+    # Only a standalone site served over HTTPS (production with secure cookies: nginx in front
+    # terminates TLS, so the request itself may look like http here) sends HSTS. A development
+    # site seen once through https on localhost would otherwise bind every local app on that
+    # name to https for a year; a host application that mounts Hocvu owns its host name and
+    # decides for it.
+    send_hsts = (
+        standalone
+        and app.config["HOCVU_ENV"] == "production"
+        and bool(app.config["HOCVU_SESSION_COOKIE_SECURE"])
+    )
     # Health, readiness and metrics: outside `ours`, so that no login rule or redirect (and
     # no database access) runs before them.
     app.register_blueprint(ops.bp, url_prefix=url_prefix or None)
     # The content origin's pages: outside `ours` too; they answer on the content origin only.
     app.register_blueprint(content.bp, url_prefix=url_prefix or None)
     content.init_content(app, ours)
-    standalone = not url_prefix
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -156,6 +173,8 @@ def register_web(app: Flask, url_prefix: str) -> None:
             response.headers.setdefault("Content-Security-Policy", "default-src 'none'")
             response.headers.setdefault("Referrer-Policy", "no-referrer")
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            if send_hsts:
+                response.headers.setdefault("Strict-Transport-Security", HSTS)
             return response
         if standalone or request.blueprint in ours:
             response.headers.setdefault("Content-Security-Policy", site_csp(app.config))
@@ -163,6 +182,8 @@ def register_web(app: Flask, url_prefix: str) -> None:
             response.headers.setdefault("Referrer-Policy", "same-origin")
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
             response.headers.setdefault("Permissions-Policy", "camera=(), microphone=()")
+            if send_hsts:
+                response.headers.setdefault("Strict-Transport-Security", HSTS)
             if request.endpoint != "core.static" and "_user_id" in session:
                 response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -137,3 +137,34 @@ def test_a_body_limit_that_is_not_a_number_of_bytes_is_refused(tmp_path, value):
             {"HOCVU_ENV": "testing", "HOCVU_MAX_FORM_BODY_BYTES": value},
             environ={},
         )
+
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+@pytest.mark.parametrize(
+    ("app_config", "expected"),
+    [
+        (
+            {
+                "HOCVU_ENV": "production",
+                "HOCVU_SESSION_COOKIE_SECURE": True,
+                "HOCVU_CONTENT_ORIGIN": "https://content.localhost",
+            },
+            HSTS,
+        ),
+        ({"HOCVU_ENV": "production", "HOCVU_SESSION_COOKIE_SECURE": False}, None),
+        ({"HOCVU_ENV": "development", "HOCVU_SESSION_COOKIE_SECURE": False}, None),
+        ({"HOCVU_ENV": "development", "HOCVU_SESSION_COOKIE_SECURE": True}, None),
+        ({"HOCVU_ENV": "testing", "HOCVU_SESSION_COOKIE_SECURE": False}, None),
+    ],
+    ids=["production", "production-over-http", "development", "development-secure", "testing"],
+)
+def test_hsts_is_sent_by_a_production_site_served_over_https_only(client, expected):
+    # RFC 6797: the header makes browsers use HTTPS only, for a year; a development site
+    # must not send it (it would bind localhost to HTTPS for every other local app too).
+    pages = {"/login": 200, "/static/css/hocvu.css": 200, "/healthz": 200, "/no-such-page": 404}
+    for path, status in pages.items():
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert response.headers.get("Strict-Transport-Security") == expected, path

@@ -50,3 +50,23 @@ def test_mount_under_prefix_keeps_host_routes(databases, tmp_path, make, session
     assert LoggedIn  # the same helper works for the standalone app
     # The content origin serves Hocvu's package pages only, none of the host's.
     assert client.get("http://content.localhost:5001/").status_code == 404
+
+
+def test_a_mounted_hocvu_leaves_hsts_to_its_host(databases, tmp_path, session):
+    # HSTS (RFC 6797) binds the whole host name, and with includeSubDomains the names under
+    # it: the host application decides that, not a part of it mounted under /hocvu.
+    host = Flask("host", instance_path=str(tmp_path))
+    init_app(
+        host,
+        url_prefix="/hocvu",
+        config={
+            "HOCVU_ENV": "production",
+            "HOCVU_SECRET_KEY": "k" * 40,
+            "HOCVU_DATABASE_URL": session.get_bind().url.render_as_string(hide_password=False),
+            "HOCVU_SESSION_COOKIE_SECURE": True,
+            "HOCVU_CONTENT_ORIGIN": "https://content.localhost",
+        },
+    )
+    login_page = host.test_client().get("/hocvu/login")
+    assert login_page.status_code == 200 and "Content-Security-Policy" in login_page.headers
+    assert "Strict-Transport-Security" not in login_page.headers

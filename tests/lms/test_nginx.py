@@ -1,6 +1,7 @@
 """deploy/nginx-hocvu.conf with a real nginx in front of Hocvu: static files with their year-long
 cache, SCORM package files sent by nginx after Hocvu's check (X-Accel-Redirect) with the
-package headers, the internal location closed to the outside, /metrics closed, request ids."""
+package headers, the internal location closed to the outside, /metrics closed, request ids,
+HSTS on every answer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import re
 import socket
 import threading
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 import pytest
@@ -21,10 +23,10 @@ from tests.deploy import NGINX, nginx_config, start_nginx
 from tests.factories import PASSWORD
 from tests.lms.test_scorm_tracking import enrolled
 
-pytestmark = pytest.mark.parametrize(
-    "app_config",
-    [{"HOCVU_ACCEL_REDIRECT_PREFIX": "/_hocvu_files", "HOCVU_TRUST_PROXY_HOPS": 1}],
-)
+BEHIND_NGINX = {"HOCVU_ACCEL_REDIRECT_PREFIX": "/_hocvu_files", "HOCVU_TRUST_PROXY_HOPS": 1}
+behind_nginx = pytest.mark.parametrize("app_config", [BEHIND_NGINX])
+# RFC 6797 (HSTS); the shipped file's HTTPS server sends it on every answer.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def _free_port() -> int:
@@ -74,6 +76,7 @@ def _log_in(base: str, username: str) -> requests.Session:
     return browser
 
 
+@behind_nginx
 def test_static_files_come_from_nginx_with_a_year_long_cache(site):
     browser = requests.Session()
     page = browser.get(f"{site}/login")
@@ -87,8 +90,11 @@ def test_static_files_come_from_nginx_with_a_year_long_cache(site):
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"  # one
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "X-Request-ID" not in response.headers  # not from Hocvu
+    assert page.headers["Strict-Transport-Security"] == HSTS
+    assert response.headers["Strict-Transport-Security"] == HSTS  # in spite of /static/'s own
 
 
+@behind_nginx
 def test_package_files_are_sent_by_nginx_after_hocvus_check(app, site, make, session):
     from lms.models import ScormPackage
 
@@ -117,15 +123,54 @@ def test_package_files_are_sent_by_nginx_after_hocvus_check(app, site, make, ses
     assert page.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Cache-Control"] == "private, max-age=86400, immutable"
+    assert page.headers["Strict-Transport-Security"] == HSTS
     assert "X-Accel-Redirect" not in page.headers
 
     script = browser.get(f"{base}/probe.js", headers={"Range": "bytes=0-9"})
     assert script.status_code == 206
     assert script.content == (files / "probe.js").read_bytes()[:10]
     assert script.headers["Content-Type"].startswith("text/javascript")
+    assert script.headers["Strict-Transport-Security"] == HSTS
 
     # The internal location is not reachable from outside, nor anything outside the package.
     direct = browser.get(f"{site}/_hocvu_files/{package.files_path}/index.html")
     assert direct.status_code == 404
     assert browser.get(f"{base}/../../../etc/passwd").status_code in (400, 404)
     assert browser.get(f"{site}/metrics").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [{**BEHIND_NGINX, "HOCVU_ENV": "production", "HOCVU_SESSION_COOKIE_SECURE": True}],
+)
+def test_every_answer_carries_one_hsts_header(app, site, make, session, monkeypatch):
+    # A production Hocvu sends HSTS itself; behind nginx the browser gets nginx's, once, on
+    # pages, static files, package files, errors and the closed /metrics alike.
+    from lms.models import ScormPackage
+
+    # This nginx speaks plain http where the real one speaks TLS: the production session
+    # cookie (Secure) travels over it as a browser sends it over https.
+    monkeypatch.setattr(DefaultCookiePolicy, "return_ok_secure", lambda *_: True)
+
+    learner = make.learner(make.unit(), username="hv.hsts")
+    make.commit()
+    version = enrolled(make, session, app.config["HOCVU_FILES_DIR"], learner)
+    package = session.scalars(select(ScormPackage)).one()
+    activity = next(a for a in version.activities if a.kind == "scorm")
+    browser = _log_in(site, "hv.hsts")
+    assert browser.get(f"{site}/player/activities/{activity.id}/scos/0/runtime").ok
+
+    page = browser.get(f"{site}/")
+    assert page.status_code == 200 and "Secure" in page.headers["Set-Cookie"]
+    url = re.search(r'href="(/static/css/hocvu\.css\?v=[0-9a-f]+)"', page.text)[1]
+    answers = {
+        "/": page,
+        url: browser.get(site + url),
+        "index.html": browser.get(f"{site}/player/packages/{package.id}/index.html"),
+        "/static/missing.css": browser.get(f"{site}/static/missing.css"),
+        "/no-such-page": browser.get(f"{site}/no-such-page"),
+        "/metrics": browser.get(f"{site}/metrics"),
+    }
+    for path, response in answers.items():
+        assert response.raw.headers.getlist("Strict-Transport-Security") == [HSTS], path
+    assert [r.status_code for r in answers.values()] == [200, 200, 200, 404, 404, 404]
