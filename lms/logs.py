@@ -118,7 +118,9 @@ def configure_logging(app: Flask) -> None:
 
 # Successful answers of these endpoints get no access line unless slow: a SCORM commit comes
 # every 30 s from every learner; /metrics has their count and latency, nginx's log each one.
-QUIET_ENDPOINTS = frozenset({"player.commit", "ops.healthz", "ops.readyz", "ops.scrape"})
+QUIET_ENDPOINTS = frozenset(
+    {"player.commit", "ops.healthz", "ops.readyz", "ops.scrape", "content.files", "content.asset"}
+)
 QUIET_BELOW_SECONDS = 1.0
 
 
@@ -152,10 +154,14 @@ def init_app(app: Flask, on_response=None) -> None:
             return response
         if access_log.isEnabledFor(logging.INFO):
             duration = round(1000 * seconds, 2)
+            path = request.path
+            token = (request.view_args or {}).get("token")
+            if token:  # a link to a package's files is a capability: kept out of the logs
+                path = path.replace(token, "<link>")
             access_log.info(
                 "%s %s %s %.2f ms",
                 request.method,
-                request.path,
+                path,
                 status,
                 duration,
                 extra={"status": status, "duration_ms": duration, "endpoint": endpoint},

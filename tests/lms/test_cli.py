@@ -90,3 +90,62 @@ def test_create_admin_errors_are_vietnamese_and_short(runner, make):
     short = runner.invoke(args=["create-admin", "moi", "--full-name", "X", "--password", "ngan"])
     assert "Mật khẩu phải có ít nhất 8 ký tự." in short.output
     assert "Traceback" not in short.output
+
+
+def test_run_serves_the_site_and_its_content_origin(tmp_path):
+    """`make run` (hocvu run) serves two origins: the site on 127.0.0.1 and the packages on
+    localhost, one port up; each answers for itself only, and links name the port served."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hocvu = str(Path(sys.executable).with_name("hocvu"))
+    env = {
+        **os.environ,
+        "HOCVU_ENV": "development",
+        "HOCVU_INSTANCE_PATH": str(tmp_path),
+    }
+    env.pop("HOCVU_CONTENT_ORIGIN", None)
+    env.pop("HOCVU_BASE_URL", None)
+    subprocess.run([hocvu, "init"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [hocvu, "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                site = requests.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "hocvu run did not start"
+                time.sleep(0.2)
+        assert site.status_code == 200 and "Đăng nhập" in site.text
+        content = f"http://localhost:{port + 1}"
+        assert f"frame-src {content}" in site.headers["Content-Security-Policy"]
+        frame_script = requests.get(f"{content}/frame-assets/scorm-frame.js", timeout=5)
+        assert frame_script.status_code == 200
+        assert requests.get(f"{content}/login", timeout=5).status_code == 404
+        on_site = requests.get(f"http://127.0.0.1:{port}/frame-assets/scorm-frame.js", timeout=5)
+        assert on_site.status_code == 404
+        # The site typed as localhost: sent to its own address (its cookie would reach the
+        # packages under a shared host name).
+        moved = requests.get(f"http://localhost:{port}/login", allow_redirects=False, timeout=5)
+        assert moved.headers["Location"] == f"http://127.0.0.1:{port}/login"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert f"Hocvu: http://127.0.0.1:{port}" in output
+    assert f"content origin): {content}" in output

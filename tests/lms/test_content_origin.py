@@ -290,3 +290,20 @@ def test_the_login_password_is_never_sent_to_the_content_origin(client, make):
         f"{CONTENT_ORIGIN}/login", data={"username": "hv.dang.nhap", "password": PASSWORD}
     )
     assert answer.status_code == 404 and "Set-Cookie" not in answer.headers
+
+
+def test_links_are_kept_out_of_the_access_log(client, launched, caplog):
+    """A link is a capability: the log names the path without it (errors are logged, the
+    many files of a lesson are counted in /metrics, not logged one by one)."""
+    import logging
+
+    rt, _, _ = launched
+    token = _path(rt["launch_url"]).split("/")[2]
+    caplog.set_level(logging.INFO, logger="lms.access")
+    client.get(rt["launch_url"])
+    client.get(rt["launch_url"].replace("index.html", "missing.html"))
+    client.get(rt["frame_url"])
+    lines = [r.getMessage() for r in caplog.records if r.name == "lms.access"]
+    assert not [line for line in lines if token in line]
+    assert "GET /pkg/<link>/missing.html 404" in " ".join(lines)
+    assert not [line for line in lines if "index.html" in line]

@@ -1,7 +1,7 @@
 """deploy/nginx-hocvu.conf with a real nginx in front of Hocvu: static files with their year-long
-cache, SCORM package files sent by nginx after Hocvu's check (X-Accel-Redirect) with the
-package headers, the internal location closed to the outside, /metrics closed, request ids,
-HSTS on every answer."""
+cache, SCORM package files sent by nginx from the content origin's server after Hocvu's check
+(X-Accel-Redirect) with the headers Hocvu gave, the internal location closed to the outside and
+absent from the site's server, /metrics closed, request ids, HSTS on every answer."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import socket
 import threading
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -18,10 +19,9 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 import lms
-from lms.web.player import PACKAGE_CSP
 from tests.deploy import NGINX, nginx_config, start_nginx
 from tests.factories import PASSWORD
-from tests.lms.test_scorm_tracking import enrolled
+from tests.lms.test_scorm_tracking import enrolled, runtime_url
 
 BEHIND_NGINX = {"HOCVU_ACCEL_REDIRECT_PREFIX": "/_hocvu_files", "HOCVU_TRUST_PROXY_HOPS": 1}
 behind_nginx = pytest.mark.parametrize("app_config", [BEHIND_NGINX])
@@ -56,6 +56,10 @@ def site(app, tmp_path):
         static_dir=Path(lms.__file__).parent / "static",
     )
     nginx = start_nginx(conf, port)
+    # The shipped file's two server names on one port: the site at 127.0.0.1, packages at
+    # localhost (tests/deploy.py).
+    app.config["HOCVU_BASE_URL"] = f"http://127.0.0.1:{port}"
+    app.config["HOCVU_CONTENT_ORIGIN"] = f"http://localhost:{port}"
     yield f"http://127.0.0.1:{port}"
     nginx.terminate()
     nginx.wait(10)
@@ -94,6 +98,16 @@ def test_static_files_come_from_nginx_with_a_year_long_cache(site):
     assert response.headers["Strict-Transport-Security"] == HSTS  # in spite of /static/'s own
 
 
+def _launch(browser: requests.Session, site: str, version) -> dict:
+    """Start a SCO session as the player page does: a POST with the page's CSRF token."""
+    token = re.search(r'name="csrf-token" content="([^"]+)"', browser.get(f"{site}/").text)[1]
+    answer = browser.post(
+        site + runtime_url(version), headers={"X-CSRFToken": token, "Accept": "application/json"}
+    )
+    assert answer.status_code == 200, answer.text[:500]
+    return answer.json()
+
+
 @behind_nginx
 def test_package_files_are_sent_by_nginx_after_hocvus_check(app, site, make, session):
     from lms.models import ScormPackage
@@ -102,46 +116,63 @@ def test_package_files_are_sent_by_nginx_after_hocvus_check(app, site, make, ses
     make.commit()
     version = enrolled(make, session, app.config["HOCVU_FILES_DIR"], learner)
     package = session.scalars(select(ScormPackage)).one()
-    base = f"{site}/player/packages/{package.id}"
     files = Path(app.config["HOCVU_FILES_DIR"]) / package.files_path
-
-    anonymous = requests.get(f"{base}/index.html", allow_redirects=False, timeout=10)
-    assert anonymous.status_code == 302  # to the login page
     browser = _log_in(site, "hv.nginx")
-    assert browser.get(f"{base}/index.html").status_code == 404  # not launched yet
-    activity = next(a for a in version.activities if a.kind == "scorm")
-    runtime = browser.get(f"{site}/player/activities/{activity.id}/scos/0/runtime")
-    assert runtime.status_code == 200 and runtime.json()["launch_url"].startswith(
-        f"/player/packages/{package.id}/index.html"
-    )
+    rt = _launch(browser, site, version)
+    content = site.replace("127.0.0.1", "localhost")
+    assert rt["launch_url"].startswith(f"{content}/pkg/")
+    base = rt["launch_url"].rsplit("/", 1)[0]
 
-    page = browser.get(f"{base}/index.html")
+    page = requests.get(rt["launch_url"], timeout=10)  # no cookie: the link is enough
     assert page.status_code == 200
     assert page.content == (files / "index.html").read_bytes()
     assert page.headers["Content-Type"].startswith("text/html")
-    assert page.headers["Content-Security-Policy"] == PACKAGE_CSP
-    assert page.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert page.headers["Content-Security-Policy"] == package_csp(content, site)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Cache-Control"] == "private, max-age=86400, immutable"
     assert page.headers["Strict-Transport-Security"] == HSTS
-    assert "X-Accel-Redirect" not in page.headers
+    assert "X-Accel-Redirect" not in page.headers and "Set-Cookie" not in page.headers
 
-    script = browser.get(f"{base}/probe.js", headers={"Range": "bytes=0-9"})
+    script = requests.get(f"{base}/probe.js", headers={"Range": "bytes=0-9"}, timeout=10)
     assert script.status_code == 206
     assert script.content == (files / "probe.js").read_bytes()[:10]
     assert script.headers["Content-Type"].startswith("text/javascript")
     assert script.headers["Strict-Transport-Security"] == HSTS
 
-    # The internal location is not reachable from outside, nor anything outside the package.
-    direct = browser.get(f"{site}/_hocvu_files/{package.files_path}/index.html")
-    assert direct.status_code == 404
-    assert browser.get(f"{base}/../../../etc/passwd").status_code in (400, 404)
+    frame = requests.get(rt["frame_url"], timeout=10)
+    assert frame.status_code == 200
+    assert f"frame-ancestors {site};" in frame.headers["Content-Security-Policy"]
+
+    # The internal location is not reachable from outside, on either name; nothing outside the
+    # package; the site serves no package file and the content origin nothing of the site.
+    for origin in (site, content):
+        direct = requests.get(f"{origin}/_hocvu_files/{package.files_path}/index.html", timeout=10)
+        assert direct.status_code == 404
+    assert requests.get(f"{base}/../../../etc/passwd", timeout=10).status_code in (400, 404)
+    assert browser.get(site + urlsplit(rt["launch_url"]).path).status_code == 404
+    assert requests.get(f"{content}/login", timeout=10).status_code == 404
     assert browser.get(f"{site}/metrics").status_code == 404
+
+
+def package_csp(content: str, site: str) -> str:
+    return (
+        "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; "
+        f"frame-ancestors {content} {site}; form-action 'self'; base-uri 'self'; "
+        "object-src 'none'"
+    )
 
 
 @pytest.mark.parametrize(
     "app_config",
-    [{**BEHIND_NGINX, "HOCVU_ENV": "production", "HOCVU_SESSION_COOKIE_SECURE": True}],
+    [
+        {
+            **BEHIND_NGINX,
+            "HOCVU_ENV": "production",
+            "HOCVU_SESSION_COOKIE_SECURE": True,
+            "HOCVU_CONTENT_ORIGIN": "https://localhost",  # made http://localhost:<port> by `site`
+        }
+    ],
 )
 def test_every_answer_carries_one_hsts_header(app, site, make, session, monkeypatch):
     # A production Hocvu sends HSTS itself; behind nginx the browser gets nginx's, once, on
@@ -156,9 +187,8 @@ def test_every_answer_carries_one_hsts_header(app, site, make, session, monkeypa
     make.commit()
     version = enrolled(make, session, app.config["HOCVU_FILES_DIR"], learner)
     package = session.scalars(select(ScormPackage)).one()
-    activity = next(a for a in version.activities if a.kind == "scorm")
     browser = _log_in(site, "hv.hsts")
-    assert browser.get(f"{site}/player/activities/{activity.id}/scos/0/runtime").ok
+    rt = _launch(browser, site, version)
 
     page = browser.get(f"{site}/")
     assert page.status_code == 200 and "Secure" in page.headers["Set-Cookie"]
@@ -166,11 +196,13 @@ def test_every_answer_carries_one_hsts_header(app, site, make, session, monkeypa
     answers = {
         "/": page,
         url: browser.get(site + url),
-        "index.html": browser.get(f"{site}/player/packages/{package.id}/index.html"),
+        "index.html": requests.get(rt["launch_url"], timeout=10),
+        "frame": requests.get(rt["frame_url"], timeout=10),
         "/static/missing.css": browser.get(f"{site}/static/missing.css"),
         "/no-such-page": browser.get(f"{site}/no-such-page"),
         "/metrics": browser.get(f"{site}/metrics"),
     }
     for path, response in answers.items():
         assert response.raw.headers.getlist("Strict-Transport-Security") == [HSTS], path
-    assert [r.status_code for r in answers.values()] == [200, 200, 200, 404, 404, 404]
+    assert [r.status_code for r in answers.values()] == [200, 200, 200, 200, 404, 404, 404]
+    assert package.files_path
