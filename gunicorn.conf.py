@@ -93,6 +93,7 @@ def post_worker_init(worker) -> None:
     from lms.web import warm_up
 
     app = worker.wsgi
-    if isinstance(app, Flask):
+    # Hocvu's app only (the commit benchmark serves a bare Flask app with this file too).
+    if isinstance(app, Flask) and "HOCVU_LOCALES" in app.config:
         count = warm_up(app)
         worker.log.info("Worker %s: %d templates compiled", worker.pid, count)

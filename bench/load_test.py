@@ -296,8 +296,13 @@ class Stack:
         self.processes: dict[str, list[subprocess.Popen]] = {}
         bin_dir = Path(sys.executable).parent
         gunicorn_port = _free_port()
+        # The learners reach the site at 127.0.0.1 and its content origin at localhost, on one
+        # port (nginx's, or gunicorn's without it): two host names, as in production.
+        self.port = _free_port() if nginx else gunicorn_port
         env = {
             **env,
+            "HOCVU_BASE_URL": f"http://127.0.0.1:{self.port}",
+            "HOCVU_CONTENT_ORIGIN": f"http://localhost:{self.port}",
             "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
             "GUNICORN_WORKERS": str(workers),
             "GUNICORN_LOGLEVEL": "warning",
@@ -314,7 +319,6 @@ class Stack:
         )
         self.processes["gunicorn"] = [gunicorn]
         _wait_for_port(gunicorn_port, "gunicorn", gunicorn)
-        self.port = gunicorn_port
         self.processes["hocvu worker"] = [
             subprocess.Popen(
                 [str(bin_dir / "hocvu"), "worker", "--name", f"load-{n}"],
@@ -329,7 +333,6 @@ class Stack:
             import lms
             from tests.deploy import nginx_config, start_nginx
 
-            self.port = _free_port()
             conf = nginx_config(
                 tmp,
                 port=self.port,

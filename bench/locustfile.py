@@ -9,7 +9,8 @@ comes online, so the number online stays the batch size. What a visit does follo
 
 - a Markdown lesson: the page, reading for at least the lesson's minimum time, the
   self-check, "done" (which opens the next lesson);
-- the SCORM lesson: the player page, the runtime, the package's files, a commit every 30 s
+- the SCORM lesson: the player page, the runtime (a POST), the API frame and the package's
+  files from the content origin, a commit every 30 s
   (bookmark, suspend data, time), at the end the score and "passed" with Terminate; a visit
   that ends in the middle leaves with exit=suspend and resumes from the bookmark;
 - the final test: start, one autosave per answered question, submit, the result page;
@@ -258,7 +259,25 @@ class Learner(Browser):
 
     def scorm(self, page: str) -> None:
         runtime_url = html.unescape(re.search(r'data-runtime-url="([^"]+)"', page)[1])
-        run = self.get(runtime_url, "scorm runtime").json()
+        # Starting a session is a POST with the page's CSRF token.
+        with self.client.post(
+            runtime_url,
+            headers={"X-CSRFToken": self.csrf, "Accept": "application/json"},
+            name="scorm runtime",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"{runtime_url}: HTTP {response.status_code}")
+                raise AssertionError(f"{runtime_url}: HTTP {response.status_code}")
+        run = response.json()
+        # The content origin (another host name, no cookie): the API frame, its scripts the
+        # first time (then cached for a year), the package's files through the launch's link.
+        frame = self.get(run["frame_url"], "scorm frame")
+        if not getattr(self, "frame_cached", False):
+            origin = run["content_origin"]
+            for script in re.findall(r'<script src="([^"]+)"', frame.text):
+                self.get(origin + html.unescape(script), "scorm frame script")
+            self.frame_cached = True
         launch = self.get(run["launch_url"], "scorm package file")
         for script in re.findall(r'src="([^"]+\.js)"', launch.text):
             base = run["launch_url"].rsplit("/", 1)[0]

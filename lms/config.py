@@ -176,6 +176,10 @@ def load_config(
         config["HOCVU_SIGNING_KEY"] = str(instance_path / "signing" / "development.p12")
     if not config.get("HOCVU_FILES_DIR"):
         config["HOCVU_FILES_DIR"] = str(instance_path / "files")
+    if isinstance(config["HOCVU_SESSION_COOKIE_SECURE"], str):  # "false" in a mapping
+        config["HOCVU_SESSION_COOKIE_SECURE"] = _parse_env_value(
+            config["HOCVU_SESSION_COOKIE_SECURE"]
+        )
     if config["HOCVU_SESSION_COOKIE_SECURE"] is None:
         config["HOCVU_SESSION_COOKIE_SECURE"] = config["HOCVU_ENV"] == "production"
     if not config.get("HOCVU_SECRET_KEY"):

@@ -86,8 +86,20 @@ def content_origin() -> str:
 
 
 def site_origin() -> str:
-    """The origin of the site as this request reached it."""
-    return f"{request.scheme}://{request.host}".lower()
+    """The origin of the site's page that this request serves: HOCVU_BASE_URL's when the
+    request came to that host name (behind a proxy that ends TLS, the request's own scheme may
+    say http), else the request's own (another name of the site, a test server)."""
+    own = f"{request.scheme}://{request.host}".lower()
+    base = current_app.config["HOCVU_BASE_URL"]
+    host, port = _request_address()
+    try:
+        _, base_host, base_port = origin_of(base)
+    except ValueError:
+        return own
+    if base_host == host and port in (None, base_port):
+        parts = urlsplit(base)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    return own
 
 
 def _request_address() -> tuple[str, int | None]:

@@ -307,3 +307,22 @@ def test_links_are_kept_out_of_the_access_log(client, launched, caplog):
     assert not [line for line in lines if token in line]
     assert "GET /pkg/<link>/missing.html 404" in " ".join(lines)
     assert not [line for line in lines if "index.html" in line]
+
+
+@pytest.mark.parametrize(
+    ("request_base", "expected"),
+    [
+        # Behind nginx that ends TLS without X-Forwarded-Proto trusted: the page is https.
+        ("http://hoc.example.vn", "https://hoc.example.vn"),
+        ("https://hoc.example.vn", "https://hoc.example.vn"),
+        # Another name, or another port, of the site: the request's own origin.
+        ("http://hoc.example.vn:8080", "http://hoc.example.vn:8080"),
+        ("http://other.example.vn", "http://other.example.vn"),
+    ],
+)
+def test_the_frame_is_told_the_origin_of_the_page_the_learner_sees(app, request_base, expected):
+    from lms.web import content
+
+    app.config["HOCVU_BASE_URL"] = "https://hoc.example.vn"
+    with app.test_request_context("/", base_url=request_base):
+        assert content.site_origin() == expected
