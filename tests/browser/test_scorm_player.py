@@ -279,3 +279,36 @@ def test_a_2004_package_with_two_parts_has_contents_and_next(page, make, app, se
     assert [s.success for s in states] == ["unknown", "passed"]  # 0.75 >= 0.7 of the manifest
     progress = session.scalars(select(ActivityProgress)).one()
     assert progress.status == ProgressStatus.DONE
+
+
+def test_values_set_before_leaving_are_kept_however_the_page_is_left(page, make, app, session):
+    """The package runs on another origin: the browser may take the page down before the
+    package's own last commit (sent from its unload handler) reaches it. Leaving by a link of
+    the page takes the package down first, so its Finish arrives; leaving otherwise (a typed
+    address, back, a closed tab) still keeps every value set so far (the page commits them)."""
+    url = _course(make, app, _fixture("probe12"), username="hv.roi")
+    _log_in(page, "hv.roi")
+    page.goto(url)
+    frame = _probe_frame(page)
+    api = "window.parent.API"
+    frame.evaluate(f"{api}.LMSSetValue('cmi.core.lesson_location', 'p7')")
+    frame.evaluate(f"{api}.LMSSetValue('cmi.suspend_data', 'chua-luu')")
+    page.goto("/")  # not a link of the page: nothing to wait for the package
+    states = _wait_for(
+        session, lambda s: s and _values(s[0]).get("cmi.core.lesson_location") == "p7"
+    )
+    assert _values(states[0])["cmi.suspend_data"] == "chua-luu"
+    assert not states[0].terminated
+
+    # "Exit the lesson", a link of the page: the package finishes on its way out.
+    page.goto(url)
+    frame = _probe_frame(page)
+    assert frame.locator("#location").inner_text() == "location=p7"
+    frame.evaluate(f"{api}.LMSSetValue('cmi.core.lesson_location', 'p8')")
+    page.get_by_role("link", name="Thoát bài học").click()
+    page.wait_for_url(re.compile(r"/courses/[^/]+$"))
+    states = _wait_for(
+        session,
+        lambda s: _values(s[0]).get("cmi.core.lesson_location") == "p8" and s[0].terminated,
+    )
+    assert states[0].sessions == 2
