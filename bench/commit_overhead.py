@@ -123,7 +123,7 @@ def hooks(app, line) -> None:
 
     from flask import Response
 
-    from lms import logs, metrics
+    from lms.app import logs, metrics
 
     start = app.before_request_funcs[None][0]
     finish = next(f for f in app.after_request_funcs[None] if f.__name__ == "finish_request")

@@ -71,12 +71,12 @@ def main() -> None:
         from flask_migrate import upgrade
 
         from lms import create_app
-        from lms.extensions import db
+        from lms.app.extensions import db
+        from lms.app.storage import LocalStorage
         from lms.library import install_library
         from lms.models import Cohort, Course, Role, RoleAssignment, User
         from lms.services import accounts, rosters
         from lms.services.units import create_unit
-        from lms.storage import LocalStorage
 
         app = create_app(
             {

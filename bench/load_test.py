@@ -112,7 +112,8 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
     from sqlalchemy import insert, select, update
 
     from lms import certs, create_app
-    from lms.extensions import db
+    from lms.app.extensions import db
+    from lms.app.storage import LocalStorage
     from lms.models import (
         ActivityProgress,
         Course,
@@ -124,7 +125,6 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
     )
     from lms.models.accounts import UnitKind
     from lms.services import accounts, catalog, clock, cohorts, rosters, units
-    from lms.storage import LocalStorage
     from lms.web import LOGIN_KEY
 
     app = create_app(_config(url, tmp))

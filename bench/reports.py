@@ -215,11 +215,11 @@ def main() -> None:
         from sqlalchemy import text
 
         from lms import create_app, jobs
-        from lms.extensions import db
+        from lms.app.extensions import db
+        from lms.app.storage import LocalStorage
         from lms.library import install_library
         from lms.models import Job, Role, RoleAssignment, User, utcnow
         from lms.services.accounts import hash_password
-        from lms.storage import LocalStorage
 
         app = create_app(
             {

@@ -158,11 +158,11 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
     from sqlalchemy import insert, select
 
     from lms import create_app
-    from lms.extensions import db
+    from lms.app.extensions import db
+    from lms.app.storage import LocalStorage
     from lms.models import Enrolment, OrgUnit, UnitKind, User
     from lms.models.scorm import ScoState
     from lms.services import catalog
-    from lms.storage import LocalStorage
     from lms.web import LOGIN_KEY
     from tests.factories import zip_bytes
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import Pool
 
-from lms.config import ConfigError, default_instance_path, load_config
+from lms.app.config import ConfigError, default_instance_path, load_config
 
 __all__ = ["ConfigError", "create_app", "init_app"]
 
@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     instance = Path(config.get("HOCVU_INSTANCE_PATH") or default_instance_path())
     app = Flask(__name__, instance_path=str(instance), static_folder=None)
     init_app(app, config=config)
-    from lms.logs import configure_logging
+    from lms.app.logs import configure_logging
 
     configure_logging(app)
     return app
@@ -40,9 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None = None) -> None:
     """Add Hocvu to `app`, its pages under `url_prefix` (for example "/hocvu")."""
-    from lms import certs, cli, exports, jobs, logs, metrics, notify  # noqa: F401 - job tasks
-    from lms.extensions import babel, csrf, db, login_manager, migrate
-    from lms.i18n import init_i18n
+    from lms import certs, cli, exports, jobs, notify  # noqa: F401 - job tasks
+    from lms.app import logs, metrics
+    from lms.app.extensions import babel, csrf, db, login_manager, migrate
+    from lms.app.i18n import init_i18n
     from lms.web import limits, register_web
 
     settings = load_config(Path(app.instance_path), config)

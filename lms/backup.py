@@ -42,7 +42,7 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 FILES = "files"
 DATABASE_MEMBERS = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
-# Left-overs of interrupted writes (lms/storage.py) and restores are not data.
+# Left-overs of interrupted writes (lms/app/storage.py) and restores are not data.
 _SKIPPED_PREFIXES = (".incoming-", ".restore-", ".before-restore-")
 _CHUNK = 1024 * 1024
 

@@ -12,9 +12,9 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from certificates.sign import Signer, SigningError, make_development_key
+from lms.app.storage import LocalStorage
 from lms.models import Enrolment
 from lms.services import certification, deadlines
-from lms.storage import LocalStorage
 
 log = logging.getLogger(__name__)
 _signers: dict[tuple, Signer] = {}

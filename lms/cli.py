@@ -13,7 +13,7 @@ from flask_babel import force_locale, gettext
 from flask_migrate import upgrade
 
 from lms import jobs
-from lms.extensions import db
+from lms.app.extensions import db
 from lms.models import Role
 from lms.services.errors import DomainError
 
@@ -46,8 +46,8 @@ def init_command(demo: bool) -> None:
         if interrupted:
             click.echo(f"Jobs: {interrupted} interrupted by the last stop marked as failed.")
     from lms import certs
+    from lms.app.storage import LocalStorage
     from lms.library import install_library
-    from lms.storage import LocalStorage
 
     app = current_app._get_current_object()
     if app.config["HOCVU_ENV"] == "production":
@@ -131,8 +131,8 @@ def create_admin_command(username: str, full_name: str, password: str) -> None:
 def import_course_command(path: Path, draft: bool) -> None:
     """Check a course bundle (folder or zip) and add it as a new version of its course."""
     from courses.errors import BundleError
+    from lms.app.storage import LocalStorage
     from lms.services import catalog
-    from lms.storage import LocalStorage
 
     source = path.read_bytes() if path.is_file() else path
     try:
@@ -444,7 +444,7 @@ def run_command(ctx: click.Context, host: str, port: int, content_port: int | No
 
     from werkzeug.serving import make_server
 
-    from lms.config import DEFAULTS, DEV_CONTENT_ORIGIN
+    from lms.app.config import DEFAULTS, DEV_CONTENT_ORIGIN
 
     app = ctx.find_object(ScriptInfo).load_app()
     config = app.config

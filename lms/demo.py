@@ -15,12 +15,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms.app.storage import LocalStorage
 from lms.library import library_slugs
 from lms.models import Course, OrgUnit, Role, UnitKind, User
 from lms.services.accounts import AccountData, create_user, generate_password
 from lms.services.catalog import enrol
 from lms.services.units import create_unit
-from lms.storage import LocalStorage
 
 ROOT_CODE = "LDLD-QN"
 

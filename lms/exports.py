@@ -85,7 +85,7 @@ def upload_key(token: str) -> str:
 
 def _discard(storage, key: str) -> None:
     """Delete a stored file that may already be gone."""
-    from lms.storage import StorageError
+    from lms.app.storage import StorageError
 
     with suppress(StorageError):
         storage.local_path(key).unlink(missing_ok=True)

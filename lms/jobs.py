@@ -35,7 +35,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lms.extensions import db
+from lms.app.extensions import db
 from lms.models import Job, JobStatus, User, utcnow
 
 __all__ = ["Job", "JobContext", "TransientError", "enqueue", "task"]

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import courses
+from lms.app.storage import LocalStorage
 from lms.models import Course
 from lms.services import catalog
-from lms.storage import LocalStorage
 
 LIBRARY = Path(courses.__file__).resolve().parent / "library"
 

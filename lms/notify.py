@@ -8,9 +8,10 @@ from datetime import date, datetime
 from flask import Flask
 from flask_babel import force_locale, gettext
 
-from lms import jobs, mail
-from lms.extensions import db
-from lms.i18n import format_date
+from lms import jobs
+from lms.app import mail
+from lms.app.extensions import db
+from lms.app.i18n import format_date
 from lms.models import Reminder, User, utcnow
 from lms.services import reminders
 

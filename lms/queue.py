@@ -40,7 +40,7 @@ from rq import Queue, Retry, SimpleWorker, get_current_job
 from sqlalchemy import select, update
 
 from lms import jobs
-from lms.extensions import db
+from lms.app.extensions import db
 from lms.models import Job, JobStatus, utcnow
 
 log = logging.getLogger(__name__)

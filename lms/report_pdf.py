@@ -28,7 +28,7 @@ from reportlab.platypus import (
 )
 
 from certificates.render import register_fonts
-from lms.i18n import format_date, format_datetime, format_number
+from lms.app.i18n import format_date, format_datetime, format_number
 
 GREEN = colors.HexColor("#0b5d3b")
 RED = colors.HexColor("#b42318")

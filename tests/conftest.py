@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from lms import create_app
-from lms.extensions import db
+from lms.app.extensions import db
 from lms.services import accounts
 from tests import factories
 

@@ -92,8 +92,8 @@ class Factories:
 
     def course(self, storage_root, files: dict[str, bytes] | None = None, publish: bool = True):
         """Import a bundle (the mini test course by default) as a version of its course."""
+        from lms.app.storage import LocalStorage
         from lms.services import catalog
-        from lms.storage import LocalStorage
 
         version = catalog.import_bundle(
             self.session,

@@ -1,6 +1,6 @@
 """SQLAlchemy models by area; importing this package registers every table."""
 
-from lms.database import utcnow
+from lms.app.database import utcnow
 from lms.models.accounts import (
     LoginFailure,
     LoginSession,

@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import UTCDateTime, str_enum, utcnow
-from lms.extensions import db
+from lms.app.database import UTCDateTime, str_enum, utcnow
+from lms.app.extensions import db
 
 if TYPE_CHECKING:
     from lms.models.cohorts import Cohort

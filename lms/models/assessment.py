@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import UTCDateTime, str_enum, utcnow
-from lms.extensions import db
+from lms.app.database import UTCDateTime, str_enum, utcnow
+from lms.app.extensions import db
 from lms.models.catalog import Activity
 from lms.models.learning import Enrolment
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import UTCDateTime, str_enum, utcnow
-from lms.extensions import db
+from lms.app.database import UTCDateTime, str_enum, utcnow
+from lms.app.extensions import db
 
 
 class VersionStatus(enum.StrEnum):

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.app.database import UTCDateTime, utcnow
+from lms.app.extensions import db
 from lms.models.accounts import OrgUnit
 from lms.models.catalog import Course
 

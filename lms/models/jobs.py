@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.database import UTCDateTime, str_enum, utcnow
-from lms.extensions import db
+from lms.app.database import UTCDateTime, str_enum, utcnow
+from lms.app.extensions import db
 
 
 class JobStatus(enum.StrEnum):

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.app.database import UTCDateTime, utcnow
+from lms.app.extensions import db
 from lms.models.accounts import OrgUnit, User
 
 # ReportFigure.batch: every batch together, or the accounts without a batch.

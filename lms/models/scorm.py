@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.app.database import UTCDateTime, utcnow
+from lms.app.extensions import db
 from lms.models.accounts import User
 from lms.models.catalog import Activity
 from lms.models.learning import Enrolment

@@ -16,6 +16,7 @@ import courses.bundle
 from courses.bundle import Course as Bundle
 from courses.bundle import PackageModule
 from lms.activities import PageKind, ScormKind, TestKind
+from lms.app.storage import LocalStorage
 from lms.models import (
     Activity,
     Course,
@@ -28,7 +29,6 @@ from lms.models import (
 from lms.services import audit, deadlines, tracking
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.errors import N_, DomainError, Forbidden
-from lms.storage import LocalStorage
 
 # The test's title is part of the course content, in the course's language.
 _TEST_TITLES = {"vi": "Bài kiểm tra cuối khóa", "en": "Final test"}

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from certificates.render import CertificateData, render_pdf
 from certificates.sign import Signer
+from lms.app.storage import LocalStorage
 from lms.models import Certificate, Enrolment, TestAttempt, User, utcnow
 from lms.services import audit
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.deadlines import local_today
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.services.scope import Scope
-from lms.storage import LocalStorage
 
 # Crockford's base32 without look-alikes (no I, L, O, U): easy to read aloud or type.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

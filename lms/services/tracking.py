@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from courses.errors import BundleError
 from courses.errors import Problem as CourseProblem
+from lms.app.storage import LocalStorage
 from lms.models import (
     Activity,
     ActivityProgress,
@@ -35,7 +36,6 @@ from lms.models.scorm import ScormPackage, ScoState
 from lms.services import audit
 from lms.services.accounts import SessionRules, login_key_hash, touch_login_session
 from lms.services.errors import N_, DomainError, NotFound
-from lms.storage import LocalStorage
 from scorm import cmi12, cmi2004
 from scorm.datamodel import Launch, outcome
 from scorm.errors import PackageError

@@ -26,7 +26,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from lms.extensions import db, login_manager
+from lms.app.extensions import db, login_manager
 from lms.services.accounts import (
     SessionRules,
     load_session_user,
@@ -272,7 +272,7 @@ def _static_version(filename: str) -> str | None:
 
 
 def _current_language() -> str:
-    from lms.i18n import _locale_code
+    from lms.app.i18n import _locale_code
 
     return _locale_code()
 

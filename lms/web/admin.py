@@ -25,7 +25,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from lms import certs, exports, jobs
-from lms.extensions import db
+from lms.app.extensions import db
+from lms.app.storage import StorageError
 from lms.models import (
     AuditEvent,
     Certificate,
@@ -59,7 +60,6 @@ from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
 from lms.services.text import clean_text
 from lms.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, Column, table_bytes
-from lms.storage import StorageError
 from lms.web import message_of
 from lms.web.forms import (
     ROLE_LABELS,

@@ -18,8 +18,8 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
-from lms import metrics
-from lms.extensions import db
+from lms.app import metrics
+from lms.app.extensions import db
 from lms.services import accounts
 from lms.services.errors import DomainError
 from lms.web import LOGIN_KEY, message_of, session_rules

@@ -27,7 +27,8 @@ from courses.errors import BundleError
 from courses.files import Limits, read_zip
 from courses.questions import dump_bank
 from courses.testing import item_statistics
-from lms.extensions import db
+from lms.app.extensions import db
+from lms.app.storage import LocalStorage
 from lms.models import (
     Activity,
     AttemptStatus,
@@ -39,7 +40,6 @@ from lms.models import (
 )
 from lms.services import assessment, catalog, content_links
 from lms.services.errors import N_, DomainError
-from lms.storage import LocalStorage
 from lms.web import content, message_of, player
 from lms.web.forms import (
     MAX_CHOICES,

@@ -13,11 +13,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from lms import certs
-from lms.extensions import db
+from lms.app.extensions import db
+from lms.app.storage import StorageError
 from lms.models import Certificate
 from lms.services import certification
 from lms.services.scope import Scope
-from lms.storage import StorageError
 from lms.web.forms import VerifyForm
 from lms.web.limits import body_limit
 

@@ -34,11 +34,11 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext
 from markupsafe import escape
 
-from lms.config import origin_of
-from lms.extensions import db
+from lms.app.config import origin_of
+from lms.app.extensions import db
+from lms.app.storage import LocalStorage, StorageError
 from lms.models.scorm import ScormPackage
 from lms.services import content_links
-from lms.storage import LocalStorage, StorageError
 
 bp = Blueprint("content", __name__)
 
@@ -278,5 +278,5 @@ def init_content(app: Flask, ours: set[str]) -> None:
     # Before every other hook (CSRF, login, the password-change redirect): nothing of the
     # site runs for the content origin. The request id and access log hooks stay first.
     funcs = app.before_request_funcs.setdefault(None, [])
-    logs = [i for i, f in enumerate(funcs) if f.__module__ == "lms.logs"]
+    logs = [i for i, f in enumerate(funcs) if f.__module__ == "lms.app.logs"]
     funcs.insert(logs[-1] + 1 if logs else 0, separate_origins)

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from lms.activities import MEDIA_PLACEHOLDER, kind_of
-from lms.extensions import db
+from lms.app.extensions import db
+from lms.app.storage import LocalStorage, StorageError
 from lms.models import (
     Activity,
     Certificate,
@@ -36,7 +37,6 @@ from lms.models import (
 from lms.notify import message_text
 from lms.services import deadlines, learning
 from lms.services.errors import DomainError
-from lms.storage import LocalStorage, StorageError
 from lms.web import message_of
 from lms.web.forms import ActionForm
 

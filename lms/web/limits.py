@@ -29,7 +29,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from lms.i18n import format_number
+from lms.app.i18n import format_number
 
 # The site's largest body, for uploads of packages, courses and account lists.
 UPLOADS = "MAX_CONTENT_LENGTH"

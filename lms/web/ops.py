@@ -23,8 +23,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from lms import metrics
-from lms.extensions import csrf, db
+from lms.app import metrics
+from lms.app.extensions import csrf, db
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.validators import ValidationError
 
-from lms import metrics
-from lms.extensions import csrf, db
+from lms.app import metrics
+from lms.app.extensions import csrf, db
 from lms.models import Activity, Enrolment
 from lms.models.scorm import ScormPackage
 from lms.services import accounts, content_links, tracking

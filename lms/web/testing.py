@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from lms.activities import TestKind
-from lms.extensions import db
+from lms.app.extensions import db
 from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
 from lms.services import assessment
 from lms.services.errors import DomainError
@@ -210,6 +210,6 @@ def submit(slug: str, number: int):
 @bp.app_template_global()
 def score_text(score: float | None) -> str:
     """'8,5' in Vietnamese; up to two decimals."""
-    from lms.i18n import format_number
+    from lms.app.i18n import format_number
 
     return format_number(score or 0, digits=2)

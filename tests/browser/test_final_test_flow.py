@@ -11,10 +11,10 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from lms.app.storage import LocalStorage
 from lms.library import LIBRARY
 from lms.models import Certificate, TestAttempt, utcnow
 from lms.services import catalog, learning
-from lms.storage import LocalStorage
 from tests.factories import correct_answers
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from lms.app.storage import LocalStorage
 from lms.models import Role, ScormPackage, ScoState, User
 from lms.services import catalog
-from lms.storage import LocalStorage
 from tests.factories import PASSWORD, zip_bytes
 
 HOSTILE = Path(__file__).resolve().parent / "fixtures" / "hostile12"

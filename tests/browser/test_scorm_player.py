@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from lms.app.storage import LocalStorage
 from lms.models import ActivityProgress, ProgressStatus, ScoState
 from lms.services import catalog
-from lms.storage import LocalStorage
 from tests.factories import zip_bytes
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "scorm-packages"

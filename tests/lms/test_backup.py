@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from lms.app.storage import LocalStorage
 from lms.backup import MANIFEST
 from lms.models import CourseVersion, ScormPackage, User
-from lms.storage import LocalStorage
 from tests.lms.test_scorm_tracking import scorm_version
 
 

@@ -33,7 +33,7 @@ def completed(make, app, session):
     enrolment = make.enrol(learner, version)
     make.commit()
     with app.app_context():  # the completion listener needs the app (signer, settings)
-        from lms.extensions import db
+        from lms.app.extensions import db
 
         enrolment = db.session.get(type(enrolment), enrolment.id)
         for step in learning.progress_of(db.session, enrolment).steps:

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from lms import ConfigError, create_app
-from lms.config import load_config
+from lms.app.config import load_config
 
 
 def test_production_without_secret_key_is_a_clear_error(tmp_path):
@@ -104,7 +104,7 @@ def test_a_connection_killed_while_idle_is_replaced_unnoticed(
     import sqlalchemy as sa
 
     import lms
-    from lms.extensions import db
+    from lms.app.extensions import db
 
     if app.config["HOCVU_DATABASE_URL"].startswith("sqlite"):
         pytest.skip("server connections only")

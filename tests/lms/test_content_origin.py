@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from lms.config import ConfigError, load_config
+from lms.app.config import ConfigError, load_config
 from lms.models import ScormPackage
 from tests.conftest import CONTENT_ORIGIN, csrf_token
 from tests.factories import PASSWORD

@@ -201,7 +201,7 @@ def test_concurrent_submits_grade_once(app, session, enrolled):
     session.commit()
     answers = correct_answers(attempt)
     with app.app_context():
-        from lms.extensions import db
+        from lms.app.extensions import db
 
         engine = db.engine
     barrier = threading.Barrier(2)
@@ -256,8 +256,8 @@ def test_statistics_regrade_and_attempt_lists(client, login, enrolled, session, 
         '{ text = "Hạ Long mùa thu 2026", correct = true },', '{ text = "Hạ Long mùa thu 2026" },'
     )
     files["final-test.toml"] = bank.encode()
+    from lms.app.storage import LocalStorage
     from lms.services import catalog
-    from lms.storage import LocalStorage
 
     catalog.import_bundle(
         session, None, zip_bytes(files), LocalStorage(app.config["HOCVU_FILES_DIR"])

@@ -125,7 +125,7 @@ def test_two_web_processes_serve_the_same_session(tmp_path):
     import re
     import urllib.parse
 
-    from lms.extensions import db
+    from lms.app.extensions import db
     from tests.factories import Factories
 
     url = f"sqlite:///{tmp_path / 'hocvu.sqlite3'}"

@@ -12,7 +12,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
-from lms.i18n import format_date, format_datetime, format_number
+from lms.app.i18n import format_date, format_datetime, format_number
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "lms" / "translations" / "vi" / "LC_MESSAGES" / "messages.po"

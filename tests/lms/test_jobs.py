@@ -7,7 +7,7 @@ import time
 import pytest
 
 from lms import jobs
-from lms.extensions import db
+from lms.app.extensions import db
 from lms.models import Job, JobStatus
 
 

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from lms.extensions import db
+from lms.app.extensions import db
 from lms.models import Activity
 
 

@@ -14,8 +14,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event, select
 
-from lms.extensions import db
-from lms.logs import _HocvuHandler
+from lms.app.extensions import db
+from lms.app.logs import _HocvuHandler
 from lms.models import Job, JobStatus
 from lms.web import ops
 from tests.conftest import csrf_token, make_app

@@ -26,7 +26,7 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from lms import jobs
-from lms.extensions import db
+from lms.app.extensions import db
 from lms.models import Certificate, Job, JobStatus, User, utcnow
 
 REDIS_URL = os.environ.get("HOCVU_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -21,7 +21,7 @@ def admin(make):
 def test_conflict_page_is_vietnamese_for_a_logged_in_user(app, client, login, make, admin):
     @app.route("/__conflict")
     def conflict():
-        from lms.extensions import db
+        from lms.app.extensions import db
 
         db.session.add(RoleAssignment(user_id=admin.id, role=Role.SITE_ADMIN))
         db.session.flush()  # violates the unique index on unscoped roles

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from courses import moodlexml
+from lms.app.storage import LocalStorage
 from lms.models import Cohort, Enrolment, OverduePolicy, TestAttempt, utcnow
 from lms.services import assessment, catalog, cohorts, deadlines, learning
 from lms.services.errors import DomainError
-from lms.storage import LocalStorage
 from tests.conftest import csrf_token
 from tests.factories import correct_answers, mini_course_files, zip_bytes
 

@@ -62,8 +62,8 @@ def world(make, app):
             passed=True,
         )
     )
+    from lms.app.storage import LocalStorage
     from lms.services import catalog, tracking
-    from lms.storage import LocalStorage
     from tests.lms.test_scorm_tracking import package_bytes
 
     scorm_version = catalog.scorm_course(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from lms.app.storage import LocalStorage
 from lms.models import (
     ActivityProgress,
     AuditEvent,
@@ -22,7 +23,6 @@ from lms.models import (
     ScoState,
 )
 from lms.services import catalog
-from lms.storage import LocalStorage
 from tests.conftest import csrf_token
 from tests.factories import mini_course_files, zip_bytes
 

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from lms.storage import LocalStorage
+from lms.app.storage import LocalStorage
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ Create Date: 2026-11-23 18:33:55.321979
 from alembic import op
 import sqlalchemy as sa
 
-import lms.database
+import lms.app.database
 
 
 # revision identifiers, used by Alembic.
@@ -23,7 +23,7 @@ def upgrade():
     op.create_table('login_failure',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=120), nullable=False),
-    sa.Column('at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failure'))
     )
     with op.batch_alter_table('login_failure', schema=None) as batch_op:
@@ -37,7 +37,7 @@ def upgrade():
     sa.Column('kind', sa.Enum('federation', 'district', 'sector', 'grassroots', 'agency', 'other', name='unitkind', native_enum=False, length=20), nullable=False),
     sa.Column('path', sa.String(length=1000), nullable=False),
     sa.Column('depth', sa.Integer(), nullable=False),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['org_unit.id'], name=op.f('fk_org_unit_parent_id_org_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_org_unit')),
     sa.UniqueConstraint('parent_id', 'code', name=op.f('uq_org_unit_parent_id_code'))
@@ -60,12 +60,12 @@ def upgrade():
     sa.Column('locale', sa.String(length=10), nullable=True),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('must_change_password', sa.Boolean(), nullable=False),
-    sa.Column('password_changed_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('password_changed_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('auth_epoch', sa.Integer(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('deactivated_at', lms.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_login_at', lms.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deactivated_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_login_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_user_account_org_unit_id_org_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account')),
     sa.UniqueConstraint('username', name=op.f('uq_user_account_username'))
@@ -77,7 +77,7 @@ def upgrade():
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=60), nullable=False),
     sa.Column('target_type', sa.String(length=40), nullable=False),
@@ -104,9 +104,9 @@ def upgrade():
     sa.Column('result', sa.JSON(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', lms.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_job_created_by_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_job'))
     )
@@ -118,7 +118,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.Enum('learner', 'author', 'unit_admin', 'site_admin', name='role', native_enum=False, length=20), nullable=False),
     sa.Column('scope_unit_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['scope_unit_id'], ['org_unit.id'], name=op.f('fk_role_assignment_scope_unit_id_org_unit')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_role_assignment_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_role_assignment')),

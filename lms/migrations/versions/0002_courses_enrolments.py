@@ -8,7 +8,7 @@ Create Date: 2026-11-23 18:38:15.672903
 from alembic import op
 import sqlalchemy as sa
 
-import lms.database
+import lms.app.database
 
 
 # revision identifiers, used by Alembic.
@@ -25,7 +25,7 @@ def upgrade():
     sa.Column('slug', sa.String(length=80), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('current_version_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_course')),
     sa.UniqueConstraint('slug', name=op.f('uq_course_slug'))
     )
@@ -45,8 +45,8 @@ def upgrade():
     sa.Column('files_path', sa.String(length=300), nullable=False),
     sa.Column('source_sha256', sa.String(length=64), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('published_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_course_version_course_id_course')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_course_version_created_by_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_course_version')),
@@ -84,8 +84,8 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('course_id', sa.Integer(), nullable=False),
     sa.Column('version_id', sa.Integer(), nullable=False),
-    sa.Column('enrolled_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('enrolled_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_activity_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_enrolment_course_id_course')),
     sa.ForeignKeyConstraint(['last_activity_id'], ['activity.id'], name=op.f('fk_enrolment_last_activity_id_activity')),
@@ -104,8 +104,8 @@ def upgrade():
     sa.Column('enrolment_id', sa.Integer(), nullable=False),
     sa.Column('activity_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('not_started', 'in_progress', 'done', name='progressstatus', native_enum=False, length=20), nullable=False),
-    sa.Column('first_opened_at', lms.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_opened_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_activity_progress_activity_id_activity')),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_activity_progress_enrolment_id_enrolment')),

@@ -8,7 +8,7 @@ Create Date: 2026-11-23 18:46:54.396660
 from alembic import op
 import sqlalchemy as sa
 
-import lms.database
+import lms.app.database
 
 
 # revision identifiers, used by Alembic.
@@ -25,7 +25,7 @@ def upgrade():
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('org_unit_id', sa.Integer(), nullable=False),
     sa.Column('deadline_days', sa.Integer(), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_cohort_org_unit_id_org_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cohort')),
     sa.UniqueConstraint('org_unit_id', 'name', name=op.f('uq_cohort_org_unit_id_name'))
@@ -44,10 +44,10 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enrolment_id', sa.Integer(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('old_due_at', lms.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('new_due_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('old_due_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('new_due_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('reason', sa.String(length=500), nullable=False),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_deadline_extension_actor_id_user_account')),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_deadline_extension_enrolment_id_enrolment'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deadline_extension'))
@@ -61,8 +61,8 @@ def upgrade():
     sa.Column('enrolment_id', sa.Integer(), nullable=True),
     sa.Column('message', sa.String(length=300), nullable=False),
     sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_notice_enrolment_id_enrolment'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_notice_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notice'))
@@ -75,9 +75,9 @@ def upgrade():
     sa.Column('enrolment_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Enum('days_left', 'not_started', name='reminderkind', native_enum=False, length=20), nullable=False),
     sa.Column('days_left', sa.Integer(), nullable=False),
-    sa.Column('due_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('emailed_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('emailed_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('email_error', sa.String(length=500), nullable=True),
     sa.Column('skipped', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_reminder_enrolment_id_enrolment'), ondelete='CASCADE'),
@@ -93,9 +93,9 @@ def upgrade():
         batch_op.add_column(sa.Column('not_started_after_days', sa.Integer(), nullable=True))
 
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('due_at', lms.database.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('due_at', lms.app.database.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('extended_until', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('completed_at', lms.database.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('completed_at', lms.app.database.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('completed_late', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.create_index(batch_op.f('ix_enrolment_completed_at'), ['completed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_enrolment_due_at'), ['due_at'], unique=False)

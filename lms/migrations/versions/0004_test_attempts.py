@@ -8,7 +8,7 @@ Create Date: 2026-11-23 18:58:23.083182
 from alembic import op
 import sqlalchemy as sa
 
-import lms.database
+import lms.app.database
 
 
 # revision identifiers, used by Alembic.
@@ -26,16 +26,16 @@ def upgrade():
     sa.Column('activity_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('open', 'graded', name='attemptstatus', native_enum=False, length=20), nullable=False),
-    sa.Column('started_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', lms.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('submitted_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('submitted_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('draw', sa.JSON(), nullable=False),
     sa.Column('answers', sa.JSON(), nullable=False),
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('passed', sa.Boolean(), nullable=True),
     sa.Column('per_question', sa.JSON(), nullable=True),
     sa.Column('per_module', sa.JSON(), nullable=True),
-    sa.Column('graded_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('graded_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_test_attempt_activity_id_activity')),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_test_attempt_enrolment_id_enrolment')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_test_attempt')),

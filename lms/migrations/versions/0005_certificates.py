@@ -8,7 +8,7 @@ Create Date: 2026-11-23 19:34:17.845969
 from alembic import op
 import sqlalchemy as sa
 
-import lms.database
+import lms.app.database
 
 
 # revision identifiers, used by Alembic.
@@ -29,10 +29,10 @@ def upgrade():
     sa.Column('learner_name', sa.String(length=120), nullable=False),
     sa.Column('course_title', sa.String(length=200), nullable=False),
     sa.Column('score', sa.Float(), nullable=True),
-    sa.Column('issued_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('issued_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('files_path', sa.String(length=300), nullable=False),
-    sa.Column('revoked_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('revoke_reason', sa.String(length=500), nullable=True),
     sa.Column('replaced_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_certificate_course_id_course')),

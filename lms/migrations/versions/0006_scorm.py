@@ -8,7 +8,7 @@ Create Date: 2026-12-02 15:12:48.685308
 from alembic import op
 import sqlalchemy as sa
 
-import lms.database
+import lms.app.database
 
 
 # revision identifiers, used by Alembic.
@@ -29,7 +29,7 @@ def upgrade():
     sa.Column('files_path', sa.String(length=300), nullable=False),
     sa.Column('manifest', sa.JSON(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_scorm_package')),
     sa.UniqueConstraint('sha256', name=op.f('uq_scorm_package_sha256'))
     )
@@ -56,11 +56,11 @@ def upgrade():
     sa.Column('override_success', sa.String(length=20), nullable=True),
     sa.Column('override_reason', sa.String(length=500), nullable=True),
     sa.Column('override_by_id', sa.Integer(), nullable=True),
-    sa.Column('override_at', lms.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('launched_at', lms.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', lms.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('satisfied_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('override_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('launched_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('satisfied_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_sco_state_activity_id_activity')),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_sco_state_enrolment_id_enrolment'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['override_by_id'], ['user_account.id'], name=op.f('fk_sco_state_override_by_id_user_account')),

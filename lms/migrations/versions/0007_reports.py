@@ -8,7 +8,7 @@ Create Date: 2026-12-02 15:16:13.020899
 from alembic import op
 import sqlalchemy as sa
 
-import lms.database
+import lms.app.database
 
 
 # revision identifiers, used by Alembic.
@@ -23,8 +23,8 @@ def upgrade():
     op.create_table('report_snapshot',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('course_id', sa.Integer(), nullable=False),
-    sa.Column('started_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('completed_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_report_snapshot_course_id_course')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_snapshot'))
     )
@@ -73,7 +73,7 @@ def upgrade():
     sa.Column('files_path', sa.String(length=300), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_report_course_id_course')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_report_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_report_org_unit_id_org_unit')),

@@ -8,7 +8,7 @@ Create Date: 2026-12-04 16:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import lms.database
+import lms.app.database
 
 
 # revision identifiers, used by Alembic.
@@ -24,10 +24,10 @@ def upgrade():
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('key_hash', sa.String(length=64), nullable=False),
-        sa.Column('created_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('last_seen_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('expires_at', lms.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('revoked_at', lms.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('created_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('last_seen_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', lms.app.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('revoked_at', lms.app.database.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ['user_id'], ['user_account.id'],
             name=op.f('fk_login_session_user_id_user_account'), ondelete='CASCADE',

@@ -95,7 +95,7 @@ def init_i18n(app: Flask, babel: Babel) -> None:
         app,
         locale_selector=select_locale,
         timezone_selector=select_timezone,
-        default_translation_directories=str(Path(__file__).parent / "translations"),
+        default_translation_directories=str(Path(__file__).parents[1] / "translations"),
     )
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime

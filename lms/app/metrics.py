@@ -77,7 +77,7 @@ def record_commit(outcome: str, seconds: float) -> None:
 
 
 def count_request(endpoint: str | None, status: int, _seconds: float) -> None:
-    """Count one answered request (called by lms.logs after each request)."""
+    """Count one answered request (called by lms.app.logs after each request)."""
     key = (endpoint, status)
     child = _request_children.get(key)
     if child is None:
