@@ -308,7 +308,7 @@ def import_users_command(
     db.session.commit()
     click.echo(f"Created {result.created}, updated {result.updated}, unchanged {result.unchanged}.")
     if credentials and result.credentials:
-        from lms.spreadsheets import Column, write_csv
+        from lms.documents.spreadsheets import Column, write_csv
 
         headers = ["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu"]
         zone = current_app.config["HOCVU_TIMEZONE"]

@@ -110,7 +110,7 @@ def import_users(
 ) -> dict:
     """Commit an account list checked by the admin: read again, check again, write all rows
     (or none), and keep the new logins encrypted for one download."""
-    from lms import credentials
+    from lms.documents import credentials
     from lms.services import accounts, clock, rosters
 
     app = current_app._get_current_object()
@@ -209,7 +209,7 @@ def learner_columns() -> list:
     """The learner list's columns, headers in the current language."""
     from flask_babel import gettext
 
-    from lms.spreadsheets import Column
+    from lms.documents.spreadsheets import Column
 
     return [
         Column(gettext("Full name"), width=28),
@@ -327,8 +327,8 @@ def reports_status_labels() -> dict[str, str]:
 @jobs.task("reports.learners")
 def export_learners(ctx: jobs.JobContext, *, actor_id: int, filters: dict, fmt: str) -> dict:
     """The learner list with the admin's filters as XLSX or CSV (scope checked again here)."""
+    from lms.documents.spreadsheets import write_csv, write_xlsx
     from lms.services import reports
-    from lms.spreadsheets import write_csv, write_xlsx
 
     app = current_app._get_current_object()
     session = ctx.session
@@ -373,7 +373,7 @@ def periodic_report(
 
     from flask_babel import gettext
 
-    from lms import report_pdf
+    from lms.documents import report_pdf
     from lms.models import Course, Report
     from lms.services import reports
 

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms.documents.credentials import Credential
+from lms.documents.spreadsheets import unquote_formula
 from lms.models import OrgUnit, User
 from lms.services.errors import N_, DomainError
 from lms.services.scope import Scope
 from lms.services.text import clean_email, clean_full_name, clean_phone, clean_username, fold
-from lms.spreadsheets import unquote_formula
 
 MAX_ROWS = 100_000
 
@@ -512,17 +513,6 @@ def clean_username_or_blank(raw: str | None) -> str:
 
 
 # --- committing the import -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Credential:
-    """An initial login, returned once to be handed over; never stored in clear."""
-
-    username: str
-    full_name: str
-    unit: str
-    password: str
-    due_day: _dt.date | None
 
 
 @dataclass

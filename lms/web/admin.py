@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from lms import certs, exports, jobs
 from lms.app.extensions import db
 from lms.app.storage import StorageError
+from lms.documents.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, Column, table_bytes
 from lms.models import (
     AuditEvent,
     Certificate,
@@ -59,7 +60,6 @@ from lms.services import (
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
 from lms.services.text import clean_text
-from lms.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, Column, table_bytes
 from lms.web import message_of
 from lms.web.forms import (
     ROLE_LABELS,
@@ -1227,7 +1227,7 @@ def import_template():
 @admin_required
 def job_credentials(job_id: int):
     """The new accounts' logins, once, within a day; then the file is gone."""
-    from lms import credentials
+    from lms.documents import credentials
 
     job = _job_or_404(job_id)
     if job.task != "users.import" or job.created_by_id != current_user.id:

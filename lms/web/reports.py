@@ -19,16 +19,17 @@ from flask import (
 from flask_babel import gettext
 from sqlalchemy import select
 
-from lms import charts, jobs
+from lms import jobs
 from lms.app.extensions import db
 from lms.app.i18n import format_date, format_number
 from lms.app.storage import StorageError
+from lms.documents import charts
+from lms.documents.report_pdf import figure_labels
+from lms.documents.spreadsheets import Column, table_bytes
 from lms.exports import report_key
 from lms.models import Course, Job, JobStatus, OrgUnit, Report, utcnow
-from lms.report_pdf import figure_labels
 from lms.services import clock, reports
 from lms.services.errors import DomainError
-from lms.spreadsheets import Column, table_bytes
 from lms.web import message_of
 from lms.web.admin import (
     _cohort_choices,

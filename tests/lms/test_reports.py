@@ -363,7 +363,7 @@ def test_report_tables_quote_unit_and_batch_names_a_spreadsheet_would_run(
 
 
 def test_csv_quotes_text_but_not_numbers():
-    from lms.spreadsheets import Column, write_csv
+    from lms.documents.spreadsheets import Column, write_csv
 
     columns = [Column("-Tên"), Column("n", "int"), Column("x", "number"), Column("p", "percent")]
     rows = [["-1,5", -3, -1.5, -0.25], ["+84 912", 2, "-2", None], ["'=1", 0, 0.5, 1]]

@@ -359,7 +359,7 @@ def test_import_error_file_quotes_formulas_and_imports_back_as_it_was(
 def test_exported_csv_and_xlsx_cells_import_back_as_they_were():
     import openpyxl
 
-    from lms.spreadsheets import Column, write_csv
+    from lms.documents.spreadsheets import Column, write_csv
 
     names = [*FORMULA_NAMES, "'x", "'", "Lê Thị 'Cúc'"]
     out = io.BytesIO()

@@ -6,18 +6,31 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import unicodedata
 import zipfile
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from certificates.render import register_fonts
-from lms.services.rosters import Credential
-from lms.spreadsheets import Column, write_xlsx
+from lms.documents.spreadsheets import Column, write_xlsx
 
 SLIPS_PER_PAGE = 8
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An initial login, returned once to be handed over; never stored in clear."""
+
+    username: str
+    full_name: str
+    unit: str
+    password: str
+    due_day: date | None
 
 
 def _key(secret_key: str, job_id: int) -> bytes:
@@ -34,9 +47,11 @@ def decrypt(blob: bytes, secret_key: str, job_id: int) -> bytes:
 
 
 def _slug(text: str) -> str:
-    from lms.services.text import fold
-
-    return "".join(ch if ch.isalnum() else "-" for ch in fold(text)).strip("-")[:60] or "don-vi"
+    """A file name from a unit's name: 'CĐCS Hà Lầm' -> 'cdcs-ha-lam'."""
+    plain = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    words = "".join(ch for ch in plain if not unicodedata.combining(ch)).split()
+    slug = "".join(ch if ch.isalnum() else "-" for ch in " ".join(words)).strip("-")
+    return slug[:60] or "don-vi"
 
 
 def workbook(credentials: list[Credential], unit: str, site: str) -> bytes:
