@@ -111,9 +111,10 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
     from flask_migrate import upgrade
     from sqlalchemy import insert, select, update
 
-    from lms import certs, create_app
+    from lms import create_app
     from lms.app.extensions import db
     from lms.app.storage import LocalStorage
+    from lms.jobs import certificates as certs
     from lms.models import (
         ActivityProgress,
         Course,

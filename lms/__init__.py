@@ -40,10 +40,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None = None) -> None:
     """Add Hocvu to `app`, its pages under `url_prefix` (for example "/hocvu")."""
-    from lms import certs, cli, exports, jobs, notify  # noqa: F401 - job tasks
+    from lms import cli, jobs
     from lms.app import logs, metrics
     from lms.app.extensions import babel, csrf, db, login_manager, migrate
     from lms.app.i18n import init_i18n
+    from lms.jobs import certificates, exports, imports, reminders, reports  # noqa: F401 - register their tasks
     from lms.web import limits, register_web
 
     settings = load_config(Path(app.instance_path), config)
@@ -72,7 +73,7 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
     login_manager.init_app(app)
     init_i18n(app, babel)
     jobs.init_app(app)
-    certs.init_app(app)
+    certificates.init_app(app)
     register_web(app, url_prefix=app.config["HOCVU_URL_PREFIX"])
     cli.register(app)
     if settings["HOCVU_TRUST_PROXY_HOPS"]:

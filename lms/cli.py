@@ -45,8 +45,8 @@ def init_command(demo: bool) -> None:
         db.session.commit()
         if interrupted:
             click.echo(f"Jobs: {interrupted} interrupted by the last stop marked as failed.")
-    from lms import certs
     from lms.app.storage import LocalStorage
+    from lms.jobs import certificates as certs
     from lms.library import install_library
 
     app = current_app._get_current_object()
@@ -174,7 +174,7 @@ def import_course_command(path: Path, draft: bool) -> None:
 @with_appcontext
 def send_reminders_command(now) -> None:
     """Send the deadline reminders due now (safe to run every 15 minutes, from any machine)."""
-    from lms.notify import send_reminders
+    from lms.jobs.reminders import send_reminders
 
     counts = send_reminders(current_app._get_current_object(), now)
     click.echo(
@@ -191,7 +191,7 @@ def send_reminders_command(now) -> None:
 @with_appcontext
 def issue_certificates_command(in_background: bool) -> None:
     """Issue the certificates of completed courses that have none (after a key problem)."""
-    from lms import certs
+    from lms.jobs import certificates as certs
 
     if in_background:
         job = jobs.enqueue("certificates.issue")
@@ -331,7 +331,7 @@ def worker_command(burst: bool, name: str | None) -> None:
             "HOCVU_REDIS_URL is not set: without Redis, jobs run inside the web process "
             "and no worker is needed."
         )
-    from lms import queue
+    from lms.jobs import queue
 
     click.echo(f"Worker on the job queue {app.config['HOCVU_JOB_QUEUE']!r}.")
     try:

@@ -10,7 +10,7 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal as babel_format_decimal
 from flask import Flask, current_app, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -103,3 +103,11 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.globals["current_locale"] = _locale_code
     app.jinja_env.globals["request_path"] = lambda: request.full_path.rstrip("?")
+
+
+def message_text(message: str, params: dict) -> str:
+    """A stored message (English msgid + params) in the current language."""
+    shown = dict(params)
+    if isinstance(shown.get("date"), str):
+        shown["date"] = format_date(date.fromisoformat(shown["date"]))
+    return gettext(message, **shown)

@@ -14,10 +14,7 @@ import logging
 import os
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -91,44 +88,16 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 
-class JobQueueCollector:
-    """hocvu_jobs{status="queued"|"running"}: Job rows counted when scraped."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def collect(self):
-        from lms.models import Job, JobStatus
-
-        gauge = GaugeMetricFamily(
-            "hocvu_jobs", "Background jobs waiting or running (Job rows).", labels=["status"]
-        )
-        counts = dict.fromkeys((JobStatus.QUEUED, JobStatus.RUNNING), 0)
-        try:
-            rows = self.session.execute(
-                select(Job.status, func.count())
-                .where(Job.status.in_(list(counts)))
-                .group_by(Job.status)
-            )
-            for status, count in rows:
-                counts[JobStatus(status)] = count
-        except Exception:  # noqa: BLE001 - a scrape must still report the other metrics
-            self.session.rollback()
-            log.warning("metrics: could not count jobs", exc_info=True)
-            return
-        for status, count in counts.items():
-            gauge.add_metric([status.value], count)
-        yield gauge
-
-
-def exposition(session: Session) -> bytes:
-    """The text exposition of every metric: this process's (or all workers'), and the jobs."""
+def exposition(*collectors) -> bytes:
+    """The text exposition of every metric: this process's (or all workers'), then those of
+    `collectors`, counted now (the job queue's, lms.jobs.core.JobQueueCollector)."""
     if multiprocess_dir():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
         counters = generate_latest(registry)
     else:
         counters = generate_latest(REGISTRY)
-    jobs = CollectorRegistry()
-    jobs.register(JobQueueCollector(session))
-    return counters + generate_latest(jobs)
+    scraped = CollectorRegistry()
+    for collector in collectors:
+        scraped.register(collector)
+    return counters + generate_latest(scraped)

@@ -96,3 +96,8 @@ class LocalStorage:
         if not path.is_file():
             raise StorageError(key)
         return path
+
+
+def for_app(app) -> LocalStorage:
+    """The site's file storage (HOCVU_FILES_DIR) of a Flask app."""
+    return LocalStorage(app.config["HOCVU_FILES_DIR"])

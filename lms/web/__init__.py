@@ -85,7 +85,7 @@ def session_rules(config) -> SessionRules:
 
 def message_of(error: DomainError) -> str:
     """A domain error's message in the user's language (ISO dates shown the local way)."""
-    from lms.notify import message_text
+    from lms.app.i18n import message_text
 
     return message_text(error.message, error.params)
 

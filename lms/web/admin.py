@@ -24,10 +24,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from lms import certs, exports, jobs
+from lms import jobs
 from lms.app.extensions import db
 from lms.app.storage import StorageError
+from lms.app.storage import for_app as site_files
 from lms.documents.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, Column, table_bytes
+from lms.jobs import certificates as certs
+from lms.jobs import exports, imports
 from lms.models import (
     AuditEvent,
     Certificate,
@@ -1000,7 +1003,7 @@ def certificate_reissue(certificate_id: int):
         return redirect(url_for("admin.user_view", user_id=certificate.user_id))
     try:
         new = certification.reissue(
-            db.session, _me(), certificate, signer, certs.storage(app), certs.settings(app)
+            db.session, _me(), certificate, signer, site_files(app), certs.settings(app)
         )
     except DomainError as error:
         db.session.rollback()
@@ -1075,7 +1078,7 @@ def job_download(job_id: int):
     if job.status != JobStatus.DONE:
         abort(404)
     if job.task == "certificates.zip":
-        key, mimetype = exports.export_key(job.id), "application/zip"
+        key, mimetype = certs.export_key(job.id), "application/zip"
         name = f"giay-chung-nhan-{job.id}.zip"
     elif job.task == "reports.learners":
         fmt = job.result.get("format", "xlsx")
@@ -1086,7 +1089,7 @@ def job_download(job_id: int):
     else:
         abort(404)
     try:
-        path = certs.storage(current_app).local_path(key)
+        path = site_files(current_app).local_path(key)
     except StorageError:
         abort(404)
     return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
@@ -1121,7 +1124,7 @@ def import_users():
                 }
                 plan = rosters.plan_import(db.session, _me(), table, **options)
                 token = f"{_me().id}-{secrets.token_urlsafe(12)}"
-                certs.storage(current_app).write_file(exports.upload_key(token), data)
+                site_files(current_app).write_file(imports.upload_key(token), data)
                 session["import"] = {"token": token, "filename": filename[:200], **options}
                 return render_template(
                     "hocvu/admin/import_preview.html",
@@ -1153,7 +1156,7 @@ def import_errors(token: str):
     """The uploaded rows with an error column, to correct in Excel and upload again."""
     token, filename, options = _import_upload(token)
     try:
-        data = certs.storage(current_app).local_path(exports.upload_key(token)).read_bytes()
+        data = site_files(current_app).local_path(imports.upload_key(token)).read_bytes()
     except StorageError:
         abort(404)
     table = rosters.read_file(filename, data)
@@ -1232,8 +1235,8 @@ def job_credentials(job_id: int):
     job = _job_or_404(job_id)
     if job.task != "users.import" or job.created_by_id != current_user.id:
         abort(404)
-    storage = certs.storage(current_app)
-    key = exports.credentials_key(job.id)
+    storage = site_files(current_app)
+    key = imports.credentials_key(job.id)
     try:
         path = storage.local_path(key)
     except StorageError:

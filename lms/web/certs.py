@@ -12,9 +12,10 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from lms import certs
 from lms.app.extensions import db
 from lms.app.storage import StorageError
+from lms.app.storage import for_app as site_files
+from lms.jobs import certificates as certs
 from lms.models import Certificate
 from lms.services import certification
 from lms.services.scope import Scope
@@ -39,7 +40,7 @@ def download(serial: str):
     ):
         abort(404)
     try:
-        path = certs.storage(current_app).local_path(certificate.files_path)
+        path = site_files(current_app).local_path(certificate.files_path)
     except StorageError:
         abort(404)
     return send_file(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from lms.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.app.extensions import db
+from lms.app.i18n import message_text
 from lms.app.storage import LocalStorage, StorageError
 from lms.models import (
     Activity,
@@ -34,7 +35,6 @@ from lms.models import (
     ProgressStatus,
     utcnow,
 )
-from lms.notify import message_text
 from lms.services import deadlines, learning
 from lms.services.errors import DomainError
 from lms.web import message_of

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from lms.app import metrics
 from lms.app.extensions import csrf, db
+from lms.jobs.core import JobQueueCollector
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,6 @@ def scrape():
             reason="metrics are served to loopback clients or with the bearer token "
             "HOCVU_METRICS_TOKEN",
         ), 403
-    body = metrics.exposition(db.session)
+    body = metrics.exposition(JobQueueCollector(db.session))
     db.session.rollback()
     return Response(body, content_type=CONTENT_TYPE_LATEST)

@@ -23,10 +23,11 @@ from lms import jobs
 from lms.app.extensions import db
 from lms.app.i18n import format_date, format_number
 from lms.app.storage import StorageError
+from lms.app.storage import for_app as site_files
 from lms.documents import charts
 from lms.documents.report_pdf import figure_labels
 from lms.documents.spreadsheets import Column, table_bytes
-from lms.exports import report_key
+from lms.jobs.reports import report_key
 from lms.models import Course, Job, JobStatus, OrgUnit, Report, utcnow
 from lms.services import clock, reports
 from lms.services.errors import DomainError
@@ -381,10 +382,9 @@ def _report_or_404(report_id: int) -> Report:
 def periodic_pdf(report_id: int):
     """An issued report's PDF, exactly as issued."""
     report = _report_or_404(report_id)
-    from lms import certs
 
     try:
-        path = certs.storage(current_app).local_path(report_key(report.id))
+        path = site_files(current_app).local_path(report_key(report.id))
     except StorageError:
         abort(404)
     return send_file(

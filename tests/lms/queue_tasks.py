@@ -14,7 +14,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from lms import certs, jobs
+from lms import jobs
+from lms.jobs import certificates as certs
 from lms.services import rosters
 
 

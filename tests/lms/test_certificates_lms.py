@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from lms.app.storage import for_app as site_files
 from lms.models import Certificate, utcnow
 from lms.services import assessment, learning
 from tests.conftest import LoggedIn, csrf_token
@@ -51,10 +52,10 @@ def completed(make, app, session):
 
 
 def test_completion_issues_one_signed_certificate(completed, app, session):
-    from lms import certs
+    from lms.jobs import certificates as certs
 
     assert completed.learner_name == "Nguyễn Thị Bích Phượng" and completed.score == 10.0
-    data = certs.storage(app).local_path(completed.files_path).read_bytes()
+    data = site_files(app).local_path(completed.files_path).read_bytes()
     text = PdfReader(io.BytesIO(data)).pages[0].extract_text()
     assert "Nguyễn Thị Bích Phượng" in text and "Kết quả: Đạt - 10/10" in text
     assert "Khóa học thử: An toàn trên mạng" in text and completed.serial in text
@@ -87,9 +88,8 @@ def test_the_public_verification_page(client, completed, app):
 
 
 def test_uploaded_files_are_checked(client, completed, app):
-    from lms import certs
 
-    data = certs.storage(app).local_path(completed.files_path).read_bytes()
+    data = site_files(app).local_path(completed.files_path).read_bytes()
 
     def upload(content: bytes) -> str:
         token = csrf_token(client, "/verify")
@@ -273,9 +273,8 @@ def test_a_learner_whose_certificate_waits_is_told_so(client, make, app, tmp_pat
 
 
 def test_without_the_key_an_issued_file_is_still_recognised(client, completed, app, tmp_path):
-    from lms import certs
 
-    data = certs.storage(app).local_path(completed.files_path).read_bytes()
+    data = site_files(app).local_path(completed.files_path).read_bytes()
     app.config["HOCVU_SIGNING_KEY"] = str(tmp_path / "gone.p12")
     token = csrf_token(client, "/verify")
     page = client.post(
@@ -320,9 +319,8 @@ def test_a_production_site_on_the_trial_key_is_told(client, login, make, app, si
 
 def test_a_certificate_signed_before_a_key_change_is_still_valid(client, completed, app, tmp_path):
     from certificates.sign import make_development_key
-    from lms import certs
 
-    data = certs.storage(app).local_path(completed.files_path).read_bytes()
+    data = site_files(app).local_path(completed.files_path).read_bytes()
     new_key = tmp_path / "khoa-moi.p12"
     make_development_key(new_key, "Liên đoàn Lao động tỉnh Quảng Ninh")
     app.config["HOCVU_SIGNING_KEY"] = str(new_key)

@@ -27,6 +27,8 @@ from sqlalchemy import func, select
 
 from lms import jobs
 from lms.app.extensions import db
+from lms.app.storage import for_app as site_files
+from lms.jobs import imports
 from lms.models import Certificate, Job, JobStatus, User, utcnow
 
 REDIS_URL = os.environ.get("HOCVU_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -163,13 +165,11 @@ ROSTER = "Họ và tên,Ngày sinh,Số điện thoại,Email,Đơn vị,Tên đ
 
 
 def _import_job(app, make, session) -> int:
-    from lms import certs, exports
-
     make.unit(code="CDCS-HALAM", name="CĐCS Công ty Than Hà Lầm")
     admin = make.site_admin(username="admin")
     make.commit()
     token = uuid.uuid4().hex
-    certs.storage(app).write_file(exports.upload_key(token), ROSTER.encode("utf-8"))
+    site_files(app).write_file(imports.upload_key(token), ROSTER.encode("utf-8"))
     return enqueue(app, "users.import", token=token, filename="danh-sach.csv", actor_id=admin.id)
 
 
@@ -276,7 +276,7 @@ def test_a_killed_worker_s_certificate_batch_is_retried_without_duplicates(
 def test_the_database_refuses_a_second_certificate_of_the_same_edition(app, make, session):
     from sqlalchemy.exc import IntegrityError
 
-    from lms import certs
+    from lms.jobs import certificates as certs
 
     _completed_without_certificates(app, make, session, 1)
     with app.app_context():
@@ -391,7 +391,7 @@ def test_enqueue_puts_the_job_on_the_queue_not_in_a_thread(app, queue_name):
 
 
 def test_running_jobs_without_a_lease_are_requeued_then_failed(app, session, queue_name):
-    from lms import queue
+    from lms.jobs import queue
 
     old = utcnow() - timedelta(seconds=30)
     abandoned = Job(task="test.flaky", args={"fail_times": 0}, status=JobStatus.RUNNING)

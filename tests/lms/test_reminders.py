@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from lms.jobs.reminders import send_reminders
 from lms.models import Notice, Reminder
-from lms.notify import send_reminders
 from lms.services import deadlines
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""The Redis job queue: RQ behind `lms.jobs.enqueue`, run by `hocvu worker` processes.
+"""The Redis job queue: RQ behind `lms.jobs.core.enqueue`, run by `hocvu worker` processes.
 
 With HOCVU_REDIS_URL set, `enqueue` stores the Job row as before and puts only its id on an RQ
 queue; a worker runs `execute(job_id)`, which is `lms.jobs.run_job` in the worker's app. The
@@ -39,16 +39,15 @@ from flask import Flask
 from rq import Queue, Retry, SimpleWorker, get_current_job
 from sqlalchemy import select, update
 
-from lms import jobs
 from lms.app.extensions import db
+from lms.jobs import core as jobs
 from lms.models import Job, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
 TRANSIENT_REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
-# The app of this worker process, made once by `hocvu worker` (or on the first job when a plain
-# `rq worker` runs our queue).
+# The app of this worker process, given by `hocvu worker` (lms.cli, through `work`).
 _worker_app: Flask | None = None
 
 
@@ -137,12 +136,10 @@ class Lease:
 
 
 def worker_app() -> Flask:
-    """This worker process's app."""
-    global _worker_app
+    """This worker process's app (Hocvu's jobs run in `hocvu worker`, not a plain `rq worker`,
+    which would have no app to run them in)."""
     if _worker_app is None:
-        from lms import create_app
-
-        _worker_app = create_app()
+        raise RuntimeError("Hocvu's jobs run in `hocvu worker` processes, not in `rq worker`")
     return _worker_app
 
 

@@ -11,7 +11,7 @@ A task receives a JobContext (its own database session, `progress(done, total, m
 and returns a JSON-able result. The Job row is the only shared state, so a page served by any
 worker can show the progress. The embedded runner executes jobs in a thread of the web
 process; with HOCVU_REDIS_URL set, `enqueue` puts the job on an RQ queue instead and
-`hocvu worker` processes run it (lms/queue.py). Callers do not see the difference.
+`hocvu worker` processes run it (lms/jobs/queue.py). Callers do not see the difference.
 
 A job may run more than once when the queue retries it (a transient failure, a worker that
 died): each run claims the row with a conditional UPDATE that counts the attempt, and writes
@@ -26,13 +26,15 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, request
+from prometheus_client.core import GaugeMetricFamily
 from redis import exceptions as redis_exc
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lms.app.extensions import db
@@ -225,15 +227,9 @@ def import_task_modules(app: Flask) -> None:
         importlib.import_module(name)
 
 
-def init_app(app: Flask) -> None:
-    """Attach the job runner: the Redis queue when HOCVU_REDIS_URL is set, else the embedded
-    thread pool, which resumes queued jobs on the first request it serves."""
-    import_task_modules(app)
-    if app.config.get("HOCVU_REDIS_URL"):
-        from lms.queue import QueueRunner
-
-        app.extensions["hocvu_jobs"] = QueueRunner(app)
-        return
+def use_thread_runner(app: Flask) -> ThreadRunner:
+    """The embedded runner: a thread pool of the web process, which resumes the queued jobs
+    on the first request it serves."""
     runner = ThreadRunner(app, int(app.config["HOCVU_JOB_THREADS"]))
     app.extensions["hocvu_jobs"] = runner
 
@@ -244,3 +240,42 @@ def init_app(app: Flask) -> None:
         if request.blueprint == "ops":  # health checks touch no database
             return
         runner.resume_queued()
+
+    return runner
+
+
+class JobQueueCollector:
+    """hocvu_jobs{status="queued"|"running"}: Job rows counted when /metrics is scraped."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def collect(self):
+        gauge = GaugeMetricFamily(
+            "hocvu_jobs", "Background jobs waiting or running (Job rows).", labels=["status"]
+        )
+        counts = dict.fromkeys((JobStatus.QUEUED, JobStatus.RUNNING), 0)
+        try:
+            rows = self.session.execute(
+                select(Job.status, func.count())
+                .where(Job.status.in_(list(counts)))
+                .group_by(Job.status)
+            )
+            for status, count in rows:
+                counts[JobStatus(status)] = count
+        except Exception:  # noqa: BLE001 - a scrape must still report the other metrics
+            self.session.rollback()
+            log.warning("metrics: could not count jobs", exc_info=True)
+            return
+        for status, count in counts.items():
+            gauge.add_metric([status.value], count)
+        yield gauge
+
+
+@contextmanager
+def site_language(app):
+    """Jobs run outside a request: texts in the site's default language."""
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale(app.config["HOCVU_DEFAULT_LOCALE"]):
+        yield

@@ -1,29 +1,22 @@
-"""Turning claimed reminders and notices into text in the learner's language, and mailing."""
+"""Sending the reminders that are due: claimed once, written in the learner's language and
+mailed (the in-app notices are the claimed rows themselves)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import Flask
 from flask_babel import force_locale, gettext
 
-from lms import jobs
 from lms.app import mail
 from lms.app.extensions import db
-from lms.app.i18n import format_date
+from lms.app.i18n import message_text
+from lms.jobs import core as jobs
 from lms.models import Reminder, User, utcnow
 from lms.services import reminders
 
 log = logging.getLogger(__name__)
-
-
-def message_text(message: str, params: dict) -> str:
-    """A stored message (English msgid + params) in the current language."""
-    shown = dict(params)
-    if isinstance(shown.get("date"), str):
-        shown["date"] = format_date(date.fromisoformat(shown["date"]))
-    return gettext(message, **shown)
 
 
 def send_reminders(app: Flask, now: datetime | None = None) -> dict[str, int]:

@@ -1,20 +1,26 @@
-"""Certificates in the running LMS: the signer (loaded once per process), the site's
-settings, and issuing on the completion event."""
+"""Issuing certificates in the running LMS: the signer (loaded once per process), the site's
+settings, issuing on the completion event, and the jobs that issue the missing ones and ZIP a
+unit's or a batch's certificates."""
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certificates.sign import Signer, SigningError, make_development_key
-from lms.app.storage import LocalStorage
-from lms.models import Enrolment
+from lms.app import storage as files
+from lms.jobs import core as jobs
+from lms.models import Certificate, Enrolment, OrgUnit, User
 from lms.services import certification, deadlines
+from lms.services.scope import Scope
 
 log = logging.getLogger(__name__)
 _signers: dict[tuple, Signer] = {}
@@ -89,13 +95,11 @@ def settings(app: Flask) -> certification.Settings:
     )
 
 
-def storage(app: Flask) -> LocalStorage:
-    return LocalStorage(app.config["HOCVU_FILES_DIR"])
-
-
 def issue_for(app: Flask, session: Session, enrolment: Enrolment):
     """Issue the certificate of a completed enrolment with the site's signer and settings."""
-    return certification.issue(session, enrolment, signer(app), storage(app), settings(app))
+    return certification.issue(
+        session, enrolment, signer(app), files.for_app(app), settings(app)
+    )
 
 
 def _without_certificate():
@@ -188,3 +192,67 @@ def ensure_development_key(app: Flask) -> bool:
 def init_app(app: Flask) -> None:
     if on_course_completed not in deadlines.COMPLETION_LISTENERS:
         deadlines.COMPLETION_LISTENERS.append(on_course_completed)
+
+
+def export_key(job_id: int) -> str:
+    return f"exports/job-{job_id}.zip"
+
+
+@jobs.task("certificates.zip")
+def certificates_zip(
+    ctx: jobs.JobContext,
+    *,
+    actor_id: int,
+    unit_id: int | None = None,
+    cohort_id: int | None = None,
+) -> dict:
+    """ZIP the current certificates of a unit's subtree or of a batch, within the actor's
+    scope (checked again here: the job may run long after the request)."""
+    session = ctx.session
+    actor = session.get(User, actor_id)
+    scope = Scope.of(actor)
+    stmt = (
+        select(Certificate)
+        .join(User, Certificate.user_id == User.id)
+        .outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+        .where(Certificate.replaced_by_id.is_(None), Certificate.revoked_at.is_(None))
+    )
+    if not scope.everything:
+        stmt = stmt.where(scope.user_filter())
+    if unit_id:
+        unit = session.get(OrgUnit, unit_id)
+        stmt = stmt.where(OrgUnit.path.startswith(unit.path))
+    if cohort_id:
+        stmt = stmt.where(User.cohort_id == cohort_id)
+    found = session.scalars(stmt.order_by(User.sort_name, Certificate.id)).all()
+    storage = files.for_app(current_app)
+    buffer = io.BytesIO()
+    total = len(found)
+    ctx.progress(0, total)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed
+        for done, certificate in enumerate(found, start=1):
+            data = storage.local_path(certificate.files_path).read_bytes()
+            unit = certificate.user.org_unit.code if certificate.user.org_unit else "khac"
+            archive.writestr(f"{unit}/{certificate.serial}.pdf", data)
+            if done % 50 == 0 or done == total:
+                ctx.progress(done, total)
+    storage.write_file(export_key(ctx.job_id), buffer.getvalue())
+    return {"count": total}
+
+
+@jobs.task("certificates.issue")
+def issue_certificates(ctx: jobs.JobContext) -> dict:
+    """Issue the certificates that completed courses are missing (the job form of
+    `hocvu issue-certificates`). Each certificate is committed with the job's count, so a run
+    stopped half-way is continued by the next one without issuing any twice."""
+    session = ctx.session
+    job = session.get(jobs.Job, ctx.job_id)
+    before = (job.result or {}).get("count", 0)  # issued by earlier, interrupted runs
+
+    def record(done: int, total: int, issued: int) -> None:
+        job = session.get(jobs.Job, ctx.job_id)
+        job.done, job.total = done, total
+        job.result = {"count": before + issued}
+
+    issued = issue_missing(current_app._get_current_object(), session, record)
+    return {"count": before + issued}
