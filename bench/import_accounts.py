@@ -73,10 +73,10 @@ def main() -> None:
         from lms import create_app
         from lms.app.extensions import db
         from lms.app.storage import LocalStorage
-        from lms.library import install_library
         from lms.models import Cohort, Course, Role, RoleAssignment, User
         from lms.services import accounts, rosters
         from lms.services.units import create_unit
+        from lms.setup.library import install_library
 
         app = create_app(
             {

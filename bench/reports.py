@@ -217,9 +217,9 @@ def main() -> None:
         from lms import create_app, jobs
         from lms.app.extensions import db
         from lms.app.storage import LocalStorage
-        from lms.library import install_library
         from lms.models import Job, Role, RoleAssignment, User, utcnow
         from lms.services.accounts import hash_password
+        from lms.setup.library import install_library
 
         app = create_app(
             {

@@ -47,7 +47,7 @@ def init_command(demo: bool) -> None:
             click.echo(f"Jobs: {interrupted} interrupted by the last stop marked as failed.")
     from lms.app.storage import LocalStorage
     from lms.jobs import certificates as certs
-    from lms.library import install_library
+    from lms.setup.library import install_library
 
     app = current_app._get_current_object()
     if app.config["HOCVU_ENV"] == "production":
@@ -78,8 +78,8 @@ def init_command(demo: bool) -> None:
         click.echo(f"Bundled course installed: {title}")
     db.session.commit()
     if demo:
-        from lms.demo import load_demo
         from lms.services import clock
+        from lms.setup.demo import load_demo
 
         report = load_demo(
             db.session,
@@ -349,7 +349,7 @@ def backup_command(dest: Path) -> None:
 
     from alembic.runtime.migration import MigrationContext
 
-    from lms.backup import BackupError, create_backup
+    from lms.setup.backup import BackupError, create_backup
 
     with db.engine.connect() as connection:
         revision = MigrationContext.configure(connection).get_current_revision()
@@ -379,7 +379,7 @@ def restore_command(src: Path, force: bool) -> None:
     """Replace the database and the files with those of the backup SRC (stop the server first)."""
     from alembic.script import ScriptDirectory
 
-    from lms.backup import BackupError, database_has_data, restore_backup
+    from lms.setup.backup import BackupError, database_has_data, restore_backup
 
     script = ScriptDirectory(current_app.extensions["migrate"].directory)
     known = {revision.revision for revision in script.walk_revisions()}

@@ -12,9 +12,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from lms.app.storage import LocalStorage
-from lms.library import LIBRARY
 from lms.models import Certificate, TestAttempt, utcnow
 from lms.services import catalog, learning
+from lms.setup.library import LIBRARY
 from tests.factories import correct_answers
 
 

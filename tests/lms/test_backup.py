@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from lms.app.storage import LocalStorage
-from lms.backup import MANIFEST
 from lms.models import CourseVersion, ScormPackage, User
+from lms.setup.backup import MANIFEST
 from tests.lms.test_scorm_tracking import scorm_version
 
 

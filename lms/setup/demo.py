@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.app.storage import LocalStorage
-from lms.library import library_slugs
 from lms.models import Course, OrgUnit, Role, UnitKind, User
 from lms.services.accounts import AccountData, create_user, generate_password
 from lms.services.catalog import enrol
 from lms.services.units import create_unit
+from lms.setup.library import library_slugs
 
 ROOT_CODE = "LDLD-QN"
 
