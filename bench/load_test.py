@@ -126,7 +126,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
     )
     from lms.models.accounts import UnitKind
     from lms.services import accounts, catalog, clock, cohorts, rosters, units
-    from lms.web import LOGIN_KEY
+    from lms.web.common import LOGIN_KEY
 
     app = create_app(_config(url, tmp))
     rng = random.Random(2026)

@@ -163,7 +163,7 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
     from lms.models import Enrolment, OrgUnit, UnitKind, User
     from lms.models.scorm import ScoState
     from lms.services import catalog
-    from lms.web import LOGIN_KEY
+    from lms.web.common import LOGIN_KEY
     from tests.factories import zip_bytes
 
     app = create_app(_config(url, tmp))

@@ -2,6 +2,7 @@
 
 from lms.app.database import utcnow
 from lms.models.accounts import (
+    Cohort,
     LoginFailure,
     LoginSession,
     OrgUnit,
@@ -14,7 +15,6 @@ from lms.models.assessment import AttemptStatus, TestAttempt
 from lms.models.audit import AuditEvent
 from lms.models.awards import Certificate
 from lms.models.catalog import Activity, Course, CourseVersion, OverduePolicy, VersionStatus
-from lms.models.cohorts import Cohort
 from lms.models.jobs import Job, JobStatus
 from lms.models.learning import (
     ActivityProgress,

@@ -1,19 +1,21 @@
-"""Accounts: the union-unit tree, users, their roles and login throttling."""
+"""Accounts: the union-unit tree, users, the batches they are issued in, their roles, their
+logins and login throttling."""
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
+    Column,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     text,
 )
@@ -21,9 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.app.database import UTCDateTime, str_enum, utcnow
 from lms.app.extensions import db
-
-if TYPE_CHECKING:
-    from lms.models.cohorts import Cohort
+from lms.models.catalog import Course
 
 
 class UnitKind(enum.StrEnum):
@@ -80,6 +80,32 @@ class OrgUnit(db.Model):
 
     def __repr__(self) -> str:
         return f"<OrgUnit {self.id} {self.code!r}>"
+
+
+cohort_course = Table(
+    "cohort_course",
+    db.metadata,
+    Column("cohort_id", ForeignKey("cohort.id", ondelete="CASCADE"), primary_key=True),
+    Column("course_id", ForeignKey("course.id"), primary_key=True),
+)
+
+
+class Cohort(db.Model):
+    """A batch of accounts issued together: they follow the same courses and deadline."""
+
+    __tablename__ = "cohort"
+    __table_args__ = (UniqueConstraint("org_unit_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # The unit that owns the batch; its admins (and those above) manage it.
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    # Overrides the courses' own number of days when set.
+    deadline_days: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org_unit: Mapped[OrgUnit] = relationship()
+    courses: Mapped[list[Course]] = relationship(secondary=cohort_course, order_by=Course.title)
 
 
 class User(UserMixin, db.Model):

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from courses.bundle import TestSettings
 from courses.questions import Choice, Question, QuestionBank
 from courses.testing import Drawn, draw, grade_attempt, spread
-from lms.activities import Blocker
 from lms.models import (
     Activity,
     ActivityProgress,
@@ -32,6 +31,7 @@ from lms.models import (
     utcnow,
 )
 from lms.services import deadlines
+from lms.services.activities import Blocker
 from lms.services.errors import N_, DomainError
 
 GRACE = timedelta(seconds=30)

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 import courses.bundle
 from courses.bundle import Course as Bundle
 from courses.bundle import PackageModule
-from lms.activities import PageKind, ScormKind, TestKind
 from lms.app.storage import LocalStorage
 from lms.models import (
     Activity,
@@ -27,6 +26,7 @@ from lms.models import (
     utcnow,
 )
 from lms.services import audit, deadlines, tracking
+from lms.services.activities import PageKind, ScormKind, TestKind
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.errors import N_, DomainError, Forbidden
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from lms.activities import kind_of
 from lms.models import Activity, ActivityProgress, Enrolment, ProgressStatus, utcnow
 from lms.services import deadlines
+from lms.services.activities import kind_of
 from lms.services.errors import N_, DomainError
 
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from datetime import timedelta
-from functools import lru_cache
-from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -27,12 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from lms.app.extensions import db, login_manager
-from lms.services.accounts import (
-    SessionRules,
-    load_session_user,
-    touch_login_session,
-)
+from lms.services.accounts import load_session_user, touch_login_session
 from lms.services.errors import DomainError, Forbidden, NotFound
+from lms.web.common import LOGIN_KEY, message_of, session_rules, static_version
 from lms.web.limits import too_large_message
 
 log = logging.getLogger(__name__)
@@ -69,25 +62,6 @@ def site_csp(config) -> str:
 
 # Endpoints a user who must change their password may still reach.
 _OPEN_WHILE_PASSWORD_EXPIRED = {"auth.change_password", "auth.logout", "auth.set_language"}
-
-
-# The session cookie's key of the login session (lms.models.LoginSession) it belongs to.
-LOGIN_KEY = "_hocvu_login"
-
-
-def session_rules(config) -> SessionRules:
-    """How long logins last, from the settings."""
-    return SessionRules(
-        idle=timedelta(hours=float(config["HOCVU_SESSION_HOURS"])),
-        absolute=timedelta(hours=float(config["HOCVU_SESSION_MAX_HOURS"])),
-    )
-
-
-def message_of(error: DomainError) -> str:
-    """A domain error's message in the user's language (ISO dates shown the local way)."""
-    from lms.app.i18n import message_text
-
-    return message_text(error.message, error.params)
 
 
 def register_web(app: Flask, url_prefix: str) -> None:
@@ -160,11 +134,11 @@ def register_web(app: Flask, url_prefix: str) -> None:
         return None
 
     @app.url_defaults
-    def static_version(endpoint: str | None, values: dict) -> None:
+    def version_static_urls(endpoint: str | None, values: dict) -> None:
         # A version in every static URL lets nginx (or a browser) keep the files for a year:
         # a changed file gets a new URL.
         if endpoint == "core.static" and "filename" in values:
-            values.setdefault("v", _static_version(values["filename"]))
+            values.setdefault("v", static_version(values["filename"]))
 
     @app.after_request
     def security_headers(response):
@@ -252,23 +226,6 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     if standalone:
         _register_http_errors(app, error_page)
-
-
-_STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
-
-
-@lru_cache(maxsize=512)
-def _hash_of(path: Path, _mtime_ns: int) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-def _static_version(filename: str) -> str | None:
-    """A short hash of a static file's content (looked up again when the file changes)."""
-    path = _STATIC_ROOT / filename
-    try:
-        return _hash_of(path, path.stat().st_mtime_ns)
-    except OSError:
-        return None
 
 
 def _current_language() -> str:

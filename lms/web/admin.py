@@ -63,7 +63,7 @@ from lms.services import (
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope, get_unit, get_user
 from lms.services.text import clean_text
-from lms.web import message_of
+from lms.web.common import message_of
 from lms.web.forms import (
     ROLE_LABELS,
     UNIT_KIND_LABELS,

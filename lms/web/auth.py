@@ -22,7 +22,7 @@ from lms.app import metrics
 from lms.app.extensions import db
 from lms.services import accounts
 from lms.services.errors import DomainError
-from lms.web import LOGIN_KEY, message_of, session_rules
+from lms.web.common import LOGIN_KEY, message_of, session_rules
 from lms.web.forms import ActionForm, ChangePasswordForm, LanguageForm, LoginForm
 
 bp = Blueprint("auth", __name__)

@@ -40,7 +40,8 @@ from lms.models import (
 )
 from lms.services import assessment, catalog, content_links
 from lms.services.errors import N_, DomainError
-from lms.web import content, message_of, player
+from lms.web import content, player
+from lms.web.common import message_of
 from lms.web.forms import (
     MAX_CHOICES,
     ActionForm,

@@ -124,7 +124,7 @@ def is_content_request() -> bool:
 
 
 def _grant(token: str) -> content_links.Grant | None:
-    from lms.web import session_rules
+    from lms.web.common import session_rules
 
     config = current_app.config
     grant = content_links.read(
@@ -183,9 +183,9 @@ def asset(name: str):
 
 
 def _asset_version(name: str) -> str | None:
-    from lms.web import _static_version
+    from lms.web.common import static_version
 
-    return _static_version(f"js/{name}")
+    return static_version(f"js/{name}")
 
 
 @bp.route("/pkg/<token>/<path:path>")

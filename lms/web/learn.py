@@ -21,7 +21,6 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from lms.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.app.extensions import db
 from lms.app.i18n import message_text
 from lms.app.storage import LocalStorage, StorageError
@@ -36,8 +35,10 @@ from lms.models import (
     utcnow,
 )
 from lms.services import deadlines, learning
+from lms.services.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.services.errors import DomainError
-from lms.web import message_of
+from lms.web import kinds
+from lms.web.common import message_of
 from lms.web.forms import ActionForm
 
 bp = Blueprint("learn", __name__)
@@ -166,11 +167,11 @@ def _render_activity(enrolment, current, progress, status: int = 200):
     steps = course_progress.steps
     index = next(i for i, s in enumerate(steps) if s.activity.id == current.id)
     now = utcnow()
-    kind = kind_of(current)
-    blocker = kind.blocker(current, progress, now)
-    extra = kind.context(db.session, enrolment, current, now)
+    blocker = kind_of(current).blocker(current, progress, now)
+    shown = kinds.page_of(current)
+    extra = shown.context(db.session, enrolment, current, now)
     page = render_template(
-        kind_of(current).template,
+        shown.template,
         enrolment=enrolment,
         activity=current,
         progress=progress,

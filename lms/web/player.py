@@ -35,7 +35,8 @@ from lms.models import Activity, Enrolment
 from lms.models.scorm import ScormPackage
 from lms.services import accounts, content_links, tracking
 from lms.services.errors import DomainError
-from lms.web import LOGIN_KEY, content, message_of, session_rules
+from lms.web import content
+from lms.web.common import LOGIN_KEY, message_of, session_rules
 from lms.web.limits import body_limit
 
 log = logging.getLogger(__name__)

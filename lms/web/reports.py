@@ -31,7 +31,6 @@ from lms.jobs.reports import report_key
 from lms.models import Course, Job, JobStatus, OrgUnit, Report, utcnow
 from lms.services import clock, reports
 from lms.services.errors import DomainError
-from lms.web import message_of
 from lms.web.admin import (
     _cohort_choices,
     _cohort_or_404,
@@ -42,6 +41,7 @@ from lms.web.admin import (
     admin_required,
     scope,
 )
+from lms.web.common import message_of
 from lms.web.forms import ActionForm, ReportForm, choices
 
 bp = Blueprint("reports", __name__, url_prefix="/admin/reports")

@@ -18,12 +18,12 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from lms.activities import TestKind
 from lms.app.extensions import db
 from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
 from lms.services import assessment
+from lms.services.activities import TestKind
 from lms.services.errors import DomainError
-from lms.web import message_of
+from lms.web.common import message_of
 from lms.web.forms import ActionForm
 
 bp = Blueprint("testing", __name__)

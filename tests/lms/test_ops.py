@@ -382,13 +382,13 @@ def test_static_urls_change_when_the_file_changes(app, client, tmp_path, monkeyp
     assert match, "the stylesheet's URL carries its version"
     assert client.get(f"/static/css/hocvu.css?v={match[1]}").status_code == 200
 
-    monkeypatch.setattr(lms.web, "_STATIC_ROOT", tmp_path)
+    monkeypatch.setattr(lms.web.common, "_STATIC_ROOT", tmp_path)
     (tmp_path / "app.js").write_text("one")
-    first = lms.web._static_version("app.js")
+    first = lms.web.common.static_version("app.js")
     (tmp_path / "app.js").write_text("two")
     os.utime(tmp_path / "app.js", ns=(1, 10**18))
-    assert lms.web._static_version("app.js") != first
-    assert lms.web._static_version("missing.js") is None
+    assert lms.web.common.static_version("app.js") != first
+    assert lms.web.common.static_version("missing.js") is None
 
 
 def test_warm_up_compiles_every_template_before_the_first_request(app, client, login, make):

@@ -1,7 +1,9 @@
 """Activity kinds: one class per kind (page, SCORM package, final test), found by name.
 
-The course page, the progress rules and the player ask the registry, never an if-chain, so
-adding a kind (the SCORM and test issues do) touches one place: a class registered here.
+The progress rules ask the registry, never an if-chain, so adding a kind touches one place: a
+class registered here (and its page in lms/web/kinds.py). A kind holds the rules only (what an
+activity stores, what keeps it from being done); the services consult it and it imports no
+service back.
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ class Blocker:
 
 
 class ActivityKind:
-    """The behaviour of one kind of activity."""
+    """The rules of one kind of activity."""
 
     name: ClassVar[str]
-    template: ClassVar[str]
 
     def blocker(
         self, activity: Activity, progress: ActivityProgress, now: datetime
@@ -40,16 +41,11 @@ class ActivityKind:
         """None when the learner may mark the activity done now."""
         raise NotImplementedError
 
-    def context(self, session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
-        """Extra values for the kind's template."""
-        return {}
-
 
 class PageKind(ActivityKind):
     """A Markdown module: read it, answer its self-check, stay the minimum time."""
 
     name = "page"
-    template = "hocvu/learn/kinds/page.html"
 
     @staticmethod
     def content(module: Module, language: str) -> dict[str, Any]:
@@ -90,7 +86,6 @@ class TestKind(ActivityKind):
 
     __test__ = False  # not a pytest test class
     name = "test"
-    template = "hocvu/learn/kinds/test.html"
     key = "final-test"
 
     @staticmethod
@@ -103,26 +98,12 @@ class TestKind(ActivityKind):
     ) -> Blocker | None:
         return Blocker(N_("Pass the final test to complete it."), {})
 
-    def context(self, session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
-        from lms.services import assessment
-
-        attempts = assessment.attempts_of(session, enrolment, activity)
-        for attempt in attempts:
-            assessment.finish_if_expired(session, attempt, now)
-        return {
-            "settings": assessment.settings_of(activity),
-            "attempts": attempts,
-            "open_attempt": next((a for a in attempts if a.status == "open"), None),
-            "start_blocker": assessment.blocker(session, enrolment, activity, now),
-        }
-
 
 class ScormKind(ActivityKind):
     """A SCORM package: done when its SCOs report completion (or a pass), see
     lms.services.tracking, which keeps a summary per SCO in the progress data."""
 
     name = "scorm"
-    template = "hocvu/learn/kinds/scorm.html"
 
     @staticmethod
     def content(package_id: int, scos: list[str], complete_on: str) -> dict[str, Any]:
@@ -138,14 +119,6 @@ class ScormKind(ActivityKind):
         if activity.content.get("complete_on") == "passed":
             return Blocker(N_("Pass the lesson in the player; it is marked done by itself."), {})
         return Blocker(N_("Finish the lesson in the player; it is marked done by itself."), {})
-
-    def context(self, session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
-        from flask import request
-
-        from lms.services import tracking
-
-        chosen = request.args.get("sco")
-        return {"player": tracking.player_context(session, enrolment, activity, chosen)}
 
 
 KINDS: dict[str, ActivityKind] = {}

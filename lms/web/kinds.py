@@ -1,0 +1,62 @@
+"""The learner's page of each activity kind: its template and the values it needs.
+
+The rules of a kind (lms.services.activities) know nothing of pages; adding a kind adds its
+rules there and its page here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from flask import request
+
+from lms.models import Activity
+from lms.services import assessment, tracking
+
+
+class Context(Protocol):
+    def __call__(self, session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
+        """Extra values for the kind's template."""
+
+
+@dataclass(frozen=True)
+class KindPage:
+    """How an activity of one kind is shown to a learner."""
+
+    template: str
+    context: Context
+
+
+def _no_context(session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
+    return {}
+
+
+def _test_context(session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
+    attempts = assessment.attempts_of(session, enrolment, activity)
+    for attempt in attempts:
+        assessment.finish_if_expired(session, attempt, now)
+    return {
+        "settings": assessment.settings_of(activity),
+        "attempts": attempts,
+        "open_attempt": next((a for a in attempts if a.status == "open"), None),
+        "start_blocker": assessment.blocker(session, enrolment, activity, now),
+    }
+
+
+def _scorm_context(session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
+    chosen = request.args.get("sco")
+    return {"player": tracking.player_context(session, enrolment, activity, chosen)}
+
+
+PAGES: dict[str, KindPage] = {
+    "page": KindPage("hocvu/learn/kinds/page.html", _no_context),
+    "test": KindPage("hocvu/learn/kinds/test.html", _test_context),
+    "scorm": KindPage("hocvu/learn/kinds/scorm.html", _scorm_context),
+}
+
+
+def page_of(activity: Activity) -> KindPage:
+    """The page of an activity's kind."""
+    return PAGES[activity.kind]
