@@ -114,7 +114,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
     from lms import create_app
     from lms.app.extensions import db
     from lms.app.storage import LocalStorage
-    from lms.jobs import certificates as certs
+    from lms.jobs import certificates as issuing
     from lms.models import (
         ActivityProgress,
         Course,
@@ -132,7 +132,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
     rng = random.Random(2026)
     with app.app_context():
         upgrade()
-        certs.ensure_development_key(app)  # a trial key: signing costs the same as a real one
+        issuing.ensure_development_key(app)  # a trial key: signing costs the same as a real one
         course_folder = _course(tmp, scale)
         files = LocalStorage(tmp / "files")
         version = catalog.import_bundle(db.session, None, course_folder, files)

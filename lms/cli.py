@@ -46,14 +46,14 @@ def init_command(demo: bool) -> None:
         if interrupted:
             click.echo(f"Jobs: {interrupted} interrupted by the last stop marked as failed.")
     from lms.app.storage import LocalStorage
-    from lms.jobs import certificates as certs
+    from lms.jobs import certificates as issuing
     from lms.setup.library import install_library
 
     app = current_app._get_current_object()
     if app.config["HOCVU_ENV"] == "production":
         # No self-signed trial key on a real site: learners would get certificates that say
         # they have no legal value. Until the key is installed completions wait for it.
-        problem = certs.signing_problem(app)
+        problem = issuing.signing_problem(app)
         if problem and problem.trial:
             click.echo(
                 f"Warning: {problem.detail}. Certificates signed with it say they have no legal "
@@ -68,7 +68,7 @@ def init_command(demo: bool) -> None:
                 "certificates page or with `hocvu issue-certificates`.",
                 err=True,
             )
-    elif certs.ensure_development_key(app):
+    elif issuing.ensure_development_key(app):
         click.echo(
             "Development signing certificate created (certificates will say they are trials): "
             f"{app.config['HOCVU_SIGNING_KEY']}"
@@ -191,13 +191,13 @@ def send_reminders_command(now) -> None:
 @with_appcontext
 def issue_certificates_command(in_background: bool) -> None:
     """Issue the certificates of completed courses that have none (after a key problem)."""
-    from lms.jobs import certificates as certs
+    from lms.jobs import certificates as issuing
 
     if in_background:
         job = jobs.enqueue("certificates.issue")
         click.echo(f"Job {job.id} queued.")
         return
-    issued = certs.issue_missing(current_app._get_current_object(), db.session)
+    issued = issuing.issue_missing(current_app._get_current_object(), db.session)
     click.echo(f"Certificates issued: {issued}.")
 
 

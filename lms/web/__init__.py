@@ -66,7 +66,18 @@ _OPEN_WHILE_PASSWORD_EXPIRED = {"auth.change_password", "auth.logout", "auth.set
 
 def register_web(app: Flask, url_prefix: str) -> None:
     """Register Hocvu's blueprints, login handling, error pages and response headers."""
-    from lms.web import admin, auth, author, certs, content, learn, ops, player, reports, testing
+    from lms.web import (
+        admin,
+        auth,
+        author,
+        certificates,
+        content,
+        learn,
+        ops,
+        player,
+        reports,
+        testing,
+    )
 
     blueprints = (
         core,
@@ -74,7 +85,7 @@ def register_web(app: Flask, url_prefix: str) -> None:
         learn.bp,
         player.bp,
         testing.bp,
-        certs.bp,
+        certificates.bp,
         author.bp,
         admin.bp,
         reports.bp,

@@ -31,15 +31,15 @@ from lms.jobs.reports import report_key
 from lms.models import Course, Job, JobStatus, OrgUnit, Report, utcnow
 from lms.services import clock, reports
 from lms.services.errors import DomainError
-from lms.web.admin import (
-    _cohort_choices,
-    _cohort_or_404,
-    _me,
-    _page_args,
-    _unit_choices,
-    _unit_or_404,
+from lms.web.admin.base import (
     admin_required,
+    cohort_choices,
+    cohort_or_404,
+    me,
+    page_args,
     scope,
+    unit_choices,
+    unit_or_404,
 )
 from lms.web.common import message_of
 from lms.web.forms import ActionForm, ReportForm, choices
@@ -50,7 +50,7 @@ DEFAULT_DAYS = 30
 FIGURES = ("issued", "started", "completed", "passed", "certified", "overdue")
 
 
-def _tz() -> str:
+def tz() -> str:
     return current_app.config["HOCVU_TIMEZONE"]
 
 
@@ -66,7 +66,7 @@ def _course(courses: list[Course]) -> Course:
 
 def _period() -> tuple[reports.Period, str | None]:
     """The chart's period from ?start=&end= (ISO dates); the last 30 days by default."""
-    today = clock.today(_tz())
+    today = clock.today(tz())
     default = reports.Period(today - timedelta(days=DEFAULT_DAYS - 1), today)
     raw_start, raw_end = request.args.get("start"), request.args.get("end")
     if not raw_start and not raw_end:
@@ -87,7 +87,7 @@ def _snapshot(course: Course):
     background when older than HOCVU_REPORT_MAX_AGE_MINUTES."""
     snapshot = reports.latest_snapshot(db.session, course.id)
     if snapshot is None:
-        snapshot = reports.refresh(db.session, course.id, _tz())
+        snapshot = reports.refresh(db.session, course.id, tz())
         db.session.commit()
         return snapshot, False
     age = utcnow() - snapshot.completed_at
@@ -194,10 +194,10 @@ def _view_args():
     courses = reports.courses_in_use(db.session)
     course = _course(courses)
     unit_id = request.args.get("unit", type=int)
-    unit = _unit_or_404(unit_id) if unit_id else None
+    unit = unit_or_404(unit_id) if unit_id else None
     batch = request.args.get("batch", type=int)
     if batch:
-        _cohort_or_404(batch)
+        cohort_or_404(batch)
     return courses, course, unit, batch or None
 
 
@@ -211,7 +211,7 @@ def index():
     sc = scope()
     overview = reports.dashboard(db.session, sc, snapshot, unit, batch)
     days = reports.daily_from_snapshot(db.session, sc, snapshot, period, unit)
-    cohorts = [(i, label) for i, label in _cohort_choices() if i]
+    cohorts = [(i, label) for i, label in cohort_choices() if i]
     return render_template(
         "hocvu/admin/reports.html",
         courses=courses,
@@ -293,7 +293,7 @@ def export(table: str, fmt: str):
                 [b.name or gettext("(no batch)"), *_count_cells(b.counts)] for b in overview.batches
             ]
             title = gettext("By batch")
-    data, mimetype = table_bytes(fmt, title, columns, rows, _tz())
+    data, mimetype = table_bytes(fmt, title, columns, rows, tz())
     name = f"bao-cao-{table}-{unit.code.lower() if unit else 'tat-ca'}.{fmt}"
     return current_app.response_class(
         data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
@@ -305,7 +305,7 @@ def export(table: str, fmt: str):
 
 def _fill_report_form(form: ReportForm, courses: list[Course]) -> None:
     blank = [(0, gettext("(the whole site)"))] if scope().everything else []
-    form.unit_id.choices = choices(blank + _unit_choices())
+    form.unit_id.choices = choices(blank + unit_choices())
     form.course_id.choices = choices((c.id, c.title) for c in courses)
 
 
@@ -329,7 +329,7 @@ def periodic():
     form = ReportForm()
     _fill_report_form(form, courses)
     if request.method == "GET":
-        last = reports.previous_half_year(clock.today(_tz()))
+        last = reports.previous_half_year(clock.today(tz()))
         form.year.data = last.start.year
         form.half.data = "1" if last.start.month == 1 else "2"
         form.unit_id.data = request.args.get("unit", type=int) or (
@@ -338,7 +338,7 @@ def periodic():
         if courses:
             form.course_id.data = request.args.get("course", type=int) or courses[0].id
     if form.validate_on_submit():
-        unit = _unit_or_404(form.unit_id.data) if form.unit_id.data else None
+        unit = unit_or_404(form.unit_id.data) if form.unit_id.data else None
         if unit is None and not scope().everything:
             abort(404)
         try:
@@ -348,8 +348,8 @@ def periodic():
         else:
             job = jobs.enqueue(
                 "reports.periodic",
-                created_by=_me(),
-                actor_id=_me().id,
+                created_by=me(),
+                actor_id=me().id,
                 course_id=form.course_id.data,
                 unit_id=unit.id if unit else None,
                 kind=form.kind.data,
@@ -357,7 +357,7 @@ def periodic():
                 end=period.end.isoformat(),
             )
             return redirect(url_for("admin.job_view", job_id=job.id))
-    page, per_page = _page_args()
+    page, per_page = page_args()
     issued = db.paginate(
         reports.reports_of(db.session, scope()), page=page, per_page=per_page, error_out=False
     )

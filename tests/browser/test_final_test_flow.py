@@ -92,9 +92,9 @@ def test_bundled_course_fail_once_then_pass(page, make, app, session):
     assert "GIẤY CHỨNG NHẬN" in text and "Kết quả: Đạt - 10/10" in text
     assert "“Chuyển đổi số cơ bản”" in text
     with app.app_context():
-        from lms.jobs import certificates as certs
+        from lms.jobs import certificates as issuing
 
-        assert certs.signer(app).check(pdf).valid
+        assert issuing.signer(app).check(pdf).valid
     serial = session.scalars(select(Certificate.serial)).one()
     verify_url = re.search(r"https?://\S+/verify/[A-Z0-9-]+", text.replace("\n", " ")).group(0)
     assert verify_url.endswith(serial)

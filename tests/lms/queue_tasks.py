@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from lms import jobs
-from lms.jobs import certificates as certs
+from lms.jobs import certificates as issuing
 from lms.services import rosters
 
 
@@ -61,7 +61,7 @@ if os.environ.get("HOCVU_TEST_STALL") == "import":
     rosters.commit_import = _stalling_commit_import
 
 if os.environ.get("HOCVU_TEST_STALL") == "certificates":
-    _issue_for = certs.issue_for
+    _issue_for = issuing.issue_for
     _calls = [0]
 
     def _stalling_issue_for(app, session, enrolment):
@@ -71,4 +71,4 @@ if os.environ.get("HOCVU_TEST_STALL") == "certificates":
             _stall()  # the first certificate committed, the second one written, not committed
         return certificate
 
-    certs.issue_for = _stalling_issue_for
+    issuing.issue_for = _stalling_issue_for

@@ -52,7 +52,7 @@ def completed(make, app, session):
 
 
 def test_completion_issues_one_signed_certificate(completed, app, session):
-    from lms.jobs import certificates as certs
+    from lms.jobs import certificates as issuing
 
     assert completed.learner_name == "Nguyễn Thị Bích Phượng" and completed.score == 10.0
     data = site_files(app).local_path(completed.files_path).read_bytes()
@@ -62,7 +62,7 @@ def test_completion_issues_one_signed_certificate(completed, app, session):
     assert "Đơn vị: CĐCS Công ty Than Hà Lầm" in text
     assert "BẢN THỬ NGHIỆM" in text  # the test key is a development key
     with app.app_context():
-        assert certs.signer(app).check(data).valid
+        assert issuing.signer(app).check(data).valid
 
 
 def test_the_learner_downloads_it_and_nobody_else_can(client, login, completed, make, app):

@@ -276,12 +276,12 @@ def test_a_killed_worker_s_certificate_batch_is_retried_without_duplicates(
 def test_the_database_refuses_a_second_certificate_of_the_same_edition(app, make, session):
     from sqlalchemy.exc import IntegrityError
 
-    from lms.jobs import certificates as certs
+    from lms.jobs import certificates as issuing
 
     _completed_without_certificates(app, make, session, 1)
     with app.app_context():
-        assert certs.issue_missing(app, db.session) == 1
-        assert certs.issue_missing(app, db.session) == 0
+        assert issuing.issue_missing(app, db.session) == 1
+        assert issuing.issue_missing(app, db.session) == 0
     first = session.scalars(select(Certificate)).one()
     session.add(
         Certificate(

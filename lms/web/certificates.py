@@ -15,14 +15,14 @@ from sqlalchemy import select
 from lms.app.extensions import db
 from lms.app.storage import StorageError
 from lms.app.storage import for_app as site_files
-from lms.jobs import certificates as certs
+from lms.jobs import certificates as issuing
 from lms.models import Certificate
 from lms.services import certification
 from lms.services.scope import Scope
 from lms.web.forms import VerifyForm
 from lms.web.limits import body_limit
 
-bp = Blueprint("certs", __name__)
+bp = Blueprint("certificates", __name__)
 
 MAX_UPLOAD = 5 * 1024 * 1024
 
@@ -64,7 +64,7 @@ def _verify_page(verdict: certification.Verdict | None, serial: str | None, form
 
 def _development() -> bool:
     try:
-        return certs.signer(current_app).development
+        return issuing.signer(current_app).development
     except Exception:  # noqa: BLE001 - the page still answers about serials
         return False
 
@@ -89,6 +89,6 @@ def verify_upload():
         if len(data) > MAX_UPLOAD:
             form.add_error("file", str(form.too_large))
             return _verify_page(None, None, form, 413)
-        verdict = certification.verify_file(db.session, data, certs.signer_if_ready(current_app))
+        verdict = certification.verify_file(db.session, data, issuing.signer_if_ready(current_app))
         return _verify_page(verdict, None, form)
     return _verify_page(None, None, form, 200 if not form.errors else 422)

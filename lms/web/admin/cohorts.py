@@ -1,0 +1,182 @@
+"""Batches ("đợt học") and their courses, and extending deadlines for one learner, a
+selection or a whole batch."""
+
+from __future__ import annotations
+
+from flask import (
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext, ngettext
+from sqlalchemy import func, select
+
+from lms.app.extensions import db
+from lms.models import (
+    Cohort,
+    Course,
+    Enrolment,
+    OrgUnit,
+    User,
+)
+from lms.services import (
+    cohorts,
+    deadlines,
+)
+from lms.services.errors import DomainError
+from lms.web.admin.base import (
+    admin_required,
+    bp,
+    cohort_or_404,
+    me,
+    published_courses,
+    scope,
+    tz,
+    unit_choices,
+    unit_or_404,
+)
+from lms.web.common import message_of
+from lms.web.forms import (
+    CohortForm,
+    ExtendForm,
+    choices,
+)
+
+
+def _extension_targets() -> tuple[list[Enrolment], str, dict]:
+    """The enrolments named by ?enrolment=, ?user= (several) or ?cohort=, inside the scope."""
+    sc = scope()
+    if enrolment_id := request.args.get("enrolment", type=int):
+        enrolment = db.session.get(Enrolment, enrolment_id)
+        if enrolment is None or not sc.can_manage_user(enrolment.user):
+            abort(404)
+        return [enrolment], enrolment.user.full_name, {"enrolment": enrolment_id}
+    if cohort_id := request.args.get("cohort", type=int):
+        cohort = cohort_or_404(cohort_id)
+        found = db.session.scalars(select(User).where(User.cohort_id == cohort.id)).all()
+    else:
+        ids = [int(i) for i in request.args.getlist("user") if i.isdigit()][:5000]
+        found = [u for u in (db.session.get(User, i) for i in ids) if u is not None]
+    # An account outside the scope is treated as one that does not exist: it is dropped
+    # before the label below names anyone on the page.
+    users = [u for u in found if sc.can_manage_user(u)]
+    if not users:
+        abort(404)
+    if cohort_id:
+        label = gettext("batch %(name)s", name=cohort.name)
+        args = {"cohort": cohort_id}
+    else:
+        label = ", ".join(u.full_name for u in users[:5]) + ("…" if len(users) > 5 else "")
+        args = {"user": [u.id for u in users]}
+    enrolments = db.session.scalars(
+        select(Enrolment).where(Enrolment.user_id.in_([u.id for u in users]))
+    ).all()
+    return list(enrolments), label, args
+
+
+@bp.route("/extend", methods=["GET", "POST"])
+@admin_required
+def extend():
+    """Extend the deadline of one learner, a selection, or a whole batch, with a reason."""
+    enrolments, label, args = _extension_targets()
+    form = ExtendForm()
+    course_ids = list(dict.fromkeys(e.course_id for e in enrolments))
+    courses_by_id = {
+        c.id: c for c in db.session.scalars(select(Course).where(Course.id.in_(course_ids)))
+    }
+    form.course_id.choices = choices((i, courses_by_id[i].title) for i in course_ids)
+    if request.method == "GET" and course_ids:
+        form.course_id.data = course_ids[0]
+    if form.validate_on_submit():
+        chosen = [e for e in enrolments if e.course_id == form.course_id.data]
+        try:
+            count = deadlines.extend(
+                db.session,
+                me(),
+                chosen,
+                reason=form.reason.data,
+                days=form.days.data,
+                until=form.until.data,
+                timezone=tz(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field if error.field != "days" else None, message_of(error))
+        else:
+            db.session.commit()
+            flash(
+                ngettext(
+                    "Deadline extended for %(num)s learner.",
+                    "Deadline extended for %(num)s learners.",
+                    count,
+                ),
+                "success",
+            )
+            if "cohort" in args:
+                return redirect(url_for("admin.cohorts_index"))
+            if len({e.user_id for e in enrolments}) == 1:
+                return redirect(url_for("admin.user_view", user_id=enrolments[0].user_id))
+            return redirect(url_for("admin.users_index"))
+    learners = len({e.user_id for e in enrolments})
+    return render_template(
+        "hocvu/admin/extend.html",
+        form=form,
+        label=label,
+        learners=learners,
+        args=args,
+        none=not enrolments,
+    ), (200 if request.method == "GET" or not form.errors and not form.form_errors else 422)
+
+
+@bp.route("/cohorts")
+@admin_required
+def cohorts_index():
+    """The batches of the scope with their courses and member counts."""
+    sc = scope()
+    rows = db.session.execute(
+        select(Cohort, func.count(User.id))
+        .join(OrgUnit, Cohort.org_unit_id == OrgUnit.id)
+        .outerjoin(User, User.cohort_id == Cohort.id)
+        .where(sc.unit_filter())
+        .group_by(Cohort.id)
+        .order_by(Cohort.created_at.desc())
+    ).all()
+    return render_template("hocvu/admin/cohorts.html", rows=rows)
+
+
+@bp.route("/cohorts/new", methods=["GET", "POST"])
+@bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
+@admin_required
+def cohort_edit(cohort_id: int | None = None):
+    """Create or change a batch: its unit, courses and number of days."""
+    cohort = cohort_or_404(cohort_id) if cohort_id else None
+    form = CohortForm(obj=cohort)
+    form.org_unit_id.choices = choices(unit_choices())
+    form.course_ids.choices = choices((c.id, c.title) for c in published_courses())
+    if request.method == "GET" and cohort is not None:
+        form.course_ids.data = [c.id for c in cohort.courses]
+    if form.validate_on_submit():
+        unit = unit_or_404(form.org_unit_id.data)
+        selected = [db.session.get(Course, i) for i in form.course_ids.data or []]
+        try:
+            saved = cohorts.save_cohort(
+                db.session,
+                me(),
+                cohort,
+                name=form.name.data,
+                unit=unit,
+                courses=[c for c in selected if c is not None],
+                deadline_days=form.deadline_days.data,
+                timezone=tz(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.add_error(error.field, message_of(error))
+        else:
+            db.session.commit()
+            flash(gettext("Batch %(name)s saved.", name=saved.name), "success")
+            return redirect(url_for("admin.cohorts_index"))
+    return render_template("hocvu/admin/cohort_form.html", form=form, cohort=cohort)
