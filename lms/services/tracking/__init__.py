@@ -1,0 +1,53 @@
+"""SCORM tracking: launching a SCO, taking its commits, and rolling them up into progress.
+
+The rules of the data models live in `scorm` (one table per standard); this package applies
+them to stored state. A commit carries the SCO's whole persistent state and a sequence
+number, so taking it twice, or an older one after a newer one, changes nothing: the browser
+may retry as often as it must.
+
+By concern: `packages` (a stored package and its data model), `sessions` (launching a SCO),
+`commits` (taking its commits, the hot path), `rollup` (progress, overrides, the table of
+contents) and `reports` (the author's report). Callers use the names re-exported here.
+"""
+
+from lms.services.tracking.commits import CommitError, CommitResult, commit, find_for_commit
+from lms.services.tracking.packages import MODELS, package_of, sco_of, store_package
+from lms.services.tracking.reports import package_report
+from lms.services.tracking.rollup import (
+    activity_score,
+    override,
+    player_context,
+    roll_up,
+    satisfies,
+    states_of,
+)
+from lms.services.tracking.sessions import (
+    launch_values,
+    launched_asset,
+    start_session,
+    state_for,
+    stored_values,
+)
+
+__all__ = [
+    "MODELS",
+    "CommitError",
+    "CommitResult",
+    "activity_score",
+    "commit",
+    "find_for_commit",
+    "launch_values",
+    "launched_asset",
+    "override",
+    "package_of",
+    "package_report",
+    "player_context",
+    "roll_up",
+    "satisfies",
+    "sco_of",
+    "start_session",
+    "state_for",
+    "states_of",
+    "store_package",
+    "stored_values",
+]

@@ -1,0 +1,333 @@
+"""Taking a SCO's commits: the hot path of a batch in progress (every learner, every 30 s),
+two statements built once, idempotent and ordered by the commit's sequence number."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, true, update
+from sqlalchemy.orm import Session
+
+from lms.models import (
+    Activity,
+    Enrolment,
+    LoginSession,
+    User,
+    utcnow,
+)
+from lms.models.scorm import ScormPackage, ScoState
+from lms.services.accounts import SessionRules, login_key_hash, touch_login_session
+from lms.services.errors import N_, DomainError
+from lms.services.tracking.packages import EXIT, MODELS, SESSION_TIME, graded
+from lms.services.tracking.rollup import roll_up, satisfies
+from lms.services.tracking.sessions import launch_values
+from scorm.datamodel import outcome
+
+log = logging.getLogger(__name__)
+
+
+MAX_ENTRIES = 20_000  # pairs in one commit; the data model refuses far fewer in practice
+
+
+class CommitError(DomainError):
+    """A commit that cannot be read at all (not the SCO's values: those are checked one by one)."""
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """What happened to a commit: taken, or a replay of one already taken."""
+
+    seq: int
+    taken: bool
+    refused: tuple[tuple[str, str, int], ...] = ()
+    satisfied: bool = False
+    superseded: bool = False  # the lesson was opened again elsewhere
+
+
+
+
+def _pairs(raw: Any) -> list[tuple[str, str]]:
+    if not isinstance(raw, list) or len(raw) > MAX_ENTRIES:
+        raise CommitError(N_("The progress data could not be read."))
+    pairs = []
+    for item in raw:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or not isinstance(item[0], str)
+            or not isinstance(item[1], str)
+            or len(item[0]) > 255
+        ):
+            raise CommitError(N_("The progress data could not be read."))
+        try:
+            item[0].encode(), item[1].encode()
+        except UnicodeEncodeError:  # a lone surrogate: not text any database can keep
+            raise CommitError(N_("The progress data could not be read.")) from None
+        pairs.append((item[0], item[1]))
+    return pairs
+
+
+_sco = ScoState.__table__
+_enrolment = Enrolment.__table__
+_user = User.__table__
+_package = ScormPackage.__table__
+_activity = Activity.__table__
+_login = LoginSession.__table__
+
+# The two statements of the commit path, built once: building a statement costs about as
+# much as running it.
+_FIND = (
+    select(
+        _sco.c.id,
+        _sco.c.seq,
+        _sco.c.session_key,
+        _sco.c.session_times,
+        _sco.c.total_seconds,
+        _sco.c.terminated,
+        _sco.c.completion,
+        _sco.c.success,
+        _sco.c.score_scaled,
+        _sco.c.satisfied_at,
+        _sco.c.override_completion,
+        _sco.c.override_success,
+        _sco.c.package_id,
+        _sco.c.activity_id,
+        _sco.c.enrolment_id,
+        _sco.c.sco,
+        _user.c.username,
+        _user.c.full_name,
+        _user.c.locale,
+        _package.c.sha256,
+        _package.c.standard,
+        _activity.c.content,
+        _login.c.id.label("login_session_id"),
+        _login.c.last_seen_at.label("login_seen_at"),
+    )
+    .select_from(
+        _sco.join(_enrolment, _enrolment.c.id == _sco.c.enrolment_id)
+        .join(_user, _user.c.id == _enrolment.c.user_id)
+        .join(_package, _package.c.id == _sco.c.package_id)
+        .join(_activity, _activity.c.id == _sco.c.activity_id)
+        .join(_login, _login.c.user_id == _user.c.id)
+    )
+    .where(
+        _sco.c.id == bindparam("state_id"),
+        _user.c.id == bindparam("user_id"),
+        _user.c.auth_epoch == bindparam("epoch"),
+        _user.c.is_active == true(),
+        _login.c.key_hash == bindparam("login_key_hash"),
+        _login.c.revoked_at.is_(None),
+        _login.c.expires_at > bindparam("now"),
+        _login.c.last_seen_at > bindparam("idle_since"),
+    )
+)
+_STORED = (
+    "seq",
+    "session_key",
+    "data",
+    "session_times",
+    "total_seconds",
+    "exit",
+    "terminated",
+    "completion",
+    "success",
+    "score_scaled",
+    "score_raw",
+    "updated_at",
+)
+_STORE = (
+    update(_sco)
+    .where(_sco.c.id == bindparam("state_id"), _sco.c.seq < bindparam("new_seq"))
+    .values(
+        {
+            **{name: bindparam(f"new_{name}") for name in _STORED},
+            "satisfied_at": func.coalesce(_sco.c.satisfied_at, bindparam("new_satisfied_at")),
+        }
+    )
+)
+
+# A package never changes once stored (it is kept by the hash of its content), so what the
+# commit path needs of its manifest is kept per process, by that hash.
+_ITEMS: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def _items(session: Session, package_id: int, sha256: str) -> dict[str, dict[str, Any]]:
+    items = _ITEMS.get(sha256)
+    if items is None:
+        manifest = session.scalar(
+            select(ScormPackage.manifest).where(ScormPackage.id == package_id)
+        )
+        items = _ITEMS[sha256] = {item["identifier"]: item for item in manifest["scos"]}
+    return items
+
+
+def find_for_commit(
+    session: Session,
+    state_id: int,
+    user_id: int,
+    epoch: int,
+    login_key: str,
+    rules: SessionRules,
+    now: datetime | None = None,
+):
+    """The state a commit is for, if it belongs to this active learner, logged in by the live
+    login session of `login_key`; its login session is touched when due (lms.services.accounts
+    load_session_user does the same for pages)."""
+    now = now or utcnow()
+    row = (
+        session.connection()
+        .execute(
+            _FIND,
+            {
+                "state_id": state_id,
+                "user_id": user_id,
+                "epoch": epoch,
+                "login_key_hash": login_key_hash(login_key),
+                "now": now,
+                "idle_since": now - rules.idle,
+            },
+        )
+        .one_or_none()
+    )
+    if row is not None and row.login_seen_at <= now - rules.touch_every:
+        touch_login_session(session.connection(), row.login_session_id, now)
+    return row
+
+
+_SESSION_KEY = re.compile(r"^[0-9a-f]{24}$")
+_TIMES = (
+    update(_sco)
+    .where(_sco.c.id == bindparam("state_id"))
+    .values(
+        session_times=bindparam("new_session_times"), total_seconds=bindparam("new_total_seconds")
+    )
+)
+
+
+def _session_seconds(model, standard: str, pairs: list[tuple[str, str]]) -> float | None:
+    value = next((v for k, v in pairs if k == SESSION_TIME[standard]), None)
+    if not value:
+        return None
+    try:
+        return max(0.0, model.seconds(value))
+    except ValueError:
+        return None
+
+
+def commit(session: Session, row, body: Any, now: datetime | None = None) -> CommitResult:
+    """Take one commit from the browser: {"session", "seq", "data", "terminated"}, for the
+    state `row` found by `find_for_commit`.
+
+    Only the newest session (the last launch) changes the data: a commit of an older one
+    (another tab, another device) records that session's time and is refused as
+    superseded. A commit whose number is not above the newest one taken is a replay or
+    arrived late: it changes nothing (also when two arrive at once: the update only applies
+    over an older number). Each value is checked with the data model's rules, in the order
+    the SCO wrote them; a value the rules refuse is left out (and logged), its stored value
+    kept.
+    """
+    now = now or utcnow()
+    if not isinstance(body, dict):
+        raise CommitError(N_("The progress data could not be read."))
+    seq, key = body.get("seq"), body.get("session")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < 2**31:
+        raise CommitError(N_("The progress data could not be read."))
+    if not isinstance(key, str) or not _SESSION_KEY.match(key):
+        raise CommitError(N_("The progress data could not be read."))
+    pairs = _pairs(body.get("data"))
+    terminated = body.get("terminated") is True
+    standard = row.standard
+    model = MODELS[standard]
+    times = dict(row.session_times or {})
+    if key != row.session_key:
+        seconds = _session_seconds(model, standard, pairs)
+        if key in times and seconds is not None and seconds != times[key]:
+            times[key] = seconds
+            session.connection().execute(
+                _TIMES,
+                {
+                    "state_id": row.id,
+                    "new_session_times": times,
+                    "new_total_seconds": sum(times.values()),
+                },
+            )
+        return CommitResult(seq=row.seq, taken=False, superseded=True)
+    if seq <= row.seq:
+        return CommitResult(seq=row.seq, taken=False)
+    items = _items(session, row.package_id, row.sha256)
+    launch = launch_values(items[row.sco], "", 0.0, row.username, row.full_name, row.locale)
+    runtime, refused = model.replay(launch, {}, pairs)
+    if refused:
+        # Keep what was stored for a refused element rather than losing it.
+        bad = {element for element, _, _ in refused}
+        before = dict(session.scalar(select(ScoState.data).where(ScoState.id == row.id)) or [])
+        kept = [
+            (k, before[k]) if k in bad else (k, v) for k, v in pairs if k not in bad or k in before
+        ]
+        runtime, _ = model.replay(launch, {}, kept)
+        log.warning(
+            "commit %s of SCO state %s: %d value(s) refused, first %r",
+            seq,
+            row.id,
+            len(refused),
+            refused[0],
+        )
+    written = runtime.written()
+    seconds = _session_seconds(model, standard, list(written.items()))
+    if seconds is not None or key not in times:
+        times[key] = seconds or 0.0
+    ended = row.terminated or terminated
+    result = outcome(model, launch, written, terminated=ended)
+    values: dict[str, Any] = dict(
+        seq=seq,
+        session_key=key,
+        data=[[k, v] for k, v in written.items()],
+        session_times=times,
+        total_seconds=sum(times.values()),
+        exit=written.get(EXIT[standard], "")[:20],
+        terminated=ended,
+        completion=result.completion,
+        success=result.success,
+        score_scaled=result.score_scaled,
+        score_raw=result.score_raw,
+        updated_at=now,
+    )
+    content = row.content or {}
+    item = items[row.sco]
+    satisfied = satisfies(
+        content.get("complete_on", "completed"),
+        row.override_completion or result.completion,
+        row.override_success or result.success,
+        graded=graded(item),
+    )
+    newly = satisfied and row.satisfied_at is None
+    params = {f"new_{name}": values[name] for name in _STORED}
+    updated = (
+        session.connection()
+        .execute(
+            _STORE,
+            {**params, "state_id": row.id, "new_satisfied_at": now if newly else None},
+        )
+        .rowcount
+    )
+    if not updated:
+        return CommitResult(seq=seq, taken=False)
+    changed = (row.completion, row.success, row.score_scaled) != (
+        result.completion,
+        result.success,
+        result.score_scaled,
+    )
+    if newly or (changed and row.satisfied_at is not None):
+        enrolment = session.get(Enrolment, row.enrolment_id)
+        activity = session.get(Activity, row.activity_id)
+        roll_up(session, enrolment, activity, now)
+    return CommitResult(
+        seq=seq,
+        taken=True,
+        refused=tuple(refused),
+        satisfied=satisfied or row.satisfied_at is not None,
+    )

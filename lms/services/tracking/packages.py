@@ -1,0 +1,102 @@
+"""A SCORM package as the LMS keeps it: stored once by content, its SCOs, and the data
+model of its standard."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from courses.errors import BundleError
+from courses.errors import Problem as CourseProblem
+from lms.app.storage import LocalStorage
+from lms.models import (
+    Activity,
+)
+from lms.models.scorm import ScormPackage
+from lms.services.errors import N_, NotFound
+from scorm import cmi12, cmi2004
+from scorm.errors import PackageError
+from scorm.navigation import describe
+from scorm.package import read_package
+
+MODELS = {"1.2": cmi12.MODEL, "2004": cmi2004.MODEL}
+
+EXIT = {"1.2": "cmi.core.exit", "2004": "cmi.exit"}
+SESSION_TIME = {"1.2": "cmi.core.session_time", "2004": "cmi.session_time"}
+
+COMPLETIONS = ("completed", "incomplete", "not attempted", "unknown")
+SUCCESSES = ("passed", "failed", "unknown")
+
+
+def _as_bundle_error(error: PackageError, where: str) -> BundleError:
+    return BundleError(
+        [
+            CourseProblem(f"{where}: {p.path}" if where else p.path, p.line, p.message, p.params)
+            for p in error.problems
+        ]
+    )
+
+
+def store_package(
+    session: Session, data: bytes, storage: LocalStorage, where: str = ""
+) -> ScormPackage:
+    """Check an uploaded package and keep its files once (by content hash).
+
+    Raises courses' BundleError, so that a package inside a course bundle and a package
+    uploaded alone report their problems the same way, each with its file and line.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    existing = session.scalar(select(ScormPackage).where(ScormPackage.sha256 == digest))
+    if existing is not None:
+        return existing
+    try:
+        package = read_package(data)
+    except PackageError as error:
+        raise _as_bundle_error(error, where) from None
+    description = describe(package)
+    if not description["scos"]:
+        raise BundleError(
+            [
+                CourseProblem(
+                    where or "imsmanifest.xml", None, N_("The package has no SCO to launch.")
+                )
+            ]
+        )
+    files_path = f"scorm/{digest}"
+    storage.write_tree(files_path, dict(package.files.items()))
+    record = ScormPackage(
+        sha256=digest,
+        standard=package.version,
+        edition={2: "2nd", 3: "3rd", 4: "4th"}.get(package.edition or 0),
+        title=(description["title"] or package.identifier)[:300],
+        files_path=files_path,
+        manifest=description,
+        size=len(data),
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def sco_of(package: ScormPackage, sco: str) -> dict[str, Any]:
+    """The manifest entry of one SCO of a package; NotFound when there is none."""
+    for entry in package.manifest["scos"]:
+        if entry["identifier"] == sco:
+            return entry
+    raise NotFound(N_("This part of the package does not exist."))
+
+
+def package_of(session: Session, activity: Activity) -> ScormPackage:
+    """The package a SCORM activity plays."""
+    package = session.get(ScormPackage, activity.content["package_id"])
+    if package is None:
+        raise NotFound(N_("This part of the package does not exist."))
+    return package
+
+
+def graded(item: dict[str, Any]) -> bool:
+    """Whether the package gives this SCO a passing score (so only a pass is a pass)."""
+    return item.get("mastery_score") is not None or item.get("scaled_passing_score") is not None

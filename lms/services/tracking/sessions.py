@@ -1,0 +1,144 @@
+"""Launching a SCO: the learner's state of it, the values a new session starts with, and the
+session key its commits must carry."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms.models import (
+    Activity,
+    Enrolment,
+    User,
+    utcnow,
+)
+from lms.models.scorm import ScoState
+from lms.services.errors import N_, NotFound
+from lms.services.tracking.packages import MODELS, package_of, sco_of
+from lms.services.tracking.rollup import roll_up_if_changed
+from scorm.datamodel import Launch
+
+
+def state_for(session: Session, enrolment: Enrolment, activity: Activity, sco: str) -> ScoState:
+    """The learner's state of one SCO, created on first launch."""
+    if activity.version_id != enrolment.version_id or activity.kind != "scorm":
+        raise NotFound(N_("This lesson is not part of your version of the course."))
+    package = package_of(session, activity)
+    sco_of(package, sco)
+    state = session.scalar(
+        select(ScoState).where(
+            ScoState.enrolment_id == enrolment.id,
+            ScoState.activity_id == activity.id,
+            ScoState.sco == sco,
+        )
+    )
+    if state is None:
+        state = ScoState(enrolment=enrolment, activity=activity, package=package, sco=sco)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def launched_asset(session: Session, state: ScoState, now: datetime | None = None) -> None:
+    """An asset (a page without the SCORM API) counts as completed once it is opened."""
+    now = now or utcnow()
+    if state.completion != "completed":
+        state.completion = "completed"
+        state.updated_at = now
+        roll_up_if_changed(session, state, now)
+        session.flush()
+
+
+def stored_values(state: ScoState) -> list[list[str]]:
+    """The values a new session starts with: the SCO's persistent data, and (SCORM 2004)
+    the objectives its manifest declares, which the SCO expects to find in cmi.objectives."""
+    drop = MODELS[state.package.standard].session_only
+    values = [pair for pair in state.data if pair[0] not in drop]
+    if state.package.standard == "2004":
+        item = sco_of(state.package, state.sco)
+        known = {v for k, v in values if _OBJECTIVE_ID.match(k)}
+        count = sum(1 for k, _ in values if _OBJECTIVE_ID.match(k))
+        for identifier in item.get("objectives", []):
+            if identifier not in known:
+                values.append([f"cmi.objectives.{count}.id", identifier])
+                count += 1
+    return values
+
+
+_OBJECTIVE_ID = re.compile(r"^cmi\.objectives\.\d+\.id$")
+
+
+# A SCORM 2004 attempt that ended with one of these exits is over: the next launch is a new
+# attempt with fresh data (RTE 4.2.8). A completion already earned stays (satisfied_at).
+_ATTEMPT_OVER = {"", "normal", "logout", "time-out"}
+
+
+def entry_of(state: ScoState) -> str:
+    """cmi.entry for the next session: first launch (or, SCORM 2004, a new attempt),
+    resume after a suspend, or neither."""
+    if state.sessions == 0 and not state.data:
+        return "ab-initio"
+    if state.exit == "suspend":
+        return "resume"
+    if state.package.standard == "2004" and state.terminated and state.exit in _ATTEMPT_OVER:
+        return "ab-initio"
+    return ""
+
+
+def start_session(
+    session: Session, state: ScoState, user: User
+) -> tuple[Launch, list[list[str]], str]:
+    """Open a new session of a SCO: its launch values, the stored values it starts with and
+    the session key its commits must carry (an older session may only report its time)."""
+    entry = entry_of(state)
+    if entry == "ab-initio":
+        if state.sessions:
+            state.data = []  # a new SCORM 2004 attempt starts from nothing
+        state.attempts += 1
+    state.sessions += 1
+    state.session_key = secrets.token_hex(12)
+    # Known from the start, so that this session may report its time even once superseded.
+    state.session_times = {**(state.session_times or {}), state.session_key: 0.0}
+    state.terminated = False
+    state.launched_at = utcnow()
+    item = sco_of(state.package, state.sco)
+    launch = launch_values(
+        item, entry, state.total_seconds, user.username, user.full_name, user.locale
+    )
+    values = stored_values(state)
+    session.flush()
+    return launch, values, state.session_key
+
+
+def launch_values(
+    item: dict[str, Any],
+    entry: str,
+    total_seconds: float,
+    username: str,
+    full_name: str,
+    locale: str | None,
+) -> Launch:
+    """What the LMS tells a SCO (its manifest entry `item`) about the learner at Initialize."""
+    # SCORM asks for "Last, First"; a Vietnamese full name is written family name first.
+    parts = full_name.split()
+    name = f"{parts[0]}, {' '.join(parts[1:])}" if len(parts) > 1 else full_name
+    return Launch(
+        learner_id=username,
+        learner_name=name,
+        entry=entry,
+        total_seconds=total_seconds,
+        credit="credit",
+        mode="normal",
+        launch_data=item.get("launch_data"),
+        mastery_score=item.get("mastery_score"),
+        max_time_allowed=item.get("max_time_allowed"),
+        time_limit_action=item.get("time_limit_action"),
+        completion_threshold=item.get("completion_threshold"),
+        scaled_passing_score=item.get("scaled_passing_score"),
+        language=locale or "vi",
+    )
