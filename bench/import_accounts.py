@@ -74,7 +74,7 @@ def main() -> None:
         from lms.app.extensions import db
         from lms.app.storage import LocalStorage
         from lms.models import Cohort, Course, Role, RoleAssignment, User
-        from lms.services import accounts, rosters
+        from lms.services import passwords, rosters
         from lms.services.units import create_unit
         from lms.setup.library import install_library
 
@@ -133,7 +133,7 @@ def main() -> None:
                 admin,
                 plan,
                 batch_name="Đợt 1",
-                initial_key=accounts.initial_password_key("bench"),
+                initial_key=passwords.initial_password_key("bench"),
                 today=__import__("datetime").date(2026, 11, 23),
             )
             db.session.commit()

@@ -125,7 +125,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
         utcnow,
     )
     from lms.models.accounts import UnitKind
-    from lms.services import accounts, catalog, clock, cohorts, rosters, units
+    from lms.services import accounts, catalog, clock, cohorts, passwords, rosters, units
     from lms.web.common import LOGIN_KEY
 
     app = create_app(_config(url, tmp))
@@ -198,7 +198,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
             db.session,
             actor,
             plan,
-            initial_key=accounts.initial_password_key(app.config["SECRET_KEY"]),
+            initial_key=passwords.initial_password_key(app.config["SECRET_KEY"]),
             today=clock.today(app.config["HOCVU_TIMEZONE"]),
         )
         db.session.commit()
@@ -215,7 +215,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
             .order_by(User.id)
         ).all()
         rng.shuffle(users)
-        own_hash = accounts.hash_password(PASSWORD)  # one scrypt hash, each learner's password
+        own_hash = passwords.hash_password(PASSWORD)  # one scrypt hash, each learner's password
         now = utcnow()
         progress_rows, returning = [], []
         online, away = [], []

@@ -218,7 +218,7 @@ def main() -> None:
         from lms.app.extensions import db
         from lms.app.storage import LocalStorage
         from lms.models import Job, Role, RoleAssignment, User, utcnow
-        from lms.services.accounts import hash_password
+        from lms.services.passwords import hash_password
         from lms.setup.library import install_library
 
         app = create_app(

@@ -130,7 +130,7 @@ def login_sessions(db_session, user_ids) -> dict[int, str]:
     from sqlalchemy import insert
 
     from lms.models import LoginSession, utcnow
-    from lms.services.accounts import login_key_hash
+    from lms.services.logins import login_key_hash
 
     now = utcnow()
     keys = {user_id: f"bench-login-{user_id}" for user_id in user_ids}

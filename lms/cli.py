@@ -259,7 +259,7 @@ def import_users_command(
     from sqlalchemy import select
 
     from lms.models import User
-    from lms.services import accounts, clock, rosters
+    from lms.services import clock, passwords, rosters
 
     actor = db.session.scalar(select(User).where(User.username == admin_name))
     if actor is None or not actor.is_admin:
@@ -300,7 +300,7 @@ def import_users_command(
             actor,
             plan,
             batch_name=batch_name,
-            initial_key=accounts.initial_password_key(current_app.config["SECRET_KEY"]),
+            initial_key=passwords.initial_password_key(current_app.config["SECRET_KEY"]),
             today=clock.today(current_app.config["HOCVU_TIMEZONE"]),
             timezone=current_app.config["HOCVU_TIMEZONE"],
             progress=progress,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lms import create_app
 from lms.app.extensions import db
-from lms.services import accounts
+from lms.services import passwords
 from tests import factories
 
 PG_URL = os.environ.get("HOCVU_TEST_DATABASE_URL")
@@ -29,7 +29,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(monkeypatch):
     """scrypt with N=2**15 costs ~80 ms a hash; tests use a cheap setting of the same KDF."""
-    monkeypatch.setattr(accounts, "PASSWORD_METHOD", "scrypt:1024:8:1")
+    monkeypatch.setattr(passwords, "PASSWORD_METHOD", "scrypt:1024:8:1")
 
 
 class Database:

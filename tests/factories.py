@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from lms.models import OrgUnit, Role, RoleAssignment, UnitKind, User
-from lms.services.accounts import hash_password
+from lms.services.passwords import hash_password
 from lms.services.text import fold, sort_key
 
 PASSWORD = "mat-khau-1"

@@ -42,7 +42,7 @@ def import_users(
     """Commit an account list checked by the admin: read again, check again, write all rows
     (or none), and keep the new logins encrypted for one download."""
     from lms.documents import credentials
-    from lms.services import accounts, clock, rosters
+    from lms.services import clock, passwords, rosters
 
     app = current_app._get_current_object()
     session = ctx.session
@@ -80,7 +80,7 @@ def import_users(
         plan,
         batch_name=batch_name,
         strict=strict,
-        initial_key=accounts.initial_password_key(app.config["SECRET_KEY"]),
+        initial_key=passwords.initial_password_key(app.config["SECRET_KEY"]),
         today=clock.today(app.config["HOCVU_TIMEZONE"]),
         timezone=app.config["HOCVU_TIMEZONE"],
         progress=progress,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from lms.models import Enrolment, LoginSession, Role, RoleAssignment, User, utcnow
 from lms.models.scorm import ScoState
-from lms.services.accounts import SessionRules, live_login_session
+from lms.services.logins import SessionRules, live_login_session
 
 LAUNCH = "launch"
 PREVIEW = "preview"

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from lms.app.storage import LocalStorage
 from lms.models import Course, OrgUnit, Role, UnitKind, User
-from lms.services.accounts import AccountData, create_user, generate_password
+from lms.services.accounts import AccountData, create_user
 from lms.services.catalog import enrol
+from lms.services.passwords import generate_password
 from lms.services.units import create_unit
 from lms.setup.library import library_slugs
 

@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from lms.app.extensions import db, login_manager
-from lms.services.accounts import load_session_user, touch_login_session
 from lms.services.errors import DomainError, Forbidden, NotFound
+from lms.services.logins import load_session_user, touch_login_session
 from lms.web.common import LOGIN_KEY, message_of, session_rules, static_version
 from lms.web.limits import too_large_message
 

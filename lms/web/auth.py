@@ -20,7 +20,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from lms.app import metrics
 from lms.app.extensions import db
-from lms.services import accounts
+from lms.services import accounts, logins, passwords
 from lms.services.errors import DomainError
 from lms.web.common import LOGIN_KEY, message_of, session_rules
 from lms.web.forms import ActionForm, ChangePasswordForm, LanguageForm, LoginForm
@@ -50,30 +50,30 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         config = current_app.config
-        rules = accounts.ThrottleRules(
+        rules = logins.ThrottleRules(
             per_account=int(config["HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
             per_ip=int(config["HOCVU_LOGIN_MAX_FAILURES_PER_IP"]),
             per_account_any_ip=int(config["HOCVU_LOGIN_MAX_FAILURES_PER_ACCOUNT_ANY_IP"]),
             window=timedelta(minutes=int(config["HOCVU_LOGIN_WINDOW_MINUTES"])),
         )
         # Counted (and committed) before the password is checked: parallel tries see it.
-        attempt = accounts.begin_login(
+        attempt = logins.begin_login(
             db.session, form.username.data, request.remote_addr or "unknown"
         )
         db.session.commit()
         try:
-            user = accounts.authenticate(
+            user = logins.authenticate(
                 db.session,
                 attempt,
                 form.password.data,
                 rules,
-                accounts.initial_password_key(config["SECRET_KEY"]),
+                passwords.initial_password_key(config["SECRET_KEY"]),
             )
         except DomainError as error:
             db.session.rollback()
-            accounts.withdraw_login(db.session, attempt)
+            logins.withdraw_login(db.session, attempt)
             db.session.commit()
-            throttled = isinstance(error, accounts.LoginThrottled)
+            throttled = isinstance(error, logins.LoginThrottled)
             metrics.login_failures.labels("throttled" if throttled else "inactive").inc()
             form.add_error(None, message_of(error))
             return render_template("hocvu/auth/login.html", form=form), 429 if throttled else 403
@@ -82,7 +82,7 @@ def login():
             metrics.login_failures.labels("credentials").inc()
             form.add_error(None, gettext("The username or password is wrong."))
             return render_template("hocvu/auth/login.html", form=form), 401
-        key = accounts.start_login_session(db.session, user, session_rules(config))
+        key = logins.start_login_session(db.session, user, session_rules(config))
         db.session.commit()
         locale = session.get("locale")
         session.clear()  # a fresh session on login: no fixation
@@ -102,7 +102,7 @@ def logout():
     """Log out and forget the session."""
     if ActionForm().validate_on_submit():
         # The login session ends on the server too: a copy of the cookie no longer works.
-        accounts.end_login_session(db.session, session.get(LOGIN_KEY))
+        logins.end_login_session(db.session, session.get(LOGIN_KEY))
         db.session.commit()
         logout_user()
         locale = session.get("locale")
@@ -126,7 +126,7 @@ def change_password():
                 user,
                 form.current_password.data,
                 form.new_password.data,
-                accounts.initial_password_key(current_app.config["SECRET_KEY"]),
+                passwords.initial_password_key(current_app.config["SECRET_KEY"]),
                 keep_login_key=session.get(LOGIN_KEY),
             )
         except DomainError as error:

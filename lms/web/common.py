@@ -9,8 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from lms.app.i18n import message_text
-from lms.services.accounts import SessionRules
 from lms.services.errors import DomainError
+from lms.services.logins import SessionRules
 
 # The session cookie's key of the login session (lms.models.LoginSession) it belongs to.
 LOGIN_KEY = "_hocvu_login"

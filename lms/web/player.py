@@ -33,7 +33,7 @@ from lms.app import metrics
 from lms.app.extensions import csrf, db
 from lms.models import Activity, Enrolment
 from lms.models.scorm import ScormPackage
-from lms.services import accounts, content_links, tracking
+from lms.services import content_links, logins, tracking
 from lms.services.errors import DomainError
 from lms.web import content
 from lms.web.common import LOGIN_KEY, message_of, session_rules
@@ -182,7 +182,7 @@ def _take_commit(state_id: int):
     rules = session_rules(current_app.config)
     row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
     if row is None:
-        if accounts.load_session_user(db.session, f"{who[0]}:{who[1]}", who[2], rules) is None:
+        if logins.load_session_user(db.session, f"{who[0]}:{who[1]}", who[2], rules) is None:
             return _json_error(
                 401, gettext("Your session has ended. Log in again to save.")
             ), "refused"

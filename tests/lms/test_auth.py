@@ -254,7 +254,9 @@ def test_pages_have_no_inline_script_or_style(client, login, make):
         assert "http://" not in page.replace("http://localhost", ""), path
 
 
-def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(make, app, session):
+def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(
+    make, app, session, monkeypatch
+):
     """14 wrong passwords and the right one sent at once: no more than 5 (the limit) reach the
     password check, the rest are refused, and the right one does not get in after them.
 
@@ -265,19 +267,19 @@ def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(make, app, s
     import requests
     from werkzeug.serving import make_server
 
-    from lms.services import accounts
+    from lms.services import logins
 
     make.learner(make.unit(), username="hv.song.song")
     make.commit()
     checks = []
-    real_check = accounts.password_matches
+    real_check = logins.password_matches
 
     def slow_check(stored, password, key):
         checks.append(password)
         threading.Event().wait(0.3)  # a real scrypt check takes about this long
         return real_check(stored, password, key)
 
-    accounts.password_matches = slow_check
+    monkeypatch.setattr(logins, "password_matches", slow_check)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -310,7 +312,6 @@ def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(make, app, s
         for worker in workers:
             worker.join(60)
     finally:
-        accounts.password_matches = real_check
         server.shutdown()
         thread.join(5)
     assert len(checks) <= 5
@@ -331,22 +332,24 @@ def test_every_login_path_costs_one_password_hash_check(make, app, session, monk
     must take as long to refuse as an unknown name or an account with its own password, or
     the time tells which names exist (OWASP Authentication Cheat Sheet, "Authentication
     Responses": response times must not reveal whether the account exists)."""
-    from lms.services import accounts
+    from lms.services import logins, passwords
 
     make.learner(make.unit(), username="hv.tu.dat")
     imported = make.learner(make.unit(), username="hv.moi.nhap")
-    key = accounts.initial_password_key(app.config["SECRET_KEY"])
-    imported.password_hash = accounts.hash_initial_password("Abcdefgh2345", key)
+    key = passwords.initial_password_key(app.config["SECRET_KEY"])
+    imported.password_hash = passwords.hash_initial_password("Abcdefgh2345", key)
     make.learner(make.unit(), username="hv.da.khoa", active=False)
     make.commit()
     methods: list[str] = []
-    real = accounts.check_password_hash
+    real = passwords.check_password_hash
 
     def counted(stored, password):
         methods.append(stored.split("$", 1)[0])
         return real(stored, password)
 
-    monkeypatch.setattr(accounts, "check_password_hash", counted)
+    # The dummy check (logins) and the real one (passwords) alike.
+    monkeypatch.setattr(logins, "check_password_hash", counted)
+    monkeypatch.setattr(passwords, "check_password_hash", counted)
     cases = {
         "unknown": ("khong.co.ai", "sai-mat-khau"),
         "own password, wrong": ("hv.tu.dat", "sai-mat-khau"),
@@ -357,4 +360,4 @@ def test_every_login_path_costs_one_password_hash_check(make, app, session, monk
     for case, (username, password) in cases.items():
         methods.clear()
         _login(app.test_client(), username, password)
-        assert methods == [accounts.PASSWORD_METHOD], case
+        assert methods == [passwords.PASSWORD_METHOD], case

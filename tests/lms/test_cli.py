@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from lms.models import OrgUnit, User
-from lms.services.accounts import ThrottleRules, authenticate, begin_login
+from lms.services.logins import ThrottleRules, authenticate, begin_login
 
 
 def test_init_with_demo_loads_once_and_prints_the_login(runner, app, session):

@@ -181,7 +181,7 @@ def test_dry_run_counts_and_reports_every_bad_row(session, world):
 def _commit(session, admin, text: str, create_units: bool = False, **kwargs):
     from datetime import date
 
-    from lms.services import accounts
+    from lms.services import passwords
 
     plan = rosters.plan_import(
         session, admin, rosters.read_csv(text.encode()), create_units=create_units
@@ -190,7 +190,7 @@ def _commit(session, admin, text: str, create_units: bool = False, **kwargs):
         session,
         admin,
         plan,
-        initial_key=accounts.initial_password_key("test-secret-key"),
+        initial_key=passwords.initial_password_key("test-secret-key"),
         today=date(2026, 11, 23),
         **kwargs,
     )

@@ -20,8 +20,8 @@ from lms.models import (
     utcnow,
 )
 from lms.models.scorm import ScormPackage, ScoState
-from lms.services.accounts import SessionRules, login_key_hash, touch_login_session
 from lms.services.errors import N_, DomainError
+from lms.services.logins import SessionRules, login_key_hash, touch_login_session
 from lms.services.tracking.packages import EXIT, MODELS, SESSION_TIME, graded
 from lms.services.tracking.rollup import roll_up, satisfies
 from lms.services.tracking.sessions import launch_values

@@ -1,0 +1,294 @@
+"""Logging in: throttling counted before the password is checked, authentication, and the
+login sessions the session cookie names (revoked on logout, with idle and absolute lifetimes)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, joinedload
+from werkzeug.security import check_password_hash
+
+from lms.models import (
+    LoginFailure,
+    LoginSession,
+    User,
+    utcnow,
+)
+from lms.services.errors import N_, DomainError
+from lms.services.passwords import INITIAL_PREFIX, dummy_hash, password_matches
+
+
+@dataclass(frozen=True)
+class ThrottleRules:
+    """How many failed logins are allowed in a sliding window.
+
+    `per_account` counts the failures for one account from one address, so that nobody can
+    lock a colleague (or the site administrator) out from elsewhere; `per_account_any_ip`
+    is a much higher ceiling across all addresses against distributed guessing; `per_ip`
+    counts every failure from one address.
+    """
+
+    per_account: int
+    per_ip: int
+    window: timedelta
+    per_account_any_ip: int = 50
+
+
+class LoginThrottled(DomainError):
+    """Too many failed attempts; try again after `minutes`."""
+
+
+def account_key(username: str) -> str:
+    return f"u:{username}"
+
+
+def _ip_key(ip: str) -> str:
+    return f"ip:{ip}"
+
+
+def _pair_key(username: str, ip: str) -> str:
+    return f"p:{ip}:{username}"[:120]
+
+
+def _failures(session: Session, key: str, since: datetime) -> tuple[int, datetime | None]:
+    count, oldest = session.execute(
+        select(func.count(), func.min(LoginFailure.at)).where(
+            LoginFailure.key == key, LoginFailure.at >= since
+        )
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:  # SQLite aggregate bypasses the type
+        oldest = oldest.replace(tzinfo=UTC)
+    return count, oldest
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One login attempt, counted against its limits before its password is checked."""
+
+    username: str
+    keys: tuple[str, str, str]  # (account from this address, account, address)
+    row_ids: tuple[int, ...]
+    at: datetime
+
+
+def begin_login(
+    session: Session, username: str, ip: str, now: datetime | None = None
+) -> LoginAttempt:
+    """Record an attempt as a failure of its account and address before anything is checked.
+
+    The caller commits at once: parallel attempts then see each other's rows when they count
+    (each counts after its own row is committed, so the k-th attempt sees at least k), and no
+    more attempts than the limit reach the password check, however many arrive together.
+    """
+    now = now or utcnow()
+    name = clean_username_lenient(username)
+    keys = (_pair_key(name, ip), account_key(name), _ip_key(ip))
+    rows = [LoginFailure(key=k, at=now) for k in keys]
+    session.add_all(rows)
+    session.flush()
+    return LoginAttempt(name, keys, tuple(r.id for r in rows), now)
+
+
+def withdraw_login(session: Session, attempt: LoginAttempt) -> None:
+    """Take back an attempt that was refused before its password was checked (throttled) or
+    that gave the right password of a deactivated account: it tested nothing."""
+    session.execute(delete(LoginFailure).where(LoginFailure.id.in_(attempt.row_ids)))
+    session.flush()
+
+
+def authenticate(
+    session: Session,
+    attempt: LoginAttempt,
+    password: str,
+    rules: ThrottleRules,
+    initial_key: bytes | None = None,
+) -> User | None:
+    """The account for these credentials, or None; raise LoginThrottled when locked out.
+
+    `attempt` comes from begin_login, committed. Failures are rows in the database so that
+    every worker counts the same attempts. While an account or address is over its limit even
+    the right password is refused, so guessing cannot go on in parallel. Every path that
+    checks a password costs one scrypt computation, so the time taken does not tell an
+    imported account that has not logged in yet (a fast keyed hash) from an unknown name.
+    """
+    now = attempt.at
+    since = now - rules.window
+    limits = (rules.per_account, rules.per_account_any_ip, rules.per_ip)
+    for key, limit in zip(attempt.keys, limits, strict=True):
+        count, oldest = _failures(session, key, since)
+        if count > limit:  # this attempt's own row is counted too
+            wait = (oldest + rules.window - now) if oldest else rules.window
+            minutes = max(1, int(wait.total_seconds() // 60) + 1)
+            raise LoginThrottled(
+                N_("Too many failed attempts. Try again in %(minutes)d minutes."),
+                minutes=minutes,
+            )
+    user = session.scalar(select(User).where(User.username == attempt.username))
+    stored = user.password_hash if user else None
+    if stored is None or stored.startswith(INITIAL_PREFIX):
+        # The same memory-hard work as a real password check (its answer is not used).
+        check_password_hash(dummy_hash(), password)
+    ok = stored is not None and password_matches(stored, password, initial_key)
+    if user is None or not ok:
+        # The attempt's rows stay as failures. Old rows of these keys are no longer counted;
+        # keep the table small.
+        session.execute(
+            delete(LoginFailure).where(LoginFailure.key.in_(attempt.keys), LoginFailure.at < since)
+        )
+        session.flush()
+        return None
+    if not user.is_active_account:
+        raise DomainError(
+            N_("This account has been deactivated. Contact your unit's administrator.")
+        )
+    session.execute(delete(LoginFailure).where(LoginFailure.key == attempt.keys[0]))
+    session.execute(delete(LoginFailure).where(LoginFailure.id.in_(attempt.row_ids)))
+    user.last_login_at = now
+    session.flush()
+    return user
+
+
+def clean_username_lenient(raw: str) -> str:
+    """The username as typed at login: trimmed and lower-cased, never an error."""
+    return " ".join((raw or "").split()).lower()[:64]
+
+
+
+
+@dataclass(frozen=True)
+class SessionRules:
+    """How long a login lasts: `idle` without a request, `absolute` at most, however active.
+
+    `last_seen_at` is written at most every `touch_every`, so that a busy learner's requests
+    (a SCORM commit every 30 s) do not each write it; the idle limit is that much coarser.
+    """
+
+    idle: timedelta
+    absolute: timedelta
+    touch_every: timedelta = timedelta(minutes=5)
+
+
+def login_key_hash(key: str) -> str:
+    """What is stored of a login session's key: its SHA-256."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start_login_session(
+    session: Session, user: User, rules: SessionRules, now: datetime | None = None
+) -> str:
+    """Open a login session of `user`; return its key, for the cookie (only a hash is kept)."""
+    now = now or utcnow()
+    # This account's ended sessions are of no more use (every account has only a few).
+    session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id,
+            (LoginSession.revoked_at.is_not(None))
+            | (LoginSession.expires_at <= now)
+            | (LoginSession.last_seen_at <= now - rules.idle),
+        )
+    )
+    key = secrets.token_urlsafe(32)
+    session.add(
+        LoginSession(
+            user_id=user.id,
+            key_hash=login_key_hash(key),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + rules.absolute,
+        )
+    )
+    session.flush()
+    return key
+
+
+def end_login_session(session: Session, key: str | None, now: datetime | None = None) -> None:
+    """Revoke the login session of this cookie key (logging out): the cookie no longer works,
+    wherever it was copied to."""
+    if not key:
+        return
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.key_hash == login_key_hash(key), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+    )
+    session.flush()
+
+
+def end_login_sessions(session: Session, user: User, keep_key: str | None = None) -> None:
+    """Revoke every login session of `user`, except the one of `keep_key`."""
+    query = update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+    )
+    if keep_key:
+        query = query.where(LoginSession.key_hash != login_key_hash(keep_key))
+    session.execute(query.values(revoked_at=utcnow()))
+    session.flush()
+
+
+def live_login_session(rules: SessionRules, now: datetime):
+    """The conditions under which a login session still logs its cookie in."""
+    return (
+        LoginSession.revoked_at.is_(None)
+        & (LoginSession.expires_at > now)
+        & (LoginSession.last_seen_at > now - rules.idle)
+    )
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    """A logged-in request's account, its login session, and whether that needs a touch."""
+
+    user: User
+    login_session_id: int
+    stale: bool
+
+
+def load_session_user(
+    session: Session,
+    cookie_id: str,
+    key: str | None,
+    rules: SessionRules,
+    now: datetime | None = None,
+) -> SessionUser | None:
+    """The user named by a session cookie's id ("<id>:<auth_epoch>") and its login session
+    key, if the account is active and the login session is live."""
+    if not key:
+        return None
+    try:
+        raw_id, raw_epoch = cookie_id.split(":", 1)
+        user_id, epoch = int(raw_id), int(raw_epoch)
+    except ValueError:
+        return None
+    now = now or utcnow()
+    # One query for the user, their roles and the login (every request of a logged-in user
+    # makes it).
+    row = session.execute(
+        select(User, LoginSession.id, LoginSession.last_seen_at)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            LoginSession.key_hash == login_key_hash(key),
+            live_login_session(rules, now),
+        )
+        .options(joinedload(User.roles))
+    ).unique().one_or_none()
+    if row is None:
+        return None
+    user, login_id, last_seen = row
+    if user.auth_epoch != epoch or not user.is_active_account:
+        return None
+    return SessionUser(user, login_id, last_seen <= now - rules.touch_every)
+
+
+def touch_login_session(connection, login_session_id: int, now: datetime | None = None) -> None:
+    """Note that a login session was used now (on a connection of its own, committed by the
+    caller, so that a read-only request need not commit)."""
+    connection.execute(
+        update(LoginSession)
+        .where(LoginSession.id == login_session_id)
+        .values(last_seen_at=now or utcnow())
+    )

@@ -1,0 +1,302 @@
+"""Checking an account list before anything is written (the dry run): each row's unit, name,
+username, dates and contact details, and what the import would create, update or leave."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms.models import OrgUnit, User
+from lms.services.errors import N_, DomainError
+from lms.services.rosters.reading import Table
+from lms.services.scope import Scope
+from lms.services.text import clean_email, clean_full_name, clean_phone, clean_username, fold
+
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d/%m/%y")
+
+
+def parse_date(text: str, field_name: str) -> _dt.date | None:
+    """A date as Vietnamese spreadsheets write it (23/11/2026), or ISO (2026-11-23)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    for pattern in _DATE_FORMATS:
+        try:
+            return _dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise DomainError(
+        N_("%(value)s is not a date (write it as 23/11/2026)."), field=field_name, value=text
+    )
+
+
+@dataclass
+class RowPlan:
+    """What importing one row would do."""
+
+    line: int
+    values: dict[str, str]
+    action: str = "new"  # new | update | unchanged | error
+    errors: list[tuple[str, dict]] = field(default_factory=list)
+    username: str = ""
+    unit: OrgUnit | None = None
+    # With create_units: the existing parent and the names of the units to add under it.
+    new_units: tuple[OrgUnit, tuple[str, ...]] | None = None
+    full_name: str = ""
+    phone: str | None = None
+    email: str | None = None
+    birth_date: _dt.date | None = None
+    issued_at: _dt.date | None = None
+
+
+@dataclass
+class Plan:
+    """The dry run of a whole file."""
+
+    rows: list[RowPlan]
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+    @property
+    def errors(self) -> list[RowPlan]:
+        return [r for r in self.rows if r.action == "error"]
+
+    @property
+    def units_to_create(self) -> set[tuple[int, tuple[str, ...]]]:
+        """(existing parent id, names) of every unit chain the import would add."""
+        return {
+            (r.new_units[0].id, r.new_units[1][: depth + 1])
+            for r in self.rows
+            if r.new_units and r.action != "error"
+            for depth in range(len(r.new_units[1]))
+        }
+
+
+class UnitFinder:
+    """Resolves a unit written as a code (unique in the scope) or as a path of names."""
+
+    def __init__(self, session: Session, scope: Scope) -> None:
+        units = session.scalars(select(OrgUnit).where(scope.unit_filter())).all()
+        self.by_id = {u.id: u for u in units}
+        self.by_code: dict[str, list[OrgUnit]] = {}
+        self.by_path: dict[str, OrgUnit] = {}
+        for unit in units:
+            self.by_code.setdefault(unit.code.upper(), []).append(unit)
+        for unit in units:
+            names = [
+                self.by_id[int(i)].name
+                for i in unit.path.strip("/").split("/")
+                if int(i) in self.by_id
+            ]
+            self.by_path[self._key(names)] = unit
+            # A path may also start below the admin's own root: every suffix is accepted.
+            for start in range(1, len(names)):
+                self.by_path.setdefault(self._key(names[start:]), unit)
+
+    @staticmethod
+    def _key(names: list[str]) -> str:
+        return " / ".join(fold(n) for n in names)
+
+    def plan_missing(self, text: str) -> tuple[OrgUnit, tuple[str, ...]]:
+        """For a path with missing units: the deepest existing unit and the names to add."""
+        names = [" ".join(part.split()) for part in text.split("/") if part.strip()]
+        for cut in range(len(names) - 1, 0, -1):
+            parent = self.by_path.get(self._key(names[:cut]))
+            if parent is not None:
+                return parent, tuple(names[cut:])
+        raise DomainError(
+            N_("No unit you manage has the path %(value)s."), field="unit", value=text
+        )
+
+    def find(self, text: str) -> OrgUnit:
+        text = (text or "").strip()
+        if "/" in text:
+            key = self._key([part for part in text.split("/") if part.strip()])
+            if key in self.by_path:
+                return self.by_path[key]
+            raise DomainError(
+                N_("No unit you manage has the path %(value)s."), field="unit", value=text
+            )
+        found = self.by_code.get(text.upper(), [])
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise DomainError(
+                N_("Several units have the code %(value)s: write the unit's path instead."),
+                field="unit",
+                value=text,
+            )
+        key = self._key([text])
+        if key in self.by_path:
+            return self.by_path[key]
+        raise DomainError(
+            N_("No unit you manage has the code or name %(value)s."), field="unit", value=text
+        )
+
+
+def suggest_username(full_name: str, taken: set[str]) -> str:
+    """'Nguyễn Văn An' -> 'annv', then 'annv2', 'annv3'...: given name + initials, ASCII."""
+    words = fold(full_name).replace("-", " ").split()
+    words = [re.sub(r"[^a-z0-9]", "", w) for w in words]
+    words = [w for w in words if w]
+    base = (words[-1] + "".join(w[0] for w in words[:-1])) if words else "hocvien"
+    base = (base if len(base) >= 3 else f"{base}hv")[:56]
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{base}{number}"
+    taken.add(candidate)
+    return candidate
+
+
+def plan_import(
+    session: Session,
+    actor: User,
+    table: Table,
+    *,
+    username_from: str = "name",
+    update_existing: bool = True,
+    create_units: bool = False,
+) -> Plan:
+    """Validate every row against the file itself and the database; nothing is written.
+
+    Rows without a username get one from the name ('annv') or, with username_from="phone",
+    from the phone number. Rows whose username exists are updated, or with
+    update_existing=False left as they are.
+    """
+    scope = Scope.of(actor)
+    units = UnitFinder(session, scope)
+    existing = {
+        name: user
+        for name, user in session.execute(
+            select(User.username, User).where(
+                User.username.in_(
+                    [
+                        clean_username_or_blank(r.get("username"))
+                        for _, r in table.rows
+                        if r.get("username")
+                    ]
+                    or ["-"]
+                )
+            )
+        ).all()
+    }
+    taken = set(session.scalars(select(User.username)).all())
+    # Rows without a username find their account again by phone, or by name, birth date and
+    # unit: importing the same file twice must not create anyone twice.
+    by_phone: dict[str, User] = {}
+    by_person: dict[tuple, User] = {}
+    for user in session.scalars(
+        select(User).join(OrgUnit, User.org_unit_id == OrgUnit.id).where(scope.user_filter())
+    ):
+        if user.phone:
+            by_phone.setdefault(user.phone, user)
+        by_person.setdefault((user.search_name, user.birth_date, user.org_unit_id), user)
+    seen_usernames: dict[str, int] = {}
+    seen_people: dict[tuple, int] = {}
+    plans: list[RowPlan] = []
+    for line, values in table.rows:
+        plan = RowPlan(line=line, values=values)
+
+        def check(function, *args, plan=plan):
+            try:
+                return function(*args)
+            except DomainError as error:
+                plan.errors.append((error.message, error.params))
+                return None
+
+        plan.full_name = check(clean_full_name, values.get("full_name")) or ""
+        plan.phone = check(clean_phone, values.get("phone"))
+        plan.email = check(clean_email, values.get("email"))
+        plan.birth_date = check(parse_date, values.get("birth_date"), "birth_date")
+        plan.issued_at = check(parse_date, values.get("issued_at"), "issued_at")
+        if not (values.get("unit") or "").strip():
+            plan.errors.append((N_("Enter the unit."), {}))
+        elif create_units and "/" in values["unit"]:
+            try:
+                plan.unit = units.find(values["unit"])
+            except DomainError:
+                plan.new_units = check(units.plan_missing, values["unit"])
+        else:
+            plan.unit = check(units.find, values.get("unit"))
+        if values.get("username"):
+            plan.username = check(clean_username, values.get("username")) or ""
+        person = (
+            fold(plan.full_name),
+            plan.birth_date,
+            plan.unit.id if plan.unit else None,
+            plan.phone,
+        )
+        if plan.username and plan.username in seen_usernames:
+            plan.errors.append(
+                (
+                    N_("The username %(username)s is also on line %(line)s."),
+                    {"username": plan.username, "line": seen_usernames[plan.username]},
+                )
+            )
+        if plan.full_name and person in seen_people:
+            plan.errors.append(
+                (N_("The same person is also on line %(line)s."), {"line": seen_people[person]})
+            )
+        if plan.username:
+            seen_usernames.setdefault(plan.username, line)
+        if plan.full_name:
+            seen_people.setdefault(person, line)
+        if not plan.errors and not plan.username:
+            match = (by_phone.get(plan.phone) if plan.phone else None) or by_person.get(
+                (fold(plan.full_name), plan.birth_date, plan.unit.id if plan.unit else None)
+            )
+            if match is not None:
+                plan.username = match.username
+                existing[match.username] = match
+        if plan.errors:
+            plan.action = "error"
+        elif plan.username in existing:
+            user = existing[plan.username]
+            if not scope.can_manage_user(user):
+                plan.errors.append(
+                    (N_("The username %(username)s is already taken."), {"username": plan.username})
+                )
+                plan.action = "error"
+            else:
+                same = (
+                    user.full_name,
+                    user.org_unit_id,
+                    user.phone,
+                    user.email,
+                    user.birth_date,
+                ) == (plan.full_name, plan.unit.id, plan.phone, plan.email, plan.birth_date)
+                plan.action = "unchanged" if same or not update_existing else "update"
+        else:
+            if not plan.username and username_from == "phone" and plan.phone:
+                plan.username = plan.phone if plan.phone not in taken else ""
+                if not plan.username:
+                    plan.errors.append(
+                        (
+                            N_("The username %(username)s is already taken."),
+                            {"username": plan.phone},
+                        )
+                    )
+                    plan.action = "error"
+            if not plan.username and plan.action != "error":
+                plan.username = suggest_username(plan.full_name, taken)
+            elif plan.username in taken:
+                plan.errors.append(
+                    (N_("The username %(username)s is already taken."), {"username": plan.username})
+                )
+                plan.action = "error"
+            taken.add(plan.username)
+        plans.append(plan)
+    return Plan(plans)
+
+
+def clean_username_or_blank(raw: str | None) -> str:
+    try:
+        return clean_username(raw)
+    except DomainError:
+        return ""
