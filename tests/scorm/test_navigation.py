@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from scorm.manifest import parse_manifest
-from scorm.navigation import Navigator, ScoStatus, describe
 from scorm.package import read_package
+from scorm.sequencing.navigation import Navigator, ScoStatus, describe
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "scorm-packages"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -19,8 +19,8 @@ from lms.models.scorm import ScormPackage
 from lms.services.errors import N_, NotFound
 from scorm import cmi12, cmi2004
 from scorm.errors import PackageError
-from scorm.navigation import describe
 from scorm.package import read_package
+from scorm.sequencing.navigation import describe
 
 MODELS = {"1.2": cmi12.MODEL, "2004": cmi2004.MODEL}
 

@@ -22,7 +22,7 @@ from lms.models.scorm import ScoState
 from lms.services import audit
 from lms.services.errors import N_, DomainError
 from lms.services.tracking.packages import COMPLETIONS, SUCCESSES, graded, package_of, sco_of
-from scorm.navigation import Navigator, ScoStatus
+from scorm.sequencing.navigation import Navigator, ScoStatus
 
 
 def satisfies(complete_on: str, completion: str, success: str, graded: bool = False) -> bool:

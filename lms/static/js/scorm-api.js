@@ -1,11 +1,11 @@
 // The SCORM run-time API a SCO talks to (LMSInitialize... for 1.2, Initialize... for 2004).
-// It interprets the data-model table that scorm/datamodel.py serves as JSON, the same table the
+// It interprets the data-model table that scorm/datamodel/ serves as JSON, the same table the
 // server uses to re-validate every commit, so both sides give the same answers. Keep this file in
-// step with scorm/datamodel.py: tests/browser/test_scorm_engine.py runs one corpus through both.
+// step with scorm/datamodel/: tests/browser/test_scorm_engine.py runs one corpus through both.
 //
 // Regular expressions in the table are written in a subset that Python `re` and JS `RegExp`
 // (with the `u` flag) read alike: they are anchored here as ^(?:...)$ and counted in code points;
-// see the docstring of scorm/datamodel.py for the subset.
+// see the docstring of scorm/datamodel/__init__.py for the subset.
 //
 // Usage: const api = HocvuScorm.createAPI({table, launch, stored, onCommit, onTerminate});
 // window.API = api (1.2) or window.API_1484_11 = api (2004). `launch` has the fields of Python's
@@ -41,7 +41,7 @@
     return [4, 6, 9, 11].includes(month) ? 30 : 31;
   };
 
-  // -- Rendering LMS-supplied values (as in datamodel.py) ------------------------------------
+  // -- Rendering LMS-supplied values (as in scorm/datamodel/values.py) ------------------------------------
   const centiseconds = (seconds) => Math.max(0, Math.floor(Number(seconds) * 100 + 0.5));
   const clockParts = (cs) => {
     const h = Math.floor(cs / 360000);
