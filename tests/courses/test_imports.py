@@ -94,6 +94,22 @@ def test_moodle_xml_refuses_entities_and_broken_files():
     assert broken.problems and broken.problems[0].message.startswith("XML syntax error")
 
 
+def test_odd_moodle_xml_is_reported_not_crashing():
+    """A fraction or a grade that is not a number is reported, and a safe value used."""
+    xml = (
+        b'<quiz><question type="category"><category><text>01-a</text></category></question>'
+        b'<question type="multichoice"><name><text>x</text></name><questiontext><text>?'
+        b"</text></questiontext><defaultgrade>nan</defaultgrade><single>true</single>"
+        b'<answer fraction="abc"><text>A</text></answer>'
+        b'<answer fraction="100"><text>B</text></answer></question></quiz>'
+    )
+    result = moodlexml.parse("x.xml", xml)
+    messages = {p.message for p in result.problems}
+    assert "An answer's fraction is not a number; it counts as wrong." in messages
+    assert "The grade of this question is not a positive number; 1 point is used." in messages
+    assert result.questions[0].points == 1.0
+
+
 def test_imported_questions_round_trip_through_final_test_toml():
     result = gift.parse("an-toan.gift", (BANKS / "an-toan.gift").read_text("utf-8"))
     text = dump_bank(result.questions)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from lms.models import LoginFailure, User, utcnow
-from tests.conftest import csrf_token
+from tests.conftest import LoggedIn, csrf_token
 from tests.factories import PASSWORD
 
 
@@ -155,6 +155,23 @@ def test_many_failures_from_one_ip_block_that_ip(client, make, app):
     assert _login(client, "hv.hoa", PASSWORD).status_code == 429
 
 
+def test_failures_from_one_address_do_not_lock_the_account_elsewhere(app, make):
+    """Failures count per account and address: guessing from one address locks the account
+    there only, so nobody can lock a colleague out from elsewhere."""
+    make.learner(make.unit(), username="hv.bi.khoa")
+    make.commit()
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for _ in range(6):
+        _login(attacker, "hv.bi.khoa", "x")
+    locked = _login(attacker, "hv.bi.khoa", PASSWORD)
+    assert locked.status_code == 429
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    LoggedIn(owner)("hv.bi.khoa")
+    assert owner.get("/").status_code == 200
+
+
 def test_deactivated_account_cannot_log_in(client, make):
     make.learner(make.unit(), username="hv.khanh", active=False)
     make.commit()
@@ -212,6 +229,16 @@ def test_language_switch_refuses_foreign_redirects(client):
     )
     assert response.location == "/"
     assert "Log in" in client.get("/login").get_data(as_text=True)
+
+
+def test_language_chosen_before_login_is_kept(client, make):
+    """A language picked on the login page stays after logging in."""
+    make.learner(make.unit(), username="hv.en")
+    make.commit()
+    token = csrf_token(client, "/login")
+    client.post("/language", data={"locale": "en", "next": "/login", "csrf_token": token})
+    LoggedIn(client)("hv.en")
+    assert "My courses" in client.get("/").get_data(as_text=True)
 
 
 def test_login_next_parameter_stays_on_site(client, make):

@@ -1,4 +1,5 @@
-"""The `hocvu` command: init (with demo data, twice), create-admin."""
+"""The `hocvu` command: init (with demo data, twice; never demo data in production),
+create-admin."""
 
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ def test_init_with_demo_loads_once_and_prints_the_login(runner, app, session):
     assert learner.must_change_password and learner.org_unit.code == "CDCS-HALAM"
     cred_file = app.instance_path + "/demo-credentials.txt"
     assert (__import__("os").stat(cred_file).st_mode & 0o777) == 0o600
+
+
+def test_demo_data_is_refused_in_production(runner, app):
+    """Demo accounts share one printed password: `init --demo` refuses a production site."""
+    app.config["HOCVU_ENV"] = "production"
+    result = runner.invoke(args=["init", "--demo"])
+    assert result.exit_code != 0 and "refused in production" in result.output
+    assert not (__import__("pathlib").Path(app.instance_path) / "demo-credentials.txt").exists()
 
 
 def test_init_in_production_makes_no_trial_key(runner, app, tmp_path):

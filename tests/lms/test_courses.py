@@ -330,6 +330,16 @@ def test_author_imports_a_gift_or_moodle_xml_bank(
     }
 
 
+def test_an_empty_bank_upload_says_why(client, login, author, make, files_dir):
+    version = make.course(files_dir)
+    make.commit()
+    login("tacgia")
+    response = _upload(
+        client, "// chỉ có chú thích\n".encode(), "trong.gift", course_id=version.course_id
+    )
+    assert "Không đọc được câu hỏi nào từ tệp này." in response.get_data(as_text=True)
+
+
 def test_author_edits_a_question_in_the_browser_and_previews_it(
     client, login, author, make, files_dir, session
 ):

@@ -1,4 +1,4 @@
-"""The deadline rule at its boundaries, extensions, lock/late, and completion."""
+"""The deadline rule at its boundaries, batches, extensions, lock/late, and completion."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from lms.models import AuditEvent, DeadlineExtension, Notice, OverduePolicy, ProgressStatus
+from lms.models import (
+    AuditEvent,
+    Cohort,
+    DeadlineExtension,
+    Notice,
+    OverduePolicy,
+    ProgressStatus,
+)
 from lms.services import accounts, assessment, cohorts, deadlines, learning
 from lms.services.deadlines import DeadlineState, countdown, end_of_day
 from lms.services.errors import DomainError, Forbidden
@@ -98,6 +105,14 @@ def test_changing_issued_at_or_batch_days_recomputes(session, enrolment, make, a
     assert enrolment.due_at == utc(2026, 11, 19, 17, 0)
 
 
+def test_a_batch_of_another_unit_cannot_be_assigned(session, make):
+    batch = Cohort(name="Đợt khác", org_unit=make.unit())
+    session.add(batch)
+    learner = make.learner(make.unit())
+    with pytest.raises(DomainError, match="another unit"):
+        cohorts.assign(session, learner, batch)
+
+
 def test_extension_unlocks_an_overdue_learner_and_is_recorded(session, enrolment, make):
     admin = make.site_admin()
     now = utc(2026, 11, 13, 3, 0)  # overdue since the 11th at 24:00
@@ -130,6 +145,19 @@ def test_a_later_issue_date_wins_over_an_older_extension(session, enrolment, mak
     enrolment.user.issued_at = date(2026, 11, 25)
     deadlines.recompute(enrolment)
     assert enrolment.due_at == utc(2026, 12, 5, 17, 0)
+
+
+def test_an_extension_cannot_shorten_the_deadline(session, enrolment, make):
+    admin = make.site_admin()
+    with pytest.raises(DomainError, match="later than the current one"):
+        deadlines.extend(
+            session,
+            admin,
+            [enrolment],
+            reason="Nhầm",
+            until=date(2026, 11, 5),  # before the due day, 11 November
+            now=utc(2026, 11, 2),
+        )
 
 
 def test_unit_admin_cannot_extend_outside_their_subtree(session, enrolment, make):

@@ -1,21 +1,27 @@
 """Taking the final test: availability, the answer-leak check, autosave, the server's clock,
-idempotent and concurrent submits, results, completion."""
+idempotent and concurrent submits, results, completion, attempts across versions, regrading."""
 
 from __future__ import annotations
 
 import random
 import re
 import threading
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms.app.storage import LocalStorage
 from lms.models import AttemptStatus, Enrolment, ProgressStatus, TestAttempt, utcnow
-from lms.services import assessment, learning
+from lms.services import assessment, catalog, deadlines, learning
+from lms.services.errors import DomainError
 from tests.conftest import csrf_token
-from tests.factories import correct_answers, mini_course_files
+from tests.factories import correct_answers, mini_course_files, zip_bytes
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -128,6 +134,20 @@ def test_answers_are_saved_as_the_learner_goes_and_shown_again(client, login, en
     assert re.search(r'name="q-q1" value="1"\s+checked', page)
 
 
+def test_odd_digits_in_answers_do_not_crash(client, login, enrolled, session):
+    """Autosave takes a superscript digit and a 5,000-digit number without a 500."""
+    enrolment = _finish_lessons(session, enrolled)
+    attempt = assessment.start(session, enrolment, _test_activity(enrolment), utcnow())
+    session.commit()
+    login("hv.thi")
+    token = csrf_token(client, "/courses/an-toan-tren-mang/final-test")
+    response = client.post(
+        f"/courses/an-toan-tren-mang/test/{attempt.number}/save",
+        data={"csrf_token": token, "q-q1": "²", "q-q2": "9" * 5000},
+    )
+    assert response.status_code == 200
+
+
 def test_time_limit_is_enforced_by_the_server(session, enrolled):
     enrolment = _finish_lessons(session, enrolled)
     activity = _test_activity(enrolment)
@@ -143,6 +163,23 @@ def test_time_limit_is_enforced_by_the_server(session, enrolled):
         assessment.save_answers(session, attempt, right, start + timedelta(minutes=10, seconds=31))
     # Left open past its end, it was graded with what was saved: one of two questions.
     assert attempt.status == AttemptStatus.GRADED and attempt.score == 5.0
+
+
+def test_an_expired_attempt_is_graded_as_of_its_end(session, enrolled):
+    """An attempt left open is graded when someone next looks, but as of its end: its
+    completion is judged at that time, not the next day's."""
+    enrolment = _finish_lessons(session, enrolled)
+    enrolment.user.issued_at = date(2026, 11, 1)  # due at 24:00 on 11 November
+    deadlines.recompute(enrolment)
+    activity = _test_activity(enrolment)
+    start = utc(2026, 11, 11, 16, 45)  # 15 minutes before the deadline, limit 10 minutes
+    attempt = assessment.start(session, enrolment, activity, start)
+    assessment.save_answers(
+        session, attempt, correct_answers(attempt), start + timedelta(minutes=5)
+    )
+    assessment.finish_if_expired(session, attempt, utc(2026, 11, 12, 8, 0))  # seen next day
+    assert attempt.passed and attempt.submitted_at == start + timedelta(minutes=10)
+    assert enrolment.completed_at == start + timedelta(minutes=10) and not enrolment.completed_late
 
 
 def test_fail_then_pass_completes_the_course_and_double_submit_is_harmless(
@@ -185,6 +222,27 @@ def test_fail_then_pass_completes_the_course_and_double_submit_is_harmless(
     assert "Bạn đã đạt bài kiểm tra này." in page
 
 
+def test_answers_are_not_shown_while_an_attempt_is_open(client, login, enrolled, session):
+    """With answers shown "after the last attempt", an open last attempt does not show them."""
+    enrolment = _finish_lessons(session, enrolled)
+    activity = _test_activity(enrolment)
+    activity.content = {
+        "settings": {
+            **activity.content["settings"],
+            "attempts": 2,
+            "show_answers": "after_last_attempt",
+        }
+    }
+    session.commit()
+    first = assessment.start(session, enrolment, activity)
+    assessment.submit(session, first, {})
+    assessment.start(session, enrolment, activity)
+    session.commit()
+    login("hv.thi")
+    page = client.get("/courses/an-toan-tren-mang/test/1").get_data(as_text=True)
+    assert "Đáp án đúng:" not in page
+
+
 def test_attempts_run_out(session, enrolled):
     enrolment = _finish_lessons(session, enrolled)
     activity = _test_activity(enrolment)
@@ -193,6 +251,30 @@ def test_attempts_run_out(session, enrolled):
         assessment.submit(session, attempt, {})
     with pytest.raises(Exception, match="used all 2 attempts"):
         assessment.start(session, enrolment, activity)
+
+
+def test_moving_learners_to_a_new_version_keeps_their_attempts(session, enrolled, app):
+    """Attempts used on the old version count on the new one the author moved them to."""
+    enrolment = _finish_lessons(session, enrolled)
+    activity = _test_activity(enrolment)
+    for _ in range(2):
+        assessment.submit(session, assessment.start(session, enrolment, activity), {})
+    session.commit()
+    files = mini_course_files(
+        **{"modules/02-ma-otp.md": ("---\ntitle: Mã OTP\nminutes: 4\n---\n\nSửa câu chữ.\n")}
+    )
+    version = catalog.import_bundle(
+        session,
+        None,
+        zip_bytes(files),
+        LocalStorage(app.config["HOCVU_FILES_DIR"]),
+        publish_now=False,
+    )
+    catalog.publish(session, None, version, move_enrolled=True)
+    session.commit()
+    moved = session.get(Enrolment, enrolment.id)
+    with pytest.raises(DomainError, match="used all 2 attempts"):
+        assessment.start(session, moved, _test_activity(moved))
 
 
 def test_concurrent_submits_grade_once(app, session, enrolled):
@@ -231,7 +313,6 @@ def test_concurrent_submits_grade_once(app, session, enrolled):
 def test_statistics_regrade_and_attempt_lists(client, login, enrolled, session, make, app):
     from lms.models import Course, Role
     from tests.conftest import LoggedIn
-    from tests.factories import zip_bytes
 
     enrolment = _finish_lessons(session, enrolled)
     activity = _test_activity(enrolment)
@@ -256,8 +337,6 @@ def test_statistics_regrade_and_attempt_lists(client, login, enrolled, session, 
         '{ text = "Hạ Long mùa thu 2026", correct = true },', '{ text = "Hạ Long mùa thu 2026" },'
     )
     files["final-test.toml"] = bank.encode()
-    from lms.app.storage import LocalStorage
-    from lms.services import catalog
 
     catalog.import_bundle(
         session, None, zip_bytes(files), LocalStorage(app.config["HOCVU_FILES_DIR"])
@@ -281,3 +360,9 @@ def test_statistics_regrade_and_attempt_lists(client, login, enrolled, session, 
     record = admin.get(f"/admin/users/{enrolment.user_id}").get_data(as_text=True)
     assert "Các lần làm bài kiểm tra" in record
     assert session.get(Course, enrolment.course_id)
+
+
+def test_regrade_of_an_unpublished_course_does_nothing(session, make, app):
+    """A course with no published version has no questions to grade against: nothing changes."""
+    version = make.course(app.config["HOCVU_FILES_DIR"], publish=False)
+    assert assessment.regrade(session, version.course) == {"regraded": 0, "changed": 0}

@@ -1,5 +1,5 @@
-"""Reminders reach a real SMTP server exactly once, follow changed dates, and respect
-learners without email."""
+"""Reminders reach a real SMTP server exactly once, follow changed dates, respect learners
+without email, and a "not started" reminder waits for a day without another reminder."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from lms.jobs.reminders import send_reminders
 from lms.models import Notice, Reminder
-from lms.services import deadlines
+from lms.services import deadlines, reminders
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,6 +119,21 @@ def test_a_changed_due_date_gets_its_own_reminders(app, course_with_learners, se
     session.commit()
     # Due now on the 13th: 5 days left on the 8th; the earlier reminder does not block it.
     assert send_reminders(app, utc(2026, 11, 8, 2, 0))["claimed"] == 1
+
+
+def test_not_started_reminder_goes_out_on_a_later_day(session, make, app):
+    """Due the same day as a days-left reminder, "not started" is skipped that day and sent on
+    the next run of a later day, not lost."""
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    learner = make.learner(make.unit(), issued_at=date(2026, 11, 1))
+    make.enrol(learner, version)
+    version.course.reminder_days = [5, 2, 0]
+    version.course.not_started_after_days = 6  # after the 5-days-left reminder
+    make.commit()
+    first = reminders.claim_due(session, utc(2026, 11, 6, 2))  # 5 days left
+    assert [c.message for c in first] == [reminders.MESSAGES["days_left"]]
+    later = reminders.claim_due(session, utc(2026, 11, 7, 2))  # 6 days after issue
+    assert [c.message for c in later] == [reminders.MESSAGES["not_started"]]
 
 
 def test_smtp_failure_is_recorded_and_in_app_notice_remains(app, course_with_learners, session):

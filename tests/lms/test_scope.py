@@ -1,13 +1,15 @@
-"""A unit admin sees and changes only their own subtree, on every admin endpoint."""
+"""A unit admin sees and changes only their own subtree, on every admin endpoint; the audit
+history of a record moved to another unit follows it."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from lms.models import Role, User
-from lms.services import accounts
+from lms.models import AuditEvent, Role, User
+from lms.services import accounts, units
 from lms.services.errors import Forbidden
+from tests.conftest import LoggedIn
 
 
 @pytest.fixture
@@ -270,3 +272,42 @@ def test_audit_log_is_scoped(client, login, post, world, session, make):
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "Người Trong Phạm Vi" in page
     assert "Người Ngoài Phạm Vi" not in page
+
+
+def test_audit_history_follows_a_moved_unit(client, session, make):
+    """After a unit moves, its events are shown to the admins of its new place, not its old."""
+    admin = make.site_admin(username="admin")
+    root = make.unit(code="R")
+    a = make.unit(root, code="A")
+    b = make.unit(root, code="B")
+    child = make.unit(a, code="C")
+    learner = make.learner(child, username="hv.di.chuyen", full_name="Người Đi Cùng Đơn Vị")
+    make.unit_admin(a, username="qt.a")
+    make.unit_admin(b, username="qt.b")
+    accounts.reset_password(session, admin, learner)
+    units.move_unit(session, admin, child, b)
+    session.commit()
+    events = session.scalars(select(AuditEvent).where(AuditEvent.target_type == "user")).all()
+    assert all(e.unit_path.startswith(b.path) for e in events)
+    for username, visible in (("qt.a", False), ("qt.b", True)):
+        other = client.application.test_client()
+        LoggedIn(other)(username)
+        page = other.get("/admin/audit").get_data(as_text=True)
+        assert ("Người Đi Cùng Đơn Vị" in page) is visible, username
+
+
+def test_audit_history_follows_a_user_to_another_unit(session, make):
+    """A user's earlier events are filed under the unit they moved to."""
+    admin = make.site_admin(username="admin")
+    a, b = make.unit(code="A"), make.unit(code="B")
+    learner = make.learner(a, full_name="Người Chuyển Đơn Vị")
+    accounts.reset_password(session, admin, learner)
+    accounts.update_user(
+        session,
+        admin,
+        learner,
+        data=accounts.AccountData(full_name=learner.full_name, org_unit=b),
+        roles=[(Role.LEARNER, None)],
+    )
+    paths = session.scalars(select(AuditEvent.unit_path)).all()
+    assert paths and all(p == b.path for p in paths)

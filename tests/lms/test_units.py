@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from lms.models import AuditEvent, OrgUnit, UnitKind
+from lms.models import AuditEvent, OrgUnit, Role, UnitKind
 from lms.services import units
 from lms.services.errors import DomainError, Forbidden
 
@@ -92,6 +92,14 @@ def test_delete_only_when_empty(session, admin, make):
         units.delete_unit(session, admin, parent)
     units.delete_unit(session, admin, empty)
     assert session.get(OrgUnit, empty.id) is None
+
+
+def test_unit_that_is_an_admin_scope_cannot_be_deleted(session, make, admin):
+    """A unit managed by a unit admin is refused with a message (deleting it failed with a 500)."""
+    unit = make.unit(code="SCOPE")
+    make.user(make.unit(code="HOME"), roles=[(Role.UNIT_ADMIN, unit)])
+    with pytest.raises(DomainError, match="unit administrator still manages"):
+        units.delete_unit(session, admin, unit)
 
 
 def test_unit_admin_edits_only_inside_their_subtree(session, make):

@@ -1,4 +1,5 @@
-"""Accounts: create, edit, reset password, deactivate; validation of what admins type."""
+"""Accounts: create, edit (roles and managed units), reset password, deactivate; validation of
+what admins type; the list's search and pages."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from lms.models import AuditEvent, Role, User
+from lms.models import AuditEvent, Role, RoleAssignment, User
 from lms.services import accounts
 from lms.services.errors import DomainError
 from tests.conftest import LoggedIn, csrf_token
@@ -99,6 +100,17 @@ def test_learner_needs_a_unit_and_unit_admin_a_scope(session, admin):
             session, admin, username="qt.y", data=_data(None), roles=[(Role.UNIT_ADMIN, None)]
         )
     assert error.value.field == "admin_unit_ids"
+
+
+def test_the_same_role_twice_is_stored_once(session, make, admin):
+    user, _ = accounts.create_user(
+        session,
+        admin,
+        username="hai.lan",
+        data=_data(make.unit(), "Hai Lần"),
+        roles=[(Role.LEARNER, None), (Role.LEARNER, None)],
+    )
+    assert [r.role for r in user.roles] == [Role.LEARNER]
 
 
 def test_reset_password_logs_out_everywhere(session, make, admin, app):
@@ -267,6 +279,35 @@ def test_edit_account_changes_details_and_is_audited(client, login, post, make, 
     assert event.details["full_name"] == ["Tên Cũ", "Tên Mới"]
 
 
+def test_editing_a_unit_admin_keeps_all_their_scopes(client, login, post, make, session, admin):
+    """The edit form shows every unit a unit admin manages, and saving it (even with a unit
+    sent twice) keeps each of them once."""
+    a = make.unit(code="A", name="Đơn vị A")
+    b = make.unit(code="B", name="Đơn vị B")
+    boss = make.user(a, username="qt.ab", roles=[(Role.UNIT_ADMIN, a), (Role.UNIT_ADMIN, b)])
+    make.commit()
+    login("admin")
+    page = client.get(f"/admin/users/{boss.id}/edit").get_data(as_text=True)
+    assert page.count("selected") >= 3  # unit, and both managed units
+    response = post(
+        f"/admin/users/{boss.id}/edit",
+        {
+            "full_name": boss.full_name,
+            "username": "qt.ab",
+            "org_unit_id": str(a.id),
+            "roles": ["unit_admin", "unit_admin"],
+            "admin_unit_ids": [str(a.id), str(b.id), str(b.id)],
+            "phone": "0912345678",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    session.rollback()
+    scopes = session.scalars(
+        select(RoleAssignment.scope_unit_id).where(RoleAssignment.user_id == boss.id)
+    ).all()
+    assert sorted(scopes) == sorted([a.id, b.id])
+
+
 def test_reset_password_page_shows_the_new_password(client, login, post, make, admin, session):
     learner = make.learner(make.unit(), username="hv.quen")
     make.commit()
@@ -328,6 +369,14 @@ def test_users_list_search_filter_and_pagination(client, login, make, admin, app
     assert "Đỗ Thị Khác" in found and "Phạm Văn Số" not in found
     nothing = client.get("/admin/users?q=zzz").get_data(as_text=True)
     assert "Không có tài khoản nào phù hợp với bộ lọc." in nothing
+
+
+def test_absurd_page_numbers_do_not_crash(client, login, make, admin):
+    """Page numbers too large for the database or below 1 are brought into range."""
+    make.commit()
+    login("admin")
+    for path in ("/admin/users?page=99999999999999999999", "/admin/audit?page=-5"):
+        assert client.get(path).status_code == 200
 
 
 def test_users_list_is_in_vietnamese_order_and_search_ignores_accents(client, login, make, admin):
