@@ -1,5 +1,5 @@
 """The `hocvu` program (and `python -m lms`): Flask's command group with Hocvu's app, its
-commands (lms/cli.py) and a `run` that serves both origins."""
+commands (lms/cli/) and a `run` that serves both origins."""
 
 from __future__ import annotations
 

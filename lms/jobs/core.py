@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from lms.app.extensions import db
 from lms.models import Job, JobStatus, User, utcnow
+from lms.services.errors import DomainError
 
 __all__ = ["Job", "JobContext", "TransientError", "enqueue", "task"]
 
@@ -184,7 +185,11 @@ def run_job(app: Flask, job_id: int, *, retry_transient: bool = False) -> None:
                     log.warning("job %s: could not put it back to queued", job_id, exc_info=True)
                 raise
             log.exception("job %s (%s) failed", job_id, name)
-            session.execute(mine.values(status=JobStatus.FAILED, error=error, finished_at=utcnow()))
+            failed = {"status": JobStatus.FAILED, "error": error, "finished_at": utcnow()}
+            if isinstance(exc, DomainError):
+                # The reason in words the admin reads on the job's page (a msgid and params).
+                failed["result"] = {"message": exc.message, "params": _jsonable(exc.params)}
+            session.execute(mine.values(**failed))
             session.commit()
             return
         job = session.get(Job, job_id)
@@ -198,6 +203,11 @@ def run_job(app: Flask, job_id: int, *, retry_transient: bool = False) -> None:
             values["done"] = job.total
         session.execute(mine.values(**values))
         session.commit()
+
+
+def _jsonable(params: dict) -> dict:
+    plain = (int, float, str, bool, type(None))
+    return {key: v if isinstance(v, plain) else str(v) for key, v in params.items()}
 
 
 def fail_interrupted(session: Session) -> int:

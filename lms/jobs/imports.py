@@ -11,9 +11,43 @@ from lms.app import storage as files
 from lms.jobs import core as jobs
 from lms.models import User
 
+# The settings of the upload page that the import carries (kept with the upload, then in the
+# job's arguments).
+OPTIONS = (
+    "batch_name",
+    "username_from",
+    "update_existing",
+    "create_units",
+    "strict",
+    "course_ids",
+    "days",
+)
+# An uploaded list names people: it is deleted once imported, or after this long if it never
+# is (by every new upload and by `hocvu housekeeping`).
+UPLOAD_HOURS = 24
+
 
 def upload_key(token: str) -> str:
     return f"uploads/{token}.bin"
+
+
+def discard_stale_uploads(storage: files.LocalStorage, now: float | None = None) -> int:
+    """Delete the uploaded lists older than UPLOAD_HOURS; return how many."""
+    import time
+
+    folder = storage.root / "uploads"
+    if not folder.is_dir():
+        return 0
+    cutoff = (now if now is not None else time.time()) - UPLOAD_HOURS * 3600
+    removed = 0
+    for path in folder.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:  # taken by a concurrent sweep
+            continue
+    return removed
 
 
 def _discard(storage, key: str) -> None:
@@ -38,6 +72,9 @@ def import_users(
     username_from: str = "name",
     update_existing: bool = True,
     create_units: bool = False,
+    course_ids: list[int] | None = None,
+    days: int | None = None,
+    accepted: list[str] | None = None,
 ) -> dict:
     """Commit an account list checked by the admin: read again, check again, write all rows
     (or none), and keep the new logins encrypted for one download."""
@@ -74,11 +111,16 @@ def import_users(
             job = session.get(jobs.Job, ctx.job_id)
             job.done, job.total = count, total  # committed with the import, at the end
 
+    # The file and the site may have changed since the check page: the warnings are counted
+    # again, and one the admin did not accept stops the import (a DomainError: not retried).
     result = rosters.commit_import(
         session,
         actor,
         plan,
         batch_name=batch_name,
+        course_ids=course_ids,
+        days=days,
+        accepted=tuple(accepted) if accepted is not None else None,
         strict=strict,
         initial_key=passwords.initial_password_key(app.config["SECRET_KEY"]),
         today=clock.today(app.config["HOCVU_TIMEZONE"]),
@@ -98,6 +140,9 @@ def import_users(
         "updated": result.updated,
         "unchanged": result.unchanged,
         "skipped": result.skipped,
+        "units": result.units_created,
+        "batches": result.batches_created,
+        "enrolled": result.enrolled,
     }
     session.get(jobs.Job, ctx.job_id).result = summary  # committed with the accounts
     session.commit()

@@ -292,3 +292,20 @@ def touch_login_session(connection, login_session_id: int, now: datetime | None 
         .where(LoginSession.id == login_session_id)
         .values(last_seen_at=now or utcnow())
     )
+
+
+def purge_ended(session: Session, window_minutes: int, now: datetime | None = None) -> dict:
+    """Delete the login sessions that ended over a day ago (revoked or expired) and failed
+    login attempts no longer counted; return how many of each."""
+    now = now or utcnow()
+    day_ago = now - timedelta(days=1)
+    sessions = session.execute(
+        delete(LoginSession).where(
+            (LoginSession.revoked_at < day_ago) | (LoginSession.expires_at < day_ago)
+        )
+    ).rowcount
+    failures = session.execute(
+        delete(LoginFailure).where(LoginFailure.at < now - timedelta(minutes=int(window_minutes)))
+    ).rowcount
+    session.flush()
+    return {"sessions": sessions, "failures": failures}

@@ -11,7 +11,7 @@ from lms.models import AuditEvent, OrgUnit, RoleAssignment, UnitKind, User
 from lms.services import audit
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.services.scope import Scope
-from lms.services.text import clean_unit_code, clean_unit_name
+from lms.services.text import clean_unit_code, clean_unit_name, fold
 
 MAX_DEPTH = 8
 
@@ -38,6 +38,30 @@ def _lock(session: Session, *units: OrgUnit | None) -> None:
     """
     for unit in sorted((u for u in units if u is not None), key=lambda u: u.id):
         session.refresh(unit, with_for_update=True)
+
+
+# How Vietnamese unit names begin, and the level they mean (folded, accent-free).
+_KIND_PREFIXES = (
+    ("lien doan lao dong tinh", UnitKind.FEDERATION),
+    ("lien doan lao dong thanh pho", UnitKind.FEDERATION),
+    ("ldld tinh", UnitKind.FEDERATION),
+    ("ldld thanh pho", UnitKind.FEDERATION),
+    ("ldld tp", UnitKind.FEDERATION),
+    ("lien doan lao dong", UnitKind.DISTRICT),  # quận, huyện, thị xã
+    ("ldld", UnitKind.DISTRICT),
+    ("cong doan nganh", UnitKind.SECTOR),
+    ("cd nganh", UnitKind.SECTOR),
+    ("cong doan co so", UnitKind.GRASSROOTS),
+    ("cdcs", UnitKind.GRASSROOTS),
+)
+
+
+def guess_kind(name: str) -> UnitKind:
+    """The level a unit's name tells ("LĐLĐ tỉnh ..." a federation, "CĐCS ..." a grassroots
+    union), for units an import adds; OTHER when the name does not say."""
+    folded = fold(name)
+    found = (kind for prefix, kind in _KIND_PREFIXES if folded.startswith(prefix))
+    return next(found, UnitKind.OTHER)
 
 
 def create_unit(

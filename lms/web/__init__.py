@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from lms.app.extensions import db, login_manager
+from lms.app.i18n import message_text
 from lms.services.errors import DomainError, Forbidden, NotFound
 from lms.services.logins import load_session_user, touch_login_session
 from lms.web.common import LOGIN_KEY, message_of, session_rules, static_version
@@ -172,6 +173,9 @@ def register_web(app: Flask, url_prefix: str) -> None:
             if request.endpoint != "core.static" and "_user_id" in session:
                 response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    # A stored message (English msgid and parameters, ISO dates) in the user's language.
+    app.jinja_env.globals["message"] = message_text
 
     @app.context_processor
     def layout_context():

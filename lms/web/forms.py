@@ -506,18 +506,38 @@ class ImportForm(Form):
         ),
         default="name",
     )
+    course_ids = CheckboxListField(
+        _l("Courses of a new batch"),
+        coerce=int,
+        description=_l(
+            "When the batch is new, its accounts are enrolled in these courses, with due dates "
+            "from their issue dates. An existing batch keeps its own courses."
+        ),
+    )
+    deadline_days = IntegerField(
+        _l("Days to finish (new batch)"),
+        validators=[
+            Optional(),
+            NumberRange(1, 365, message=_l("deadline_days must be a whole number from 1 to 365.")),
+        ],
+        description=_l("Leave empty to use each course's own number of days (usually 10)."),
+    )
     update_existing = BooleanField(_l("Update accounts that already exist"), default=True)
     create_units = BooleanField(
-        _l("Add the units of a path that do not exist yet (under units I manage)")
+        _l("Add the units of a path that do not exist yet"),
+        description=_l(
+            "Under units you manage; a site administrator may also add the top unit (the "
+            "province federation of a new site, for example)."
+        ),
     )
     submit = SubmitField(_l("Check the file"))
 
 
 class ImportCommitForm(Form):
-    batch_name = StringField(validators=[Optional(), Length(max=120)])
-    strict = BooleanField()
-    username_from = StringField(validators=[Optional(), Length(max=10)])
-    update_existing = BooleanField()
+    """The import button of the check page (its settings are kept with the upload; the
+    warnings ticked come as `accept`)."""
+
+    accept = SelectMultipleField(choices=[], validate_choice=False)
     submit = SubmitField(_l("Import"))
 
 

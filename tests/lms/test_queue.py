@@ -183,7 +183,15 @@ def test_a_bulk_import_runs_in_a_worker(app, make, session, workers):
     workers()
     job = wait_for(app, job_id)
     assert job.status == JobStatus.DONE, job.error
-    assert job.result == {"created": 5, "updated": 0, "unchanged": 0, "skipped": 0}
+    assert job.result == {
+        "created": 5,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 0,
+        "units": 0,
+        "batches": 1,  # the file's "Đợt học", new
+        "enrolled": 0,  # it has no course yet
+    }
     assert (job.done, job.total, job.attempts) == (5, 5, 1)
     assert len(_learners(session)) == 5
 

@@ -270,7 +270,9 @@ def test_import_users_command(runner, world, tmp_path, session):
 
     path = tmp_path / "ds.csv"
     path.write_text(_csv(",", [ROWS[0]]), encoding="utf-8")
-    dry = runner.invoke(args=["import-users", str(path), "--admin", "qt.than", "--dry-run"])
+    dry = runner.invoke(
+        args=["import-users", str(path), "--admin", "qt.than", "--dry-run", "--lang", "en"]
+    )
     assert dry.exit_code == 0 and "1 rows: 1 new" in dry.output
     credentials = tmp_path / "logins.csv"
     done = runner.invoke(
@@ -281,12 +283,15 @@ def test_import_users_command(runner, world, tmp_path, session):
             "qt.than",
             "--batch",
             "Đợt 1",
+            "--yes",  # the new batch has no course: accepted
             "--credentials",
             str(credentials),
+            "--lang",
+            "en",
         ]
     )
     assert done.exit_code == 0, done.output
-    assert "Created 1" in done.output
+    assert "Imported: 1 new accounts" in done.output
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     assert "annv" in credentials.read_text("utf-8-sig")
 
@@ -309,10 +314,10 @@ def test_credentials_file_quotes_names_a_spreadsheet_would_run(runner, world, tm
         writer.writerow(["@SUM(1)", "", "", "", "CDCS-HALAM", "hv.x2"])
     credentials = tmp_path / "logins.csv"
     args = ["import-users", str(path), "--admin", "qt.than", "--credentials", str(credentials)]
-    done = runner.invoke(args=args)
+    done = runner.invoke(args=[*args, "--accept", "no-batch"])
     assert done.exit_code == 0, done.output
     rows = _csv_rows(credentials.read_bytes())
-    assert rows[0] == ["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu"]
+    assert rows[0] == ["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu", "Hạn hoàn thành"]
     assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("http://evil","x")', "'@SUM(1)"]
     assert [r[2] for r in rows[1:]] == ["hv.x1", "hv.x2"]
 
@@ -424,7 +429,7 @@ def test_admin_imports_in_the_browser_flow_over_http(
     upload = re.search(r"/admin/import/([\w-]+)/commit", preview).group(1)
     started = client.post(
         f"/admin/import/{upload}/commit",
-        data={"csrf_token": token, "strict": "y", "batch_name": "Đợt 1"},
+        data={"csrf_token": token, "accept": "batch-without-course:Đợt 1"},
     )
     job_page = client.get(started.location).get_data(as_text=True)
     assert "Đã tạo 1, cập nhật 0, giữ nguyên 0, bỏ qua 0." in job_page
@@ -471,7 +476,7 @@ def test_credentials_workbook_keeps_formula_like_names_as_text(client, login, wo
     ).get_data(as_text=True)
     upload = re.search(r"/admin/import/([\w-]+)/commit", preview).group(1)
     started = client.post(
-        f"/admin/import/{upload}/commit", data={"csrf_token": token, "strict": "y"}
+        f"/admin/import/{upload}/commit", data={"csrf_token": token, "accept": "no-batch"}
     )
     download = zipfile.ZipFile(io.BytesIO(client.get(started.location + "/credentials").data))
     (sheet_name,) = [n for n in download.namelist() if n.endswith(".xlsx")]

@@ -26,6 +26,9 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    units_created: int = 0
+    batches_created: int = 0
+    enrolled: int = 0
     credentials: list[Credential] = field(default_factory=list)
 
 
@@ -40,9 +43,10 @@ def common_unit(units: list[OrgUnit], by_id: dict[int, OrgUnit]) -> OrgUnit:
     return by_id[int(prefix[-1])] if prefix else units[0]
 
 
-def _unit_code(name: str, parent: OrgUnit, session: Session) -> str:
+def _unit_code(name: str, parent: OrgUnit | None, session: Session) -> str:
     base = re.sub(r"[^A-Z0-9]+", "-", fold(name).upper()).strip("-")[:34] or "DV"
-    taken = set(session.scalars(select(OrgUnit.code).where(OrgUnit.parent_id == parent.id)))
+    under = OrgUnit.parent_id == parent.id if parent else OrgUnit.parent_id.is_(None)
+    taken = set(session.scalars(select(OrgUnit.code).where(under)))
     code, number = base, 1
     while code in taken:
         number += 1
@@ -50,17 +54,19 @@ def _unit_code(name: str, parent: OrgUnit, session: Session) -> str:
     return code
 
 
-def _create_missing_units(session: Session, actor: User, rows: list[RowPlan]) -> None:
-    """Add the units named by paths in the file (under units the actor manages)."""
-    from lms.services.units import create_unit
+def _create_missing_units(session: Session, actor: User, rows: list[RowPlan]) -> int:
+    """Add the units named by paths in the file (under units the actor manages, or, for a site
+    admin, a new top unit); return how many were added."""
+    from lms.services.units import create_unit, guess_kind
 
     made: dict[tuple[int, tuple[str, ...]], OrgUnit] = {}
     for row in rows:
         if not row.new_units:
             continue
         parent, names = row.new_units
+        top = parent.id if parent else 0
         for depth in range(len(names)):
-            key = (row.new_units[0].id, names[: depth + 1])
+            key = (top, names[: depth + 1])
             if key not in made:
                 made[key] = create_unit(
                     session,
@@ -68,9 +74,11 @@ def _create_missing_units(session: Session, actor: User, rows: list[RowPlan]) ->
                     parent=parent,
                     code=_unit_code(names[depth], parent, session),
                     name=names[depth],
+                    kind=guess_kind(names[depth]),
                 )
             parent = made[key]
         row.unit = parent
+    return len(made)
 
 
 def commit_import(
@@ -79,23 +87,31 @@ def commit_import(
     plan: Plan,
     *,
     batch_name: str | None = None,
+    course_ids: list[int] | None = None,
+    days: int | None = None,
     initial_key: bytes,
     today: _dt.date,
     strict: bool = True,
+    accepted: tuple[str, ...] | None = None,
     timezone: str = "Asia/Ho_Chi_Minh",
     progress=lambda done, total: None,
 ) -> ImportResult:
     """Write a checked plan in one transaction (the caller commits): all rows or none.
 
-    New accounts get a random initial password (HMAC-hashed); rows whose account exists are
-    updated; every account is put in the batch and enrolled in its courses. With `strict`,
-    a plan with any bad row writes nothing.
+    Units named by paths are added when the plan says so; new accounts get a random initial
+    password (HMAC-hashed); rows whose account exists are updated; every account joins its
+    batch (an existing one, or a new one made with `course_ids` and `days`) and is enrolled in
+    the batch's courses with its due date. With `strict`, a plan with any bad row writes
+    nothing. `accepted` names the warnings of the check page the admin accepted (None: the
+    caller checked them); one not accepted writes nothing.
     """
     from sqlalchemy import insert
 
     from lms.models import Cohort, Enrolment, Role, RoleAssignment
     from lms.services import audit, deadlines
     from lms.services.passwords import generate_initial_password, hash_initial_password
+    from lms.services.rosters.preview import batch_name as batch_of
+    from lms.services.rosters.preview import existing_batch, new_batch_courses, preview
     from lms.services.text import sort_key
 
     if strict and plan.errors:
@@ -103,33 +119,51 @@ def commit_import(
             N_("%(n)s rows have errors: correct them, or import without them."),
             n=len(plan.errors),
         )
+    course_ids = list(course_ids or [])
+    if accepted is not None:
+        shown = preview(
+            session,
+            actor,
+            plan,
+            default_batch=batch_name,
+            course_ids=course_ids,
+            days=days,
+            today=today,
+        )
+        refused = shown.unaccepted(accepted)
+        if refused:
+            raise DomainError(refused[0].message, **refused[0].params)
     good = [r for r in plan.rows if r.action != "error"]
     result = ImportResult(skipped=len(plan.rows) - len(good))
     if not good:
         return result
-    _create_missing_units(session, actor, good)
+    result.units_created = _create_missing_units(session, actor, good)
     scope = Scope.of(actor)
     by_id = {u.id: u for u in session.scalars(select(OrgUnit).where(scope.unit_filter()))}
     home = common_unit([r.unit for r in good], by_id)
+    chosen = new_batch_courses(session, course_ids)
     cohorts: dict[str, Cohort] = {}
 
-    def cohort_for(name: str | None) -> Cohort | None:
-        name = " ".join((name or "").split())[:120]
+    def cohort_for(name: str) -> Cohort | None:
         if not name:
             return None
         if name not in cohorts:
-            # An existing batch of that name above the rows' units (the closest), else a new
-            # one at their common unit.
-            candidates = [
-                c
-                for c in session.scalars(select(Cohort).where(Cohort.name == name))
-                if c.org_unit.contains(home) and scope.covers_unit(c.org_unit)
-            ]
-            found = max(candidates, key=lambda c: c.org_unit.depth, default=None)
+            found = existing_batch(session, scope, name, home)
             if found is None:
-                found = Cohort(name=name, org_unit_id=home.id)
+                found = Cohort(name=name, org_unit_id=home.id, deadline_days=days)
+                found.courses = list(chosen)
                 session.add(found)
                 session.flush()
+                audit.record(
+                    session,
+                    actor,
+                    "cohort.create",
+                    home,
+                    cohort=name,
+                    days=days,
+                    courses=[c.title for c in chosen],
+                )
+                result.batches_created += 1
             cohorts[name] = found
         return cohorts[name]
 
@@ -175,11 +209,20 @@ def commit_import(
             ],
         )
     result.created = len(ids)
-    # Existing accounts: changed details are updated, the others left alone.
-    for row in good:
-        if row.action == "new":
-            continue
-        user = session.scalar(select(User).where(User.username == row.username))
+    # Existing accounts: changed details are updated, the others left alone (loaded in chunks,
+    # not one query a row: a file imported again is mostly existing accounts).
+    kept = [r for r in good if r.action != "new"]
+    users: dict[str, User] = {}
+    names = [r.username for r in kept]
+    for start in range(0, len(names), 5000):
+        users.update(
+            (u.username, u)
+            for u in session.scalars(
+                select(User).where(User.username.in_(names[start : start + 5000]))
+            )
+        )
+    for row in kept:
+        user = users[row.username]
         ids[row.username] = user.id
         if row.action == "update":
             user.full_name, user.org_unit_id = row.full_name, row.unit.id
@@ -193,27 +236,39 @@ def commit_import(
     session.flush()
     # Batches and enrolments, with due dates from issued_at (the 10-day clock starts).
     members: dict[int, list[int]] = {}
+    batch_of_row: dict[str, Cohort] = {}
     for row in good:
-        cohort = cohort_for(row.values.get("batch") or batch_name)
+        cohort = cohort_for(batch_of(row, batch_name))
         if cohort is not None:
             members.setdefault(cohort.id, []).append(ids[row.username])
+            batch_of_row[row.username] = cohort
     for cohort_id, user_ids in members.items():
         cohort = session.get(Cohort, cohort_id)
-        session.execute(
-            User.__table__.update().where(User.id.in_(user_ids)).values(cohort_id=cohort_id)
-        )
-        enrolled = (
-            set(session.scalars(select(Enrolment.user_id).where(Enrolment.user_id.in_(user_ids))))
-            if result.updated or result.unchanged
-            else set()
-        )
-        issued = dict(
-            session.execute(select(User.id, User.issued_at).where(User.id.in_(user_ids))).all()
-        )
+        for start in range(0, len(user_ids), 5000):
+            session.execute(
+                User.__table__.update()
+                .where(User.id.in_(user_ids[start : start + 5000]))
+                .values(cohort_id=cohort_id)
+            )
+        enrolled: set[tuple[int, int]] = set()
+        issued: dict[int, _dt.date | None] = {}
+        for start in range(0, len(user_ids), 5000):
+            chunk = user_ids[start : start + 5000]
+            if result.updated or result.unchanged:
+                enrolled.update(
+                    session.execute(
+                        select(Enrolment.user_id, Enrolment.course_id).where(
+                            Enrolment.user_id.in_(chunk)
+                        )
+                    ).all()
+                )
+            issued.update(
+                session.execute(select(User.id, User.issued_at).where(User.id.in_(chunk))).all()
+            )
         for course in cohort.courses:
             if course.current_version_id is None:
                 continue
-            days = cohort.deadline_days or course.current_version.deadline_days
+            days_of = cohort.deadline_days or course.current_version.deadline_days
             rows = [
                 {
                     "user_id": uid,
@@ -221,31 +276,30 @@ def commit_import(
                     "version_id": course.current_version_id,
                     "enrolled_at": now,
                     "completed_late": False,
-                    "due_at": deadlines.end_of_day(issued[uid] + _dt.timedelta(days=days), timezone)
+                    "due_at": deadlines.end_of_day(
+                        issued[uid] + _dt.timedelta(days=days_of), timezone
+                    )
                     if issued.get(uid)
                     else None,
                 }
                 for uid in user_ids
-                if uid not in enrolled
+                if (uid, course.id) not in enrolled
             ]
             for start in range(0, len(rows), 5000):
                 session.execute(insert(Enrolment), rows[start : start + 5000])
+            result.enrolled += len(rows)
     progress(total, total)
-    units_by_id = {u.id: u for u in (r.unit for r in good)}
     for row in new_rows:
-        issued = row.issued_at or today
-        first = next(iter(cohorts.values()), None)
-        days = None
-        if first is not None and first.courses and first.courses[0].current_version:
-            days = first.deadline_days or first.courses[0].current_version.deadline_days
+        issued_day = row.issued_at or today
+        cohort = batch_of_row.get(row.username)
+        due = None
+        if cohort is not None and cohort.courses:
+            first = next((c for c in cohort.courses if c.current_version_id), None)
+            if first is not None:
+                span = cohort.deadline_days or first.current_version.deadline_days
+                due = issued_day + _dt.timedelta(days=span)
         result.credentials.append(
-            Credential(
-                row.username,
-                row.full_name,
-                units_by_id[row.unit.id].name,
-                passwords[row.username],
-                issued + _dt.timedelta(days=days) if days else None,
-            )
+            Credential(row.username, row.full_name, row.unit.name, passwords[row.username], due)
         )
     audit.record(
         session,
@@ -256,6 +310,7 @@ def commit_import(
         updated=result.updated,
         unchanged=result.unchanged,
         skipped=result.skipped,
+        units=result.units_created,
         batch=batch_name,
     )
     return result

@@ -44,8 +44,11 @@ class RowPlan:
     errors: list[tuple[str, dict]] = field(default_factory=list)
     username: str = ""
     unit: OrgUnit | None = None
-    # With create_units: the existing parent and the names of the units to add under it.
-    new_units: tuple[OrgUnit, tuple[str, ...]] | None = None
+    # With create_units: the existing parent (None: a new top unit, for a site admin) and the
+    # names of the units to add under it.
+    new_units: tuple[OrgUnit | None, tuple[str, ...]] | None = None
+    # The first name of a unit path that names no unit at all (a fresh site, a typo).
+    missing_root: str | None = None
     full_name: str = ""
     phone: str | None = None
     email: str | None = None
@@ -53,11 +56,32 @@ class RowPlan:
     issued_at: _dt.date | None = None
 
 
+@dataclass(frozen=True)
+class NewUnit:
+    """A unit the import would add: its path of names, how deep it is below the deepest
+    existing unit, and how many accounts of the file it (or a unit below it) would hold."""
+
+    parent: OrgUnit | None  # the existing unit it goes under (None: a new top unit)
+    names: tuple[str, ...]  # from below `parent` down to this unit
+    accounts: int
+
+    @property
+    def name(self) -> str:
+        return self.names[-1]
+
+    @property
+    def depth(self) -> int:
+        return len(self.names) - 1
+
+
 @dataclass
 class Plan:
     """The dry run of a whole file."""
 
     rows: list[RowPlan]
+    # Phones written on rows of different people: {phone: [lines]} (a warning, not an error:
+    # a family may share a phone).
+    shared_phones: dict[str, list[int]] = field(default_factory=dict)
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
@@ -68,13 +92,53 @@ class Plan:
 
     @property
     def units_to_create(self) -> set[tuple[int, tuple[str, ...]]]:
-        """(existing parent id, names) of every unit chain the import would add."""
+        """(existing parent id, 0 for none; names) of every unit chain the import would add."""
         return {
-            (r.new_units[0].id, r.new_units[1][: depth + 1])
+            (r.new_units[0].id if r.new_units[0] else 0, r.new_units[1][: depth + 1])
             for r in self.rows
             if r.new_units and r.action != "error"
             for depth in range(len(r.new_units[1]))
         }
+
+    def new_units(self) -> list[NewUnit]:
+        """The units to add, in tree order (each after its parent), with their accounts."""
+        counts: dict[tuple[int, tuple[str, ...]], int] = {}
+        parents: dict[int, OrgUnit | None] = {}
+        for row in self.rows:
+            if not row.new_units or row.action == "error":
+                continue
+            parent, names = row.new_units
+            key = parent.id if parent else 0
+            parents[key] = parent
+            for depth in range(len(names)):
+                chain = (key, names[: depth + 1])
+                counts[chain] = counts.get(chain, 0) + 1
+        ordered = sorted(
+            counts,
+            key=lambda chain: (
+                (parents[chain[0]].path if parents[chain[0]] else "", *map(fold, chain[1]))
+            ),
+        )
+        return [NewUnit(parents[k], names, counts[(k, names)]) for k, names in ordered]
+
+    @property
+    def missing_roots(self) -> dict[str, int]:
+        """{first name of a unit path that names nothing on the site: rows}, biggest first."""
+        found: dict[str, int] = {}
+        for row in self.rows:
+            if row.missing_root:
+                found[row.missing_root] = found.get(row.missing_root, 0) + 1
+        return dict(sorted(found.items(), key=lambda item: -item[1]))
+
+    def error_groups(self) -> list[tuple[str, dict, list[int]]]:
+        """The errors of the file, each message once with the lines it is on (a file with the
+        same problem on 36,000 rows reads as one problem)."""
+        groups: dict[tuple, tuple[str, dict, list[int]]] = {}
+        for row in self.rows:
+            for message, params in row.errors:
+                key = (message, tuple(sorted((k, str(v)) for k, v in params.items())))
+                groups.setdefault(key, (message, params, []))[2].append(row.line)
+        return sorted(groups.values(), key=lambda group: (-len(group[2]), group[2][0]))
 
 
 class UnitFinder:
@@ -102,13 +166,27 @@ class UnitFinder:
     def _key(names: list[str]) -> str:
         return " / ".join(fold(n) for n in names)
 
-    def plan_missing(self, text: str) -> tuple[OrgUnit, tuple[str, ...]]:
-        """For a path with missing units: the deepest existing unit and the names to add."""
-        names = [" ".join(part.split()) for part in text.split("/") if part.strip()]
+    @staticmethod
+    def names_of(text: str) -> list[str]:
+        """The unit names of a path 'A / B / C', spaces collapsed."""
+        return [" ".join(part.split()) for part in text.split("/") if part.strip()]
+
+    def knows(self, name: str) -> bool:
+        """Whether some unit in the scope has this name (at any depth)."""
+        return any(key.split(" / ")[-1] == fold(name) for key in self.by_path)
+
+    def plan_missing(
+        self, text: str, allow_root: bool = False
+    ) -> tuple[OrgUnit | None, tuple[str, ...]]:
+        """For a path with missing units: the deepest existing unit and the names to add (with
+        `allow_root`, a path that names no existing unit at all adds a new top unit)."""
+        names = self.names_of(text)
         for cut in range(len(names) - 1, 0, -1):
             parent = self.by_path.get(self._key(names[:cut]))
             if parent is not None:
                 return parent, tuple(names[cut:])
+        if allow_root and names:
+            return None, tuple(names)
         raise DomainError(
             N_("No unit you manage has the path %(value)s."), field="unit", value=text
         )
@@ -171,21 +249,17 @@ def plan_import(
     """
     scope = Scope.of(actor)
     units = UnitFinder(session, scope)
-    existing = {
-        name: user
-        for name, user in session.execute(
-            select(User.username, User).where(
-                User.username.in_(
-                    [
-                        clean_username_or_blank(r.get("username"))
-                        for _, r in table.rows
-                        if r.get("username")
-                    ]
-                    or ["-"]
-                )
-            )
-        ).all()
-    }
+    written = sorted(
+        {clean_username_or_blank(r.get("username")) for _, r in table.rows if r.get("username")}
+        - {""}
+    )
+    existing: dict[str, User] = {}
+    for start in range(0, len(written), 5000):  # SQLite takes at most 32,766 parameters
+        existing.update(
+            session.execute(
+                select(User.username, User).where(User.username.in_(written[start : start + 5000]))
+            ).all()
+        )
     taken = set(session.scalars(select(User.username)).all())
     # Rows without a username find their account again by phone, or by name, birth date and
     # unit: importing the same file twice must not create anyone twice.
@@ -197,8 +271,9 @@ def plan_import(
         if user.phone:
             by_phone.setdefault(user.phone, user)
         by_person.setdefault((user.search_name, user.birth_date, user.org_unit_id), user)
-    seen_usernames: dict[str, int] = {}
+    lines_of_username: dict[str, list[int]] = {}
     seen_people: dict[tuple, int] = {}
+    people_of_phone: dict[str, dict[tuple, int]] = {}
     plans: list[RowPlan] = []
     for line, values in table.rows:
         plan = RowPlan(line=line, values=values)
@@ -221,9 +296,13 @@ def plan_import(
             try:
                 plan.unit = units.find(values["unit"])
             except DomainError:
-                plan.new_units = check(units.plan_missing, values["unit"])
+                plan.new_units = check(units.plan_missing, values["unit"], scope.everything)
         else:
             plan.unit = check(units.find, values.get("unit"))
+        if plan.unit is None and plan.new_units is None and "/" in (values.get("unit") or ""):
+            first = UnitFinder.names_of(values["unit"])[0]
+            if not units.knows(first):
+                plan.missing_root = first
         if values.get("username"):
             plan.username = check(clean_username, values.get("username")) or ""
         person = (
@@ -232,21 +311,16 @@ def plan_import(
             plan.unit.id if plan.unit else None,
             plan.phone,
         )
-        if plan.username and plan.username in seen_usernames:
-            plan.errors.append(
-                (
-                    N_("The username %(username)s is also on line %(line)s."),
-                    {"username": plan.username, "line": seen_usernames[plan.username]},
-                )
-            )
+        if plan.username:
+            lines_of_username.setdefault(plan.username, []).append(line)
         if plan.full_name and person in seen_people:
             plan.errors.append(
                 (N_("The same person is also on line %(line)s."), {"line": seen_people[person]})
             )
-        if plan.username:
-            seen_usernames.setdefault(plan.username, line)
         if plan.full_name:
             seen_people.setdefault(person, line)
+            if plan.phone:
+                people_of_phone.setdefault(plan.phone, {}).setdefault(person[:3], line)
         if not plan.errors and not plan.username:
             match = (by_phone.get(plan.phone) if plan.phone else None) or by_person.get(
                 (fold(plan.full_name), plan.birth_date, plan.unit.id if plan.unit else None)
@@ -274,7 +348,13 @@ def plan_import(
                 plan.action = "unchanged" if same or not update_existing else "update"
         else:
             if not plan.username and username_from == "phone" and plan.phone:
-                plan.username = plan.phone if plan.phone not in taken else ""
+                if plan.phone in lines_of_username:  # another row of the file has it
+                    plan.username = plan.phone
+                    lines_of_username[plan.phone].append(line)
+                else:
+                    plan.username = plan.phone if plan.phone not in taken else ""
+                    if plan.username:
+                        lines_of_username.setdefault(plan.username, []).append(line)
                 if not plan.username:
                     plan.errors.append(
                         (
@@ -285,14 +365,34 @@ def plan_import(
                     plan.action = "error"
             if not plan.username and plan.action != "error":
                 plan.username = suggest_username(plan.full_name, taken)
-            elif plan.username in taken:
+            elif plan.username in taken and len(lines_of_username.get(plan.username, [])) < 2:
                 plan.errors.append(
                     (N_("The username %(username)s is already taken."), {"username": plan.username})
                 )
                 plan.action = "error"
             taken.add(plan.username)
         plans.append(plan)
-    return Plan(plans)
+    # A username written on several rows: every one of them is wrong, the first one too.
+    by_line = {p.line: p for p in plans}
+    for username, lines in lines_of_username.items():
+        if len(lines) < 2:
+            continue
+        for line in lines:
+            others = ", ".join(str(n) for n in lines if n != line)
+            row = by_line[line]
+            row.errors.append(
+                (
+                    N_("The username %(username)s is also on line %(line)s."),
+                    {"username": username, "line": others},
+                )
+            )
+            row.action = "error"
+    shared = {
+        phone: sorted(lines.values())
+        for phone, lines in people_of_phone.items()
+        if len(lines) > 1
+    }
+    return Plan(plans, shared_phones=shared)
 
 
 def clean_username_or_blank(raw: str | None) -> str:

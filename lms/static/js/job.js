@@ -1,6 +1,6 @@
 // Follows a background job: asks the server every two seconds, updates the bar, and reloads
-// the page when the job is done, to show its result (and its download link). Without this
-// script, reloading the page does the same.
+// the page when the job has ended, to show its result (its download link, or why it failed).
+// Without this script, reloading the page does the same.
 (() => {
   const box = document.getElementById("job");
   if (!box) return;
@@ -12,12 +12,8 @@
       const job = await response.json();
       const percent = job.percent || 0;
       bar.className = `bar w${Math.floor(percent / 5) * 5}`;
-      if (job.status === "done") {
+      if (job.status === "done" || job.status === "failed") {
         window.location.reload();
-        return;
-      }
-      if (job.status === "failed") {
-        state.textContent = state.dataset.failed;
         return;
       }
       state.textContent = state.dataset.running

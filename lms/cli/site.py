@@ -1,5 +1,5 @@
-"""Hocvu's commands (`hocvu init`, `import-users`, `worker`, ...), registered on the app's CLI;
-the `hocvu` program itself is lms/__main__.py."""
+"""Setting a site up and keeping it: the database and bundled courses (`init`), the first
+administrator, importing a course, backup and restore, and the housekeeping cron."""
 
 from __future__ import annotations
 
@@ -7,21 +7,16 @@ import os
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale, gettext
 from flask_migrate import upgrade
 
 from lms import jobs
 from lms.app.extensions import db
+from lms.cli.common import fail
 from lms.models import Role
 from lms.services.errors import DomainError
-
-
-def _fail(error: DomainError) -> None:
-    with force_locale(current_app.config["HOCVU_DEFAULT_LOCALE"]):
-        message = gettext(error.message, **error.params)
-    raise click.ClickException(message)
 
 
 @click.command("init")
@@ -117,7 +112,7 @@ def create_admin_command(username: str, full_name: str, password: str) -> None:
         )
     except DomainError as error:
         db.session.rollback()
-        _fail(error)
+        fail(error)
     # The operator chose this password on the command line; no change is forced.
     user.must_change_password = False
     db.session.commit()
@@ -154,7 +149,7 @@ def import_course_command(path: Path, draft: bool) -> None:
         ) from None
     except DomainError as error:
         db.session.rollback()
-        _fail(error)
+        fail(error)
     db.session.commit()
     state = "draft" if draft else "published"
     lessons = sum(1 for a in version.activities if a.kind == "page")
@@ -165,179 +160,22 @@ def import_course_command(path: Path, draft: bool) -> None:
     )
 
 
-@click.command("send-reminders")
-@click.option(
-    "--now",
-    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
-    help="Act as if it were this time (ISO 8601 with offset), to check a schedule.",
-)
+@click.command("housekeeping")
 @with_appcontext
-def send_reminders_command(now) -> None:
-    """Send the deadline reminders due now (safe to run every 15 minutes, from any machine)."""
-    from lms.jobs.reminders import send_reminders
+def housekeeping_command() -> None:
+    """Delete what is no longer needed and holds personal data: uploaded account lists older
+    than 24 hours that were never imported, ended logins, old failed login attempts (cron)."""
+    from lms.app.storage import for_app
+    from lms.jobs import imports
+    from lms.services import logins
 
-    counts = send_reminders(current_app._get_current_object(), now)
-    click.echo(
-        f"Reminders: {counts['claimed']} sent in the app, {counts['emailed']} by email"
-        + (f", {counts['email_failed']} emails failed" if counts["email_failed"] else "")
-        + "."
-    )
-
-
-@click.command("issue-certificates")
-@click.option(
-    "--in-background", is_flag=True, help="Hand the work to the job runner and return at once."
-)
-@with_appcontext
-def issue_certificates_command(in_background: bool) -> None:
-    """Issue the certificates of completed courses that have none (after a key problem)."""
-    from lms.jobs import certificates as issuing
-
-    if in_background:
-        job = jobs.enqueue("certificates.issue")
-        click.echo(f"Job {job.id} queued.")
-        return
-    issued = issuing.issue_missing(current_app._get_current_object(), db.session)
-    click.echo(f"Certificates issued: {issued}.")
-
-
-@click.command("refresh-reports")
-@with_appcontext
-def refresh_reports_command() -> None:
-    """Count the figures of the reports dashboard again, for every published course (cron)."""
-    from lms.services import reports
-
-    timezone = current_app.config["HOCVU_TIMEZONE"]
-    courses = reports.courses_in_use(db.session)
-    for course in courses:
-        reports.refresh(db.session, course.id, timezone)
-        db.session.commit()
-    click.echo(f"Report figures counted for {len(courses)} courses.")
-
-
-@click.command("import-users")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--batch", "batch_name", help="Put every account in this batch (đợt học).")
-@click.option(
-    "--admin",
-    "admin_name",
-    default="admin",
-    show_default=True,
-    help="The administrator the import is done as (their units are the scope).",
-)
-@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
-@click.option(
-    "--usernames",
-    type=click.Choice(["name", "phone"]),
-    default="name",
-    show_default=True,
-    help="How to make usernames for rows without one.",
-)
-@click.option("--no-update", is_flag=True, help="Leave existing accounts as they are.")
-@click.option(
-    "--create-units",
-    is_flag=True,
-    help="Add the units of a path that do not exist (under the admin's units).",
-)
-@click.option(
-    "--credentials",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the new accounts' initial logins to this CSV file (mode 0600).",
-)
-@with_appcontext
-def import_users_command(
-    path: Path,
-    batch_name: str | None,
-    admin_name: str,
-    dry_run: bool,
-    usernames: str,
-    no_update: bool,
-    create_units: bool,
-    credentials: Path | None,
-) -> None:
-    """Create or update accounts from a CSV or XLSX file (all rows or none)."""
-    from sqlalchemy import select
-
-    from lms.models import User
-    from lms.services import clock, passwords, rosters
-
-    actor = db.session.scalar(select(User).where(User.username == admin_name))
-    if actor is None or not actor.is_admin:
-        raise click.ClickException(f"{admin_name} is not an administrator.")
-    with force_locale(current_app.config["HOCVU_DEFAULT_LOCALE"]):
-        try:
-            table = rosters.read_file(path.name, path.read_bytes())
-        except DomainError as error:
-            _fail(error)
-        plan = rosters.plan_import(
-            db.session,
-            actor,
-            table,
-            username_from=usernames,
-            update_existing=not no_update,
-            create_units=create_units,
-        )
-        for row in plan.errors:
-            reasons = " ".join(gettext(m, **p) for m, p in row.errors)
-            click.echo(f"line {row.line}: {reasons}", err=True)
-    click.echo(
-        f"{len(plan.rows)} rows: {plan.count('new')} new, {plan.count('update')} to update, "
-        f"{plan.count('unchanged')} unchanged, {len(plan.errors)} with errors."
-    )
-    if dry_run:
-        return
-    if plan.errors:
-        raise click.ClickException("nothing was imported: correct the rows above first.")
-    with click.progressbar(length=len(plan.rows), label="Importing") as bar:
-        done = [0]
-
-        def progress(count: int, total: int) -> None:
-            bar.update(count - done[0])
-            done[0] = count
-
-        result = rosters.commit_import(
-            db.session,
-            actor,
-            plan,
-            batch_name=batch_name,
-            initial_key=passwords.initial_password_key(current_app.config["SECRET_KEY"]),
-            today=clock.today(current_app.config["HOCVU_TIMEZONE"]),
-            timezone=current_app.config["HOCVU_TIMEZONE"],
-            progress=progress,
-        )
+    uploads = imports.discard_stale_uploads(for_app(current_app))
+    ended = logins.purge_ended(db.session, current_app.config["HOCVU_LOGIN_WINDOW_MINUTES"])
     db.session.commit()
-    click.echo(f"Created {result.created}, updated {result.updated}, unchanged {result.unchanged}.")
-    if credentials and result.credentials:
-        from lms.documents.spreadsheets import Column, write_csv
-
-        headers = ["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu"]
-        zone = current_app.config["HOCVU_TIMEZONE"]
-        rows = ([i.full_name, i.unit, i.username, i.password] for i in result.credentials)
-        fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            write_csv(handle, [Column(h) for h in headers], rows, zone)
-        click.echo(f"Initial logins written to {credentials} (keep it safe; delete it after use).")
-
-
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-@click.option("--name", help="The worker's name in Redis (default: a random one).")
-@with_appcontext
-def worker_command(burst: bool, name: str | None) -> None:
-    """Run background jobs from the Redis queue (needs HOCVU_REDIS_URL); run one per core."""
-    app = current_app._get_current_object()
-    if not app.config["HOCVU_REDIS_URL"]:
-        raise click.ClickException(
-            "HOCVU_REDIS_URL is not set: without Redis, jobs run inside the web process "
-            "and no worker is needed."
-        )
-    from lms.jobs import queue
-
-    click.echo(f"Worker on the job queue {app.config['HOCVU_JOB_QUEUE']!r}.")
-    try:
-        queue.work(app, burst=burst, name=name)
-    except queue.WorkerNameTaken as error:
-        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Deleted {uploads} uploaded lists, {ended['sessions']} ended logins and "
+        f"{ended['failures']} old failed login attempts."
+    )
 
 
 @click.command("backup")
@@ -410,17 +248,3 @@ def restore_command(src: Path, force: bool) -> None:
     if manifest.revision != script.get_current_head():
         upgrade()
         click.echo(f"Database upgraded to revision {script.get_current_head()}.")
-
-
-def register(app: Flask) -> None:
-    """Add Hocvu's commands to the app's CLI."""
-    app.cli.add_command(init_command)
-    app.cli.add_command(create_admin_command)
-    app.cli.add_command(import_course_command)
-    app.cli.add_command(send_reminders_command)
-    app.cli.add_command(issue_certificates_command)
-    app.cli.add_command(import_users_command)
-    app.cli.add_command(refresh_reports_command)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(backup_command)
-    app.cli.add_command(restore_command)
