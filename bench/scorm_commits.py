@@ -271,6 +271,8 @@ def _config(
         "HOCVU_INSTANCE_PATH": str(tmp),
         "HOCVU_FILES_DIR": str(tmp / "files"),
         "HOCVU_SESSION_COOKIE_SECURE": "false",
+        # Printed in links only (load_test.py names its port); the requests go to their port.
+        "HOCVU_BASE_URL": "http://127.0.0.1",
         "HOCVU_CONTENT_ORIGIN": content_origin,
     }
 

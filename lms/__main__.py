@@ -4,6 +4,7 @@ commands (lms/cli/) and a `run` that serves both origins."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -30,14 +31,18 @@ def run_command(ctx: click.Context, host: str, port: int, content_port: int | No
 
     from werkzeug.serving import make_server
 
-    from lms.app.config import DEFAULTS, DEV_CONTENT_ORIGIN
+    from lms.app.config import DEV_CONTENT_ORIGIN, record_served_base_url
 
     app = ctx.find_object(ScriptInfo).load_app()
     config = app.config
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a display name
-    if config["HOCVU_BASE_URL"] == DEFAULTS["HOCVU_BASE_URL"]:
-        # Links in reminders and on certificates lead to where this server really is.
-        config["HOCVU_BASE_URL"] = f"http://{shown}:{port}"
+    # "localhost" is the content origin's host name: the site is shown on 127.0.0.1, which
+    # a server bound to localhost answers too (and sends a visitor of localhost:<port> there).
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "localhost") else host  # noqa: S104
+    if not config["HOCVU_BASE_URL_GIVEN"]:
+        # Links on certificates, slips and reminders lead to where this server really is,
+        # also when another command (send-reminders, issue-certificates) prints them.
+        netloc = f"[{shown}]:{port}" if ":" in shown else f"{shown}:{port}"  # IPv6 in brackets
+        config["HOCVU_BASE_URL"] = f"http://{netloc}"
     if config["HOCVU_CONTENT_ORIGIN"] == DEV_CONTENT_ORIGIN:
         # Packages on "localhost", the site on 127.0.0.1: two host names, so that packages
         # never get the site's cookies (cookies are shared across the ports of one name).
@@ -50,6 +55,8 @@ def run_command(ctx: click.Context, host: str, port: int, content_port: int | No
         make_server(host, port, app, threaded=True),
         make_server(host, content_port, app, threaded=True),
     ]
+    if not config["HOCVU_BASE_URL_GIVEN"]:  # now that the ports are this server's
+        record_served_base_url(Path(app.instance_path), config["HOCVU_BASE_URL"])
     click.echo(f" * Hocvu: {config['HOCVU_BASE_URL']}")
     click.echo(f" * SCORM packages (content origin): {config['HOCVU_CONTENT_ORIGIN']}")
     click.echo(" * Development server: do not use it in production (docs/deployment.md).")

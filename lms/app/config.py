@@ -69,8 +69,12 @@ DEFAULTS: dict[str, Any] = {
     # More modules that register tasks with @task (imported by the site and the workers).
     "HOCVU_JOB_MODULES": [],
     "HOCVU_TRUST_PROXY_HOPS": 0,
-    # The site's public address, for links in emails sent outside a request (reminders).
-    "HOCVU_BASE_URL": "http://127.0.0.1:5000",
+    # The site's public address, for the links Hocvu prints outside a request: the QR code and
+    # address on certificates, the slips of new accounts, reminder emails. An origin only
+    # (scheme://host[:port]): a site mounted under a path gives the path to init_app() as its
+    # url_prefix. Required in production; elsewhere the address `hocvu run` last served (kept
+    # in the instance folder), else DEV_BASE_URL.
+    "HOCVU_BASE_URL": None,
     # Mail: reminders go by email only when HOCVU_SMTP_HOST is set (always in-app).
     "HOCVU_SMTP_HOST": None,
     "HOCVU_SMTP_PORT": 25,
@@ -113,7 +117,11 @@ DEFAULTS: dict[str, Any] = {
 
 # Development and tests: the site on 127.0.0.1, packages on "localhost", a different host
 # name (cookies are shared between the ports of one host name, not between host names).
+DEV_BASE_URL = "http://127.0.0.1:5000"
 DEV_CONTENT_ORIGIN = "http://localhost:5001"
+# `hocvu run` writes the address it serves here, so that the commands run beside it
+# (`hocvu send-reminders`, `issue-certificates`, `import-users`) print links to it.
+SERVED_BASE_URL_FILE = "served_base_url"
 
 
 class ConfigError(RuntimeError):
@@ -194,6 +202,9 @@ def load_config(
             )
     if config["HOCVU_DEFAULT_LOCALE"] not in config["HOCVU_LOCALES"]:
         raise ConfigError("HOCVU_DEFAULT_LOCALE must be one of HOCVU_LOCALES.")
+    # Whether the operator chose the address: `hocvu run` replaces only one it defaulted.
+    config["HOCVU_BASE_URL_GIVEN"] = bool(config.get("HOCVU_BASE_URL"))
+    config["HOCVU_BASE_URL"] = _base_url(config, instance_path)
     config["HOCVU_CONTENT_ORIGIN"] = _content_origin(config)
     return config
 
@@ -205,6 +216,64 @@ def origin_of(url: str) -> tuple[str, str, int]:
         raise ValueError(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return parts.scheme, parts.hostname.lower(), port
+
+
+def _as_origin(scheme: str, host: str, port: int) -> str:
+    """scheme://host[:port], the port left out when it is the scheme's default."""
+    default_port = 443 if scheme == "https" else 80
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{netloc}" + ("" if port == default_port else f":{port}")
+
+
+def _base_url(config: dict[str, Any], instance_path: Path) -> str:
+    """HOCVU_BASE_URL checked and written as scheme://host[:port]; outside production, the
+    address `hocvu run` last served when none is set, else DEV_BASE_URL."""
+    raw = config.get("HOCVU_BASE_URL")
+    production = config["HOCVU_ENV"] == "production"
+    if not raw:
+        if production:
+            raise ConfigError(
+                "HOCVU_BASE_URL is not set. Certificates (their QR code and verification "
+                "address), the slips of new accounts and reminder emails carry links to the "
+                "site, so Hocvu must know its public address: set HOCVU_BASE_URL to it, e.g. "
+                "HOCVU_BASE_URL=https://hoc.example.vn (scheme and host name, no path; see "
+                "docs/deployment.md)."
+            )
+        return served_base_url(instance_path) or DEV_BASE_URL
+    try:
+        scheme, host, port = origin_of(str(raw))
+        parts = urlsplit(str(raw).strip())
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError(raw)
+    except ValueError:
+        raise ConfigError(
+            f"HOCVU_BASE_URL is {raw!r}; write the site's public address as scheme and host "
+            "name only, e.g. https://hoc.example.vn (no path: a Hocvu mounted under a path "
+            "gets it as init_app's url_prefix)."
+        ) from None
+    if production and scheme != "https" and config["HOCVU_SESSION_COOKIE_SECURE"]:
+        raise ConfigError(
+            f"HOCVU_BASE_URL is {raw!r}, but the login cookie is sent over HTTPS only "
+            "(HOCVU_SESSION_COOKIE_SECURE): links to an http address would lead to a site where "
+            "nobody can log in. Write the https address, e.g. https://hoc.example.vn."
+        )
+    return _as_origin(scheme, host, port)
+
+
+def served_base_url(instance_path: Path) -> str | None:
+    """The address `hocvu run` last served from this instance folder, if it has run."""
+    try:
+        recorded = (instance_path / SERVED_BASE_URL_FILE).read_text(encoding="ascii").strip()
+        scheme, host, port = origin_of(recorded)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return _as_origin(scheme, host, port)
+
+
+def record_served_base_url(instance_path: Path, url: str) -> None:
+    """Note the address `hocvu run` serves, for the commands run beside it."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    (instance_path / SERVED_BASE_URL_FILE).write_text(url + "\n", encoding="ascii")
 
 
 def _content_origin(config: dict[str, Any]) -> str:
@@ -246,9 +315,7 @@ def _content_origin(config: dict[str, Any]) -> str:
             "send a host's cookies to all its ports, so packages would get the site's login "
             "cookie. Use another host name, e.g. noidung.<your site's name>."
         )
-    default_port = 443 if scheme == "https" else 80
-    netloc = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{netloc}" + ("" if port == default_port else f":{port}")
+    return _as_origin(scheme, host, port)
 
 
 def _missing_secret_key(env: str, instance_path: Path) -> str:

@@ -1,5 +1,5 @@
 """The `hocvu` command: init (with demo data, twice; never demo data in production),
-create-admin."""
+create-admin, and `run` with the links the other commands print beside it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from lms.models import OrgUnit, User
 from lms.services.logins import ThrottleRules, authenticate, begin_login
+from tests.lms.test_reminders import smtp  # noqa: F401 - the fixture: a real SMTP server
 
 
 def test_init_with_demo_loads_once_and_prints_the_login(runner, app, session):
@@ -158,3 +159,93 @@ def test_run_serves_the_site_and_its_content_origin(tmp_path):
         output = server.communicate(timeout=10)[0]
     assert f"Hocvu: http://127.0.0.1:{port}" in output
     assert f"content origin): {content}" in output
+
+
+def test_links_printed_beside_hocvu_run_name_the_port_it_serves(
+    app,
+    make,
+    session,
+    signing_key,
+    smtp,  # noqa: F811 - the fixture imported above
+):
+    """`make run PORT=5101`, then, in another terminal, `hocvu issue-certificates` and the
+    reminders' cron: the certificate's verification link (its QR code and printed address)
+    and the reminder email lead to the port served, not to the default 5000."""
+    import email
+    import io
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from datetime import date
+    from email.policy import default as default_policy
+    from pathlib import Path
+
+    import requests
+    from pypdf import PdfReader
+
+    from lms.app.storage import for_app as site_files
+    from lms.models import Certificate, utcnow
+
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    done = make.enrol(make.learner(make.unit(), username="hv.xong"), version)
+    done.completed_at = utcnow()  # completed while the signing key was missing
+    learner = make.learner(make.unit(), username="hv.nhac", issued_at=date(2026, 11, 1))
+    learner.email = "nhac@example.vn"
+    make.enrol(learner, version)
+    make.commit()
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hocvu = str(Path(sys.executable).with_name("hocvu"))
+    env = {
+        **os.environ,
+        "HOCVU_ENV": "development",
+        "HOCVU_INSTANCE_PATH": app.instance_path,
+        "HOCVU_DATABASE_URL": app.config["HOCVU_DATABASE_URL"],
+        "HOCVU_SIGNING_KEY": str(signing_key),
+        "HOCVU_SMTP_HOST": "127.0.0.1",
+        "HOCVU_SMTP_PORT": str(smtp[0]),
+    }
+    env.pop("HOCVU_CONTENT_ORIGIN", None)
+    env.pop("HOCVU_BASE_URL", None)
+    server = subprocess.Popen(
+        [hocvu, "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "hocvu run did not start"
+                time.sleep(0.2)
+        for command in (
+            ["issue-certificates"],
+            ["send-reminders", "--now", "2026-11-06T09:00+0700"],
+        ):
+            result = subprocess.run(
+                [hocvu, *command], env=env, capture_output=True, text=True, check=False
+            )
+            assert result.returncode == 0, result.stderr
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    site = f"http://127.0.0.1:{port}"
+    certificate = session.scalars(select(Certificate)).one()
+    pdf = site_files(app).local_path(certificate.files_path).read_bytes()
+    text = "".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert f"{site}/verify/{certificate.serial}" in text
+    (message,) = [
+        email.message_from_bytes(p.read_bytes(), policy=default_policy)
+        for p in smtp[1].glob("*.eml")
+    ]
+    assert f"{site}/" in message.get_content()
+    assert "127.0.0.1:5000" not in message.get_content()

@@ -1,4 +1,5 @@
-"""Configuration sources, their order, and the refusal to run without a secret key."""
+"""Configuration sources, their order, and the refusal to run without a secret key or the
+site's public address."""
 
 from __future__ import annotations
 
@@ -38,6 +39,83 @@ def test_cli_refuses_to_start_without_a_key(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_production_without_a_base_url_refuses_to_start_and_says_what_to_set(tmp_path):
+    """Certificates, slips and reminders print links to the site: production needs its real
+    address, never the development default."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOCVU_INSTANCE_PATH": str(tmp_path),
+        "HOCVU_SECRET_KEY": "k" * 40,
+        "HOCVU_CONTENT_ORIGIN": "https://noidung.hoc.example.vn",
+    }
+    hocvu = str(__import__("pathlib").Path(sys.executable).with_name("hocvu"))
+    result = subprocess.run([hocvu, "init"], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "HOCVU_BASE_URL is not set" in result.stderr
+    assert "HOCVU_BASE_URL=https://hoc.example.vn" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+PRODUCTION = {
+    "HOCVU_ENV": "production",
+    "HOCVU_SECRET_KEY": "k" * 40,
+    "HOCVU_CONTENT_ORIGIN": "https://noidung.hoc.example.vn",
+}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"HOCVU_BASE_URL": "hoc.example.vn"}, "scheme and host name only"),
+        ({"HOCVU_BASE_URL": "https://hoc.example.vn/hocvu"}, "no path"),
+        ({"HOCVU_BASE_URL": "https://hoc.example.vn/?a=1"}, "no path"),
+        ({"HOCVU_BASE_URL": "ftp://hoc.example.vn"}, "scheme and host name only"),
+        # The login cookie is Secure: an http link leads where nobody can log in.
+        ({"HOCVU_BASE_URL": "http://hoc.example.vn"}, "Write the https address"),
+    ],
+    ids=["no-scheme", "path", "query", "ftp", "http-with-secure-cookies"],
+)
+def test_a_wrong_base_url_is_refused_with_what_to_write(tmp_path, settings, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path, {**PRODUCTION, **settings}, environ={})
+
+
+def test_a_base_url_is_kept_as_an_origin(tmp_path):
+    """A trailing slash or the default port would give "https://hoc.example.vn//verify/..."."""
+    config = load_config(
+        tmp_path, {**PRODUCTION, "HOCVU_BASE_URL": "https://Hoc.Example.VN:443/"}, environ={}
+    )
+    assert config["HOCVU_BASE_URL"] == "https://hoc.example.vn"
+    plain = load_config(
+        tmp_path,
+        {
+            **PRODUCTION,
+            "HOCVU_BASE_URL": "http://hoc.example.vn:8080",
+            "HOCVU_SESSION_COOKIE_SECURE": False,
+            "HOCVU_CONTENT_ORIGIN": "http://noidung.vn",
+        },
+        environ={},
+    )
+    assert plain["HOCVU_BASE_URL"] == "http://hoc.example.vn:8080"
+
+
+def test_outside_production_the_base_url_is_the_address_hocvu_run_served(tmp_path):
+    from lms.app.config import record_served_base_url
+
+    development = {"HOCVU_ENV": "development"}
+    assert load_config(tmp_path, development, environ={})["HOCVU_BASE_URL"] == (
+        "http://127.0.0.1:5000"
+    )
+    record_served_base_url(tmp_path, "http://127.0.0.1:5101")
+    config = load_config(tmp_path, development, environ={})
+    assert config["HOCVU_BASE_URL"] == "http://127.0.0.1:5101"
+    assert config["HOCVU_BASE_URL_GIVEN"] is False
+    given = load_config(
+        tmp_path, {**development, "HOCVU_BASE_URL": "http://192.168.1.20:5101"}, environ={}
+    )
+    assert given["HOCVU_BASE_URL"] == "http://192.168.1.20:5101"
+
+
 def test_development_keeps_a_generated_key_across_restarts(tmp_path):
     first = load_config(tmp_path, environ={"HOCVU_ENV": "development"})
     second = load_config(tmp_path, environ={"HOCVU_ENV": "development"})
@@ -58,6 +136,7 @@ def test_sources_in_order_defaults_instance_file_environment_overrides(tmp_path)
             "HOCVU_SITE_NAME": "Từ môi trường",
             "HOCVU_LOGIN_WINDOW_MINUTES": "30",
             "HOCVU_SESSION_COOKIE_SECURE": "false",
+            "HOCVU_BASE_URL": "http://hoc.example.vn",
             "HOCVU_CONTENT_ORIGIN": "http://noidung.example.vn",
         },
     )
@@ -72,7 +151,11 @@ def test_sources_in_order_defaults_instance_file_environment_overrides(tmp_path)
 def test_production_cookies_are_secure_by_default(tmp_path):
     config = load_config(
         tmp_path,
-        environ={"HOCVU_SECRET_KEY": "k" * 40, "HOCVU_CONTENT_ORIGIN": "https://noidung.example.vn"},
+        environ={
+            "HOCVU_SECRET_KEY": "k" * 40,
+            "HOCVU_BASE_URL": "https://hoc.example.vn",
+            "HOCVU_CONTENT_ORIGIN": "https://noidung.example.vn",
+        },
     )
     assert config["HOCVU_SESSION_COOKIE_SECURE"] is True
 
@@ -88,6 +171,7 @@ def test_create_app_maps_settings_to_flask(tmp_path):
             "HOCVU_SECRET_KEY": "s3cret",
             "HOCVU_INSTANCE_PATH": str(tmp_path),
             "HOCVU_DATABASE_URL": "sqlite://",
+            "HOCVU_BASE_URL": "https://hoc.example.vn",
             "HOCVU_CONTENT_ORIGIN": "https://noidung.example.vn",
         }
     )
@@ -149,11 +233,19 @@ HSTS = "max-age=31536000; includeSubDomains"
             {
                 "HOCVU_ENV": "production",
                 "HOCVU_SESSION_COOKIE_SECURE": True,
+                "HOCVU_BASE_URL": "https://hoc.example.vn",
                 "HOCVU_CONTENT_ORIGIN": "https://content.localhost",
             },
             HSTS,
         ),
-        ({"HOCVU_ENV": "production", "HOCVU_SESSION_COOKIE_SECURE": False}, None),
+        (
+            {
+                "HOCVU_ENV": "production",
+                "HOCVU_SESSION_COOKIE_SECURE": False,
+                "HOCVU_BASE_URL": "http://hoc.example.vn",
+            },
+            None,
+        ),
         ({"HOCVU_ENV": "development", "HOCVU_SESSION_COOKIE_SECURE": False}, None),
         ({"HOCVU_ENV": "development", "HOCVU_SESSION_COOKIE_SECURE": True}, None),
         ({"HOCVU_ENV": "testing", "HOCVU_SESSION_COOKIE_SECURE": False}, None),

@@ -68,6 +68,7 @@ def test_workers_share_metrics_and_reload_on_hup(tmp_path):
         "HOCVU_DATABASE_URL": url,
         "HOCVU_INSTANCE_PATH": str(tmp_path / "instance"),
         "HOCVU_SESSION_COOKIE_SECURE": "false",
+        "HOCVU_BASE_URL": f"http://127.0.0.1:{port}",
         "HOCVU_CONTENT_ORIGIN": "http://content.localhost:5001",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
@@ -144,6 +145,8 @@ def test_two_web_processes_serve_the_same_session(tmp_path):
         "HOCVU_DATABASE_URL": url,
         "HOCVU_INSTANCE_PATH": str(tmp_path / "instance"),
         "HOCVU_SESSION_COOKIE_SECURE": "false",
+        # The two servers stand behind one public address (a load balancer in life).
+        "HOCVU_BASE_URL": "http://127.0.0.1",
         "HOCVU_CONTENT_ORIGIN": "http://content.localhost:5001",
         "GUNICORN_WORKERS": "1",
     }

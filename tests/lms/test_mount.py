@@ -64,6 +64,7 @@ def test_a_mounted_hocvu_leaves_hsts_to_its_host(databases, tmp_path, session):
             "HOCVU_SECRET_KEY": "k" * 40,
             "HOCVU_DATABASE_URL": session.get_bind().url.render_as_string(hide_password=False),
             "HOCVU_SESSION_COOKIE_SECURE": True,
+            "HOCVU_BASE_URL": "https://hoc.example.vn",
             "HOCVU_CONTENT_ORIGIN": "https://content.localhost",
         },
     )

@@ -170,7 +170,9 @@ def package_csp(content: str, site: str) -> str:
             **BEHIND_NGINX,
             "HOCVU_ENV": "production",
             "HOCVU_SESSION_COOKIE_SECURE": True,
-            "HOCVU_CONTENT_ORIGIN": "https://localhost",  # made http://localhost:<port> by `site`
+            # made http://127.0.0.1:<port> and http://localhost:<port> by `site`
+            "HOCVU_BASE_URL": "https://127.0.0.1",
+            "HOCVU_CONTENT_ORIGIN": "https://localhost",
         }
     ],
 )
