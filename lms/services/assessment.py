@@ -31,7 +31,7 @@ from lms.models import (
     utcnow,
 )
 from lms.services import deadlines
-from lms.services.activities import Blocker
+from lms.services.activities import Blocker, TestKind
 from lms.services.errors import N_, DomainError
 
 GRACE = timedelta(seconds=30)
@@ -114,10 +114,38 @@ def blocker(
     )
     if not set(others) <= done:
         return Blocker(N_("Finish every lesson before the final test."), {})
-    allowed = settings_of(activity).attempts
-    if allowed and len([a for a in attempts if a.status == AttemptStatus.GRADED]) >= allowed:
-        return Blocker(N_("You have used all %(n)d attempts."), {"n": allowed})
+    settings = settings_of(activity)
+    if attempts_left(settings, attempts) == 0:
+        return Blocker(N_("You have used all %(n)d attempts."), {"n": settings.attempts})
     return None
+
+
+def attempts_left(settings: TestSettings, attempts: list[TestAttempt]) -> int | None:
+    """How many more attempts may be started after the graded ones; None when unlimited."""
+    if not settings.attempts:
+        return None
+    graded = sum(1 for a in attempts if a.status == AttemptStatus.GRADED)
+    return max(settings.attempts - graded, 0)
+
+
+def all_attempts_failed(settings: TestSettings, attempts: list[TestAttempt]) -> int | None:
+    """The number of attempts allowed when every one was used without passing, so that no
+    attempt can start again; None otherwise."""
+    if any(a.passed for a in attempts) or attempts_left(settings, attempts) != 0:
+        return None
+    return settings.attempts
+
+
+def out_of_attempts(session: Session, enrolment: Enrolment) -> int | None:
+    """all_attempts_failed() for the final test of the learner's course."""
+    activity = session.scalar(
+        select(Activity).where(
+            Activity.version_id == enrolment.version_id, Activity.kind == TestKind.name
+        )
+    )
+    if activity is None:
+        return None
+    return all_attempts_failed(settings_of(activity), attempts_of(session, enrolment, activity))
 
 
 def _open_attempt(attempts: list[TestAttempt]) -> TestAttempt | None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from lms.models import Activity, ActivityProgress, Enrolment, ProgressStatus, utcnow
+from lms.models import Activity, ActivityProgress, Certificate, Enrolment, ProgressStatus, utcnow
 from lms.services import deadlines
 from lms.services.activities import kind_of
 from lms.services.errors import N_, DomainError
@@ -142,3 +142,14 @@ def complete_activity(
     session.flush()
     deadlines.check_completion(session, enrolment, now)
     return progress
+
+
+def certificate_of(session: Session, enrolment: Enrolment) -> Certificate | None:
+    """The certificate the learner is offered for a course: the latest edition (a reissue
+    replaces the earlier one), or None while none is issued."""
+    return session.scalar(
+        select(Certificate)
+        .where(Certificate.enrolment_id == enrolment.id, Certificate.replaced_by_id.is_(None))
+        .order_by(Certificate.edition.desc())
+        .limit(1)
+    )

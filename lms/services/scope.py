@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from lms.models import OrgUnit, Role, User
+from lms.models import OrgUnit, Role, RoleAssignment, User
 
 
 @dataclass(frozen=True)
@@ -101,4 +101,24 @@ def get_user(session: Session, scope: Scope, user_id: int) -> User | None:
     return user if user is not None and scope.can_manage_user(user) else None
 
 
-__all__ = ["Scope", "get_unit", "get_user", "Role"]
+def administering_unit(session: Session, unit: OrgUnit | None) -> OrgUnit | None:
+    """The nearest unit at or above `unit` that an active unit admin manages: the one its
+    learners turn to. None when no unit admin's scope covers it (site admins only)."""
+    if unit is None:
+        return None
+    ids = [int(part) for part in unit.path.strip("/").split("/") if part.isdigit()]
+    return session.scalar(
+        select(OrgUnit)
+        .join(RoleAssignment, RoleAssignment.scope_unit_id == OrgUnit.id)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(
+            RoleAssignment.role == Role.UNIT_ADMIN,
+            OrgUnit.id.in_(ids),
+            User.is_active_account.is_(True),
+        )
+        .order_by(OrgUnit.depth.desc())
+        .limit(1)
+    )
+
+
+__all__ = ["Scope", "administering_unit", "get_unit", "get_user", "Role"]

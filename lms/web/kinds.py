@@ -14,6 +14,7 @@ from flask import request
 
 from lms.models import Activity
 from lms.services import assessment, tracking
+from lms.services.scope import administering_unit
 
 
 class Context(Protocol):
@@ -37,11 +38,17 @@ def _test_context(session, enrolment, activity: Activity, now: datetime) -> dict
     attempts = assessment.attempts_of(session, enrolment, activity)
     for attempt in attempts:
         assessment.finish_if_expired(session, attempt, now)
+    settings = assessment.settings_of(activity)
+    out_of_attempts = assessment.all_attempts_failed(settings, attempts)
     return {
-        "settings": assessment.settings_of(activity),
+        "settings": settings,
         "attempts": attempts,
         "open_attempt": next((a for a in attempts if a.status == "open"), None),
         "start_blocker": assessment.blocker(session, enrolment, activity, now),
+        "out_of_attempts": out_of_attempts,
+        "contact_unit": administering_unit(session, enrolment.user.org_unit)
+        if out_of_attempts
+        else None,
     }
 
 

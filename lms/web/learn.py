@@ -34,9 +34,10 @@ from lms.models import (
     ProgressStatus,
     utcnow,
 )
-from lms.services import deadlines, learning
+from lms.services import assessment, deadlines, learning
 from lms.services.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.services.errors import DomainError
+from lms.services.scope import administering_unit
 from lms.web import kinds
 from lms.web.common import message_of
 from lms.web.forms import ActionForm
@@ -62,6 +63,9 @@ def index():
     now = utcnow()
     zone = current_app.config["HOCVU_TIMEZONE"]
     countdowns = {e.id: deadlines.countdown(e, now, zone) for e in enrolments}
+    out_of_attempts = {
+        e.id: assessment.out_of_attempts(db.session, e) for e in enrolments if not e.completed_at
+    }
     notices = db.session.scalars(
         select(Notice)
         .where(Notice.user_id == current_user.id, Notice.read_at.is_(None))
@@ -82,6 +86,8 @@ def index():
         certificates=certificates,
         progresses=progresses,
         countdowns=countdowns,
+        out_of_attempts=out_of_attempts,
+        contact_unit=_contact_unit() if any(out_of_attempts.values()) else None,
         notices=[(n, message_text(n.message, n.params)) for n in notices],
         action_form=ActionForm(),
     )
@@ -134,9 +140,23 @@ def course(slug: str):
     enrolment = _enrolment_or_404(slug)
     progress = learning.progress_of(db.session, enrolment)
     shown = deadlines.countdown(enrolment, utcnow(), current_app.config["HOCVU_TIMEZONE"])
-    return render_template(
-        "hocvu/learn/course.html", progress=progress, version=enrolment.version, countdown=shown
+    out_of_attempts = (
+        None if enrolment.completed_at else assessment.out_of_attempts(db.session, enrolment)
     )
+    return render_template(
+        "hocvu/learn/course.html",
+        progress=progress,
+        version=enrolment.version,
+        countdown=shown,
+        certificate=learning.certificate_of(db.session, enrolment),
+        out_of_attempts=out_of_attempts,
+        contact_unit=_contact_unit() if out_of_attempts else None,
+    )
+
+
+def _contact_unit():
+    """The unit whose administrator the learner asks (None: their unit's, unnamed)."""
+    return administering_unit(db.session, current_user.org_unit)
 
 
 @bp.route("/courses/<slug>/continue")

@@ -20,9 +20,10 @@ from sqlalchemy import select
 
 from lms.app.extensions import db
 from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
-from lms.services import assessment
+from lms.services import assessment, learning
 from lms.services.activities import TestKind
 from lms.services.errors import DomainError
+from lms.services.scope import administering_unit
 from lms.web.common import message_of
 from lms.web.forms import ActionForm
 
@@ -154,6 +155,9 @@ def attempt(slug: str, number: int):
         )
     )
     titles = {a.key: a.title for a in enrolment.version.activities}
+    # After the last allowed attempt failed, the page says whom to ask instead of offering
+    # a test that will not open.
+    out_of_attempts = assessment.all_attempts_failed(settings, attempts)
     return render_template(
         "hocvu/learn/test_result.html",
         enrolment=enrolment,
@@ -163,6 +167,13 @@ def attempt(slug: str, number: int):
         show_answers=show,
         titles=titles,
         pass_mark=enrolment.version.pass_mark,
+        passed=any(a.passed for a in graded),
+        attempts_left=assessment.attempts_left(settings, attempts),
+        certificate=learning.certificate_of(db.session, enrolment) if current.passed else None,
+        out_of_attempts=out_of_attempts,
+        contact_unit=administering_unit(db.session, current_user.org_unit)
+        if out_of_attempts
+        else None,
     )
 
 

@@ -33,6 +33,12 @@ def completed(make, app, session):
     )
     enrolment = make.enrol(learner, version)
     make.commit()
+    _pass_the_course(app, enrolment)
+    return session.scalars(select(Certificate)).one()
+
+
+def _pass_the_course(app, enrolment) -> None:
+    """Every lesson done, then the final test passed at the first attempt."""
     with app.app_context():  # the completion listener needs the app (signer, settings)
         from lms.app.extensions import db
 
@@ -48,7 +54,6 @@ def completed(make, app, session):
                 attempt = assessment.start(db.session, enrolment, step.activity)
                 assessment.submit(db.session, attempt, correct_answers(attempt))
         db.session.commit()
-    return session.scalars(select(Certificate)).one()
 
 
 def test_completion_issues_one_signed_certificate(completed, app, session):
@@ -77,6 +82,36 @@ def test_the_learner_downloads_it_and_nobody_else_can(client, login, completed, 
     other = app.test_client()
     LoggedIn(other)("hv.khac")
     assert other.get(f"/certificates/{completed.serial}.pdf").status_code == 404
+
+
+def test_the_result_page_and_the_course_page_offer_the_certificate(client, login, completed):
+    """Where a learner who has just passed looks: the test's result, then the course."""
+    login("hv.xong")
+    button = (
+        f'<a class="button primary" href="/certificates/{completed.serial}.pdf" download>'
+        "Tải giấy chứng nhận"
+    )
+    result = client.get("/courses/an-toan-tren-mang/test/1").get_data(as_text=True)
+    assert "10/10 – Đạt" in result and button in result
+    course = client.get("/courses/an-toan-tren-mang").get_data(as_text=True)
+    assert "Đã hoàn thành" in course and button in course
+    assert client.get(f"/certificates/{completed.serial}.pdf").mimetype == "application/pdf"
+
+
+def test_a_certificate_being_prepared_is_said_instead_of_a_button(
+    client, login, make, app, session, tmp_path
+):
+    app.config["HOCVU_SIGNING_KEY"] = str(tmp_path / "to-chuc.p12")  # not installed yet
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    enrolment = make.enrol(make.learner(make.unit(), username="hv.cho"), version)
+    make.commit()
+    _pass_the_course(app, enrolment)
+    assert session.scalar(select(func.count()).select_from(Certificate)) == 0
+    login("hv.cho")
+    for path in ("/courses/an-toan-tren-mang/test/1", "/courses/an-toan-tren-mang"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Giấy chứng nhận của bạn đang được chuẩn bị" in page, path
+        assert "Tải giấy chứng nhận" not in page and "/certificates/" not in page, path
 
 
 def test_the_public_verification_page(client, completed, app):

@@ -1,5 +1,6 @@
 """Taking the final test: availability, the answer-leak check, autosave, the server's clock,
-idempotent and concurrent submits, results, completion, attempts across versions, regrading."""
+idempotent and concurrent submits, results, completion, what to do after the last failed
+attempt, attempts across versions, regrading."""
 
 from __future__ import annotations
 
@@ -251,6 +252,66 @@ def test_attempts_run_out(session, enrolled):
         assessment.submit(session, attempt, {})
     with pytest.raises(Exception, match="used all 2 attempts"):
         assessment.start(session, enrolment, activity)
+
+
+def _fail(session, enrolment, times: int) -> None:
+    activity = _test_activity(enrolment)
+    for _ in range(times):
+        assessment.submit(session, assessment.start(session, enrolment, activity), {})
+    session.commit()
+
+
+def test_after_the_last_failed_attempt_the_learner_is_told_whom_to_ask(
+    client, login, make, app, session
+):
+    """The mini course allows 2 attempts. After the first failure the result page says one is
+    left; after the second every page of the course says that none is, and whom to ask: the
+    administrator of the nearest unit at or above the learner's that has an active one."""
+    district = make.unit(name="LĐLĐ huyện Hoành Bồ")
+    grassroots = make.unit(district, name="CĐCS Xí nghiệp Than Hoành Bồ")
+    make.unit_admin(district, username="qt.hoanhbo")
+    make.unit_admin(grassroots, username="qt.danghi", active=False)  # left: not the one to ask
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    enrolment = make.enrol(make.learner(grassroots, username="hv.truot"), version)
+    make.commit()
+    enrolment = _finish_lessons(session, enrolment)
+    _fail(session, enrolment, 1)
+    login("hv.truot")
+    first = client.get("/courses/an-toan-tren-mang/test/1").get_data(as_text=True)
+    assert "0/10 – Chưa đạt" in first
+    assert "Bạn còn được làm bài 1 lần nữa." in first and "Quay lại bài kiểm tra" in first
+    assert "Bạn đã hết lượt làm bài" not in first
+
+    _fail(session, enrolment, 1)
+    guidance = (
+        "Việc cần làm tiếp theo: liên hệ quản trị viên của LĐLĐ huyện Hoành Bồ để đề nghị được "
+        "làm lại bài kiểm tra."
+    )
+    last = client.get("/courses/an-toan-tren-mang/test/2").get_data(as_text=True)
+    assert "Bạn đã hết lượt làm bài kiểm tra cuối khóa." in last
+    assert "Bạn đã làm bài kiểm tra cuối khóa 2 lần nhưng chưa đạt điểm yêu cầu" in last
+    assert guidance in last
+    assert "Quay lại bài kiểm tra" not in last  # a test that would not open
+    assert 'href="/courses/an-toan-tren-mang"' in last  # the lessons stay open
+    for path in ("/courses/an-toan-tren-mang/test/1", "/courses/an-toan-tren-mang/final-test"):
+        page = client.get(path).get_data(as_text=True)
+        assert guidance in page and "Quay lại bài kiểm tra" not in page, path
+    course = client.get("/courses/an-toan-tren-mang").get_data(as_text=True)
+    assert guidance in course and "Học tiếp" not in course
+    home = client.get("/").get_data(as_text=True)
+    assert guidance in home and "Học tiếp" not in home
+
+
+def test_without_a_unit_admin_the_learner_asks_their_unit_s_administrator(
+    client, login, enrolled, session
+):
+    _fail(session, _finish_lessons(session, enrolled), 2)
+    login("hv.thi")
+    page = client.get("/courses/an-toan-tren-mang/test/2").get_data(as_text=True)
+    assert (
+        "Việc cần làm tiếp theo: liên hệ quản trị viên đơn vị của bạn để đề nghị được làm lại "
+        "bài kiểm tra." in page
+    )
 
 
 def test_moving_learners_to_a_new_version_keeps_their_attempts(session, enrolled, app):
