@@ -70,6 +70,7 @@ class CertificateData:
     unit: str = ""
     seal_png: bytes | None = None
     development: bool = False  # printed as a warning: signed with a self-signed certificate
+    sample: bool = False  # printed as a warning: a preview of the layout, not a certificate
 
 
 def _nfc(text: str) -> str:
@@ -186,14 +187,16 @@ def render_pdf(data: CertificateData) -> bytes:
     # Left: the issuing organisation and the serial; right: the national heading.
     left_x, right_x, column = 215, PAGE_WIDTH - 235, 330
     top = PAGE_HEIGHT - 70
-    y = _centered(
-        canvas, _nfc(data.organisation).upper(), fonts["bold"], 12, left_x, top, column, 8
-    )
+    # A long name wraps (up to five lines fit above the title) rather than shrink unreadable.
+    organisation = _nfc(data.organisation).upper()
+    _, size = _fit(organisation, fonts["bold"], 12, column, 10)
+    y = _centered(canvas, organisation, fonts["bold"], 12, left_x, top, column, 10)
+    rule = y + size * 1.25 - 7  # the short rule under the name, clear of its last line
     canvas.setLineWidth(0.8)
     canvas.setStrokeColor(INK)
-    canvas.line(left_x - 40, y + 8, left_x + 40, y + 8)
+    canvas.line(left_x - 40, rule, left_x + 40, rule)
     canvas.setFont(fonts["regular"], 10.5)
-    canvas.drawCentredString(left_x, y - 8, _nfc(f"Số: {data.serial}"))
+    canvas.drawCentredString(left_x, rule - 15, _nfc(f"Số: {data.serial}"))
     canvas.setFont(fonts["bold"], 12)
     canvas.drawCentredString(right_x, top, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
     canvas.setFont(fonts["bold"], 12.5)
@@ -238,7 +241,8 @@ def render_pdf(data: CertificateData) -> bytes:
     )
     _centered(canvas, _nfc(f"Kết quả: {data.result}"), fonts["bold"], 13, middle, y - 2, 640, 9)
 
-    # Bottom right: place and date, signer, seal.
+    # Bottom right: place and date, signer's title, the seal or signature image (or room to
+    # sign by hand), and the signer's name below it, never under the seal.
     sign_x, sign_top = PAGE_WIDTH - 215, 150
     _centered(canvas, _nfc(data.place_and_date), fonts["italic"], 12, sign_x, sign_top, 320, 8)
     _centered(
@@ -249,16 +253,18 @@ def render_pdf(data: CertificateData) -> bytes:
             image = ImageReader(io.BytesIO(data.seal_png))
         except Exception as error:  # noqa: BLE001 - reportlab raises many kinds here
             raise CertificateError("the seal image cannot be read") from error
+        # A round seal fills the height; a signature (wider) the width; centred either way.
         canvas.drawImage(
             image,
-            sign_x - 45,
-            sign_top - 110,
-            width=90,
-            height=90,
+            sign_x - 100,
+            60,
+            width=200,
+            height=68,
             mask="auto",
             preserveAspectRatio=True,
+            anchor="c",
         )
-    _centered(canvas, _nfc(data.signer_name), fonts["bold"], 13, sign_x, 62, 320, 9)
+    _centered(canvas, _nfc(data.signer_name), fonts["bold"], 13, sign_x, 45, 320, 9)
 
     # Bottom left: QR code to the verification page.
     _qr(canvas, data.verify_url, 62, 52, 92)
@@ -269,14 +275,15 @@ def render_pdf(data: CertificateData) -> bytes:
     canvas.setFont(fonts["regular"], size)
     for offset, line in enumerate(lines[:2]):
         canvas.drawString(162, 88 - offset * 10, line)
-    if data.development:
+    warning = ""
+    if data.sample:
+        warning = "MẪU XEM TRƯỚC – không phải giấy chứng nhận, không có giá trị"
+    elif data.development:
+        warning = "BẢN THỬ NGHIỆM – ký bằng chứng thư số tự cấp, không có giá trị pháp lý"
+    if warning:  # at the top, where it can cover neither the signature nor the QR code
         canvas.setFillColor(RED)
         canvas.setFont(fonts["bold"], 9)
-        canvas.drawCentredString(
-            middle,
-            38,
-            "BẢN THỬ NGHIỆM – ký bằng chứng thư số tự cấp, không có giá trị pháp lý",
-        )
+        canvas.drawCentredString(middle, PAGE_HEIGHT - 45, warning)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

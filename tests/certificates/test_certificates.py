@@ -104,6 +104,66 @@ def test_long_names_shrink_or_wrap_within_the_page(name):
     assert all(word in text for word in name.split())
 
 
+def _placed(pdf: bytes) -> tuple[list[tuple[str, float, float]], list[tuple[float, ...]]]:
+    """The text runs as (text, font size, baseline y) and the images as (x, y, width, height)
+    placed on the page."""
+    runs: list[tuple[str, float, float]] = []
+    images: list[tuple[float, ...]] = []
+    matrices: list[list[float]] = []
+
+    def operation(op, args, cm, tm):
+        if op == b"cm":
+            matrices.append([float(a) for a in args])
+        elif op == b"Do" and matrices:
+            a, _, _, d, e, f = matrices[-1]
+            images.append((e, f, a, d))
+
+    def text(chunk, cm, tm, font, size):
+        if chunk.strip():
+            runs.append((chunk.strip(), size, tm[5] + cm[5]))
+
+    PdfReader(io.BytesIO(pdf)).pages[0].extract_text(
+        visitor_operand_before=operation, visitor_text=text
+    )
+    return runs, images
+
+
+def _seal_png(width: int = 300, height: int = 300) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse((4, 4, width - 4, height - 4), outline=(200, 0, 0, 255), width=12)
+    output = io.BytesIO()
+    image.save(output, format="PNG")
+    return output.getvalue()
+
+
+@pytest.mark.parametrize("size", [(300, 300), (800, 260)], ids=["round seal", "signature"])
+def test_the_signers_name_is_printed_under_the_seal_not_on_it(size):
+    runs, images = _placed(render_pdf(replace(DATA, seal_png=_seal_png(*size))))
+    (x, y, width, height) = images[0]
+    title = next(r for r in runs if r[0] == "CHỦ TỊCH")
+    name = next(r for r in runs if r[0] == "Nguyễn Văn Hùng")
+    assert name[2] + name[1] * 0.8 < y  # the name's capitals end below the image
+    assert y + height < title[2]  # and the image ends below the title
+    assert width <= 200 and height <= 68
+
+
+def test_a_long_organisation_name_wraps_at_a_readable_size():
+    name = (
+        "Công đoàn cơ sở Văn phòng Hội đồng nhân dân và Ủy ban nhân dân thành phố Hạ Long, "
+        "tỉnh Quảng Ninh, Liên đoàn Lao động tỉnh Quảng Ninh"
+    )
+    runs, _ = _placed(render_pdf(replace(DATA, organisation=name)))
+    upper = name.upper()
+    lines = runs[: next(i for i, r in enumerate(runs) if r[0].startswith("Số: "))]
+    assert " ".join(r[0] for r in lines) == upper
+    assert len(lines) >= 2 and all(size >= 10 for _, size, _ in lines)
+    title = next(r for r in runs if r[0] == "GIẤY CHỨNG NHẬN")
+    serial = next(r for r in runs if r[0] == "Số: 7K3Q-M9PX-T2VD")
+    assert lines[-1][2] > serial[2] > title[2] + 36  # the number under the name, above the title
+
+
 def test_the_qr_code_reads_as_the_verification_url(tmp_path):
     zxingcpp = pytest.importorskip("zxingcpp")
     from PIL import Image
@@ -134,6 +194,12 @@ def test_development_certificates_are_marked_on_the_page(signer):
     assert signer.development
     text = _text(render_pdf(replace(DATA, development=True)))
     assert "BẢN THỬ NGHIỆM – ký bằng chứng thư số tự cấp, không có giá trị pháp lý" in text
+
+
+def test_a_sample_is_marked_on_the_page():
+    text = _text(render_pdf(replace(DATA, sample=True, development=True)))
+    assert "MẪU XEM TRƯỚC – không phải giấy chứng nhận, không có giá trị" in text
+    assert "BẢN THỬ NGHIỆM" not in text  # one warning: it is not a certificate at all
 
 
 def test_a_signature_by_another_key_is_not_trusted(signer, tmp_path):
