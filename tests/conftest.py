@@ -108,6 +108,8 @@ def make_app(database_url: str, instance: Path, **overrides) -> Flask:
         "HOCVU_SESSION_COOKIE_SECURE": False,
         # The test client's requests come to "localhost": the content origin is another name.
         "HOCVU_CONTENT_ORIGIN": CONTENT_ORIGIN,
+        # A site whose operator named the issuer of its certificates (none by default).
+        "HOCVU_CERT_ORGANISATION": "Liên đoàn Lao động tỉnh Quảng Ninh",
     }
     config.update(overrides)
     return create_app(config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -87,11 +88,15 @@ DEFAULTS: dict[str, Any] = {
     # environment, never the database). Without HOCVU_SIGNING_KEY, `hocvu init` makes a
     # self-signed development key in the instance folder (not in production), and
     # certificates say so.
-    "HOCVU_CERT_ORGANISATION": "Hocvu",
+    # What is printed is set by a site admin on the organisation page (Quản trị > Tổ chức
+    # cấp); these settings only stand in for it until it is saved. No issuer is made up: while
+    # neither names the organisation, certificates wait.
+    "HOCVU_CERT_ORGANISATION": "",
     "HOCVU_CERT_PLACE": "Hà Nội",
     "HOCVU_CERT_SIGNER_TITLE": "Thủ trưởng đơn vị",
     "HOCVU_CERT_SIGNER_NAME": "",
-    "HOCVU_CERT_SEAL_IMAGE": None,  # a PNG file
+    "HOCVU_CERT_SEAL_IMAGE": None,  # a PNG or JPEG file
+    "HOCVU_CERT_SERIAL_PREFIX": "",  # e.g. "QN": numbers read QN-7K3Q-M9PX-T2VD
     "HOCVU_SIGNING_KEY": None,  # PKCS#12 (.p12/.pfx), or a PEM key with HOCVU_SIGNING_CERT
     "HOCVU_SIGNING_CERT": None,
     "HOCVU_SIGNING_KEY_PASSWORD": None,
@@ -122,6 +127,12 @@ DEV_CONTENT_ORIGIN = "http://localhost:5001"
 # `hocvu run` writes the address it serves here, so that the commands run beside it
 # (`hocvu send-reminders`, `issue-certificates`, `import-users`) print links to it.
 SERVED_BASE_URL_FILE = "served_base_url"
+
+
+# A certificate number's prefix: letters A-Z, digits, single dashes inside, at most 12 (the
+# setting above and the organisation page). It goes in URLs and file names as it is.
+SERIAL_PREFIX_RE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
+MAX_SERIAL_PREFIX = 12
 
 
 class ConfigError(RuntimeError):
@@ -200,6 +211,13 @@ def load_config(
             raise ConfigError(
                 f"{name} is {value!r}; give a number of bytes, for example {DEFAULTS[name]}."
             )
+    prefix = str(config.get("HOCVU_CERT_SERIAL_PREFIX") or "").strip().upper()
+    if prefix and (len(prefix) > MAX_SERIAL_PREFIX or not SERIAL_PREFIX_RE.match(prefix)):
+        raise ConfigError(
+            f"HOCVU_CERT_SERIAL_PREFIX is {config['HOCVU_CERT_SERIAL_PREFIX']!r}; use at most "
+            f"{MAX_SERIAL_PREFIX} letters A-Z, digits and dashes between them, e.g. QN."
+        )
+    config["HOCVU_CERT_SERIAL_PREFIX"] = prefix
     if config["HOCVU_DEFAULT_LOCALE"] not in config["HOCVU_LOCALES"]:
         raise ConfigError("HOCVU_DEFAULT_LOCALE must be one of HOCVU_LOCALES.")
     # Whether the operator chose the address: `hocvu run` replaces only one it defaulted.

@@ -49,7 +49,11 @@ def issue_certificates_command(in_background: bool) -> None:
         job = jobs.enqueue("certificates.issue")
         click.echo(f"Job {job.id} queued.")
         return
-    issued = issuing.issue_missing(current_app._get_current_object(), db.session)
+    try:
+        issued = issuing.issue_missing(current_app._get_current_object(), db.session)
+    except DomainError as error:  # no issuing organisation named yet
+        db.session.rollback()
+        fail(error)
     click.echo(f"Certificates issued: {issued}.")
 
 

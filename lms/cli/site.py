@@ -63,6 +63,13 @@ def init_command(demo: bool) -> None:
                 "certificates page or with `hocvu issue-certificates`.",
                 err=True,
             )
+        if not issuing.profile(app, db.session).organisation:
+            click.echo(
+                "Warning: no organisation is named as the issuer of certificates; they wait "
+                "until a site admin fills in the organisation profile (Quản trị > Tổ chức cấp) "
+                "or HOCVU_CERT_ORGANISATION is set, then issues the missing ones.",
+                err=True,
+            )
     elif issuing.ensure_development_key(app):
         click.echo(
             "Development signing certificate created (certificates will say they are trials): "

@@ -19,7 +19,7 @@ from certificates.sign import Signer, SigningError, make_development_key
 from lms.app import storage as files
 from lms.jobs import core as jobs
 from lms.models import Certificate, Enrolment, OrgUnit, User
-from lms.services import certification, deadlines
+from lms.services import certification, deadlines, organisation
 from lms.services.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,11 @@ _signers: dict[tuple, Signer] = {}
 _lock = threading.Lock()
 
 
-def signer(app: Flask) -> Signer:
-    """The site's signer; the key file is read again only when it changes."""
+def signer(app: Flask, location: str | None = None) -> Signer:
+    """The site's signer, writing `location` (the place of the date line) in its signatures;
+    the key file is read again only when it changes."""
     config = app.config
+    location = config["HOCVU_CERT_PLACE"] if location is None else location
     path = Path(config["HOCVU_SIGNING_KEY"])
     try:
         stamp = path.stat().st_mtime_ns
@@ -38,7 +40,13 @@ def signer(app: Flask) -> Signer:
             f"the signing key {path} does not exist: set HOCVU_SIGNING_KEY to the "
             "organisation's key (for a trial, `hocvu init` makes a self-signed one)"
         ) from error
-    key = (str(path), stamp, config.get("HOCVU_SIGNING_CERT"), config.get("HOCVU_TSA_URL"))
+    key = (
+        str(path),
+        stamp,
+        config.get("HOCVU_SIGNING_CERT"),
+        config.get("HOCVU_TSA_URL"),
+        location,
+    )
     with _lock:
         if key not in _signers:
             _signers[key] = Signer(
@@ -46,15 +54,15 @@ def signer(app: Flask) -> Signer:
                 password=config.get("HOCVU_SIGNING_KEY_PASSWORD"),
                 cert_path=config.get("HOCVU_SIGNING_CERT"),
                 tsa_url=config.get("HOCVU_TSA_URL"),
-                location=config["HOCVU_CERT_PLACE"],
+                location=location,
             )
         return _signers[key]
 
 
-def signer_if_ready(app: Flask) -> Signer | None:
+def signer_if_ready(app: Flask, location: str | None = None) -> Signer | None:
     """The site's signer, or None while its key is missing or broken (logged)."""
     try:
-        return signer(app)
+        return signer(app, location)
     except (SigningError, OSError) as error:
         log.error("no signer: %s", error)
         return None
@@ -81,24 +89,48 @@ def signing_problem(app: Flask) -> SigningProblem | None:
     return None
 
 
-def settings(app: Flask) -> certification.Settings:
+def defaults(app: Flask) -> organisation.Profile:
+    """The organisation profile of the HOCVU_CERT_* settings, used until a site admin saves
+    one on the organisation page."""
     config = app.config
     seal = config.get("HOCVU_CERT_SEAL_IMAGE")
+    return organisation.Profile(
+        organisation=(config["HOCVU_CERT_ORGANISATION"] or "").strip(),
+        place=config["HOCVU_CERT_PLACE"] or "",
+        signer_title=config["HOCVU_CERT_SIGNER_TITLE"] or "",
+        signer_name=config["HOCVU_CERT_SIGNER_NAME"] or "",
+        serial_prefix=config.get("HOCVU_CERT_SERIAL_PREFIX") or "",
+        seal=Path(seal) if seal else None,
+    )
+
+
+def profile(app: Flask, session: Session) -> organisation.Profile:
+    """What certificates print now: the saved organisation profile, else the settings."""
+    return organisation.current(session, defaults(app), files.for_app(app))
+
+
+def settings(app: Flask, session: Session) -> certification.Settings:
+    """The settings a certificate is issued with (reads the seal image: OSError when the file
+    is gone, like a missing key)."""
+    config = app.config
+    current = profile(app, session)
     return certification.Settings(
-        organisation=config["HOCVU_CERT_ORGANISATION"],
-        place=config["HOCVU_CERT_PLACE"],
-        signer_title=config["HOCVU_CERT_SIGNER_TITLE"],
-        signer_name=config["HOCVU_CERT_SIGNER_NAME"],
+        organisation=current.organisation,
+        place=current.place,
+        signer_title=current.signer_title,
+        signer_name=current.signer_name,
         base_url=config["HOCVU_BASE_URL"] + config.get("HOCVU_URL_PREFIX", ""),
-        seal_png=Path(seal).read_bytes() if seal else None,
+        seal_png=current.seal.read_bytes() if current.seal else None,
         timezone=config["HOCVU_TIMEZONE"],
+        serial_prefix=current.serial_prefix,
     )
 
 
 def issue_for(app: Flask, session: Session, enrolment: Enrolment):
     """Issue the certificate of a completed enrolment with the site's signer and settings."""
+    current = settings(app, session)
     return certification.issue(
-        session, enrolment, signer(app), files.for_app(app), settings(app)
+        session, enrolment, signer(app, current.place), files.for_app(app), current
     )
 
 
@@ -144,6 +176,8 @@ def issue_missing(app: Flask, session: Session, before_commit=None) -> int:
 
     from lms.models import Certificate
 
+    if not profile(app, session).organisation:
+        raise certification.NoIssuer()  # each one would fail alike: say so once
     ids = missing_enrolment_ids(session)
     issued = 0
     for done, enrolment_id in enumerate(ids, start=1):
@@ -168,15 +202,16 @@ def issue_missing(app: Flask, session: Session, before_commit=None) -> int:
 def on_course_completed(session: Session, enrolment: Enrolment) -> None:
     """The completion listener: issue the certificate now, in the same transaction.
 
-    A missing or broken signing key must not undo the learner's completion: it is logged, and
-    `hocvu issue-certificates` issues the missing ones once the key is fixed.
+    A missing or broken signing key, or no issuing organisation named yet, must not undo the
+    learner's completion: it is logged, and the certificates page (or `hocvu
+    issue-certificates`) issues the missing ones once it is fixed.
     """
     if not has_app_context():
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         issue_for(app, session, enrolment)  # fails (if at all) before writing to the database
-    except (SigningError, OSError) as error:
+    except (SigningError, OSError, certification.NoIssuer) as error:
         log.error("certificate for enrolment %s not issued: %s", enrolment.id, error)
 
 

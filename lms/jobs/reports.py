@@ -45,8 +45,9 @@ def periodic_report(
     from flask_babel import gettext
 
     from lms.documents import report_pdf
+    from lms.jobs import certificates as issuing
     from lms.models import Course, Report
-    from lms.services import reports
+    from lms.services import organisation, reports
 
     app = current_app._get_current_object()
     session = ctx.session
@@ -55,6 +56,10 @@ def periodic_report(
     if unit is not None and not Scope.of(actor).covers_unit(unit):
         raise PermissionError("the unit is outside the actor's scope")
     course = session.get(Course, course_id)
+    # The report is headed like the certificates: the unit's own issuing organisation, or
+    # the site's (nothing when neither is named: no organisation is made up).
+    profile = issuing.profile(app, session)
+    issuer = organisation.issuer_for(session, unit) or profile.organisation
     ctx.progress(0, 2)
     with site_language(app):
         title = gettext("Report on the results achieved")
@@ -65,11 +70,11 @@ def periodic_report(
             unit=unit,
             kind=kind,
             period=reports.Period(date.fromisoformat(start), date.fromisoformat(end)),
-            site_name=app.config["HOCVU_CERT_ORGANISATION"] or app.config["HOCVU_SITE_NAME"],
+            site_name=issuer or app.config["HOCVU_SITE_NAME"],
             timezone=app.config["HOCVU_TIMEZONE"],
         )
         data["title"] = title
-        data["organisation"] = app.config["HOCVU_CERT_ORGANISATION"]
+        data["organisation"] = issuer
         report = Report(
             org_unit_id=unit.id if unit else None,
             course_id=course.id,
@@ -88,7 +93,7 @@ def periodic_report(
         data["reference"] = gettext("Report no. %(number)s", number=report.id)
         report.data = dict(data)
         ctx.progress(1, 2)
-        pdf = report_pdf.render(data, app.config["HOCVU_CERT_PLACE"])
+        pdf = report_pdf.render(data, profile.place)
     report.files_path = report_key(report.id)
     report.sha256 = hashlib.sha256(pdf).hexdigest()
     files.for_app(app).write_file(report.files_path, pdf)

@@ -13,7 +13,7 @@ from lms.models.accounts import (
 )
 from lms.models.assessment import AttemptStatus, TestAttempt
 from lms.models.audit import AuditEvent
-from lms.models.awards import Certificate
+from lms.models.awards import PROFILE_ID, Certificate, OrganisationProfile
 from lms.models.catalog import Activity, Course, CourseVersion, OverduePolicy, VersionStatus
 from lms.models.jobs import Job, JobStatus
 from lms.models.learning import (
@@ -47,6 +47,8 @@ __all__ = [
     "AttemptStatus",
     "AuditEvent",
     "Certificate",
+    "OrganisationProfile",
+    "PROFILE_ID",
     "TestAttempt",
     "Cohort",
     "Course",

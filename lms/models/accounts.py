@@ -66,6 +66,9 @@ class OrgUnit(db.Model):
     )
     path: Mapped[str] = mapped_column(String(1000), index=True, default="")
     depth: Mapped[int] = mapped_column(Integer, default=0)
+    # The issuing organisation printed on the certificates of the learners of this subtree
+    # instead of the site's (a federation that issues its own); the nearest one above wins.
+    certificate_issuer: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped[OrgUnit | None] = relationship(

@@ -1,4 +1,4 @@
-"""Completion certificates issued by Hocvu."""
+"""Completion certificates issued by Hocvu, and the organisation profile they print."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class Certificate(db.Model):
     __table_args__ = (UniqueConstraint("enrolment_id", "edition"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    serial: Mapped[str] = mapped_column(String(20), unique=True)
+    # A random number (7K3Q-M9PX-T2VD), after the site's prefix when it has one (QN-...).
+    serial: Mapped[str] = mapped_column(String(40), unique=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"), index=True)
     edition: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
@@ -43,3 +44,26 @@ class Certificate(db.Model):
     course: Mapped[Course] = relationship()
     enrolment: Mapped[Enrolment] = relationship()
     replaced_by: Mapped[Certificate | None] = relationship(remote_side="Certificate.id")
+
+
+class OrganisationProfile(db.Model):
+    """What certificates print about their issuer, set by a site admin on the organisation
+    page: one row (PROFILE_ID). Until it is saved, the HOCVU_CERT_* settings stand in for it.
+
+    The seal or signature image is a file under HOCVU_FILES_DIR (`seal_path`, a storage key),
+    not a value of the database; a unit can print its own name (`OrgUnit.certificate_issuer`).
+    """
+
+    __tablename__ = "organisation_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(100))
+    signer_title: Mapped[str] = mapped_column(String(120))
+    signer_name: Mapped[str] = mapped_column(String(120), default="")
+    seal_path: Mapped[str | None] = mapped_column(String(300))
+    serial_prefix: Mapped[str] = mapped_column(String(12), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+PROFILE_ID = 1  # the one row of organisation_profile

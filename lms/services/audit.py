@@ -6,14 +6,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lms.models import AuditEvent, Course, OrgUnit, User
+from lms.models import AuditEvent, Course, OrganisationProfile, OrgUnit, User
 
 
 def record(
     session: Session,
     actor: User | None,
     action: str,
-    target: OrgUnit | User | Course,
+    target: OrgUnit | User | Course | OrganisationProfile,
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event for `action` on `target`, scoped to the target's unit."""
@@ -22,6 +22,9 @@ def record(
     elif isinstance(target, Course):
         # Courses are site-wide: their events are for site administrators.
         target_type, unit_path, label = "course", None, target.title
+    elif isinstance(target, OrganisationProfile):
+        # What certificates print is the whole site's: for site administrators.
+        target_type, unit_path, label = "organisation", None, target.organisation
     else:
         target_type = "user"
         unit_path = target.org_unit.path if target.org_unit else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from certificates.render import CertificateData, render_pdf
 from certificates.sign import Signer
 from lms.app.storage import LocalStorage
 from lms.models import Certificate, Enrolment, TestAttempt, User, utcnow
-from lms.services import audit
+from lms.services import audit, organisation
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.deadlines import local_today
 from lms.services.errors import N_, DomainError, Forbidden
@@ -26,21 +26,39 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 @dataclass(frozen=True)
 class Settings:
-    """Site settings printed on certificates (from HOCVU_CERT_* configuration)."""
+    """What the site prints on certificates: the organisation profile (or, until a site admin
+    saves one, the HOCVU_CERT_* settings), the site's address and time zone."""
 
-    organisation: str
+    organisation: str  # the site's issuer; a unit of the learner's may name its own
     place: str
     signer_title: str
     signer_name: str
     base_url: str
     seal_png: bytes | None = None
     timezone: str = DEFAULT_TIMEZONE
+    serial_prefix: str = ""  # "QN": numbers read QN-7K3Q-M9PX-T2VD
 
 
-def new_serial() -> str:
-    """A random serial such as 7K3Q-M9PX-T2VD (60 bits)."""
+class NoIssuer(DomainError):
+    """No organisation is named to issue certificates: they wait until a site admin names one
+    (as they wait for a missing signing key)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_(
+                "Certificates cannot be issued yet: no organisation is named as their issuer. "
+                "A site administrator fills in the organisation profile (Administration, "
+                "Issuing organisation); then the missing certificates can be issued."
+            )
+        )
+
+
+def new_serial(prefix: str = "") -> str:
+    """A random serial such as 7K3Q-M9PX-T2VD (60 bits), after the prefix when there is one
+    (QN-7K3Q-M9PX-T2VD)."""
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    serial = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    return f"{prefix}-{serial}" if prefix else serial
 
 
 def _official_date(day) -> str:
@@ -84,7 +102,7 @@ def document(
         CertificateData(
             serial=serial,
             verify_url=f"{settings.base_url.rstrip('/')}/verify/{serial}",
-            organisation=settings.organisation,
+            organisation=organisation.issuer_for(session, user.org_unit) or settings.organisation,
             learner_name=user.full_name,
             course_title=version.title,
             result=_score_text(score),
@@ -101,6 +119,32 @@ def document(
         ),
         score,
     )
+
+
+def sample_pdf(
+    settings: Settings, *, organisation: str, course_title: str, unit: str, day: date
+) -> bytes:
+    """A certificate as these settings would print it, for the organisation page: made-up
+    learner and dates, a number with the prefix, marked as a sample (and never signed)."""
+    serial = new_serial(settings.serial_prefix)
+    data = CertificateData(
+        serial=serial,
+        verify_url=f"{settings.base_url.rstrip('/')}/verify/{serial}",
+        organisation=organisation,
+        learner_name="Nguyễn Văn A",
+        course_title=course_title,
+        result=_score_text(9.5),
+        period=f"từ ngày {(day - timedelta(days=7)).strftime('%d/%m/%Y')} "
+        f"đến ngày {day.strftime('%d/%m/%Y')}",
+        place_and_date=f"{settings.place}, {_official_date(day)}",
+        signer_title=settings.signer_title,
+        signer_name=settings.signer_name,
+        birth_date="01/01/1990",
+        unit=unit,
+        seal_png=settings.seal_png,
+        sample=True,
+    )
+    return render_pdf(data)
 
 
 def issue(
@@ -124,6 +168,8 @@ def issue(
 
 
 def _make(session, enrolment, signer, storage, settings) -> Certificate:
+    if not settings.organisation.strip():
+        raise NoIssuer()
     # The next edition of this enrolment's certificate; (enrolment, edition) is unique, so of
     # two workers issuing it at once, the second one's flush fails instead of issuing twice.
     edition = 1 + (
@@ -132,10 +178,11 @@ def _make(session, enrolment, signer, storage, settings) -> Certificate:
         )
         or 0
     )
-    serial = new_serial()
+    serial = new_serial(settings.serial_prefix)
     data, score = document(session, enrolment, settings, serial, signer.development)
     pdf = signer.sign(render_pdf(data))
-    files_path = f"certificates/{serial[:4]}/{serial}.pdf"
+    # Folders by the first group of the random part (the prefix is the same for all).
+    files_path = f"certificates/{serial[-14:-10]}/{serial}.pdf"
     storage.write_file(files_path, pdf)
     certificate = Certificate(
         serial=serial,

@@ -73,7 +73,7 @@ def _development() -> bool:
 def verify(serial: str):
     """Public: is this serial a certificate we issued, and is it still valid?"""
     certificate = db.session.scalar(
-        select(Certificate).where(Certificate.serial == serial.strip().upper()[:20])
+        select(Certificate).where(Certificate.serial == serial.strip().upper()[:40])
     )
     verdict = certification.Verdict(certification.status_of(certificate), certificate)
     return _verify_page(verdict, serial, VerifyForm())

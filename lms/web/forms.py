@@ -1,4 +1,8 @@
-"""Forms. Every text field is NFC-normalised and trimmed as it comes in."""
+"""Forms. Every text field is NFC-normalised and trimmed as it comes in.
+
+Why this module is long: it declares every form of the site, a few lines each and no logic
+(the services check the values), on one base class that applies the NFC rule to all of them.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from lms.app.config import MAX_SERIAL_PREFIX
 from lms.models import Role, UnitKind
+from lms.services.organisation import SEAL_MAX_BYTES, SEAL_MAX_SIDE, SEAL_MIN_SIDE
 from lms.services.text import MAX_FULL_NAME, MAX_UNIT_NAME, clean_text, nfc
 
 
@@ -145,6 +151,61 @@ class UnitForm(Form):
     kind = SelectField(
         _l("Kind"), choices=choices((k.value, v) for k, v in UNIT_KIND_LABELS.items())
     )
+    # Site admins only (the view removes it for others); checked by the service.
+    certificate_issuer = StringField(
+        _l("Issuing organisation on certificates"),
+        description=_l(
+            "The organisation printed as the issuer on the certificates of this unit's learners "
+            "and of its sub-units', for example the federation's own name. Leave it empty to "
+            "print that of the nearest unit above that has one, or the site's."
+        ),
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class OrganisationForm(Form):
+    """The organisation profile; the service checks the values (and the image)."""
+
+    organisation = StringField(
+        _l("Issuing organisation"),
+        description=_l(
+            "Printed at the top of every certificate, for example Liên đoàn Lao động tỉnh "
+            "Quảng Ninh. A unit can print its own name instead: edit the unit."
+        ),
+    )
+    place = StringField(
+        _l("Place name of the date line"),
+        description=_l("For example Quảng Ninh: “Quảng Ninh, ngày 23 tháng 11 năm 2026”."),
+    )
+    signer_title = StringField(
+        _l("Signatory's title"),
+        description=_l("For example Chủ tịch; it is printed in capitals."),
+    )
+    signer_name = StringField(
+        _l("Signatory's full name"),
+        description=_l("Printed under the signature. Leave it empty to print no name."),
+    )
+    serial_prefix = StringField(
+        _l("Certificate number prefix"),
+        description=_l(
+            "At most %(max)d letters A to Z, digits and dashes, for example QN: numbers then "
+            "read QN-7K3Q-M9PX-T2VD. Leave it empty for numbers without a prefix. Certificates "
+            "already issued keep their numbers.",
+            max=MAX_SERIAL_PREFIX,
+        ),
+    )
+    seal = FileField(
+        _l("Seal or signature image"),
+        description=_l(
+            "A PNG or JPEG image of at most %(size)d MB, each side between %(min)d and %(max)d "
+            "pixels. A PNG with a transparent background prints best, between the signatory's "
+            "title and name.",
+            size=SEAL_MAX_BYTES // (1024 * 1024),
+            min=SEAL_MIN_SIDE,
+            max=SEAL_MAX_SIDE,
+        ),
+    )
+    remove_seal = BooleanField(_l("Remove the current image"))
     submit = SubmitField(_l("Save"))
 
 

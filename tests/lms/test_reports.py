@@ -485,6 +485,41 @@ def test_periodic_report_is_frozen(org, login, client, post, app, session):
     assert report.title not in client.get("/admin/reports/periodic").get_data(as_text=True)
 
 
+def test_periodic_report_is_headed_like_the_certificates(org, login, client, post, app, session):
+    """The organisation and place of the profile head the report; a unit that issues in its
+    own name heads its own reports."""
+    from lms.models import OrganisationProfile
+
+    app.config["HOCVU_JOBS_INLINE"] = True
+    session.add(
+        OrganisationProfile(
+            id=1, organisation="Công đoàn Viên chức tỉnh", place="Hạ Long", signer_title="Chủ tịch"
+        )
+    )
+    session.get(type(org.d2), org.d2.id).certificate_issuer = "Công đoàn Than - Khoáng sản"
+    session.commit()
+    login("admin")
+    texts = []
+    for unit in (org.d1, org.d2):
+        response = post(
+            "/admin/reports/periodic",
+            {
+                "unit_id": unit.id,
+                "course_id": org.version.course_id,
+                "kind": "year",
+                "year": date.today().year,
+                "half": "1",
+            },
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+        report = session.scalars(select(Report).order_by(Report.id.desc())).first()
+        pdf = client.get(f"/admin/reports/periodic/{report.id}.pdf")
+        texts.append("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages))
+    district, sector = texts
+    assert "CÔNG ĐOÀN VIÊN CHỨC TỈNH" in district and "Hạ Long, ngày" in district
+    assert "CÔNG ĐOÀN THAN - KHOÁNG SẢN" in sector and "VIÊN CHỨC" not in sector
+
+
 def test_no_learners_at_all(make, session, login, client, app):
     make.course(app.config["HOCVU_FILES_DIR"])
     unit = make.unit(name="CĐCS Mới thành lập")

@@ -10,6 +10,7 @@ from lms.web.admin import (  # noqa: F401 - each module adds its pages to the bl
     home,
     imports,
     jobs,
+    organisation,
     scorm,
     units,
     users,

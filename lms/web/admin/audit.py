@@ -59,6 +59,8 @@ AUDIT_LABELS = {
     "user.import": _l("Accounts imported"),
     "user.credentials": _l("Initial logins downloaded"),
     "certificate.reissue": _l("Certificate reissued"),
+    "organisation.update": _l("Organisation profile changed"),
+    "unit.issuer": _l("Issuing organisation of a unit changed"),
 }
 
 

@@ -91,6 +91,7 @@ def certificates_index():
         missing=issuing.missing_count(db.session) if sc.everything else 0,
         issuing=_issuing_job() if sc.everything else None,
         signing_problem=issuing.signing_problem(current_app) if sc.everything else None,
+        profile=issuing.profile(current_app, db.session) if sc.everything else None,
         action_form=ActionForm(),
     )
 
@@ -116,6 +117,9 @@ def certificates_issue_missing():
     site_admin_only()
     if not ActionForm().validate_on_submit():
         abort(400)
+    if not issuing.profile(current_app, db.session).organisation:
+        flash(message_of(certification.NoIssuer()), "error")
+        return redirect(url_for("admin.organisation_edit"))
     job = _issuing_job() or jobs.enqueue("certificates.issue", created_by=me())
     return redirect(url_for("admin.job_view", job_id=job.id))
 
@@ -149,7 +153,18 @@ def certificate_reissue(certificate_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     app = current_app._get_current_object()
-    signer = issuing.signer_if_ready(app)
+    try:
+        settings = issuing.settings(app, db.session)
+    except OSError:  # the seal image's file is gone
+        flash(
+            gettext(
+                "The certificates could not be issued: the seal image of the organisation "
+                "profile cannot be read. Upload it again on the organisation page."
+            ),
+            "error",
+        )
+        return redirect(url_for("admin.user_view", user_id=certificate.user_id))
+    signer = issuing.signer_if_ready(app, settings.place)
     if signer is None:
         flash(
             gettext(
@@ -161,7 +176,7 @@ def certificate_reissue(certificate_id: int):
         return redirect(url_for("admin.user_view", user_id=certificate.user_id))
     try:
         new = certification.reissue(
-            db.session, me(), certificate, signer, site_files(app), issuing.settings(app)
+            db.session, me(), certificate, signer, site_files(app), settings
         )
     except DomainError as error:
         db.session.rollback()

@@ -14,6 +14,7 @@ from flask_babel import gettext
 
 from lms.app.extensions import db
 from lms.services import (
+    organisation,
     units,
 )
 from lms.services.errors import DomainError, Forbidden
@@ -58,6 +59,7 @@ def unit_new():
     if parent is None and not scope().everything:
         abort(403)
     form = UnitForm()
+    del form.certificate_issuer  # set on the unit's edit page, once it exists
     if form.validate_on_submit():
         try:
             unit = units.create_unit(
@@ -81,11 +83,14 @@ def unit_new():
 @bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
 @admin_required
 def unit_edit(unit_id: int):
-    """Rename a unit or change its code or kind."""
+    """Rename a unit or change its code or kind (and, for a site admin, the issuing
+    organisation its learners' certificates print)."""
     unit = unit_or_404(unit_id)
     if not scope().can_edit_unit(unit):
         abort(403)
     form = UnitForm(obj=unit)
+    if not scope().everything:
+        del form.certificate_issuer  # what certificates print is the site admins' to decide
     if form.validate_on_submit():
         try:
             units.update_unit(
@@ -96,6 +101,8 @@ def unit_edit(unit_id: int):
                 name=form.name.data,
                 kind=form.kind.data,
             )
+            if form.certificate_issuer is not None:
+                organisation.set_unit_issuer(db.session, me(), unit, form.certificate_issuer.data)
         except DomainError as error:
             db.session.rollback()
             unit = unit_or_404(unit_id)
