@@ -1,9 +1,11 @@
 """The demo organisation loaded by `hocvu init --demo` (and so by `make run`).
 
 A provincial federation with district and sector unions and grassroots unions, a site
-administrator, a unit administrator, a course author and learners. Loading it twice changes
-nothing. The demo accounts share one generated password, kept (outside the database) in
-instance/demo-credentials.txt so that every `make run` can print it again.
+administrator, a unit administrator, a course author and learners, and the organisation
+profile that its certificates print (the federation, Quảng Ninh, its chairman, numbers
+QN-...). Loading it twice changes nothing. The demo accounts share one generated password,
+kept (outside the database) in instance/demo-credentials.txt so that every `make run` can
+print it again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from lms.app.storage import LocalStorage
 from lms.models import Course, OrgUnit, Role, UnitKind, User
+from lms.services import organisation
 from lms.services.accounts import AccountData, create_user
 from lms.services.catalog import enrol
 from lms.services.passwords import generate_password
@@ -78,6 +81,16 @@ LEARNERS = (
 
 CREDENTIALS_FILE = "demo-credentials.txt"
 
+# What the demo's certificates print (the organisation page): the federation issues them.
+# The signatory is a made-up person; no seal: the demo does not imitate a real one.
+PROFILE = {
+    "organisation": "Liên đoàn Lao động tỉnh Quảng Ninh",
+    "place": "Quảng Ninh",
+    "signer_title": "Chủ tịch",
+    "signer_name": "Vũ Minh Khang",
+    "serial_prefix": "QN",
+}
+
 
 def _load_tree(session: Session, actor: User | None) -> dict[str, OrgUnit]:
     by_code: dict[str, OrgUnit] = {}
@@ -93,6 +106,13 @@ def _load_tree(session: Session, actor: User | None) -> dict[str, OrgUnit]:
     return by_code
 
 
+def _set_profile(session: Session, admin: User, storage: LocalStorage) -> None:
+    """The demo's organisation profile, as a site admin saves it on the organisation page."""
+    organisation.save(
+        session, admin, storage, organisation.Profile("", "", ""), seal=None, **PROFILE
+    )
+
+
 def _enrol_in_library(session: Session, storage: LocalStorage, usernames: list[str]) -> None:
     """Enrol the demo learners in the bundled courses."""
     for course in session.scalars(select(Course).where(Course.slug.in_(library_slugs()))):
@@ -105,6 +125,10 @@ def load_demo(session: Session, instance_path: str, today: date, storage: LocalS
     cred_path = Path(instance_path) / CREDENTIALS_FILE
     exists = session.scalar(select(OrgUnit).where(OrgUnit.code == ROOT_CODE)) is not None
     if exists:
+        # A demo loaded before the organisation page existed gets its profile (once).
+        admin = session.scalar(select(User).where(User.username == "admin"))
+        if admin is not None and admin.is_site_admin and organisation.stored(session) is None:
+            _set_profile(session, admin, storage)
         if cred_path.is_file():
             return "Demo data already loaded (kept as it is).\n" + cred_path.read_text("utf-8")
         return "Demo data already loaded (kept as it is)."
@@ -120,6 +144,7 @@ def load_demo(session: Session, instance_path: str, today: date, storage: LocalS
     )
     admin.must_change_password = False
     units = _load_tree(session, admin)
+    _set_profile(session, admin, storage)
     unit_admin, _ = create_user(
         session,
         admin,

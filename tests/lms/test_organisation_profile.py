@@ -389,6 +389,33 @@ def test_the_settings_stand_in_until_the_profile_is_saved(client, login, post, s
     assert len(PdfReader(io.BytesIO(data)).pages[0].images) == 1
 
 
+def test_the_demo_issues_credible_quang_ninh_certificates(runner, app, session):
+    app.config["HOCVU_CERT_ORGANISATION"] = ""  # as `make run` starts: nothing configured
+    result = runner.invoke(args=["init", "--demo"])
+    assert result.exit_code == 0, result.output
+    enrolment = session.scalars(
+        select(Enrolment).join(Enrolment.user).where(Enrolment.user.has(username="hv.nguyenvanan"))
+    ).first()
+    enrolment.completed_at = utcnow()
+    session.commit()
+    issued = runner.invoke(args=["issue-certificates"])
+    assert issued.exit_code == 0 and "Certificates issued: 1." in issued.output
+    session.rollback()
+    certificate = session.scalars(select(Certificate)).one()
+    assert certificate.serial.startswith("QN-")
+    text = pdf_text(app, certificate)
+    assert "LIÊN ĐOÀN LAO ĐỘNG TỈNH QUẢNG NINH" in text
+    assert re.search(r"Quảng Ninh, ngày \d\d tháng \d\d? năm \d{4}", text)
+    assert "CHỦ TỊCH" in text and "Vũ Minh Khang" in text and "HOCVU" not in text.upper()
+    # A demo loaded before the organisation page existed gets its profile on the next init.
+    session.delete(session.get(OrganisationProfile, 1))
+    session.commit()
+    again = runner.invoke(args=["init", "--demo"])
+    assert again.exit_code == 0 and "already loaded" in again.output
+    session.rollback()
+    assert session.get(OrganisationProfile, 1).serial_prefix == "QN"
+
+
 def test_the_command_says_why_nothing_is_issued(runner, app, make, site, session):
     app.config["HOCVU_CERT_ORGANISATION"] = ""
     session.get(Enrolment, site["enrolment"]).completed_at = utcnow()
