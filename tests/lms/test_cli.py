@@ -206,6 +206,7 @@ def test_links_printed_beside_hocvu_run_name_the_port_it_serves(
         "HOCVU_INSTANCE_PATH": app.instance_path,
         "HOCVU_DATABASE_URL": app.config["HOCVU_DATABASE_URL"],
         "HOCVU_SIGNING_KEY": str(signing_key),
+        "HOCVU_CERT_ORGANISATION": app.config["HOCVU_CERT_ORGANISATION"],
         "HOCVU_SMTP_HOST": "127.0.0.1",
         "HOCVU_SMTP_PORT": str(smtp[0]),
     }

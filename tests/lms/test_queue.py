@@ -86,6 +86,7 @@ def workers(app, tmp_path, signing_key, queue_name):
             "HOCVU_INSTANCE_PATH": app.instance_path,
             "HOCVU_FILES_DIR": app.config["HOCVU_FILES_DIR"],
             "HOCVU_SIGNING_KEY": str(signing_key),
+            "HOCVU_CERT_ORGANISATION": app.config["HOCVU_CERT_ORGANISATION"],
             "HOCVU_REDIS_URL": app.config["HOCVU_REDIS_URL"],
             "HOCVU_JOB_QUEUE": queue_name,
             "HOCVU_JOB_RETRY_INTERVALS": str(app.config["HOCVU_JOB_RETRY_INTERVALS"]),
