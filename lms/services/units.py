@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import String, func, literal, select, update
+from sqlalchemy import String, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from lms.models import AuditEvent, OrgUnit, RoleAssignment, UnitKind, User
+from lms.models import AuditEvent, OrgUnit, RoleAssignment, UnitKind, User, utcnow
 from lms.services import audit
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.services.scope import Scope
@@ -95,6 +96,105 @@ def create_unit(
     audit.record(session, actor, "unit.create", unit, code=code, name=name)
     session.flush()
     return unit
+
+
+def add_tree(
+    session: Session, actor: User, chains: list[tuple[OrgUnit | None, tuple[str, ...]]]
+) -> dict[tuple[int, tuple[str, ...]], OrgUnit]:
+    """Add the units of many paths at once (an import of a whole federation: 1,800 units in
+    one go): each chain is an existing parent (None: a new top unit, for a site admin) and the
+    names to add below it. Returns {(parent id or 0, names down to a unit): the unit}.
+
+    The same rules as create_unit (scope, depth, names, codes free among siblings: a code is
+    made from the name), in a few statements per level instead of several per unit.
+    """
+    scope = Scope.of(actor)
+    _lock(session, *{parent for parent, _ in chains if parent is not None})
+    wanted: dict[tuple[int, tuple[str, ...]], tuple[OrgUnit | None, tuple[str, ...]]] = {}
+    for parent, names in chains:
+        if parent is None and not scope.everything:
+            raise Forbidden(N_("Only a site administrator can add a top-level unit."))
+        if parent is not None and not scope.covers_unit(parent):
+            raise Forbidden(N_("You cannot add a unit there."))
+        top = parent.id if parent else 0
+        for depth in range(len(names)):
+            wanted.setdefault((top, names[: depth + 1]), (parent, names[: depth + 1]))
+    made: dict[tuple[int, tuple[str, ...]], OrgUnit] = {}
+    taken: dict[int | None, set[str]] = {}
+
+    def free_code(name: str, parent_id: int | None) -> str:
+        if parent_id not in taken:
+            under = OrgUnit.parent_id == parent_id if parent_id else OrgUnit.parent_id.is_(None)
+            codes = session.scalars(select(OrgUnit.code).where(under))
+            taken[parent_id] = {code.upper() for code in codes}
+        base = re.sub(r"[^A-Z0-9]+", "-", fold(name).upper()).strip("-")[:34] or "DV"
+        code, number = base, 1
+        while code.upper() in taken[parent_id]:
+            number += 1
+            code = f"{base}-{number}"
+        taken[parent_id].add(code.upper())
+        return code
+
+    now = utcnow()
+    for level in range(max((len(k[1]) for k in wanted), default=0)):
+        keys = sorted((k for k in wanted if len(k[1]) == level + 1), key=lambda k: k[1])
+        rows, parents = [], []
+        for key in keys:
+            root, names = wanted[key]
+            parent = made[(key[0], names[:-1])] if level else root
+            depth = parent.depth + 1 if parent else 0
+            if depth >= MAX_DEPTH:
+                raise DomainError(
+                    N_("The tree cannot be deeper than %(max)d levels."),
+                    field="parent_id",
+                    max=MAX_DEPTH,
+                )
+            name = clean_unit_name(names[-1])
+            parent_id = parent.id if parent else None
+            rows.append(
+                {
+                    "parent_id": parent_id,
+                    "code": free_code(name, parent_id),
+                    "name": name,
+                    "kind": guess_kind(name).value,
+                    "path": "",
+                    "depth": depth,
+                    "created_at": now,
+                }
+            )
+            parents.append(parent)
+        ids = session.scalars(
+            insert(OrgUnit).returning(OrgUnit.id, sort_by_parameter_order=True), rows
+        ).all()
+        paths = [
+            {"unit_id": unit_id, "new_path": f"{parent.path if parent else '/'}{unit_id}/"}
+            for unit_id, parent in zip(ids, parents, strict=True)
+        ]
+        session.execute(
+            update(OrgUnit.__table__)
+            .where(OrgUnit.__table__.c.id == bindparam("unit_id"))
+            .values(path=bindparam("new_path")),
+            paths,
+        )
+        units = {u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)))}
+        for key, unit_id in zip(keys, ids, strict=True):
+            made[key] = units[unit_id]
+        session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "at": now,
+                    "actor_id": actor.id,
+                    "action": "unit.create",
+                    "target_type": "unit",
+                    "target_id": unit_id,
+                    "unit_path": path["new_path"],
+                    "details": {"label": row["name"], "code": row["code"], "name": row["name"]},
+                }
+                for unit_id, path, row in zip(ids, paths, rows, strict=True)
+            ],
+        )
+    return made
 
 
 def update_unit(

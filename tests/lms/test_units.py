@@ -8,6 +8,7 @@ from sqlalchemy import select
 from lms.models import AuditEvent, OrgUnit, Role, UnitKind
 from lms.services import units
 from lms.services.errors import DomainError, Forbidden
+from lms.services.scope import Scope
 
 
 @pytest.fixture
@@ -40,6 +41,51 @@ def test_duplicate_sibling_code_is_refused_but_cousins_may_share(session, admin,
     assert error.value.field == "code"
     units.create_unit(session, admin, parent=a, code="X", name="X dưới A")
     units.create_unit(session, admin, parent=b, code="X", name="X dưới B")
+
+
+def test_add_tree_builds_many_paths_like_create_unit(session, admin, make):
+    """An import adds a whole federation at once: the same paths, depths, kinds, audit and
+    sibling-free codes (made from the names) as one create_unit per unit."""
+    root = make.unit(code="ROOT")
+    make.unit(root, code="LDLD-HUYEN-BA-CHE", name="Cũ")
+    made = units.add_tree(
+        session,
+        admin,
+        [
+            (root, ("LĐLĐ huyện Ba Chẽ", "CĐCS Trường Tiểu học Đạp Thanh")),
+            (root, ("LĐLĐ huyện Ba Chẽ", "CĐCS UBND xã Thanh Sơn")),
+            (root, ("LDLD huyen Ba Che",)),
+            (None, ("Công đoàn ngành Giáo dục",)),
+        ],
+    )
+    district = made[(root.id, ("LĐLĐ huyện Ba Chẽ",))]
+    school = made[(root.id, ("LĐLĐ huyện Ba Chẽ", "CĐCS Trường Tiểu học Đạp Thanh"))]
+    twin = made[(root.id, ("LDLD huyen Ba Che",))]
+    # the plain code is taken by a sibling already, and the two new ones must differ
+    assert {district.code, twin.code} == {"LDLD-HUYEN-BA-CHE-2", "LDLD-HUYEN-BA-CHE-3"}
+    assert district.kind == UnitKind.DISTRICT and school.kind == UnitKind.GRASSROOTS
+    assert school.path == f"{district.path}{school.id}/" and school.depth == 2
+    top = made[(0, ("Công đoàn ngành Giáo dục",))]
+    assert top.path == f"/{top.id}/" and top.depth == 0 and top.kind == UnitKind.SECTOR
+    assert len(made) == 5
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "unit.create")).all()
+    assert {(e.target_id, e.unit_path) for e in events} == {(u.id, u.path) for u in made.values()}
+    listed = {row.unit.id for row in units.unit_tree(session, Scope.of(admin))}
+    assert set(made_ids := {u.id for u in made.values()}) <= listed, made_ids
+
+
+def test_add_tree_keeps_the_scope_and_depth_rules(session, make, admin):
+    root = make.unit(code="R")
+    mine = make.unit(root, code="MINE")
+    other = make.unit(root, code="OTHER")
+    boss = make.unit_admin(mine)
+    assert units.add_tree(session, boss, [(mine, ("Mới",))])
+    with pytest.raises(Forbidden):
+        units.add_tree(session, boss, [(other, ("Lạ",))])
+    with pytest.raises(Forbidden):
+        units.add_tree(session, boss, [(None, ("Trên cùng",))])
+    with pytest.raises(DomainError, match="deeper"):
+        units.add_tree(session, admin, [(root, tuple(f"Cấp {n}" for n in range(units.MAX_DEPTH)))])
 
 
 def test_names_are_nfc_and_length_checked(session, admin):

@@ -4,7 +4,6 @@ enrolments and due dates, and the new initial logins (returned once, stored only
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -43,41 +42,17 @@ def common_unit(units: list[OrgUnit], by_id: dict[int, OrgUnit]) -> OrgUnit:
     return by_id[int(prefix[-1])] if prefix else units[0]
 
 
-def _unit_code(name: str, parent: OrgUnit | None, session: Session) -> str:
-    base = re.sub(r"[^A-Z0-9]+", "-", fold(name).upper()).strip("-")[:34] or "DV"
-    under = OrgUnit.parent_id == parent.id if parent else OrgUnit.parent_id.is_(None)
-    taken = set(session.scalars(select(OrgUnit.code).where(under)))
-    code, number = base, 1
-    while code in taken:
-        number += 1
-        code = f"{base}-{number}"
-    return code
-
-
 def _create_missing_units(session: Session, actor: User, rows: list[RowPlan]) -> int:
     """Add the units named by paths in the file (under units the actor manages, or, for a site
-    admin, a new top unit); return how many were added."""
-    from lms.services.units import create_unit, guess_kind
+    admin, a new top unit), all at once; return how many were added."""
+    from lms.services.units import add_tree
 
-    made: dict[tuple[int, tuple[str, ...]], OrgUnit] = {}
+    chains = [row.new_units for row in rows if row.new_units]
+    made = add_tree(session, actor, chains)
     for row in rows:
-        if not row.new_units:
-            continue
-        parent, names = row.new_units
-        top = parent.id if parent else 0
-        for depth in range(len(names)):
-            key = (top, names[: depth + 1])
-            if key not in made:
-                made[key] = create_unit(
-                    session,
-                    actor,
-                    parent=parent,
-                    code=_unit_code(names[depth], parent, session),
-                    name=names[depth],
-                    kind=guess_kind(names[depth]),
-                )
-            parent = made[key]
-        row.unit = parent
+        if row.new_units:
+            parent, names = row.new_units
+            row.unit = made[(parent.id if parent else 0, names)]
     return len(made)
 
 
