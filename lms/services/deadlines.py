@@ -2,8 +2,14 @@
 
 N is the batch's number of days when it sets one, else the course version's (10 by default).
 The issue day is not counted, as in the Vietnamese Civil Code's rule for periods counted in
-days: an account issued on 1 November (at any time that day) with N = 10 is due at 24:00 on
-11 November, which is stored as 17:00 UTC on 11 November.
+days (Bộ luật Dân sự 2015, art. 147(2): the first day is not counted; art. 148: the period ends
+at 24:00 of its last day): an account issued on 1 November (at any time that day) with N = 10
+is due at 24:00 on 11 November, which is stored as 17:00 UTC on 11 November.
+
+`due_after` is that rule, and every deadline counted in days goes through it: the issue date
+(`rule_due_at`, the import, enrolling a batch, a batch's days) and extensions "by N days",
+which count from the current due day, or from today for a learner already overdue
+(`extension_start`), today not counted either.
 """
 
 from __future__ import annotations
@@ -41,12 +47,33 @@ def end_of_day(day: date, timezone: str = DEFAULT_TIMEZONE) -> datetime:
     return local.astimezone(UTC)
 
 
+def last_day(start: date, days: int) -> date:
+    """The last day of a period of `days` days counted from `start`, `start` not counted."""
+    return start + timedelta(days=days)
+
+
+def due_after(start: date, days: int, timezone: str = DEFAULT_TIMEZONE) -> datetime:
+    """The deadline `days` days after the day `start`: 24:00 local time of its last day, in
+    UTC. The one place the rule is written; the start day itself is not counted."""
+    return end_of_day(last_day(start, days), timezone)
+
+
+def extension_start(due_at: datetime | None, today: date, timezone: str = DEFAULT_TIMEZONE) -> date:
+    """The day an extension "by N days" counts from: the current due day, or today when the
+    learner is already overdue (or has no deadline). Like the issue day, it is not counted:
+    an overdue learner extended by 3 days is due at 24:00 of today + 3, with 3 days left."""
+    if due_at is None:
+        return today
+    return max(due_day(due_at, timezone), today)
+
+
 def due_day(due_at: datetime, timezone: str = DEFAULT_TIMEZONE) -> date:
     """The local day whose 24:00 is `due_at`."""
     return (due_at.astimezone(ZoneInfo(timezone)) - timedelta(microseconds=1)).date()
 
 
 def local_today(now: datetime, timezone: str = DEFAULT_TIMEZONE) -> date:
+    """The local day at `now`."""
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
@@ -63,7 +90,7 @@ def rule_due_at(enrolment: Enrolment, timezone: str = DEFAULT_TIMEZONE) -> datet
     issued = enrolment.user.issued_at
     if issued is None:
         return None
-    return end_of_day(issued + timedelta(days=deadline_days(enrolment)), timezone)
+    return due_after(issued, deadline_days(enrolment), timezone)
 
 
 def recompute(enrolment: Enrolment, timezone: str = DEFAULT_TIMEZONE) -> bool:
@@ -202,7 +229,8 @@ def extend(
     timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
 ) -> int:
-    """Extend deadlines by `days` (from each current due day) or to the day `until`.
+    """Extend deadlines by `days` (counted from each current due day, or from today for a
+    learner already overdue; see `extension_start`) or to the day `until`.
 
     Each extension is recorded with its reason, in the audit log and as a notice to the
     learner; a locked learner is unlocked at once. Returns how many were extended.
@@ -237,8 +265,7 @@ def extend(
                 )
             target = until
         else:
-            base = max(due_day(old, timezone), today - timedelta(days=1)) if old else today
-            target = base + timedelta(days=days)
+            target = last_day(extension_start(old, today, timezone), days)
         enrolment.extended_until = target
         recompute(enrolment, timezone)
         session.add(

@@ -75,8 +75,82 @@ def test_overdue_learner_is_told_and_admin_extends(client, login, post, setup, a
     assert "Đã gia hạn cho 1 học viên." in record and "Nằm viện, có giấy xác nhận" in record
 
     page = learner.get("/").get_data(as_text=True)
-    assert "Còn 2 ngày" in page and "Đã quá hạn" not in page
+    # Three days from today, today not counted, as the issue day is not.
+    assert "Còn 3 ngày" in page and "Đã quá hạn" not in page
     assert "đã được gia hạn đến hết" in page  # the notice
+
+
+def _long_date(day: date) -> str:
+    return f"ngày {day.day} tháng {day.month} năm {day.year}"
+
+
+def test_extending_a_learner_not_yet_overdue_adds_to_the_due_day(
+    client, login, post, setup, session
+):
+    login("qt.halam")
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == setup["soon"].id))
+    due = clock.today() + timedelta(days=2)  # issued 8 days ago, 10 days to finish
+    form = client.get(f"/admin/extend?enrolment={enrolment.id}").get_data(as_text=True)
+    assert f"Tính từ hạn hiện tại, 24:00 {_long_date(due)}." in form
+    done = post(
+        f"/admin/extend?enrolment={enrolment.id}",
+        {"course_id": str(setup["version"].course_id), "days": "3", "reason": "Đi công tác"},
+    )
+    assert done.status_code == 302
+    learner = client.application.test_client()
+    LoggedIn(learner)("hv.gap")
+    assert "Còn 5 ngày" in learner.get("/").get_data(as_text=True)
+
+
+def test_the_extension_form_says_what_the_choice_gives(client, login, post, setup, session):
+    login("qt.halam")
+    today = clock.today()
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == setup["late"].id))
+    path = f"/admin/extend?enrolment={enrolment.id}"
+    form = client.get(path).get_data(as_text=True)
+    # Before a number is typed: the rule, for this learner.
+    assert (
+        f"Tính từ hôm nay, {_long_date(today)}, vì học viên đã quá hạn hoặc hết hạn hôm nay; "
+        "không tính ngày hôm nay." in form
+    )
+    assert 'aria-describedby="extend-rule extend-result"' in form
+    assert 'aria-live="polite"' in form and "js/extend.js" in form
+    # Sent back (the reason is missing): the page says what 3 days give, without JavaScript.
+    again = post(
+        path, {"course_id": str(setup["version"].course_id), "days": "3", "reason": ""}
+    ).get_data(as_text=True)
+    new_day = today + timedelta(days=3)
+    assert f"Hạn mới: 24:00 {_long_date(new_day)} (còn 3 ngày)." in again
+    # What extend.js asks as the number changes.
+    ask = f"/admin/extend/preview?learner={setup['late'].id}&course_id={setup['version'].course_id}"
+    answer = client.get(f"{ask}&days=7").get_json()
+    assert answer["result"] == (
+        f"Hạn mới: 24:00 {_long_date(today + timedelta(days=7))} (còn 7 ngày)."
+    )
+    assert client.get(f"{ask}&days=0").get_json()["result"] == "Chỉ gia hạn từ 1 đến 365 ngày."
+    until = (today + timedelta(days=4)).isoformat()
+    assert "(còn 4 ngày)" in client.get(f"{ask}&until={until}").get_json()["result"]
+    # For several learners, the rule in words.
+    query = f"user={setup['soon'].id}&user={setup['late'].id}"
+    several = client.get(f"/admin/extend?{query}").get_data(as_text=True)
+    assert (
+        "Tính từ hạn hiện tại của từng học viên, hoặc từ hôm nay với học viên đã quá hạn; "
+        "không tính ngày hôm nay." in several
+    )
+    answer = client.get("/admin/extend/preview?days=3").get_json()
+    assert answer["result"] == (
+        f"Học viên đã quá hạn: hạn mới 24:00 {_long_date(new_day)} (còn 3 ngày). "
+        "Các học viên khác: thêm 3 ngày sau hạn hiện tại."
+    )
+
+
+def test_the_extension_preview_is_scoped(client, login, setup, make):
+    outsider = make.learner(make.unit(), username="hv.ngoai")
+    make.enrol(outsider, setup["version"])
+    make.commit()
+    login("qt.halam")
+    ask = f"/admin/extend/preview?learner={outsider.id}&course_id={setup['version'].course_id}"
+    assert client.get(f"{ask}&days=3").status_code == 404
 
 
 def test_selection_and_batch_extensions(client, login, post, setup, session, make):

@@ -123,18 +123,71 @@ def test_extension_unlocks_an_overdue_learner_and_is_recorded(session, enrolment
         session, admin, [enrolment], reason="Ốm, có giấy ra viện", days=3, now=now
     )
     assert count == 1
-    # Three days counted from today: due at 24:00 on the 15th.
-    assert enrolment.due_at == utc(2026, 11, 15, 17, 0)
+    # Three days counted from today, the 13th, which is not counted (Bộ luật Dân sự 2015,
+    # art. 147(2)), as the issue day is not: due at 24:00 on the 16th, three days left.
+    assert enrolment.due_at == utc(2026, 11, 16, 17, 0)
+    assert countdown(enrolment, now).days_left == 3
     assert not deadlines.locked(enrolment, now)
     extension = session.scalars(select(DeadlineExtension)).one()
     assert extension.reason == "Ốm, có giấy ra viện"
     assert extension.old_due_at == utc(2026, 11, 11, 17, 0)
-    assert session.scalars(select(Notice)).one().params["date"] == "2026-11-15"
+    assert session.scalars(select(Notice)).one().params["date"] == "2026-11-16"
     assert session.scalars(select(AuditEvent.action)).all()[-1] == "enrolment.extend"
     deadlines.extend(
         session, admin, [enrolment], reason="Đi công tác", until=date(2026, 12, 1), now=now
     )
     assert enrolment.due_at == utc(2026, 12, 1, 17, 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        # Overdue since 24:00 on the 11th: counted from today, whatever the hour.
+        (utc(2026, 11, 11, 17, 0), utc(2026, 11, 15, 17, 0)),  # 00:00 on the 12th
+        (utc(2026, 11, 12, 16, 59), utc(2026, 11, 15, 17, 0)),  # 23:59 on the 12th
+        (utc(2026, 11, 20, 2, 0), utc(2026, 11, 23, 17, 0)),  # long overdue
+    ],
+)
+def test_extending_an_overdue_learner_counts_from_today(session, enrolment, make, now, due):
+    deadlines.extend(session, make.site_admin(), [enrolment], reason="Ốm", days=3, now=now)
+    assert enrolment.due_at == due
+    assert countdown(enrolment, now).days_left == 3
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        utc(2026, 11, 2, 3, 0),  # nine days left
+        utc(2026, 11, 11, 16, 59),  # 23:59 on the due day itself: not overdue yet
+    ],
+)
+def test_extending_a_learner_not_yet_overdue_counts_from_the_due_day(
+    session, enrolment, make, now
+):
+    deadlines.extend(session, make.site_admin(), [enrolment], reason="Ốm", days=3, now=now)
+    # Due at 24:00 on the 11th, so 24:00 on the 14th.
+    assert enrolment.due_at == utc(2026, 11, 14, 17, 0)
+
+
+def test_a_learner_without_a_deadline_is_extended_from_today(session, make, app):
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    enrolment = make.enrol(make.learner(make.unit(), issued_at=None), version)
+    now = utc(2026, 11, 20, 2, 0)
+    deadlines.extend(session, make.site_admin(), [enrolment], reason="Ốm", days=3, now=now)
+    assert enrolment.due_at == utc(2026, 11, 23, 17, 0)
+
+
+def test_one_rule_for_every_period_counted_in_days():
+    # Bộ luật Dân sự 2015, art. 147(2) and 148(5): the start day is not counted; the period
+    # ends at 24:00 of its last day (local time).
+    assert deadlines.due_after(date(2026, 11, 1), 10) == utc(2026, 11, 11, 17, 0)
+    assert deadlines.due_after(date(2026, 12, 31), 1) == utc(2027, 1, 1, 17, 0)
+    assert deadlines.due_after(date(2026, 11, 1), 10, "Europe/Paris") == utc(2026, 11, 11, 23)
+    today = date(2026, 11, 13)
+    assert deadlines.extension_start(utc(2026, 11, 11, 17, 0), today) == today  # overdue
+    assert deadlines.extension_start(utc(2026, 11, 13, 17, 0), today) == today  # due tonight
+    assert deadlines.extension_start(utc(2026, 11, 20, 17, 0), today) == date(2026, 11, 20)
+    assert deadlines.extension_start(None, today) == today
 
 
 def test_a_later_issue_date_wins_over_an_older_extension(session, enrolment, make):

@@ -251,9 +251,7 @@ def commit_import(
                     "version_id": course.current_version_id,
                     "enrolled_at": now,
                     "completed_late": False,
-                    "due_at": deadlines.end_of_day(
-                        issued[uid] + _dt.timedelta(days=days_of), timezone
-                    )
+                    "due_at": deadlines.due_after(issued[uid], days_of, timezone)
                     if issued.get(uid)
                     else None,
                 }
@@ -272,7 +270,7 @@ def commit_import(
             first = next((c for c in cohort.courses if c.current_version_id), None)
             if first is not None:
                 span = cohort.deadline_days or first.current_version.deadline_days
-                due = issued_day + _dt.timedelta(days=span)
+                due = deadlines.last_day(issued_day, span)
         result.credentials.append(
             Credential(row.username, row.full_name, row.unit.name, passwords[row.username], due)
         )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.models import Cohort, Course, OrgUnit, User
+from lms.services import deadlines
 from lms.services.errors import N_, DomainError
 from lms.services.rosters.planning import Plan, RowPlan
 from lms.services.scope import Scope
@@ -172,10 +173,10 @@ def preview(
             if course.current_version_id is None:
                 continue
             courses_by_id[course.id] = course
-            span = _dt.timedelta(days=batch.days_for(course))
+            span = batch.days_for(course)
             for row in rows:
                 issued = issued_of[row.line]
-                key = (issued, course.id, issued + span)
+                key = (issued, course.id, deadlines.last_day(issued, span))
                 counts[key] = counts.get(key, 0) + 1
     result.due_dates = sorted(
         (

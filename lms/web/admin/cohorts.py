@@ -3,6 +3,8 @@ selection or a whole batch."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     abort,
     flash,
@@ -15,12 +17,14 @@ from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
 from lms.app.extensions import db
+from lms.app.i18n import format_date
 from lms.models import (
     Cohort,
     Course,
     Enrolment,
     OrgUnit,
     User,
+    utcnow,
 )
 from lms.services import (
     cohorts,
@@ -37,6 +41,7 @@ from lms.web.admin.base import (
     tz,
     unit_choices,
     unit_or_404,
+    user_or_404,
 )
 from lms.web.common import message_of
 from lms.web.forms import (
@@ -75,6 +80,109 @@ def _extension_targets() -> tuple[list[Enrolment], str, dict]:
         select(Enrolment).where(Enrolment.user_id.in_([u.id for u in users]))
     ).all()
     return list(enrolments), label, args
+
+
+def _extension_preview(
+    enrolment: Enrolment | None, days: int | None, until: date | None
+) -> tuple[str, str]:
+    """What an extension will give, in words: the rule it follows (from when it counts) and,
+    once a number of days or a date is given, the new deadline. `enrolment` is the one
+    learner's enrolment in the chosen course, None for a selection or a batch."""
+    zone = tz()
+    today = deadlines.local_today(utcnow(), zone)
+    if enrolment is None:
+        rule = gettext(
+            "Counted from each learner's current deadline, or from today for learners already "
+            "overdue; today itself is not counted."
+        )
+        start = today  # the overdue learners' start: the others' differs for each
+    elif enrolment.completed_at is not None:
+        return gettext("This learner has completed the course: there is nothing to extend."), ""
+    else:
+        start = deadlines.extension_start(enrolment.due_at, today, zone)
+        if enrolment.due_at is not None and start > today:
+            rule = gettext(
+                "Counted from the current deadline, 24:00 on %(date)s.",
+                date=format_date(start),
+            )
+        elif enrolment.due_at is not None:
+            rule = gettext(
+                "Counted from today, %(date)s, as the learner is overdue or due today; today "
+                "itself is not counted.",
+                date=format_date(today),
+            )
+        else:
+            rule = gettext(
+                "Counted from today, %(date)s (the learner has no deadline yet); today itself "
+                "is not counted.",
+                date=format_date(today),
+            )
+    if days is not None and until is None:
+        if not 1 <= days <= deadlines.MAX_EXTENSION_DAYS:
+            return rule, gettext(
+                "Extend by 1 to %(max)d days.", max=deadlines.MAX_EXTENSION_DAYS
+            )
+        last = deadlines.last_day(start, days)
+    elif until is not None and days is None:
+        if until < today:
+            return rule, gettext("The new deadline cannot be in the past.")
+        last = until
+    else:
+        return rule, ""
+    left = (last - today).days
+    if enrolment is None and until is None:
+        # Counted from today for the overdue learners: as many days left as added.
+        return rule, ngettext(
+            "Learners already overdue: new deadline 24:00 on %(date)s (%(num)d day left). "
+            "The others: %(num)d day after their current deadline.",
+            "Learners already overdue: new deadline 24:00 on %(date)s (%(num)d days left). "
+            "The others: %(num)d days after their current deadline.",
+            days,
+            date=format_date(last),
+        )
+    if left == 0:
+        return rule, gettext("New deadline: 24:00 today, %(date)s.", date=format_date(last))
+    return rule, ngettext(
+        "New deadline: 24:00 on %(date)s (%(num)d day left).",
+        "New deadline: 24:00 on %(date)s (%(num)d days left).",
+        left,
+        date=format_date(last),
+    )
+
+
+def _previewed(enrolments: list[Enrolment], course_id: int | None) -> Enrolment | None:
+    """The one enrolment the preview speaks of: the single learner's, in the chosen course."""
+    if len({e.user_id for e in enrolments}) != 1:
+        return None
+    return next((e for e in enrolments if e.course_id == course_id), None)
+
+
+@bp.route("/extend/preview")
+@admin_required
+def extend_preview():
+    """The extension form's sentence for the number of days or the date typed (JSON), for
+    extend.js: the same words the page prints without JavaScript. ?learner= names the one
+    learner (with ?course_id=); without it the sentence is the one for several learners."""
+    enrolment = None
+    if learner_id := request.args.get("learner", type=int):
+        learner = user_or_404(learner_id)
+        enrolment = db.session.scalar(
+            select(Enrolment).where(
+                Enrolment.user_id == learner.id,
+                Enrolment.course_id == request.args.get("course_id", type=int),
+            )
+        )
+        if enrolment is None:
+            abort(404)
+    until = None
+    if raw := request.args.get("until", "").strip():
+        try:
+            until = date.fromisoformat(raw)
+        except ValueError:
+            until = None
+    days = request.args.get("days", type=int) if request.args.get("days", "").strip() else None
+    rule, result = _extension_preview(enrolment, days, until)
+    return {"rule": rule, "result": result}
 
 
 @bp.route("/extend", methods=["GET", "POST"])
@@ -121,6 +229,12 @@ def extend():
                 return redirect(url_for("admin.user_view", user_id=enrolments[0].user_id))
             return redirect(url_for("admin.users_index"))
     learners = len({e.user_id for e in enrolments})
+    single = _previewed(enrolments, form.course_id.data)
+    rule, result = _extension_preview(
+        single,
+        form.days.data if not form.days.errors else None,
+        form.until.data if not form.until.errors else None,
+    )
     return render_template(
         "hocvu/admin/extend.html",
         form=form,
@@ -128,6 +242,12 @@ def extend():
         learners=learners,
         args=args,
         none=not enrolments,
+        preview_url=url_for(
+            "admin.extend_preview",
+            **({"learner": enrolments[0].user_id} if learners == 1 else {}),
+        ),
+        rule=rule,
+        result=result,
     ), (200 if request.method == "GET" or not form.errors and not form.form_errors else 422)
 
 
