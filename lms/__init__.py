@@ -44,7 +44,14 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
     from lms.app import logs, metrics
     from lms.app.extensions import babel, csrf, db, login_manager, migrate
     from lms.app.i18n import init_i18n
-    from lms.jobs import certificates, exports, imports, reminders, reports  # noqa: F401 - register their tasks
+    from lms.jobs import (  # noqa: F401 - register their tasks
+        certificates,
+        cohorts,
+        exports,
+        imports,
+        reminders,
+        reports,
+    )
     from lms.web import limits, register_web
 
     settings = load_config(Path(app.instance_path), config)

@@ -5,7 +5,8 @@
 - `queue`: the Redis queue (RQ) and `hocvu worker`;
 - the bodies, each registering its tasks with `@task`: `imports` (accounts from a list),
   `exports` (learner lists), `reports` (completion figures, periodic reports), `certificates`
-  (signing, issuing, the missing ones, ZIPs), `reminders` (deadline reminders and mail).
+  (signing, issuing, the missing ones, ZIPs), `reminders` (deadline reminders and mail),
+  `cohorts` (a batch's members: enrolling them, their due dates, a batch-wide issue date).
 
 The core never imports a body or the queue: `init_app` picks the runner, and the application
 factory imports the bodies (a registry filled by its entries, consulted by the layer below).

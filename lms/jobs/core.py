@@ -16,7 +16,8 @@ process; with HOCVU_REDIS_URL set, `enqueue` puts the job on an RQ queue instead
 A job may run more than once when the queue retries it (a transient failure, a worker that
 died): each run claims the row with a conditional UPDATE that counts the attempt, and writes
 its outcome only while the row is still its own (the attempt number fences it). Tasks that
-write must therefore be idempotent; the bulk import and the certificate batch are.
+write must therefore be idempotent; the bulk import, the certificate batch and a batch's member
+update are.
 """
 
 from __future__ import annotations

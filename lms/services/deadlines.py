@@ -93,12 +93,19 @@ def rule_due_at(enrolment: Enrolment, timezone: str = DEFAULT_TIMEZONE) -> datet
     return due_after(issued, deadline_days(enrolment), timezone)
 
 
+def effective_due(
+    rule_due: datetime | None, extended_until: date | None, timezone: str = DEFAULT_TIMEZONE
+) -> datetime | None:
+    """The due time in force: the rule's, or the extension's when that is later."""
+    if extended_until is None:
+        return rule_due
+    extended = end_of_day(extended_until, timezone)
+    return extended if rule_due is None else max(rule_due, extended)
+
+
 def recompute(enrolment: Enrolment, timezone: str = DEFAULT_TIMEZONE) -> bool:
     """Set the effective due time from the rule and any extension; True when it changed."""
-    due = rule_due_at(enrolment, timezone)
-    if enrolment.extended_until is not None:
-        extended = end_of_day(enrolment.extended_until, timezone)
-        due = extended if due is None else max(due, extended)
+    due = effective_due(rule_due_at(enrolment, timezone), enrolment.extended_until, timezone)
     if due != enrolment.due_at:
         enrolment.due_at = due
         return True
@@ -111,18 +118,6 @@ def recompute_user(session: Session, user: User, timezone: str = DEFAULT_TIMEZON
         recompute(e, timezone)
         for e in session.scalars(select(Enrolment).where(Enrolment.user_id == user.id))
     )
-    session.flush()
-    return changed
-
-
-def recompute_cohort(session: Session, cohort: Cohort, timezone: str = DEFAULT_TIMEZONE) -> int:
-    """Recompute the enrolments of a batch's members (after its number of days changed)."""
-    enrolments = session.scalars(
-        select(Enrolment)
-        .join(User, Enrolment.user_id == User.id)
-        .where(User.cohort_id == cohort.id)
-    )
-    changed = sum(recompute(e, timezone) for e in enrolments)
     session.flush()
     return changed
 

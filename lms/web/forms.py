@@ -339,7 +339,7 @@ class EnrolForm(Form):
 
 class CohortForm(Form):
     name = StringField(
-        _l("Name"),
+        _l("Name of the batch"),
         validators=[
             DataRequired(REQUIRED),
             Length(max=120, message=_l("At most %(max)d characters.", max=120)),
@@ -357,6 +357,25 @@ class CohortForm(Form):
         description=_l("Leave empty to use each course's own number of days (usually 10)."),
     )
     submit = SubmitField(_l("Save"))
+
+
+class CohortIssueForm(Form):
+    """The issue date of every account of a batch, set at once."""
+
+    issued_at = DateField(
+        _l("Account issued on"),
+        validators=[DataRequired(_l("Enter the date the accounts were handed out."))],
+        format="%Y-%m-%d",
+        description=_l(
+            "The day the accounts of this batch were handed out: it becomes every learner's "
+            "issue date, and their deadlines count from it again (the day itself not counted)."
+        ),
+    )
+    past_ok = BooleanField(_l("Set it even though the learners are left no time"))
+    submit = SubmitField(_l("Set the issue date"))
+
+    # Set by the view when the date leaves no time: the tick box is then shown.
+    needs_tick = False
 
 
 class CourseSettingsForm(Form):

@@ -90,10 +90,10 @@ def test_changing_issued_at_or_batch_days_recomputes(session, enrolment, make, a
         unit=user.org_unit,
         courses=[enrolment.course],
         deadline_days=None,
-    )
+    ).cohort
     cohorts.assign(session, user, batch)
     assert enrolment.due_at == utc(2026, 11, 15, 17, 0)
-    cohorts.save_cohort(
+    saved = cohorts.save_cohort(
         session,
         admin,
         batch,
@@ -102,6 +102,10 @@ def test_changing_issued_at_or_batch_days_recomputes(session, enrolment, make, a
         courses=[enrolment.course],
         deadline_days=14,
     )
+    # The batch alone is saved; its members are the member job's work.
+    assert saved.members_to_update and enrolment.due_at == utc(2026, 11, 15, 17, 0)
+    assert cohorts.apply_to_members(session, batch).changed == 1
+    session.refresh(enrolment)
     assert enrolment.due_at == utc(2026, 11, 19, 17, 0)
 
 

@@ -1,6 +1,7 @@
 // Follows a background job: asks the server every two seconds, updates the bar, and reloads
-// the page when the job has ended, to show its result (its download link, or why it failed).
-// Without this script, reloading the page does the same.
+// the page when the job has ended, to show its result (its download link, or why it failed),
+// or, once done, goes on to the page the job belongs to (data-next: a batch whose learners it
+// updated). Without this script, reloading the page does the same, and the page links there.
 (() => {
   const box = document.getElementById("job");
   if (!box) return;
@@ -12,6 +13,11 @@
       const job = await response.json();
       const percent = job.percent || 0;
       bar.className = `bar w${Math.floor(percent / 5) * 5}`;
+      bar.parentElement.setAttribute("aria-valuenow", String(percent));
+      if (job.status === "done" && box.dataset.next) {
+        window.location.assign(box.dataset.next);
+        return;
+      }
       if (job.status === "done" || job.status === "failed") {
         window.location.reload();
         return;

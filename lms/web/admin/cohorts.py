@@ -16,8 +16,10 @@ from flask import (
 from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
+from lms import jobs
 from lms.app.extensions import db
 from lms.app.i18n import format_date
+from lms.jobs import cohorts as member_jobs
 from lms.models import (
     Cohort,
     Course,
@@ -45,7 +47,9 @@ from lms.web.admin.base import (
 )
 from lms.web.common import message_of
 from lms.web.forms import (
+    ActionForm,
     CohortForm,
+    CohortIssueForm,
     ExtendForm,
     choices,
 )
@@ -267,11 +271,39 @@ def cohorts_index():
     return render_template("hocvu/admin/cohorts.html", rows=rows)
 
 
+def _start_member_job(cohort: Cohort, issued_at: date | None = None):
+    """Hand the work on the batch's members to its job and show the job's progress: the one
+    already waiting or running when there is one (it applies the batch as saved now)."""
+    job = member_jobs.active_job(db.session, cohort.id)
+    if job is None:
+        job = jobs.enqueue(
+            member_jobs.TASK,
+            created_by=me(),
+            cohort_id=cohort.id,
+            actor_id=me().id,
+            issued_at=issued_at.isoformat() if issued_at else None,
+        )
+    return redirect(url_for("admin.job_view", job_id=job.id))
+
+
+def _cohort_page(form: CohortForm, cohort: Cohort | None, issue_form=None, status: int = 200):
+    return render_template(
+        "hocvu/admin/cohort_form.html",
+        form=form,
+        cohort=cohort,
+        issue_form=issue_form or (CohortIssueForm() if cohort else None),
+        members=cohorts.member_count(db.session, cohort) if cohort else 0,
+        job=member_jobs.latest_job(db.session, cohort.id) if cohort else None,
+        action_form=ActionForm(),
+    ), status
+
+
 @bp.route("/cohorts/new", methods=["GET", "POST"])
 @bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
 @admin_required
 def cohort_edit(cohort_id: int | None = None):
-    """Create or change a batch: its unit, courses and number of days."""
+    """Create or change a batch: its unit, courses and number of days. The batch is saved at
+    once; the work on its members (enrolling, due dates) is a job whose progress is shown."""
     cohort = cohort_or_404(cohort_id) if cohort_id else None
     form = CohortForm(obj=cohort)
     form.org_unit_id.choices = choices(unit_choices())
@@ -290,13 +322,71 @@ def cohort_edit(cohort_id: int | None = None):
                 unit=unit,
                 courses=[c for c in selected if c is not None],
                 deadline_days=form.deadline_days.data,
-                timezone=tz(),
             )
         except DomainError as error:
             db.session.rollback()
             form.add_error(error.field, message_of(error))
         else:
             db.session.commit()
-            flash(gettext("Batch %(name)s saved.", name=saved.name), "success")
+            flash(gettext("Batch %(name)s saved.", name=saved.cohort.name), "success")
+            if saved.members_to_update:
+                return _start_member_job(saved.cohort)
             return redirect(url_for("admin.cohorts_index"))
-    return render_template("hocvu/admin/cohort_form.html", form=form, cohort=cohort)
+    return _cohort_page(form, cohort, status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/cohorts/<int:cohort_id>/issue-date", methods=["POST"])
+@admin_required
+def cohort_issue_date(cohort_id: int):
+    """Set the issue date of every account of the batch (inside its unit), as a job that then
+    recomputes their due dates; a date leaving no time needs a tick."""
+    cohort = cohort_or_404(cohort_id)
+    issue_form = CohortIssueForm()
+    if issue_form.validate_on_submit():
+        running = member_jobs.active_job(db.session, cohort.id)
+        day = issue_form.issued_at.data
+        if running is not None:
+            if (running.args or {}).get("issued_at") == day.isoformat():
+                return redirect(url_for("admin.job_view", job_id=running.id))  # a second click
+            issue_form.add_error(
+                None,
+                gettext(
+                    "The learners of this batch are being updated: set the issue date once "
+                    "that has finished."
+                ),
+            )
+        else:
+            try:
+                cohorts.check_issue_date(
+                    db.session,
+                    me(),
+                    cohort,
+                    day,
+                    past_ok=bool(issue_form.past_ok.data),
+                    timezone=tz(),
+                )
+            except DomainError as error:
+                db.session.rollback()
+                if error.field == "past_ok":
+                    issue_form.needs_tick = True
+                issue_form.add_error(
+                    None if error.field == "past_ok" else error.field, message_of(error)
+                )
+            else:
+                db.session.commit()
+                return _start_member_job(cohort, day)
+    form = CohortForm(obj=cohort, formdata=None)
+    form.org_unit_id.choices = choices(unit_choices())
+    form.course_ids.choices = choices((c.id, c.title) for c in published_courses())
+    form.course_ids.data = [c.id for c in cohort.courses]
+    return _cohort_page(form, cohort, issue_form, status=422)
+
+
+@bp.route("/cohorts/<int:cohort_id>/apply", methods=["POST"])
+@admin_required
+def cohort_apply(cohort_id: int):
+    """Bring the batch's members in line with it again (after a job that did not finish)."""
+    cohort = cohort_or_404(cohort_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _start_member_job(cohort)
