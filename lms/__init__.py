@@ -48,6 +48,7 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
         certificates,
         cohorts,
         exports,
+        extensions,
         imports,
         reminders,
         reports,

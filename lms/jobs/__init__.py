@@ -6,7 +6,8 @@
 - the bodies, each registering its tasks with `@task`: `imports` (accounts from a list),
   `exports` (learner lists), `reports` (completion figures, periodic reports), `certificates`
   (signing, issuing, the missing ones, ZIPs), `reminders` (deadline reminders and mail),
-  `cohorts` (a batch's members: enrolling them, their due dates, a batch-wide issue date).
+  `cohorts` (a batch's members: enrolling them, their due dates, a batch-wide issue date),
+  `extensions` (extending the deadlines of a batch or of a large selection).
 
 The core never imports a body or the queue: `init_app` picks the runner, and the application
 factory imports the bodies (a registry filled by its entries, consulted by the layer below).
@@ -20,10 +21,12 @@ from lms.jobs.core import (
     Job,
     JobContext,
     TransientError,
+    can_resume,
     enqueue,
     fail_interrupted,
     import_task_modules,
     is_transient,
+    resume,
     run_job,
     task,
     use_thread_runner,
@@ -33,10 +36,12 @@ __all__ = [
     "Job",
     "JobContext",
     "TransientError",
+    "can_resume",
     "enqueue",
     "fail_interrupted",
     "init_app",
     "is_transient",
+    "resume",
     "run_job",
     "task",
 ]

@@ -66,7 +66,7 @@ def _closing_state(session, job_id: int, cohort: Cohort) -> cohorts.BatchState:
     return cohorts.batch_state(session, cohort)
 
 
-@jobs.task(TASK)
+@jobs.task(TASK, resumable=True)
 def update_members(
     ctx: jobs.JobContext, *, cohort_id: int, actor_id: int, issued_at: str | None = None
 ) -> dict:

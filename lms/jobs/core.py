@@ -42,12 +42,15 @@ from lms.app.extensions import db
 from lms.models import Job, JobStatus, User, utcnow
 from lms.services.errors import DomainError
 
-__all__ = ["Job", "JobContext", "TransientError", "enqueue", "task"]
+__all__ = ["Job", "JobContext", "TransientError", "can_resume", "enqueue", "resume", "task"]
 
 log = logging.getLogger(__name__)
 
 TaskFn = Callable[..., dict[str, Any] | None]
 _TASKS: dict[str, TaskFn] = {}
+# Tasks whose run continues from what earlier runs committed (their progress is committed with
+# their work): a failed one may be queued again, and goes on where it stopped.
+RESUMABLE: set[str] = set()
 
 
 class TransientError(Exception):
@@ -77,13 +80,16 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, TRANSIENT_ERRORS)
 
 
-def task(name: str) -> Callable[[TaskFn], TaskFn]:
-    """Register a function as the task `name`."""
+def task(name: str, *, resumable: bool = False) -> Callable[[TaskFn], TaskFn]:
+    """Register a function as the task `name`; `resumable` when a failed run may be queued
+    again and continue from what it committed (see `resume`)."""
 
     def register(fn: TaskFn) -> TaskFn:
         if name in _TASKS and _TASKS[name] is not fn:
             raise ValueError(f"task {name!r} is registered twice")
         _TASKS[name] = fn
+        if resumable:
+            RESUMABLE.add(name)
         return fn
 
     return register
@@ -137,13 +143,44 @@ def enqueue(name: str, *, created_by: User | None = None, **args: Any) -> Job:
     job = Job(task=name, args=args, created_by_id=created_by.id if created_by else None)
     db.session.add(job)
     db.session.commit()
+    _start(job)
+    return job
+
+
+def _start(job: Job) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["HOCVU_JOBS_INLINE"]:
         run_job(app, job.id)
         db.session.expire(job)
     else:
         app.extensions["hocvu_jobs"].submit(job.id)
-    return job
+
+
+def can_resume(job: Job) -> bool:
+    """A job of a resumable task that was stopped (a crash, a lost worker, a bug), not one the
+    task refused with its own reason (a DomainError, whose message run_job keeps as the result
+    in place of the progress): that would only be refused again."""
+    return (
+        job.status == JobStatus.FAILED
+        and job.task in RESUMABLE
+        and not (job.result or {}).get("message")
+    )
+
+
+def resume(job: Job) -> bool:
+    """Queue a stopped job of a resumable task again, to go on where it stopped; False when it
+    cannot (see `can_resume`) or is no longer failed."""
+    if not can_resume(job):
+        return False
+    queued = db.session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.FAILED)
+        .values(status=JobStatus.QUEUED, error=None, finished_at=None)
+    ).rowcount
+    db.session.commit()
+    if queued:
+        _start(job)
+    return bool(queued)
 
 
 def run_job(app: Flask, job_id: int, *, retry_transient: bool = False) -> None:

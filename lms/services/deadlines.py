@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from lms.models import (
@@ -28,6 +28,7 @@ from lms.models import (
     DeadlineExtension,
     Enrolment,
     Notice,
+    OrgUnit,
     OverduePolicy,
     ProgressStatus,
     User,
@@ -213,6 +214,60 @@ def check_completion(session: Session, enrolment: Enrolment, now: datetime | Non
 COMPLETION_LISTENERS: list = []
 
 
+def check_extension(reason: str, days: int | None, until: date | None, today: date) -> str:
+    """Check what an extension asks, whoever it is for; return the reason, tidied."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError(N_("Give the reason for the extension."), field="reason")
+    if len(reason) > 500:
+        raise DomainError(N_("The reason is too long (at most 500 characters)."), field="reason")
+    if (days is None) == (until is None):
+        raise DomainError(N_("Give either a number of days or a date."), field="days")
+    if days is not None and not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise DomainError(N_("Extend by 1 to %(max)d days."), field="days", max=MAX_EXTENSION_DAYS)
+    if until is not None and until < today:
+        raise DomainError(N_("The new deadline cannot be in the past."), field="until")
+    return reason
+
+
+def extension_targets(
+    scope: Scope,
+    course_id: int,
+    *,
+    cohort_id: int | None = None,
+    user_ids: list[int] | None = None,
+) -> Select:
+    """The ids of the enrolments an extension of many learners covers: in the course, not
+    completed, of the batch's members (or of the accounts named) inside the scope."""
+    stmt = (
+        select(Enrolment.id)
+        .join(User, Enrolment.user_id == User.id)
+        .outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+        .where(Enrolment.course_id == course_id, Enrolment.completed_at.is_(None))
+    )
+    if not scope.everything:
+        stmt = stmt.where(scope.user_filter())
+    if cohort_id is not None:
+        return stmt.where(User.cohort_id == cohort_id)
+    return stmt.where(User.id.in_(user_ids or []))
+
+
+def check_until(
+    session: Session, targets: Select, until: date | None, timezone: str = DEFAULT_TIMEZONE
+) -> None:
+    """Refuse extending `targets` to the day `until` when one of them is due that day or
+    later already (as `extend` would, at that learner), in one query."""
+    if until is None:
+        return
+    latest = session.scalar(select(func.max(Enrolment.due_at)).where(Enrolment.id.in_(targets)))
+    if latest is not None and until <= due_day(latest, timezone):
+        raise DomainError(
+            N_("The new deadline must be later than the current one (%(date)s)."),
+            field="until",
+            date=due_day(latest, timezone).isoformat(),
+        )
+
+
 def extend(
     session: Session,
     actor: User,
@@ -231,18 +286,8 @@ def extend(
     learner; a locked learner is unlocked at once. Returns how many were extended.
     """
     now = now or utcnow()
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise DomainError(N_("Give the reason for the extension."), field="reason")
-    if len(reason) > 500:
-        raise DomainError(N_("The reason is too long (at most 500 characters)."), field="reason")
-    if (days is None) == (until is None):
-        raise DomainError(N_("Give either a number of days or a date."), field="days")
-    if days is not None and not 1 <= days <= MAX_EXTENSION_DAYS:
-        raise DomainError(N_("Extend by 1 to %(max)d days."), field="days", max=MAX_EXTENSION_DAYS)
     today = local_today(now, timezone)
-    if until is not None and until < today:
-        raise DomainError(N_("The new deadline cannot be in the past."), field="until")
+    reason = check_extension(reason, days, until, today)
     scope = Scope.of(actor)
     count = 0
     for enrolment in enrolments:

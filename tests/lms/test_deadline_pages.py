@@ -153,7 +153,7 @@ def test_the_extension_preview_is_scoped(client, login, setup, make):
     assert client.get(f"{ask}&days=3").status_code == 404
 
 
-def test_selection_and_batch_extensions(client, login, post, setup, session, make):
+def test_selection_and_batch_extensions(client, login, post, setup, session, make, app):
     login("qt.halam")
     ids = [setup["soon"].id, setup["late"].id]
     query = "&".join(f"user={i}" for i in ids)
@@ -201,12 +201,94 @@ def test_selection_and_batch_extensions(client, login, post, setup, session, mak
     assert session.scalar(select(Enrolment).where(Enrolment.user_id == new_learner.id))
     page = client.get("/admin/cohorts").get_data(as_text=True)
     assert "Đợt 1 – tháng 11/2026" in page
+    app.config["HOCVU_JOBS_INLINE"] = True  # a batch is extended by a job: run it here
     batch = post(
         f"/admin/extend?cohort={cohort.id}",
         {"course_id": str(setup["version"].course_id), "days": "5", "reason": "Cả đợt nghỉ lễ"},
     )
-    assert batch.location == "/admin/cohorts"
-    assert "Đã gia hạn cho 1 học viên." in client.get("/admin/cohorts").get_data(as_text=True)
+    assert "/admin/jobs/" in batch.location
+    done = client.get(batch.location).get_data(as_text=True)
+    assert "Đã gia hạn cho 1 học viên." in done and 'href="/admin/cohorts"' in done
+
+
+def test_a_batch_is_extended_by_a_job_that_continues_where_it_stopped(
+    app, client, login, post, setup, session, make, monkeypatch
+):
+    from lms import jobs
+    from lms.jobs import extensions
+    from lms.models import Job, JobStatus, User
+    from lms.services import deadlines
+
+    monkeypatch.setattr(extensions, "CHUNK", 50)
+    cohort = Cohort(name="Đợt 2", org_unit=setup["unit"], courses=[setup["version"].course])
+    session.add(cohort)
+    today = clock.today()
+    for _ in range(120):
+        learner = make.learner(setup["unit"], issued_at=today - timedelta(days=12))
+        learner.cohort = cohort
+        make.enrol(learner, setup["version"])
+    make.commit()
+    held: list[int] = []
+    app.extensions["hocvu_jobs"].submit = held.append  # run below, not in a thread
+    login("qt.halam")
+    path = f"/admin/extend?cohort={cohort.id}"
+    form = {"course_id": str(setup["version"].course_id), "days": "3", "reason": "Nghỉ lễ"}
+    page = client.get(path).get_data(as_text=True)
+    assert "120 học viên" in page
+    started = post(path, form)
+    assert "/admin/jobs/" in started.location
+    session.rollback()
+    assert session.scalars(select(DeadlineExtension)).all() == []  # nothing in the request
+    assert post(path, form).location == started.location  # a second click follows the job
+    assert len(held) == 1
+
+    real, calls = deadlines.extend, []
+
+    def stops_after_the_first_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the worker stopped")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deadlines, "extend", stops_after_the_first_chunk)
+    jobs.run_job(app, held[0])
+    monkeypatch.setattr(deadlines, "extend", real)
+    session.rollback()
+    assert session.get(Job, held[0]).status == JobStatus.FAILED
+    assert len(session.scalars(select(DeadlineExtension)).all()) == 50
+    failed = client.get(started.location).get_data(as_text=True)
+    assert "Tiếp tục gia hạn" in failed
+    app.config["HOCVU_JOBS_INLINE"] = True
+    resumed = post(f"{started.location}/resume", {}, form_page=started.location)
+    assert resumed.location == started.location
+    assert "Đã gia hạn cho 120 học viên." in client.get(started.location).get_data(as_text=True)
+    session.rollback()
+    members = select(User.id).where(User.cohort_id == cohort.id)
+    extended = session.scalars(select(Enrolment).where(Enrolment.user_id.in_(members))).all()
+    assert len(session.scalars(select(DeadlineExtension)).all()) == 120  # each learner once
+    assert {e.due_at for e in extended} == {deadlines.due_after(today, 3)}
+
+
+def test_a_batch_extension_to_a_day_before_someones_deadline_is_refused(
+    client, login, post, setup, session
+):
+    cohort = Cohort(name="Đợt 2", org_unit=setup["unit"], courses=[setup["version"].course])
+    session.add(cohort)
+    setup["soon"].cohort = cohort  # due in two days
+    setup["late"].cohort = cohort
+    session.commit()
+    login("qt.halam")
+    refused = post(
+        f"/admin/extend?cohort={cohort.id}",
+        {
+            "course_id": str(setup["version"].course_id),
+            "until": (clock.today() + timedelta(days=1)).isoformat(),
+            "reason": "Nghỉ lễ",
+        },
+    )
+    assert refused.status_code == 422
+    due = _long_date(clock.today() + timedelta(days=2))
+    assert f"Thời hạn mới phải sau thời hạn hiện tại ({due})." in refused.get_data(as_text=True)
 
 
 def test_overdue_filter_lists_only_overdue_learners(client, login, setup):

@@ -105,3 +105,31 @@ def test_an_unknown_task_name_fails_the_job_instead_of_hanging(app, session):
     jobs.run_job(app, job.id)
     session.refresh(job)
     assert job.status == JobStatus.FAILED and "test.removed" in job.error
+
+
+@jobs.task("test.resumable", resumable=True)
+def resumable_task(ctx: jobs.JobContext) -> dict:
+    return {"resumed": ctx.attempt}
+
+
+def test_only_a_failed_job_of_a_resumable_task_is_queued_again(app, session):
+    app.config["HOCVU_JOBS_INLINE"] = True
+    failed = Job(task="test.resumable", args={}, status=JobStatus.FAILED, attempts=1)
+    other = Job(task="test.fail", args={}, status=JobStatus.FAILED, attempts=1)
+    done = Job(task="test.resumable", args={}, status=JobStatus.DONE, attempts=1)
+    refused = Job(
+        task="test.resumable",
+        args={},
+        status=JobStatus.FAILED,
+        attempts=1,
+        result={"message": "This batch no longer exists.", "params": {}},
+    )
+    session.add_all([failed, other, done, refused])
+    session.commit()
+    with app.test_request_context():
+        for job in (other, done, refused):
+            assert not jobs.resume(db.session.get(Job, job.id))
+        assert jobs.resume(db.session.get(Job, failed.id))
+    session.expire_all()
+    assert (failed.status, failed.result) == (JobStatus.DONE, {"resumed": 2})
+    assert (other.status, done.status) == (JobStatus.FAILED, JobStatus.DONE)

@@ -3,6 +3,7 @@ selection or a whole batch."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import (
@@ -20,6 +21,7 @@ from lms import jobs
 from lms.app.extensions import db
 from lms.app.i18n import format_date
 from lms.jobs import cohorts as member_jobs
+from lms.jobs import extensions as extension_jobs
 from lms.models import (
     Cohort,
     Course,
@@ -54,36 +56,115 @@ from lms.web.forms import (
     choices,
 )
 
+# Extensions of more enrolments than this run as a job (each is several rows: the due date,
+# its record, the audit event, the learner's notice); a whole batch always does.
+EXTEND_IN_REQUEST = 200
 
-def _extension_targets() -> tuple[list[Enrolment], str, dict]:
+
+@dataclass
+class _Targets:
+    """Whom the extension page extends: enrolments loaded for one learner or a selection; a
+    batch's are counted and listed by the job, never loaded here."""
+
+    label: str
+    args: dict
+    learners: int
+    course_ids: list[int]
+    enrolments: list[Enrolment] | None = None  # None for a batch
+    cohort_id: int | None = None
+    user_ids: list[int] | None = None
+
+
+def _extension_targets() -> _Targets:
     """The enrolments named by ?enrolment=, ?user= (several) or ?cohort=, inside the scope."""
     sc = scope()
     if enrolment_id := request.args.get("enrolment", type=int):
         enrolment = db.session.get(Enrolment, enrolment_id)
         if enrolment is None or not sc.can_manage_user(enrolment.user):
             abort(404)
-        return [enrolment], enrolment.user.full_name, {"enrolment": enrolment_id}
+        return _Targets(
+            enrolment.user.full_name,
+            {"enrolment": enrolment_id},
+            1,
+            [enrolment.course_id],
+            [enrolment],
+            user_ids=[enrolment.user_id],
+        )
     if cohort_id := request.args.get("cohort", type=int):
         cohort = cohort_or_404(cohort_id)
-        found = db.session.scalars(select(User).where(User.cohort_id == cohort.id)).all()
-    else:
-        ids = [int(i) for i in request.args.getlist("user") if i.isdigit()][:5000]
-        found = [u for u in (db.session.get(User, i) for i in ids) if u is not None]
+        members = (
+            select(User.id)
+            .outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+            .where(User.cohort_id == cohort.id)
+        )
+        if not sc.everything:
+            members = members.where(sc.user_filter())
+        learners = db.session.scalar(select(func.count()).select_from(members.subquery()))
+        if not learners:
+            abort(404)
+        course_ids = db.session.scalars(
+            select(Enrolment.course_id)
+            .where(Enrolment.user_id.in_(members))
+            .distinct()
+            .order_by(Enrolment.course_id)
+        ).all()
+        return _Targets(
+            gettext("batch %(name)s", name=cohort.name),
+            {"cohort": cohort_id},
+            learners,
+            list(course_ids),
+            cohort_id=cohort.id,
+        )
+    ids = [int(i) for i in request.args.getlist("user") if i.isdigit()][:5000]
+    found = [u for u in (db.session.get(User, i) for i in ids) if u is not None]
     # An account outside the scope is treated as one that does not exist: it is dropped
     # before the label below names anyone on the page.
     users = [u for u in found if sc.can_manage_user(u)]
     if not users:
         abort(404)
-    if cohort_id:
-        label = gettext("batch %(name)s", name=cohort.name)
-        args = {"cohort": cohort_id}
-    else:
-        label = ", ".join(u.full_name for u in users[:5]) + ("…" if len(users) > 5 else "")
-        args = {"user": [u.id for u in users]}
+    label = ", ".join(u.full_name for u in users[:5]) + ("…" if len(users) > 5 else "")
     enrolments = db.session.scalars(
         select(Enrolment).where(Enrolment.user_id.in_([u.id for u in users]))
     ).all()
-    return list(enrolments), label, args
+    return _Targets(
+        label,
+        {"user": [u.id for u in users]},
+        len(users),
+        list(dict.fromkeys(e.course_id for e in enrolments)),
+        list(enrolments),
+        user_ids=[u.id for u in users],
+    )
+
+
+def _extend_in_background(form: ExtendForm, targets: _Targets):
+    """Check the extension of a batch or a large selection here, with one query for all, and
+    hand it to its job; the job's page, or None when the form has errors now."""
+    now = utcnow()
+    statement = deadlines.extension_targets(
+        scope(), form.course_id.data, cohort_id=targets.cohort_id, user_ids=targets.user_ids
+    )
+    try:
+        reason = deadlines.check_extension(
+            form.reason.data, form.days.data, form.until.data, deadlines.local_today(now, tz())
+        )
+        deadlines.check_until(db.session, statement, form.until.data, tz())
+    except DomainError as error:
+        form.add_error(error.field if error.field != "days" else None, message_of(error))
+        return None
+    args = {
+        "actor_id": me().id,
+        "course_id": form.course_id.data,
+        "reason": reason,
+        "days": form.days.data,
+        "until": form.until.data.isoformat() if form.until.data else None,
+        "cohort_id": targets.cohort_id,
+        "user_ids": None if targets.cohort_id else targets.user_ids,
+        "now": now.isoformat(),
+    }
+    job = extension_jobs.same_job(db.session, args) or jobs.enqueue(
+        extension_jobs.TASK, created_by=me(), **args
+    )
+    return redirect(url_for("admin.job_view", job_id=job.id))
 
 
 def _extension_preview(
@@ -193,9 +274,9 @@ def extend_preview():
 @admin_required
 def extend():
     """Extend the deadline of one learner, a selection, or a whole batch, with a reason."""
-    enrolments, label, args = _extension_targets()
+    targets = _extension_targets()
+    enrolments, args, course_ids = targets.enrolments or [], targets.args, targets.course_ids
     form = ExtendForm()
-    course_ids = list(dict.fromkeys(e.course_id for e in enrolments))
     courses_by_id = {
         c.id: c for c in db.session.scalars(select(Course).where(Course.id.in_(course_ids)))
     }
@@ -204,35 +285,37 @@ def extend():
         form.course_id.data = course_ids[0]
     if form.validate_on_submit():
         chosen = [e for e in enrolments if e.course_id == form.course_id.data]
-        try:
-            count = deadlines.extend(
-                db.session,
-                me(),
-                chosen,
-                reason=form.reason.data,
-                days=form.days.data,
-                until=form.until.data,
-                timezone=tz(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            form.add_error(error.field if error.field != "days" else None, message_of(error))
+        if targets.enrolments is None or len(chosen) > EXTEND_IN_REQUEST:
+            if response := _extend_in_background(form, targets):
+                return response
         else:
-            db.session.commit()
-            flash(
-                ngettext(
-                    "Deadline extended for %(num)s learner.",
-                    "Deadline extended for %(num)s learners.",
-                    count,
-                ),
-                "success",
-            )
-            if "cohort" in args:
-                return redirect(url_for("admin.cohorts_index"))
-            if len({e.user_id for e in enrolments}) == 1:
-                return redirect(url_for("admin.user_view", user_id=enrolments[0].user_id))
-            return redirect(url_for("admin.users_index"))
-    learners = len({e.user_id for e in enrolments})
+            try:
+                count = deadlines.extend(
+                    db.session,
+                    me(),
+                    chosen,
+                    reason=form.reason.data,
+                    days=form.days.data,
+                    until=form.until.data,
+                    timezone=tz(),
+                )
+            except DomainError as error:
+                db.session.rollback()
+                form.add_error(error.field if error.field != "days" else None, message_of(error))
+            else:
+                db.session.commit()
+                flash(
+                    ngettext(
+                        "Deadline extended for %(num)s learner.",
+                        "Deadline extended for %(num)s learners.",
+                        count,
+                    ),
+                    "success",
+                )
+                if targets.learners == 1:
+                    return redirect(url_for("admin.user_view", user_id=targets.user_ids[0]))
+                return redirect(url_for("admin.users_index"))
+    learners = targets.learners
     single = _previewed(enrolments, form.course_id.data)
     rule, result = _extension_preview(
         single,
@@ -242,13 +325,13 @@ def extend():
     return render_template(
         "hocvu/admin/extend.html",
         form=form,
-        label=label,
+        label=targets.label,
         learners=learners,
         args=args,
-        none=not enrolments,
+        none=not course_ids,
         preview_url=url_for(
             "admin.extend_preview",
-            **({"learner": enrolments[0].user_id} if learners == 1 else {}),
+            **({"learner": targets.user_ids[0]} if learners == 1 and enrolments else {}),
         ),
         rule=rule,
         result=result,

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user
 
+from lms import jobs
 from lms.app.extensions import db
 from lms.app.storage import StorageError
 from lms.app.storage import for_app as site_files
@@ -37,6 +38,7 @@ from lms.web.admin.base import (
     me,
     scope,
 )
+from lms.web.forms import ActionForm
 
 # The new logins of an import can be downloaded once, for this long after it finished.
 CREDENTIALS_HOURS = 24
@@ -64,7 +66,23 @@ def job_view(job_id: int):
             if job.status == JobStatus.DONE
             else None,
         }
-    return render_template("hocvu/admin/job.html", job=job)
+    return render_template(
+        "hocvu/admin/job.html",
+        job=job,
+        resumable=jobs.can_resume(job),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/jobs/<int:job_id>/resume", methods=["POST"])
+@admin_required
+def job_resume(job_id: int):
+    """Queue a failed job again, to go on where it stopped (for tasks that can)."""
+    job = _job_or_404(job_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    jobs.resume(job)
+    return redirect(url_for("admin.job_view", job_id=job.id))
 
 
 @bp.route("/jobs/<int:job_id>/download")
