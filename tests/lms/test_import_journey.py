@@ -210,6 +210,28 @@ def test_a_new_batch_without_a_course_must_be_accepted_and_with_one_gets_due_dat
     assert f"Hạn hoàn thành khóa học: 24:00 ngày {due:%d/%m/%Y}" in text
 
 
+def test_a_warning_that_appears_after_the_check_page_stops_the_import(
+    client, login, site, app, session, make
+):
+    """The import button trusts what the check page asked, and the job checks again: a batch
+    deleted meanwhile makes "Đợt 2" a new batch without a course, which nobody accepted."""
+    login("qt.tinh")
+    province = make.unit(code="QN", name=PROVINCE)
+    batch = Cohort(name="Đợt 2", org_unit=province, courses=[site["course"]])
+    session.add(batch)
+    make.commit()
+    status, page = _upload(client, _csv(_rows(5, _today(app), batch="Đợt 2")), create_units="y")
+    assert status == 200 and _codes(page) == []
+    session.delete(session.get(Cohort, batch.id))
+    session.commit()
+    started = _commit(client, page)
+    assert started.status_code == 302
+    job = client.get(started.location).get_data(as_text=True)
+    assert "Đợt học mới Đợt 2 chưa có khóa học" in job
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(User)) == 1  # nothing imported
+
+
 def test_issue_dates_in_the_past_or_close_to_the_deadline_must_be_accepted(
     client, login, site, app, session
 ):

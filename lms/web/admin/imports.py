@@ -114,14 +114,26 @@ def import_users():
                 storage = site_files(current_app)
                 imports.discard_stale_uploads(storage)
                 storage.write_file(imports.upload_key(token), data)
-                session["import"] = {"token": token, "filename": filename[:200], **options}
+                codes = [warning.code for warning in shown.warnings]
+                session["import"] = {
+                    "token": token,
+                    "filename": filename[:200],
+                    **options,
+                    # What the check page asked, so that the import button need not check the
+                    # whole file a third time (the job checks it again); a long list is not
+                    # kept in the cookie, the file is checked again instead.
+                    "checked": {"warnings": codes, "errors": len(shown.plan.errors)}
+                    if sum(len(code) for code in codes) < 600
+                    else None,
+                }
                 return _render_check(token, table, shown, options)
     return render_template("hocvu/admin/import.html", form=form), 422 if form.errors else 200
 
 
 def _import_upload(token: str) -> tuple[str, str, dict, bytes]:
     """The list uploaded by this admin under `token`, with its settings (404 when it is not
-    theirs or is gone: uploads are kept 24 hours)."""
+    theirs or is gone: uploads are kept 24 hours); `options["checked"]` is what its check page
+    asked (warnings to accept, rows in error), when kept."""
     pending = session.get("import") or {}
     if pending.get("token") != token or not token.startswith(f"{current_user.id}-"):
         abort(404)
@@ -130,6 +142,7 @@ def _import_upload(token: str) -> tuple[str, str, dict, bytes]:
     except StorageError:
         abort(404)
     options = {key: pending.get(key) for key in imports.OPTIONS}
+    options["checked"] = pending.get("checked")
     return token, pending["filename"], options, data
 
 
@@ -159,13 +172,21 @@ def import_commit(token: str):
     form = ImportCommitForm()
     if not form.validate_on_submit():
         abort(400)
-    table, shown = _check(filename, data, options)
     accepted = [code for code in form.accept.data or [] if isinstance(code, str)]
-    if shown.unaccepted(accepted):
-        problem = gettext("Tick each warning you accept, or change the file or the settings.")
-        return _render_check(token, table, shown, options, problem), 422
-    if options["strict"] and shown.plan.errors:
-        return _render_check(token, table, shown, options), 422
+    checked = options.pop("checked")
+    if (
+        checked is None
+        or set(checked["warnings"]) - set(accepted)
+        or (options["strict"] and checked["errors"])
+    ):
+        # Show the check page again, as the file and the site are now (the job checks them
+        # once more, and refuses a warning that appeared since without its tick).
+        table, shown = _check(filename, data, options)
+        if shown.unaccepted(accepted):
+            problem = gettext("Tick each warning you accept, or change the file or the settings.")
+            return _render_check(token, table, shown, options, problem), 422
+        if options["strict"] and shown.plan.errors:
+            return _render_check(token, table, shown, options), 422
     session.pop("import", None)
     job = jobs.enqueue(
         "users.import",
