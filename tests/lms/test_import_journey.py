@@ -270,6 +270,60 @@ def test_a_username_twice_in_the_file_is_an_error_on_both_rows_and_a_shared_phon
     assert f"ví dụ {rows[1][2]} ở các dòng 3, 5" in page
 
 
+def test_a_phone_two_people_share_does_not_match_one_to_the_others_account(
+    client, login, site, app, session
+):
+    """Imported again, the row of a second person with the same phone found the first one's
+    account by the phone, and "updated" it: the first person was renamed."""
+    login("qt.tinh")
+    rows = _rows(3, _today(app), batch="Đợt 1")
+    rows.append(["Trần Thị Mai", "", rows[1][2], "", rows[1][4], "", "Đợt 1", rows[1][7]])
+    data = _csv(rows)
+    course = str(site["course"].id)
+    status, page = _upload(client, data, create_units="y", course_ids=course)
+    assert _commit(client, page, accept=["shared-phones"]).status_code == 302
+    status, again = _upload(client, data, create_units="y", course_ids=course)
+    assert re.search(r">0</span>\s*cần cập nhật", again), again
+    assert re.search(r">4</span>\s*giữ nguyên", again)
+    assert _commit(client, again, accept=["shared-phones"]).status_code == 302
+    session.rollback()
+    names = set(session.scalars(select(User.full_name).where(User.phone == rows[1][2])))
+    assert names == {"Nguyễn Văn Học 1", "Trần Thị Mai"}
+
+    # A phone that only one person has still finds the account whose name was corrected.
+    rows = _rows(3, _today(app), batch="Đợt 1")
+    rows[0][0] = "Nguyễn Văn Học Không"
+    status, page = _upload(client, _csv(rows), create_units="y", course_ids=course)
+    assert re.search(r">1</span>\s*cần cập nhật", page)
+    assert _commit(client, page).status_code == 302
+    session.rollback()
+    renamed = session.scalar(select(User).where(User.phone == rows[0][2]))
+    assert renamed.full_name == "Nguyễn Văn Học Không"
+
+
+def test_imported_again_into_another_batch_says_so_and_counts_only_new_enrolments(
+    client, login, site, app, session
+):
+    login("qt.tinh")
+    late = _today(app) - timedelta(days=11)
+    course = str(site["course"].id)
+    first = _csv(_rows(4, late, batch="Đợt 1"))
+    status, page = _upload(client, first, create_units="y", course_ids=course)
+    assert _codes(page) == ["due-past"]
+    assert _commit(client, page, accept=["due-past"]).status_code == 302
+    # The same file again: they are enrolled already, nothing new is overdue.
+    status, page = _upload(client, first, create_units="y", course_ids=course)
+    assert _codes(page) == []
+    # Another batch named for them: they would leave theirs, which needs a tick.
+    moved = _csv(_rows(4, late, batch="Đợt 2"))
+    status, page = _upload(client, moved, create_units="y", course_ids=course)
+    assert "batch-move" in _codes(page)
+    assert (
+        "4 tài khoản đã có sẽ rời đợt học của mình để vào đợt của lần nhập này (ví dụ dòng 2, "
+        "từ Đợt 1 sang Đợt 2)" in page
+    )
+
+
 def test_uploaded_lists_are_deleted_once_imported_or_after_24_hours(
     client, login, site, app, runner
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -261,16 +262,26 @@ def plan_import(
             ).all()
         )
     taken = set(session.scalars(select(User.username)).all())
-    # Rows without a username find their account again by phone, or by name, birth date and
-    # unit: importing the same file twice must not create anyone twice.
-    by_phone: dict[str, User] = {}
+    # Rows without a username find their account again by name, birth date and unit, or by
+    # phone (a name corrected since): importing the same file twice must not create anyone
+    # twice. A phone identifies no one when several accounts, or the rows of several people,
+    # have it (a family shares one phone): matching it would rename another person's account.
+    by_phone: dict[str, User | None] = {}
     by_person: dict[tuple, User] = {}
     for user in session.scalars(
         select(User).join(OrgUnit, User.org_unit_id == OrgUnit.id).where(scope.user_filter())
     ):
         if user.phone:
-            by_phone.setdefault(user.phone, user)
+            by_phone[user.phone] = None if user.phone in by_phone else user
         by_person.setdefault((user.search_name, user.birth_date, user.org_unit_id), user)
+    names_of_phone: dict[str, set[str]] = {}
+    for _, values in table.rows:
+        with suppress(DomainError):
+            phone = clean_phone(values.get("phone"))
+            if phone:
+                name = fold(clean_full_name(values.get("full_name")))
+                names_of_phone.setdefault(phone, set()).add(name)
+    claimed: set[str] = set()
     lines_of_username: dict[str, list[int]] = {}
     seen_people: dict[tuple, int] = {}
     people_of_phone: dict[str, dict[tuple, int]] = {}
@@ -322,10 +333,15 @@ def plan_import(
             if plan.phone:
                 people_of_phone.setdefault(plan.phone, {}).setdefault(person[:3], line)
         if not plan.errors and not plan.username:
-            match = (by_phone.get(plan.phone) if plan.phone else None) or by_person.get(
+            match = by_person.get(
                 (fold(plan.full_name), plan.birth_date, plan.unit.id if plan.unit else None)
             )
-            if match is not None:
+            if match is None and plan.phone and len(names_of_phone[plan.phone]) == 1:
+                match = by_phone.get(plan.phone)
+            if match is not None and match.username not in claimed:
+                # (an account another row already found is not this row's: same name, unit
+                # and birth date, another person)
+                claimed.add(match.username)
                 plan.username = match.username
                 existing[match.username] = match
         if plan.errors:
@@ -388,9 +404,7 @@ def plan_import(
             )
             row.action = "error"
     shared = {
-        phone: sorted(lines.values())
-        for phone, lines in people_of_phone.items()
-        if len(lines) > 1
+        phone: sorted(lines.values()) for phone, lines in people_of_phone.items() if len(lines) > 1
     }
     return Plan(plans, shared_phones=shared)
 

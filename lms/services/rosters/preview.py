@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms.models import Cohort, Course, OrgUnit, User
+from lms.models import Cohort, Course, Enrolment, OrgUnit, User
 from lms.services import deadlines
 from lms.services.errors import N_, DomainError
 from lms.services.rosters.planning import Plan, RowPlan
@@ -127,7 +127,9 @@ class Preview:
     batches: list[BatchPreview] = field(default_factory=list)
     without_batch: int = 0
     new_without_batch: int = 0
-    due_dates: list[DueDate] = field(default_factory=list)
+    due_dates: list[DueDate] = field(default_factory=list)  # of the enrolments to be made
+    moved: int = 0  # existing accounts that leave another batch for the file's
+    moved_example: tuple[int, str, str] | None = None  # (line, from batch, to batch)
     warnings: list[Warning] = field(default_factory=list)
 
     def unaccepted(self, accepted) -> list[Warning]:
@@ -157,7 +159,15 @@ def preview(
     unbatched = rows_of.pop("", [])
     result.without_batch = len(unbatched)
     result.new_without_batch = sum(1 for r in unbatched if r.action == "new")
-    issued_of = _issue_dates(session, good, today)
+    accounts = _accounts(session, good)
+    # Each row's issue date as the import leaves it: a new account's or an updated one's from
+    # the file, else the account's own (an unchanged account keeps it), else today.
+    issued_of = {
+        r.line: (r.issued_at if r.action != "unchanged" else None)
+        or accounts.issued.get(r.username)
+        or today
+        for r in good
+    }
     counts: dict[tuple[_dt.date, int, _dt.date], int] = {}
     courses_by_id: dict[int, Course] = {}
     for name, rows in sorted(rows_of.items()):
@@ -169,12 +179,21 @@ def preview(
         else:
             batch = BatchPreview(name, None, tuple(chosen), days, len(rows))
         result.batches.append(batch)
+        for row in rows:
+            before = accounts.batch.get(row.username)
+            if before is not None and before != (cohort.id if cohort else None):
+                result.moved += 1
+                if result.moved_example is None:
+                    was = session.get(Cohort, before)
+                    result.moved_example = (row.line, was.name if was else "", name)
         for course in batch.courses:
             if course.current_version_id is None:
                 continue
             courses_by_id[course.id] = course
             span = batch.days_for(course)
             for row in rows:
+                if (accounts.ids.get(row.username), course.id) in accounts.enrolled:
+                    continue  # enrolled already: the import leaves that due date as it is
                 issued = issued_of[row.line]
                 key = (issued, course.id, deadlines.last_day(issued, span))
                 counts[key] = counts.get(key, 0) + 1
@@ -189,20 +208,40 @@ def preview(
     return result
 
 
-def _issue_dates(session: Session, rows: list[RowPlan], today: _dt.date) -> dict[int, _dt.date]:
-    """Each row's issue date: its own, else the account's (an update keeps it), else today."""
-    kept = {r.username for r in rows if r.action != "new" and r.issued_at is None}
-    existing: dict[str, _dt.date | None] = {}
-    names = sorted(kept)
+@dataclass
+class _Accounts:
+    """What the site has of the accounts a file names again."""
+
+    ids: dict[str, int] = field(default_factory=dict)
+    issued: dict[str, _dt.date | None] = field(default_factory=dict)
+    batch: dict[str, int | None] = field(default_factory=dict)
+    enrolled: set[tuple[int, int]] = field(default_factory=set)
+
+
+def _accounts(session: Session, rows: list[RowPlan]) -> _Accounts:
+    """The existing accounts of `rows`: ids, issue dates (a row without one keeps it), their
+    batches, and the courses they are enrolled in (the import enrols no one twice)."""
+    found = _Accounts()
+    names = sorted({r.username for r in rows if r.action != "new"})
     for start in range(0, len(names), 5000):
-        existing.update(
+        chunk = names[start : start + 5000]
+        for username, user_id, issued, batch in session.execute(
+            select(User.username, User.id, User.issued_at, User.cohort_id).where(
+                User.username.in_(chunk)
+            )
+        ):
+            found.ids[username], found.issued[username] = user_id, issued
+            found.batch[username] = batch
+    ids = sorted(found.ids.values())
+    for start in range(0, len(ids), 5000):
+        found.enrolled.update(
             session.execute(
-                select(User.username, User.issued_at).where(
-                    User.username.in_(names[start : start + 5000])
+                select(Enrolment.user_id, Enrolment.course_id).where(
+                    Enrolment.user_id.in_(ids[start : start + 5000])
                 )
             ).all()
         )
-    return {r.line: r.issued_at or existing.get(r.username) or today for r in rows}
+    return found
 
 
 def _warnings(result: Preview, plan: Plan, today: _dt.date) -> list[Warning]:
@@ -254,6 +293,19 @@ def _warnings(result: Preview, plan: Plan, today: _dt.date) -> list[Warning]:
                 "due-soon",
                 N_("%(n)s enrolments would be due within %(days)d days of today."),
                 {"n": soon, "days": SOON_DAYS},
+            )
+        )
+    if result.moved:
+        line, before, after = result.moved_example
+        found.append(
+            Warning(
+                "batch-move",
+                N_(
+                    "%(n)s existing accounts would leave their batch for the one of this import "
+                    "(for example line %(line)s, from %(before)s to %(after)s); they keep the "
+                    "courses they are enrolled in."
+                ),
+                {"n": result.moved, "line": line, "before": before, "after": after},
             )
         )
     if plan.shared_phones:
