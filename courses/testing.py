@@ -54,21 +54,36 @@ def draw(
     shuffle_questions: bool = True,
     shuffle_options: bool = True,
 ) -> list[Drawn]:
-    """Draw `per_module[m]` questions of each module at random, in module order or shuffled."""
-    drawn: list[Drawn] = []
-    by_module: dict[str, list[Question]] = {}
-    for question in bank.questions:
-        by_module.setdefault(question.module, []).append(question)
+    """Draw `per_module[m]` questions of each module at random; shown shuffled, or, when the
+    author turned shuffling off, in the order of the bank's file."""
+    drawn: list[tuple[int, Drawn]] = []
+    by_module: dict[str, list[tuple[int, Question]]] = {}
+    for index, question in enumerate(bank.questions):
+        by_module.setdefault(question.module, []).append((index, question))
     for module in sorted(per_module):
         pool = by_module.get(module, [])
-        for question in rng.sample(pool, min(per_module[module], len(pool))):
+        for index, question in rng.sample(pool, min(per_module[module], len(pool))):
             order = list(range(_option_count(question)))
             if shuffle_options and question.type != "truefalse":
                 rng.shuffle(order)
-            drawn.append(Drawn(question.id, tuple(order)))
+            drawn.append((index, Drawn(question.id, tuple(order))))
     if shuffle_questions:
         rng.shuffle(drawn)
-    return drawn
+    else:
+        drawn.sort(key=lambda pair: pair[0])
+    return [item for _, item in drawn]
+
+
+def answered(response: Any) -> bool:
+    """Whether a saved response is an answer: an empty text, no option ticked or no pair
+    chosen is a blank, as the learner sees it."""
+    if response is None:
+        return False
+    if isinstance(response, str):
+        return bool(response.strip())
+    if isinstance(response, Mapping | list | tuple):
+        return bool(response)
+    return True
 
 
 def normalise_answer(text: str, *, case_sensitive: bool, ignore_diacritics: bool) -> str:

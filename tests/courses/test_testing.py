@@ -102,6 +102,39 @@ def test_spread_and_draw_are_fair_and_fixed_by_the_seed():
     assert spread(100, bank.modules()) == {"01-a": 5, "02-b": 5, "03-c": 5}
 
 
+def test_without_shuffling_the_questions_keep_the_order_of_the_file():
+    """course.toml `shuffle_questions = false`: the drawn questions are shown in the bank's
+    file order (the author's order), whatever order the draw picked them in; with shuffling the
+    order differs between attempts."""
+    bank = QuestionBank(
+        "b",
+        tuple(
+            q("single", id=f"{m}-{i}", module=m, choices=SINGLE.choices)
+            for m in ("02-b", "01-a")
+            for i in range(6)
+        ),
+    )
+    file_order = [question.id for question in bank.questions]
+    for seed in range(20):
+        drawn = draw(bank, {"01-a": 4, "02-b": 4}, random.Random(seed), shuffle_questions=False)
+        ids = [d.question_id for d in drawn]
+        assert len(ids) == 8 and ids == sorted(ids, key=file_order.index)
+    shuffled = {
+        tuple(d.question_id for d in draw(bank, {"01-a": 6, "02-b": 6}, random.Random(seed)))
+        for seed in range(5)
+    }
+    assert len(shuffled) > 1
+
+
+def test_a_blank_response_is_not_an_answer():
+    """The count of unanswered questions counts what the learner sees as blank: an empty or
+    spaces-only text, no box ticked, no pair chosen."""
+    from courses.testing import answered
+
+    assert [answered(v) for v in (None, "", "   ", [], {}, ())] == [False] * 6
+    assert [answered(v) for v in ("x", 0, [0], {"0": 1}, False)] == [True] * 5
+
+
 def test_grade_attempt_scores_on_ten_with_breakdown():
     bank = QuestionBank(
         "b",
