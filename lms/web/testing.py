@@ -18,6 +18,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from courses.testing import answered
 from lms.app.extensions import db
 from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
 from lms.services import assessment, learning
@@ -200,7 +201,8 @@ def submit(slug: str, number: int):
     current = _attempt_or_404(enrolment, activity, number)
     answers = _form_answers(current)
     if current.status == AttemptStatus.OPEN and assessment.accepting(current, utcnow()):
-        unanswered = len(current.draw) - len({**current.answers, **answers})
+        given = {**current.answers, **answers}
+        unanswered = sum(1 for item in current.draw if not answered(given.get(item["id"])))
         if unanswered and request.form.get("confirm") != "1":
             assessment.save_answers(db.session, current, answers)
             db.session.commit()

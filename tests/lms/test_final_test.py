@@ -135,6 +135,41 @@ def test_answers_are_saved_as_the_learner_goes_and_shown_again(client, login, en
     assert re.search(r'name="q-q1" value="1"\s+checked', page)
 
 
+def test_blank_answers_are_counted_as_blank(app, make, session, client, login):
+    """Submitting with every question blank (an empty short answer, a multiple-choice question
+    whose boxes were all unticked again) says that all of them are unanswered, not "1 question"
+    less for each blank the page sent."""
+    files = mini_course_files()
+    bank = files["final-test.toml"].decode() + (
+        '\n[[questions]]\nid = "q3"\nmodule = "01-mat-khau"\ntype = "short"\n'
+        'text = "Tên ứng dụng định danh điện tử?"\nanswers = ["VNeID"]\n'
+        '\n[[questions]]\nid = "q4"\nmodule = "02-ma-otp"\ntype = "multiple"\n'
+        'text = "Dấu hiệu lừa đảo?"\nchoices = [\n  { text = "Giục chuyển tiền", correct = true },'
+        '\n  { text = "Gọi từ số lạ", correct = true },\n  { text = "Chào hỏi" },\n]\n'
+    )
+    course = files["course.toml"].decode().replace("questions = 2", "questions = 4")
+    version = make.course(
+        app.config["HOCVU_FILES_DIR"],
+        mini_course_files(**{"final-test.toml": bank, "course.toml": course}),
+    )
+    enrolment = make.enrol(make.learner(make.unit(), username="hv.trong"), version)
+    make.commit()
+    enrolment = _finish_lessons(session, enrolment)
+    attempt = assessment.start(session, enrolment, _test_activity(enrolment), utcnow())
+    session.commit()
+    login("hv.trong")
+    url = f"/courses/an-toan-tren-mang/test/{attempt.number}"
+    token = csrf_token(client, url)
+    blanks = {"csrf_token": token, "q-q3": "   ", "q-q4-present": "1"}
+    assert client.post(url + "/save", data=blanks).status_code == 200
+    refused = client.post(url + "/submit", data=blanks, follow_redirects=True)
+    assert "Còn 4 câu chưa trả lời" in refused.get_data(as_text=True)
+    session.rollback()
+    assert session.get(TestAttempt, attempt.id).status == AttemptStatus.OPEN
+    answered = client.post(url + "/submit", data={**blanks, "q-q3": "VNeID"}, follow_redirects=True)
+    assert "Còn 3 câu chưa trả lời" in answered.get_data(as_text=True)
+
+
 def test_odd_digits_in_answers_do_not_crash(client, login, enrolled, session):
     """Autosave takes a superscript digit and a 5,000-digit number without a 500."""
     enrolment = _finish_lessons(session, enrolled)
