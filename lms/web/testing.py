@@ -14,7 +14,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -140,7 +140,7 @@ def attempt(slug: str, number: int):
             attempt=current,
             questions=questions,
             action_form=ActionForm(),
-            seconds_left=int((current.ends_at - now).total_seconds()) if current.ends_at else None,
+            seconds_left=_seconds_left(current, now),
         )
     attempts = assessment.attempts_of(db.session, enrolment, activity)
     settings = assessment.settings_of(activity)
@@ -190,7 +190,19 @@ def save(slug: str, number: int):
         db.session.commit()  # an expired attempt was graded: keep that
         return jsonify(error="closed", message=message_of(error)), 409
     db.session.commit()
-    return jsonify(saved=len(current.answers))
+    return jsonify(saved=len(current.answers), seconds_left=_seconds_left(current, utcnow()))
+
+
+def _seconds_left(attempt: TestAttempt, now) -> int | None:
+    """The attempt's time left by the server's clock, which the page's countdown follows."""
+    if attempt.ends_at is None:
+        return None
+    return max(0, int((attempt.ends_at - now).total_seconds()))
+
+
+# A countdown that reaches zero up to this much before the server's end is the network's
+# delay, not a wrong clock.
+EARLY_TIME_UP = 5
 
 
 @bp.route("/courses/<slug>/test/<int:number>/submit", methods=["POST"])
@@ -200,7 +212,30 @@ def submit(slug: str, number: int):
     enrolment, activity = _enrolment_and_test(slug)
     current = _attempt_or_404(enrolment, activity, number)
     answers = _form_answers(current)
-    if current.status == AttemptStatus.OPEN and assessment.accepting(current, utcnow()):
+    now = utcnow()
+    seconds_left = _seconds_left(current, now)
+    if (
+        request.form.get("time_up") == "1"
+        and current.status == AttemptStatus.OPEN
+        and seconds_left is not None
+        and seconds_left > EARLY_TIME_UP
+    ):
+        # The page thought the time was up (its clock jumped or ran fast): keep the answers,
+        # spend nothing, and go on with the time the server gives.
+        assessment.save_answers(db.session, current, answers, now)
+        db.session.commit()
+        flash(
+            ngettext(
+                "Your time is not up yet: %(num)s minute is left by the server's clock. "
+                "Your answers are saved; go on with the test.",
+                "Your time is not up yet: %(num)s minutes are left by the server's clock. "
+                "Your answers are saved; go on with the test.",
+                max(1, seconds_left // 60),
+            ),
+            "error",
+        )
+        return redirect(url_for("testing.attempt", slug=slug, number=number))
+    if current.status == AttemptStatus.OPEN and assessment.accepting(current, now):
         given = {**current.answers, **answers}
         unanswered = sum(1 for item in current.draw if not answered(given.get(item["id"])))
         if unanswered and request.form.get("confirm") != "1":

@@ -105,3 +105,34 @@ def test_bundled_course_fail_once_then_pass(page, make, app, session):
     page.goto(f"/verify/{serial}")
     expect(page.get_by_text("Giấy chứng nhận hợp lệ")).to_be_visible()
     assert page.console_errors == []
+
+
+def test_a_jump_of_the_phone_clock_neither_submits_nor_spends_an_attempt(page, make, app, session):
+    """The countdown follows the server's time, not the phone's clock: the phone's time jumping
+    an hour ahead during the test (a manual change, a wrong network time) leaves the attempt
+    open with its time, where the countdown used to reach zero and submit the attempt."""
+    from tests.factories import mini_course_files
+
+    version = make.course(app.config["HOCVU_FILES_DIR"], mini_course_files())
+    enrolment = make.enrol(make.learner(make.unit(), username="hv.gio"), version)
+    for step in learning.progress_of(session, enrolment).steps:
+        if step.activity.kind == "page":
+            progress = learning.open_activity(
+                session, enrolment, step.activity, utcnow() - timedelta(hours=1)
+            )
+            progress.data = {"self_check": {"0": [0], "1": [0]}}
+            learning.complete_activity(session, enrolment, step.activity)
+    session.commit()
+
+    _log_in(page, "hv.gio")
+    page.goto("/courses/an-toan-tren-mang/final-test")
+    page.get_by_role("button", name="Bắt đầu làm bài").click()
+    expect(page.locator("#timer")).to_have_text(re.compile(r"^(9:5\d|10:00)$"))
+    page.evaluate("() => { const real = Date.now; Date.now = () => real() + 3600 * 1000; }")
+    page.wait_for_timeout(2500)
+    expect(page.locator("#timer")).to_have_text(re.compile(r"^9:5\d$"))
+    expect(page.get_by_role("button", name="Nộp bài")).to_be_visible()
+    session.rollback()
+    attempt = session.scalars(select(TestAttempt)).one()
+    assert attempt.status.value == "open" and attempt.score is None
+    assert page.console_errors == []

@@ -125,7 +125,7 @@ def test_answers_are_saved_as_the_learner_goes_and_shown_again(client, login, en
         "/courses/an-toan-tren-mang/test/1/save",
         data={"csrf_token": token, "q-q2": "false", "q-q1": "1"},
     )
-    assert saved.get_json() == {"saved": 2}
+    assert saved.get_json()["saved"] == 2
     # A reload (or a new phone session) shows the same attempt with the saved answers.
     again = client.post("/courses/an-toan-tren-mang/test/start", data={"csrf_token": token})
     assert again.location == "/courses/an-toan-tren-mang/test/1"
@@ -199,6 +199,38 @@ def test_time_limit_is_enforced_by_the_server(session, enrolled):
         assessment.save_answers(session, attempt, right, start + timedelta(minutes=10, seconds=31))
     # Left open past its end, it was graded with what was saved: one of two questions.
     assert attempt.status == AttemptStatus.GRADED and attempt.score == 5.0
+
+
+def test_a_time_up_submit_before_the_server_s_end_spends_nothing(session, enrolled, client, login):
+    """The server is the clock: a "time is up" submit from a page whose clock ran ahead (a phone
+    whose time was changed) keeps the answers and the attempt open, and says how long is left;
+    the same submit once the server's time is up grades the attempt."""
+    enrolment = _finish_lessons(session, enrolled)
+    attempt = assessment.start(session, enrolment, _test_activity(enrolment), utcnow())
+    session.commit()
+    first = attempt.draw[0]["id"]
+    right = correct_answers(attempt)
+    login("hv.thi")
+    url = f"/courses/an-toan-tren-mang/test/{attempt.number}"
+    token = csrf_token(client, url)
+    form = {"csrf_token": token, "time_up": "1", "confirm": "1"}
+    form[f"q-{first}"] = str(right[first]).lower()
+    early = client.post(url + "/submit", data=form, follow_redirects=True)
+    page = early.get_data(as_text=True)
+    assert "Chưa hết giờ làm bài: theo đồng hồ của máy chủ còn 9 phút." in page
+    assert 'id="timer" data-seconds="' in page
+    session.rollback()
+    kept = session.get(TestAttempt, attempt.id)
+    assert kept.status == AttemptStatus.OPEN and first in kept.answers
+    saved = client.post(url + "/save", data={"csrf_token": token}).get_json()
+    assert 590 <= saved["seconds_left"] <= 600
+
+    kept.ends_at = utcnow() - timedelta(seconds=2)  # the server's time is up (grace left)
+    session.commit()
+    client.post(url + "/submit", data=form)
+    session.rollback()
+    graded = session.get(TestAttempt, attempt.id)
+    assert graded.status == AttemptStatus.GRADED and graded.score == 5.0
 
 
 def test_an_expired_attempt_is_graded_as_of_its_end(session, enrolled):

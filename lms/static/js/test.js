@@ -1,10 +1,17 @@
 // The final test page: saves answers as the learner goes, counts down the server's time limit,
 // and asks before submitting with unanswered questions. Without this script the page still
 // works: answers are sent when the form is submitted.
+//
+// The countdown runs on the browser's monotonic clock (performance.now), set from the seconds
+// the server gave and set again by every save: the phone's own clock being changed or jumping
+// never ends an attempt, and the server, which keeps the real end, refuses a "time is up"
+// submit that comes early.
 (() => {
   const form = document.getElementById("attempt");
   if (!form) return;
   const state = document.getElementById("save-state");
+  const clock = document.getElementById("timer");
+  let ends = clock ? performance.now() + Number(clock.dataset.seconds) * 1000 : null;
   let pending = false;
   let timer = null;
 
@@ -23,6 +30,10 @@
       });
       if (response.status === 409) { show("closed"); window.location.reload(); return; }
       if (!response.ok) throw new Error(String(response.status));
+      const reply = await response.json().catch(() => ({}));
+      if (ends !== null && typeof reply.seconds_left === "number") {
+        ends = performance.now() + reply.seconds_left * 1000;
+      }
       show("saved");
     } catch (error) {
       pending = true;
@@ -63,17 +74,19 @@
     }
   });
 
-  const clock = document.getElementById("timer");
+  const hidden = (name) => {
+    const input = document.createElement("input");
+    input.type = "hidden"; input.name = name; input.value = "1";
+    form.appendChild(input);
+  };
   if (clock) {
-    const ends = Date.now() + Number(clock.dataset.seconds) * 1000;
     const tick = () => {
-      const left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+      const left = Math.max(0, Math.round((ends - performance.now()) / 1000));
       clock.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
       if (left === 0) {
         form.dataset.timeUp = "1";
-        const confirm = document.createElement("input");
-        confirm.type = "hidden"; confirm.name = "confirm"; confirm.value = "1";
-        form.appendChild(confirm);
+        hidden("confirm");
+        hidden("time_up");
         form.submit();
         return;
       }
