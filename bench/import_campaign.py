@@ -145,7 +145,14 @@ class Site:
         for process in self.processes:
             process.terminate()
         for process in self.processes:
-            process.wait(30)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                # The timing is already taken; a process still busy (a worker finishing a job
+                # after a warm shutdown) must not leave the next run with a port or a queue.
+                print(f"  {process.args[0]} still running 60 s after SIGTERM: killed")
+                process.kill()
+                process.wait()
 
 
 def _csrf(html: str) -> str:
