@@ -15,6 +15,13 @@ from lms.models.assessment import AttemptStatus, TestAttempt
 from lms.models.audit import AuditEvent
 from lms.models.awards import PROFILE_ID, Certificate, OrganisationProfile
 from lms.models.catalog import Activity, Course, CourseVersion, OverduePolicy, VersionStatus
+from lms.models.classes import (
+    Attendance,
+    AttendanceStatus,
+    ClassMember,
+    ClassSession,
+    TrainingClass,
+)
 from lms.models.jobs import Job, JobStatus
 from lms.models.learning import (
     ActivityProgress,
@@ -43,6 +50,11 @@ __all__ = [
     "ReportFigure",
     "ReportSnapshot",
     "Activity",
+    "Attendance",
+    "AttendanceStatus",
+    "ClassMember",
+    "ClassSession",
+    "TrainingClass",
     "ActivityProgress",
     "AttemptStatus",
     "AuditEvent",

@@ -42,6 +42,8 @@ class Role(enum.StrEnum):
 
     LEARNER = "learner"
     AUTHOR = "author"
+    # Takes attendance in the in-person classes they are named trainer of, and nothing else.
+    TRAINER = "trainer"
     UNIT_ADMIN = "unit_admin"
     SITE_ADMIN = "site_admin"
 

@@ -6,14 +6,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lms.models import AuditEvent, Course, OrganisationProfile, OrgUnit, User
+from lms.models import AuditEvent, Course, OrganisationProfile, OrgUnit, TrainingClass, User
 
 
 def record(
     session: Session,
     actor: User | None,
     action: str,
-    target: OrgUnit | User | Course | OrganisationProfile,
+    target: OrgUnit | User | Course | OrganisationProfile | TrainingClass,
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event for `action` on `target`, scoped to the target's unit."""
@@ -25,6 +25,8 @@ def record(
     elif isinstance(target, OrganisationProfile):
         # What certificates print is the whole site's: for site administrators.
         target_type, unit_path, label = "organisation", None, target.organisation
+    elif isinstance(target, TrainingClass):
+        target_type, unit_path, label = "class", target.org_unit.path, target.name
     else:
         target_type = "user"
         unit_path = target.org_unit.path if target.org_unit else None

@@ -124,6 +124,7 @@ UNIT_KIND_LABELS = {
 ROLE_LABELS = {
     Role.LEARNER: _l("Learner"),
     Role.AUTHOR: _l("Course author"),
+    Role.TRAINER: _l("Trainer"),
     Role.UNIT_ADMIN: _l("Unit administrator"),
     Role.SITE_ADMIN: _l("Site administrator"),
 }

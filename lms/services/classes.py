@@ -1,0 +1,416 @@
+"""In-person classes: setting a class up (course, unit, sessions, trainers, roster), taking
+attendance (a trainer's marks, possibly sent late from a phone's queue, or a learner's own
+check-in with the session's short-lived code) and the class's attendance rule.
+
+A unit admin manages the classes of the units in their scope; a trainer sees the classes they
+are named trainer of, and only those: every function that serves a trainer takes the trainer
+and refuses a class that is not theirs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lms.models import (
+    Attendance,
+    AttendanceStatus,
+    ClassMember,
+    ClassSession,
+    Course,
+    OrgUnit,
+    Role,
+    RoleAssignment,
+    TrainingClass,
+    User,
+)
+from lms.models.classes import class_trainer
+from lms.services import audit, catalog
+from lms.services.errors import N_, DomainError, Forbidden, NotFound
+from lms.services.scope import Scope
+
+# A session's code works from a little before its start to a little after its end, so that
+# learners arriving early or leaving late can check in; never on another day.
+CHECK_IN_MARGIN = timedelta(minutes=30)
+# A learner checking in this long after the start is marked late.
+LATE_AFTER = timedelta(minutes=15)
+# Codes change every CODE_STEP; the one shown just before is still taken (the learner was
+# typing it when it changed).
+CODE_STEP = 60
+CODE_DIGITS = 6
+LONGEST_SESSION = timedelta(hours=12)
+
+
+def save_class(
+    session: Session,
+    scope: Scope,
+    actor: User,
+    *,
+    name: str,
+    course: Course,
+    unit: OrgUnit,
+    capacity: int | None = None,
+    min_attendance: int = 80,
+    training_class: TrainingClass | None = None,
+) -> TrainingClass:
+    """Create a class (or change one) of `course` held by `unit`, which must be in scope."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise DomainError(N_("Give the class a name."), field="name")
+    if len(name) > 200:
+        raise DomainError(N_("A class name has at most 200 characters."), field="name")
+    if not scope.covers_unit(unit):
+        raise Forbidden(N_("You do not manage this unit."), field="unit")
+    if training_class is not None and not scope.covers_unit(training_class.org_unit):
+        raise NotFound(N_("This class does not exist."))
+    if course.current_version_id is None:
+        raise DomainError(
+            N_("The course %(title)s has no published version."), field="course", title=course.title
+        )
+    if capacity is not None and not 1 <= capacity <= 10000:
+        raise DomainError(N_("The capacity is a number from 1 to 10,000."), field="capacity")
+    if not 0 <= min_attendance <= 100:
+        raise DomainError(
+            N_("The attendance required is a percentage from 0 to 100."), field="min_attendance"
+        )
+    clash = session.scalar(
+        select(TrainingClass.id).where(
+            TrainingClass.org_unit_id == unit.id,
+            func.lower(TrainingClass.name) == name.lower(),
+            TrainingClass.id != (training_class.id if training_class else -1),
+        )
+    )
+    if clash is not None:
+        raise DomainError(
+            N_("%(unit)s already has a class named %(name)s."),
+            field="name",
+            unit=unit.name,
+            name=name,
+        )
+    if training_class is None:
+        training_class = TrainingClass(name=name, course=course, org_unit=unit)
+        session.add(training_class)
+        action = "class.create"
+    else:
+        if training_class.course_id != course.id and _member_count(session, training_class):
+            raise DomainError(
+                N_("The course of a class with learners cannot change; make a new class."),
+                field="course",
+            )
+        action = "class.update"
+    training_class.name = name
+    training_class.course = course
+    training_class.org_unit = unit
+    training_class.capacity = capacity
+    training_class.min_attendance = min_attendance
+    session.flush()
+    if capacity is not None and _member_count(session, training_class) > capacity:
+        raise DomainError(
+            N_("The class already has more learners than %(capacity)s."),
+            field="capacity",
+            capacity=capacity,
+        )
+    audit.record(session, actor, action, training_class, course=course.title)
+    return training_class
+
+
+def add_session(
+    session: Session,
+    training_class: TrainingClass,
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str = "",
+) -> ClassSession:
+    """Add a meeting to the class (times are aware datetimes)."""
+    if ends_at <= starts_at:
+        raise DomainError(N_("A session ends after it starts."), field="ends_at")
+    if ends_at - starts_at > LONGEST_SESSION:
+        raise DomainError(N_("A session lasts at most 12 hours."), field="ends_at")
+    place = " ".join((place or "").split())[:300]
+    meeting = ClassSession(
+        training_class=training_class, starts_at=starts_at, ends_at=ends_at, place=place
+    )
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def set_trainers(
+    session: Session,
+    scope: Scope,
+    actor: User,
+    training_class: TrainingClass,
+    users: Sequence[User],
+) -> None:
+    """Name the class's trainers (accounts the admin manages); each gets the trainer role."""
+    for user in users:
+        if not scope.can_manage_user(user):
+            raise Forbidden(
+                N_("You do not manage the account %(username)s."), username=user.username
+            )
+        if not user.has_role(Role.TRAINER):
+            session.add(RoleAssignment(user=user, role=Role.TRAINER))
+    training_class.trainers = list(users)
+    session.flush()
+    audit.record(
+        session, actor, "class.trainers", training_class, trainers=[u.username for u in users]
+    )
+
+
+def _member_count(session: Session, training_class: TrainingClass) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(ClassMember)
+        .where(ClassMember.class_id == training_class.id)
+    )
+
+
+def add_members(
+    session: Session,
+    scope: Scope,
+    actor: User,
+    training_class: TrainingClass,
+    users: Iterable[User],
+) -> int:
+    """Put learners on the roster and enrol them in the class's course; returns how many were
+    added (learners already on it are skipped). Refused as a whole past the capacity."""
+    present = set(
+        session.scalars(
+            select(ClassMember.user_id).where(ClassMember.class_id == training_class.id)
+        )
+    )
+    new = []
+    for user in users:
+        if not scope.can_manage_user(user):
+            raise Forbidden(
+                N_("You do not manage the account %(username)s."), username=user.username
+            )
+        if user.id not in present and user not in new:
+            new.append(user)
+    if training_class.capacity is not None and len(present) + len(new) > training_class.capacity:
+        raise DomainError(
+            N_(
+                "The class takes %(capacity)s learners: %(present)s are on the roster, "
+                "%(new)s more do not fit."
+            ),
+            capacity=training_class.capacity,
+            present=len(present),
+            new=len(new),
+        )
+    for user in new:
+        session.add(ClassMember(class_id=training_class.id, user_id=user.id))
+        catalog.enrol(session, user, training_class.course)
+    session.flush()
+    if new:
+        audit.record(session, actor, "class.members", training_class, added=len(new))
+    return len(new)
+
+
+def members(session: Session, training_class: TrainingClass) -> list[User]:
+    """The roster in Vietnamese name order."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(ClassMember, ClassMember.user_id == User.id)
+            .where(ClassMember.class_id == training_class.id)
+            .order_by(User.sort_name, User.id)
+        )
+    )
+
+
+def trainer_classes(session: Session, trainer: User) -> list[TrainingClass]:
+    """The classes `trainer` is named trainer of."""
+    return list(
+        session.scalars(
+            select(TrainingClass)
+            .join(class_trainer, class_trainer.c.class_id == TrainingClass.id)
+            .where(class_trainer.c.user_id == trainer.id)
+            .order_by(TrainingClass.name)
+        )
+    )
+
+
+def trainer_session(session: Session, trainer: User, session_id: int) -> ClassSession:
+    """A session of one of the trainer's classes; NotFound for any other (nothing leaks)."""
+    meeting = session.scalar(
+        select(ClassSession)
+        .join(class_trainer, class_trainer.c.class_id == ClassSession.class_id)
+        .where(ClassSession.id == session_id, class_trainer.c.user_id == trainer.id)
+    )
+    if meeting is None:
+        raise NotFound(N_("This session does not exist."))
+    return meeting
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One mark from a trainer's roster, as made on the phone (`marked_at` is its clock)."""
+
+    user_id: int
+    status: AttendanceStatus
+    marked_at: datetime
+
+
+def record_marks(
+    session: Session, trainer: User, meeting: ClassSession, marks: Sequence[Mark], now: datetime
+) -> int:
+    """Apply a trainer's marks: the latest mark of each learner wins, whatever the order they
+    arrive in, so a queue sent twice or late changes nothing more. Marks for someone not on
+    the roster are refused as a whole. Returns how many marks changed something."""
+    roster = set(
+        session.scalars(select(ClassMember.user_id).where(ClassMember.class_id == meeting.class_id))
+    )
+    strangers = {m.user_id for m in marks} - roster
+    if strangers:
+        raise DomainError(N_("Some of these learners are not on the class's roster."))
+    # A phone whose clock runs ahead must not make its marks unbeatable.
+    latest = now + timedelta(minutes=5)
+    stored = {
+        a.user_id: a
+        for a in session.scalars(select(Attendance).where(Attendance.session_id == meeting.id))
+    }
+    changed = 0
+    for mark in sorted(marks, key=lambda m: m.marked_at):
+        marked_at = min(mark.marked_at, latest)
+        old = stored.get(mark.user_id)
+        if old is not None and old.marked_at > marked_at:
+            continue
+        if old is None:
+            old = Attendance(session_id=meeting.id, user_id=mark.user_id)
+            session.add(old)
+            stored[mark.user_id] = old
+        elif old.status == mark.status and old.source == "trainer":
+            old.marked_at = marked_at
+            continue
+        old.status = mark.status
+        old.source = "trainer"
+        old.marked_at = marked_at
+        old.marked_by_id = trainer.id
+        old.received_at = now
+        changed += 1
+    session.flush()
+    return changed
+
+
+def check_in_code(secret: str | bytes, session_id: int, at: datetime) -> str:
+    """The session's check-in code at `at`: six digits from a keyed hash of the session and the
+    minute, so codes need no storage and one seen earlier is worthless later."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    step = int(at.timestamp()) // CODE_STEP
+    digest = hmac.new(key, f"hocvu-check-in:{session_id}:{step}".encode(), hashlib.sha256)
+    return str(int.from_bytes(digest.digest()[:8], "big") % 10**CODE_DIGITS).zfill(CODE_DIGITS)
+
+
+def code_seconds_left(at: datetime) -> int:
+    """Seconds until the code shown at `at` changes."""
+    return CODE_STEP - int(at.timestamp()) % CODE_STEP
+
+
+def open_for_check_in(meeting: ClassSession, now: datetime) -> bool:
+    """Whether learners may check in to the session now."""
+    return meeting.starts_at - CHECK_IN_MARGIN <= now <= meeting.ends_at + CHECK_IN_MARGIN
+
+
+def check_in(
+    session: Session, secret: str | bytes, learner: User, code: str, now: datetime
+) -> ClassSession:
+    """Record the learner present (or late) at the session of their classes whose code, now or
+    a minute ago, is `code`. A trainer's mark is not overwritten. Raises on a wrong code."""
+    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    if len(code) != CODE_DIGITS:
+        raise DomainError(N_("The code has 6 digits."), field="code")
+    candidates = session.scalars(
+        select(ClassSession)
+        .join(ClassMember, ClassMember.class_id == ClassSession.class_id)
+        .where(
+            ClassMember.user_id == learner.id,
+            ClassSession.starts_at <= now + CHECK_IN_MARGIN,
+            ClassSession.ends_at >= now - CHECK_IN_MARGIN,
+        )
+    ).all()
+    for meeting in candidates:
+        valid = {
+            check_in_code(secret, meeting.id, now),
+            check_in_code(secret, meeting.id, now - timedelta(seconds=CODE_STEP)),
+        }
+        if code in valid:
+            break
+    else:
+        raise DomainError(
+            N_(
+                "This code is not the code of a session of your classes that is open now. "
+                "Check the code the trainer shows; it changes every minute."
+            ),
+            field="code",
+        )
+    existing = session.get(Attendance, (meeting.id, learner.id))
+    if existing is None:
+        status = (
+            AttendanceStatus.LATE
+            if now > meeting.starts_at + LATE_AFTER
+            else AttendanceStatus.PRESENT
+        )
+        session.add(
+            Attendance(
+                session_id=meeting.id,
+                user_id=learner.id,
+                status=status,
+                source="code",
+                marked_at=now,
+                received_at=now,
+            )
+        )
+        session.flush()
+    return meeting
+
+
+@dataclass(frozen=True)
+class MemberAttendance:
+    """A learner's attendance in a class: sessions attended (present or late), excused, and
+    whether the class's rule is met so far."""
+
+    user: User
+    attended: int
+    excused: int
+    counted: int  # sessions that count: all of the class's, less the excused ones
+    percent: float
+    meets_rule: bool
+
+
+def attendance_of(session: Session, training_class: TrainingClass) -> list[MemberAttendance]:
+    """Each roster learner's attendance against the class's rule (min_attendance percent of
+    the class's sessions; a session the learner was excused from is not counted)."""
+    total = len(training_class.sessions)
+    ids = [s.id for s in training_class.sessions]
+    marks: dict[int, list[AttendanceStatus]] = {}
+    if ids:
+        for user_id, status in session.execute(
+            select(Attendance.user_id, Attendance.status).where(Attendance.session_id.in_(ids))
+        ):
+            marks.setdefault(user_id, []).append(status)
+    result = []
+    for user in members(session, training_class):
+        statuses = marks.get(user.id, [])
+        attended = sum(
+            1 for s in statuses if s in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+        )
+        excused = sum(1 for s in statuses if s == AttendanceStatus.EXCUSED)
+        counted = total - excused
+        percent = 100.0 * attended / counted if counted else 0.0
+        result.append(
+            MemberAttendance(
+                user=user,
+                attended=attended,
+                excused=excused,
+                counted=counted,
+                percent=percent,
+                meets_rule=counted > 0 and percent >= training_class.min_attendance,
+            )
+        )
+    return result
