@@ -65,6 +65,13 @@ def format_datetime(value: datetime | None) -> str:
     return babel_format_datetime(value, pattern, tzinfo=zone, locale=lang)
 
 
+def format_time(value: datetime | None) -> str:
+    """'14:05' in the site's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(current_app.config["HOCVU_TIMEZONE"])).strftime("%H:%M")
+
+
 def format_number(value: float | int | None, digits: int = 1) -> str:
     """'8,5' in Vietnamese, '8.5' in English; integers without decimals; '36.000' grouped."""
     if value is None:
@@ -99,6 +106,7 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     )
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.globals["current_locale"] = _locale_code

@@ -141,6 +141,17 @@ def add_session(
     return meeting
 
 
+def delete_session(session: Session, meeting: ClassSession) -> None:
+    """Remove a session nobody was marked at yet (a mistake in the plan)."""
+    marked = session.scalar(
+        select(func.count()).select_from(Attendance).where(Attendance.session_id == meeting.id)
+    )
+    if marked:
+        raise DomainError(N_("Attendance was already taken at this session: it cannot be removed."))
+    session.delete(meeting)
+    session.flush()
+
+
 def set_trainers(
     session: Session,
     scope: Scope,
@@ -368,6 +379,28 @@ def check_in(
         )
         session.flush()
     return meeting
+
+
+def sessions_to_check_in(session: Session, learner: User, now: datetime) -> list[ClassSession]:
+    """The sessions of the learner's classes open for check-in now, where nobody has marked
+    them yet (what the learner's home offers to check in to)."""
+    return list(
+        session.scalars(
+            select(ClassSession)
+            .join(ClassMember, ClassMember.class_id == ClassSession.class_id)
+            .outerjoin(
+                Attendance,
+                (Attendance.session_id == ClassSession.id) & (Attendance.user_id == learner.id),
+            )
+            .where(
+                ClassMember.user_id == learner.id,
+                ClassSession.starts_at <= now + CHECK_IN_MARGIN,
+                ClassSession.ends_at >= now - CHECK_IN_MARGIN,
+                Attendance.session_id.is_(None),
+            )
+            .order_by(ClassSession.starts_at)
+        )
+    )
 
 
 @dataclass(frozen=True)

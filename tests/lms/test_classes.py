@@ -14,6 +14,7 @@ from lms.services import classes
 from lms.services.classes import Mark
 from lms.services.errors import DomainError, Forbidden, NotFound
 from lms.services.scope import Scope
+from tests.conftest import LoggedIn, csrf_token
 
 SECRET = "test-secret-key"
 START = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)  # 08:30 in Vietnam
@@ -213,3 +214,228 @@ def test_the_attendance_rule_counts_present_and_late_and_leaves_out_excused(sess
         True,
     )
     assert result["hv.2"].percent == 0 and not result["hv.2"].meets_rule
+
+
+def test_a_unit_admin_builds_a_class_in_the_browser_and_others_get_404(
+    setup, app, client, login, post, session, make
+):
+    """The admin's pages: create the class, add its three sessions (site time zone), name the
+    trainer, add learners by username; the roster shows each learner's attendance. An admin of
+    another district, and a learner, reach none of it."""
+    s = setup
+    login("qt.dongtrieu")
+    created = post(
+        "/admin/classes/new",
+        {
+            "name": "Lớp kỹ năng số – Đông Triều",
+            "course_id": s["course"].id,
+            "org_unit_id": s["district"].id,
+            "capacity": "100",
+            "min_attendance": "80",
+        },
+    )
+    assert created.status_code == 302
+    class_url = created.location
+    for day in ("2026-12-07", "2026-12-08", "2026-12-09"):
+        added = post(
+            class_url + "/sessions",
+            {
+                "session-day": day,
+                "session-starts": "08:00",
+                "session-ends": "11:30",
+                "session-place": "Hội trường UBND huyện",
+            },
+            form_page=class_url,
+        )
+        assert added.status_code == 302
+    wrong = post(
+        class_url + "/sessions",
+        {"session-day": "2026-12-10", "session-starts": "11:00", "session-ends": "08:00"},
+        form_page=class_url,
+    )
+    assert wrong.status_code == 422
+    assert "Giờ kết thúc buổi học phải sau giờ bắt đầu." in wrong.get_data(as_text=True)
+    assert (
+        post(
+            class_url + "/trainers", {"trainers-usernames": "gv.lan"}, form_page=class_url
+        ).status_code
+        == 302
+    )
+    unknown = post(
+        class_url + "/members",
+        {"members-usernames": "hv.0, hv.1\nhv.ngoai", "members-cohort_id": "0"},
+        form_page=class_url,
+    )
+    assert unknown.status_code == 422
+    assert "Không có tài khoản nào bạn quản lý có tên: hv.ngoai." in unknown.get_data(as_text=True)
+    added = post(
+        class_url + "/members",
+        {"members-usernames": "hv.0, hv.1", "members-cohort_id": "0"},
+        form_page=class_url,
+    )
+    assert added.status_code == 302
+    page = client.get(class_url).get_data(as_text=True)
+    assert "ngày 7 tháng 12 năm 2026" in page and "08:00–11:30" in page
+    assert "Trần Thị Lan (gv.lan)" in page
+    assert page.count(">0/3<") == 2  # both learners: none of the 3 sessions attended yet
+    listing = client.get("/admin/classes").get_data(as_text=True)
+    assert "Lớp kỹ năng số – Đông Triều" in listing and "2 / 100" in listing
+
+    make.unit_admin(s["other"], username="qt.campha")
+    make.commit()
+    client = app.test_client()
+    LoggedIn(client)("qt.campha")
+    assert client.get(class_url).status_code == 404
+    assert client.get(class_url + "/edit").status_code == 404
+    token = csrf_token(client, "/admin/classes")
+    for path in ("/sessions", "/trainers", "/members"):
+        assert client.post(class_url + path, data={"csrf_token": token}).status_code == 404
+    assert "Lớp kỹ năng số" not in client.get("/admin/classes").get_data(as_text=True)
+    learner = app.test_client()
+    LoggedIn(learner)("hv.0")
+    assert learner.get(class_url).status_code == 403
+
+
+@pytest.fixture
+def running(session, setup):
+    """A class with a session running now, trainer gv.lan, learners hv.0 and hv.1; and a
+    second class (another trainer's) with a session running now too."""
+    from lms.models import utcnow
+
+    s = setup
+    now = utcnow()
+    mine = classes.save_class(
+        session, s["scope"], s["admin"], name="Lớp A", course=s["course"], unit=s["district"]
+    )
+    theirs = classes.save_class(
+        session, s["scope"], s["admin"], name="Lớp B", course=s["course"], unit=s["district"]
+    )
+    for training_class in (mine, theirs):
+        classes.add_session(
+            session, training_class, now - timedelta(minutes=20), now + timedelta(hours=3)
+        )
+    classes.add_members(session, s["scope"], s["admin"], mine, s["learners"][:2])
+    classes.add_members(session, s["scope"], s["admin"], theirs, s["learners"][2:])
+    classes.set_trainers(session, s["scope"], s["admin"], mine, [s["trainer"]])
+    other_trainer = s["learners"][3]
+    classes.set_trainers(session, s["scope"], s["admin"], theirs, [other_trainer])
+    session.commit()
+    return {**s, "mine": mine.sessions[0], "theirs": theirs.sessions[0]}
+
+
+def test_trainer_pages_serve_only_the_trainer_s_own_sessions(running, app, client, login):
+    """Every trainer endpoint: the trainer's own session works; another class's session is
+    404; an account without the trainer role gets 403; nobody logged out gets in."""
+    r = running
+    login("gv.lan")
+    home = client.get("/classes").get_data(as_text=True)
+    assert "Lớp A" in home and "Lớp B" not in home
+    mine, theirs = r["mine"].id, r["theirs"].id
+    assert client.get(f"/classes/sessions/{mine}").status_code == 200
+    assert client.get(f"/classes/sessions/{mine}/code").status_code == 200
+    token = csrf_token(client, f"/classes/sessions/{mine}")
+    for path in (f"/classes/sessions/{theirs}", f"/classes/sessions/{theirs}/code"):
+        assert client.get(path).status_code == 404
+    refused = client.post(
+        f"/classes/sessions/{theirs}/marks",
+        data={"csrf_token": token, f"status-{r['learners'][2].id}": "absent"},
+    )
+    assert refused.status_code == 404
+
+    learner = app.test_client()
+    LoggedIn(learner)("hv.0")
+    for path in ("/classes", f"/classes/sessions/{mine}", f"/classes/sessions/{mine}/code"):
+        assert learner.get(path).status_code == 403
+    learner_token = csrf_token(learner, "/check-in")
+    assert (
+        learner.post(
+            f"/classes/sessions/{mine}/marks",
+            data={"csrf_token": learner_token, f"status-{r['learners'][0].id}": "present"},
+        ).status_code
+        == 403
+    )
+    anonymous = app.test_client()
+    assert anonymous.get(f"/classes/sessions/{mine}").status_code == 302
+
+
+def test_the_roster_saves_a_form_and_a_phone_s_queue(running, client, login, session):
+    """The roster form (no script) marks everyone at once; the page's queue sends JSON
+    [user, status, time on the phone] and gets back what the server holds."""
+    r = running
+    first, second = r["learners"][:2]
+    login("gv.lan")
+    url = f"/classes/sessions/{r['mine'].id}"
+    token = csrf_token(client, url)
+    saved = client.post(
+        url + "/marks",
+        data={"csrf_token": token, f"status-{first.id}": "present", f"status-{second.id}": "late"},
+        follow_redirects=True,
+    )
+    assert "Đã lưu điểm danh." in saved.get_data(as_text=True)
+    import json
+    import time
+
+    later = int(time.time() * 1000) + 1000
+    queued = [[second.id, "absent", later - 500], [second.id, "excused", later]]
+    reply = client.post(
+        url + "/marks",
+        data={"csrf_token": token, "marks": json.dumps(queued)},
+        headers={"Accept": "application/json"},
+    )
+    assert reply.get_json() == {
+        "changed": 2,
+        "marks": {str(first.id): "present", str(second.id): "excused"},
+    }
+    again = client.post(
+        url + "/marks",
+        data={"csrf_token": token, "marks": json.dumps(queued)},
+        headers={"Accept": "application/json"},
+    )
+    assert again.get_json()["changed"] == 0
+    stranger = client.post(
+        url + "/marks",
+        data={"csrf_token": token, "marks": json.dumps([[r["outsider"].id, "present", later]])},
+        headers={"Accept": "application/json"},
+    )
+    assert stranger.status_code == 422
+    assert "Có học viên không thuộc danh sách của lớp." in stranger.get_json()["message"]
+    for broken in ("not json", json.dumps([[1, "nowhere", later]]), json.dumps({"a": 1})):
+        bad = client.post(url + "/marks", data={"csrf_token": token, "marks": broken})
+        assert bad.status_code == 400
+    page = client.get(url).get_data(as_text=True)
+    assert f'name="status-{first.id}" value="present" checked' in page
+
+
+def test_a_learner_checks_in_with_the_code_the_trainer_shows(running, app, client, login, session):
+    r = running
+    trainer = app.test_client()
+    LoggedIn(trainer)("gv.lan")
+    shown = trainer.get(
+        f"/classes/sessions/{r['mine'].id}/code", headers={"Accept": "application/json"}
+    ).get_json()
+    assert shown["open"] and len(shown["code"]) == 6 and "<svg" in shown["qr"]
+    assert shown["url"].endswith(f"/check-in?code={shown['code']}")
+
+    login("hv.0")
+    form = client.get(f"/check-in?code={shown['code']}").get_data(as_text=True)
+    assert f'value="{shown["code"]}"' in form and 'inputmode="numeric"' in form
+    token = csrf_token(client, "/check-in")
+    wrong_code = "000000" if shown["code"] != "000000" else "111111"
+    wrong = client.post("/check-in", data={"csrf_token": token, "code": wrong_code})
+    assert wrong.status_code == 422
+    assert "Mã này không phải mã của buổi học nào đang mở" in wrong.get_data(as_text=True)
+    done = client.post(
+        "/check-in", data={"csrf_token": token, "code": shown["code"]}, follow_redirects=True
+    )
+    assert "Bạn đã điểm danh: lớp “Lớp A”" in done.get_data(as_text=True)
+    session.rollback()
+    mark = session.get(Attendance, (r["mine"].id, r["learners"][0].id))
+    assert (mark.status, mark.source) == (AttendanceStatus.LATE, "code")  # 20 min after start
+    # A learner of the other class cannot use this class's code.
+    other = app.test_client()
+    LoggedIn(other)("hv.2")
+    token = csrf_token(other, "/check-in")
+    assert (
+        other.post("/check-in", data={"csrf_token": token, "code": shown["code"]}).status_code
+        == 422
+    )

@@ -5,6 +5,7 @@ area; importing them registers their pages on it."""
 from lms.web.admin import (  # noqa: F401 - each module adds its pages to the blueprint
     audit,
     certificates,
+    classes,
     cohorts,
     courses,
     home,

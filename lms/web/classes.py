@@ -1,0 +1,231 @@
+"""In-person classes for trainers and learners: a trainer's classes, the roster of a session to
+mark on a phone (marks queued on the phone when the connection drops), the session's changing
+check-in code with its QR, and a learner's check-in with that code.
+
+A trainer reaches only the sessions of the classes they are named trainer of (404 for any
+other); nothing here shows scores, other units or exports.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import wraps
+
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from lms.app.extensions import db
+from lms.app.i18n import format_date
+from lms.models import Attendance, AttendanceStatus, Role, utcnow
+from lms.services import classes
+from lms.services.classes import Mark
+from lms.services.errors import DomainError
+from lms.web.common import message_of
+from lms.web.forms import REQUIRED, ActionForm, Form
+
+bp = Blueprint("classes", __name__)
+
+STATUS_LABELS = {
+    AttendanceStatus.PRESENT: _l("Present"),
+    AttendanceStatus.LATE: _l("Arrived late"),
+    AttendanceStatus.ABSENT: _l("Absent"),
+    AttendanceStatus.EXCUSED: _l("Excused"),
+}
+# Marks of one request: a roster of a few hundred learners, several changes each.
+MAX_MARKS = 2000
+
+
+class CheckInForm(Form):
+    code = StringField(
+        _l("Check-in code"),
+        validators=[DataRequired(REQUIRED), Length(max=20)],
+        description=_l("The 6 digits the trainer shows at the session."),
+        render_kw={"inputmode": "numeric"},
+    )
+
+
+def trainer_required(view):
+    """Logged in and holding the trainer role (which classes: checked per session)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.has_role(Role.TRAINER):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _session_or_404(session_id: int):
+    try:
+        return classes.trainer_session(db.session, current_user, session_id)
+    except DomainError:
+        abort(404)
+
+
+def _secret() -> str:
+    return current_app.config["HOCVU_SECRET_KEY"]
+
+
+@bp.route("/classes")
+@trainer_required
+def index():
+    """The classes the trainer takes attendance in, with their sessions."""
+    return render_template(
+        "hocvu/classes/index.html",
+        classes_=classes.trainer_classes(db.session, current_user),
+        now=utcnow(),
+    )
+
+
+@bp.route("/classes/sessions/<int:session_id>")
+@trainer_required
+def roster(session_id: int):
+    """The session's roster to mark: one row per learner, the marks saved so far."""
+    meeting = _session_or_404(session_id)
+    marks = {
+        a.user_id: a
+        for a in db.session.scalars(select(Attendance).where(Attendance.session_id == meeting.id))
+    }
+    return render_template(
+        "hocvu/classes/roster.html",
+        meeting=meeting,
+        learners=classes.members(db.session, meeting.training_class),
+        marks=marks,
+        labels=STATUS_LABELS,
+        action_form=ActionForm(),
+    )
+
+
+def _posted_marks(now: datetime) -> list[Mark]:
+    """The marks of a roster form (`status-<user id>` fields, marked now) or of the page's
+    queue (`marks`: JSON [[user id, status, epoch ms on the phone], ...])."""
+    if "marks" in request.form:
+        try:
+            raw = json.loads(request.form["marks"])
+            if not isinstance(raw, list) or len(raw) > MAX_MARKS:
+                raise ValueError
+            return [
+                Mark(
+                    int(user_id),
+                    AttendanceStatus(status),
+                    datetime.fromtimestamp(int(at) / 1000, UTC),
+                )
+                for user_id, status, at in raw
+            ]
+        except (ValueError, TypeError, OverflowError, OSError):
+            abort(400)
+    marks = []
+    for key, value in request.form.items():
+        if key.startswith("status-") and key[7:].isdigit() and value in STATUS_LABELS:
+            marks.append(Mark(int(key[7:]), AttendanceStatus(value), now))
+    return marks[:MAX_MARKS]
+
+
+@bp.route("/classes/sessions/<int:session_id>/marks", methods=["POST"])
+@trainer_required
+def mark(session_id: int):
+    """Save marks: the whole roster form, or the queue the page kept while offline (JSON
+    answer with what the server holds, so the page can show it)."""
+    meeting = _session_or_404(session_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    now = utcnow()
+    try:
+        changed = classes.record_marks(db.session, current_user, meeting, _posted_marks(now), now)
+    except DomainError as error:
+        db.session.rollback()
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(error="refused", message=message_of(error)), 422
+        flash(message_of(error), "error")
+        return redirect(url_for("classes.roster", session_id=session_id))
+    db.session.commit()
+    if request.accept_mimetypes.best == "application/json":
+        saved = {
+            str(a.user_id): a.status.value
+            for a in db.session.scalars(
+                select(Attendance).where(Attendance.session_id == meeting.id)
+            )
+        }
+        return jsonify(changed=changed, marks=saved)
+    flash(gettext("Attendance saved."), "success")
+    return redirect(url_for("classes.roster", session_id=session_id))
+
+
+def _code_state(meeting, now: datetime) -> dict:
+    code = classes.check_in_code(_secret(), meeting.id, now)
+    return {
+        "open": classes.open_for_check_in(meeting, now),
+        "code": code,
+        "seconds_left": classes.code_seconds_left(now),
+        "url": url_for("classes.check_in", code=code, _external=True),
+    }
+
+
+@bp.route("/classes/sessions/<int:session_id>/code")
+@trainer_required
+def code(session_id: int):
+    """The session's check-in code, large, with a QR code of the check-in link; it changes
+    every minute (JSON for the page's refresh)."""
+    meeting = _session_or_404(session_id)
+    state = _code_state(meeting, utcnow())
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(
+            {**state, "qr": segno.make(state["url"], error="m").svg_inline(scale=6)}
+            if state["open"]
+            else {"open": False}
+        )
+    return render_template(
+        "hocvu/classes/code.html",
+        meeting=meeting,
+        state=state,
+        qr=segno.make(state["url"], error="m").svg_inline(scale=6) if state["open"] else None,
+    )
+
+
+@bp.route("/check-in", methods=["GET", "POST"])
+@login_required
+def check_in():
+    """A learner checks in to a session of their class with the code the trainer shows."""
+    form = CheckInForm()
+    if request.method == "GET" and request.args.get("code"):
+        form.code.data = request.args["code"][:20]
+    if form.validate_on_submit():
+        try:
+            meeting = classes.check_in(
+                db.session, _secret(), current_user, form.code.data, utcnow()
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.code.errors = [message_of(error)]
+        else:
+            db.session.commit()
+            flash(
+                gettext(
+                    "You are checked in to %(name)s, session of %(day)s.",
+                    name=meeting.training_class.name,
+                    day=format_date(meeting.starts_at),
+                ),
+                "success",
+            )
+            return redirect(url_for("learn.index"))
+    status = 422 if form.errors else 200
+    return render_template("hocvu/classes/check_in.html", form=form), status
