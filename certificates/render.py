@@ -69,6 +69,7 @@ class CertificateData:
     birth_date: str = ""  # "17/05/1990"
     unit: str = ""
     seal_png: bytes | None = None
+    mode: str = ""  # "trực tiếp" for a course completed in an in-person class
     development: bool = False  # printed as a warning: signed with a self-signed certificate
     sample: bool = False  # printed as a warning: a preview of the layout, not a certificate
 
@@ -231,7 +232,10 @@ def render_pdf(data: CertificateData) -> bytes:
     )
     y = _centered(
         canvas,
-        _nfc(f"Thời gian học: {data.period}"),
+        _nfc(
+            f"Thời gian học: {data.period}"
+            + (f"   ·   Hình thức: {data.mode}" if data.mode else "")
+        ),
         fonts["regular"],
         12.5,
         middle,

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.app.database import UTCDateTime, str_enum, utcnow
@@ -50,6 +50,13 @@ class TestAttempt(db.Model):
     per_question: Mapped[dict[str, float] | None] = mapped_column(JSON)
     per_module: Mapped[dict[str, list[float]] | None] = mapped_column(JSON)
     graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "online", or "paper": a test taken on paper in an in-person class, whose score a trainer
+    # or an admin entered (entered_by) with the reason (note); it has no questions or answers.
+    source: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
+    entered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    note: Mapped[str | None] = mapped_column(String(500))
 
     enrolment: Mapped[Enrolment] = relationship()
     activity: Mapped[Activity] = relationship()

@@ -28,9 +28,10 @@ from lms.models import (
     Enrolment,
     ProgressStatus,
     TestAttempt,
+    User,
     utcnow,
 )
-from lms.services import deadlines
+from lms.services import attendance, audit, deadlines
 from lms.services.activities import Blocker, TestKind
 from lms.services.errors import N_, DomainError
 
@@ -112,7 +113,9 @@ def blocker(
             )
         )
     )
-    if not set(others) <= done:
+    if not set(others) <= done and (
+        attendance.attended_class(session, enrolment.user_id, enrolment.course_id) is None
+    ):
         return Blocker(N_("Finish every lesson before the final test."), {})
     settings = settings_of(activity)
     if attempts_left(settings, attempts) == 0:
@@ -208,6 +211,94 @@ def start(
     from lms.services import learning
 
     learning.open_activity(session, enrolment, activity, now)
+    return attempt
+
+
+PAPER_SCORE_REASON_MAX = 500
+
+
+def record_paper_score(
+    session: Session,
+    actor: User,
+    enrolment: Enrolment,
+    activity: Activity,
+    score: float,
+    note: str,
+    now: datetime | None = None,
+) -> TestAttempt:
+    """Record a final test taken on paper in an in-person class: an attempt with the score a
+    trainer or an admin entered and why (audited); a pass completes the test like an online
+    one. The caller checks that the actor may enter it for this learner."""
+    now = now or utcnow()
+    note = " ".join((note or "").split())
+    if not note:
+        raise DomainError(N_("Give the reason for entering this score."), field="note")
+    if len(note) > PAPER_SCORE_REASON_MAX:
+        raise DomainError(N_("The reason is too long (at most 500 characters)."), field="note")
+    if not (0 <= score <= 10):
+        raise DomainError(N_("A score is a number from 0 to 10."), field="score")
+    attempts = attempts_of(session, enrolment, activity)
+    name = enrolment.user.full_name
+    if any(a.passed for a in attempts):
+        raise DomainError(N_("%(name)s has already passed the final test."), name=name)
+    if _open_attempt(attempts) is not None:
+        raise DomainError(
+            N_("%(name)s has an online attempt in progress; enter the score after it ends."),
+            name=name,
+        )
+    settings = settings_of(activity)
+    if attempts_left(settings, attempts) == 0:
+        raise DomainError(
+            N_("%(name)s has used all %(n)d attempts at the final test."),
+            name=name,
+            n=settings.attempts,
+        )
+    score = round(score, 2)
+    passed = score >= activity.version.pass_mark
+    attempt = TestAttempt(
+        enrolment=enrolment,
+        activity=activity,
+        number=1 + max((a.number for a in attempts), default=0),
+        status=AttemptStatus.GRADED,
+        started_at=now,
+        submitted_at=now,
+        graded_at=now,
+        draw=[],
+        answers={},
+        score=score,
+        passed=passed,
+        per_question={},
+        per_module={},
+        source="paper",
+        entered_by_id=actor.id,
+        note=note,
+    )
+    session.add(attempt)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        session.rollback()
+        raise DomainError(
+            N_("Another attempt was recorded at the same moment; try again.")
+        ) from error
+    audit.record(
+        session,
+        actor,
+        "test.paper_score",
+        enrolment.user,
+        course=enrolment.course.title,
+        score=score,
+        passed=passed,
+        note=note,
+    )
+    from lms.services import learning
+
+    progress = learning.open_activity(session, enrolment, activity, now)
+    if passed and progress.status != ProgressStatus.DONE:
+        progress.status = ProgressStatus.DONE
+        progress.completed_at = now
+        session.flush()
+        deadlines.check_completion(session, enrolment, now)
     return attempt
 
 
@@ -331,7 +422,11 @@ def regrade(session: Session, course, now: datetime | None = None) -> dict[str, 
     attempts = session.scalars(
         select(TestAttempt)
         .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
-        .where(Enrolment.course_id == course.id, TestAttempt.status == AttemptStatus.GRADED)
+        .where(
+            Enrolment.course_id == course.id,
+            TestAttempt.status == AttemptStatus.GRADED,
+            TestAttempt.source == "online",  # a paper test's score has no answers to regrade
+        )
     ).all()
     changed = 0
     touched: set[int] = set()

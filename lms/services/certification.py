@@ -14,7 +14,7 @@ from certificates.render import CertificateData, render_pdf
 from certificates.sign import Signer
 from lms.app.storage import LocalStorage
 from lms.models import Certificate, Enrolment, TestAttempt, User, utcnow
-from lms.services import audit, organisation
+from lms.services import attendance, audit, organisation
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.deadlines import local_today
 from lms.services.errors import N_, DomainError, Forbidden
@@ -115,6 +115,9 @@ def document(
             birth_date=user.birth_date.strftime("%d/%m/%Y") if user.birth_date else "",
             unit=user.org_unit.name if user.org_unit else "",
             seal_png=settings.seal_png,
+            mode="trực tiếp"
+            if attendance.attended_class(session, enrolment.user_id, enrolment.course_id)
+            else "",
             development=development,
         ),
         score,

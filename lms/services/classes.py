@@ -24,14 +24,16 @@ from lms.models import (
     ClassMember,
     ClassSession,
     Course,
+    Enrolment,
     OrgUnit,
     Role,
     RoleAssignment,
+    TestAttempt,
     TrainingClass,
     User,
 )
 from lms.models.classes import class_trainer
-from lms.services import audit, catalog
+from lms.services import assessment, attendance, audit, catalog, deadlines
 from lms.services.errors import N_, DomainError, Forbidden, NotFound
 from lms.services.scope import Scope
 
@@ -247,6 +249,58 @@ def trainer_classes(session: Session, trainer: User) -> list[TrainingClass]:
     )
 
 
+def trainer_class(session: Session, trainer: User, class_id: int) -> TrainingClass:
+    """One of the trainer's classes; NotFound for any other."""
+    found = session.scalar(
+        select(TrainingClass)
+        .join(class_trainer, class_trainer.c.class_id == TrainingClass.id)
+        .where(TrainingClass.id == class_id, class_trainer.c.user_id == trainer.id)
+    )
+    if found is None:
+        raise NotFound(N_("This class does not exist."))
+    return found
+
+
+def enter_paper_score(
+    session: Session,
+    trainer: User,
+    training_class: TrainingClass,
+    learner_id: int,
+    score: float,
+    note: str,
+    now: datetime,
+):
+    """A trainer enters the score of a final test a learner of their class took on paper."""
+    member = session.get(ClassMember, (training_class.id, learner_id))
+    enrolment = session.scalar(
+        select(Enrolment).where(
+            Enrolment.user_id == learner_id, Enrolment.course_id == training_class.course_id
+        )
+    )
+    if member is None or enrolment is None:
+        raise NotFound(N_("This learner is not on the class's roster."))
+    test = next((a for a in enrolment.version.activities if a.kind == "test"), None)
+    if test is None:
+        raise DomainError(N_("The course of this class has no final test."))
+    return assessment.record_paper_score(session, trainer, enrolment, test, score, note, now)
+
+
+def passed_test(session: Session, training_class: TrainingClass) -> set[int]:
+    """The roster learners who passed the course's final test (online or on paper)."""
+    return set(
+        session.scalars(
+            select(Enrolment.user_id)
+            .join(ClassMember, ClassMember.user_id == Enrolment.user_id)
+            .join(TestAttempt, TestAttempt.enrolment_id == Enrolment.id)
+            .where(
+                ClassMember.class_id == training_class.id,
+                Enrolment.course_id == training_class.course_id,
+                TestAttempt.passed.is_(True),
+            )
+        )
+    )
+
+
 def trainer_session(session: Session, trainer: User, session_id: int) -> ClassSession:
     """A session of one of the trainer's classes; NotFound for any other (nothing leaks)."""
     meeting = session.scalar(
@@ -306,7 +360,26 @@ def record_marks(
         old.received_at = now
         changed += 1
     session.flush()
+    _recheck_completion(session, meeting.training_class, (m.user_id for m in marks), now)
     return changed
+
+
+def _recheck_completion(
+    session: Session, training_class: TrainingClass, user_ids: Iterable[int], now: datetime
+) -> None:
+    """Attendance may have met the class's rule: a learner who already passed the final test
+    then completes the course."""
+    ids = list(set(user_ids))
+    if not ids:
+        return
+    for enrolment in session.scalars(
+        select(Enrolment).where(
+            Enrolment.course_id == training_class.course_id,
+            Enrolment.user_id.in_(ids),
+            Enrolment.completed_at.is_(None),
+        )
+    ):
+        deadlines.check_completion(session, enrolment, now)
 
 
 def check_in_code(secret: str | bytes, session_id: int, at: datetime) -> str:
@@ -378,6 +451,7 @@ def check_in(
             )
         )
         session.flush()
+        _recheck_completion(session, meeting.training_class, [learner.id], now)
     return meeting
 
 
@@ -430,20 +504,15 @@ def attendance_of(session: Session, training_class: TrainingClass) -> list[Membe
     result = []
     for user in members(session, training_class):
         statuses = marks.get(user.id, [])
-        attended = sum(
-            1 for s in statuses if s in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
-        )
-        excused = sum(1 for s in statuses if s == AttendanceStatus.EXCUSED)
-        counted = total - excused
-        percent = 100.0 * attended / counted if counted else 0.0
+        attended, counted, percent = attendance.rate(statuses, total)
         result.append(
             MemberAttendance(
                 user=user,
                 attended=attended,
-                excused=excused,
+                excused=sum(1 for s in statuses if s == AttendanceStatus.EXCUSED),
                 counted=counted,
                 percent=percent,
-                meets_rule=counted > 0 and percent >= training_class.min_attendance,
+                meets_rule=attendance.meets(percent, counted, training_class.min_attendance),
             )
         )
     return result

@@ -34,7 +34,7 @@ from lms.models import (
     User,
     utcnow,
 )
-from lms.services import audit
+from lms.services import attendance, audit
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.errors import N_, DomainError, Forbidden
 from lms.services.scope import Scope
@@ -180,18 +180,21 @@ def check_completion(session: Session, enrolment: Enrolment, now: datetime | Non
     """Record the completion once every required activity is done (and not locked).
 
     Returns True when this call recorded it. The final-test activity counts as done only when
-    passed, so "every required activity done" includes passing the test.
+    passed, so "every required activity done" includes passing the test. A learner who met the
+    attendance rule of an in-person class of the course took the lessons there: only the final
+    test is required of them.
     """
     now = now or utcnow()
     if enrolment.completed_at is not None or locked(enrolment, now):
         return False
     from lms.models import Activity, ActivityProgress
 
-    required = session.scalars(
-        select(Activity.id).where(
-            Activity.version_id == enrolment.version_id, Activity.required.is_(True)
-        )
-    ).all()
+    required_activities = select(Activity.id).where(
+        Activity.version_id == enrolment.version_id, Activity.required.is_(True)
+    )
+    if attendance.attended_class(session, enrolment.user_id, enrolment.course_id) is not None:
+        required_activities = required_activities.where(Activity.kind == "test")
+    required = session.scalars(required_activities).all()
     done = set(
         session.scalars(
             select(ActivityProgress.activity_id).where(

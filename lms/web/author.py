@@ -261,7 +261,11 @@ def test_statistics(course_id: int):
     rows = db.session.execute(
         select(TestAttempt.score, TestAttempt.per_question)
         .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
-        .where(Enrolment.course_id == course.id, TestAttempt.status == AttemptStatus.GRADED)
+        .where(
+            Enrolment.course_id == course.id,
+            TestAttempt.status == AttemptStatus.GRADED,
+            TestAttempt.source == "online",  # paper tests have no per-question results
+        )
     ).all()
     stats = item_statistics([(score or 0.0, per or {}) for score, per in rows])
     questions = {}

@@ -28,11 +28,11 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from lms.app.extensions import db
-from lms.app.i18n import format_date
+from lms.app.i18n import format_date, format_number
 from lms.models import Attendance, AttendanceStatus, Role, utcnow
 from lms.services import classes
 from lms.services.classes import Mark
@@ -113,6 +113,111 @@ def roster(session_id: int):
         labels=STATUS_LABELS,
         action_form=ActionForm(),
     )
+
+
+class PaperScoreForm(Form):
+    learner_id = SelectField(_l("Learner"), coerce=int)
+    score = StringField(
+        _l("Score (out of 10)"),
+        validators=[DataRequired(REQUIRED), Length(max=10)],
+        description=_l("For example 8,5."),
+        render_kw={"inputmode": "decimal"},
+    )
+    note = StringField(
+        _l("Reason"),
+        validators=[
+            DataRequired(_l("Give the reason for entering this score.")),
+            Length(max=500),
+        ],
+        description=_l(
+            "Why the score is entered here, for example: bài kiểm tra giấy ngày 9/12, "
+            "lớp không có máy tính."
+        ),
+    )
+
+
+def _class_or_404(class_id: int):
+    try:
+        return classes.trainer_class(db.session, current_user, class_id)
+    except DomainError:
+        abort(404)
+
+
+def _class_page(training_class, form: PaperScoreForm, status: int = 200):
+    rows = classes.attendance_of(db.session, training_class)
+    passed = classes.passed_test(db.session, training_class)
+    form.learner_id.choices = [
+        (row.user.id, f"{row.user.full_name} ({row.user.username})")
+        for row in rows
+        if row.user.id not in passed
+    ]
+    return render_template(
+        "hocvu/classes/class.html",
+        training_class=training_class,
+        rows=rows,
+        passed=passed,
+        form=form,
+    ), status
+
+
+@bp.route("/classes/<int:class_id>")
+@trainer_required
+def class_view(class_id: int):
+    """A class for its trainer: each learner's attendance and test result, and the form for a
+    test taken on paper."""
+    return _class_page(_class_or_404(class_id), PaperScoreForm())
+
+
+@bp.route("/classes/<int:class_id>/paper-score", methods=["POST"])
+@trainer_required
+def paper_score(class_id: int):
+    """Enter the score of a final test a learner took on paper (with the reason; audited)."""
+    training_class = _class_or_404(class_id)
+    form = PaperScoreForm()
+    form.learner_id.choices = [
+        (u.id, u.username) for u in classes.members(db.session, training_class)
+    ]
+    if form.validate_on_submit():
+        score = parse_score(form.score.data)
+        if score is None:
+            form.score.errors = [gettext("Enter a number from 0 to 10, for example 8,5.")]
+        else:
+            try:
+                attempt = classes.enter_paper_score(
+                    db.session,
+                    current_user,
+                    training_class,
+                    form.learner_id.data,
+                    score,
+                    form.note.data,
+                    utcnow(),
+                )
+            except DomainError as error:
+                db.session.rollback()
+                target = form.note if error.field == "note" else form.score
+                target.errors = [message_of(error)]
+            else:
+                db.session.commit()
+                flash(
+                    gettext(
+                        "Score %(score)s/10 recorded for %(name)s.",
+                        score=format_number(attempt.score, digits=2),
+                        name=attempt.enrolment.user.full_name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("classes.class_view", class_id=class_id))
+    return _class_page(training_class, form, status=422)
+
+
+def parse_score(text: str) -> float | None:
+    """'8,5' or '8.5' as 8.5; None for anything that is not a number from 0 to 10."""
+    text = (text or "").strip().replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0 <= value <= 10 and text.count(".") <= 1 else None
 
 
 def _posted_marks(now: datetime) -> list[Mark]:

@@ -439,3 +439,84 @@ def test_a_learner_checks_in_with_the_code_the_trainer_shows(running, app, clien
         other.post("/check-in", data={"csrf_token": token, "code": shown["code"]}).status_code
         == 422
     )
+
+
+def test_an_in_person_learner_completes_by_attendance_and_a_paper_test(
+    running, app, client, login, session
+):
+    """Issue 22's completion rule: attended at least N % of the sessions and passed the final
+    test, here on paper (score entered by the trainer with a reason, audited). The online
+    lessons are not required of them; the certificate says "Hình thức: trực tiếp"."""
+    import io
+
+    from pypdf import PdfReader
+
+    from lms.app.storage import for_app as site_files
+    from lms.models import AuditEvent, Certificate, TestAttempt
+    from lms.services import assessment
+
+    r = running
+    learner = r["learners"][0]
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == learner.id))
+    test = next(a for a in enrolment.version.activities if a.kind == "test")
+    assert assessment.blocker(session, enrolment, test, r["mine"].starts_at).message == (
+        "Finish every lesson before the final test."
+    )
+    login("gv.lan")
+    class_url = f"/classes/{r['mine'].training_class.id}"
+    token = csrf_token(client, class_url)
+    client.post(
+        f"/classes/sessions/{r['mine'].id}/marks",
+        data={"csrf_token": token, f"status-{learner.id}": "present"},
+    )
+    session.rollback()
+    assert assessment.blocker(session, enrolment, test, r["mine"].starts_at) is None
+
+    def enter(score, note="Bài kiểm tra giấy ngày 9/12", who=learner.id):
+        return client.post(
+            class_url + "/paper-score",
+            data={"csrf_token": token, "learner_id": who, "score": score, "note": note},
+            follow_redirects=True,
+        )
+
+    assert "Hãy nhập một số từ 0 đến 10, ví dụ 8,5." in enter("11").get_data(as_text=True)
+    assert "Hãy ghi lý do nhập điểm này." in enter("8", note="  ").get_data(as_text=True)
+    assert enter("8", who=r["learners"][2].id).status_code == 422  # not on this roster
+    assert "Đã ghi điểm 4/10 cho" in enter("4").get_data(as_text=True)
+    session.rollback()
+    assert session.get(Enrolment, enrolment.id).completed_at is None
+    page = enter("8,5").get_data(as_text=True)
+    assert "Đã ghi điểm 8,5/10 cho" in page
+    session.rollback()
+    assert session.get(Enrolment, enrolment.id).completed_at is not None
+    attempts = session.scalars(select(TestAttempt).order_by(TestAttempt.number)).all()
+    assert [(a.source, a.score, a.passed, a.note) for a in attempts] == [
+        ("paper", 4.0, False, "Bài kiểm tra giấy ngày 9/12"),
+        ("paper", 8.5, True, "Bài kiểm tra giấy ngày 9/12"),
+    ]
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "test.paper_score")
+    ).all()[-1]
+    assert event.details["score"] == 8.5 and event.actor_id == r["trainer"].id
+    certificate = session.scalars(select(Certificate)).one()
+    data = site_files(app).local_path(certificate.files_path).read_bytes()
+    text = PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert "Hình thức: trực tiếp" in text and "Kết quả: Đạt - 8,5/10" in text
+    # A regrade of the course leaves paper scores as they were entered.
+    assessment.regrade(session, enrolment.course)
+    assert [a.score for a in session.scalars(select(TestAttempt))] == [4.0, 8.5]
+    # Another trainer's class is not this trainer's.
+    other_class = r["theirs"].training_class.id
+    assert client.get(f"/classes/{other_class}").status_code == 404
+    assert (
+        client.post(
+            f"/classes/{other_class}/paper-score",
+            data={
+                "csrf_token": token,
+                "learner_id": r["learners"][2].id,
+                "score": "9",
+                "note": "x",
+            },
+        ).status_code
+        == 404
+    )
