@@ -33,7 +33,7 @@ from lms.models import (
     User,
 )
 from lms.models.classes import class_trainer
-from lms.services import assessment, attendance, audit, catalog, deadlines
+from lms.services import assessment, attendance, audit, catalog, deadlines, organisation
 from lms.services.errors import N_, DomainError, Forbidden, NotFound
 from lms.services.scope import Scope
 
@@ -516,3 +516,55 @@ def attendance_of(session: Session, training_class: TrainingClass) -> list[Membe
             )
         )
     return result
+
+
+def marks_of(
+    session: Session, training_class: TrainingClass
+) -> dict[int, dict[int, AttendanceStatus]]:
+    """{learner id: {session id: status}} for the class's sessions (the sheet and export)."""
+    ids = [s.id for s in training_class.sessions]
+    marks: dict[int, dict[int, AttendanceStatus]] = {}
+    if ids:
+        for session_id, user_id, status in session.execute(
+            select(Attendance.session_id, Attendance.user_id, Attendance.status).where(
+                Attendance.session_id.in_(ids)
+            )
+        ):
+            marks.setdefault(user_id, {})[session_id] = status
+    return marks
+
+
+def attendance_sheet_pdf(
+    session: Session, training_class: TrainingClass, default_organisation: str, now: datetime
+) -> bytes:
+    """The printable attendance sheet of the class (marks as letters, a signature column)."""
+    from lms.app.i18n import format_number
+    from lms.documents import attendance_sheet
+
+    legend = attendance_sheet.marks_legend()
+    marks = marks_of(session, training_class)
+    rows = [
+        attendance_sheet.SheetRow(
+            full_name=row.user.full_name,
+            username=row.user.username,
+            unit=row.user.org_unit.name if row.user.org_unit else "",
+            marks=tuple(
+                legend[m.value] if (m := marks.get(row.user.id, {}).get(s.id)) else ""
+                for s in training_class.sessions
+            ),
+            attended=f"{row.attended}/{row.counted} ({format_number(row.percent)}%)",
+        )
+        for row in attendance_of(session, training_class)
+    ]
+    stored = organisation.stored(session)
+    return attendance_sheet.render(
+        organisation=organisation.issuer_for(session, training_class.org_unit)
+        or (stored.organisation if stored else "")
+        or default_organisation,
+        unit=training_class.org_unit.name,
+        class_name=training_class.name,
+        course_title=training_class.course.title,
+        sessions=[(s.starts_at, s.ends_at, s.place) for s in training_class.sessions],
+        rows=rows,
+        printed_at=now,
+    )

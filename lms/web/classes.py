@@ -8,6 +8,7 @@ other); nothing here shows scores, other units or exports.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from functools import wraps
@@ -22,6 +23,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext
@@ -218,6 +220,22 @@ def parse_score(text: str) -> float | None:
     except ValueError:
         return None
     return value if 0 <= value <= 10 and text.count(".") <= 1 else None
+
+
+@bp.route("/classes/<int:class_id>/attendance.pdf")
+@trainer_required
+def sheet(class_id: int):
+    """The class's attendance sheet to print, with a signature column."""
+    training_class = _class_or_404(class_id)
+    pdf = classes.attendance_sheet_pdf(
+        db.session, training_class, current_app.config["HOCVU_CERT_ORGANISATION"] or "", utcnow()
+    )
+    return send_file(
+        io.BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"diem-danh-lop-{training_class.id}.pdf",
+    )
 
 
 def _posted_marks(now: datetime) -> list[Mark]:

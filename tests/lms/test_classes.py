@@ -520,3 +520,54 @@ def test_an_in_person_learner_completes_by_attendance_and_a_paper_test(
         ).status_code
         == 404
     )
+
+
+def test_the_attendance_sheet_and_export_show_what_was_recorded(
+    running, app, client, login, session
+):
+    """The printable sheet (Vietnamese, one column per session with C/M/V/P, a signature
+    column) and the XLSX give each learner's marks and rate; a trainer prints only their own
+    class's sheet."""
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    r = running
+    first, second = r["learners"][:2]
+    now = r["mine"].starts_at + timedelta(minutes=30)
+    classes.record_marks(
+        session,
+        r["trainer"],
+        r["mine"],
+        [
+            Mark(first.id, AttendanceStatus.PRESENT, now),
+            Mark(second.id, AttendanceStatus.EXCUSED, now),
+        ],
+        now,
+    )
+    session.commit()
+    class_id = r["mine"].training_class.id
+    login("qt.dongtrieu")
+    pdf = client.get(f"/admin/classes/{class_id}/attendance.pdf")
+    assert pdf.mimetype == "application/pdf"
+    text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert "DANH SÁCH ĐIỂM DANH" in text and "Ký tên" in text and "Lớp A" in text
+    assert "C: có mặt · M: đến muộn · V: vắng · P: vắng có phép" in text
+    unit = r["district"].name
+    assert f"{first.username}\n{unit}\nC\n1/1 (100%)" in text
+    assert f"{second.username}\n{unit}\nP\n0/0 (0%)" in text
+
+    sheet = load_workbook(io.BytesIO(client.get(f"/admin/classes/{class_id}/attendance.xlsx").data))
+    rows = list(sheet.active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Họ và tên", "Tên đăng nhập", "Đơn vị")
+    by_user = {row[1]: row for row in rows[1:]}
+    assert by_user[first.username][3:] == ("Có mặt", 1, 1, 1, "Có", "Không")
+    assert by_user[second.username][3:] == ("Có phép", 0, 0, 0, "Không", "Không")
+
+    trainer = app.test_client()
+    LoggedIn(trainer)("gv.lan")
+    assert trainer.get(f"/classes/{class_id}/attendance.pdf").mimetype == "application/pdf"
+    other = r["theirs"].training_class.id
+    assert trainer.get(f"/classes/{other}/attendance.pdf").status_code == 404
+    assert trainer.get(f"/admin/classes/{class_id}/attendance.xlsx").status_code == 403

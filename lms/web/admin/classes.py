@@ -3,11 +3,12 @@ trainers and roster, and each learner's attendance against the class's rule."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -15,7 +16,17 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lms.app.extensions import db
-from lms.models import ClassMember, ClassSession, Cohort, Course, OrgUnit, TrainingClass, User
+from lms.app.i18n import format_date, format_time
+from lms.models import (
+    ClassMember,
+    ClassSession,
+    Cohort,
+    Course,
+    OrgUnit,
+    TrainingClass,
+    User,
+    utcnow,
+)
 from lms.services import classes
 from lms.services.errors import N_, DomainError
 from lms.web.admin.base import (
@@ -305,3 +316,80 @@ def class_members(class_id: int):
                 )
                 return redirect(url_for("admin.class_view", class_id=class_id, _anchor="roster"))
     return _class_page(training_class, status=422, members=form)
+
+
+def sheet_pdf(training_class: TrainingClass):
+    """The class's attendance sheet as a PDF download (admins and the class's trainers)."""
+    pdf = classes.attendance_sheet_pdf(
+        db.session, training_class, current_app.config["HOCVU_CERT_ORGANISATION"] or "", utcnow()
+    )
+    return send_file(
+        io.BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"diem-danh-lop-{training_class.id}.pdf",
+    )
+
+
+@bp.route("/classes/<int:class_id>/attendance.pdf")
+@admin_required
+def class_sheet(class_id: int):
+    """The attendance sheet to print, with a signature column."""
+    return sheet_pdf(_class_or_404(class_id))
+
+
+@bp.route("/classes/<int:class_id>/attendance.xlsx")
+@admin_required
+def class_export(class_id: int):
+    """The class's roster and attendance as a spreadsheet."""
+    from lms.documents.spreadsheets import Column, write_xlsx
+
+    training_class = _class_or_404(class_id)
+    labels = {
+        "present": gettext("Present"),
+        "late": gettext("Arrived late"),
+        "absent": gettext("Absent"),
+        "excused": gettext("Excused"),
+    }
+    marks = classes.marks_of(db.session, training_class)
+    passed = classes.passed_test(db.session, training_class)
+    columns = [
+        Column(gettext("Full name"), width=28),
+        Column(gettext("Username"), width=18),
+        Column(gettext("Unit"), width=30),
+        *(
+            Column(f"{format_date(s.starts_at, 'short')} {format_time(s.starts_at)}", width=14)
+            for s in training_class.sessions
+        ),
+        Column(gettext("Sessions attended"), "int"),
+        Column(gettext("Sessions counted"), "int"),
+        Column(gettext("Attendance"), "percent"),
+        Column(gettext("Rule met"), width=12),
+        Column(gettext("Final test passed"), width=14),
+    ]
+    rows = (
+        [
+            row.user.full_name,
+            row.user.username,
+            row.user.org_unit.name if row.user.org_unit else "",
+            *(
+                labels[m.value] if (m := marks.get(row.user.id, {}).get(s.id)) else ""
+                for s in training_class.sessions
+            ),
+            row.attended,
+            row.counted,
+            row.percent / 100,
+            gettext("Yes") if row.meets_rule else gettext("No"),
+            gettext("Yes") if row.user.id in passed else gettext("No"),
+        ]
+        for row in classes.attendance_of(db.session, training_class)
+    )
+    out = io.BytesIO()
+    write_xlsx(out, training_class.name[:31], columns, rows, tz())
+    out.seek(0)
+    return send_file(
+        out,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"diem-danh-lop-{training_class.id}.xlsx",
+    )
