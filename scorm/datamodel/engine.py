@@ -535,10 +535,14 @@ class Runtime:
         return el.default
 
     def _evaluate(self, ev: Evaluate, value: str) -> str:
+        """With the LMS's threshold known, the SCO's measure decides; without a measure the
+        status is `unknown` (4th ed. RTE 4.2.4.1 and 4.2.22.1 evaluation tables)."""
         threshold = getattr(self._launch, ev.launch, None)
-        measure = self._values.get(ev.measure)
-        if threshold is None or measure is None or measure == "":
+        if threshold is None:
             return value
+        measure = self._values.get(ev.measure)
+        if measure is None or measure == "":
+            return ev.missing
         return ev.met if float(measure) >= float(threshold) else ev.unmet
 
     def _keyword(self, parsed: _Parsed, last: str) -> tuple[str, int]:

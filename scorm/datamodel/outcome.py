@@ -49,9 +49,9 @@ def outcome(
     SCORM 1.2 (Moodle's LMSFinish rules): a status left at 'not attempted' counts as completed
     once the SCO terminated; in normal mode with credit, a mastery score and a raw score decide
     passed/failed (and, once terminated, completion). 'failed' implies completed; 'browsed'
-    counts as incomplete. SCORM 2004 (4th ed. RTE 4.2.4.1): progress_measure against
-    completion_threshold, and score.scaled against scaled_passing_score, override the SCO's
-    statuses when both values exist.
+    counts as incomplete. SCORM 2004 (4th ed. RTE 4.2.4.1, 4.2.22.1): once the manifest gives
+    a completion_threshold (a scaled_passing_score), progress_measure (score.scaled) decides
+    the status, and without one the status is unknown, whatever the SCO set.
     """
     seconds = 0.0
     if model.version == "1.2":
@@ -91,12 +91,18 @@ def outcome(
         )
     completion = written.get("cmi.completion_status", "unknown")
     progress = _float(written.get("cmi.progress_measure"))
-    if launch.completion_threshold is not None and progress is not None:
-        completion = "completed" if progress >= launch.completion_threshold else "incomplete"
+    if launch.completion_threshold is not None:
+        if progress is None:
+            completion = "unknown"
+        else:
+            completion = "completed" if progress >= launch.completion_threshold else "incomplete"
     success = written.get("cmi.success_status", "unknown")
     scaled = _float(written.get("cmi.score.scaled"))
-    if launch.scaled_passing_score is not None and scaled is not None:
-        success = "passed" if scaled >= launch.scaled_passing_score else "failed"
+    if launch.scaled_passing_score is not None:
+        if scaled is None:
+            success = "unknown"
+        else:
+            success = "passed" if scaled >= launch.scaled_passing_score else "failed"
     raw = _float(written.get("cmi.score.raw"))
     if scaled is not None:
         normal: float | None = min(1.0, max(0.0, scaled))

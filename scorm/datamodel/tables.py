@@ -15,12 +15,14 @@ from scorm.datamodel.values import (
 
 @dataclass(frozen=True)
 class Evaluate:
-    """A status the LMS derives on GetValue: `met` if value(`measure`) >= launch.`launch`."""
+    """A status the LMS derives on GetValue when launch.`launch` is known: `met` if
+    value(`measure`) >= it, else `unmet`; `missing` while the SCO has not set `measure`."""
 
     measure: str
     launch: str
     met: str
     unmet: str
+    missing: str = "unknown"
 
 
 @dataclass(frozen=True)

@@ -330,15 +330,18 @@ def test_completion_threshold_against_progress_measure():
     assert roll(written, completion_threshold=0.8).completion == "incomplete"
     assert roll(written, completion_threshold=0.5).completion == "completed"
     assert roll(written).completion == "completed"  # no threshold: the SCO decides
-    no_progress = {"cmi.completion_status": "incomplete"}
-    assert roll(no_progress, completion_threshold=0.8).completion == "incomplete"
+    no_progress = {"cmi.completion_status": "completed"}
+    # 4th ed. RTE 4.2.4.1 table: a threshold and no progress_measure: unknown.
+    assert roll(no_progress, completion_threshold=0.8).completion == "unknown"
 
 
 def test_scaled_passing_score_against_score_scaled():
     written = {"cmi.success_status": "passed", "cmi.score.scaled": "0.6"}
     assert roll(written, scaled_passing_score=0.7).success == "failed"
     assert roll(written, scaled_passing_score=0.6).success == "passed"
-    assert roll({"cmi.success_status": "passed"}, scaled_passing_score=0.7).success == "passed"
+    # 4th ed. RTE 4.2.22.1 table: a scaled_passing_score and no score.scaled: unknown.
+    assert roll({"cmi.success_status": "passed"}, scaled_passing_score=0.7).success == "unknown"
+    assert roll({"cmi.success_status": "passed"}).success == "passed"
 
 
 def test_outcome_score_and_session():

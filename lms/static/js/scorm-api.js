@@ -399,12 +399,13 @@
       return el.default;
     }
 
+    // With the LMS's threshold known, the SCO's measure decides; without a measure the status
+    // is ev.missing, "unknown" (4th ed. RTE 4.2.4.1 and 4.2.22.1 evaluation tables).
     evaluate(ev, value) {
       const threshold = this.launch[ev.launch];
+      if (threshold === undefined || threshold === null) return value;
       const measure = this.values.get(ev.measure);
-      if (threshold === undefined || threshold === null || measure === undefined || measure === "") {
-        return value;
-      }
+      if (measure === undefined || measure === "") return ev.missing;
       return Number(measure) >= Number(threshold) ? ev.met : ev.unmet;
     }
 
