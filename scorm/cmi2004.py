@@ -267,12 +267,16 @@ ELEMENTS = (
         unique=True,
     ),
     Element(f"{_I}.timestamp", RW, "time", default=None, requires=f"{_I}.id"),
+    # RTE 4.2.9.1: the correct responses of a choice interaction are unique (351).
     Element(
         f"{_I}.correct_responses.n.pattern",
         RW,
         "pattern",
         default=None,
         requires=f"{_I}.type",
+        unique=True,
+        unique_by=f"{_I}.type",
+        unique_for=("choice",),
     ),
     Element(f"{_I}.weighting", RW, "real", default=None, requires=f"{_I}.id"),
     Element(
@@ -346,13 +350,15 @@ ARRAYS = (
         missing=301,
     ),
     Array(f"{_I}.objectives", None, missing=301),
-    # One correct response at most for these types (a 2nd true-false pattern is 351).
+    # RTE 4.2.9.1 (correct_responses per interaction type): one pattern at most for these
+    # types (a 2nd true-false pattern is 351); choice, fill-in, long-fill-in, matching,
+    # performance and sequencing take several (SPM 10 for choice, 5 for the others).
     Array(
         f"{_I}.correct_responses",
         None,
         missing=301,
         limit_by=f"{_I}.type",
-        limits={"true-false": 1, "likert": 1, "numeric": 1, "other": 1, "long-fill-in": 1},
+        limits={"true-false": 1, "likert": 1, "numeric": 1, "other": 1},
     ),
     Array(
         "cmi.objectives",

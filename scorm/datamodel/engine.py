@@ -612,7 +612,10 @@ class Runtime:
             old = self._values.get(element)
             if old is not None and old != value:
                 return codes.unique
-        if el.unique:
+        if el.unique and (
+            el.unique_by is None
+            or self._values.get(_subst(el.unique_by, indices), "") in el.unique_for
+        ):
             pos = parsed.positions[-1]
             head = ".".join(parsed.segs[:pos])
             tail = ".".join(parsed.segs[pos + 1 :])

@@ -39,6 +39,9 @@ class Element:
     requires: str | None = None  # an element of the same record that must be set first
     write_once: bool = False
     unique: bool = False  # no two records of the array may hold the same value
+    # ... only while this element of the record's parent has one of `unique_for` as value
+    unique_by: str | None = None
+    unique_for: tuple[str, ...] = ()
     evaluate: Evaluate | None = None
 
 

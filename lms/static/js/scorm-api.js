@@ -482,7 +482,11 @@
         const old = this.values.get(element);
         if (old !== undefined && old !== value) return codes.unique;
       }
-      if (el.unique) {
+      if (
+        el.unique &&
+        (el.unique_by === null ||
+          el.unique_for.includes(this.values.get(subst(el.unique_by, indices)) ?? ""))
+      ) {
         const pos = parsed.positions[parsed.positions.length - 1];
         const head = parsed.segs.slice(0, pos).join(".");
         const tail = parsed.segs.slice(pos + 1).join(".");
