@@ -6,10 +6,19 @@ RTE's SCORM_2004_DM (defaults, write-once, unique, dependencies). `scorm.datamod
 table on the server and `scorm-api.js` in the browser.
 
 Decisions:
-- SPMs are minimums the LMS must store, not maximums (doc §4.9): a value over its SPM is kept.
-  Our own caps keep the server from storing unbounded data: `cmi.suspend_data` (and
-  `adl.data.n.store`) up to 64,000 characters, every other string up to 4,000 (406 beyond), and
-  at most 1,000 records in an array (351).
+- SPMs are minimums the LMS must store, not maximums (doc §4.9): a value at its SPM is always
+  kept, and one over it too, up to a hard safety cap per type that keeps the server from storing
+  unbounded data (406 beyond it; at most 1,000 records in an array, 351 beyond):
+
+  - suspend_data, adl.data.n.store (SPM 64,000): 128,000 code points;
+  - characterstring (location SPM 1,000; launch_data, `other` responses 4,000) and identifiers
+    (long_identifier SPM 4,000, short 250): 8,000;
+  - localized strings (comments SPM 4,000, descriptions 250, the strings of fill-in and
+    long-fill-in responses 4,000): 8,000 after the `{lang=...}` delimiter (tag up to 250);
+  - choice and sequencing lists (SPM 36 short identifiers, about 9,100), fill-in (10 localized
+    strings) and matching (36 pairs, about 18,200): 40,000;
+  - performance (SPM 250 steps of two 250-character parts, about 126,500): 256,000.
+  A commit's body may be 2 MB (lms/web/player.py), which holds any one value at its cap.
 - `cmi.exit` accepts "" (doc §4.8); identifiers follow java.net.URI like the ADL RTE (no spaces,
   `urn:` alone refused) but may hold non-ASCII letters; language tags are checked by RFC 3066
   syntax, not against the ISO 639/3166 code lists.
@@ -145,13 +154,19 @@ NAV_REQUEST = (
     rf"|\{{target={_URI_CHAR}+\}}(?:choice|jump)"
 )
 
+# Hard safety caps, comfortably above the SPMs (see the table in the module docstring).
+CAP_STRING = 8_000
+CAP_SUSPEND = 128_000
+CAP_LIST = 40_000
+CAP_PERFORMANCE = 256_000
+
 TYPES = {
-    "identifier": Pattern(IDENTIFIER, max=4000),
-    "characterstring": Text(4000),
-    "suspend_data": Text(64000),
+    "identifier": Pattern(IDENTIFIER, max=CAP_STRING),
+    "characterstring": Text(CAP_STRING),
+    "suspend_data": Text(CAP_SUSPEND),
     "lang": Pattern(LANGUAGE, max=250),
     "language": Pattern(rf"(?:{LANGUAGE})?", max=250),
-    "localized": Localized("lang", 4000),
+    "localized": Localized("lang", CAP_STRING),
     "real": Number(REAL),
     "scaled": Number(REAL, min=-1, max=1),
     "unit": Number(REAL, min=0, max=1),
@@ -181,18 +196,18 @@ TYPES = {
     "nav_request": Pattern(NAV_REQUEST, max=4000),
     # Interaction responses (ADL InteractionValidator; conformance doc §3, last paragraph).
     "true_false": Vocab(("true", "false")),
-    "choice": ListOf("identifier", unique=True, empty=True),
-    "fill_in": ListOf("localized", empty=True),
+    "choice": ListOf("identifier", unique=True, empty=True, max=CAP_LIST),
+    "fill_in": ListOf("localized", empty=True, max=CAP_LIST),
     "fill_in_pattern": Flags(("case_matters", "order_matters"), "fill_in"),
     "long_fill_in_pattern": Flags(("case_matters",), "localized"),
     "match_pair": Pair("identifier", "identifier"),
-    "matching": ListOf("match_pair", empty=True),
-    "matching_pattern": ListOf("match_pair"),
+    "matching": ListOf("match_pair", empty=True, max=CAP_LIST),
+    "matching_pattern": ListOf("match_pair", max=CAP_LIST),
     "step_answer": Range("real", fallback="characterstring"),
     "step": Pair("identifier", "step_answer", left_empty=True, right_empty=True),
-    "performance": ListOf("step"),
+    "performance": ListOf("step", max=CAP_PERFORMANCE),
     "performance_pattern": Flags(("order_matters",), "performance"),
-    "sequencing": ListOf("identifier"),
+    "sequencing": ListOf("identifier", max=CAP_LIST),
     "numeric_pattern": Range("real"),
     "learner_response": Response(
         "cmi.interactions.n.type",

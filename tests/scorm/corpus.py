@@ -6,12 +6,15 @@ fields (over DEFAULT_LAUNCH), `stored` values, `commit` (what the LMS's onCommit
 default true), `steps` and an optional `written` (the SCO's data expected at the end). A step is
 `[call, args, return, error]` plus an optional citation of docs/scorm-conformance.md: after the
 call, its return value and GetLastError() must match. An argument or return value may be
-`{"repeat": "x", "times": 4001}` for long strings.
+`{"repeat": "x", "times": 4001}` for long strings, or `{"items": 36, "item": "{i}{q*247}",
+"sep": "[,]"}` for long lists: `items` copies of `item` joined by `sep`, where `{i}` in the item
+is its number on three digits and `{q*247}` is "q" 247 times (any one character).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +26,15 @@ DEFAULT_LAUNCH = {"learner_id": "hv-000123", "learner_name": "Nguyễn Văn An",
 MODELS = {"1.2": cmi12.MODEL, "2004": cmi2004.MODEL}
 
 
+_RUN = re.compile(r"\{(.)\*([0-9]+)\}")
+
+
 def expand(value: Any) -> Any:
-    """Turn a {"repeat": s, "times": n} placeholder into the long string it stands for."""
+    """Turn a {"repeat": s, "times": n} or {"items": n, "item": s, "sep": s} placeholder into
+    the long string it stands for."""
+    if isinstance(value, dict) and "items" in value:
+        item = _RUN.sub(lambda m: m[1] * int(m[2]), value["item"])
+        return value["sep"].join(item.replace("{i}", f"{i:03d}") for i in range(value["items"]))
     if isinstance(value, dict):
         return value["repeat"] * value["times"]
     return value
