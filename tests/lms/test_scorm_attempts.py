@@ -39,3 +39,59 @@ def test_a_passing_score_without_a_scaled_score_is_stored_as_unknown(
     data = [*resumed["stored"], ["cmi.score.scaled", "0.9"]]
     assert send(client, resumed, 2, data).status_code == 200
     assert _state(session).success == "passed"
+
+
+def test_suspend_all_without_exit_suspend_resumes_the_next_launch(
+    client, login, make, session, files_dir, learner
+):
+    """adl.nav.request = suspendAll suspends the attempt (SN book 4th ed., suspendAll; RTE
+    4.2.8 cmi.entry): the next launch is a resume with the data kept, though cmi.exit was
+    never set to suspend."""
+    version = enrolled(make, session, files_dir, learner, "probe2004")
+    login("hv.scorm")
+    rt = runtime(client, version)
+    data = [
+        ["cmi.location", "trang-4"],
+        ["cmi.suspend_data", "q1=b;q2=c"],
+        ["cmi.progress_measure", "0.4"],
+        ["adl.nav.request", "suspendAll"],
+        ["cmi.session_time", "PT5M"],
+    ]
+    assert send(client, rt, 1, data, terminated=True).status_code == 200
+    assert _state(session).exit == "suspend"
+    resumed = runtime(client, version)
+    assert resumed["launch"]["entry"] == "resume"
+    assert resumed["launch"]["total_seconds"] == 300
+    stored = dict(resumed["stored"])
+    assert stored["cmi.location"] == "trang-4"
+    assert stored["cmi.suspend_data"] == "q1=b;q2=c"
+    assert stored["cmi.progress_measure"] == "0.4"
+    assert "adl.nav.request" not in stored  # a request is for one session only
+    assert _state(session).attempts == 1
+
+
+def test_total_time_accumulates_over_resumes_and_restarts_with_an_attempt(
+    client, login, make, session, files_dir, learner
+):
+    """cmi.total_time (RTE 4.2.26) sums the session times of the learner attempt: across a
+    suspend and resume it keeps growing; after a normal exit or a time-out the next launch is
+    a new attempt (RTE 4.2.8) whose total_time starts at zero. The learner's time over every
+    attempt stays in the LMS's total."""
+    version = enrolled(make, session, files_dir, learner, "probe2004")
+    login("hv.scorm")
+    first = runtime(client, version)
+    suspend = [["cmi.exit", "suspend"], ["cmi.session_time", "PT2M"]]
+    send(client, first, 1, suspend, terminated=True)
+    second = runtime(client, version)
+    assert (second["launch"]["entry"], second["launch"]["total_seconds"]) == ("resume", 120)
+    timeout = [*second["stored"], ["cmi.exit", "time-out"], ["cmi.session_time", "PT3M"]]
+    send(client, second, 2, timeout, terminated=True)
+    third = runtime(client, version)
+    assert (third["launch"]["entry"], third["launch"]["total_seconds"]) == ("ab-initio", 0)
+    send(client, third, 3, [["cmi.session_time", "PT1M"], ["cmi.exit", "suspend"]], True)
+    # A late report of the old attempt's session changes neither total_time nor the total.
+    send(client, second, 9, timeout, terminated=True)
+    state = _state(session)
+    assert state.total_seconds == 6 * 60 and state.attempts == 2
+    fourth = runtime(client, version)
+    assert (fourth["launch"]["entry"], fourth["launch"]["total_seconds"]) == ("resume", 60)

@@ -48,8 +48,6 @@ class CommitResult:
     superseded: bool = False  # the lesson was opened again elsewhere
 
 
-
-
 def _pairs(raw: Any) -> list[tuple[str, str]]:
     if not isinstance(raw, list) or len(raw) > MAX_ENTRIES:
         raise CommitError(N_("The progress data could not be read."))
@@ -86,6 +84,7 @@ _FIND = (
         _sco.c.seq,
         _sco.c.session_key,
         _sco.c.session_times,
+        _sco.c.earlier_seconds,
         _sco.c.total_seconds,
         _sco.c.terminated,
         _sco.c.completion,
@@ -198,6 +197,14 @@ def find_for_commit(
     return row
 
 
+def _exit(standard: str, written: dict[str, str]) -> str:
+    """How the session ended: cmi.exit, except that a SCORM 2004 SCO asking for suspendAll
+    suspends (the next launch resumes: SN book, suspendAll; RTE 4.2.8 cmi.entry)."""
+    if standard == "2004" and written.get("adl.nav.request") == "suspendAll":
+        return "suspend"
+    return written.get(EXIT[standard], "")[:20]
+
+
 _SESSION_KEY = re.compile(r"^[0-9a-f]{24}$")
 _TIMES = (
     update(_sco)
@@ -252,7 +259,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
                 {
                     "state_id": row.id,
                     "new_session_times": times,
-                    "new_total_seconds": sum(times.values()),
+                    "new_total_seconds": (row.earlier_seconds or 0.0) + sum(times.values()),
                 },
             )
         return CommitResult(seq=row.seq, taken=False, superseded=True)
@@ -287,8 +294,8 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         session_key=key,
         data=[[k, v] for k, v in written.items()],
         session_times=times,
-        total_seconds=sum(times.values()),
-        exit=written.get(EXIT[standard], "")[:20],
+        total_seconds=(row.earlier_seconds or 0.0) + sum(times.values()),
+        exit=_exit(standard, written),
         terminated=ended,
         completion=result.completion,
         success=result.success,

@@ -80,7 +80,8 @@ _ATTEMPT_OVER = {"", "normal", "logout", "time-out"}
 
 def entry_of(state: ScoState) -> str:
     """cmi.entry for the next session: first launch (or, SCORM 2004, a new attempt),
-    resume after a suspend, or neither."""
+    resume after a suspend (cmi.exit = suspend, or adl.nav.request = suspendAll, which
+    commits store as the exit "suspend"), or neither."""
     if state.sessions == 0 and not state.data:
         return "ab-initio"
     if state.exit == "suspend":
@@ -98,7 +99,11 @@ def start_session(
     entry = entry_of(state)
     if entry == "ab-initio":
         if state.sessions:
-            state.data = []  # a new SCORM 2004 attempt starts from nothing
+            # A new SCORM 2004 attempt starts from nothing, cmi.total_time from zero (RTE
+            # 4.2.26); the earlier attempts' time still counts as the learner's.
+            state.data = []
+            state.earlier_seconds = state.total_seconds
+            state.session_times = {}
         state.attempts += 1
     state.sessions += 1
     state.session_key = secrets.token_hex(12)
@@ -108,7 +113,12 @@ def start_session(
     state.launched_at = utcnow()
     item = sco_of(state.package, state.sco)
     launch = launch_values(
-        item, entry, state.total_seconds, user.username, user.full_name, user.locale
+        item,
+        entry,
+        max(0.0, state.total_seconds - (state.earlier_seconds or 0.0)),
+        user.username,
+        user.full_name,
+        user.locale,
     )
     values = stored_values(state)
     session.flush()

@@ -266,8 +266,12 @@
         // session's record reports that session's time; its data goes on in this session.
         if (pending.session !== rt.session) ch.send(pending, { quiet: true });
         stored = pending.data.filter(function (pair) { return only.indexOf(pair[0]) < 0; });
-        var exit = pending.data.filter(function (pair) { return /(^|\.)exit$/.test(pair[0]); });
-        if (exit.length && exit[0][1] === "suspend") launch = Object.assign({}, launch, { entry: "resume" });
+        // A suspend: cmi.exit, or adl.nav.request = suspendAll (as the server takes it).
+        var suspended = pending.data.some(function (pair) {
+          return (/(^|\.)exit$/.test(pair[0]) && pair[1] === "suspend") ||
+            (pair[0] === "adl.nav.request" && pair[1] === "suspendAll");
+        });
+        if (suspended) launch = Object.assign({}, launch, { entry: "resume" });
         seq = Math.max(seq, pending.seq);
         ch.latest = null;
         ch.stopped = false;
