@@ -20,8 +20,14 @@ Decisions:
   - performance (SPM 250 steps of two 250-character parts, about 126,500): 256,000.
   A commit's body may be 2 MB (lms/web/player.py), which holds any one value at its cap.
 - `cmi.exit` accepts "" (doc §4.8); identifiers follow java.net.URI like the ADL RTE (no spaces,
-  `urn:` alone refused) but may hold non-ASCII letters; language tags are checked by RFC 3066
-  syntax, not against the ISO 639/3166 code lists.
+  `urn:` alone refused) but may hold non-ASCII letters.
+- Language tags (`{lang=...}` of localized strings and responses, learner_preference.language)
+  follow the RTE's language_type (4.1.1; RFC 3066): the primary code must be on the ISO 639-1
+  or ISO 639-2 list (scorm/datamodel/languages.py, so `frl`, `exg`, `sp`, `ruq` are refused) or
+  be `i` / `x` followed by subtags (IANA-registered and private-use tags, which RFC 3066
+  allows); a first subtag of two letters must be an ISO 3166-1 country code (`en-GB`, not
+  `en-XZ`); subtags of 3-8 characters (IANA-registered) are not looked up.
+  Codes are matched in any case.
 - real(10,7) accepts any decimal of up to 40 characters (an exponent included); time(second,10,0)
   takes years 1970-2038 and 1-2 fraction digits, per the RTE book; timeinterval accepts any
   number of fraction digits on the seconds.
@@ -43,6 +49,7 @@ from scorm.datamodel import (
     Element,
     Evaluate,
     Flags,
+    Language,
     ListOf,
     Localized,
     Model,
@@ -57,6 +64,7 @@ from scorm.datamodel import (
     Timestamp,
     Vocab,
 )
+from scorm.datamodel.languages import ISO_639_1, ISO_639_2, ISO_639_2_LOCAL, ISO_3166_1
 
 ERRORS = {
     0: "No Error",
@@ -130,7 +138,8 @@ IDENTIFIER = (
     rf"|{_URI_HEAD}+(?:[/?#]{_URI_CHAR}*)?"  # relative, no colon before the first / ? #
     rf"|[/?#]{_URI_CHAR}*"
 )
-LANGUAGE = r"(?:[a-zA-Z]{2,3}|[iIxX])(?:-[a-zA-Z0-9]{1,8})*"  # RFC 3066 syntax
+# language_type (RTE 4.1.1): ISO 639-1 or ISO 639-2 codes, and ISO 3166-1 countries.
+LANGUAGE_CODES = ISO_639_1 + ISO_639_2 + ISO_639_2_LOCAL
 REAL = r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?"
 # YYYY[-MM[-DD[Thh[:mm[:ss[.s[TZD]]]]]]], years 1970-2038; groups 1-3 are year, month, day.
 TIME = (
@@ -164,8 +173,8 @@ TYPES = {
     "identifier": Pattern(IDENTIFIER, max=CAP_STRING),
     "characterstring": Text(CAP_STRING),
     "suspend_data": Text(CAP_SUSPEND),
-    "lang": Pattern(LANGUAGE, max=250),
-    "language": Pattern(rf"(?:{LANGUAGE})?", max=250),
+    "lang": Language(LANGUAGE_CODES, ISO_3166_1),
+    "language": Language(LANGUAGE_CODES, ISO_3166_1, blank=True),
     "localized": Localized("lang", CAP_STRING),
     "real": Number(REAL),
     "scaled": Number(REAL, min=-1, max=1),

@@ -28,6 +28,7 @@ from scorm.datamodel.values import (
     TIMESPAN,
     WO,
     Flags,
+    Language,
     ListOf,
     Localized,
     Number,
@@ -136,6 +137,31 @@ def _timestamp(spec: Timestamp, sub: Compile) -> Check:
             return CHECK_TYPE
         if m[3] and int(m[3]) > days_in_month(int(m[1]), int(m[2])):
             return CHECK_TYPE
+        return CHECK_OK
+
+    return check
+
+
+_SUBTAG = re.compile(r"[A-Za-z0-9]{1,8}").fullmatch
+
+
+def _language(spec: Language, sub: Compile) -> Check:
+    codes = frozenset(c.lower() for c in spec.codes)
+    regions = frozenset(r.upper() for r in spec.regions)
+
+    def check(v: str, rt: Runtime, idx: tuple[int, ...]) -> int:
+        if v == "":
+            return CHECK_OK if spec.blank else CHECK_TYPE
+        parts = v.split("-")
+        if len(v) > spec.max or not all(_SUBTAG(p) for p in parts):
+            return CHECK_TYPE
+        primary = parts[0].lower()
+        if primary in ("i", "x"):
+            return CHECK_OK if len(parts) > 1 else CHECK_TYPE
+        if primary not in codes:
+            return CHECK_TYPE
+        if len(parts) > 1 and len(parts[1]) == 2 and parts[1].isalpha():
+            return CHECK_OK if parts[1].upper() in regions else CHECK_TYPE
         return CHECK_OK
 
     return check
@@ -260,6 +286,7 @@ _COMPILERS: dict[type, Callable[[Any, Compile], Check]] = {
     Pattern: _pattern,
     Number: _number,
     Timestamp: _timestamp,
+    Language: _language,
     Localized: _localized,
     ListOf: _list,
     Pair: _pair,

@@ -63,6 +63,19 @@ class Timestamp:
 
 
 @dataclass(frozen=True)
+class Language:
+    """An RFC 3066 language tag of at most `max` code points, subtags of 1-8 letters or digits:
+    a primary code from `codes` (any case), or `i`/`x` with subtags, whose first subtag, when
+    it has two letters, is in `regions` (any case); '' only if `blank`."""
+
+    codes: tuple[str, ...]
+    regions: tuple[str, ...]
+    blank: bool = False
+    max: int = 250
+    kind: str = "language"
+
+
+@dataclass(frozen=True)
 class Localized:
     """An optional `{lang=<tag>}` (tag checked by type `lang`) and at most `max` code points."""
 
@@ -135,8 +148,20 @@ class Response:
 
 
 TypeSpec = (
-    Vocab | Text | Pattern | Number | Timestamp | Localized | ListOf | Pair | Range | Flags | OneOf
-) | Response
+    Vocab
+    | Text
+    | Pattern
+    | Number
+    | Timestamp
+    | Language
+    | Localized
+    | ListOf
+    | Pair
+    | Range
+    | Flags
+    | OneOf
+    | Response
+)
 
 # Rendering LMS-supplied values (mirrored in scorm-api.js).
 

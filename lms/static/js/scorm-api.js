@@ -24,6 +24,8 @@
   const MAX_INDEX_DIGITS = 9;
   const TARGET = /^\{target=[^{}]+\}$/u;
   const DIGITS = /^[0-9]+$/;
+  const SUBTAG = /^[A-Za-z0-9]{1,8}$/;
+  const ALPHA2 = /^[A-Za-z]{2}$/;
   const SURROGATE = /[\uD800-\uDFFF]/;
   const compiled = new WeakMap();
 
@@ -112,6 +114,23 @@
             const m = cpLength(v) <= 40 ? rx.exec(v) : null;
             if (m === null) return TYPE;
             if (m[3] && Number(m[3]) > daysInMonth(Number(m[1]), Number(m[2]))) return TYPE;
+            return OK;
+          };
+          break;
+        }
+        case "language": {
+          const codes = new Set(spec.codes.map((c) => c.toLowerCase()));
+          const regions = new Set(spec.regions.map((r) => r.toUpperCase()));
+          check = (v) => {
+            if (v === "") return spec.blank ? OK : TYPE;
+            const parts = v.split("-");
+            if (cpLength(v) > spec.max || !parts.every((p) => SUBTAG.test(p))) return TYPE;
+            const primary = parts[0].toLowerCase();
+            if (primary === "i" || primary === "x") return parts.length > 1 ? OK : TYPE;
+            if (!codes.has(primary)) return TYPE;
+            if (parts.length > 1 && ALPHA2.test(parts[1])) {
+              return regions.has(parts[1].toUpperCase()) ? OK : TYPE;
+            }
             return OK;
           };
           break;
