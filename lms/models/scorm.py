@@ -59,7 +59,7 @@ class ScoState(db.Model):
     # data, any may report its own time: {session key: seconds}, and their sum.
     # The sessions of the current attempt (SCORM 2004: a new attempt starts with none) are in
     # session_times; the time of earlier attempts in earlier_seconds. total_seconds is all
-    # of the learner's time; cmi.total_time is that of the attempt (RTE 4.2.26).
+    # of the learner's time; cmi.total_time is that of the attempt (RTE 4.2.25).
     session_times: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     earlier_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     total_seconds: Mapped[float] = mapped_column(Float, default=0.0)

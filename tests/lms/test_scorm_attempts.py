@@ -45,7 +45,7 @@ def test_suspend_all_without_exit_suspend_resumes_the_next_launch(
     client, login, make, session, files_dir, learner
 ):
     """adl.nav.request = suspendAll suspends the attempt (SN book 4th ed., suspendAll; RTE
-    4.2.8 cmi.entry): the next launch is a resume with the data kept, though cmi.exit was
+    4.2.7 cmi.entry): the next launch is a resume with the data kept, though cmi.exit was
     never set to suspend."""
     version = enrolled(make, session, files_dir, learner, "probe2004")
     login("hv.scorm")
@@ -73,7 +73,7 @@ def test_suspend_all_without_exit_suspend_resumes_the_next_launch(
 def test_total_time_accumulates_over_resumes_and_restarts_with_an_attempt(
     client, login, make, session, files_dir, learner
 ):
-    """cmi.total_time (RTE 4.2.26) sums the session times of the learner attempt: across a
+    """cmi.total_time (RTE 4.2.25) sums the session times of the learner attempt: across a
     suspend and resume it keeps growing; after a normal exit or a time-out the next launch is
     a new attempt (RTE 4.2.8) whose total_time starts at zero. The learner's time over every
     attempt stays in the LMS's total."""

@@ -4,7 +4,7 @@ Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-13 09:00:00.000000
 
-cmi.total_time is the time of the current attempt (SCORM 2004 RTE 4.2.26): a new attempt
+cmi.total_time is the time of the current attempt (SCORM 2004 RTE 4.2.25): a new attempt
 starts at zero. sco_state.session_times now holds the sessions of the current attempt and
 sco_state.earlier_seconds the time of the attempts before it, so that total_seconds still
 counts all of a learner's time. Existing rows start with none earlier (their total_time is

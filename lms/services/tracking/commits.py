@@ -199,7 +199,7 @@ def find_for_commit(
 
 def _exit(standard: str, written: dict[str, str]) -> str:
     """How the session ended: cmi.exit, except that a SCORM 2004 SCO asking for suspendAll
-    suspends (the next launch resumes: SN book, suspendAll; RTE 4.2.8 cmi.entry)."""
+    suspends (the next launch resumes: SN book, suspendAll; RTE 4.2.7 cmi.entry)."""
     if standard == "2004" and written.get("adl.nav.request") == "suspendAll":
         return "suspend"
     return written.get(EXIT[standard], "")[:20]

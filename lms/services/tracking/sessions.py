@@ -100,7 +100,7 @@ def start_session(
     if entry == "ab-initio":
         if state.sessions:
             # A new SCORM 2004 attempt starts from nothing, cmi.total_time from zero (RTE
-            # 4.2.26); the earlier attempts' time still counts as the learner's.
+            # 4.2.25); the earlier attempts' time still counts as the learner's.
             state.data = []
             state.earlier_seconds = state.total_seconds
             state.session_times = {}
