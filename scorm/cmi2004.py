@@ -34,8 +34,9 @@ Decisions:
 - completion_status and success_status are evaluated on GetValue (4th ed. RTE 4.2.4.1) when the
   LMS supplied completion_threshold / scaled_passing_score and the SCO set progress_measure /
   score.scaled.
-- `adl.data` is present with no buckets (`adl.data._count` is 0; manifests' adlcp:data is not
-  supported yet). `adl.nav.request_valid.*` answer "unknown": the LMS does not run sequencing.
+- `adl.data` holds the SCO's shared data buckets (Launch.shared_data, from the manifest's
+  adlcp:data/adlcp:map; the LMS keeps their stores per learner, lms/services/tracking/
+  shared_data.py). `adl.nav.request_valid.*` answer "unknown": the LMS does not run sequencing.
 """
 
 from __future__ import annotations
@@ -360,8 +361,18 @@ ELEMENTS = (
     Element("adl.nav.request_valid.previous", RO, default="unknown"),
     Element("adl.nav.request_valid.choice.{target}", RO, default="unknown"),
     Element("adl.nav.request_valid.jump.{target}", RO, default="unknown"),
-    Element("adl.data.n.id", RO, default=None),
-    Element("adl.data.n.store", RW, "suspend_data", default=None, requires="adl.data.n.id"),
+    # Shared data buckets (4th ed. RTE 4.3, adl.data): from the manifest's adlcp:data/adlcp:map,
+    # with readSharedData / writeSharedData deciding GetValue (405) and SetValue (404).
+    Element("adl.data.n.id", RO, default=None, record="id"),
+    Element(
+        "adl.data.n.store",
+        RW,
+        "suspend_data",
+        default=None,
+        record="store",
+        readable="read",
+        writable="write",
+    ),
 )
 
 ARRAYS = (
@@ -389,7 +400,7 @@ ARRAYS = (
         "progress_measure,completion_status,success_status,description,score,id",
         missing=301,
     ),
-    Array("adl.data", "id,store", missing=301, fixed=True),
+    Array("adl.data", "id,store", missing=301, fixed=True, launch="shared_data"),
 )
 
 CHILDREN = {

@@ -40,7 +40,7 @@ from lms.models.reporting import (
     ReportFigure,
     ReportSnapshot,
 )
-from lms.models.scorm import ScormPackage, ScoState
+from lms.models.scorm import ScormPackage, ScoState, SharedData
 
 __all__ = [
     "ALL_BATCHES",
@@ -71,6 +71,7 @@ __all__ = [
     "ReminderKind",
     "ScoState",
     "ScormPackage",
+    "SharedData",
     "CourseVersion",
     "Enrolment",
     "ProgressStatus",

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.app.database import UTCDateTime, utcnow
@@ -95,3 +104,25 @@ class ScoState(db.Model):
     @property
     def effective_success(self) -> str:
         return self.override_success or self.success
+
+
+class SharedData(db.Model):
+    """One SCORM 2004 shared data bucket (adl.data) of one learner: what SCOs stored under a
+    manifest's adlcp:map targetID, kept across attempts.
+
+    `scope` is "" for buckets global to the system (adlcp:sharedDataGlobalToSystem, the
+    default: every package of the learner with that target shares them) or "package:<id>"
+    for one package's. A target ID may be 4,000 characters: rows are found by its SHA-256.
+    `store` is None until a SCO writes it (GetValue answers 403 until then).
+    """
+
+    __tablename__ = "scorm_shared_data"
+    __table_args__ = (UniqueConstraint("user_id", "scope", "target_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(40))
+    target_hash: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str] = mapped_column(Text)
+    store: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

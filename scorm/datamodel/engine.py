@@ -486,6 +486,9 @@ class Runtime:
         self._launch = launch
         self._values: dict[str, str] = {}  # the SCO's values, first-write order
         self._counts: dict[str, int] = {}  # records per concrete array path
+        for arr in model._table.arrays:
+            if arr.launch is not None:
+                self._counts[arr.path] = len(getattr(launch, arr.launch, None) or ())
 
     def _load(self, stored: Mapping[str, str] | Iterable[tuple[str, str]]) -> None:
         """Take values kept from earlier sessions as they are (they were validated then)."""
@@ -505,6 +508,7 @@ class Runtime:
                 or rule.keyword
                 or not parsed.canonical
                 or not isinstance(value, str)
+                or any(arr.launch is not None for arr in rule.arrays)  # the LMS supplies them
             ):
                 continue
             for pos, i in zip(parsed.positions, parsed.indices, strict=True):
@@ -540,17 +544,28 @@ class Runtime:
         for arr, pos, i in zip(rule.arrays, parsed.positions, parsed.indices, strict=True):
             if not parsed.canonical or i >= self._counts.get(".".join(parsed.segs[:pos]), 0):
                 return "", arr.missing
+        if el.readable is not None and not self._record(rule, parsed.indices).get(el.readable):
+            return "", codes.write_only
         value = self._values.get(element)
         if value is None:
-            value = self._supplied(el)
+            value = self._supplied(el, rule, parsed.indices)
             if value is None:
                 return "", codes.not_set
         if el.evaluate is not None:
             value = self._evaluate(el.evaluate, value)
         return value, 0
 
-    def _supplied(self, el: Element) -> str | None:
+    def _record(self, rule: _Rule, indices: tuple[int, ...]) -> dict[str, Any]:
+        """The launch record of an element of an array the LMS supplies ({} if none)."""
+        field = rule.arrays[0].launch if rule.arrays else None
+        records = getattr(self._launch, field, None) if field else None
+        return records[indices[0]] if records and indices[0] < len(records) else {}
+
+    def _supplied(self, el: Element, rule: _Rule, indices: tuple[int, ...]) -> str | None:
         """The LMS's value for an element the SCO has not written: from Launch, or the default."""
+        if el.record is not None:
+            value = self._record(rule, indices).get(el.record)
+            return value if isinstance(value, str) else el.default
         if el.launch is not None:
             v = getattr(self._launch, el.launch, None)
             if v is not None:
@@ -633,6 +648,8 @@ class Runtime:
                 if limit is not None and n >= limit:
                     return codes.too_many
             new.append(path)
+        if el.writable is not None and not self._record(rule, indices).get(el.writable):
+            return codes.read_only
         if rule.requires is not None and rule.requires.format(*indices) not in self._values:
             return codes.dependency
         if el.write_once:

@@ -4,6 +4,7 @@ the LMS gives a SCO."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from scorm.datamodel.tables import *  # noqa: F403
 from scorm.datamodel.values import (
@@ -43,6 +44,12 @@ class Element:
     unique_by: str | None = None
     unique_for: tuple[str, ...] = ()
     evaluate: Evaluate | None = None
+    # In an array whose records the LMS supplies (Array.launch): the key of the launch record
+    # that holds the value, and the keys of the record that allow reading (else the
+    # write-only error) and writing (else the read-only error) the element.
+    record: str | None = None
+    readable: str | None = None
+    writable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class Array:
     fixed: bool = False  # the SCO cannot add records (they come from the LMS)
     limit_by: str | None = None  # per-value record limits, keyed by this element's value
     limits: dict[str, int] = field(default_factory=dict)
+    launch: str | None = None  # a Launch field listing the records (a top-level array only)
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,9 @@ class Launch:
     completion_threshold: float | None = None
     scaled_passing_score: float | None = None
     language: str = ""
+    # SCORM 2004 adl.data: one record per shared data bucket of the SCO, in manifest order:
+    # {"id": target ID, "store": value or None (not set), "read": bool, "write": bool}.
+    shared_data: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,9 @@ class Organization:
     items: tuple[Item, ...]
     sequencing: Sequencing | None = None
     objectives_global_to_system: bool = True
+    # adlcp:sharedDataGlobalToSystem (4th Edition): the adl.data buckets of this organization
+    # are the learner's across every package (True) or only within this one (False).
+    shared_data_global_to_system: bool = True
     line: int | None = None
 
     def walk(self) -> Iterator[Item]:

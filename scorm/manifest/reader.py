@@ -365,6 +365,9 @@ class _Reader(SequencingReader):
                     objectives_global_to_system=self.boolean(
                         element, f"{{{NS_ADLSEQ}}}objectivesGlobalToSystem", True
                     ),
+                    shared_data_global_to_system=self.boolean(
+                        element, f"{{{NS_ADLCP_2004}}}sharedDataGlobalToSystem", True
+                    ),
                     line=element.sourceline,
                 )
             )
@@ -475,15 +478,20 @@ class _Reader(SequencingReader):
         self.time_limit_action(element, values)
         store = adlcp(element, "data")
         if store is not None and namespace_of(store) == NS_ADLCP_2004:
-            values["data_maps"] = tuple(
-                DataMap(
-                    target_id=(m.get("targetID") or "").strip(),
-                    read_shared_data=self.boolean(m, "readSharedData", True),
-                    write_shared_data=self.boolean(m, "writeSharedData", True),
-                )
-                for m in elements(store)
-                if local_name(m) == "map"
-            )
+            maps: dict[str, DataMap] = {}
+            for m in elements(store):
+                if local_name(m) != "map":
+                    continue
+                target = (m.get("targetID") or "").strip()
+                if not target:
+                    self.problem(m, N_("This <adlcp:map> has no targetID."))
+                elif target not in maps:  # one bucket per target: the first map decides
+                    maps[target] = DataMap(
+                        target_id=target,
+                        read_shared_data=self.boolean(m, "readSharedData", True),
+                        write_shared_data=self.boolean(m, "writeSharedData", True),
+                    )
+            values["data_maps"] = tuple(maps.values())
         hidden: list[str] = []
         for presentation in elements(element):
             if (

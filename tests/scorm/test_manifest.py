@@ -172,6 +172,33 @@ def test_data_maps_are_read():
     assert item.data_maps == (DataMap("notes", True, False),)
 
 
+def test_shared_data_global_to_system_and_maps_without_a_target():
+    """CAM 4th ed. adlcp:data/adlcp:map: targetID is required (one bucket per target), and
+    the organization's adlcp:sharedDataGlobalToSystem (default true) scopes the buckets."""
+    maps = (
+        '<adlcp:data><adlcp:map targetID="a" readSharedData="false"/>'
+        '<adlcp:map targetID="a"/><adlcp:map targetID="b"/></adlcp:data>'
+    )
+    xml = manifest(
+        items=f'<item identifier="i1" identifierref="r1"><title>Một</title>{maps}</item>',
+        version="2004 4th Edition",
+        head=HEAD_2004,
+        resources='<resource identifier="r1" type="webcontent" adlcp:scormType="sco" '
+        'href="index.html"/>',
+    )
+    parsed = parse_manifest(xml, {"index.html"})
+    assert parsed.organization.shared_data_global_to_system is True
+    [item] = parsed.scos()
+    assert item.data_maps == (DataMap("a", False, True), DataMap("b", True, True))
+    local = xml.replace(
+        b'<organization identifier="org">',
+        b'<organization identifier="org" adlcp:sharedDataGlobalToSystem="false">',
+    )
+    assert parse_manifest(local, {"index.html"}).organization.shared_data_global_to_system is False
+    untargeted = xml.replace(b'<adlcp:map targetID="b"/>', b'<adlcp:map targetID=" "/>')
+    assert any("has no targetID" in p for p in problems(untargeted))
+
+
 @pytest.mark.parametrize(
     ("version", "edition"),
     [("1.2", None), ("CAM 1.3", 2), ("2004 3rd Edition", 3), ("2004 4th Edition", 4)],

@@ -22,6 +22,7 @@ from lms.models import (
 from lms.models.scorm import ScormPackage, ScoState
 from lms.services.errors import N_, DomainError
 from lms.services.logins import SessionRules, login_key_hash, touch_login_session
+from lms.services.tracking import shared_data
 from lms.services.tracking.packages import EXIT, MODELS, SESSION_TIME, graded
 from lms.services.tracking.rollup import roll_up, satisfies
 from lms.services.tracking.sessions import launch_values
@@ -97,6 +98,7 @@ _FIND = (
         _sco.c.activity_id,
         _sco.c.enrolment_id,
         _sco.c.sco,
+        _enrolment.c.user_id,
         _user.c.username,
         _user.c.full_name,
         _user.c.locale,
@@ -305,6 +307,9 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     )
     content = row.content or {}
     item = items[row.sco]
+    before_data: dict[str, str] | None = None
+    if item.get("data") and any(k.startswith(shared_data.PREFIX) for k in written):
+        before_data = dict(session.scalar(select(ScoState.data).where(ScoState.id == row.id)) or [])
     satisfied = satisfies(
         content.get("complete_on", "completed"),
         row.override_completion or result.completion,
@@ -323,6 +328,9 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     )
     if not updated:
         return CommitResult(seq=seq, taken=False)
+    if before_data is not None:
+        scope = shared_data.scope_of(item, row.package_id)
+        shared_data.save(session, row.user_id, scope, item, written, before_data, now)
     changed = (row.completion, row.success, row.score_scaled) != (
         result.completion,
         result.success,

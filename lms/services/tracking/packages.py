@@ -17,6 +17,7 @@ from lms.models import (
 )
 from lms.models.scorm import ScormPackage
 from lms.services.errors import N_, NotFound
+from lms.services.tracking.shared_data import describe_data
 from scorm import cmi12, cmi2004
 from scorm.errors import PackageError
 from scorm.package import read_package
@@ -57,6 +58,7 @@ def store_package(
     except PackageError as error:
         raise _as_bundle_error(error, where) from None
     description = describe(package)
+    describe_data(package, description)
     if not description["scos"]:
         raise BundleError(
             [

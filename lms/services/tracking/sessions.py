@@ -3,6 +3,7 @@ session key its commits must carry."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from datetime import datetime
@@ -19,6 +20,7 @@ from lms.models import (
 )
 from lms.models.scorm import ScoState
 from lms.services.errors import N_, NotFound
+from lms.services.tracking import shared_data
 from lms.services.tracking.packages import MODELS, package_of, sco_of
 from lms.services.tracking.rollup import roll_up_if_changed
 from scorm.datamodel import Launch
@@ -58,7 +60,7 @@ def stored_values(state: ScoState) -> list[list[str]]:
     """The values a new session starts with: the SCO's persistent data, and (SCORM 2004)
     the objectives its manifest declares, which the SCO expects to find in cmi.objectives."""
     drop = MODELS[state.package.standard].session_only
-    values = [pair for pair in state.data if pair[0] not in drop]
+    values = [pair for pair in shared_data.without_data(state.data) if pair[0] not in drop]
     if state.package.standard == "2004":
         item = sco_of(state.package, state.sco)
         known = {v for k, v in values if _OBJECTIVE_ID.match(k)}
@@ -111,6 +113,8 @@ def start_session(
     state.session_times = {**(state.session_times or {}), state.session_key: 0.0}
     state.terminated = False
     state.launched_at = utcnow()
+    # The buckets hold adl.data: a session's commits save what it writes anew.
+    state.data = shared_data.without_data(state.data or [])
     item = sco_of(state.package, state.sco)
     launch = launch_values(
         item,
@@ -120,6 +124,16 @@ def start_session(
         user.full_name,
         user.locale,
     )
+    if item.get("data"):
+        launch = dataclasses.replace(
+            launch,
+            shared_data=shared_data.with_stores(
+                session,
+                state.enrolment.user_id,
+                shared_data.scope_of(item, state.package_id),
+                launch.shared_data,
+            ),
+        )
     values = stored_values(state)
     session.flush()
     return launch, values, state.session_key
@@ -151,4 +165,5 @@ def launch_values(
         completion_threshold=item.get("completion_threshold"),
         scaled_passing_score=item.get("scaled_passing_score"),
         language=locale or "vi",
+        shared_data=shared_data.records(item),
     )

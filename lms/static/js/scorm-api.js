@@ -336,6 +336,9 @@
       this.launch = launch || {};
       this.values = new Map(); // the SCO's values, first-write order
       this.counts = new Map(); // records per concrete array path
+      for (const arr of model.table.arrays) {
+        if (arr.launch !== null) this.counts.set(arr.path, (this.launch[arr.launch] || []).length);
+      }
       this.load(stored || {});
     }
 
@@ -356,7 +359,8 @@
           rule.element.access === "ro" ||
           rule.keyword ||
           !parsed.canonical ||
-          typeof value !== "string"
+          typeof value !== "string" ||
+          rule.arrays.some((arr) => arr.launch !== null) // the LMS supplies them
         ) {
           continue;
         }
@@ -396,17 +400,31 @@
           return ["", rule.arrays[k].missing];
         }
       }
+      if (el.readable !== null && !this.record(rule, parsed.indices)[el.readable]) {
+        return ["", codes.write_only];
+      }
       let value = this.values.get(element);
       if (value === undefined) {
-        value = this.supplied(el);
+        value = this.supplied(el, rule, parsed.indices);
         if (value === null) return ["", codes.not_set];
       }
       if (el.evaluate) value = this.evaluate(el.evaluate, value);
       return [value, 0];
     }
 
+    // The launch record of an element of an array the LMS supplies ({} if none).
+    record(rule, indices) {
+      const field = rule.arrays.length ? rule.arrays[0].launch : null;
+      const records = field ? this.launch[field] : null;
+      return (records && records[indices[0]]) || {};
+    }
+
     // The LMS's value for an element the SCO has not written: from the launch, or the default.
-    supplied(el) {
+    supplied(el, rule, indices) {
+      if (el.record !== null) {
+        const value = this.record(rule, indices)[el.record];
+        return typeof value === "string" ? value : el.default;
+      }
       if (el.launch !== null) {
         const v = this.launch[el.launch];
         if (v !== undefined && v !== null) {
@@ -494,6 +512,7 @@
         }
         fresh.push(path);
       }
+      if (el.writable !== null && !this.record(rule, indices)[el.writable]) return codes.read_only;
       if (el.requires !== null && !this.values.has(subst(el.requires, indices))) {
         return codes.dependency;
       }
