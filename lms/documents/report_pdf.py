@@ -197,6 +197,52 @@ def _columns(days: list[tuple[date, int]], width: float, font: str) -> Drawing:
     return drawing
 
 
+def _classes_section(
+    classes: dict[str, Any] | None, width: float, fonts: dict[str, str], styles: dict
+) -> list[Any]:
+    """5. In-person classes, when the report's subtree has any (reports frozen before classes
+    existed have no such key and print no section)."""
+    if not classes or not classes["total"]["learners"]:
+        return []
+    head = [
+        gettext("Unit"),
+        gettext("Classes held"),
+        gettext("Class sessions"),
+        gettext("Learners in classes"),
+        gettext("Attendance rate"),
+        gettext("In-person completions"),
+    ]
+
+    def cells(c: dict[str, int]) -> list[str]:
+        return [
+            format_number(c["classes"]),
+            format_number(c["sessions"]),
+            format_number(c["learners"]),
+            _rate(c["attended"], c["counted"]) if c["counted"] else "—",
+            format_number(c["completed"]),
+        ]
+
+    rows = [head]
+    for row in classes["rows"]:
+        if row["counts"]["learners"]:
+            rows.append([Paragraph(row["name"], styles["small"]), *cells(row["counts"])])
+    rows.append([Paragraph(gettext("Total"), styles["small"]), *cells(classes["total"])])
+    first = width * 0.35
+    rest = (width - first) / 5
+    return [
+        Paragraph(gettext("5. In-person classes"), styles["h2"]),
+        Paragraph(
+            gettext(
+                "Sessions held and in-person completions during the period; learners on the "
+                "rosters of every class."
+            ),
+            styles["base"],
+        ),
+        Spacer(1, 2 * mm),
+        _table(rows, [first] + [rest] * 5, fonts),
+    ]
+
+
 def render(data: dict[str, Any], place: str) -> bytes:
     """The report's PDF from its frozen data."""
     fonts = register_fonts()
@@ -353,6 +399,7 @@ def render(data: dict[str, Any], place: str) -> bytes:
     )
     story.append(Spacer(1, 2 * mm))
     story.append(_columns(days, width, fonts["regular"]))
+    story += _classes_section(data.get("classes"), width, fonts, styles)
     story.append(Spacer(1, 10 * mm))
     signature = Table(
         [

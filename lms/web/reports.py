@@ -231,6 +231,9 @@ def index():
         batch_chart=_batch_chart(overview),
         day_chart=_day_chart(days),
         crumbs=_breadcrumbs(unit),
+        classes=reports.class_figures(
+            db.session, sc, course.id, unit, utcnow(), None if period_error else period, tz()
+        ),
         rate_text=_rate_text,
         action_form=ActionForm(),
     ), (200 if period_error is None else 400)
@@ -269,12 +272,35 @@ def _count_cells(counts: reports.Counts) -> list:
 @admin_required
 def export(table: str, fmt: str):
     """One of the dashboard's tables (units, batches, days) as XLSX or CSV."""
-    if fmt not in ("xlsx", "csv") or table not in ("units", "batches", "days"):
+    if fmt not in ("xlsx", "csv") or table not in ("units", "batches", "days", "classes"):
         abort(404)
     _courses, course, unit, batch = _view_args()
     snapshot, _refreshing = _snapshot(course)
     sc = scope()
-    if table == "days":
+    if table == "classes":
+        period, error = _period()
+        if error:
+            abort(400)
+        total, found = reports.class_figures(
+            db.session, sc, course.id, unit, utcnow(), period, tz()
+        )
+        columns = [
+            Column(gettext("Unit code"), width=12),
+            Column(gettext("Unit"), width=40),
+            Column(gettext("Classes held"), "int", 12),
+            Column(gettext("Class sessions"), "int", 12),
+            Column(gettext("Learners in classes"), "int", 14),
+            Column(gettext("Attendance rate"), "percent", 12),
+            Column(gettext("In-person completions"), "int", 14),
+        ]
+
+        def cells(c: reports.ClassCounts) -> list:
+            return [c.classes, c.sessions, c.learners, c.rate, c.completed]
+
+        rows = [[r.code, r.name, *cells(r.counts)] for r in found if r.counts.learners]
+        rows.append(["", gettext("Total"), *cells(total)])
+        title = gettext("In-person classes")
+    elif table == "days":
         period, error = _period()
         if error:
             abort(400)

@@ -571,3 +571,122 @@ def test_the_attendance_sheet_and_export_show_what_was_recorded(
     other = r["theirs"].training_class.id
     assert trainer.get(f"/classes/{other}/attendance.pdf").status_code == 404
     assert trainer.get(f"/admin/classes/{class_id}/attendance.xlsx").status_code == 403
+
+
+def test_reports_count_classes_sessions_attendance_and_in_person_completions(
+    make, app, session, client, login
+):
+    """The dashboard's in-person figures per unit, checked against counts made by hand: held
+    sessions only, the attendance rate over learner-sessions (excused ones left out), and the
+    completions of learners who met their class's rule; a unit admin sees their subtree only."""
+    import csv
+    import io
+
+    from lms.models import utcnow
+    from lms.services import assessment, reports
+
+    province = make.unit(name="LĐLĐ tỉnh")
+    a = make.unit(province, name="LĐLĐ huyện A", code="A")
+    b = make.unit(province, name="LĐLĐ huyện B", code="B")
+    site = make.site_admin(username="qt.tinh")
+    make.unit_admin(a, username="qt.a")
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    l1, l2 = make.learner(a, username="hv.a1"), make.learner(a, username="hv.a2")
+    l3 = make.learner(b, username="hv.b1")
+    trainer = make.user(a, username="gv.a")
+    scope = Scope.of(site)
+    now = utcnow()
+    class_a = classes.save_class(
+        session, scope, site, name="Lớp A", course=version.course, unit=a, min_attendance=100
+    )
+    class_b = classes.save_class(session, scope, site, name="Lớp B", course=version.course, unit=b)
+    for day in (2, 1):
+        classes.add_session(
+            session,
+            class_a,
+            now - timedelta(days=day),
+            now - timedelta(days=day) + timedelta(hours=3),
+        )
+    classes.add_session(session, class_a, now + timedelta(days=1), now + timedelta(days=1, hours=3))
+    classes.add_session(session, class_b, now - timedelta(days=1), now - timedelta(hours=20))
+    classes.add_members(session, scope, site, class_a, [l1, l2])
+    classes.add_members(session, scope, site, class_b, [l3])
+    first, second, future = class_a.sessions
+    for meeting, status_1, status_2 in (
+        (first, AttendanceStatus.PRESENT, AttendanceStatus.PRESENT),
+        (second, AttendanceStatus.LATE, AttendanceStatus.ABSENT),
+        (future, AttendanceStatus.PRESENT, AttendanceStatus.PRESENT),  # marked ahead
+    ):
+        classes.record_marks(
+            session, trainer, meeting, [Mark(l1.id, status_1, now), Mark(l2.id, status_2, now)], now
+        )
+    classes.record_marks(
+        session, trainer, class_b.sessions[0], [Mark(l3.id, AttendanceStatus.EXCUSED, now)], now
+    )
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == l1.id))
+    test = next(x for x in enrolment.version.activities if x.kind == "test")
+    assessment.record_paper_score(session, trainer, enrolment, test, 9, "Bài giấy", now)
+    session.commit()
+    assert session.get(Enrolment, enrolment.id).completed_at is not None
+
+    total, rows = reports.class_figures(session, scope, version.course_id, province, now)
+    by_unit = {r.name: r.counts for r in rows}
+    # A: 2 sessions held (the third is tomorrow); l1 attended 2, l2 1: 3 of 4; l1 completed.
+    assert by_unit["LĐLĐ huyện A"].as_dict() == {
+        "classes": 1,
+        "sessions": 2,
+        "learners": 2,
+        "attended": 3,
+        "counted": 4,
+        "completed": 1,
+    }
+    # B: 1 session held, its one learner excused: nothing counted.
+    assert by_unit["LĐLĐ huyện B"].as_dict() == {
+        "classes": 1,
+        "sessions": 1,
+        "learners": 1,
+        "attended": 0,
+        "counted": 0,
+        "completed": 0,
+    }
+    assert (total.classes, total.sessions, total.learners, total.completed) == (2, 3, 3, 1)
+    assert total.rate == 0.75
+
+    login("qt.a")
+    exported = client.get("/admin/reports/export/classes.csv").get_data(as_text=True)
+    units = [line[1] for line in csv.reader(io.StringIO(exported.lstrip("\ufeff")))]
+    assert "LĐLĐ huyện A" in units and "LĐLĐ huyện B" not in units
+    page = client.get("/admin/reports/").get_data(as_text=True)
+    assert "Lớp học trực tiếp của từng đơn vị" in page and "75%" in page
+
+    # The frozen periodic report of the province prints the same figures in its section 5.
+    from pypdf import PdfReader
+
+    from lms.models import Report
+    from lms.services import clock
+
+    app.config["HOCVU_JOBS_INLINE"] = True
+    site_client = app.test_client()
+    LoggedIn(site_client)("qt.tinh")
+    today = clock.today()  # the site's day (Vietnam), which the report's period is in
+    token = csrf_token(site_client, "/admin/reports/periodic")
+    issued = site_client.post(
+        "/admin/reports/periodic",
+        data={
+            "csrf_token": token,
+            "unit_id": province.id,
+            "course_id": version.course_id,
+            "kind": "custom",
+            "start": (today - timedelta(days=30)).isoformat(),
+            "end": today.isoformat(),
+            "year": today.year,
+            "half": "1",
+        },
+    )
+    assert issued.status_code == 302, issued.get_data(as_text=True)[:2000]
+    report = session.scalars(select(Report)).one()
+    assert report.data["classes"]["total"]["completed"] == 1
+    pdf = site_client.get(f"/admin/reports/periodic/{report.id}.pdf").data
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "5. Lớp học trực tiếp" in text
+    assert "LĐLĐ huyện A\n1\n2\n2\n75 %\n1" in text

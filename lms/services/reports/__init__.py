@@ -3,10 +3,12 @@ report; every query is limited to an admin's scope.
 
 By concern: `figures` (what is counted, by unit, batch and period), `snapshots` (the
 dashboard's figures counted in the background, completions per day), `learners` (the filtered
-learner list and each learner's state) and `periodic` (the six-month and yearly report).
+learner list and each learner's state), `classes` (the in-person classes' figures) and
+`periodic` (the six-month and yearly report).
 Callers use the names re-exported here.
 """
 
+from lms.services.reports.classes import ClassCounts, ClassRow, class_figures
 from lms.services.reports.figures import (
     FIGURES,
     Counts,
@@ -40,6 +42,9 @@ from lms.services.reports.snapshots import (
 )
 
 __all__ = [
+    "ClassCounts",
+    "ClassRow",
+    "class_figures",
     "ACCOUNT_STATUSES",
     "FIGURES",
     "PROGRESS_STATUSES",

@@ -267,4 +267,3 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:  # raw rows from SQLite
         return value.replace(tzinfo=UTC)
     return value
-

@@ -19,6 +19,7 @@ from lms.models import (
 )
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.errors import N_, NotFound
+from lms.services.reports.classes import class_figures
 from lms.services.reports.figures import Filters, Period, overview
 from lms.services.reports.snapshots import completions_per_day
 from lms.services.scope import Scope
@@ -45,6 +46,7 @@ def report_data(
     filters = Filters(course.id, issued_from=period.start, issued_to=period.end)
     view = overview(session, scope, filters, unit, now)
     days = completions_per_day(session, scope, filters, period, unit, timezone)
+    class_total, class_rows = class_figures(session, scope, course.id, unit, now, period, timezone)
     return {
         "unit": unit.name if unit else site_name,
         "unit_id": unit.id if unit else None,
@@ -58,6 +60,12 @@ def report_data(
         "rows": [{"name": r.name, "code": r.code, "counts": r.total.as_dict()} for r in view.rows],
         "batches": [{"name": b.name, "counts": b.counts.as_dict()} for b in view.batches],
         "days": [[d.isoformat(), n] for d, n in days],
+        "classes": {
+            "total": class_total.as_dict(),
+            "rows": [
+                {"name": r.name, "code": r.code, "counts": r.counts.as_dict()} for r in class_rows
+            ],
+        },
     }
 
 
