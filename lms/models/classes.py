@@ -4,9 +4,9 @@ its trainers and learners, and who attended each session."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.app.database import UTCDateTime, str_enum, utcnow
@@ -47,6 +47,9 @@ class TrainingClass(db.Model):
     # The share of sessions (present or late; excused sessions are not counted) a learner
     # must attend, in percent.
     min_attendance: Mapped[int] = mapped_column(Integer, default=80)
+    # The class's own deadline: its learners have until the end of this day (local) when that
+    # is later than their usual one (recorded as an extension, with the class as the reason).
+    due_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     course: Mapped[Course] = relationship()

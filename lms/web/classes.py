@@ -36,9 +36,9 @@ from wtforms.validators import DataRequired, Length
 from lms.app.extensions import db
 from lms.app.i18n import format_date, format_number
 from lms.models import Attendance, AttendanceStatus, Role, utcnow
-from lms.services import classes
-from lms.services.classes import Mark
+from lms.services import classes, marking
 from lms.services.errors import DomainError
+from lms.services.marking import Mark
 from lms.web.common import message_of
 from lms.web.forms import REQUIRED, ActionForm, Form
 
@@ -273,7 +273,7 @@ def mark(session_id: int):
         abort(400)
     now = utcnow()
     try:
-        changed = classes.record_marks(db.session, current_user, meeting, _posted_marks(now), now)
+        changed = marking.record_marks(db.session, current_user, meeting, _posted_marks(now), now)
     except DomainError as error:
         db.session.rollback()
         if request.accept_mimetypes.best == "application/json":
@@ -294,11 +294,11 @@ def mark(session_id: int):
 
 
 def _code_state(meeting, now: datetime) -> dict:
-    code = classes.check_in_code(_secret(), meeting.id, now)
+    code = marking.check_in_code(_secret(), meeting.id, now)
     return {
-        "open": classes.open_for_check_in(meeting, now),
+        "open": marking.open_for_check_in(meeting, now),
         "code": code,
-        "seconds_left": classes.code_seconds_left(now),
+        "seconds_left": marking.code_seconds_left(now),
         "url": url_for("classes.check_in", code=code, _external=True),
     }
 
@@ -333,7 +333,7 @@ def check_in():
         form.code.data = request.args["code"][:20]
     if form.validate_on_submit():
         try:
-            meeting = classes.check_in(
+            meeting = marking.check_in(
                 db.session, _secret(), current_user, form.code.data, utcnow()
             )
         except DomainError as error:

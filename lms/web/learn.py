@@ -34,7 +34,7 @@ from lms.models import (
     ProgressStatus,
     utcnow,
 )
-from lms.services import assessment, classes, deadlines, learning
+from lms.services import assessment, deadlines, learning, marking
 from lms.services.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.services.errors import DomainError
 from lms.services.scope import administering_unit
@@ -89,7 +89,7 @@ def index():
         out_of_attempts=out_of_attempts,
         contact_unit=_contact_unit() if any(out_of_attempts.values()) else None,
         notices=[(n, message_text(n.message, n.params)) for n in notices],
-        check_in=classes.sessions_to_check_in(db.session, current_user, now),
+        check_in=marking.sessions_to_check_in(db.session, current_user, now),
         action_form=ActionForm(),
     )
 

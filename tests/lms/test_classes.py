@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from lms.models import Attendance, AttendanceStatus, Enrolment, Role
-from lms.services import classes
-from lms.services.classes import Mark
+from lms.services import classes, marking
 from lms.services.errors import DomainError, Forbidden, NotFound
+from lms.services.marking import Mark
 from lms.services.scope import Scope
 from tests.conftest import LoggedIn, csrf_token
 
@@ -128,13 +128,13 @@ def test_marks_sent_late_twice_or_out_of_order_leave_the_latest_mark(session, se
         Mark(first.id, AttendanceStatus.PRESENT, START + timedelta(minutes=5)),
         Mark(second.id, AttendanceStatus.LATE, START + timedelta(minutes=6)),
     ]
-    assert classes.record_marks(session, s["trainer"], meeting, newer, now) == 1
-    assert classes.record_marks(session, s["trainer"], meeting, older, now) == 1
-    assert classes.record_marks(session, s["trainer"], meeting, older + newer, now) == 0
+    assert marking.record_marks(session, s["trainer"], meeting, newer, now) == 1
+    assert marking.record_marks(session, s["trainer"], meeting, older, now) == 1
+    assert marking.record_marks(session, s["trainer"], meeting, older + newer, now) == 0
     stored = {a.user_id: a.status for a in session.scalars(select(Attendance))}
     assert stored == {first.id: AttendanceStatus.ABSENT, second.id: AttendanceStatus.LATE}
     with pytest.raises(DomainError, match="not on the class's roster"):
-        classes.record_marks(
+        marking.record_marks(
             session,
             s["trainer"],
             meeting,
@@ -150,19 +150,19 @@ def test_check_in_codes_work_only_for_their_session_and_minute(session, setup):
     first, second = training_class.sessions[:2]
     learner, late = s["learners"][:2]
     at = START + timedelta(minutes=3)
-    code = classes.check_in_code(SECRET, first.id, at)
+    code = marking.check_in_code(SECRET, first.id, at)
     assert len(code) == 6 and code.isdigit()
     # The code of one minute ago is still taken; the learner typed spaces.
     typed = f"{code[:3]} {code[3:]}"
-    assert classes.check_in(session, SECRET, learner, typed, at + timedelta(seconds=60)) is first
+    assert marking.check_in(session, SECRET, learner, typed, at + timedelta(seconds=60)) is first
     # Yesterday's code (or another session's) is refused today; so is the outsider.
     tomorrow = at + timedelta(days=1)
     with pytest.raises(DomainError, match="not the code of a session"):
-        classes.check_in(session, SECRET, late, code, tomorrow)
+        marking.check_in(session, SECRET, late, code, tomorrow)
     with pytest.raises(DomainError, match="not the code of a session"):
-        classes.check_in(session, SECRET, s["outsider"], code, at)
+        marking.check_in(session, SECRET, s["outsider"], code, at)
     later = START + timedelta(days=1, minutes=40)
-    classes.check_in(session, SECRET, late, classes.check_in_code(SECRET, second.id, later), later)
+    marking.check_in(session, SECRET, late, marking.check_in_code(SECRET, second.id, later), later)
     stored = {
         (a.session_id, a.user_id): (a.status, a.source) for a in session.scalars(select(Attendance))
     }
@@ -171,13 +171,13 @@ def test_check_in_codes_work_only_for_their_session_and_minute(session, setup):
         (second.id, late.id): (AttendanceStatus.LATE, "code"),
     }
     # A trainer's mark is not overwritten by a check-in.
-    classes.record_marks(
+    marking.record_marks(
         session, s["trainer"], first, [Mark(late.id, AttendanceStatus.EXCUSED, at)], at
     )
-    classes.check_in(session, SECRET, late, classes.check_in_code(SECRET, first.id, at), at)
+    marking.check_in(session, SECRET, late, marking.check_in_code(SECRET, first.id, at), at)
     assert session.get(Attendance, (first.id, late.id)).status == AttendanceStatus.EXCUSED
     with pytest.raises(DomainError, match="6 digits"):
-        classes.check_in(session, SECRET, learner, "12a", at)
+        marking.check_in(session, SECRET, learner, "12a", at)
 
 
 def test_the_attendance_rule_counts_present_and_late_and_leaves_out_excused(session, setup):
@@ -204,7 +204,7 @@ def test_the_attendance_rule_counts_present_and_late_and_leaves_out_excused(sess
         ],
     }
     for meeting, batch in marks.items():
-        classes.record_marks(session, s["trainer"], meeting, batch, at)
+        marking.record_marks(session, s["trainer"], meeting, batch, at)
     result = {a.user.username: a for a in classes.attendance_of(session, training_class)}
     assert (result["hv.0"].attended, result["hv.0"].counted) == (2, 3)
     assert round(result["hv.0"].percent, 1) == 66.7 and not result["hv.0"].meets_rule
@@ -536,7 +536,7 @@ def test_the_attendance_sheet_and_export_show_what_was_recorded(
     r = running
     first, second = r["learners"][:2]
     now = r["mine"].starts_at + timedelta(minutes=30)
-    classes.record_marks(
+    marking.record_marks(
         session,
         r["trainer"],
         r["mine"],
@@ -617,10 +617,10 @@ def test_reports_count_classes_sessions_attendance_and_in_person_completions(
         (second, AttendanceStatus.LATE, AttendanceStatus.ABSENT),
         (future, AttendanceStatus.PRESENT, AttendanceStatus.PRESENT),  # marked ahead
     ):
-        classes.record_marks(
+        marking.record_marks(
             session, trainer, meeting, [Mark(l1.id, status_1, now), Mark(l2.id, status_2, now)], now
         )
-    classes.record_marks(
+    marking.record_marks(
         session, trainer, class_b.sessions[0], [Mark(l3.id, AttendanceStatus.EXCUSED, now)], now
     )
     enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == l1.id))
@@ -690,3 +690,74 @@ def test_reports_count_classes_sessions_attendance_and_in_person_completions(
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "5. Lớp học trực tiếp" in text
     assert "LĐLĐ huyện A\n1\n2\n2\n75 %\n1" in text
+
+
+def test_a_class_deadline_extends_its_learners_and_a_unit_fills_the_roster(
+    setup, client, login, post, session, make
+):
+    """A class's own deadline gives its learners until that day when it is later than theirs
+    (an extension naming the class, so it survives a recomputation); an earlier one leaves them
+    alone; a day in the past is refused. "Every learner of a unit" adds the unit's learners."""
+    from lms.models import DeadlineExtension
+    from lms.services import clock, deadlines
+
+    s = setup
+    today = clock.today()
+    early = make.learner(s["district"], username="hv.som", issued_at=today - timedelta(days=8))
+    fresh = make.learner(s["district"], username="hv.moi", issued_at=today)
+    make.commit()
+    login("qt.dongtrieu")
+    past = post(
+        "/admin/classes/new",
+        {
+            "name": "Lớp có hạn",
+            "course_id": s["course"].id,
+            "org_unit_id": s["district"].id,
+            "min_attendance": "80",
+            "due_on": (today - timedelta(days=1)).isoformat(),
+        },
+    )
+    assert past.status_code == 422
+    assert "Hạn của lớp không thể là một ngày đã qua." in past.get_data(as_text=True)
+    created = post(
+        "/admin/classes/new",
+        {
+            "name": "Lớp có hạn",
+            "course_id": s["course"].id,
+            "org_unit_id": s["district"].id,
+            "min_attendance": "80",
+            "due_on": (today + timedelta(days=5)).isoformat(),
+        },
+    )
+    assert created.status_code == 302
+    added = post(
+        created.location + "/members",
+        {"members-usernames": "", "members-cohort_id": "0", "members-unit_id": s["district"].id},
+        form_page=created.location,
+    )
+    assert added.status_code == 302
+    session.rollback()
+    from lms.models import ClassMember, User
+
+    on_roster = set(session.scalars(select(User.username).join(ClassMember)))
+    learners_of_district = {
+        u.username
+        for u in session.scalars(select(User).where(User.org_unit_id == s["district"].id))
+        if u.has_role(Role.LEARNER)
+    }
+    assert on_roster == learners_of_district and {"hv.som", "hv.moi"} <= on_roster
+
+    def due(user):
+        enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == user.id))
+        return deadlines.due_day(enrolment.due_at), enrolment
+
+    day, enrolment = due(early)  # issued 8 days ago: 2 days left, so the class's day is later
+    assert day == today + timedelta(days=5)
+    extension = session.scalars(
+        select(DeadlineExtension).where(DeadlineExtension.enrolment_id == enrolment.id)
+    ).one()
+    assert extension.reason == "Lớp trực tiếp: Lớp có hạn"
+    deadlines.recompute(enrolment)  # a later recomputation keeps it
+    assert deadlines.due_day(enrolment.due_at) == today + timedelta(days=5)
+    day, enrolment = due(fresh)  # issued today: 10 days, later than the class's day
+    assert day == today + timedelta(days=10)

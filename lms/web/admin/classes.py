@@ -23,6 +23,8 @@ from lms.models import (
     Cohort,
     Course,
     OrgUnit,
+    Role,
+    RoleAssignment,
     TrainingClass,
     User,
     utcnow,
@@ -67,6 +69,16 @@ class ClassForm(Form):
             "class; sessions they were excused from are not counted."
         ),
     )
+    due_on = DateField(
+        _l("The class's deadline"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+        description=_l(
+            "Leave empty to keep each learner's usual deadline. With a day here, the class's "
+            "learners have until the end of that day when it is later than their own deadline "
+            "(recorded as an extension naming the class)."
+        ),
+    )
 
 
 class SessionForm(Form):
@@ -83,6 +95,9 @@ class PeopleForm(Form):
         description=_l("One per line, or separated by commas."),
     )
     cohort_id = SelectField(_l("Or every learner of a batch"), coerce=int, validators=[Optional()])
+    unit_id = SelectField(
+        _l("Or every learner of a unit and its sub-units"), coerce=int, validators=[Optional()]
+    )
 
 
 def _class_or_404(class_id: int) -> TrainingClass:
@@ -155,6 +170,7 @@ def class_edit(class_id: int | None = None):
                 unit=unit_or_404(form.org_unit_id.data),
                 capacity=form.capacity.data,
                 min_attendance=form.min_attendance.data,
+                due_on=form.due_on.data,
                 training_class=training_class,
             )
         except DomainError as error:
@@ -165,6 +181,7 @@ def class_edit(class_id: int | None = None):
                 "unit": form.org_unit_id,
                 "capacity": form.capacity,
                 "min_attendance": form.min_attendance,
+                "due_on": form.due_on,
             }.get(error.field or "")
             if target is not None:
                 target.errors = [*target.errors, message_of(error)]
@@ -183,6 +200,7 @@ def class_edit(class_id: int | None = None):
 def _class_page(training_class: TrainingClass, status: int = 200, **forms):
     people = PeopleForm(prefix="members")
     people.cohort_id.choices = choices(cohort_choices())
+    people.unit_id.choices = choices(unit_choices(blank=gettext("(choose a unit)")))
     trainers = PeopleForm(prefix="trainers")
     if "trainers" not in forms:
         trainers.usernames.data = "\n".join(u.username for u in training_class.trainers)
@@ -257,6 +275,7 @@ def class_trainers(class_id: int):
     training_class = _class_or_404(class_id)
     form = PeopleForm(prefix="trainers")
     form.cohort_id.choices = choices(cohort_choices())
+    form.unit_id.choices = choices(unit_choices(blank=""))
     if form.validate_on_submit():
         users, unknown = _named_users(form.usernames.data)
         if unknown:
@@ -279,8 +298,26 @@ def class_members(class_id: int):
     training_class = _class_or_404(class_id)
     form = PeopleForm(prefix="members")
     form.cohort_id.choices = choices(cohort_choices())
+    form.unit_id.choices = choices(unit_choices(blank=gettext("(choose a unit)")))
     if form.validate_on_submit():
         users, unknown = _named_users(form.usernames.data)
+        if form.unit_id.data:
+            chosen = unit_or_404(form.unit_id.data)
+            users += [
+                u
+                for u in db.session.scalars(
+                    select(User)
+                    .join(OrgUnit, User.org_unit_id == OrgUnit.id)
+                    .join(RoleAssignment, RoleAssignment.user_id == User.id)
+                    .where(
+                        OrgUnit.path.startswith(chosen.path, autoescape=True),
+                        RoleAssignment.role == Role.LEARNER,
+                        User.is_active_account.is_(True),
+                    )
+                    .order_by(User.sort_name)
+                )
+                if scope().can_manage_user(u)
+            ]
         if form.cohort_id.data:
             cohort = db.session.get(Cohort, form.cohort_id.data)
             if cohort is None or not scope().covers_unit(cohort.org_unit):
@@ -297,7 +334,9 @@ def class_members(class_id: int):
                 gettext("No account you manage is named: %(names)s.", names=", ".join(unknown))
             ]
         elif not users:
-            form.usernames.errors = [gettext("Name the learners to add, or choose a batch.")]
+            form.usernames.errors = [
+                gettext("Name the learners to add, or choose a batch or a unit.")
+            ]
         else:
             try:
                 added = classes.add_members(db.session, scope(), me(), training_class, users)
