@@ -14,19 +14,24 @@
   let ends = clock ? performance.now() + Number(clock.dataset.seconds) * 1000 : null;
   let pending = false;
   let timer = null;
+  let submitting = false;
+  let inFlight = null; // the autosave being sent, stopped when the form is submitted
 
   const show = (key) => { if (state) state.textContent = state.dataset[key] || ""; };
 
   async function save() {
     timer = null;
+    if (submitting) return; // the submit carries every answer
     pending = false;
     show("saving");
+    inFlight = new AbortController();
     try {
       const response = await fetch(form.dataset.saveUrl, {
         method: "POST",
         body: new FormData(form),
         headers: { Accept: "application/json" },
         credentials: "same-origin",
+        signal: inFlight.signal,
       });
       if (response.status === 409) { show("closed"); window.location.reload(); return; }
       if (!response.ok) throw new Error(String(response.status));
@@ -36,10 +41,21 @@
       }
       show("saved");
     } catch (error) {
+      if (submitting) return;
       pending = true;
       show("failed");
+    } finally {
+      inFlight = null;
     }
   }
+
+  // Once the form is submitted, no autosave may reach the server after the submit (it would
+  // find the attempt graded).
+  const stopSaving = () => {
+    submitting = true;
+    if (timer) { window.clearTimeout(timer); timer = null; }
+    if (inFlight) inFlight.abort();
+  };
 
   const schedule = () => {
     pending = true;
@@ -72,6 +88,7 @@
       confirm.value = "1";
       form.appendChild(confirm);
     }
+    stopSaving();
   });
 
   const hidden = (name) => {
@@ -87,6 +104,7 @@
         form.dataset.timeUp = "1";
         hidden("confirm");
         hidden("time_up");
+        stopSaving();
         form.submit();
         return;
       }
