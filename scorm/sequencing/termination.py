@@ -115,6 +115,8 @@ def terminate_descendent_attempts(m: Tracking, activity: Activity) -> None:
     if current is None:
         return
     top = common_ancestor(current, activity)
+    if top is current:
+        return  # the identified activity is the current one or below it: nothing is left
     for node in current.ancestors():
         if node is top:
             break

@@ -198,9 +198,15 @@ class Tracking:
                 self.state["globals"].setdefault(m.target, _blank_objective())[field] = value
 
     def satisfied(self, activity: Activity, objective: ObjectiveDef | None = None) -> bool | None:
-        """Objective Satisfied Status, None when the Objective Progress Status is false. An
-        objective satisfied by measure takes it from its measure (SN 3.9.1, RB.1.2.a)."""
+        """Objective Satisfied Status, None when the Objective Progress Status is false: a
+        mapped global objective's status first (SN 4.2.1.3), else, for an objective
+        satisfied by measure, its measure against minNormalizedMeasure (SN 3.9.1, RB.1.2.a),
+        else the local status."""
         objective = objective or activity.primary
+        for m in self.reads(objective, "satisfied"):
+            value = self.state["globals"].get(m.target, {}).get("satisfied")
+            if value is not None:
+                return value
         if objective.satisfied_by_measure:
             measure = self.read(activity, objective, "measure")
             if measure is None:
@@ -208,7 +214,7 @@ class Tracking:
             if self.active(activity) and not activity.measure_satisfaction_if_active:
                 return None
             return measure >= objective.min_measure
-        return self.read(activity, objective, "satisfied")
+        return self._local(activity, objective)["satisfied"]
 
     def measure(self, activity: Activity, objective: ObjectiveDef | None = None) -> float | None:
         """Objective Normalized Measure, None when the Objective Measure Status is false."""

@@ -73,6 +73,7 @@ def test_post_condition_retry_repeats_the_activity_until_passed():
         "END",
     ]
     assert seq.state["activities"]["quiz"]["attempts"] == 3
+    assert seq.state["activities"]["root"]["attempts"] == 1  # UP.3: the course goes on
 
 
 def test_post_condition_continue_and_previous_follow_an_exit():
