@@ -43,8 +43,8 @@ def test_previous_into_a_forward_only_cluster_lands_on_its_first_activity():
 
 def test_choice_checks_traversal_between_siblings():
     """SB.2.9 case 2 with SB.2.4: choosing forward past a sibling whose stopForwardTraversal
-    rule fires ("until attempted") is refused (SB.2.4-1); choosing backward in a forward-only cluster too
-    (SB.2.4-2)."""
+    rule fires ("until attempted") is refused (SB.2.4-1); choosing backward in a forward-only
+    cluster too (SB.2.4-2)."""
     stop = [rule("stopForwardTraversal", cond("attempted", negated=True))]
     seq = sequencer(node("root", node("a"), node("b", pre=stop), node("c")))
     seq.navigate("start")
