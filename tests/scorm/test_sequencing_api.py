@@ -1,0 +1,142 @@
+"""The engine's public API (scorm.sequencing.sequencer): state that round-trips through JSON,
+what the LMS sets before a launch (RTE 4.2), which requests are valid now
+(adl.nav.request_valid, computed without side effects) and the table of contents."""
+
+from __future__ import annotations
+
+import json
+
+from scorm.sequencing.sequencer import Sequencer
+from tests.scorm.seqtrees import FAILED, PASSED, cond, node, objective, rule, sequencer
+
+COURSE = node(
+    "course",
+    node("m1", node("a"), node("b", limits={"attempt_limit": 1})),
+    node("m2", node("c", pre=[rule("hiddenFromChoice", cond("always"))]), node("d")),
+)
+
+
+def test_state_round_trips_through_json_and_the_reload_goes_on_identically():
+    """The LMS stores `state` in one column: after json.dumps/loads a new Sequencer continues
+    exactly as the first would."""
+    first = sequencer(COURSE)
+    first.navigate("start")
+    first.report("a", PASSED)
+    stored = json.loads(json.dumps(first.state))
+    second = Sequencer(first.tree, stored, 0)
+    assert second.state == first.state
+    assert second.navigate("continue").deliver == first.navigate("continue").deliver == "b"
+    assert json.loads(json.dumps(second.state)) == second.state
+
+
+def test_valid_requests_before_and_during_a_session():
+    """adl.nav.request_valid (RTE 4.4): before the session only start is valid; inside, the
+    answers come from running each request on a copy: previous is not valid on the first
+    activity, choice is not valid for a hidden activity, jump to any deliverable leaf."""
+    seq = sequencer(COURSE)
+    before = seq.valid_requests()
+    assert (before["start"], before["resumeAll"], before["continue"]) == (True, False, False)
+    seq.navigate("start")
+    snapshot = json.dumps(seq.state, sort_keys=True)
+    valid = seq.valid_requests()
+    assert (valid["continue"], valid["previous"], valid["start"]) == (True, False, False)
+    assert valid["choice"] == {
+        "course": True,
+        "m1": True,
+        "a": True,
+        "b": True,
+        "m2": True,
+        "c": False,
+        "d": True,
+    }
+    assert valid["jump"] == {"a": True, "b": True, "c": True, "d": True}
+    assert (valid["suspendAll"], valid["exitAll"], valid["abandonAll"]) == (True, True, True)
+    assert json.dumps(seq.state, sort_keys=True) == snapshot  # nothing changed
+
+
+def test_valid_continue_sees_what_the_sco_reported():
+    """adl.nav.request_valid.continue is evaluated with the current SCO's data: a post
+    condition that exits all when the quiz is passed makes continue end the session (still
+    valid), and a retry limit reached makes it fail."""
+    quiz = node("quiz", post=[rule("exitAll", cond("satisfied"))])
+    seq = sequencer(node("root", quiz, node("after", limits={"attempt_limit": 1})))
+    seq.navigate("start")
+    seq.report("quiz", PASSED)
+    assert seq.valid_requests()["continue"] is True
+    assert seq._try("continue").end_session is True
+
+
+def test_toc_lists_every_available_activity_with_its_state():
+    """The table of contents: title, depth, whether choice is valid, hidden from choice,
+    disabled (attempt limit), completion and success (the current SCO's report included)."""
+    seq = sequencer(COURSE)
+    seq.navigate("choice", "b")
+    seq.report("b", FAILED)
+    seq.navigate("choice", "a")
+    seq.report("a", {"completion_status": "incomplete"})
+    toc = {e["id"]: e for e in seq.toc()}
+    assert [e["id"] for e in seq.toc()] == ["course", "m1", "a", "b", "m2", "c", "d"]
+    assert (toc["course"]["depth"], toc["m1"]["depth"], toc["a"]["depth"]) == (0, 1, 2)
+    assert toc["a"]["title"] == "A" and toc["a"]["current"] is True
+    assert (toc["b"]["completion_status"], toc["b"]["success_status"]) == ("completed", "failed")
+    assert toc["b"]["disabled"] is True and toc["b"]["valid_choice"] is False
+    assert toc["a"]["completion_status"] == "incomplete"
+    assert toc["c"]["hidden_from_choice"] is True
+    assert toc["d"]["completion_status"] == "not attempted"
+    # RB.1.2.c: not satisfied needs every child's status known; a's is not yet
+    assert toc["m1"]["success_status"] == "unknown"
+
+
+def test_launch_values_entry_thresholds_and_objectives():
+    """RTE 4.2: cmi.entry is ab-initio for a new attempt and resume after the SCO left with
+    cmi.exit = suspend (SN 4.2: Activity is Suspended); cmi.scaled_passing_score comes from
+    a primary objective satisfied by measure; cmi.objectives lists the named objectives."""
+    tree = node(
+        "root",
+        node(
+            "a",
+            objectives=[objective("main", True, by_measure=True, min_measure=0.7), objective("x")],
+        ),
+        node("b"),
+    )
+    seq = sequencer(tree)
+    seq.navigate("start")
+    values = seq.launch_values("a")
+    assert values["cmi.entry"] == "ab-initio"
+    assert values["cmi.scaled_passing_score"] == 0.7
+    assert [o["id"] for o in values["cmi.objectives"]] == ["main", "x"]
+    seq.report("a", {"completion_status": "incomplete", "exit": "suspend"})
+    seq.navigate("choice", "b")
+    assert seq.navigate("choice", "a").deliver == "a"
+    assert seq.launch_values("a")["cmi.entry"] == "resume"
+    assert seq.state["activities"]["a"]["attempts"] == 1
+
+
+def test_scaled_score_decides_success_when_satisfied_by_measure():
+    """RTE 4.2.22 / SN 4.2: with a scaled passing score the measure decides success,
+    whatever success_status the SCO set."""
+    tree = node(
+        "root", node("a", objectives=[objective("m", True, by_measure=True, min_measure=0.7)])
+    )
+    seq = sequencer(tree)
+    seq.navigate("start")
+    seq.report(
+        "a",
+        {"completion_status": "completed", "success_status": "passed", "score": {"scaled": 0.5}},
+    )
+    seq.navigate("exitAll")
+    assert {e["id"]: e["success_status"] for e in seq.toc()}["a"] == "failed"
+
+
+def test_an_ended_session_can_be_started_again_as_a_new_attempt():
+    """After exit all the sequencing session is over (OP.1): nothing is current, and start
+    begins a new attempt on the course whose activities start unknown again
+    (useCurrentAttemptObjectiveInfo, DB.2's new-attempt initialisation)."""
+    seq = sequencer(node("root", node("a"), node("b")))
+    seq.navigate("start")
+    seq.report("a", FAILED)
+    assert seq.navigate("exitAll").end_session is True
+    assert seq.state["current"] is None and seq.state["ended"] is True
+    assert seq.navigate("start").deliver == "a"
+    assert seq.state["activities"]["root"]["attempts"] == 2
+    assert {e["id"]: e["success_status"] for e in seq.toc()}["a"] == "unknown"
