@@ -125,33 +125,39 @@ class Sequencer:
 
     # --- what is possible now, without side effects -----------------------------------------
 
-    def _copy(self) -> Sequencer:
+    def _copy(self, frozen: str | None = None) -> Sequencer:
+        """A twin on a copy of the state (`frozen`: the state already as JSON)."""
         twin = Sequencer.__new__(Sequencer)
         twin.tree = self.tree
-        twin.m = Tracking(self.tree, json.loads(json.dumps(self.m.state)), 0)
+        state = json.loads(frozen or json.dumps(self.m.state))
+        twin.m = Tracking(self.tree, state, 0, own=True)
         twin.m.now = self.m.now
         return twin
 
-    def _try(self, request: str, target: str | None = None) -> Outcome:
-        return self._copy().navigate(request, target)
+    def _try(self, request: str, target: str | None = None, frozen: str | None = None) -> Outcome:
+        return self._copy(frozen).navigate(request, target)
+
+    def _choices(self, frozen: str) -> dict[str, bool]:
+        return {
+            a.id: self._try("choice", a.id, frozen).deliver is not None for a in self.m.preorder()
+        }
 
     def valid_requests(self) -> dict[str, Any]:
         """Which navigation requests would succeed now (adl.nav.request_valid.*), found by
         running the processes on a copy of the state: continue and previous, each choice and
         jump target, and the requests that only need a current (or suspended) activity."""
+        frozen = json.dumps(self.m.state)
         result: dict[str, Any] = {}
         for request in ("start", "resumeAll", "continue", "previous"):
-            outcome = self._try(request)
+            outcome = self._try(request, None, frozen)
             result[request] = outcome.exception is None and (
                 outcome.deliver is not None or outcome.end_session
             )
         for request in ("exit", "exitAll", "suspendAll", "abandon", "abandonAll"):
-            result[request] = self._try(request).exception is None
-        result["choice"] = {
-            a.id: self._try("choice", a.id).deliver is not None for a in self.m.preorder()
-        }
+            result[request] = self._try(request, None, frozen).exception is None
+        result["choice"] = self._choices(frozen)
         result["jump"] = {
-            a.id: self._try("jump", a.id).deliver is not None
+            a.id: self._try("jump", a.id, frozen).deliver is not None
             for a in self.m.preorder()
             if a.is_leaf
         }
@@ -166,7 +172,7 @@ class Sequencer:
         if current is not None and view.m.active(current):
             apply_pending(view.m, current)
             overall_rollup(view.m, current)
-        valid = self.valid_requests()["choice"]
+        valid = self._choices(json.dumps(self.m.state))
         entries = []
         for activity in view.m.preorder():
             m = view.m

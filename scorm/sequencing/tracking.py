@@ -51,16 +51,24 @@ def _blank_objective() -> dict[str, Any]:
 class Tracking:
     """The tree plus the learner's state, and the accessors every process uses."""
 
-    def __init__(self, tree: ActivityTree, state: dict[str, Any] | None, seed: int) -> None:
+    def __init__(
+        self, tree: ActivityTree, state: dict[str, Any] | None, seed: int, own: bool = False
+    ) -> None:
+        """`state` is copied unless `own` says the caller hands it over."""
         self.tree = tree
         self.now: datetime | None = None  # the clock for time limits; None = the real one
-        self.state: dict[str, Any] = (
-            copy.deepcopy(state) if state is not None else self._new_state(seed)
-        )
+        if state is None:
+            state = self._new_state(seed)
+        elif not own:
+            state = copy.deepcopy(state)
+        self.state: dict[str, Any] = state
+        records, shared = self.state["activities"], self.state["globals"]
         for activity in tree.activities.values():  # activities added to a re-read package
-            self.state["activities"].setdefault(activity.id, self._new_activity(activity))
+            if activity.id not in records:
+                records[activity.id] = self._new_activity(activity)
         for target in tree.global_targets():
-            self.state["globals"].setdefault(target, _blank_objective())
+            if target not in shared:
+                shared[target] = _blank_objective()
 
     def _new_state(self, seed: int) -> dict[str, Any]:
         return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 __all__ = [
@@ -76,7 +77,7 @@ class ObjectiveDef:
     maps: tuple[MapInfo, ...] = ()
 
 
-@dataclass
+@dataclass(eq=False)  # activities are compared by identity: one object per tree node
 class Activity:
     """One activity of the tree and its sequencing definition (defaults are IMS SS's)."""
 
@@ -127,7 +128,7 @@ class Activity:
         """True for an activity without children (the ones content is launched for)."""
         return not self.children
 
-    @property
+    @cached_property
     def primary(self) -> ObjectiveDef:
         """The primary objective; an activity without one gets an implicit one (SN 3.9:
         every activity has a rolled-up objective, which tracks its own status)."""
@@ -298,6 +299,10 @@ class ActivityTree:
 
     def global_targets(self) -> list[str]:
         """Every global objective id any objective map names, in tree order."""
+        return self._targets
+
+    @cached_property
+    def _targets(self) -> list[str]:
         seen: dict[str, None] = {}
         for activity in self.activities.values():
             for objective in activity.objectives:
