@@ -250,6 +250,7 @@ class Tracking:
         record["completed"] = None
         record["amount"] = None
         record["duration"] = 0.0
+        record["pending"] = None  # a report of an earlier attempt never reaches this one
         record["objectives"] = {o.id: _blank_objective() for o in activity.objectives}
         for child in activity.children:
             self._forget(child, activity.use_current_objective, activity.use_current_progress)

@@ -7,7 +7,16 @@ from __future__ import annotations
 import json
 
 from scorm.sequencing.sequencer import Sequencer
-from tests.scorm.seqtrees import FAILED, PASSED, cond, node, objective, rule, sequencer
+from tests.scorm.seqtrees import (
+    FAILED,
+    PASSED,
+    cond,
+    mapinfo,
+    node,
+    objective,
+    rule,
+    sequencer,
+)
 
 COURSE = node(
     "course",
@@ -140,3 +149,29 @@ def test_an_ended_session_can_be_started_again_as_a_new_attempt():
     assert seq.navigate("start").deliver == "a"
     assert seq.state["activities"]["root"]["attempts"] == 2
     assert {e["id"]: e["success_status"] for e in seq.toc()}["a"] == "unknown"
+
+
+def test_cmi_objectives_entries_feed_the_named_objectives():
+    """SN 4.2 / RTE 4.2.17: cmi.objectives.n (by id) sets that objective's success, measure,
+    completion and progress; through its map they reach the global objective."""
+    shared = mapinfo("g", read=(), write=("satisfied", "measure", "completion", "progress"))
+    tree = node("root", node("a", objectives=[objective("p", True), objective("x", maps=[shared])]))
+    seq = sequencer(tree)
+    seq.navigate("start")
+    entry = {
+        "success_status": "failed",
+        "completion_status": "incomplete",
+        "progress_measure": 0.4,
+        "score": {"scaled": 0.3},
+    }
+    seq.report("a", {**PASSED, "objectives": [{"id": "x", **entry}]})
+    seq.navigate("exitAll")
+    assert seq.state["globals"]["g"] == {
+        "satisfied": False,
+        "measure": 0.3,
+        "completed": False,
+        "progress": 0.4,
+        "raw": None,
+        "min": None,
+        "max": None,
+    }

@@ -215,6 +215,11 @@ def test_abandon_ends_the_current_attempt_without_its_data():
     assert (out.deliver, out.end_session, out.exception) == (None, False, None)
     assert seq.state["activities"]["a"]["active"] is False
     assert seq.state["activities"]["a"]["objectives"]["a#primary"]["satisfied"] is None
+    assert seq.state["activities"]["a"]["pending"] is None
+    # A new attempt without a report of its own ends as UP.4 says (passed), not failed.
+    assert seq.navigate("choice", "a").deliver == "a"
+    seq.navigate("exitAll")
+    assert {e["id"]: e["success_status"] for e in seq.toc()}["a"] == "passed"
 
 
 def test_end_attempt_completes_and_satisfies_unless_set_by_content():
