@@ -119,8 +119,9 @@ def rollup_rule_check(m: Tracking, activity: Activity, action: str) -> bool:
 
 def objective_rollup(m: Tracking, activity: Activity) -> None:
     """RB.1.2 Objective Rollup Process: by measure (RB.1.2.a) when the primary objective is
-    satisfied by measure, else by rules (RB.1.2.b) or the default rules (RB.1.2.c). No rule
-    firing leaves the status unknown: stale values of an earlier evaluation do not linger."""
+    satisfied by measure, else by rules (RB.1.2.b) or the default rules (RB.1.2.c). When no
+    rule fires the status stays as it was (the book sets it only when a rule applies; a new
+    attempt starts it unknown, DB.2)."""
     primary = activity.primary
     if primary.satisfied_by_measure:
         # RB.1.2.a: `Tracking.satisfied` applies measureSatisfactionIfActive when read.
@@ -130,12 +131,10 @@ def objective_rollup(m: Tracking, activity: Activity) -> None:
             value = None
         m.write(activity, primary, "satisfied", value)
         return
-    value: bool | None = None
     if rollup_rule_check(m, activity, "notSatisfied"):
-        value = False
+        m.write(activity, primary, "satisfied", False)
     if rollup_rule_check(m, activity, "satisfied"):
-        value = True
-    m.write(activity, primary, "satisfied", value)
+        m.write(activity, primary, "satisfied", True)
 
 
 def activity_progress_rollup(m: Tracking, activity: Activity) -> None:
@@ -146,12 +145,10 @@ def activity_progress_rollup(m: Tracking, activity: Activity) -> None:
         value = None if amount is None else amount >= activity.min_progress_measure
         m.write(activity, activity.primary, "completed", value)
         return
-    value: bool | None = None
     if rollup_rule_check(m, activity, "incomplete"):
-        value = False
+        m.write(activity, activity.primary, "completed", False)
     if rollup_rule_check(m, activity, "completed"):
-        value = True
-    m.write(activity, activity.primary, "completed", value)
+        m.write(activity, activity.primary, "completed", True)
 
 
 def overall_rollup(m: Tracking, activity: Activity) -> None:

@@ -318,3 +318,19 @@ def test_pretest_post_test_rollup_is_the_course_status():
     ]
     status = {e["id"]: e["success_status"] for e in seq.toc()}
     assert status == {"course": "passed", "lesson": "failed", "posttest": "passed"}
+
+
+def test_a_rollup_with_no_rule_firing_leaves_the_status_as_it_was():
+    """RB.1.2.b / RB.1.3.b set a status only when a rule applies: once a module is satisfied,
+    a child whose status becomes unknown (a new attempt of it) does not make it unknown."""
+    m = tracking(node("root", node("a"), node("b")))
+    _set(m, "a", satisfied=True, completed=True)
+    _set(m, "b", satisfied=True, completed=True)
+    overall_rollup(m, m["a"])
+    assert (m.satisfied(m.root), m.completed(m.root)) == (True, True)
+    _set(m, "b")
+    overall_rollup(m, m["b"])
+    assert (m.satisfied(m.root), m.completed(m.root)) == (True, True)
+    _set(m, "b", satisfied=False, completed=False)
+    overall_rollup(m, m["b"])
+    assert (m.satisfied(m.root), m.completed(m.root)) == (False, False)
