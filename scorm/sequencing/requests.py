@@ -1,6 +1,10 @@
 """The Sequencing Request Process (SN book SB.2.12) and the requests that flow: start
 (SB.2.5), resume all (SB.2.6), continue (SB.2.7), previous (SB.2.8), retry (SB.2.10) and
-exit (SB.2.11); choice and jump are in `choice`."""
+exit (SB.2.11); choice and jump are in `choice`.
+
+ADL's sample RTE evaluates the rules met during a retry's flow as if the new attempt had
+already begun (its "retry" flag); the book's SB.2.10 does not, and neither does Hocvu: the
+new attempt's information is reset when it begins (DB.2)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,12 @@
 measure, completion amount, satisfaction and completion, up the tree from an activity.
 
 Only a cluster's values are rolled up; a leaf's come from its content (`report`) and from
-End Attempt (UP.4). Only available, tracked children take part."""
+End Attempt (UP.4). Only available, tracked children take part.
+
+Where ADL's sample RTE (SeqRollupRuleset) differs from the book, the book is followed: ADL
+sets a measure of 0 when weighted children have no measure (the book: unknown), and ignores
+a "not satisfied" result for an activity whose SCO left its status unknown (the book has no
+such exception)."""
 
 from __future__ import annotations
 

@@ -84,6 +84,16 @@ class Sequencer:
         """The registration's sequencing state, JSON-serialisable."""
         return self.m.state
 
+    @property
+    def current(self) -> str | None:
+        """The Current Activity's id (SN 4.2.2), None between sessions."""
+        return self.m.state["current"]
+
+    @property
+    def suspended(self) -> str | None:
+        """The Suspended Activity's id, which resume all delivers."""
+        return self.m.state["suspended"]
+
     def navigate(self, request: str, target: str | None = None) -> Outcome:
         """OP.1 Overall Sequencing Process: navigation request -> termination ->
         sequencing -> delivery, stopping at the first exception."""

@@ -175,3 +175,18 @@ def test_cmi_objectives_entries_feed_the_named_objectives():
         "min": None,
         "max": None,
     }
+
+
+def test_session_times_add_up_to_the_attempt_duration_that_limits_use():
+    """SN 4.2.1.2 / UP.1: cmi.session_time (ISO 8601 or seconds) of each session of an attempt
+    adds to its duration; past attemptAbsoluteDurationLimit the activity is not delivered."""
+    seq = sequencer(node("root", node("a", limits={"attempt_absolute_duration": 100.0}), node("b")))
+    assert seq.navigate("start").deliver == "a" and seq.current == "a"
+    seq.report("a", {"session_time": "PT1M30S", "exit": "suspend"})
+    seq.navigate("suspendAll")
+    assert seq.suspended == "a"
+    seq.navigate("resumeAll")
+    seq.report("a", {"session_time": 20})
+    seq.navigate("continue")
+    assert seq.state["activities"]["a"]["duration"] == 110.0
+    assert seq.navigate("previous").exception == "SB.2.2-2"
