@@ -100,7 +100,11 @@ def end_attempt(m: Tracking, activity: Activity) -> None:
             if not activity.completion_set_by_content and record["completed"] is None:
                 m.write(activity, activity.primary, "completed", True)
             primary = activity.primary
-            if not activity.objective_set_by_content and m.satisfied(activity, primary) is None:
+            # The activity's own (local) Objective Progress Status, not a global's it reads.
+            if (
+                not activity.objective_set_by_content
+                and m.local_satisfied(activity, primary) is None
+            ):
                 m.write(activity, primary, "satisfied", True)
     else:
         record["suspended"] = any(m.suspended(c) for c in m.children(activity))

@@ -207,22 +207,29 @@ class Tracking:
 
     def satisfied(self, activity: Activity, objective: ObjectiveDef | None = None) -> bool | None:
         """Objective Satisfied Status, None when the Objective Progress Status is false: a
-        mapped global objective's status first (SN 4.2.1.3), else, for an objective
-        satisfied by measure, its measure against minNormalizedMeasure (SN 3.9.1, RB.1.2.a),
-        else the local status."""
+        mapped global objective's status first (SN 4.2.1.3), else the local one."""
         objective = objective or activity.primary
         for m in self.reads(objective, "satisfied"):
             value = self.state["globals"].get(m.target, {}).get("satisfied")
             if value is not None:
                 return value
-        if objective.satisfied_by_measure:
-            measure = self.read(activity, objective, "measure")
-            if measure is None:
-                return None
-            if self.active(activity) and not activity.measure_satisfaction_if_active:
-                return None
-            return measure >= objective.min_measure
-        return self._local(activity, objective)["satisfied"]
+        return self.local_satisfied(activity, objective, self.read(activity, objective, "measure"))
+
+    def local_satisfied(
+        self, activity: Activity, objective: ObjectiveDef, measure: float | None = None
+    ) -> bool | None:
+        """The objective's own satisfied status; for an objective satisfied by measure, its
+        measure (by default the local one) against minNormalizedMeasure (SN 3.9.1, RB.1.2.a),
+        unknown while the activity is active if measureSatisfactionIfActive is false."""
+        if not objective.satisfied_by_measure:
+            return self._local(activity, objective)["satisfied"]
+        if measure is None:
+            measure = self._local(activity, objective)["measure"]
+        if measure is None:
+            return None
+        if self.active(activity) and not activity.measure_satisfaction_if_active:
+            return None
+        return measure >= objective.min_measure
 
     def measure(self, activity: Activity, objective: ObjectiveDef | None = None) -> float | None:
         """Objective Normalized Measure, None when the Objective Measure Status is false."""

@@ -10,7 +10,9 @@ from tests.scorm.seqtrees import (
     FAILED,
     PASSED,
     cond,
+    mapinfo,
     node,
+    objective,
     rollup_rule,
     rule,
     sequencer,
@@ -256,3 +258,23 @@ def test_leaving_a_cluster_by_flow_ends_its_attempt_and_rolls_it_up():
     record = seq.state["activities"]["m1"]
     assert record["active"] is False
     assert {e["id"]: e["success_status"] for e in seq.toc()}["m1"] == "passed"
+
+
+def test_end_attempt_sets_the_local_status_and_writes_it_but_not_by_measure():
+    """UP.4 works on the activity's own Objective Progress Status: a lesson that reads a
+    failed global still gets its local status set at the end, and writes it; an objective
+    satisfied by measure without a measure stays unknown (RTE scaled_passing_score)."""
+    shared = [mapinfo("g", read=("satisfied",), write=("satisfied",))]
+    tree = node(
+        "root",
+        node(
+            "quiz",
+            objectives=[objective("q", True, maps=[mapinfo("g", read=(), write=("satisfied",))])],
+        ),
+        node("lesson", objectives=[objective("l", True, maps=shared)]),
+        node("exam", objectives=[objective("e", True, by_measure=True, min_measure=0.5)]),
+    )
+    seq = sequencer(tree)
+    assert walk(seq, "start", {"quiz": [FAILED]}) == ["quiz", "lesson", "exam", "END"]
+    assert seq.state["globals"]["g"]["satisfied"] is True
+    assert {e["id"]: e["success_status"] for e in seq.toc()}["exam"] == "unknown"
