@@ -278,3 +278,31 @@ def test_end_attempt_sets_the_local_status_and_writes_it_but_not_by_measure():
     assert walk(seq, "start", {"quiz": [FAILED]}) == ["quiz", "lesson", "exam", "END"]
     assert seq.state["globals"]["g"]["satisfied"] is True
     assert {e["id"]: e["success_status"] for e in seq.toc()}["exam"] == "unknown"
+
+
+def test_start_instead_of_resume_all_clears_the_suspended_activity():
+    """DB.2 step 2 with DB.2.1: a new session that starts rather than resumes clears the
+    suspended activity and the suspension of it and its ancestors; resume all is no longer
+    valid."""
+    seq = sequencer(node("root", node("m", node("a"), node("b")), node("c")))
+    seq.navigate("start")
+    seq.navigate("continue")
+    seq.navigate("suspendAll")
+    assert seq.state["activities"]["m"]["suspended"] is True
+    assert seq.navigate("choice", "c").deliver == "c"
+    assert seq.suspended is None
+    assert seq.state["activities"]["b"]["suspended"] is False
+    assert seq.state["activities"]["m"]["suspended"] is False
+
+
+def test_retry_of_a_module_with_nothing_left_to_deliver_fails():
+    """SB.2.10-3: a module's retry rule fires but flow finds no deliverable activity in it
+    (all over their attempt limit), so nothing is delivered."""
+    module = node(
+        "m",
+        node("a", limits={"attempt_limit": 1}),
+        node("b", limits={"attempt_limit": 1}, post=[rule("exitParent", cond("always"))]),
+        post=[rule("retry", cond("always"))],
+    )
+    seq = sequencer(node("root", module, node("z")))
+    assert walk(seq, "start", {}) == ["a", "b", "SB.2.10-3"]
