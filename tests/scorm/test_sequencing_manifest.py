@@ -6,8 +6,15 @@ from __future__ import annotations
 import pytest
 
 from scorm.errors import PackageError
-from scorm.manifest import ConstrainedChoice, LimitConditions, ObjectiveMap, Randomization
+from scorm.manifest import (
+    ConstrainedChoice,
+    LimitConditions,
+    ObjectiveMap,
+    Randomization,
+    parse_manifest,
+)
 from scorm.sequencing.navigation import describe
+from scorm.sequencing.sequencer import Sequencer
 from scorm.sequencing.tree import ActivityTree
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -34,8 +41,7 @@ def manifest(sequencing: str, version="2004 4th Edition", extra="", collection="
 
 
 def read(xml: bytes):
-    from scorm.manifest import parse_manifest
-
+    """The manifest, with a.html as the package's one file."""
     return parse_manifest(xml, {"a.html"})
 
 
@@ -233,3 +239,23 @@ def test_a_description_from_before_the_engine_still_loads():
     [mapping] = tree["a"].primary.maps
     assert (mapping.target, mapping.read, mapping.write) == ("g", {"satisfied"}, {"satisfied"})
     assert tree.root.limits["attempt_limit"] == 2 and tree.root.choice_exit is True
+
+
+def test_a_scorm_1_2_package_flows_in_tree_order():
+    """SCORM 1.2 has no sequencing (its description has empty "seq"): the engine lets it flow
+    in tree order and allows choice (an LMS choice, as the old Navigator did)."""
+    xml = (
+        b'<?xml version="1.0"?><manifest identifier="m" '
+        b'xmlns="http://www.imsproject.org/xsd/imscp_rootv1p1p2" '
+        b'xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_rootv1p2">'
+        b"<metadata><schemaversion>1.2</schemaversion></metadata>"
+        b'<organizations default="o"><organization identifier="o"><title>K</title>'
+        b'<item identifier="a" identifierref="r"><title>A</title></item>'
+        b'<item identifier="b" identifierref="r"><title>B</title></item>'
+        b'</organization></organizations><resources><resource identifier="r" '
+        b'type="webcontent" adlcp:scormtype="sco" href="a.html"/></resources></manifest>'
+    )
+    seq = Sequencer(ActivityTree.from_description(describe(read(xml))), None, 1)
+    assert seq.navigate("start").deliver == "a"
+    assert seq.navigate("continue").deliver == "b"
+    assert seq.navigate("choice", "a").deliver == "a"
