@@ -127,6 +127,7 @@ def describe(manifest: Manifest, organization: Organization | None = None) -> di
         "seq": _sequencing(organization.sequencing),
         "children": [node(item) for item in organization.items],
         **node_extras(None, manifest.edition),
+        "objectives_global_to_system": organization.objectives_global_to_system,
     }
     return {
         "standard": manifest.version,

@@ -29,6 +29,8 @@ def start_sequencing_request(m: Tracking) -> Activity:
     """SB.2.5 Start Sequencing Request Process: the first leaf flow reaches from the root."""
     if m.get_current() is not None:
         raise SequencingError("SB.2.5-1")
+    if m.attempts(m.root) > 0:
+        m.new_experience()  # the flow below already belongs to a new attempt on the root
     if m.root.is_leaf:
         return m.root
     return flow(m, m.root, "forward", True)
@@ -74,6 +76,8 @@ def retry_sequencing_request(m: Tracking) -> Activity:
         raise SequencingError("SB.2.10-2")
     if current.is_leaf:
         return current
+    if current.parent is None:
+        m.new_experience()
     try:
         return flow(m, current, "forward", True)
     except (SequencingError, EndSession):

@@ -262,6 +262,18 @@ class Tracking:
         for child in activity.children:
             self._forget(child, activity.use_current_objective, activity.use_current_progress)
 
+    def new_experience(self) -> None:
+        """A new attempt on the root: with objectivesGlobalToSystem false the global
+        objectives belong to one experience of the package and start unknown again.
+
+        LMS choice: the CAM defines the scope ("one experience of the content package")
+        without naming the moment; Hocvu takes a new attempt on the root (start after an
+        ended or abandoned one, retry of the root), as the public Golf samples expect. With
+        the default (true) the globals are kept in this registration's state; sharing them
+        with the learner's other packages is the LMS's part."""
+        if not self.tree.objectives_global_to_system:
+            self.state["globals"] = {t: _blank_objective() for t in self.tree.global_targets()}
+
     def _forget(self, activity: Activity, objective: bool, progress: bool) -> None:
         record = self.t(activity)
         if progress:

@@ -276,15 +276,19 @@ def _activity(node: Mapping[str, Any], parent: Activity | None) -> Activity:
 class ActivityTree:
     """The activity tree of one organization (SN book 2.1), indexed by identifier."""
 
-    def __init__(self, root: Activity) -> None:
+    def __init__(self, root: Activity, objectives_global_to_system: bool = True) -> None:
         self.root = root
+        # adlseq:objectivesGlobalToSystem (CAM): false keeps global objectives to one
+        # experience of the package, i.e. one attempt on the root.
+        self.objectives_global_to_system = objectives_global_to_system
         self.activities: dict[str, Activity] = {a.id: a for a in self._walk(root)}
         self.order = list(self.activities)  # preorder
 
     @classmethod
     def from_description(cls, description: Mapping[str, Any]) -> ActivityTree:
         """From `describe()`'s output (or its "tree" alone)."""
-        return cls(_activity(description.get("tree", description), None))
+        root = description.get("tree", description)
+        return cls(_activity(root, None), root.get("objectives_global_to_system", True))
 
     def _walk(self, activity: Activity) -> Iterator[Activity]:
         yield activity

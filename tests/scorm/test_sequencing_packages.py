@@ -121,6 +121,18 @@ def test_remediation_loops_until_every_topic_is_mastered():
     ]
     topic_a = seq.state["globals"]["vn.hocvu.topic_a"]
     assert (topic_a["satisfied"], topic_a["completed"]) == (True, True)
+    # objectivesGlobalToSystem="false": the next attempt on the course starts the topics over.
+    assert seq.navigate("start").deliver == "lesson_a"
+    assert seq.state["globals"]["vn.hocvu.topic_a"]["satisfied"] is None
+
+
+def test_objectives_global_to_system_keep_the_globals_across_attempts_on_the_course():
+    """CAM adlseq:objectivesGlobalToSystem (default true): a new attempt on the course keeps
+    what the global objectives know, so a mastered pre-test still skips the content."""
+    seq = engine("pretest-posttest")
+    assert walk(seq, "start", {"pretest": [PASSED]}) == ["pretest", "END"]
+    assert seq.navigate("start").deliver == "pretest"
+    assert seq.state["globals"]["vn.hocvu.prepost.mastery"]["satisfied"] is True
 
 
 def test_fixtures_read_without_warnings():
