@@ -101,7 +101,11 @@ def choice_sequencing_request(m: Tracking, target: Activity | None) -> Activity:
     down = target.path_from_root()[target.path_from_root().index(top) :]
     if current is target:
         pass  # case 1: the current activity again
-    elif current is not None and current.parent is target.parent:
+    elif (
+        current is not None
+        and current.parent is target.parent
+        and current in m.children(current.parent)
+    ):
         # case 2: a sibling; every activity passed on the way must allow the traversal
         siblings = m.children(target.parent) if target.parent else [target]
         here, there = siblings.index(current), siblings.index(target)

@@ -49,10 +49,13 @@ def navigation_request(
         if current is None:
             raise SequencingError("NB.2.1-2")
         parent = current.parent
-        if parent is None or not parent.flow:
+        if request == "continue" and (parent is None or not parent.flow):
             raise SequencingError("NB.2.1-4")
-        if request == "previous" and parent.forward_only:
-            raise SequencingError("NB.2.1-5")
+        if request == "previous":
+            if parent is None:
+                raise SequencingError("NB.2.1-6")
+            if not parent.flow or parent.forward_only:
+                raise SequencingError("NB.2.1-5")
         return ("exit" if m.active(current) else None), request
     if request == "choice":
         if target is None or not m.is_available(target):

@@ -34,6 +34,8 @@ def _linear(**root_seq):
         (_linear(), ["resumeAll"], "NB.2.1-3"),
         (_linear(flow=False), [("choice", "a"), "continue"], "NB.2.1-4"),
         (_linear(forward_only=True), ["start", "previous"], "NB.2.1-5"),
+        (_linear(flow=False), [("choice", "b"), "previous"], "NB.2.1-5"),
+        (node("root"), ["start", "previous"], "NB.2.1-6"),
         (_linear(choice=False), ["start", ("choice", "c")], "NB.2.1-10"),
         (_linear(), ["start", ("choice", "nowhere")], "NB.2.1-11"),
         (_linear(), ["start", "abandon", "exit"], "NB.2.1-12"),
