@@ -197,6 +197,7 @@ class Sequencer:
                     "depth": activity.depth,
                     "leaf": activity.is_leaf,
                     "visible": activity.visible,
+                    "hide_lms_ui": list(activity.hide_lms_ui),
                     "valid_choice": valid.get(activity.id, False),
                     "hidden_from_choice": sequencing_rules_check(
                         m, activity, "pre", ("hiddenFromChoice",)

@@ -36,6 +36,7 @@ def test_forced_sequential_order_with_an_exam_of_two_attempts():
     seq = engine("forced-sequential")
     out = seq.navigate("start")
     assert (out.deliver, out.hide_lms_ui) == ("intro", ("previous",))
+    assert seq.toc()[1]["hide_lms_ui"] == ["previous"]
     assert seq.navigate("choice", "exam").exception == "NB.2.1-10"
     assert seq.navigate("previous").exception == "NB.2.1-5"
     seq = engine("forced-sequential")
@@ -75,6 +76,15 @@ def test_pretest_failed_leads_through_the_content_to_the_post_test():
     false (status known, not satisfied), so flow enters it: lesson_1, lesson_2; posttest is
     not skipped either. The post-test is satisfied by measure (0.85 >= 0.8, RTE
     scaled_passing_score), writes mastery, and the course rolls up satisfied ("any")."""
+    seq = engine("pretest-posttest")
+    seq.navigate("start")
+    seq.report("pretest", FAILED)
+    for _ in range(3):
+        out = seq.navigate("continue")
+    assert out.deliver == "posttest"
+    # RTE 4.2: the post-test starts knowing what the shared objective says (read map).
+    values = seq.launch_values("posttest")
+    assert (values["cmi.success_status"], values["cmi.scaled_passing_score"]) == ("failed", 0.8)
     seq = engine("pretest-posttest")
     posttest = {"completion_status": "completed", "score": {"scaled": 0.85}}
     assert walk(seq, "start", {"pretest": [FAILED], "posttest": [posttest]}) == [
