@@ -125,8 +125,11 @@ class Sequencer:
         return Outcome(deliver=deliver.id, hide_lms_ui=deliver.hide_lms_ui)
 
     def report(self, activity_id: str, runtime: dict[str, Any]) -> None:
-        """Record what the SCO of `activity_id` reported (cmi values at Commit/Terminate);
-        it enters the tracking model when the attempt ends (see `scorm.sequencing.report`)."""
+        """Record what the SCO of `activity_id` reported (its cmi values at Commit or
+        Terminate; each report replaces the previous one of the attempt). It enters the
+        tracking model when the attempt ends by exit, exit all or suspend all, and is dropped
+        by abandon (see `scorm.sequencing.report`), so report before the navigation request
+        that ends the attempt."""
         self.m.t(self.tree[activity_id])["pending"] = normalise_runtime(runtime)
 
     def launch_values(self, activity_id: str) -> dict[str, Any]:
