@@ -100,3 +100,83 @@ def walk(seq: Sequencer, first: str, reports: dict[str, list[dict]], limit: int 
         seq.report(out.deliver, queue.pop(0) if len(queue) > 1 else queue[0])
         out = seq.navigate("continue")
     return [*delivered, "END" if out.end_session else out.exception]
+
+
+_CONDITIONS = (
+    "satisfied",
+    "objectiveStatusKnown",
+    "objectiveMeasureKnown",
+    "objectiveMeasureGreaterThan",
+    "completed",
+    "activityProgressKnown",
+    "attempted",
+    "attemptLimitExceeded",
+    "always",
+)
+
+
+def _random_rules(r, actions):
+    return [
+        rule(
+            r.choice(actions),
+            *(cond(r.choice(_CONDITIONS), r.random() < 0.3, threshold=0.5) for _ in range(2)),
+            combination=r.choice(["all", "any"]),
+        )
+        for _ in range(r.randint(0, 2))
+    ]
+
+
+def random_tree(r, name: str = "root", depth: int = 0) -> dict:
+    """A random activity tree using every kind of sequencing definition, for the tests that
+    check what must hold whatever the package says."""
+    seq: dict[str, Any] = {}
+    if r.random() < 0.3:
+        seq["pre"] = _random_rules(
+            r, ["skip", "disabled", "hiddenFromChoice", "stopForwardTraversal"]
+        )
+    if r.random() < 0.3:
+        seq["post"] = _random_rules(
+            r, ["exitParent", "exitAll", "retry", "retryAll", "continue", "previous"]
+        )
+    if r.random() < 0.2:
+        seq["exit"] = _random_rules(r, ["exit"])
+    if r.random() < 0.2:
+        seq["limits"] = {"attempt_limit": r.randint(1, 3)}
+    if r.random() < 0.3:
+        shared = mapinfo(
+            r.choice(["g1", "g2"]),
+            read=r.sample(["satisfied", "measure", "completion"], 1),
+            write=r.sample(["satisfied", "measure", "completion", "progress"], 2),
+        )
+        seq["objectives"] = [objective(f"{name}-p", True, r.random() < 0.3, 0.5, [shared])]
+    if depth == 0 or (depth < 3 and r.random() < 0.5):
+        children = [random_tree(r, f"{name}.{i}", depth + 1) for i in range(r.randint(1, 3))]
+        seq.update(
+            flow=depth == 0 or r.random() < 0.85,
+            choice=depth == 0 or r.random() < 0.8,
+            forward_only=r.random() < 0.2,
+            choice_exit=r.random() < 0.8,
+            constrain_choice=r.random() < 0.1,
+            prevent_activation=r.random() < 0.1,
+        )
+        timing = r.choice(["once", "onEachNewAttempt"])
+        if r.random() < 0.2:
+            seq["selection"] = {"timing": timing, "count": r.randint(1, 3)}
+        if r.random() < 0.2:
+            seq["randomization"] = {"timing": timing, "reorder": True}
+        if r.random() < 0.2:
+            seq["rollup"] = {
+                "rules": [
+                    rollup_rule(
+                        r.choice(["satisfied", "notSatisfied", "completed", "incomplete"]),
+                        cond(r.choice(["satisfied", "completed", "attempted"])),
+                        child_set=r.choice(
+                            ["all", "any", "none", "atLeastCount", "atLeastPercent"]
+                        ),
+                        count=1,
+                        percent=0.5,
+                    )
+                ]
+            }
+        return node(name, *children, **seq)
+    return node(name, **seq)

@@ -190,3 +190,43 @@ def test_session_times_add_up_to_the_attempt_duration_that_limits_use():
     seq.navigate("continue")
     assert seq.state["activities"]["a"]["duration"] == 110.0
     assert seq.navigate("previous").exception == "SB.2.2-2"
+
+
+def test_any_request_sequence_leaves_a_launchable_leaf_or_a_book_exception():
+    """OP.1 whatever the package and the learner do: every request ends in a leaf to launch
+    (then current and active), the end of the session (nothing current), or one of the
+    book's exception codes; never a crash; and the state always survives a JSON reload."""
+    import random
+    import re
+
+    from scorm.sequencing.sequencer import NAVIGATION_REQUESTS
+    from tests.scorm.seqtrees import random_tree
+
+    code = re.compile(r"^(NB\.2\.1|TB\.2\.3|SB\.2\.\d+|DB\.1\.1|DB\.2)-\d+$")
+    for seed in range(30):
+        r = random.Random(seed)
+        seq = sequencer(random_tree(r), seed=seed)
+        ids = list(seq.tree.activities)
+        for step in range(20):
+            request = r.choice(NAVIGATION_REQUESTS)
+            out = seq.navigate(request, r.choice(ids) if request in ("choice", "jump") else None)
+            if out.deliver is not None:
+                activity = seq.tree[out.deliver]
+                assert activity.is_leaf and seq.current == out.deliver
+                assert seq.state["activities"][out.deliver]["active"] is True
+                seq.report(
+                    out.deliver,
+                    {
+                        "completion_status": r.choice(["completed", "incomplete", "unknown"]),
+                        "success_status": r.choice(["passed", "failed", "unknown"]),
+                        "score": {"scaled": r.choice([None, 0.2, 0.9])},
+                        "exit": r.choice(["", "suspend"]),
+                    },
+                )
+            elif out.end_session:
+                assert seq.current is None
+            elif out.exception is not None:
+                assert code.match(out.exception), out.exception
+            if step % 7 == 0:
+                seq.valid_requests()
+            seq = Sequencer(seq.tree, json.loads(json.dumps(seq.state)), seed)
