@@ -308,3 +308,25 @@ def test_retry_of_a_module_with_nothing_left_to_deliver_fails():
     )
     seq = sequencer(node("root", module, node("z")))
     assert walk(seq, "start", {}) == ["a", "b", "SB.2.10-3"]
+
+
+@pytest.mark.parametrize(("current_only", "expected"), [(True, "unknown"), (False, "passed")])
+def test_use_current_attempt_objective_info_on_a_new_attempt_of_a_module(current_only, expected):
+    """SN 3.2.1 useCurrentAttemptObjectiveInfo (DB.2, new attempt): with true a module's new
+    attempt ignores what its children recorded in the previous one; with false it keeps it."""
+    module = node(
+        "m",
+        node("a"),
+        node("b", post=[rule("exitParent", cond("always"))]),
+        post=[rule("retry", cond("attempted"), cond("attemptLimitExceeded", negated=True))],
+        limits={"attempt_limit": 2},
+        use_current_attempt_objective_info=current_only,
+    )
+    seq = sequencer(node("root", module, node("z")))
+    seq.navigate("start")
+    seq.report("a", FAILED)
+    seq.navigate("continue")
+    assert seq.navigate("continue").deliver == "a"  # b's exitParent, then m's retry
+    assert seq.state["activities"]["m"]["attempts"] == 2
+    # b (passed at the end of its attempt, UP.4) has not started its new attempt yet
+    assert {e["id"]: e["success_status"] for e in seq.toc()}["b"] == expected
