@@ -14,6 +14,7 @@ and the engine stays pure (no database, no clock unless time limits are used).""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -175,6 +176,23 @@ class Sequencer:
             if a.is_leaf
         }
         return result
+
+    def request_valid(self, element: str) -> str:
+        """The value of adl.nav.request_valid.<element> (RTE 4.4.2): "true" or "false" for
+        continue, previous, choice.{target=ID} and jump.{target=ID}; "unknown" for a target
+        the tree does not have or an element the data model does not define."""
+        match = re.fullmatch(r"(choice|jump)\.\{target=([^}]*)\}", element)
+        if match is not None:
+            request, target = match.groups()
+            if target not in self.tree:
+                return "unknown"
+            outcome = self._try(request, target)
+            return "true" if outcome.deliver is not None else "false"
+        if element not in ("continue", "previous"):
+            return "unknown"
+        outcome = self._try(element)
+        valid = outcome.exception is None and (outcome.deliver is not None or outcome.end_session)
+        return "true" if valid else "false"
 
     def toc(self) -> list[dict[str, Any]]:
         """The table of contents: every available activity in tree order with its title,

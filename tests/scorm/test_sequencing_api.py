@@ -230,3 +230,18 @@ def test_any_request_sequence_leaves_a_launchable_leaf_or_a_book_exception():
             if step % 7 == 0:
                 seq.valid_requests()
             seq = Sequencer(seq.tree, json.loads(json.dumps(seq.state)), seed)
+
+
+def test_request_valid_answers_the_run_time_data_model_elements():
+    """RTE 4.4.2 adl.nav.request_valid.continue / previous / choice.{target=} /
+    jump.{target=}: "true" or "false" from the processes, "unknown" for a target that is not
+    in the tree."""
+    seq = sequencer(COURSE)
+    seq.navigate("start")
+    assert seq.request_valid("continue") == "true"
+    assert seq.request_valid("previous") == "false"
+    assert seq.request_valid("choice.{target=d}") == "true"
+    assert seq.request_valid("choice.{target=c}") == "false"  # hidden from choice
+    assert seq.request_valid("jump.{target=c}") == "true"
+    assert seq.request_valid("choice.{target=nowhere}") == "unknown"
+    assert seq.request_valid("sideways") == "unknown"
