@@ -67,11 +67,13 @@ def _forward_of(m: Tracking, target: Activity, origin: Activity) -> bool:
     return target in order and origin in order and order.index(target) > order.index(origin)
 
 
-def _check_path_down(m: Tracking, path: list[Activity], top: Activity, forward: bool) -> None:
+def _check_path_down(m: Tracking, path: list[Activity], forward: bool) -> None:
+    """The activities between the common ancestor and the target: forward traversal allowed
+    (SB.2.4), and none inactive with adlseq:preventActivation (SB.2.9-6)."""
     for activity in path:
-        if forward and activity is not path[-1]:
+        if forward:
             choice_activity_traversal(m, activity, "forward")
-        if not m.active(activity) and activity is not top and activity.prevent_activation:
+        if not m.active(activity) and activity.prevent_activation:
             raise SequencingError("SB.2.9-6")
 
 
@@ -98,7 +100,8 @@ def choice_sequencing_request(m: Tracking, target: Activity | None) -> Activity:
         raise SequencingError("SB.2.9-4")
     current = m.get_current()
     top = common_ancestor(current, target) if current is not None else m.root
-    down = target.path_from_root()[target.path_from_root().index(top) :]
+    path = target.path_from_root()
+    between = path[path.index(top) + 1 : -1]  # strictly between the common ancestor and target
     if current is target:
         pass  # case 1: the current activity again
     elif (
@@ -106,42 +109,43 @@ def choice_sequencing_request(m: Tracking, target: Activity | None) -> Activity:
         and current.parent is target.parent
         and current in m.children(current.parent)
     ):
-        # case 2: a sibling; every activity passed on the way must allow the traversal
+        # case 2: a sibling; the current activity and those passed on the way must allow
+        # the traversal (stopForwardTraversal blocks going past an activity)
         siblings = m.children(target.parent) if target.parent else [target]
         here, there = siblings.index(current), siblings.index(target)
         if there > here:
-            passed, direction = siblings[here + 1 : there + 1], "forward"
+            passed, direction = siblings[here:there], "forward"
         else:
-            passed, direction = list(reversed(siblings[there:here])), "backward"
+            passed, direction = list(reversed(siblings[there + 1 : here + 1])), "backward"
         if not passed:
             raise SequencingError("SB.2.9-5")
         for activity in passed:
-            if direction == "forward" and activity is target:
-                break
             choice_activity_traversal(m, activity, direction)
     elif current is None or top is current:
         # case 3: down from the current activity (or the root) to the target
-        _check_path_down(m, down, top, forward=True)
+        choice_activity_traversal(m, top, "forward")
+        _check_path_down(m, between, forward=True)
     elif target is top:
-        # case 4: up to an ancestor of the current activity
-        for activity in [current, *current.ancestors()]:
+        # case 4: up to an ancestor of the current activity; each activity left must allow
+        # it (the current one was checked by the navigation request)
+        for activity in current.ancestors():
             if activity is target:
                 break
             if not activity.choice_exit:
                 raise SequencingError("SB.2.9-7")
     else:
         # case 5: elsewhere in the tree; leave up to the common ancestor, then go down
-        constrained = None
-        for activity in [current, *current.ancestors()]:
+        constrained = current if current.constrain_choice else None
+        for activity in current.ancestors():
             if activity is top:
                 break
-            if m.active(activity) and not activity.choice_exit:
+            if not activity.choice_exit:
                 raise SequencingError("SB.2.9-7")
             if constrained is None and activity.constrain_choice:
                 constrained = activity
         if constrained is not None:
             _check_constrained(m, constrained, target)
-        _check_path_down(m, down, top, forward=_forward_of(m, target, current))
+        _check_path_down(m, between, forward=_forward_of(m, target, current))
     if target.is_leaf:
         return target
     try:

@@ -188,3 +188,25 @@ def test_selection_on_each_new_attempt_draws_again_for_the_new_attempt():
         replay.append(tuple(again.state["activities"]["root"]["children"]))
         again.navigate("exitAll")
     assert replay == draws
+
+
+def test_stop_forward_traversal_blocks_going_past_an_activity_not_reaching_it():
+    """SB.2.9 case 2 with SB.2.4: the traversal is checked on the current activity and those
+    passed, not on the target: a stopForwardTraversal rule on the current activity blocks
+    choosing anything after it, one on the target does not block choosing the target."""
+    stop = [rule("stopForwardTraversal", cond("always"))]
+    seq = sequencer(node("root", node("a"), node("b", pre=stop), node("c")))
+    seq.navigate("start")
+    assert seq.navigate("choice", "c").exception == "SB.2.4-1"  # passes b
+    assert seq.navigate("choice", "b").deliver == "b"  # reaches b
+    assert seq.navigate("choice", "c").exception == "SB.2.4-1"  # leaves b forward
+    assert seq.navigate("choice", "a").deliver == "a"  # backward is not forward traversal
+
+
+def test_choice_down_from_the_root_checks_the_clusters_on_the_way():
+    """SB.2.9 case 3: with no current activity, a stopForwardTraversal rule on a cluster
+    between the root and the target blocks the choice (SB.2.4-1)."""
+    stop = [rule("stopForwardTraversal", cond("always"))]
+    tree = node("root", node("m", node("a"), node("b"), pre=stop), node("z"))
+    assert sequencer(tree).navigate("choice", "b").exception == "SB.2.4-1"
+    assert sequencer(tree).navigate("choice", "z").deliver == "z"
