@@ -151,9 +151,10 @@ def choice_sequencing_request(m: Tracking, target: Activity | None) -> Activity:
     try:
         return flow(m, target, "forward", True)
     except (SequencingError, EndSession):
-        terminate_descendent_attempts(m, top)
-        end_attempt(m, top)
-        m.set_current(target)
+        if current is not None:
+            terminate_descendent_attempts(m, top)
+            end_attempt(m, top)
+            m.set_current(target)
         raise SequencingError("SB.2.9-9") from None
 
 

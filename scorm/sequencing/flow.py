@@ -28,13 +28,15 @@ def flow_tree_traversal(
 ) -> tuple[Activity, str]:
     """SB.2.1 Flow Tree Traversal Subprocess: the next activity in preorder (forward) or
     reverse preorder (backward) and the direction taken. Past the last activity it ends the
-    descendants' attempts and the session (EndSession); before the first it raises SB.2.1-3."""
+    descendants' attempts and the session (EndSession); before the first it raises SB.2.1-3,
+    and backward inside a forward-only cluster SB.2.1-4 (unless turning round out of one)."""
     parent = activity.parent
+    turned = False
     if previous_direction == "backward" and parent is not None:
         siblings = _siblings(m, activity)
         if siblings and siblings[-1] is activity:
             # Leaving a forward-only cluster entered backward: turn round at its first child.
-            direction, activity = "backward", siblings[0]
+            direction, activity, turned = "backward", siblings[0], True
     if direction == "forward":
         last = m.preorder()[-1]
         if activity is last or (parent is None and not consider_children):
@@ -54,6 +56,8 @@ def flow_tree_traversal(
     if parent is None:
         raise SequencingError("SB.2.1-3")
     if activity.is_leaf or not consider_children:
+        if parent.forward_only and not turned:
+            raise SequencingError("SB.2.1-4")  # no walking backward in a forward-only cluster
         siblings = _siblings(m, activity)
         if activity not in siblings or siblings[0] is activity:
             return flow_tree_traversal(m, parent, "backward", False)

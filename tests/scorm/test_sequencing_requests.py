@@ -210,3 +210,27 @@ def test_choice_down_from_the_root_checks_the_clusters_on_the_way():
     tree = node("root", node("m", node("a"), node("b"), pre=stop), node("z"))
     assert sequencer(tree).navigate("choice", "b").exception == "SB.2.4-1"
     assert sequencer(tree).navigate("choice", "z").deliver == "z"
+
+
+def test_previous_cannot_walk_backward_through_a_forward_only_cluster():
+    """SB.2.1 step 4.2: walking backward out of a module into a forward-only parent is
+    refused (SB.2.1-4), although the module itself allows previous (NB.2.1 passes)."""
+    tree = node("root", node("m1", node("a")), node("m2", node("x"), node("y")), forward_only=True)
+    seq = sequencer(tree)
+    seq.navigate("choice", "x")
+    assert seq.navigate("previous").exception == "SB.2.1-4"
+
+
+def test_previous_passes_backward_over_a_forward_only_cluster_whose_activities_are_skipped():
+    """SB.2.1 step 2 (reversal) with SB.2.2: entering a forward-only cluster backward turns
+    forward; when every activity in it is skipped, the traversal turns round at its end and
+    leaves it backward, reaching the activity before it."""
+    tree = node(
+        "root",
+        node("a"),
+        node("m", node("x", pre=SKIP), node("y", pre=SKIP), forward_only=True),
+        node("z"),
+    )
+    seq = sequencer(tree)
+    assert seq.navigate("choice", "z").deliver == "z"
+    assert seq.navigate("previous").deliver == "a"
