@@ -220,10 +220,11 @@ class Sequencer:
                     "visible": activity.visible,
                     "hide_lms_ui": list(activity.hide_lms_ui),
                     "valid_choice": valid.get(activity.id, False),
-                    "hidden_from_choice": sequencing_rules_check(
-                        m, activity, "pre", ("hiddenFromChoice",)
-                    )
-                    is not None,
+                    # SB.2.9 step 3: a hidden cluster hides what is inside it too
+                    "hidden_from_choice": any(
+                        sequencing_rules_check(m, a, "pre", ("hiddenFromChoice",)) is not None
+                        for a in activity.path_from_root()
+                    ),
                     "disabled": check_activity(m, activity),
                     "completion_status": completion,
                     "success_status": _status(m.satisfied(activity), "passed", "failed"),

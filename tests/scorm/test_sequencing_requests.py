@@ -69,6 +69,7 @@ def test_choice_of_a_hidden_activity_is_refused():
     assert seq.navigate("choice", "b").exception == "SB.2.9-3"
     toc = {e["id"]: e for e in seq.toc()}
     assert toc["m"]["hidden_from_choice"] is True and toc["b"]["valid_choice"] is False
+    assert toc["b"]["hidden_from_choice"] is True  # inside a hidden cluster
     assert toc["a"]["valid_choice"] is True
 
 
