@@ -17,6 +17,12 @@ from scorm.sequencing.tree import Activity, Condition, RollupRuleDef
 
 __all__ = [
     "activity_progress_rollup",
+    "activity_progress_rollup_using_measure",
+    "activity_progress_rollup_using_rules",
+    "evaluate_rollup_conditions",
+    "objective_rollup_using_default",
+    "objective_rollup_using_measure",
+    "objective_rollup_using_rules",
     "check_child_for_rollup",
     "completion_measure_rollup",
     "measure_rollup",
@@ -25,7 +31,8 @@ __all__ = [
     "rollup_rule_check",
 ]
 
-# IMS SS default rollup rules (SN 4.6.5), used for an action the activity defines no rule for.
+# IMS SS default rollup rules (SN 4.6.5), used when the activity defines no rule of the pair
+# (satisfied / notSatisfied, completed / incomplete), as ADL's sample RTE does too.
 _DEFAULTS = {
     "satisfied": RollupRuleDef("satisfied", (Condition("satisfied"),)),
     "notSatisfied": RollupRuleDef("notSatisfied", (Condition("objectiveStatusKnown"),)),
@@ -89,7 +96,7 @@ def check_child_for_rollup(m: Tracking, child: Activity, action: str) -> bool:
     return True
 
 
-def _evaluate_rollup_conditions(m: Tracking, child: Activity, rule: RollupRuleDef) -> bool | None:
+def evaluate_rollup_conditions(m: Tracking, child: Activity, rule: RollupRuleDef) -> bool | None:
     """RB.1.4.1 Evaluate Rollup Conditions Subprocess, on one child (three-valued)."""
     return combine((evaluate_condition(m, child, c) for c in rule.conditions), rule.combination)
 
@@ -98,7 +105,7 @@ def _rule_applies(m: Tracking, activity: Activity, rule: RollupRuleDef) -> bool:
     bag: list[bool | None] = []
     for child in _tracked_children(m, activity):
         if check_child_for_rollup(m, child, rule.action):
-            bag.append(_evaluate_rollup_conditions(m, child, rule))
+            bag.append(evaluate_rollup_conditions(m, child, rule))
     if not bag:
         return False  # no child to consider: the rule does not change the status
     trues = sum(1 for v in bag if v is True)
@@ -115,45 +122,87 @@ def _rule_applies(m: Tracking, activity: Activity, rule: RollupRuleDef) -> bool:
     return False
 
 
-def rollup_rule_check(m: Tracking, activity: Activity, action: str) -> bool:
-    """RB.1.4 Rollup Rule Check Subprocess: whether a rollup rule with `action` applies; the
-    default rule when the activity defines none with that action."""
-    rules = [r for r in activity.rollup_rules if r.action == action]
-    return any(_rule_applies(m, activity, r) for r in rules or [_DEFAULTS[action]])
+def rollup_rule_check(
+    m: Tracking, activity: Activity, action: str, rules: tuple[RollupRuleDef, ...] | None = None
+) -> bool:
+    """RB.1.4 Rollup Rule Check Subprocess: whether one of the rules (by default the
+    activity's) with `action` applies to its children."""
+    candidates = activity.rollup_rules if rules is None else rules
+    return any(_rule_applies(m, activity, r) for r in candidates if r.action == action)
+
+
+def _set_by_rules(
+    m: Tracking, activity: Activity, field: str, no: str, yes: str, rules: tuple[RollupRuleDef, ...]
+) -> None:
+    # "Not" first, so that when both apply the positive status wins; when neither does, the
+    # status stays as it was (the book sets it only when a rule applies).
+    if rollup_rule_check(m, activity, no, rules):
+        m.write(activity, activity.primary, field, False)
+    if rollup_rule_check(m, activity, yes, rules):
+        m.write(activity, activity.primary, field, True)
+
+
+def objective_rollup_using_measure(m: Tracking, activity: Activity) -> None:
+    """RB.1.2.a Objective Rollup Using Measure Subprocess: satisfied when the measure reaches
+    minNormalizedMeasure; unknown without a measure, or while the activity is active when
+    adlseq:measureSatisfactionIfActive is false."""
+    primary = activity.primary
+    measure = m.measure(activity)
+    value = None if measure is None else measure >= primary.min_measure
+    if m.active(activity) and not activity.measure_satisfaction_if_active:
+        value = None
+    m.write(activity, primary, "satisfied", value)
+
+
+def objective_rollup_using_rules(m: Tracking, activity: Activity) -> None:
+    """RB.1.2.b Objective Rollup Using Rules Subprocess: the activity's notSatisfied and
+    satisfied rollup rules."""
+    _set_by_rules(m, activity, "satisfied", "notSatisfied", "satisfied", activity.rollup_rules)
+
+
+def objective_rollup_using_default(m: Tracking, activity: Activity) -> None:
+    """RB.1.2.c Objective Rollup Using Default Subprocess: not satisfied when every child's
+    status is known, satisfied when every child is satisfied (SN 4.6.5)."""
+    rules = (_DEFAULTS["notSatisfied"], _DEFAULTS["satisfied"])
+    _set_by_rules(m, activity, "satisfied", "notSatisfied", "satisfied", rules)
 
 
 def objective_rollup(m: Tracking, activity: Activity) -> None:
-    """RB.1.2 Objective Rollup Process: by measure (RB.1.2.a) when the primary objective is
-    satisfied by measure, else by rules (RB.1.2.b) or the default rules (RB.1.2.c). When no
-    rule fires the status stays as it was (the book sets it only when a rule applies; a new
-    attempt starts it unknown, DB.2)."""
-    primary = activity.primary
-    if primary.satisfied_by_measure:
-        # RB.1.2.a: `Tracking.satisfied` applies measureSatisfactionIfActive when read.
-        measure = m.measure(activity)
-        value = None if measure is None else measure >= primary.min_measure
-        if m.active(activity) and not activity.measure_satisfaction_if_active:
-            value = None
-        m.write(activity, primary, "satisfied", value)
-        return
-    if rollup_rule_check(m, activity, "notSatisfied"):
-        m.write(activity, primary, "satisfied", False)
-    if rollup_rule_check(m, activity, "satisfied"):
-        m.write(activity, primary, "satisfied", True)
+    """RB.1.2 Objective Rollup Process: by measure when the primary objective is satisfied
+    by measure, else by the activity's satisfaction rules, else by the default rules."""
+    if activity.primary.satisfied_by_measure:
+        objective_rollup_using_measure(m, activity)
+    elif any(r.action in ("satisfied", "notSatisfied") for r in activity.rollup_rules):
+        objective_rollup_using_rules(m, activity)
+    else:
+        objective_rollup_using_default(m, activity)
+
+
+def activity_progress_rollup_using_measure(m: Tracking, activity: Activity) -> None:
+    """RB.1.3.a Activity Progress Rollup Using Measure Subprocess (completedByMeasure):
+    completed when the completion amount reaches minProgressMeasure, unknown without one."""
+    amount = m.progress(activity)
+    value = None if amount is None else amount >= activity.min_progress_measure
+    m.write(activity, activity.primary, "completed", value)
+
+
+def activity_progress_rollup_using_rules(m: Tracking, activity: Activity) -> None:
+    """RB.1.3.b Activity Progress Rollup Using Rules Subprocess: the activity's incomplete
+    and completed rollup rules, or the default ones (incomplete when every child's progress
+    is known, completed when every child is completed) when it defines none."""
+    rules = activity.rollup_rules
+    if not any(r.action in ("completed", "incomplete") for r in rules):
+        rules = (_DEFAULTS["incomplete"], _DEFAULTS["completed"])
+    _set_by_rules(m, activity, "completed", "incomplete", "completed", rules)
 
 
 def activity_progress_rollup(m: Tracking, activity: Activity) -> None:
-    """RB.1.3 Activity Progress Rollup Process: by measure (RB.1.3.a, completedByMeasure)
-    or by rules (RB.1.3.b, the defaults when none are defined)."""
+    """RB.1.3 Activity Progress Rollup Process: by measure (completedByMeasure) or by
+    rules."""
     if activity.completed_by_measure:
-        amount = m.progress(activity)
-        value = None if amount is None else amount >= activity.min_progress_measure
-        m.write(activity, activity.primary, "completed", value)
-        return
-    if rollup_rule_check(m, activity, "incomplete"):
-        m.write(activity, activity.primary, "completed", False)
-    if rollup_rule_check(m, activity, "completed"):
-        m.write(activity, activity.primary, "completed", True)
+        activity_progress_rollup_using_measure(m, activity)
+    else:
+        activity_progress_rollup_using_rules(m, activity)
 
 
 def overall_rollup(m: Tracking, activity: Activity) -> None:

@@ -334,3 +334,15 @@ def test_a_rollup_with_no_rule_firing_leaves_the_status_as_it_was():
     _set(m, "b", satisfied=False, completed=False)
     overall_rollup(m, m["b"])
     assert (m.satisfied(m.root), m.completed(m.root)) == (False, False)
+
+
+def test_default_rules_apply_only_when_the_activity_has_none_of_the_pair():
+    """RB.1.2 / RB.1.3: the default rules stand in only for an activity without any rule of
+    the pair; an activity with just a satisfied rule never rolls up "not satisfied"."""
+    only_satisfied = [rollup_rule("satisfied", cond("satisfied"), child_set="all")]
+    m = tracking(node("root", node("a"), node("b"), rollup={"rules": only_satisfied}))
+    _set(m, "a", satisfied=False, completed=False)
+    _set(m, "b", satisfied=False, completed=False)
+    overall_rollup(m, m["a"])
+    assert m.satisfied(m.root) is None
+    assert m.completed(m.root) is False  # no completion rule: the defaults apply

@@ -108,7 +108,16 @@ def test_exit_parent_then_the_cluster_post_condition_retries_the_module():
         "module",
         node("lesson"),
         node("quiz", post=[rule("exitParent", cond("always"))]),
-        post=[rule("retry", NOT_SATISFIED)],
+        # RB.1.2.b: with only a satisfied rule the module's status stays unknown until it
+        # fires, so the retry rule also asks "not objectiveStatusKnown".
+        post=[
+            rule(
+                "retry",
+                NOT_SATISFIED,
+                cond("objectiveStatusKnown", negated=True),
+                combination="any",
+            )
+        ],
         rollup={"rules": [rollup_rule("satisfied", cond("satisfied"), child_set="any")]},
     )
     seq = sequencer(node("root", module, node("next")))
