@@ -24,11 +24,13 @@ from scorm.manifest.model import (
 )
 from scorm.manifest.reader import SCHEMA_VERSIONS, launch_url, parse_manifest, with_files
 from scorm.manifest.sequencing import (
+    ConstrainedChoice,
     ControlMode,
     DeliveryControls,
     LimitConditions,
     Objective,
     ObjectiveMap,
+    Randomization,
     RollupConsiderations,
     RollupRule,
     RollupRules,
@@ -42,6 +44,7 @@ __all__ = [
     "MANIFEST",
     "SCHEMA_VERSIONS",
     "CompletionThreshold",
+    "ConstrainedChoice",
     "ControlMode",
     "DataMap",
     "DeliveryControls",
@@ -52,6 +55,7 @@ __all__ = [
     "ObjectiveMap",
     "Organization",
     "Package",
+    "Randomization",
     "Resource",
     "RollupConsiderations",
     "RollupRule",

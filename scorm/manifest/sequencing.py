@@ -33,6 +33,20 @@ RULE_ACTIONS = {
 ROLLUP_ACTIONS = ("satisfied", "notSatisfied", "completed", "incomplete")
 CHILD_ACTIVITY_SETS = ("all", "any", "none", "atLeastCount", "atLeastPercent")
 ROLLUP_CONSIDERATIONS = ("always", "ifAttempted", "ifNotSkipped", "ifNotSuspended")
+TIMINGS = ("never", "once", "onEachNewAttempt")
+# adlseq:mapInfo attribute -> ObjectiveMap field (4th Edition extension of imsss:mapInfo).
+ADLSEQ_MAP_FIELDS = {
+    "readCompletionStatus": "read_completion_status",
+    "writeCompletionStatus": "write_completion_status",
+    "readProgressMeasure": "read_progress_measure",
+    "writeProgressMeasure": "write_progress_measure",
+    "readRawScore": "read_raw_score",
+    "writeRawScore": "write_raw_score",
+    "readMinScore": "read_min_score",
+    "writeMinScore": "write_min_score",
+    "readMaxScore": "read_max_score",
+    "writeMaxScore": "write_max_score",
+}
 
 
 @dataclass(frozen=True)
@@ -70,10 +84,16 @@ class SequencingRule:
 
 @dataclass(frozen=True)
 class LimitConditions:
-    """imsss:limitConditions; only the attempt limits are part of SCORM 2004."""
+    """imsss:limitConditions: the attempt limit, and the duration and time limits an LMS may
+    evaluate (SN book 3.4.1; ISO 8601 durations such as "PT1H", date-times as written)."""
 
     attempt_limit: int | None = None
-    attempt_absolute_duration_limit: str | None = None  # ISO 8601 duration, e.g. "PT1H"
+    attempt_absolute_duration_limit: str | None = None
+    attempt_experienced_duration_limit: str | None = None
+    activity_absolute_duration_limit: str | None = None
+    activity_experienced_duration_limit: str | None = None
+    begin_time_limit: str | None = None
+    end_time_limit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,17 @@ class ObjectiveMap:
     read_normalized_measure: bool = True
     write_satisfied_status: bool = False
     write_normalized_measure: bool = False
+    # adlseq:objectives/adlseq:objective/adlseq:mapInfo (4th Edition), merged in by target id.
+    read_completion_status: bool = False
+    write_completion_status: bool = False
+    read_progress_measure: bool = False
+    write_progress_measure: bool = False
+    read_raw_score: bool = False
+    write_raw_score: bool = False
+    read_min_score: bool = False
+    write_min_score: bool = False
+    read_max_score: bool = False
+    write_max_score: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +173,24 @@ class RollupConsiderations:
 
 
 @dataclass(frozen=True)
+class ConstrainedChoice:
+    """adlseq:constrainedChoiceConsiderations."""
+
+    choose_only_next_or_previous: bool = False  # constrainChoice
+    prevent_activation: bool = False
+
+
+@dataclass(frozen=True)
+class Randomization:
+    """imsss:randomizationControls: which children an attempt offers, and in what order."""
+
+    randomization_timing: str = "never"  # never, once, onEachNewAttempt
+    select_count: int | None = None
+    reorder_children: bool = False
+    selection_timing: str = "never"
+
+
+@dataclass(frozen=True)
 class Sequencing:
     """The sequencing of one activity (item or organization); the defaults are IMS SS's."""
 
@@ -154,6 +203,8 @@ class Sequencing:
     rollup_rules: RollupRules = RollupRules()
     delivery_controls: DeliveryControls = DeliveryControls()
     rollup_considerations: RollupConsiderations = RollupConsiderations()
+    constrained_choice: ConstrainedChoice = ConstrainedChoice()
+    randomization: Randomization = Randomization()
     idref: str | None = None  # the imsss:sequencingCollection entry it was combined with
 
     @property

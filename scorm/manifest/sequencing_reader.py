@@ -4,21 +4,26 @@ reader, mixed into it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from scorm.errors import N_
 from scorm.manifest.sequencing import (
+    ADLSEQ_MAP_FIELDS,
     CHILD_ACTIVITY_SETS,
     ROLLUP_ACTIONS,
     ROLLUP_CONDITIONS,
     ROLLUP_CONSIDERATIONS,
     RULE_ACTIONS,
     RULE_CONDITIONS,
+    TIMINGS,
+    ConstrainedChoice,
     ControlMode,
     DeliveryControls,
     LimitConditions,
     Objective,
     ObjectiveMap,
+    Randomization,
     RollupConsiderations,
     RollupRule,
     RollupRules,
@@ -68,6 +73,7 @@ class SequencingReader:
                 local = {c.tag for c in children}
                 children += [c for c in elements(shared) if c.tag not in local]
         values: dict[str, Any] = {"idref": idref}
+        extended_maps: list[Any] = []
         for child in children:
             ns, name = namespace_of(child), local_name(child)
             if ns == NS_IMSSS and name == "controlMode":
@@ -101,9 +107,76 @@ class SequencingReader:
                 )
             elif ns == NS_ADLSEQ and name == "rollupConsiderations":
                 values["rollup_considerations"] = self.rollup_considerations(child)
+            elif ns == NS_ADLSEQ and name == "constrainedChoiceConsiderations":
+                values["constrained_choice"] = ConstrainedChoice(
+                    choose_only_next_or_previous=self.boolean(child, "constrainChoice", False),
+                    prevent_activation=self.boolean(child, "preventActivation", False),
+                )
+            elif ns == NS_IMSSS and name == "randomizationControls":
+                values["randomization"] = self.randomization(child)
+            elif ns == NS_ADLSEQ and name == "objectives":
+                extended_maps.append(child)
             else:
                 self.unsupported(child)
+        for element_ in extended_maps:
+            values["objectives"] = self.extended_objectives(element_, values.get("objectives", ()))
         return Sequencing(**values)
+
+    def randomization(self, element: Any) -> Randomization:
+        """imsss:randomizationControls (SN book 3.10: selection, then randomization)."""
+
+        def timing(name: str) -> str:
+            return self.choice(element, name, element.get(name), TIMINGS, "never") or "never"
+
+        return Randomization(
+            randomization_timing=timing("randomizationTiming"),
+            select_count=self.whole(element, "selectCount"),
+            reorder_children=self.boolean(element, "reorderChildren", False),
+            selection_timing=timing("selectionTiming"),
+        )
+
+    def extended_objectives(
+        self, element: Any, objectives: tuple[Objective, ...]
+    ) -> tuple[Objective, ...]:
+        """adlseq:objectives: the 4th Edition's completion, progress and score maps, added to
+        the imsss:mapInfo of the same objective and target (CAM 5.1.10)."""
+        by_id = {o.identifier: o for o in objectives}
+        for child in elements(element):
+            if namespace_of(child) != NS_ADLSEQ or local_name(child) != "objective":
+                self.unsupported(child)
+                continue
+            identifier = (child.get("objectiveID") or "").strip()
+            objective = by_id.get(identifier)
+            if objective is None:
+                self.problem(
+                    child,
+                    N_("The adlseq:objective '%(id)s' names no objective of this activity."),
+                    id=identifier,
+                )
+                continue
+            maps = {m.target_objective_id: m for m in objective.maps}
+            for info in elements(child):
+                if namespace_of(info) != NS_ADLSEQ or local_name(info) != "mapInfo":
+                    self.unsupported(info)
+                    continue
+                target = (info.get("targetObjectiveID") or "").strip()
+                if not target:
+                    self.problem(info, N_("This mapInfo has no targetObjectiveID."))
+                    continue
+                # Without an imsss:mapInfo of the same target, the objective reads and writes
+                # only what adlseq:mapInfo says: satisfaction and measure are not shared.
+                base = maps.get(target) or ObjectiveMap(
+                    target,
+                    read_satisfied_status=False,
+                    read_normalized_measure=False,
+                )
+                flags = {
+                    field: self.boolean(info, attribute, attribute.startswith("read"))
+                    for attribute, field in ADLSEQ_MAP_FIELDS.items()
+                }
+                maps[target] = replace(base, **flags)
+            by_id[identifier] = replace(objective, maps=tuple(maps.values()))
+        return tuple(by_id[o.identifier] for o in objectives)
 
     def unsupported(self, element: Any) -> None:
         prefix = {NS_IMSSS: "imsss:", NS_ADLSEQ: "adlseq:", NS_ADLNAV: "adlnav:"}.get(
@@ -192,25 +265,17 @@ class SequencingReader:
         return tuple(result)
 
     def limit_conditions(self, element: Any) -> LimitConditions:
-        for name in (
-            "attemptExperiencedDurationLimit",
-            "activityAbsoluteDurationLimit",
-            "activityExperiencedDurationLimit",
-            "beginTimeLimit",
-            "endTimeLimit",
-        ):
-            if element.get(name) is not None:
-                self.warn(
-                    element,
-                    N_("<%(element)s> is not supported by Hocvu; it is ignored."),
-                    element=f"imsss:limitConditions {name}",
-                )
+        def raw(name: str) -> str | None:
+            return (element.get(name) or "").strip() or None
+
         return LimitConditions(
             attempt_limit=self.whole(element, "attemptLimit"),
-            attempt_absolute_duration_limit=(
-                element.get("attemptAbsoluteDurationLimit") or ""
-            ).strip()
-            or None,
+            attempt_absolute_duration_limit=raw("attemptAbsoluteDurationLimit"),
+            attempt_experienced_duration_limit=raw("attemptExperiencedDurationLimit"),
+            activity_absolute_duration_limit=raw("activityAbsoluteDurationLimit"),
+            activity_experienced_duration_limit=raw("activityExperiencedDurationLimit"),
+            begin_time_limit=raw("beginTimeLimit"),
+            end_time_limit=raw("endTimeLimit"),
         )
 
     def objectives(self, element: Any) -> tuple[Objective, ...]:

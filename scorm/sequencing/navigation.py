@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scorm.manifest import Item, Manifest, Organization, Sequencing
+from scorm.sequencing.definition import condition_dict, node_extras, sequencing_extras
 
 __all__ = ["Navigator", "ScoStatus", "describe"]
 
@@ -29,9 +30,7 @@ def _rules(rules) -> list[dict[str, Any]]:
         {
             "action": rule.action,
             "combination": rule.combination,
-            "conditions": [
-                {"condition": c.condition, "negated": c.negated} for c in rule.conditions
-            ],
+            "conditions": [condition_dict(c) for c in rule.conditions],
         }
         for rule in rules
     ]
@@ -58,6 +57,8 @@ def _sequencing(seq: Sequencing | None) -> dict[str, Any]:
         "attempt_limit": seq.limit_conditions.attempt_limit,
         "objective": objective,
         "rollup_satisfied": seq.rollup_rules.rollup_objective_satisfied,
+        # The full definition the sequencing engine (scorm.sequencing.sequencer) reads.
+        **sequencing_extras(seq),
     }
 
 
@@ -94,6 +95,7 @@ def describe(manifest: Manifest, organization: Organization | None = None) -> di
             "sco": bool(item.launch) and not item.children,
             "seq": _sequencing(item.sequencing),
             "children": [node(child) for child in item.children],
+            **node_extras(item, manifest.edition),
         }
         if entry["sco"]:
             href, parameters = _split_launch(item.launch or "")
@@ -124,6 +126,8 @@ def describe(manifest: Manifest, organization: Organization | None = None) -> di
         "sco": False,
         "seq": _sequencing(organization.sequencing),
         "children": [node(item) for item in organization.items],
+        **node_extras(None, manifest.edition),
+        "objectives_global_to_system": organization.objectives_global_to_system,
     }
     return {
         "standard": manifest.version,
