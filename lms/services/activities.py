@@ -114,7 +114,12 @@ class ScormKind(ActivityKind):
         self, activity: Activity, progress: ActivityProgress, now: datetime
     ) -> Blocker | None:
         summaries = progress.data.get("scos", {})
-        if all(summaries.get(sco, {}).get("satisfied") for sco in activity.content["scos"]):
+        sequencing = progress.data.get("sequencing")
+        if sequencing is not None:
+            # SCORM 2004: the SN engine's root decides (lms.services.tracking.sequencing).
+            if sequencing.get("done"):
+                return None
+        elif all(summaries.get(sco, {}).get("satisfied") for sco in activity.content["scos"]):
             return None
         if activity.content.get("complete_on") == "passed":
             return Blocker(N_("Pass the lesson in the player; it is marked done by itself."), {})

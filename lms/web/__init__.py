@@ -61,6 +61,7 @@ def site_csp(config) -> str:
     """The policy of the site's pages, with this site's content origin."""
     return CSP.format(content=config["HOCVU_CONTENT_ORIGIN"])
 
+
 # Endpoints a user who must change their password may still reach.
 _OPEN_WHILE_PASSWORD_EXPIRED = {"auth.change_password", "auth.logout", "auth.set_language"}
 

@@ -110,10 +110,13 @@ def roll_up(
     now = now or utcnow()
     session.flush()
     progress = _store_summary(session, enrolment, activity)
+    package = package_of(session, activity)
+    if package.standard == "2004":
+        # The SN engine decides (lms.services.tracking.sequencing), not this per-SCO rule.
+        return progress
     summaries = progress.data["scos"]
     done = {sco for sco, summary in summaries.items() if summary["satisfied"]}
     # Parts the package's own rules skip (a lesson whose quiz was passed) are not needed.
-    package = package_of(session, activity)
     nav = Navigator(
         package.manifest,
         {
