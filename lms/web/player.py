@@ -100,7 +100,8 @@ def runtime(activity_id: int, index: int):
             return _json_error(403, gettext(refused.message or "")), 403
     if item.get("asset"):
         tracking.launched_asset(db.session, state)
-    launch, stored, key = tracking.start_session(db.session, state, current_user)
+    entry = engine["values"]["cmi.entry"] if engine is not None else None
+    launch, stored, key = tracking.start_session(db.session, state, current_user, entry)
     if engine is not None:
         launch = dataclasses.replace(launch, nav_valid=engine["nav_valid"])
         stored = tracking.launch_pairs(stored, engine["values"], launch.entry)
