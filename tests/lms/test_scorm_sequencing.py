@@ -158,23 +158,55 @@ def test_terminate_with_continue_delivers_the_next_part_and_the_lesson_completes
     assert progress_of(session).status == ProgressStatus.DONE
 
 
-def test_after_terminate_without_a_request_nothing_is_delivered(client, login, course):
+def test_after_terminate_without_a_request_nothing_is_delivered(client, login, course, session):
     """RTE 4.4.1: a SCO that terminates with adl.nav.request _none_ asks for nothing; the
-    LMS delivers nothing until the learner asks (the page shows the table of contents and
-    the controls the engine allows, here continue, now that part 1 is satisfied)."""
+    LMS delivers nothing until the learner asks (the commit's answer has no navigation and
+    the registration no delivery). The learner's continue (the page's control) then runs in
+    the engine and delivers part 2."""
     version = course("ordered")
     login("hv.seq")
     page(client, version)
     rt = runtime(client, version, 0)
     answer = send(client, rt, 1, PASSED, terminated=True).get_json()
     assert answer["navigation"] is None
+    assert answer["nav_valid"]["adl.nav.request_valid.continue"] == "true"
+    session.rollback()
+    assert session.scalars(select(Registration)).one().delivered is None
+    response = control(client, version, "continue")
+    assert response.status_code == 302 and response.location.endswith(lesson_url(version))
+    assert launched(page(client, version)) == 1
+
+
+def test_a_new_visit_after_a_terminate_without_request_opens_the_part_again(client, login, course):
+    """LMS choice: opening the lesson page anew is the learner asking for the part they were
+    in (a choice of the current activity, SB.2.9): a SCO that ended with cmi.exit = suspend
+    resumes (cmi.entry = resume, its data kept). Where choice is off, the page waits for
+    the controls instead (the forced-order package allows choice)."""
+    version = course("ordered")
+    login("hv.seq")
+    page(client, version)
+    rt = runtime(client, version, 0)
+    data = [["cmi.location", "trang-3"], ["cmi.exit", "suspend"]]
+    assert send(client, rt, 1, data, terminated=True).get_json()["navigation"] is None
+    html = page(client, version)
+    assert launched(html) == 0
+    resumed = runtime(client, version, 0)
+    assert resumed["launch"]["entry"] == "resume"
+    assert ["cmi.location", "trang-3"] in resumed["stored"]
+
+
+def test_where_nothing_may_be_chosen_a_new_visit_waits_for_the_controls(client, login, course):
+    """The forced sequential package (choice off, NB.2.1-10): after a Terminate without a
+    request, a new visit launches nothing and offers continue."""
+    version = course("forced-sequential")
+    login("hv.seq")
+    page(client, version)
+    rt = runtime(client, version, 0)
+    send(client, rt, 1, [["cmi.completion_status", "completed"]], terminated=True)
     html = page(client, version)
     assert launched(html) is None
     assert "Hãy chọn một phần trong danh sách" in html
     assert 'rel="next"' in html
-    response = control(client, version, "continue")
-    assert response.status_code == 302 and response.location.endswith(lesson_url(version))
-    assert launched(page(client, version)) == 1
 
 
 def test_exit_the_lesson_suspends_all_and_the_next_visit_resumes(client, login, course):
@@ -306,3 +338,39 @@ def test_a_stale_registration_is_not_stored_over_a_newer_one(client, login, cour
 
 def reg_package(session) -> ScormPackage:
     return session.scalars(select(ScormPackage)).one()
+
+
+def test_hide_lms_ui_hides_the_controls_the_sco_asks_to_hide(
+    client, login, make, session, app, learner
+):
+    """adlnav:hideLMSUI (CAM 5.1.3.6; SN 4th ed. presentation): lesson 1 of the package hides
+    continue and previous; the engine allows continue there (its adl.nav.request_valid says
+    true), yet the page shows no Next button, and shows it on lesson 2, which hides nothing."""
+    from tests.lms.test_scorm_tracking import package_bytes
+
+    storage = LocalStorage(app.config["HOCVU_FILES_DIR"])
+    version = catalog.scorm_course(session, None, package_bytes("scorm2004-multi"), storage)
+    catalog.publish(session, None, version)
+    make.enrol(learner, version)
+    make.commit()
+    login("hv.seq")
+    html = page(client, version)
+    assert launched(html) == 0
+    rt = runtime(client, version, 0)
+    assert rt["launch"]["nav_valid"]["adl.nav.request_valid.continue"] == "true"
+    assert 'rel="next"' not in html
+    send(client, rt, 1, [["cmi.progress_measure", "0.9"]], terminated=True)
+    assert control(client, version, "continue").status_code == 302
+    html = page(client, version)
+    assert launched(html) == 1
+    assert 'rel="next"' in html
+
+
+def test_choosing_a_cluster_delivers_what_the_engine_delivers(client, login, course):
+    """SB.2.9 with a cluster target: choice delivers the first leaf flow reaches inside it
+    (the content cluster's first lesson); the cluster is a link in the contents."""
+    version = course("pretest-posttest")
+    login("hv.seq")
+    html = page(client, version)
+    assert "content" in toc_links(html)
+    assert launched(page(client, version, "?sco=content")) == 1

@@ -399,16 +399,23 @@ def sequenced_player(
 ) -> dict[str, Any]:
     """The lesson page of a SCORM 2004 activity: a first visit starts the sequencing session
     (start), a visit after a suspend resumes it (resume all), `chosen` (?sco=) is a choice,
-    and otherwise the page shows the delivered activity, or nothing when the last one
-    terminated without asking for anything (the learner asks next). A refused choice
-    launches nothing and says why."""
+    and otherwise the page shows the delivered activity, or chooses the current one again
+    when its SCO terminated without asking for anything (nothing when it may not be chosen:
+    the learner asks next). A refused choice launches nothing and says why."""
     reg = registration_of(session, enrolment, activity)
     refusal = None
+    current = (reg.state or {}).get("current")
     if chosen and chosen != reg.delivered:
         refusal = navigate(session, enrolment, activity, "choice", chosen, files_root).message
-    elif not chosen and reg.delivered is None and (reg.state or {}).get("current") is None:
+    elif not chosen and reg.delivered is None and current is None:
         request = "resumeAll" if (reg.state or {}).get("suspended") else "start"
         navigate(session, enrolment, activity, request, None, files_root)
+    elif not chosen and reg.delivered is None:
+        # LMS choice: opening the lesson page anew (a reload, a visit after the tab was
+        # closed) asks for the part the learner was in, when it may be chosen (a SCO that
+        # ended with cmi.exit = suspend resumes); otherwise the page waits for the learner.
+        # Within one page, a SCO that terminated without a request is followed by nothing.
+        navigate(session, enrolment, activity, "choice", current, files_root)
     session.refresh(reg)
     view = sequenced_view(session, enrolment, activity, files_root)
     if refusal is not None:
