@@ -321,6 +321,7 @@
           if (answer.nav_valid && frame.contentWindow) {
             frame.contentWindow.postMessage({ hocvu: "valid", valid: answer.nav_valid }, rt.content_origin);
           }
+          if (answer.nav_valid) showValid(answer.nav_valid);
           var nav = answer.navigation;
           if (record.terminated && nav && nav.url && !unloading && !leavingTo) {
             leavingTo = nav.url;
@@ -330,6 +331,24 @@
             show("waiting");
           }
         };
+      }
+
+      /* The page's controls and table of contents as the engine now allows (a commit may
+       * satisfy the part, opening the next one). */
+      function showValid(valid) {
+        var prefix = "adl.nav.request_valid.";
+        root.querySelectorAll("[data-nav-control]").forEach(function (form) {
+          var name = form.dataset.navControl;
+          if (name === "continue" || name === "previous") form.hidden = valid[prefix + name] !== "true";
+        });
+        root.querySelectorAll("[data-toc]").forEach(function (entry) {
+          var link = entry.querySelector("[data-choice-link]");
+          var text = entry.querySelector("[data-choice-text]");
+          if (!link || !text) return;
+          var ok = valid[prefix + "choice.{target=" + entry.dataset.toc + "}"] === "true";
+          link.hidden = !ok;
+          text.hidden = ok;
+        });
       }
 
       function onTerminate(request) {
