@@ -93,4 +93,6 @@ def test_attendance_taken_offline_is_sent_later_and_a_learner_checks_in(
     session.rollback()
     mark = session.get(Attendance, (meeting.id, cuong.id))
     assert (mark.status, mark.source) == (AttendanceStatus.PRESENT, "code")
-    assert page.console_errors == []
+    # Requests the browser tried while the test had cut the connection are expected; any
+    # other console error is not.
+    assert [e for e in page.console_errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
