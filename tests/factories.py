@@ -157,6 +157,8 @@ def correct_answers(attempt) -> dict:
             answers[q.id] = q.answer
         elif q.type == "short":
             answers[q.id] = q.answers[0]
+        elif q.type == "numerical":
+            answers[q.id] = str(next(n.value for n in q.numbers if n.fraction >= 1))
         else:
             answers[q.id] = {str(left): order.index(left) for left in range(len(q.pairs))}
     return answers

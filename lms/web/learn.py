@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -21,6 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from courses.markdown import render_text
 from lms.app.extensions import db
 from lms.app.i18n import message_text
 from lms.app.storage import LocalStorage, StorageError
@@ -131,6 +133,20 @@ def page_html(activity: Activity, version_id: int) -> Markup:
     """A page activity's stored (sanitized) HTML with its media links pointing here."""
     base = url_for("learn.media", version_id=version_id, path="")
     return Markup(activity.content.get("html", "").replace(MEDIA_PLACEHOLDER, base))  # noqa: S704
+
+
+@lru_cache(maxsize=4096)
+def _question_text(text: str, text_format: str) -> str:
+    return render_text(text, text_format, lambda path: MEDIA_PLACEHOLDER + path)
+
+
+@bp.app_template_global()
+def question_html(question, text: str, version_id: int | None = None) -> Markup:
+    """One of a question's texts (its question, a choice, a feedback) as safe HTML, in the
+    question's format; images of the bank are served by this version's media route."""
+    html = _question_text(text or "", question.format)
+    base = url_for("learn.media", version_id=version_id, path="") if version_id else ""
+    return Markup(html.replace(MEDIA_PLACEHOLDER, base))  # noqa: S704 - sanitized above
 
 
 @bp.route("/courses/<slug>")

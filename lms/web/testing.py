@@ -94,7 +94,7 @@ def _form_answers(attempt: TestAttempt) -> dict:
                 answers[item["id"]] = pairs
         elif name in request.form:
             value = request.form[name]
-            if question.type == "short":
+            if question.type in ("short", "numerical"):
                 answers[item["id"]] = value[:500]
             elif question.type == "truefalse":
                 if value in ("true", "false"):
