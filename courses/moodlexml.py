@@ -6,8 +6,9 @@ several answers, fractions in percent, negative included), truefalse, shortanswe
 graded), matching (a subquestion without text is one more answer to choose from) and
 description, with categories, default grades, general feedback, the text formats html,
 moodle_auto_format, plain_text and markdown, and images embedded as base64 <file> elements
-(@@PLUGINFILE@@/name). Types that cannot be graded automatically (essay, calculated, cloze,
-drag-and-drop, ...) are reported with their name and line and skipped.
+(@@PLUGINFILE@@/name), and cloze (embedded answers: short-answer, numerical and choice blanks
+with their weights, courses/cloze.py). Types that cannot be graded automatically (essay,
+calculated, drag-and-drop, ...) are reported with their name and line and skipped.
 """
 
 from __future__ import annotations
@@ -18,13 +19,22 @@ import math
 
 from lxml import etree
 
+from courses import cloze
 from courses.errors import N_, Problem
 from courses.importing import FULL, Importer, ImportResult, category_path, inline
 from courses.questions import Choice, NumericAnswer, Question
 
 __all__ = ["ImportResult", "parse"]
 
-SUPPORTED = {"multichoice", "truefalse", "shortanswer", "matching", "numerical", "description"}
+SUPPORTED = {
+    "multichoice",
+    "truefalse",
+    "shortanswer",
+    "matching",
+    "numerical",
+    "description",
+    "cloze",
+}
 
 
 def _parser() -> etree.XMLParser:
@@ -143,6 +153,7 @@ def parse(path: str, data: bytes, default_category: str = "") -> ImportResult:
             "shortanswer": _short,
             "numerical": _numerical,
             "matching": _matching,
+            "cloze": _cloze,
         }[kind]
         question = reader(importer, element, parts, common, _files(element))
         if question is not None:
@@ -318,4 +329,31 @@ def _matching(importer, element, parts, common, files) -> Question | None:
     )
     return Question(
         type="matching", text=texts[0], feedback=texts[1], format=text_format, pairs=pairs, **common
+    )
+
+
+def _cloze(importer, element, parts, common, files) -> Question | None:
+    line, name = common["line"], common["name"]
+    text, text_format = parts[0]
+    try:
+        marked, blanks = cloze.parse(text)
+    except cloze.ClozeError as error:
+        importer.problem(
+            line,
+            name,
+            N_("A blank %(type)s of this cloze question cannot be read here; skipped."),
+            type=error.type,
+        )
+        return None
+    if not blanks:
+        importer.problem(line, name, N_("This cloze question has no blank to answer; skipped."))
+        return None
+    (text, feedback), text_format = importer.texts(
+        [(marked, text_format), parts[1]], line, name, files
+    )
+    if element.find("defaultgrade") is None:
+        # qtype_multianswer: the question's mark is the sum of its blanks' marks.
+        common = {**common, "points": sum(part.weight for part in blanks)}
+    return Question(
+        type="cloze", text=text, feedback=feedback, format=text_format, parts=blanks, **common
     )

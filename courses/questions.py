@@ -20,7 +20,16 @@ from typing import Any
 
 from courses.errors import N_, BundleError, Problem
 
-TYPES = ("single", "multiple", "truefalse", "short", "matching", "numerical", "description")
+TYPES = (
+    "single",
+    "multiple",
+    "truefalse",
+    "short",
+    "matching",
+    "numerical",
+    "cloze",
+    "description",
+)
 # How a question's texts (question, choices, left-hand sides, feedback) are written: plain text
 # (shown escaped), HTML or Markdown (both shown through the sanitizer of courses/markdown.py).
 FORMATS = ("plain", "html", "markdown")
@@ -34,8 +43,11 @@ _KEYS = {
     "short": _COMMON | {"answers", "fractions", "case_sensitive", "ignore_diacritics"},
     "matching": _COMMON | {"pairs"},
     "numerical": _COMMON | {"numbers"},
+    "cloze": _COMMON | {"parts"},
     "description": _COMMON,
 }
+_PART_KEYS = {"kind", "weight", "answers", "fractions", "case_sensitive", "choices", "numbers"}
+CLOZE_MARK = re.compile(r"\{#(\d+)\}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,38 @@ class NumericAnswer:
 
 
 @dataclass(frozen=True)
+class ClozePart:
+    """A blank of an embedded-answers (cloze) question, written `{#n}` in its text: a short
+    answer, a number, or a choice from a list; `weight` is its share of the question."""
+
+    kind: str  # short | numerical | choice
+    weight: float = 1.0
+    answers: tuple[str, ...] = ()
+    fractions: tuple[float, ...] = ()
+    case_sensitive: bool = False
+    choices: tuple[Choice, ...] = ()
+    numbers: tuple[NumericAnswer, ...] = ()
+
+    def right_answers(self) -> tuple[str, ...]:
+        """The short answers of this blank worth full points, as a learner would type them."""
+        return shown_answers(self.answers, self.fractions or (1.0,) * len(self.answers))
+
+
+def shown_answers(answers: tuple[str, ...], fractions: tuple[float, ...]) -> tuple[str, ...]:
+    """The short answers worth full points, as a learner would type them: a `*` wildcard left
+    out, `\\*` shown as a star (qtype_shortanswer clean_response)."""
+    shown = []
+    for answer, fraction in zip(answers, fractions, strict=True):
+        if fraction < 1 - 1e-7:
+            continue
+        bits = re.split(r"(?<!\\)\*", answer)
+        text = " ".join(" ".join(bit.replace("\\*", "*") for bit in bits).split())
+        if text:
+            shown.append(text)
+    return tuple(shown)
+
+
+@dataclass(frozen=True)
 class Question:
     """One question of the bank."""
 
@@ -88,6 +132,7 @@ class Question:
     format: str = "plain"
     fractions: tuple[float, ...] = ()  # one per short answer; empty: every answer is right
     numbers: tuple[NumericAnswer, ...] = ()
+    parts: tuple[ClozePart, ...] = ()  # the blanks of a cloze question
 
     @property
     def graded(self) -> bool:
@@ -105,17 +150,8 @@ class Question:
         return tuple(zip(self.answers, fractions, strict=True))
 
     def right_answers(self) -> tuple[str, ...]:
-        """The short answers worth full points, as a learner would type them: a `*` wildcard
-        left out, `\\*` shown as a star (qtype_shortanswer clean_response)."""
-        shown = []
-        for answer, fraction in self.short_answers():
-            if fraction < 1 - 1e-7:
-                continue
-            bits = re.split(r"(?<!\\)\*", answer)
-            text = " ".join(" ".join(bit.replace("\\*", "*") for bit in bits).split())
-            if text:
-                shown.append(text)
-        return tuple(shown)
+        """The short answers worth full points, as a learner would type them."""
+        return shown_answers(*zip(*self.short_answers(), strict=True)) if self.answers else ()
 
     def rows(self) -> tuple[tuple[int, str], ...]:
         """(pair index, left side) of the rows a learner matches (distractors left out)."""
@@ -204,6 +240,45 @@ def _fraction(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) and -1 <= value <= 1 else None
+
+
+def _read_parts(raw: Any) -> tuple[ClozePart, ...] | None:
+    """The blanks of a cloze question, or None when one cannot be read."""
+    if not isinstance(raw, list):
+        return None
+    parts = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) - _PART_KEYS:
+            return None
+        weight = item.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
+            return None
+        try:
+            part = ClozePart(
+                kind=item.get("kind"),
+                weight=float(weight),
+                answers=tuple(str(a) for a in item.get("answers", ())),
+                fractions=tuple(float(f) for f in item.get("fractions", ())),
+                case_sensitive=bool(item.get("case_sensitive", False)),
+                choices=tuple(
+                    Choice(str(c["text"]), bool(c.get("correct", False)), c.get("fraction"))
+                    for c in item.get("choices", ())
+                ),
+                numbers=tuple(NumericAnswer(**n) for n in item.get("numbers", ())),
+            )
+        except (TypeError, ValueError, KeyError):
+            return None
+        usable = {
+            "short": bool(part.answers)
+            and len(part.fractions) in (0, len(part.answers))
+            and not part.choices,
+            "numerical": bool(part.numbers) and not part.answers,
+            "choice": len(part.choices) >= 2 and not part.answers,
+        }
+        if not usable.get(part.kind):
+            return None
+        parts.append(part)
+    return tuple(parts)
 
 
 def _read_question(
@@ -349,6 +424,18 @@ def _read_question(
                     "fraction = ... }], one of them worth points."
                 )
             )
+    elif kind == "cloze":
+        parts = _read_parts(raw.get("parts"))
+        marks = [int(n) for n in CLOZE_MARK.findall(text)] if isinstance(text, str) else []
+        if parts is None or not parts or sorted(marks) != list(range(1, len(parts) + 1)):
+            problem(
+                N_(
+                    "A cloze question needs parts = [...], one for each blank {#1}, {#2}... "
+                    "of its text, in order."
+                )
+            )
+        else:
+            fields["parts"] = parts
     if len(problems) > before:
         return None
     return Question(
@@ -432,12 +519,51 @@ def dump_bank(questions: list[Question] | tuple[Question, ...]) -> str:
                     f" fraction = {_toml_value(n.fraction)} }},"
                 )
             out.append("]")
+        elif q.type == "cloze":
+            out.append("parts = [")
+            out.extend(f"  {_part_toml(part)}," for part in q.parts)
+            out.append("]")
         if q.feedback:
             out.append(f"feedback = {_toml_string(q.feedback)}")
         if q.image:
             out.append(f"image = {_toml_string(q.image)}")
         out.append("")
     return "\n".join(out)
+
+
+def _part_toml(part: ClozePart) -> str:
+    items = [f"kind = {_toml_value(part.kind)}", f"weight = {_toml_value(part.weight)}"]
+    if part.answers:
+        items.append("answers = [" + ", ".join(map(_toml_string, part.answers)) + "]")
+    if part.fractions:
+        items.append("fractions = [" + ", ".join(map(_toml_value, part.fractions)) + "]")
+    if part.case_sensitive:
+        items.append("case_sensitive = true")
+    if part.choices:
+        choices = ", ".join(
+            f"{{ text = {_toml_string(c.text)}, correct = {_toml_value(c.correct)}"
+            + (f", fraction = {_toml_value(c.fraction)}" if c.fraction is not None else "")
+            + " }"
+            for c in part.choices
+        )
+        items.append(f"choices = [{choices}]")
+    if part.numbers:
+        numbers = ", ".join(
+            f"{{ value = {_toml_value(n.value)}, tolerance = {_toml_value(n.tolerance)}, "
+            f"fraction = {_toml_value(n.fraction)} }}"
+            for n in part.numbers
+        )
+        items.append(f"numbers = [{numbers}]")
+    return "{ " + ", ".join(items) + " }"
+
+
+def _part_from_dict(data: Mapping[str, Any]) -> ClozePart:
+    fields = dict(data)
+    fields["answers"] = tuple(data.get("answers", ()))
+    fields["fractions"] = tuple(data.get("fractions", ()))
+    fields["choices"] = tuple(Choice(**c) for c in data.get("choices", ()))
+    fields["numbers"] = tuple(NumericAnswer(**n) for n in data.get("numbers", ()))
+    return ClozePart(**fields)
 
 
 def question_from_dict(data: Mapping[str, Any]) -> Question:
@@ -448,4 +574,5 @@ def question_from_dict(data: Mapping[str, Any]) -> Question:
     fields["fractions"] = tuple(data.get("fractions", ()))
     fields["pairs"] = tuple(tuple(p) for p in data.get("pairs", ()))
     fields["numbers"] = tuple(NumericAnswer(**n) for n in data.get("numbers", ()))
+    fields["parts"] = tuple(_part_from_dict(p) for p in data.get("parts", ()))
     return Question(**fields)

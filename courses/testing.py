@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from courses.questions import Question, QuestionBank
+from courses.questions import NumericAnswer, Question, QuestionBank
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,57 @@ def _grade_choices(question: Question, drawn: Drawn, response: Any) -> float:
     return max(0.0, min(1.0, score))
 
 
+def _grade_short(answers: Sequence[tuple[str, float]], response: Any, **options: bool) -> float:
+    if not isinstance(response, str) or not response.strip():
+        return 0.0
+    # question_first_matching_answer_grading_strategy: the first answer that matches.
+    for answer, fraction in answers:
+        if matches_short(response, answer, **options):
+            return max(0.0, fraction)
+    return 0.0
+
+
+def _grade_number(numbers: Sequence[NumericAnswer], response: Any) -> float:
+    if isinstance(response, bool) or not isinstance(response, str | int | float):
+        return 0.0
+    value = parse_number(str(response))
+    if value is None:
+        return 0.0
+    for number in numbers:
+        # qtype_numerical_answer::within_tolerance, with Moodle's tiny slack for rounding.
+        slack = 1e-14 * max(1.0, abs(number.value))
+        if abs(value - number.value) <= number.tolerance + slack:
+            return max(0.0, number.fraction)
+    return 0.0
+
+
+def _grade_cloze(question: Question, response: Any) -> float:
+    """qtype_multianswer_question::grade_response: each blank graded by its own type, weighted
+    by its mark; the sum over the marks. The question's share is kept within 0..1."""
+    if not isinstance(response, Mapping):
+        return 0.0
+    earned = possible = 0.0
+    for number, part in enumerate(question.parts, start=1):
+        given = response.get(str(number))
+        if part.kind == "short":
+            fractions = part.fractions or (1.0,) * len(part.answers)
+            fraction = _grade_short(
+                tuple(zip(part.answers, fractions, strict=True)),
+                given,
+                case_sensitive=part.case_sensitive,
+                ignore_diacritics=False,
+            )
+        elif part.kind == "numerical":
+            fraction = _grade_number(part.numbers, given)
+        else:
+            chosen = _positions(given)
+            valid = len(chosen) == 1 and 0 <= chosen[0] < len(part.choices)
+            fraction = part.choices[chosen[0]].weight if valid else 0.0
+        earned += fraction * part.weight
+        possible += part.weight
+    return max(0.0, min(1.0, earned / possible)) if possible else 0.0
+
+
 def grade(question: Question, drawn: Drawn, response: Any) -> float:
     """The fraction of the question's points that `response` earns (1 at most; below 0 only
     for a single choice whose chosen option is a penalty, as in Moodle).
@@ -175,27 +226,16 @@ def _fraction(question: Question, drawn: Drawn, response: Any) -> float:
         )
         return 1.0 if value is not None and value == question.answer else 0.0
     if question.type == "short":
-        if not isinstance(response, str) or not response.strip():
-            return 0.0
-        options = {
-            "case_sensitive": question.case_sensitive,
-            "ignore_diacritics": question.ignore_diacritics,
-        }
-        # question_first_matching_answer_grading_strategy: the first answer that matches.
-        for answer, fraction in question.short_answers():
-            if matches_short(response, answer, **options):
-                return max(0.0, fraction)
-        return 0.0
+        return _grade_short(
+            question.short_answers(),
+            response,
+            case_sensitive=question.case_sensitive,
+            ignore_diacritics=question.ignore_diacritics,
+        )
     if question.type == "numerical":
-        value = parse_number(response) if isinstance(response, str | int | float) else None
-        if value is None or isinstance(response, bool):
-            return 0.0
-        for number in question.numbers:
-            # qtype_numerical_answer::within_tolerance, with Moodle's tiny slack for rounding.
-            slack = 1e-14 * max(1.0, abs(number.value))
-            if abs(value - number.value) <= number.tolerance + slack:
-                return max(0.0, number.fraction)
-        return 0.0
+        return _grade_number(question.numbers, response)
+    if question.type == "cloze":
+        return _grade_cloze(question, response)
     if question.type == "matching":
         if not isinstance(response, Mapping):
             return 0.0

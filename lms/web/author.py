@@ -430,6 +430,7 @@ QUESTION_KINDS = {
     "short": _l("Short answer"),
     "matching": _l("Matching"),
     "numerical": _l("Numerical answer"),
+    "cloze": _l("Embedded answers (cloze)"),
     "description": _l("Description (not graded)"),
 }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mimetypes
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from flask import (
@@ -18,11 +20,12 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from courses.markdown import render_text
+from courses.questions import CLOZE_MARK
 from lms.app.extensions import db
 from lms.app.i18n import message_text
 from lms.app.storage import LocalStorage, StorageError
@@ -147,6 +150,37 @@ def question_html(question, text: str, version_id: int | None = None) -> Markup:
     html = _question_text(text or "", question.format)
     base = url_for("learn.media", version_id=version_id, path="") if version_id else ""
     return Markup(html.replace(MEDIA_PLACEHOLDER, base))  # noqa: S704 - sanitized above
+
+
+@bp.app_template_global()
+def cloze_html(question, name: str, given, disabled: bool = False, version_id=None) -> Markup:
+    """A cloze question's text with a field in place of each blank `{#n}`, named `name-n`."""
+    text = str(question_html(question, question.text, version_id))
+    given = given if isinstance(given, Mapping) else {}
+    off = " disabled" if disabled else ""
+
+    def field(match: re.Match) -> str:
+        number = int(match.group(1))
+        if not 1 <= number <= len(question.parts):
+            return ""
+        part = question.parts[number - 1]
+        value = given.get(str(number))
+        label = escape(gettext("Blank %(n)s", n=number))
+        attributes = f'name="{name}-{number}" aria-label="{label}" class="cloze"{off}'
+        if part.kind == "choice":
+            options = [f'<option value="">{escape(gettext("(choose an answer)"))}</option>']
+            for index, choice in enumerate(part.choices):
+                chosen = " selected" if value == index else ""
+                options.append(f'<option value="{index}"{chosen}>{escape(choice.text)}</option>')
+            return f"<select {attributes}>{''.join(options)}</select>"
+        mode = ' inputmode="decimal" size="8"' if part.kind == "numerical" else ' size="14"'
+        shown = escape(value) if isinstance(value, str) else ""
+        return (
+            f'<input type="text" {attributes} value="{shown}" autocomplete="off" '
+            f'maxlength="500"{mode}>'
+        )
+
+    return Markup(CLOZE_MARK.sub(field, text))  # noqa: S704 - sanitized text, escaped fields
 
 
 @bp.route("/courses/<slug>")

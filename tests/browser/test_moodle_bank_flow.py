@@ -50,7 +50,7 @@ def test_a_moodle_bank_is_taken_and_scored_as_in_moodle(page, make, app, session
     _log_in(page, "hv.moodle")
     page.goto("/courses/an-toan-tren-mang/final-test")
     page.get_by_role("button", name="Bắt đầu làm bài").click()
-    expect(page.locator("[data-question]")).to_have_count(6)
+    expect(page.locator("[data-question]")).to_have_count(7)
     expect(page.get_by_text("Phần này hỏi về thư điện tử.")).to_be_visible()  # description
     question = page.locator("fieldset", has_text="Thư nào là thư lừa đảo?")
     expect(question.locator("strong", has_text="thư lừa đảo")).to_be_visible()
@@ -67,7 +67,9 @@ def test_a_moodle_bank_is_taken_and_scored_as_in_moodle(page, make, app, session
     expect(several.get_by_text("(Viết <b> là chữ thường)")).to_be_visible()  # plain text
     for address in ("an@gmail.com", "binh@mail.gov.vn", "chi@vnpt.vn"):
         several.get_by_label(address, exact=True).check()  # 3 x 33.33333 % -> 1 point
-    page.locator("fieldset", has_text="Giao thức gửi thư").get_by_role("textbox").fill("SMTP")
+    page.locator("fieldset", has_text="Giao thức gửi thư viết tắt").get_by_role("textbox").fill(
+        "SMTP"
+    )
     page.locator("fieldset", has_text="Tệp đính kèm tối đa").get_by_role("textbox").fill("25 MB")
     matching = page.locator("fieldset", has_text="Nối thư mục với nội dung")
     expect(matching.locator("select")).to_have_count(3)  # the distractor is not a row
@@ -76,15 +78,27 @@ def test_a_moodle_bank_is_taken_and_scored_as_in_moodle(page, make, app, session
     matching.get_by_label("Thư đã gửi").select_option(label="Thư bạn gửi đi")
     matching.get_by_label("Hộp thư rác").select_option(label="Thư nhận được")
     page.locator("fieldset", has_text="Nên mở mọi tệp đính kèm.").get_by_label("Sai").check()
-    expect(page.get_by_text("Đã lưu")).to_be_visible()
+    # The cloze question (5 points): SMTPS is worth 50 % of its 2-point blank -> 4 points.
+    cloze = page.locator("fieldset", has_text="gửi thư qua cổng")
+    cloze.get_by_label("Chỗ trống 1").fill("SMTPS")
+    cloze.get_by_label("Chỗ trống 2").fill("587")
+    cloze.get_by_label("Chỗ trống 3").select_option(label="xóa đi")
+    cloze.get_by_label("Chỗ trống 4").fill("a}b")
+    # "Đã lưu" already shows from earlier saves: let the last change's save (600 ms after it)
+    # start, then wait for it to finish.
+    page.wait_for_timeout(700)
+    expect(page.locator("#save-state")).to_have_text("Đã lưu")
 
     page.set_viewport_size({"width": 1280, "height": 900})
     _no_sideways_scroll(page)
     page.screenshot(path=tmp_path / "moodle-bank-1280.png", full_page=True)
     page.get_by_role("button", name="Nộp bài").click()
-    # 1 + 1 + 1 + 1 + 1 + 1 of 2 + 1 + 1 + 1 + 1 + 1 points: 6/7 of 10 = 8.57.
-    expect(page.get_by_text("8,57/10 – Đạt")).to_be_visible()
-    review = page.locator(".review", has_text="Giao thức gửi thư")
+    # 1 + 1 + 1 + 1 + 1 + 1 + 4 of 2 + 1 + 1 + 1 + 1 + 1 + 5 points: 10/12 of 10 = 8.33.
+    expect(page.get_by_text("8,33/10 – Đạt")).to_be_visible()
+    cloze_review = page.locator(".review", has_text="gửi thư qua cổng")
+    expect(cloze_review.get_by_text("Đúng một phần")).to_be_visible()
+    expect(cloze_review.get_by_text("(1) SMTP; (2) 587; (3) xóa đi; (4) a}b")).to_be_visible()
+    review = page.locator(".review", has_text="Giao thức gửi thư viết tắt")
     expect(review.get_by_text("Đáp án đúng: SMTP")).to_be_visible()
     _no_sideways_scroll(page)
     page.set_viewport_size({"width": 360, "height": 740})

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from courses import gift, moodlexml
+from courses.errors import BundleError
 from courses.importing import assign_lessons, category_path
 from courses.questions import dump_bank, read_bank
 
@@ -147,7 +148,7 @@ def test_categories_named_after_no_lesson_form_one_pool_with_a_warning():
     assert {(q.module, q.group) for q in questions} == {("", "Default for Tin học/Thư điện tử")}
     assert [str(p) for p in problems] == [
         "moodle-rules.xml:8 (Thư rác): The category Default for Tin học/Thư điện tử is not the "
-        "name of a lesson: its 6 questions are drawn from one pool with the bank's other "
+        "name of a lesson: its 7 questions are drawn from one pool with the bank's other "
         "questions outside lessons."
     ]
     named, problems = assign_lessons("x", result.questions, {"Thư điện tử"})
@@ -196,3 +197,21 @@ def test_images_become_course_media():
     )
     assert missing.questions[0].text == "<p>Xem </p>"
     assert [p.params["file"] for p in missing.problems] == ["@@PLUGINFILE@@/khong-co.png"]
+
+
+def test_a_cloze_question_needs_one_part_per_blank():
+    """final-test.toml: a cloze question's blanks {#1}, {#2}... each need their part."""
+    bank = (
+        '[[questions]]\nid = "c"\nmodule = "01-a"\ntype = "cloze"\n'
+        'text = "Thủ đô là {#1}, năm {#2}."\n'
+        'parts = [{ kind = "short", answers = ["Hà Nội"] }]\n'
+    )
+    with pytest.raises(BundleError) as refused:
+        read_bank("final-test.toml", bank, {"01-a"})
+    assert [p.line for p in refused.value.problems] == [1]
+    assert refused.value.problems[0].message.startswith("A cloze question needs parts")
+    fixed = bank.replace(
+        "parts = [{", 'parts = [{ kind = "numerical", numbers = [{ value = 1010 }] }, {'
+    ).replace("{#1}, năm {#2}", "{#2}, năm {#1}")
+    question = read_bank("final-test.toml", fixed, {"01-a"}).questions[0]
+    assert [p.kind for p in question.parts] == ["numerical", "short"]

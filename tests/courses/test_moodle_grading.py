@@ -44,6 +44,7 @@ XML_LINES = {
     "Dung lượng": 41,
     "Nối thư mục": 51,
     "Giới thiệu phần thư": 59,
+    "Điền vào chỗ trống": 77,
 }
 
 
@@ -203,6 +204,26 @@ def test_moodle_xml_weights_case_and_units(from_xml):
     assert _grade(number, "24,6") == 1.0
     assert _grade(number, "17") == 0.5  # 20 ± 5
     assert _grade(number, "2") == 0.0
+
+
+def test_cloze_blanks_are_graded_by_their_type_and_weight(from_xml):
+    """qtype_multianswer_question::grade_response: every blank is graded by its own type and
+    the question earns sum(fraction x mark) / sum(marks); the blanks' marks {2:...}, {1:...}
+    make its default mark (2 + 1 + 1 + 1 = 5). SHORTANSWER ignores case, SHORTANSWER_C keeps
+    it, NUMERICAL takes value:tolerance, MULTICHOICE gives the chosen option's fraction;
+    `\\}` is a brace (Embedded Answers page of the Moodle docs)."""
+    question = from_xml["Điền vào chỗ trống"]
+    assert (question.type, question.points) == ("cloze", 5.0)
+    assert question.text == (
+        "<p>Giao thức {#1} gửi thư qua cổng {#2}; thư lạ nên {#3}. Tên tệp: {#4}.</p>"
+    )
+    right = {"1": "smtp", "2": "587", "3": 1, "4": "a}b"}
+    assert _grade(question, right) == 1.0  # (2 + 1 + 1 + 1) / 5
+    partly = {"1": "SMTPS", "2": "25", "3": 2, "4": "A}b"}
+    assert _grade(question, partly) == pytest.approx(0.2)  # (2x.5 + .5 - .5 + 0) / 5
+    assert _grade(question, {"1": "smtp"}) == pytest.approx(0.4)  # 2 / 5
+    assert _grade(question, {"3": 2}) == 0.0  # -0.5 / 5, kept at 0
+    assert _grade(question, "smtp") == 0.0
 
 
 def test_descriptions_are_shown_never_drawn_or_graded(from_gift, from_xml):

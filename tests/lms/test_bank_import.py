@@ -57,11 +57,11 @@ def test_a_bank_whose_categories_are_no_lessons_is_imported_and_drawn(
     response = _upload(client, (BANKS / "moodle-rules.xml").read_bytes(), "rules.xml", v1.course_id)
     assert response.status_code == 302
     page = client.get(response.location).get_data(as_text=True)
-    assert "Ngân hàng có 7 câu hỏi" in page  # 6 questions and a description; 2 skipped
+    assert "Ngân hàng có 8 câu hỏi" in page  # 7 questions and a description; 3 skipped
     assert "final-test.toml" not in page
     assert (
         "<code>rules.xml:8 (Thư rác)</code> Danh mục Default for Tin học/Thư điện tử không trùng "
-        "tên bài học nào: 6 câu hỏi của nó được rút chung một nhóm"
+        "tên bài học nào: 7 câu hỏi của nó được rút chung một nhóm"
     ) in page
     assert (
         "<code>rules.xml:71 (Thư rác)</code> Một câu hỏi phía trước đã dùng tên này: câu này "
@@ -69,6 +69,10 @@ def test_a_bank_whose_categories_are_no_lessons_is_imported_and_drawn(
     ) in page
     assert "<code>rules.xml:63 (Viết thư)</code>" in page  # the essay, skipped
     assert "<code>rules.xml:67 (Tính dung lượng)</code>" in page  # calculated, skipped
+    assert (
+        "<code>rules.xml:83 (Chọn nhiều ô)</code> Chỗ trống MULTIRESPONSE của câu hỏi điền "
+        "khuyết này chưa đọc được; câu hỏi bị bỏ qua."
+    ) in page
     session.rollback()
     v2 = session.scalars(select(CourseVersion).order_by(CourseVersion.number.desc())).first()
     catalog.publish(session, None, v2)
