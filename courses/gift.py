@@ -81,6 +81,7 @@ def parse(path: str, text: str, default_category: str = "") -> ImportResult:
     `default_category` as their group."""
     importer = Importer(path)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    default_category = default_category or path.rsplit(".", 1)[0]
     category = default_category
     block: list[tuple[int, str]] = []
 
@@ -95,7 +96,8 @@ def parse(path: str, text: str, default_category: str = "") -> ImportResult:
             continue
         if stripped.startswith("$CATEGORY:"):
             flush()
-            category = category_path(stripped.split(":", 1)[1])
+            # `$course$/top` alone is Moodle's top category: the file's default one here.
+            category = category_path(stripped.split(":", 1)[1]) or default_category
             continue
         if not stripped:
             flush()

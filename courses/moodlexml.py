@@ -104,12 +104,14 @@ def parse(path: str, data: bytes, default_category: str = "") -> ImportResult:
             Problem(path, root.sourceline, N_("The root element must be <quiz>."))
         )
         return result
+    default_category = default_category or path.rsplit(".", 1)[0]
     category = default_category
     for element in root.iter("question"):
         kind = element.get("type", "")
         line = element.sourceline or 0
         if kind == "category":
-            category = category_path(_text(element.find("category")))
+            # `$course$/top` alone is Moodle's top category: the file's default one here.
+            category = category_path(_text(element.find("category"))) or default_category
             continue
         title = " ".join(_text(element.find("name")).split())
         if kind not in SUPPORTED:

@@ -152,6 +152,11 @@ def question_html(question, text: str, version_id: int | None = None) -> Markup:
     return Markup(html.replace(MEDIA_PLACEHOLDER, base))  # noqa: S704 - sanitized above
 
 
+# In sanitized HTML a tag's attribute values are double-quoted (a quote inside is &quot;), so
+# this finds every tag whole, `>` in a value included; blanks are replaced only outside them.
+_CLOZE_OUTSIDE_TAGS = re.compile(r'(<(?:[^>"]|"[^"]*")*>)|' + CLOZE_MARK.pattern)
+
+
 @bp.app_template_global()
 def cloze_html(question, name: str, given, disabled: bool = False, version_id=None) -> Markup:
     """A cloze question's text with a field in place of each blank `{#n}`, named `name-n`."""
@@ -160,7 +165,7 @@ def cloze_html(question, name: str, given, disabled: bool = False, version_id=No
     off = " disabled" if disabled else ""
 
     def field(match: re.Match) -> str:
-        number = int(match.group(1))
+        number = int(match.group(2))
         if not 1 <= number <= len(question.parts):
             return ""
         part = question.parts[number - 1]
@@ -180,7 +185,11 @@ def cloze_html(question, name: str, given, disabled: bool = False, version_id=No
             f'maxlength="500"{mode}>'
         )
 
-    return Markup(CLOZE_MARK.sub(field, text))  # noqa: S704 - sanitized text, escaped fields
+    def outside_tags(match: re.Match) -> str:
+        # A blank written inside a tag (an attribute's value) is not a field.
+        return match.group(0) if match.group(1) else field(match)
+
+    return Markup(_CLOZE_OUTSIDE_TAGS.sub(outside_tags, text))  # noqa: S704 - sanitized, escaped
 
 
 @bp.route("/courses/<slug>")

@@ -215,3 +215,17 @@ def test_a_cloze_question_needs_one_part_per_blank():
     ).replace("{#1}, năm {#2}", "{#2}, năm {#1}")
     question = read_bank("final-test.toml", fixed, {"01-a"}).questions[0]
     assert [p.kind for p in question.parts] == ["numerical", "short"]
+
+
+def test_moodle_top_category_is_the_file_s_own():
+    """`$course$/top` alone (Moodle's top category, first in its exports) names no category:
+    the questions keep the file's name as their group instead of an empty one."""
+    xml = moodlexml.parse(
+        "ngan-hang.xml",
+        b'<quiz><question type="category"><category><text>$course$/top</text></category>'
+        b'</question><question type="truefalse"><name><text>T</text></name><questiontext>'
+        b'<text>?</text></questiontext><answer fraction="100"><text>true</text></answer>'
+        b'<answer fraction="0"><text>false</text></answer></question></quiz>',
+    )
+    text = gift.parse("ngan-hang.gift", "$CATEGORY: $course$/top\n\n::T::Đúng?{T}\n")
+    assert [q.group for q in xml.questions + text.questions] == ["ngan-hang", "ngan-hang"]

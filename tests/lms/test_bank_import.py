@@ -225,3 +225,22 @@ def test_a_weight_zero_wildcard_earns_nothing(app, client, login, make, session)
     }
     done = client.post(start.location + "/submit", data=form)
     assert "0/10 – Chưa đạt" in client.get(done.location).get_data(as_text=True)
+
+
+def test_a_cloze_blank_inside_a_tag_is_not_a_field(app):
+    """A blank written in an attribute (an image's alt text) must not put a field inside the
+    tag: only the blanks of the text become fields."""
+    from courses import moodlexml
+    from lms.web.learn import cloze_html
+
+    xml = (
+        '<quiz><question type="cloze"><name><text>Ảnh</text></name><questiontext format="html">'
+        '<text><![CDATA[<p>Ảnh <img alt="x > {1:SA:=a}" src="https://example.org/a.png"> là '
+        "{1:SA:=b}.</p>]]></text></questiontext></question></quiz>"
+    ).encode()
+    question = moodlexml.parse("anh.xml", xml).questions[0]
+    with app.test_request_context():
+        html = str(cloze_html(question, "q-anh", {"2": 'b"><script>'}, False, None))
+    assert re.search(r"<img[^<]*>", html) and "{#1}" in html
+    assert html.count("<input") == 1 and 'name="q-anh-2"' in html
+    assert 'value="b&#34;&gt;&lt;script&gt;"' in html
