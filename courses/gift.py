@@ -104,7 +104,7 @@ def parse(path: str, text: str, default_category: str = "") -> ImportResult:
             continue
         block.append((number, raw))
     flush()
-    return importer.result
+    return importer.finish()
 
 
 def _question(importer: Importer, block: list[tuple[int, str]], category: str) -> None:
@@ -210,7 +210,8 @@ def _multichoice(importer: Importer, answers: str, parts, common) -> Question | 
                 weight=f"{weight * 100:g}",
             )
             weight = max(-1.0, min(1.0, weight))
-        body, _feedback = _split_feedback(item)
+        body, feedback = _split_feedback(item)
+        importer.answer_feedback(name, _restore(feedback))
         choice_parts.append(_with_format(body, parts[0][1]))
         weights.append(weight)
     texts, text_format = _texts(importer, [*parts, *choice_parts], common)
@@ -274,6 +275,7 @@ def _matching(importer: Importer, answers: str, parts, common) -> Question | Non
 def _truefalse(importer: Importer, answers: str, parts, common) -> Question | None:
     (text, feedback), text_format = _texts(importer, parts, common)
     value = answers.split("#", 1)[0].strip() in ("T", "TRUE")
+    importer.answer_feedback(common["name"], _restore(answers.partition("#")[2].replace("#", "")))
     return Question(
         type="truefalse", text=text, feedback=feedback, format=text_format, answer=value, **common
     )
@@ -286,7 +288,8 @@ def _short(importer: Importer, answers: str, parts, common) -> Question | None:
         if not item.strip():
             continue
         weight, item = _weight(item.strip(), 1.0)
-        body, _feedback = _split_feedback(item)
+        body, feedback = _split_feedback(item)
+        importer.answer_feedback(name, _restore(feedback))
         text, _ = _with_format(body, "plain")
         text = " ".join(text.split())
         if text:
@@ -326,13 +329,15 @@ def _number(text: str) -> float | None:
 
 def _numerical(importer: Importer, answers: str, parts, common) -> Question | None:
     line, name = common["line"], common["name"]
-    body = answers[1:].split("~", 1)[0]  # after `~`: feedback for any other answer
+    body, _, other = answers[1:].partition("~")  # after `~`: feedback for any other answer
+    importer.answer_feedback(name, _restore(other))
     numbers = []
     for item in body.split("="):
         if not item.strip():
             continue
         weight, item = _weight(item.strip(), 1.0)
-        value_text = _restore(_split_feedback(item)[0])
+        value_text, feedback = (_restore(t) for t in _split_feedback(item))
+        importer.answer_feedback(name, feedback)
         if value_text == "*":
             continue  # Moodle's "any other answer", worth nothing here
         if ".." in value_text[1:]:

@@ -79,6 +79,7 @@ class Importer:
         self.path = path
         self.result = ImportResult()
         self._ids: set[str] = set()
+        self._answer_feedback: set[str] = set()
 
     def problem(self, line: int | None, name: str, message: str, **params) -> None:
         """Report `message` about the question `name` at `line` of the uploaded file."""
@@ -107,6 +108,29 @@ class Importer:
     def add(self, question: Question) -> None:
         """Keep a question that was read."""
         self.result.questions.append(question)
+
+    def answer_feedback(self, name: str, feedback: str) -> None:
+        """Note feedback written for one answer, which Hocvu does not show."""
+        if feedback.strip():
+            self._answer_feedback.add(name)
+
+    def finish(self) -> ImportResult:
+        """The result, with one message for all the feedback of single answers left out."""
+        kept = {q.name for q in self.result.questions}
+        count = len(self._answer_feedback & kept)
+        if count:
+            self.result.problems.append(
+                Problem(
+                    self.path,
+                    None,
+                    N_(
+                        "%(count)s questions have feedback for single answers, which is not "
+                        "shown here: only the general feedback is shown after the test."
+                    ),
+                    {"count": count},
+                )
+            )
+        return self.result
 
     # --- texts ---------------------------------------------------------------------------
 

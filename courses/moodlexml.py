@@ -37,6 +37,15 @@ SUPPORTED = {
 }
 
 
+# Feedback Hocvu does not show: per answer, and per result (Moodle's combined feedback).
+_ANSWER_FEEDBACK = (
+    "answer/feedback/text",
+    "correctfeedback/text",
+    "partiallycorrectfeedback/text",
+    "incorrectfeedback/text",
+)
+
+
 def _parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
@@ -160,7 +169,10 @@ def parse(path: str, data: bytes, default_category: str = "") -> ImportResult:
         question = reader(importer, element, parts, common, _files(element))
         if question is not None:
             importer.add(question)
-    return result
+            for path in _ANSWER_FEEDBACK:
+                for node in element.findall(path):
+                    importer.answer_feedback(name, node.text or "")
+    return importer.finish()
 
 
 def _answers(importer: Importer, element, common) -> list[tuple[str, str, float, object]]:

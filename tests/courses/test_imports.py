@@ -50,7 +50,10 @@ def test_gift_reads_supported_types_with_escapes_and_vietnamese():
 def test_gift_reports_what_it_skips_with_the_file_the_question_and_the_line():
     result = gift.parse("an-toan.gift", (BANKS / "an-toan.gift").read_text("utf-8"))
     assert [str(p) for p in result.problems] == [
-        "an-toan.gift:30 (OTP3): Essay questions cannot be graded automatically; skipped."
+        "an-toan.gift:30 (OTP3): Essay questions cannot be graded automatically; skipped.",
+        # MK1 (`# Dài và là một câu.`...) and MK2 (`{FALSE#...}`): said once for the file.
+        "an-toan.gift: 2 questions have feedback for single answers, which is not shown here: "
+        "only the general feedback is shown after the test.",
     ]
 
 
