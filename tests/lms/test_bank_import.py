@@ -244,3 +244,23 @@ def test_a_cloze_blank_inside_a_tag_is_not_a_field(app):
     assert re.search(r"<img[^<]*>", html) and "{#1}" in html
     assert html.count("<input") == 1 and 'name="q-anh-2"' in html
     assert 'value="b&#34;&gt;&lt;script&gt;"' in html
+
+
+def test_the_question_form_leaves_moodle_questions_to_the_bank_file(
+    client, login, author, make, files_dir
+):
+    """The form edits plain questions without weights; saving a Moodle question through it
+    would drop its weights and formatting, so it sends the author to the bank file instead."""
+    v1 = make.course(files_dir)
+    make.commit()
+    login("tacgia")
+    _upload(client, (BANKS / "moodle-rules.xml").read_bytes(), "rules.xml", v1.course_id)
+    listing = client.get(f"/author/courses/{v1.course_id}/questions").get_data(as_text=True)
+    assert "Thư nào là thư lừa đảo?" in listing and "&lt;strong&gt;" not in listing
+    assert "Điền khuyết (cloze)" in listing and "Câu trả lời dạng số" in listing
+    edit = client.get(f"/author/courses/{v1.course_id}/questions/thu-rac")
+    assert edit.status_code == 302
+    page = client.get(edit.location).get_data(as_text=True)
+    assert "hãy sửa trong tệp ngân hàng rồi tải tệp đó lên" in page
+    plain = client.get(f"/author/courses/{v1.course_id}/questions/thu-rac-2")
+    assert plain.status_code == 200  # a true/false question: the form can edit it
