@@ -264,7 +264,13 @@ def replace_bank(
         bundle = courses.bundle.read_bundle(files)
     except BundleError as error:
         if result is None:
-            raise
+            # The uploaded TOML is stored as it is: same lines, under the bank's name.
+            raise BundleError(
+                [
+                    dataclasses.replace(p, path=name) if p.path == bank_path else p
+                    for p in error.problems
+                ]
+            ) from None
         # The author uploaded `name`, not the bank written from it: say where in their file.
         raise BundleError(_located(error.problems, bank_path, text, name, questions)) from None
     version = create_version(session, actor, bundle, files, storage)

@@ -264,3 +264,16 @@ def test_the_question_form_leaves_moodle_questions_to_the_bank_file(
     assert "hãy sửa trong tệp ngân hàng rồi tải tệp đó lên" in page
     plain = client.get(f"/author/courses/{v1.course_id}/questions/thu-rac-2")
     assert plain.status_code == 200  # a true/false question: the form can edit it
+
+
+def test_an_uploaded_toml_bank_is_named_as_uploaded(client, login, author, make, files_dir):
+    """A TOML bank is stored as final-test.toml with the same lines: its messages name the
+    file the author chose, not final-test.toml."""
+    v1 = make.course(files_dir)
+    make.commit()
+    login("tacgia")
+    bank = '[[questions]]\nid = "a"\nmodule = "01-mat-khau"\ntype = "truefalse"\ntext = "?"\n'
+    response = _upload(client, bank.encode(), "ngan-hang.toml", v1.course_id)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "final-test.toml" not in page
+    assert "<code>ngan-hang.toml:1</code>" in page
