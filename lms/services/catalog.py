@@ -213,7 +213,7 @@ def replace_bank(
     from courses import gift, moodlexml
     from courses.errors import BundleError, Problem
     from courses.files import decode_text
-    from courses.importing import assign_lessons
+    from courses.importing import MEDIA_DIR, assign_lessons
     from courses.questions import dump_bank
 
     latest = _latest(session, course)
@@ -245,6 +245,9 @@ def replace_bank(
                 )
             )
         text = dump_bank(questions) if questions else ""
+        # The new bank replaces the old one, and its images those of the old one.
+        for path in [p for p in files if p.startswith(MEDIA_DIR)]:
+            del files[path]
         files.update(result.media)
     else:
         text = decoded

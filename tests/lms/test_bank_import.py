@@ -69,6 +69,11 @@ def test_a_bank_whose_categories_are_no_lessons_is_imported_and_drawn(
     ) in page
     assert "<code>rules.xml:63 (Viết thư)</code>" in page  # the essay, skipped
     assert "<code>rules.xml:67 (Tính dung lượng)</code>" in page  # calculated, skipped
+    storage = LocalStorage(files_dir)
+    version_files = storage.read_tree(f"courses/{v1.course_id}/v2")
+    assert [p for p in version_files if p.startswith("media/bank/")] == [
+        "media/bank/6627b3a7c227bf65.png"
+    ]
     assert (
         "<code>rules.xml:83 (Chọn nhiều ô)</code> Chỗ trống MULTIRESPONSE của câu hỏi điền "
         "khuyết này chưa đọc được; câu hỏi bị bỏ qua."
@@ -90,6 +95,11 @@ def test_a_bank_whose_categories_are_no_lessons_is_imported_and_drawn(
     attempt = assessment.start(session, enrolment, test)
     pool = {q.id for q in assessment.bank_of(test).questions if q.graded}
     assert len(attempt.draw) == 2 and {d["id"] for d in attempt.draw} <= pool
+    session.commit()
+    # Another bank replaces this one, and its images: none is left behind.
+    again = _upload(client, (BANKS / "an-toan.gift").read_bytes(), "an-toan.gift", v1.course_id)
+    assert again.status_code == 302
+    assert not [p for p in storage.read_tree(f"courses/{v1.course_id}/v3") if "bank/" in p]
 
 
 def test_every_import_message_is_kept_and_listed(client, login, author, make, files_dir):
