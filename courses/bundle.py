@@ -586,7 +586,9 @@ def read_bundle(files: Mapping[str, bytes]) -> Course:
                     # Check categories against the module files present, even those with
                     # problems of their own, so one mistake is not reported twice.
                     keys = {
-                        f"{m.group(1)}-{m.group(2)}" for m in map(MODULE_NAME.match, files) if m
+                        f"{m.group(1)}-{m.group(2)}"
+                        for m in (MODULE_NAME.match(f) or PACKAGE_NAME.match(f) for f in files)
+                        if m
                     }
                     bank = read_bank(bank_path, _nfc(text), keys or None, set(files))
                 except BundleError as error:

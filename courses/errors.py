@@ -13,17 +13,24 @@ def N_(message: str) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem: where (file, line) and what (an English msgid with %(name)s params)."""
+    """One problem: where (file, line, and the question's name in a question bank) and what
+    (an English msgid with %(name)s params)."""
 
     path: str
     line: int | None
     message: str
     params: dict[str, Any] = field(default_factory=dict)
+    question: str = ""
+
+    @property
+    def where(self) -> str:
+        """`file:line`, followed by the question's name when there is one."""
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where} ({self.question})" if self.question else where
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
         text = self.message % self.params if self.params else self.message
-        return f"{where}: {text}"
+        return f"{self.where}: {text}"
 
 
 class BundleError(Exception):

@@ -1,61 +1,67 @@
-"""Import of GIFT question files (Moodle's plain-text format).
+"""Import of GIFT question files (Moodle's plain-text format), read as Moodle reads them.
 
-Supported: multiple choice (one right answer, or several with weights), true/false, short
-answer and matching, with titles, comments, categories, per-answer and general feedback, and
-the escapes \\~ \\= \\# \\{ \\} \\:. Everything else (numerical, essay, missing-word questions,
-answer weights Hocvu cannot represent) is reported with its line and the question is skipped,
-never silently changed.
+Moodle's reader (question/format/gift/format.php) and the GIFT page of the Moodle docs are the
+reference: questions are separated by blank lines; `//` starts a comment line; `::name::`;
+`$CATEGORY: path`; the answers between the first `{` and the first `}` (text after them makes a
+missing-word question, the gap shown as _____); `####` starts the general feedback; a `[html]`,
+`[moodle]`, `[plain]` or `[markdown]` prefix sets a text's format (moodle by default, and the
+answers take the question's format); `\\:` `\\#` `\\=` `\\{` `\\}` `\\~` `\\n` and `\\\\` are
+escapes. Types: multiple choice (single when an answer starts with `=`, weights `%n%`,
+negative included), true/false, short answer (weights, `*` wildcards), matching (a row without
+a left side is one more answer to choose from), numerical (`:` tolerance, `..` range, weights)
+and description (no braces). Essays (`{}`) are reported and skipped.
 """
 
 from __future__ import annotations
 
-import html
+import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
-from courses.errors import N_, Problem
-from courses.questions import Choice, Question
+from courses.errors import N_
+from courses.importing import FULL, Importer, ImportResult, category_path, inline
+from courses.questions import Choice, NumericAnswer, Question
 
+__all__ = ["ImportResult", "parse"]
+
+# Moodle's escapedchar_pre/escapedchar_post: placeholders while the answers are split.
 _ESCAPES = {
-    "\\~": "\x01",
-    "\\=": "\x02",
-    "\\#": "\x03",
+    "\\:": "\x01",
+    "\\#": "\x02",
+    "\\=": "\x03",
     "\\{": "\x04",
     "\\}": "\x05",
-    "\\:": "\x06",
-    "\\n": "\n",
+    "\\~": "\x06",
+    "\\n": "\x07",
 }
-_UNESCAPE = {v: k[1] for k, v in _ESCAPES.items() if k != "\\n"}
-_TAGS = re.compile(r"<[^>]+>")
-
-
-@dataclass
-class ImportResult:
-    """The questions read, and every problem (a skipped question or a changed detail)."""
-
-    questions: list[Question] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+_UNESCAPE = {"\x01": ":", "\x02": "#", "\x03": "=", "\x04": "{", "\x05": "}", "\x06": "~"}
+_BACKSLASH = "\x08"
+_WEIGHT = re.compile(r"^%(-?\d+(?:\.\d*)?)%")
+_FORMAT = re.compile(r"^\[(html|moodle|plain|markdown)\]")
 
 
 def _protect(text: str) -> str:
+    text = text.replace("\\\\", _BACKSLASH)
     for escape, marker in _ESCAPES.items():
         text = text.replace(escape, marker)
     return text
 
 
-def _restore(text: str) -> str:
+def _restore(text: str, *, keep_lines: bool = False) -> str:
     for marker, char in _UNESCAPE.items():
         text = text.replace(marker, char)
-    return unicodedata.normalize("NFC", " ".join(text.split()))
+    text = text.replace(_BACKSLASH, "\\")
+    if keep_lines:
+        return unicodedata.normalize("NFC", text.replace("\x07", "\n").strip())
+    return unicodedata.normalize("NFC", " ".join(text.replace("\x07", "\n").split()))
 
 
-def _plain(text: str) -> tuple[str, bool]:
-    """Text without a [format] prefix and HTML tags; True when HTML was removed."""
-    text = re.sub(r"^\[(html|moodle|plain|markdown)\]", "", text.strip())
-    stripped = _TAGS.sub(" ", text)
-    plain = html.unescape(stripped) if stripped != text else text
-    return " ".join(plain.split()), stripped != text
+def _with_format(text: str, default: str) -> tuple[str, str]:
+    """Moodle's parse_text_with_format: a [format] prefix, else the default format."""
+    text = text.strip()
+    if match := _FORMAT.match(text):
+        return _restore(text[match.end() :], keep_lines=True), match.group(1)
+    return _restore(text, keep_lines=True), default
 
 
 def _split_feedback(text: str) -> tuple[str, str]:
@@ -63,16 +69,25 @@ def _split_feedback(text: str) -> tuple[str, str]:
     return body, feedback
 
 
+def _weight(text: str, default: float) -> tuple[float, str]:
+    """Moodle's answerweightparser: a leading %n% (a percentage) and the text after it."""
+    if match := _WEIGHT.match(text.strip()):
+        return float(match.group(1)) / 100, text.strip()[match.end() :]
+    return default, text
+
+
 def parse(path: str, text: str, default_category: str = "") -> ImportResult:
-    """Read a GIFT file; `path` names it in problems."""
-    result = ImportResult()
+    """Read a GIFT file; `path` names it in problems. Questions before any $CATEGORY get
+    `default_category` as their group."""
+    importer = Importer(path)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    default_category = default_category or path.rsplit(".", 1)[0]
     category = default_category
     block: list[tuple[int, str]] = []
 
     def flush() -> None:
         if block:
-            _question(path, block, category, result)
+            _question(importer, block, category)
             block.clear()
 
     for number, raw in enumerate(lines, start=1):
@@ -81,103 +96,276 @@ def parse(path: str, text: str, default_category: str = "") -> ImportResult:
             continue
         if stripped.startswith("$CATEGORY:"):
             flush()
-            category = stripped.split(":", 1)[1].strip().rstrip("/").split("/")[-1]
+            # `$course$/top` alone is Moodle's top category: the file's default one here.
+            category = category_path(stripped.split(":", 1)[1]) or default_category
             continue
         if not stripped:
             flush()
             continue
         block.append((number, raw))
     flush()
-    return result
+    return importer.finish()
 
 
-def _question(path: str, block: list[tuple[int, str]], category: str, result: ImportResult):
+def _question(importer: Importer, block: list[tuple[int, str]], category: str) -> None:
     line = block[0][0]
-    source = _protect("\n".join(text for _, text in block))
-
-    def problem(message: str, **params) -> None:
-        result.problems.append(Problem(path, line, message, params))
-
+    source = _protect("\n".join(text for _, text in block).strip())
     title = ""
-    if match := re.match(r"\s*::(.*?)::", source, re.S):
-        title = _restore(match.group(1))
-        source = source[match.end() :]
-    start, end = source.find("{"), source.rfind("}")
-    if start < 0 or end < start:
-        problem(N_("No answers in braces {...}: this question was skipped."))
+    if source.startswith("::") and (finish := source.find("::", 2)) >= 0:
+        title = _restore(source[2:finish])
+        source = source[finish + 2 :].strip()
+    start, end = source.find("{"), source.find("}")
+    if (start < 0) != (end < 0) or end < start:
+        importer.problem(
+            line, title, N_("The braces { } around the answers do not match; skipped.")
+        )
         return
-    stem, answers, after = source[:start], source[start + 1 : end].strip(), source[end + 1 :]
-    if after.strip():
-        problem(N_("Missing-word questions (text after the answers) are not supported; skipped."))
-        return
-    stem_text, had_html = _plain(_restore(stem))
-    if had_html:
-        problem(N_("HTML formatting was removed from the question text."))
-    if not stem_text:
-        problem(N_("The question has no text; skipped."))
-        return
+    if start < 0:
+        kind, answers, stem = "description", "", source
+    else:
+        answers = source[start + 1 : end].strip()
+        after = source[end + 1 :]
+        # Moodle's missing-word format: answers inside the sentence leave a gap.
+        gap = "_____ " if after.strip() else ""
+        stem = (source[:start] + gap + after).strip()
+        kind = _kind(answers)
     general = ""
     if "####" in answers:
-        answers, general = answers.split("####", 1)
-    qid = (
-        re.sub(r"[^a-z0-9-]+", "-", (title or f"gift-{line}").lower()).strip("-") or f"gift-{line}"
-    )
+        answers, general = answers.rsplit("####", 1)
+        answers = answers.strip()
+    stem_text, stem_format = _with_format(stem, "moodle")
+    qid, name = importer.unique(title, line, "gift")
+    if kind == "essay":
+        importer.problem(line, name, N_("Essay questions cannot be graded automatically; skipped."))
+        return
+    if not stem_text:
+        importer.problem(line, name, N_("The question has no text; skipped."))
+        return
     common = {
         "id": qid,
-        "module": category,
-        "text": stem_text,
-        "points": 1.0,
+        "name": name,
+        "module": "",
+        "group": category,
         "line": line,
-        "feedback": _restore(general),
+        "points": 0.0 if kind == "description" else 1.0,
     }
-    if not category:
-        problem(N_("No $CATEGORY before this question: name a category after a module."))
-        return
-    if answers.startswith("#"):
-        problem(N_("Numerical questions are not supported; skipped."))
-        return
+    parts = [(stem_text, stem_format), _with_format(general, stem_format)]
+    reader = {
+        "description": _description,
+        "multichoice": _multichoice,
+        "match": _matching,
+        "truefalse": _truefalse,
+        "shortanswer": _short,
+        "numerical": _numerical,
+    }[kind]
+    question = reader(importer, answers, parts, common)
+    if question is not None:
+        importer.add(question)
+
+
+def _kind(answers: str) -> str:
+    """The question type, decided as Moodle's readquestion decides it."""
     if not answers:
-        problem(N_("Essay questions are not supported; skipped."))
-        return
-    truefalse = re.fullmatch(r"(T|TRUE|F|FALSE)(#.*)?", answers.strip(), re.S)
-    if truefalse:
-        value = truefalse.group(1) in ("T", "TRUE")
-        result.questions.append(Question(type="truefalse", answer=value, **common))
-        return
-    items = re.findall(r"([=~])([^=~]*)", answers)
-    if not items:
-        problem(N_("The answers could not be read; skipped."))
-        return
-    if all(kind == "=" for kind, _ in items) and all("->" in body for _, body in items):
-        pairs = []
-        for _, body in items:
-            left, _, right = _split_feedback(body)[0].partition("->")
-            pairs.append((_restore(left), _restore(right)))
-        result.questions.append(Question(type="matching", pairs=tuple(pairs), **common))
-        return
-    if all(kind == "=" for kind, _ in items):
-        accepted = tuple(_restore(_split_feedback(body)[0]) for _, body in items)
-        result.questions.append(Question(type="short", answers=accepted, **common))
-        return
-    choices = []
+        return "essay"
+    if answers.startswith("#"):
+        return "numerical"
+    if "~" in answers:
+        return "multichoice"
+    if "=" in answers and "->" in answers:
+        return "match"
+    check = answers.split("#", 1)[0].strip() if "#" in answers[1:] else answers
+    return "truefalse" if check in ("T", "TRUE", "F", "FALSE") else "shortanswer"
+
+
+def _texts(importer: Importer, parts, common) -> tuple[list[str], str]:
+    return importer.texts(parts, common["line"], common["name"])
+
+
+def _description(importer: Importer, answers: str, parts, common) -> Question | None:
+    (text, feedback), text_format = _texts(importer, parts, common)
+    return Question(type="description", text=text, feedback=feedback, format=text_format, **common)
+
+
+def _multichoice(importer: Importer, answers: str, parts, common) -> Question | None:
+    line, name = common["line"], common["name"]
+    single = "=" in answers
+    items = [a.strip() for a in answers.replace("=", "~=").split("~")]
+    items = [a for a in items if a]
+    if len(items) < 2:
+        importer.problem(line, name, N_("A choice question needs at least two choices; skipped."))
+        return None
     weights = []
-    for kind, body in items:
-        body, _feedback = _split_feedback(body)
-        weight = 100.0 if kind == "=" else 0.0
-        if match := re.match(r"\s*%(-?\d+(?:\.\d+)?)%", body):
-            weight = float(match.group(1))
-            body = body[match.end() :]
-        choices.append(Choice(_restore(body), weight > 0))
+    choice_parts = []
+    for item in items:
+        if item.startswith("="):
+            # Moodle gives `=` full marks; a weight after it is honoured here as well.
+            weight, item = _weight(item[1:], 1.0)
+        else:
+            weight, item = _weight(item, 0.0)
+        if not -1 <= weight <= 1:
+            importer.problem(
+                line,
+                name,
+                N_("A weight of %(weight)s %% is outside -100..100 %%; it was limited."),
+                weight=f"{weight * 100:g}",
+            )
+            weight = max(-1.0, min(1.0, weight))
+        body, feedback = _split_feedback(item)
+        importer.answer_feedback(name, _restore(feedback))
+        choice_parts.append(_with_format(body, parts[0][1]))
         weights.append(weight)
-    right = [w for w in weights if w > 0]
-    if not right:
-        problem(N_("No answer is marked right (= or a positive weight); skipped."))
-        return
-    if len(right) == 1 and right[0] == 100:
-        result.questions.append(Question(type="single", choices=tuple(choices), **common))
-        return
-    if abs(sum(right) - 100) > 1 or len(set(right)) > 1:
-        problem(N_("Unequal answer weights are not supported: right answers count equally."))
-    result.questions.append(
-        Question(type="multiple", choices=tuple(choices), partial=True, **common)
+    texts, text_format = _texts(importer, [*parts, *choice_parts], common)
+    if not any(w > 0 for w in weights):
+        importer.problem(
+            line, name, N_("No answer is marked right (= or a positive weight); skipped.")
+        )
+        return None
+    if not single:
+        total = sum(w for w in weights if w > 0)
+        if abs(total - 1) > 0.005:
+            importer.problem(
+                line,
+                name,
+                N_(
+                    "The positive weights add up to %(total)s %%, not 100 %%: choosing every "
+                    "right answer earns %(earned)s %% of the points (as in Moodle)."
+                ),
+                total=f"{total * 100:g}",
+                earned=f"{min(total, 1) * 100:g}",
+            )
+    choices = tuple(
+        Choice(inline(text, text_format), w >= FULL if single else w > 0, w)
+        for text, w in zip(texts[2:], weights, strict=True)
+    )
+    return Question(
+        type="single" if single else "multiple",
+        text=texts[0],
+        feedback=texts[1],
+        format=text_format,
+        choices=choices,
+        **common,
+    )
+
+
+def _matching(importer: Importer, answers: str, parts, common) -> Question | None:
+    line, name = common["line"], common["name"]
+    items = [a.strip() for a in answers.split("=") if a.strip()]
+    if any("->" not in item for item in items):
+        importer.problem(line, name, N_("Every answer of a matching question needs ->; skipped."))
+        return None
+    lefts, rights = [], []
+    for item in items:
+        left, _, right = item.partition("->")
+        lefts.append(_with_format(left, parts[0][1]))
+        rights.append(_restore(right))
+    if sum(1 for text, _ in lefts if text) < 2:
+        importer.problem(
+            line, name, N_("A matching question needs at least two pairs with left and right.")
+        )
+        return None
+    texts, text_format = _texts(importer, [*parts, *lefts], common)
+    pairs = tuple(
+        (inline(left, text_format), right) for left, right in zip(texts[2:], rights, strict=True)
+    )
+    return Question(
+        type="matching", text=texts[0], feedback=texts[1], format=text_format, pairs=pairs, **common
+    )
+
+
+def _truefalse(importer: Importer, answers: str, parts, common) -> Question | None:
+    (text, feedback), text_format = _texts(importer, parts, common)
+    value = answers.split("#", 1)[0].strip() in ("T", "TRUE")
+    importer.answer_feedback(common["name"], _restore(answers.partition("#")[2].replace("#", "")))
+    return Question(
+        type="truefalse", text=text, feedback=feedback, format=text_format, answer=value, **common
+    )
+
+
+def _short(importer: Importer, answers: str, parts, common) -> Question | None:
+    line, name = common["line"], common["name"]
+    accepted, fractions = [], []
+    for item in answers.split("="):
+        if not item.strip():
+            continue
+        weight, item = _weight(item.strip(), 1.0)
+        body, feedback = _split_feedback(item)
+        importer.answer_feedback(name, _restore(feedback))
+        text, _ = _with_format(body, "plain")
+        text = " ".join(text.split())
+        if text:
+            accepted.append(text)
+            fractions.append(max(-1.0, min(1.0, weight)))
+    if not accepted:
+        importer.problem(line, name, N_("The answers could not be read; skipped."))
+        return None
+    if max(fractions) < 1:
+        importer.problem(
+            line,
+            name,
+            N_("No answer is worth full points: the best answer earns %(best)s %% of them."),
+            best=f"{max(fractions) * 100:g}",
+        )
+    if max(fractions) <= 0:
+        return None
+    (text, feedback), text_format = _texts(importer, parts, common)
+    return Question(
+        type="short",
+        text=text,
+        feedback=feedback,
+        format=text_format,
+        answers=tuple(accepted),
+        fractions=tuple(fractions) if any(f != 1 for f in fractions) else (),
+        **common,
+    )
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _numerical(importer: Importer, answers: str, parts, common) -> Question | None:
+    line, name = common["line"], common["name"]
+    body, _, other = answers[1:].partition("~")  # after `~`: feedback for any other answer
+    importer.answer_feedback(name, _restore(other))
+    numbers = []
+    for item in body.split("="):
+        if not item.strip():
+            continue
+        weight, item = _weight(item.strip(), 1.0)
+        value_text, feedback = (_restore(t) for t in _split_feedback(item))
+        importer.answer_feedback(name, feedback)
+        if value_text == "*":
+            continue  # Moodle's "any other answer", worth nothing here
+        if ".." in value_text[1:]:
+            low, high = (_number(v) for v in value_text.split("..", 1))
+            value = None if low is None or high is None else (low + high) / 2
+            tolerance = None if value is None else abs(high - value)
+        elif ":" in value_text[1:]:
+            value, tolerance = (_number(v) for v in value_text.split(":", 1))
+        else:
+            value, tolerance = _number(value_text), 0.0
+        if value is None or tolerance is None:
+            importer.problem(
+                line,
+                name,
+                N_("%(answer)s is not a number, a number:tolerance or a min..max range; skipped."),
+                answer=value_text,
+            )
+            return None
+        numbers.append(NumericAnswer(value, abs(tolerance), max(-1.0, min(1.0, weight))))
+    if not any(n.fraction > 0 for n in numbers):
+        importer.problem(line, name, N_("No answer is worth points; skipped."))
+        return None
+    (text, feedback), text_format = _texts(importer, parts, common)
+    return Question(
+        type="numerical",
+        text=text,
+        feedback=feedback,
+        format=text_format,
+        numbers=tuple(numbers),
+        **common,
     )

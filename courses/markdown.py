@@ -10,6 +10,7 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET  # noqa: S405 - only walks a tree python-markdown built
 from collections.abc import Callable
+from html import escape as html_escape
 from urllib.parse import urlsplit
 
 import markdown
@@ -159,14 +160,24 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def sanitize(html: str) -> str:
-    """Keep only allow-listed tags, attributes, classes and URL schemes; prefix ids (ID_PREFIX)."""
+def sanitize(html: str, resolve: Callable[[str], str] | None = None) -> str:
+    """Keep only allow-listed tags, attributes, classes and URL schemes; prefix ids (ID_PREFIX).
+
+    With `resolve`, image and link paths inside the bundle (media/x.png) are mapped to URLs.
+    """
+
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        local = (tag, attribute) in (("img", "src"), ("a", "href")) and is_local_reference(value)
+        if resolve and local:
+            value = resolve(value)
+        return _attribute_filter(tag, attribute, value)
+
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         clean_content_tags={"script", "style"},
         attributes=ALLOWED_ATTRIBUTES,
-        attribute_filter=_attribute_filter,
+        attribute_filter=attribute_filter,
         url_schemes=URL_SCHEMES,
         allowed_classes=ALLOWED_CLASSES,
         set_tag_attribute_values={"iframe": {"allow": VIDEO_PERMISSIONS}},
@@ -204,6 +215,17 @@ def render(
         output_format="html",
     )
     return sanitize(html)
+
+
+def render_text(
+    text: str, text_format: str, resolve: Callable[[str], str] = lambda path: path
+) -> str:
+    """A question's text as safe HTML: plain text escaped, HTML sanitized, Markdown rendered."""
+    if text_format == "html":
+        return sanitize(text, resolve)
+    if text_format == "markdown":
+        return render(text, resolve)
+    return html_escape(text)
 
 
 _LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")

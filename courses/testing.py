@@ -4,17 +4,24 @@ A drawn question fixes the order in which its options (or matching answers) are 
 browser only ever sees positions in that order, never the bank's own indexes, so nothing in a
 page or a response before grading tells which option is right (authors tend to write the right
 answer first).
+
+Questions with Moodle's weights are graded by Moodle's rules (question/type/*/question.php):
+a single choice earns the chosen option's fraction (which may be negative), several choices the
+sum of the chosen fractions clamped to 0..1, a short or numerical answer the fraction of the
+first accepted answer it matches. The attempt's score never falls below 0.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from courses.questions import Question, QuestionBank
+from courses.questions import NumericAnswer, Question, QuestionBank
 
 
 @dataclass(frozen=True)
@@ -55,11 +62,13 @@ def draw(
     shuffle_options: bool = True,
 ) -> list[Drawn]:
     """Draw `per_module[m]` questions of each module at random; shown shuffled, or, when the
-    author turned shuffling off, in the order of the bank's file."""
+    author turned shuffling off, in the order of the bank's file. Ungraded items
+    (descriptions) are never drawn."""
     drawn: list[tuple[int, Drawn]] = []
     by_module: dict[str, list[tuple[int, Question]]] = {}
     for index, question in enumerate(bank.questions):
-        by_module.setdefault(question.module, []).append((index, question))
+        if question.graded:
+            by_module.setdefault(question.module, []).append((index, question))
     for module in sorted(per_module):
         pool = by_module.get(module, [])
         for index, question in rng.sample(pool, min(per_module[module], len(pool))):
@@ -97,6 +106,36 @@ def normalise_answer(text: str, *, case_sensitive: bool, ignore_diacritics: bool
     return text
 
 
+def matches_short(
+    response: str, answer: str, *, case_sensitive: bool, ignore_diacritics: bool
+) -> bool:
+    """True when `response` matches the accepted `answer`, both normalised alike; in the answer
+    a run of `*` matches any text and `\\*` a star (qtype_shortanswer's wildcard rule)."""
+    options = {"case_sensitive": case_sensitive, "ignore_diacritics": ignore_diacritics}
+    given = normalise_answer(response, **options)
+    pattern = normalise_answer(answer, **options)
+    bits = re.split(r"(?<!\\)\*+", pattern)
+    regex = ".*".join(re.escape(bit.replace("\\*", "*")) for bit in bits)
+    return re.fullmatch(regex, given, re.S) is not None
+
+
+_NUMBER = re.compile(r"([+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?)(?:\s*([^\d\s.,+-].*))?")
+
+
+def parse_number(text: str) -> float | None:
+    """The number a learner typed: `.` or `,` as the decimal sign, a unit after it ignored
+    (Moodle's numerical question with units not graded); None when it is not a number."""
+    text = " ".join(str(text).split()).replace("\u2212", "-")
+    match = _NUMBER.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        value = float(match.group(1).replace(",", "."))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _positions(response: Any) -> list[int]:
     if isinstance(response, bool) or response is None:
         return []
@@ -109,25 +148,92 @@ def _positions(response: Any) -> list[int]:
     return []
 
 
+def _grade_choices(question: Question, drawn: Drawn, response: Any) -> float:
+    chosen = {drawn.order[p] for p in _positions(response) if 0 <= p < len(drawn.order)}
+    if question.type == "single":
+        # qtype_multichoice_single_question::grade_response: the chosen option's fraction.
+        return question.choices[next(iter(chosen))].weight if len(chosen) == 1 else 0.0
+    if any(c.fraction is not None for c in question.choices):
+        # qtype_multichoice_multi_question::grade_response: the chosen fractions summed,
+        # clamped to 0..1.
+        return max(0.0, min(1.0, sum(question.choices[i].weight for i in chosen)))
+    correct = {i for i, c in enumerate(question.choices) if c.correct}
+    if not question.partial:
+        return 1.0 if chosen == correct else 0.0
+    wrong = len(question.choices) - len(correct)
+    score = len(chosen & correct) / len(correct)
+    if wrong:
+        score -= len(chosen - correct) / wrong
+    return max(0.0, min(1.0, score))
+
+
+def _grade_short(answers: Sequence[tuple[str, float]], response: Any, **options: bool) -> float:
+    if not isinstance(response, str) or not response.strip():
+        return 0.0
+    # question_first_matching_answer_grading_strategy: the first answer that matches.
+    for answer, fraction in answers:
+        if matches_short(response, answer, **options):
+            return max(0.0, fraction)
+    return 0.0
+
+
+def _grade_number(numbers: Sequence[NumericAnswer], response: Any) -> float:
+    if isinstance(response, bool) or not isinstance(response, str | int | float):
+        return 0.0
+    value = parse_number(str(response))
+    if value is None:
+        return 0.0
+    for number in numbers:
+        # qtype_numerical_answer::within_tolerance, with Moodle's tiny slack for rounding.
+        slack = 1e-14 * max(1.0, abs(number.value))
+        if abs(value - number.value) <= number.tolerance + slack:
+            return max(0.0, number.fraction)
+    return 0.0
+
+
+def _grade_cloze(question: Question, response: Any) -> float:
+    """qtype_multianswer_question::grade_response: each blank graded by its own type, weighted
+    by its mark; the sum over the marks. The question's share is kept within 0..1."""
+    if not isinstance(response, Mapping):
+        return 0.0
+    earned = possible = 0.0
+    for number, part in enumerate(question.parts, start=1):
+        given = response.get(str(number))
+        if part.kind == "short":
+            fractions = part.fractions or (1.0,) * len(part.answers)
+            fraction = _grade_short(
+                tuple(zip(part.answers, fractions, strict=True)),
+                given,
+                case_sensitive=part.case_sensitive,
+                ignore_diacritics=False,
+            )
+        elif part.kind == "numerical":
+            fraction = _grade_number(part.numbers, given)
+        else:
+            chosen = _positions(given)
+            valid = len(chosen) == 1 and 0 <= chosen[0] < len(part.choices)
+            fraction = part.choices[chosen[0]].weight if valid else 0.0
+        earned += fraction * part.weight
+        possible += part.weight
+    return max(0.0, min(1.0, earned / possible)) if possible else 0.0
+
+
 def grade(question: Question, drawn: Drawn, response: Any) -> float:
-    """The fraction (0 to 1) of the question's points that `response` earns.
+    """The fraction of the question's points that `response` earns (1 at most; below 0 only
+    for a single choice whose chosen option is a penalty, as in Moodle).
 
     Choice and matching responses are positions in the drawn order, as the page sent them.
     """
-    if response is None:
+    fraction = _fraction(question, drawn, response)
+    # question_state::graded_state_for_fraction: above 0.999999 is right (3 x 33.33333 %).
+    return 1.0 if fraction > 0.999999 else fraction
+
+
+def _fraction(question: Question, drawn: Drawn, response: Any) -> float:
+    if response is None or not question.graded:
         return 0.0
     if question.type in ("single", "multiple"):
-        chosen = {drawn.order[p] for p in _positions(response) if 0 <= p < len(drawn.order)}
-        correct = {i for i, c in enumerate(question.choices) if c.correct}
-        if question.type == "single":
-            return 1.0 if len(chosen) == 1 and chosen <= correct else 0.0
-        if not question.partial:
-            return 1.0 if chosen == correct else 0.0
-        wrong = len(question.choices) - len(correct)
-        score = len(chosen & correct) / len(correct)
-        if wrong:
-            score -= len(chosen - correct) / wrong
-        return max(0.0, min(1.0, score))
+        return _grade_choices(question, drawn, response)
     if question.type == "truefalse":
         value = (
             response
@@ -136,27 +242,31 @@ def grade(question: Question, drawn: Drawn, response: Any) -> float:
         )
         return 1.0 if value is not None and value == question.answer else 0.0
     if question.type == "short":
-        if not isinstance(response, str) or not response.strip():
-            return 0.0
-        options = {
-            "case_sensitive": question.case_sensitive,
-            "ignore_diacritics": question.ignore_diacritics,
-        }
-        given = normalise_answer(response, **options)
-        return (
-            1.0 if any(normalise_answer(a, **options) == given for a in question.answers) else 0.0
+        return _grade_short(
+            question.short_answers(),
+            response,
+            case_sensitive=question.case_sensitive,
+            ignore_diacritics=question.ignore_diacritics,
         )
+    if question.type == "numerical":
+        return _grade_number(question.numbers, response)
+    if question.type == "cloze":
+        return _grade_cloze(question, response)
     if question.type == "matching":
         if not isinstance(response, Mapping):
             return 0.0
+        rows = dict(question.rows())
         right = 0
         for left, position in response.items():
             if not str(left).isdigit() or not str(position).isdigit():
                 continue
-            position = int(position)
-            if 0 <= position < len(drawn.order) and drawn.order[position] == int(left):
+            left, position = int(left), int(position)
+            if left not in rows or not 0 <= position < len(drawn.order):
+                continue
+            # Answers are compared by text: two rows may share one right-hand side.
+            if question.pairs[drawn.order[position]][1] == question.pairs[left][1]:
                 right += 1
-        return right / len(question.pairs)
+        return right / len(rows) if rows else 0.0
     raise ValueError(f"unknown question type {question.type!r}")
 
 
@@ -183,7 +293,7 @@ def grade_attempt(
     per_module: dict[str, tuple[float, float]] = {}
     for item in drawn:
         question = questions.get(item.question_id)
-        if question is None:
+        if question is None or not question.graded:
             continue
         fraction = grade(question, item, responses.get(item.question_id))
         per_question[item.question_id] = fraction
@@ -192,7 +302,9 @@ def grade_attempt(
         possible += question.points
         old = per_module.get(question.module, (0.0, 0.0))
         per_module[question.module] = (old[0] + got, old[1] + question.points)
-    score = round(10 * earned / possible, 2) if possible else 0.0
+    # Penalties of single choices lower the total, never below 0 (a Moodle quiz grade starts
+    # at 0).
+    score = max(0.0, round(10 * earned / possible, 2)) if possible else 0.0
     return Result(score, score >= pass_mark, per_question, per_module)
 
 

@@ -157,6 +157,19 @@ def correct_answers(attempt) -> dict:
             answers[q.id] = q.answer
         elif q.type == "short":
             answers[q.id] = q.answers[0]
+        elif q.type == "numerical":
+            answers[q.id] = str(next(n.value for n in q.numbers if n.fraction >= 1))
+        elif q.type == "cloze":
+            answers[q.id] = {
+                str(n): (
+                    part.right_answers()[0]
+                    if part.kind == "short"
+                    else str(next(x.value for x in part.numbers if x.fraction >= 1))
+                    if part.kind == "numerical"
+                    else next(i for i, c in enumerate(part.choices) if c.correct)
+                )
+                for n, part in enumerate(q.parts, start=1)
+            }
         else:
             answers[q.id] = {str(left): order.index(left) for left in range(len(q.pairs))}
     return answers

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from courses.bundle import TestSettings
-from courses.questions import Choice, Question, QuestionBank
+from courses.questions import Question, QuestionBank, question_from_dict
 from courses.testing import Drawn, draw, grade_attempt, spread
 from lms.models import (
     Activity,
@@ -50,13 +50,7 @@ def _parsed(activity: Activity) -> tuple[QuestionBank, dict[str, Question]]:
     found = _BANKS.get(key)
     if found is None:
         raw = version.final_test or {"path": "", "questions": []}
-        questions = []
-        for q in raw["questions"]:
-            fields = dict(q)
-            fields["choices"] = tuple(Choice(**c) for c in q.get("choices", ()))
-            fields["answers"] = tuple(q.get("answers", ()))
-            fields["pairs"] = tuple(tuple(p) for p in q.get("pairs", ()))
-            questions.append(Question(**fields))
+        questions = [question_from_dict(q) for q in raw["questions"]]
         bank = QuestionBank(raw["path"], tuple(questions))
         found = (bank, MappingProxyType({q.id: q for q in bank.questions}))
         if len(_BANKS) >= _BANKS_KEPT:

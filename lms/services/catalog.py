@@ -205,37 +205,53 @@ def replace_bank(
 ) -> tuple[CourseVersion, list]:
     """A new draft whose final-test bank is read from a GIFT, Moodle XML or TOML file.
 
-    Returns the version and the import's problems (skipped questions, changed details), each
-    with its line; a file from which no question could be read is refused.
+    Returns the version and the import's problems (renamed and skipped questions, changed
+    details), each naming the uploaded file, the question and its line; they are also kept
+    with the version (`final_test["report"]`). A file from which no question could be read
+    is refused.
     """
     from courses import gift, moodlexml
-    from courses.errors import BundleError
+    from courses.errors import BundleError, Problem
     from courses.files import decode_text
+    from courses.importing import MEDIA_DIR, assign_lessons
     from courses.questions import dump_bank
 
     latest = _latest(session, course)
     files = storage.read_tree(latest.files_path)
     name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
     suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    stem = name[: -len(suffix)] if suffix else name
     problems: list = []
+    questions: list = []
     if suffix == ".xml":
-        result = moodlexml.parse(name, data)
-        problems, text = result.problems, dump_bank(result.questions) if result.questions else ""
+        result = moodlexml.parse(name, data, default_category=stem)
     else:
         decoded, problem = decode_text(name, data)
         if problem:
             raise BundleError([problem])
-        if suffix == ".toml":
-            text = decoded
-        else:
-            result = gift.parse(name, decoded)
-            problems, text = (
-                result.problems,
-                dump_bank(result.questions) if result.questions else "",
+        result = None if suffix == ".toml" else gift.parse(name, decoded, default_category=stem)
+    if result is not None:
+        questions, pooled = assign_lessons(name, result.questions, _lesson_keys(files))
+        problems = [*result.problems, *pooled]
+        if pooled and _per_module(files):
+            problems.append(
+                Problem(
+                    name,
+                    None,
+                    N_(
+                        "course.toml sets test.per_module: questions outside the lessons it "
+                        "names are never drawn."
+                    ),
+                )
             )
+        text = dump_bank(questions) if questions else ""
+        # The new bank replaces the old one, and its images those of the old one.
+        for path in [p for p in files if p.startswith(MEDIA_DIR)]:
+            del files[path]
+        files.update(result.media)
+    else:
+        text = decoded
     if not text.strip():
-        from courses.errors import Problem
-
         raise BundleError(
             problems or [Problem(name, None, N_("No question could be read from this file."))]
         )
@@ -247,8 +263,81 @@ def replace_bank(
     else:
         bank_path = tomllib.loads(course_toml).get("final_test", bank_path)
     files[bank_path] = text.encode()
-    bundle = courses.bundle.read_bundle(files)
-    return create_version(session, actor, bundle, files, storage), problems
+    try:
+        bundle = courses.bundle.read_bundle(files)
+    except BundleError as error:
+        if result is None:
+            # The uploaded TOML is stored as it is: same lines, under the bank's name.
+            raise BundleError(
+                [
+                    dataclasses.replace(p, path=name) if p.path == bank_path else p
+                    for p in error.problems
+                ]
+            ) from None
+        # The author uploaded `name`, not the bank written from it: say where in their file.
+        raise BundleError(_located(error.problems, bank_path, text, name, questions)) from None
+    version = create_version(session, actor, bundle, files, storage)
+    if result is not None:
+        version.final_test = {
+            **version.final_test,
+            "report": {
+                "file": name,
+                "problems": [
+                    {
+                        "line": p.line,
+                        "question": p.question,
+                        "message": p.message,
+                        "params": p.params,
+                    }
+                    for p in problems
+                ],
+            },
+        }
+        session.flush()
+    return version, problems
+
+
+def _lesson_keys(files: Mapping[str, bytes]) -> set[str]:
+    """The lessons a bank's categories can be named after (modules/NN-slug.md or .zip)."""
+    keys = set()
+    for path in files:
+        match = courses.bundle.MODULE_NAME.match(path) or courses.bundle.PACKAGE_NAME.match(path)
+        if match:
+            keys.add(f"{match.group(1)}-{match.group(2)}")
+    return keys
+
+
+def _per_module(files: Mapping[str, bytes]) -> bool:
+    try:
+        meta = tomllib.loads(files["course.toml"].decode("utf-8-sig"))
+    except (KeyError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    test = meta.get("test")
+    return isinstance(test, dict) and bool(test.get("per_module"))
+
+
+def _located(problems, bank_path: str, text: str, name: str, questions: list) -> list:
+    """Problems of the bank written from an upload, moved to the uploaded file's lines."""
+    from courses.errors import Problem
+
+    starts = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "[[questions]]"]
+    located = []
+    for problem in problems:
+        if problem.path != bank_path:
+            located.append(problem)
+            continue
+        index = sum(1 for start in starts if problem.line and start <= problem.line) - 1
+        question = questions[index] if 0 <= index < len(questions) else None
+        located.append(
+            Problem(
+                name,
+                question.line if question else None,
+                problem.message,
+                problem.params,
+                question.label if question else "",
+            )
+        )
+    return located
 
 
 def _latest(session: Session, course: Course) -> CourseVersion:

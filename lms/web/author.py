@@ -17,7 +17,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -79,11 +79,7 @@ def _problem_messages(error: BundleError) -> list[tuple[str, str]]:
 
 
 def _problem_rows(problems) -> list[tuple[str, str]]:
-    rows = []
-    for problem in problems:
-        where = f"{problem.path}:{problem.line}" if problem.line else problem.path
-        rows.append((where, gettext(problem.message, **problem.params)))
-    return rows
+    return [(problem.where, gettext(problem.message, **problem.params)) for problem in problems]
 
 
 def _upload_form() -> UploadForm:
@@ -112,8 +108,17 @@ def index():
                 version, warnings = catalog.replace_bank(
                     db.session, current_user, course, name, data, _storage()
                 )
-                for where, what in _problem_rows(warnings)[:50]:
-                    flash(f"{where}: {what}", "warning")
+                if warnings:
+                    # Every message is on the version's page; a flash holds only a few.
+                    flash(
+                        ngettext(
+                            "The import of %(file)s left %(num)s message: read it below.",
+                            "The import of %(file)s left %(num)s messages: read them below.",
+                            len(warnings),
+                            file=name.rsplit("/", 1)[-1],
+                        ),
+                        "warning",
+                    )
             elif form.course_id.data:
                 course = db.session.get(Course, form.course_id.data) or abort(404)
                 if name.lower().endswith(".zip") and not re.match(
@@ -173,6 +178,20 @@ def index():
     ), status
 
 
+def import_report(version: CourseVersion) -> tuple[str, list[tuple[str, str]]] | None:
+    """(file, [(where, what)]) of the question bank imported into this version, if any."""
+    report = (version.final_test or {}).get("report")
+    if not report:
+        return None
+    rows = []
+    for item in report["problems"]:
+        where = f"{report['file']}:{item['line']}" if item.get("line") else report["file"]
+        if item.get("question"):
+            where += f" ({item['question']})"
+        rows.append((where, gettext(item["message"], **item.get("params", {}))))
+    return report["file"], rows
+
+
 def _version_or_404(version_id: int) -> CourseVersion:
     version = db.session.get(CourseVersion, version_id)
     if version is None:
@@ -210,6 +229,7 @@ def version(version_id: int):
     return render_template(
         "hocvu/author/version.html",
         version=current,
+        import_report=import_report(current),
         form=form,
         enrolled=enrolled,
         published=current.status == VersionStatus.PUBLISHED,
@@ -332,6 +352,15 @@ def question_edit(course_id: int, qid: str):
     question = next((q for q in bank.questions if q.id == qid), None) if bank else None
     if question is None:
         abort(404)
+    if not _form_edits(question):
+        flash(
+            gettext(
+                "This question has Moodle weights, formatted text, a distractor or a kind the "
+                "form cannot edit: edit it in the bank file and upload that."
+            ),
+            "error",
+        )
+        return redirect(url_for("author.questions", course_id=course_id))
     if len(question.choices) > MAX_CHOICES:
         flash(
             gettext(
@@ -387,12 +416,26 @@ def question_edit(course_id: int, qid: str):
     )
 
 
+def _form_edits(question) -> bool:
+    """True when the question form can edit the question without losing anything."""
+    return (
+        question.type in ("single", "multiple", "truefalse", "short", "matching")
+        and question.format == "plain"
+        and all(c.fraction is None for c in question.choices)
+        and not question.fractions
+        and all(left for left, _ in question.pairs)
+    )
+
+
 QUESTION_KINDS = {
     "single": _l("One right answer"),
     "multiple": _l("Several right answers"),
     "truefalse": _l("True or false"),
     "short": _l("Short answer"),
     "matching": _l("Matching"),
+    "numerical": _l("Numerical answer"),
+    "cloze": _l("Embedded answers (cloze)"),
+    "description": _l("Description (not graded)"),
 }
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import mimetypes
+import re
+from collections.abc import Mapping
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -17,10 +20,12 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from courses.markdown import render_text
+from courses.questions import CLOZE_MARK
 from lms.app.extensions import db
 from lms.app.i18n import message_text
 from lms.app.storage import LocalStorage, StorageError
@@ -132,6 +137,60 @@ def page_html(activity: Activity, version_id: int) -> Markup:
     """A page activity's stored (sanitized) HTML with its media links pointing here."""
     base = url_for("learn.media", version_id=version_id, path="")
     return Markup(activity.content.get("html", "").replace(MEDIA_PLACEHOLDER, base))  # noqa: S704
+
+
+@lru_cache(maxsize=4096)
+def _question_text(text: str, text_format: str) -> str:
+    return render_text(text, text_format, lambda path: MEDIA_PLACEHOLDER + path)
+
+
+@bp.app_template_global()
+def question_html(question, text: str, version_id: int | None = None) -> Markup:
+    """One of a question's texts (its question, a choice, a feedback) as safe HTML, in the
+    question's format; images of the bank are served by this version's media route."""
+    html = _question_text(text or "", question.format)
+    base = url_for("learn.media", version_id=version_id, path="") if version_id else ""
+    return Markup(html.replace(MEDIA_PLACEHOLDER, base))  # noqa: S704 - sanitized above
+
+
+# In sanitized HTML a tag's attribute values are double-quoted (a quote inside is &quot;), so
+# this finds every tag whole, `>` in a value included; blanks are replaced only outside them.
+_CLOZE_OUTSIDE_TAGS = re.compile(r'(<(?:[^>"]|"[^"]*")*>)|' + CLOZE_MARK.pattern)
+
+
+@bp.app_template_global()
+def cloze_html(question, name: str, given, disabled: bool = False, version_id=None) -> Markup:
+    """A cloze question's text with a field in place of each blank `{#n}`, named `name-n`."""
+    text = str(question_html(question, question.text, version_id))
+    given = given if isinstance(given, Mapping) else {}
+    off = " disabled" if disabled else ""
+
+    def field(match: re.Match) -> str:
+        number = int(match.group(2))
+        if not 1 <= number <= len(question.parts):
+            return ""
+        part = question.parts[number - 1]
+        value = given.get(str(number))
+        label = escape(gettext("Blank %(n)s", n=number))
+        attributes = f'name="{name}-{number}" aria-label="{label}" class="cloze"{off}'
+        if part.kind == "choice":
+            options = [f'<option value="">{escape(gettext("(choose an answer)"))}</option>']
+            for index, choice in enumerate(part.choices):
+                chosen = " selected" if value == index else ""
+                options.append(f'<option value="{index}"{chosen}>{escape(choice.text)}</option>')
+            return f"<select {attributes}>{''.join(options)}</select>"
+        mode = ' inputmode="decimal" size="8"' if part.kind == "numerical" else ' size="14"'
+        shown = escape(value) if isinstance(value, str) else ""
+        return (
+            f'<input type="text" {attributes} value="{shown}" autocomplete="off" '
+            f'maxlength="500"{mode}>'
+        )
+
+    def outside_tags(match: re.Match) -> str:
+        # A blank written inside a tag (an attribute's value) is not a field.
+        return match.group(0) if match.group(1) else field(match)
+
+    return Markup(_CLOZE_OUTSIDE_TAGS.sub(outside_tags, text))  # noqa: S704 - sanitized, escaped
 
 
 @bp.route("/courses/<slug>")

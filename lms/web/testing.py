@@ -93,9 +93,20 @@ def _form_answers(attempt: TestAttempt) -> dict:
             pairs = {left: p for left, p in pairs.items() if p is not None}
             if pairs:
                 answers[item["id"]] = pairs
+        elif question.type == "cloze":
+            blanks: dict = {}
+            for number, part in enumerate(question.parts, start=1):
+                value = request.form.get(f"{name}-{number}", "")
+                if part.kind == "choice":
+                    if _position(value) is not None:
+                        blanks[str(number)] = _position(value)
+                elif value.strip():
+                    blanks[str(number)] = value[:500]
+            if blanks:
+                answers[item["id"]] = blanks
         elif name in request.form:
             value = request.form[name]
-            if question.type == "short":
+            if question.type in ("short", "numerical"):
                 answers[item["id"]] = value[:500]
             elif question.type == "truefalse":
                 if value in ("true", "false"):

@@ -1,13 +1,16 @@
 """In Chromium at phone width (issue 22): a trainer takes attendance while the connection is
 down, closes the page, and the marks reach the server when the page is opened again online;
-a learner checks in with the code the trainer's page shows."""
+a learner checks in with the code the trainer's page shows, takes the test on paper, and
+downloads a certificate that says he learned in person."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 from playwright.sync_api import expect
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from lms.models import Attendance, AttendanceStatus, utcnow
@@ -89,8 +92,27 @@ def test_attendance_taken_offline_is_sent_later_and_a_learner_checks_in(
     phone.get_by_role("button", name="Điểm danh").click()
     expect(phone.get_by_text("Bạn đã điểm danh: lớp “Lớp kỹ năng số 1”")).to_be_visible()
     expect(phone.get_by_text("đang có buổi học")).to_have_count(0)  # done: no longer offered
-    learner_context.close()
     session.rollback()
     mark = session.get(Attendance, (meeting.id, cuong.id))
     assert (mark.status, mark.source) == (AttendanceStatus.PRESENT, "code")
-    assert page.console_errors == []
+
+    # The trainer enters the paper test Cường took in class; he completes the course and
+    # downloads a certificate that says he learned in person.
+    page.goto("/classes")
+    page.get_by_role("link", name="Lớp kỹ năng số 1").click()
+    page.get_by_label("Học viên", exact=True).select_option(label="Lê Văn Cường (hv.cuong)")
+    page.get_by_label("Điểm (thang 10)").fill("8,5")
+    page.get_by_label("Lý do").fill("Bài kiểm tra giấy cuối buổi 1")
+    page.get_by_role("button", name="Ghi điểm").click()
+    expect(page.get_by_text("Đã ghi điểm 8,5/10 cho Lê Văn Cường.")).to_be_visible()
+    phone.goto("/")
+    with phone.expect_download() as download_info:
+        phone.get_by_role("link", name="Tải giấy chứng nhận").first.click()
+    pdf = download_info.value.path().read_bytes()
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "Lê Văn Cường" in text and "Hình thức: trực tiếp" in text
+    assert "Kết quả: Đạt - 8,5/10" in text
+    learner_context.close()
+    # Requests the browser tried while the test had cut the connection are expected; any
+    # other console error is not.
+    assert [e for e in page.console_errors if "ERR_INTERNET_DISCONNECTED" not in e] == []

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from courses import gift, moodlexml
+from courses.errors import BundleError
+from courses.importing import assign_lessons, category_path
 from courses.questions import dump_bank, read_bank
 
 BANKS = Path(__file__).parent / "fixtures" / "banks"
@@ -17,70 +21,67 @@ def _by_id(result):
 def test_gift_reads_supported_types_with_escapes_and_vietnamese():
     result = gift.parse("an-toan.gift", (BANKS / "an-toan.gift").read_text("utf-8"))
     questions = _by_id(result)
-    assert set(questions) == {"mk1", "mk2", "mk3", "mk4", "otp1", "otp4"}
+    assert set(questions) == {"mk1", "mk2", "mk3", "mk4", "otp1", "otp2", "gift-32", "otp4"}
     mk1 = questions["mk1"]
-    assert (mk1.type, mk1.module, mk1.text) == (
+    assert (mk1.type, mk1.group, mk1.module, mk1.text, mk1.name) == (
         "single",
         "01-mat-khau",
+        "",  # the lesson is found by the LMS, which knows the course's lessons
         "Mật khẩu nào **mạnh** nhất?",
+        "MK1",
     )
     assert [c.correct for c in mk1.choices] == [True, False, False]
     assert mk1.choices[0].text == "Hạ Long mùa thu 2026"
     assert questions["mk2"].type == "truefalse" and questions["mk2"].answer is False
     mk3 = questions["mk3"]
-    assert (
-        mk3.type == "multiple"
-        and mk3.partial
-        and [c.correct for c in mk3.choices]
-        == [
-            True,
-            True,
-            False,
-        ]
-    )
+    assert mk3.type == "multiple" and [c.weight for c in mk3.choices] == [0.5, 0.5, -1.0]
     mk4 = questions["mk4"]
     assert mk4.text == 'Ký hiệu { và } cùng dấu = được dùng thế nào: ví dụ "a=b"?'
     assert mk4.type == "short" and mk4.answers == ("a=b", "a = b")
     otp1 = questions["otp1"]
-    assert otp1.type == "matching" and otp1.module == "02-ma-otp"
+    assert otp1.type == "matching" and otp1.group == "02-ma-otp"
     assert otp1.pairs[1] == ("2FA", "Xác thực hai bước")
-    assert questions["otp4"].text == "Mã OTP chỉ dành cho ai?"
+    # Moodle's missing-word format: the gap is shown where the answers were.
+    assert questions["gift-32"].text == "Ngân hàng không bao giờ hỏi mã _____ qua điện thoại."
+    otp4 = questions["otp4"]
+    assert (otp4.format, otp4.text) == ("html", "<p>Mã OTP <b>chỉ</b> dành cho ai?</p>")
 
 
-def test_gift_reports_every_unsupported_feature_with_its_line():
+def test_gift_reports_what_it_skips_with_the_file_the_question_and_the_line():
     result = gift.parse("an-toan.gift", (BANKS / "an-toan.gift").read_text("utf-8"))
-    reported = {(p.line, p.message) for p in result.problems}
-    assert (28, "Numerical questions are not supported; skipped.") in reported
-    assert (30, "Essay questions are not supported; skipped.") in reported
-    assert (32, "Missing-word questions (text after the answers) are not supported; skipped.") in (
-        reported
-    )
-    assert (34, "HTML formatting was removed from the question text.") in reported
+    assert [str(p) for p in result.problems] == [
+        "an-toan.gift:30 (OTP3): Essay questions cannot be graded automatically; skipped.",
+        # MK1 (`# Dài và là một câu.`...) and MK2 (`{FALSE#...}`): said once for the file.
+        "an-toan.gift: 2 questions have feedback for single answers, which is not shown here: "
+        "only the general feedback is shown after the test.",
+    ]
 
 
 def test_moodle_xml_reads_supported_types():
     result = moodlexml.parse("an-toan.xml", (BANKS / "an-toan.xml").read_bytes())
     questions = _by_id(result)
-    assert set(questions) == {"mk-x1", "mk-x2", "mk-x3", "otp-x1", "otp-x2"}
+    assert set(questions) == {"mk-x1", "mk-x2", "mk-x3", "otp-x1", "otp-x2", "otp-x4"}
     x1 = questions["mk-x1"]
-    assert x1.text == "Mật khẩu nào mạnh nhất?" and x1.points == 2.0
-    assert (
-        x1.choices[2].text == "<ngày sinh>" and x1.feedback == "Mật khẩu dài & dễ nhớ là tốt nhất."
-    )
+    assert x1.text == "<p>Mật khẩu nào <strong>mạnh</strong> nhất?</p>" and x1.points == 2.0
+    # The answer's HTML escapes are kept escaped: the learner sees "<ngày sinh>".
+    assert x1.choices[2].text == "&lt;ngày sinh&gt;" and x1.format == "html"
+    assert x1.feedback == "Mật khẩu dài &amp; dễ nhớ là tốt nhất."
     assert questions["mk-x2"].answer is False
     assert questions["mk-x3"].type == "multiple"
-    assert questions["otp-x1"].answers == ("OTP",) and questions["otp-x1"].module == "02-ma-otp"
-    assert questions["otp-x2"].pairs == (("OTP", "Mã dùng một lần"), ("2FA", "Xác thực hai bước"))
+    otp = questions["otp-x1"]
+    assert otp.short_answers() == (("OTP", 1.0), ("OPT", 0.5)) and otp.group == "02-ma-otp"
+    assert questions["otp-x2"].pairs == (
+        ("OTP", "Mã dùng một lần"),
+        ("2FA", "Xác thực hai bước"),
+        ("", "Mật khẩu tĩnh"),
+    )
 
 
-def test_moodle_xml_reports_unsupported_types_and_details_by_line():
+def test_moodle_xml_reports_unsupported_types_by_name_and_line():
     result = moodlexml.parse("an-toan.xml", (BANKS / "an-toan.xml").read_bytes())
-    reported = {(p.line, p.message % p.params if p.params else p.message) for p in result.problems}
-    assert (48, "Questions of type essay are not supported; skipped.") in reported
-    assert (52, "Questions of type numerical are not supported; skipped.") in reported
-    assert (34, "Answers worth part of the points were left out.") in reported
-    assert (41, "Extra wrong answers of a matching question were left out.") in reported
-    assert (7, "HTML formatting was removed from the question text.") in reported
+    assert [str(p) for p in result.problems] == [
+        "an-toan.xml:48 (OTP-X3): Questions of type essay are not supported; skipped."
+    ]
 
 
 def test_moodle_xml_refuses_entities_and_broken_files():
@@ -112,9 +113,122 @@ def test_odd_moodle_xml_is_reported_not_crashing():
 
 def test_imported_questions_round_trip_through_final_test_toml():
     result = gift.parse("an-toan.gift", (BANKS / "an-toan.gift").read_text("utf-8"))
-    text = dump_bank(result.questions)
+    questions, _ = assign_lessons("an-toan.gift", result.questions, {"01-mat-khau", "02-ma-otp"})
+    text = dump_bank(questions)
     bank = read_bank("final-test.toml", text, {"01-mat-khau", "02-ma-otp"})
+    assert {q.module for q in bank.questions} == {"01-mat-khau", "02-ma-otp"}
     assert [(q.id, q.type, q.text) for q in bank.questions] == [
         (q.id, q.type, q.text) for q in result.questions
     ]
     assert bank.questions[3].answers == ("a=b", "a = b")
+
+
+def _rules(kind: str):
+    if kind == "gift":
+        return gift.parse("moodle-rules.gift", (BANKS / "moodle-rules.gift").read_text("utf-8"))
+    return moodlexml.parse("moodle-rules.xml", (BANKS / "moodle-rules.xml").read_bytes())
+
+
+@pytest.mark.parametrize(("kind", "line", "name"), [("gift", 53, "Năm"), ("xml", 71, "Thư rác")])
+def test_a_name_used_twice_is_renamed_with_a_warning(kind, line, name):
+    """Moodle allows two questions with one name; Hocvu keeps both (issue 21: one duplicate
+    refused the whole file) and says which one it renamed."""
+    result = _rules(kind)
+    renamed = [q for q in result.questions if q.name == f"{name} (2)"]
+    assert len(renamed) == 1 and renamed[0].line == line
+    assert len({q.id for q in result.questions}) == len(result.questions)
+    assert (
+        f"moodle-rules.{kind}:{line} ({name}): An earlier question has the same name: this one "
+        f"is renamed {name} (2)."
+    ) in [str(p) for p in result.problems]
+
+
+def test_categories_named_after_no_lesson_form_one_pool_with_a_warning():
+    """Issue 21: real banks were refused because their categories are not lesson names. The
+    category is kept as the question's group; the draw uses one pool for them."""
+    result = _rules("xml")
+    questions, problems = assign_lessons("moodle-rules.xml", result.questions, {"01-thu"})
+    assert {(q.module, q.group) for q in questions} == {("", "Default for Tin học/Thư điện tử")}
+    assert [str(p) for p in problems] == [
+        "moodle-rules.xml:8 (Thư rác): The category Default for Tin học/Thư điện tử is not the "
+        "name of a lesson: its 7 questions are drawn from one pool with the bank's other "
+        "questions outside lessons."
+    ]
+    named, problems = assign_lessons("x", result.questions, {"Thư điện tử"})
+    assert {q.module for q in named} == {"Thư điện tử"} and problems == []
+    assert category_path("$course$/top/A//B/C") == "A/B/C"
+    assert category_path("$course$/top/A//B/C").split("/") == ["A", "B", "C"]
+
+
+def test_text_formats_are_kept_as_moodle_shows_them():
+    """Moodle's formats: html and markdown are rendered (through Hocvu's sanitizer),
+    plain_text is shown as typed, moodle_auto_format keeps line breaks. Issue 21: HTML was
+    shown to learners as raw markup."""
+    xml = {q.name: q for q in _rules("xml").questions}
+    plain = xml["Địa chỉ thư"]
+    assert (plain.format, plain.text) == (
+        "plain",
+        "Địa chỉ nào đúng dạng? (Viết <b> là chữ thường)",
+    )
+    assert xml["Giao thức"].text == "<p>Giao thức gửi thư viết tắt là <strong>gì</strong>?</p>"
+    assert xml["Dung lượng"].text == "Tệp đính kèm tối đa bao nhiêu MB?<br>\n(làm tròn)"
+    html_question = xml["Thư rác"]
+    assert 'dir="ltr"' not in html_question.text and "style=" not in html_question.text
+    # A choice is inline text, without the paragraph Moodle's editor wraps it in.
+    assert html_question.choices[0].text == "Thư báo <b>trúng thưởng</b> đòi mật khẩu"
+    gift_rules = {q.name: q for q in _rules("gift").questions}
+    assert gift_rules["Markdown"].text == "<p>Chọn <strong>một</strong> đáp án.</p>"
+
+
+def test_images_become_course_media():
+    """Moodle XML: `@@PLUGINFILE@@/name` with the file as a base64 <file> in the question;
+    GIFT/HTML: a `data:` image. Both are stored once under media/bank/ and referenced by that
+    path; a reference to a file that is not there is reported and removed."""
+    for kind, marker in (("xml", b"\x89PNG"), ("gift", b"\x89PNG")):
+        result = _rules(kind)
+        (path, data), *others = result.media.items()
+        assert not others and path.startswith("media/bank/") and path.endswith(".png")
+        assert data.startswith(marker)
+        assert sum(f'src="{path}"' in q.text for q in result.questions) == 1
+        assert not any("data:" in q.text or "@@PLUGINFILE" in q.text for q in result.questions)
+    missing = moodlexml.parse(
+        "x.xml",
+        b'<quiz><question type="truefalse"><name><text>T</text></name><questiontext '
+        b'format="html"><text><![CDATA[<p>Xem <img src="@@PLUGINFILE@@/khong-co.png"></p>]]>'
+        b'</text></questiontext><answer fraction="100"><text>true</text></answer>'
+        b'<answer fraction="0"><text>false</text></answer></question></quiz>',
+    )
+    assert missing.questions[0].text == "<p>Xem </p>"
+    assert [p.params["file"] for p in missing.problems] == ["@@PLUGINFILE@@/khong-co.png"]
+
+
+def test_a_cloze_question_needs_one_part_per_blank():
+    """final-test.toml: a cloze question's blanks {#1}, {#2}... each need their part."""
+    bank = (
+        '[[questions]]\nid = "c"\nmodule = "01-a"\ntype = "cloze"\n'
+        'text = "Thủ đô là {#1}, năm {#2}."\n'
+        'parts = [{ kind = "short", answers = ["Hà Nội"] }]\n'
+    )
+    with pytest.raises(BundleError) as refused:
+        read_bank("final-test.toml", bank, {"01-a"})
+    assert [p.line for p in refused.value.problems] == [1]
+    assert refused.value.problems[0].message.startswith("A cloze question needs parts")
+    fixed = bank.replace(
+        "parts = [{", 'parts = [{ kind = "numerical", numbers = [{ value = 1010 }] }, {'
+    ).replace("{#1}, năm {#2}", "{#2}, năm {#1}")
+    question = read_bank("final-test.toml", fixed, {"01-a"}).questions[0]
+    assert [p.kind for p in question.parts] == ["numerical", "short"]
+
+
+def test_moodle_top_category_is_the_file_s_own():
+    """`$course$/top` alone (Moodle's top category, first in its exports) names no category:
+    the questions keep the file's name as their group instead of an empty one."""
+    xml = moodlexml.parse(
+        "ngan-hang.xml",
+        b'<quiz><question type="category"><category><text>$course$/top</text></category>'
+        b'</question><question type="truefalse"><name><text>T</text></name><questiontext>'
+        b'<text>?</text></questiontext><answer fraction="100"><text>true</text></answer>'
+        b'<answer fraction="0"><text>false</text></answer></question></quiz>',
+    )
+    text = gift.parse("ngan-hang.gift", "$CATEGORY: $course$/top\n\n::T::Đúng?{T}\n")
+    assert [q.group for q in xml.questions + text.questions] == ["ngan-hang", "ngan-hang"]

@@ -761,3 +761,30 @@ def test_a_class_deadline_extends_its_learners_and_a_unit_fills_the_roster(
     assert deadlines.due_day(enrolment.due_at) == today + timedelta(days=5)
     day, enrolment = due(fresh)  # issued today: 10 days, later than the class's day
     assert day == today + timedelta(days=10)
+
+
+def test_every_trainer_endpoint_refuses_another_class(running, app, client, login):
+    """Walks the URL map, so that a new trainer page cannot forget whose class it serves: for
+    another trainer's class or session, every method answers 404 and shows nothing of it."""
+    r = running
+    login("gv.lan")
+    token = csrf_token(client, "/classes")
+    ids = {"class_id": r["theirs"].training_class.id, "session_id": r["theirs"].id}
+    checked = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("classes.") or not rule.arguments:
+            continue
+        path = rule.build({arg: ids[arg] for arg in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, data={"csrf_token": token})
+            assert response.status_code == 404, (rule.endpoint, method)
+            assert "Lớp B" not in response.get_data(as_text=True)
+        checked.add(rule.endpoint)
+    assert checked >= {
+        "classes.roster",
+        "classes.mark",
+        "classes.code",
+        "classes.class_view",
+        "classes.paper_score",
+        "classes.sheet",
+    }

@@ -78,8 +78,28 @@ def world(make, app):
         scorm_version.activities[0],
         scorm_version.activities[0].content["scos"][0],
     )
+    from datetime import timedelta
+
+    from lms.models import utcnow
+    from lms.services import classes
+    from lms.services.scope import Scope
+
+    site = make.site_admin(username="sa.lop")
+    other_class = classes.save_class(
+        make.session,
+        Scope.of(site),
+        site,
+        name="Lớp BÍ MẬT",
+        course=version.course,
+        unit=other,
+    )
+    other_session = classes.add_session(
+        make.session, other_class, utcnow(), utcnow() + timedelta(hours=2), "Cẩm Phả"
+    )
     make.commit()
     return {
+        "other_class": other_class,
+        "other_session": other_session,
         "other_state": other_state,
         "other_job": other_job,
         "other_certificate": other_certificate,
@@ -113,6 +133,8 @@ def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, w
         "token": f"{world['outside'].id}-someone-elses-upload",
         "course_id": 1,  # course settings belong to site administrators only
         "state_id": world["other_state"].id,
+        "class_id": world["other_class"].id,
+        "session_id": world["other_session"].id,
     }
     checked = set()
     for rule in app.url_map.iter_rules():
@@ -151,6 +173,14 @@ def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, w
         "admin.unit_delete",
         "admin.user_view",
         "admin.user_edit",
+        "admin.class_view",
+        "admin.class_edit",
+        "admin.class_add_session",
+        "admin.class_delete_session",
+        "admin.class_trainers",
+        "admin.class_members",
+        "admin.class_sheet",
+        "admin.class_export",
         "admin.user_reset_password",
         "admin.user_deactivate",
         "admin.user_activate",
