@@ -72,6 +72,21 @@ def test_forced_order_is_completed_in_order_and_blocked_out_of_order(page, make,
     page.goto(url)
     sco = _part(page, "Phần 1")
     sco.get_by_role("button", name="Đạt", exact=True).click()
+    # The commit's answer refreshes adl.nav.request_valid in the SCO's API (RTE 4.4.2).
+    api = "window.parent.API_1484_11"
+    deadline = time.monotonic() + 10
+    while (
+        page.frame(name="sco").evaluate(f"{api}.GetValue('adl.nav.request_valid.continue')")
+        != "true"
+    ):
+        assert time.monotonic() < deadline, "request_valid.continue never became true"
+        time.sleep(0.1)
+    assert (
+        page.frame(name="sco").evaluate(
+            f"{api}.GetValue('adl.nav.request_valid.choice.{{target=part_3}}')"
+        )
+        == "false"
+    )
     sco.get_by_role("button", name="Xong, không yêu cầu gì").click()
     expect(page.locator(".player-status")).to_contain_text("Phần này đã kết thúc")
     time.sleep(1)

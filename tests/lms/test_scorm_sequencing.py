@@ -379,3 +379,32 @@ def test_choosing_a_cluster_delivers_what_the_engine_delivers(client, login, cou
     html = page(client, version)
     assert "content" in toc_links(html)
     assert launched(page(client, version, "?sco=content")) == 1
+
+
+def test_an_admins_correction_of_every_part_still_completes_the_lesson(
+    client, login, course, session, make, learner
+):
+    """An admin's correction of a SCO's status (with a reason) is a person's decision the
+    engine cannot see: when every part is then satisfied, the lesson is done, as for SCORM
+    1.2 packages; the engine's own rollup alone leaves it open here (part 3 incomplete)."""
+    from lms.models import Role, ScoState
+    from lms.services import tracking
+
+    version = course("ordered")
+    login("hv.seq")
+    page(client, version)
+    for index in range(3):
+        rt = runtime(client, version, index)
+        data = PASSED if index < 2 else [["cmi.completion_status", "incomplete"]]
+        send(
+            client, rt, 1, [*data, ["adl.nav.request", "continue" if index < 2 else "_none_"]], True
+        )
+    assert progress_of(session).status != ProgressStatus.DONE
+    admin = make.user(
+        learner.org_unit, username="qt.seq", roles=[(Role.UNIT_ADMIN, learner.org_unit)]
+    )
+    make.commit()
+    state = session.scalars(select(ScoState).where(ScoState.sco == "part_3")).one()
+    tracking.override(session, admin, state, "completed", "passed", "Gói chấm sai")
+    session.commit()
+    assert progress_of(session).status == ProgressStatus.DONE

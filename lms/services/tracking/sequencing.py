@@ -444,7 +444,7 @@ def after_commit(
     asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
     reg = registration_of(session, enrolment, activity)
     navigation = None
-    if asked is not None and _engine_current(session, activity, reg) == sco:
+    if asked is not None and (reg.state or {}).get("current") == sco:
         navigation = navigate(session, enrolment, activity, asked[0], asked[1], runtime=runtime)
     else:
         report(session, enrolment, activity, sco, runtime, terminated)
@@ -452,10 +452,6 @@ def after_commit(
     tree = tree_of(session, package_of(session, activity), None)
     return navigation, nav_valid(_engine(tree, reg))
 
-
-def _engine_current(session: Session, activity: Activity, reg: Registration) -> str | None:
-    state = reg.state or {}
-    return state.get("current")
 
 
 def launch_of(
