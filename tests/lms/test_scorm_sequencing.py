@@ -408,3 +408,50 @@ def test_an_admins_correction_of_every_part_still_completes_the_lesson(
     tracking.override(session, admin, state, "completed", "passed", "Gói chấm sai")
     session.commit()
     assert progress_of(session).status == ProgressStatus.DONE
+
+
+def test_a_part_starts_with_the_objectives_it_reads_from_global_objectives(client, login, course):
+    """RTE 4.2 / SN 4.2 mapping: before a launch the LMS initialises cmi.objectives from the
+    tracking model, through the objective maps: part 2's objective "previous" reads part 1's
+    global objective, so part 2 starts knowing it passed."""
+    version = course("ordered")
+    login("hv.seq")
+    page(client, version)
+    rt = runtime(client, version, 0)
+    send(client, rt, 1, [*PASSED, ["adl.nav.request", "continue"]], True)
+    page(client, version)
+    stored = dict(runtime(client, version, 1)["stored"])
+    index = next(k.split(".")[2] for k, v in stored.items() if v == "previous")
+    assert stored[f"cmi.objectives.{index}.success_status"] == "passed"
+
+
+def test_the_scos_own_requests_choice_jump_and_exit_all(client, login, course, session):
+    """adl.nav.request at Terminate (RTE 4.4.1): {target=ID}choice and {target=ID}jump
+    deliver their target (jump without the choice checks, SB.2.13); exitAll ends the
+    session (TB.2.3), back to the course page; a choice the engine refuses delivers
+    nothing."""
+    version = course("pretest-posttest")
+    login("hv.seq")
+    page(client, version)
+    rt = runtime(client, version, 0)
+    data = [*FAILED, ["adl.nav.request", "{target=lesson_2}choice"]]
+    assert send(client, rt, 1, data, True).get_json()["navigation"]["url"] == lesson_url(version)
+    assert launched(page(client, version)) == 2
+    rt = runtime(client, version, 2)
+    data = [["adl.nav.request", "{target=pretest}jump"]]
+    assert send(client, rt, 1, data, True).get_json()["navigation"]["end"] is False
+    assert launched(page(client, version)) == 0
+    rt = runtime(client, version, 0)
+    answer = send(client, rt, rt["seq"] + 1, [["adl.nav.request", "exitAll"]], True).get_json()
+    assert answer["navigation"] == {"url": f"/courses/{version.course.slug}", "end": True}
+
+
+def test_a_request_the_engine_refuses_at_terminate_delivers_nothing(client, login, course):
+    """{target=part_3}choice from part 1 of the forced order: part 3 is disabled (DB.1.1-3);
+    the player stays where it is and nothing is delivered."""
+    version = course("ordered")
+    login("hv.seq")
+    page(client, version)
+    rt = runtime(client, version, 0)
+    answer = send(client, rt, 1, [["adl.nav.request", "{target=part_3}choice"]], True)
+    assert answer.get_json()["navigation"] == {"url": None, "end": False, "refused": "DB.1.1-3"}
