@@ -453,7 +453,6 @@ def after_commit(
     return navigation, nav_valid(_engine(tree, reg))
 
 
-
 def launch_of(
     session: Session,
     enrolment: Enrolment,
