@@ -106,6 +106,9 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_LOG_FORMAT": "text",
     "HOCVU_LOG_LEVEL": "INFO",
     "HOCVU_ACCESS_LOG": True,
+    # gzip for pages, CSS, JavaScript and JSON (lms.web.compression); a proxy that compresses
+    # itself may take it over.
+    "HOCVU_COMPRESS": True,
     # /metrics answers loopback clients not coming through a proxy, or this bearer token.
     "HOCVU_METRICS_TOKEN": None,
     # When nginx serves the files (an `internal` location mapped to HOCVU_FILES_DIR), package

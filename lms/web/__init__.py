@@ -27,6 +27,7 @@ from lms.app.i18n import message_text
 from lms.services.errors import DomainError, Forbidden, NotFound
 from lms.services.logins import load_session_user, touch_login_session
 from lms.web.common import LOGIN_KEY, message_of, session_rules, static_version
+from lms.web.compression import init_compression
 from lms.web.limits import too_large_message
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 def site_csp(config) -> str:
     """The policy of the site's pages, with this site's content origin."""
     return CSP.format(content=config["HOCVU_CONTENT_ORIGIN"])
+
 
 # Endpoints a user who must change their password may still reach.
 _OPEN_WHILE_PASSWORD_EXPIRED = {"auth.change_password", "auth.logout", "auth.set_language"}
@@ -153,6 +155,8 @@ def register_web(app: Flask, url_prefix: str) -> None:
         # a changed file gets a new URL.
         if endpoint == "core.static" and "filename" in values:
             values.setdefault("v", static_version(values["filename"]))
+
+    init_compression(app, core.static_folder, None if standalone else frozenset(ours))
 
     @app.after_request
     def security_headers(response):
