@@ -114,7 +114,9 @@ class ScormKind(ActivityKind):
         self, activity: Activity, progress: ActivityProgress, now: datetime
     ) -> Blocker | None:
         summaries = progress.data.get("scos", {})
-        if all(summaries.get(sco, {}).get("satisfied") for sco in activity.content["scos"]):
+        # The parts the rollup needs (skipped and untracked ones are not), else all of them.
+        needed = progress.data.get("needed", activity.content["scos"])
+        if all(summaries.get(sco, {}).get("satisfied") for sco in needed):
             return None
         if activity.content.get("complete_on") == "passed":
             return Blocker(N_("Pass the lesson in the player; it is marked done by itself."), {})

@@ -23,7 +23,13 @@ from lms.models.scorm import ScormPackage, ScoState
 from lms.services.errors import N_, DomainError
 from lms.services.logins import SessionRules, login_key_hash, touch_login_session
 from lms.services.tracking import shared_data
-from lms.services.tracking.packages import EXIT, MODELS, SESSION_TIME, graded
+from lms.services.tracking.packages import (
+    EXIT,
+    MODELS,
+    SESSION_TIME,
+    delivery_controls,
+    graded,
+)
 from lms.services.tracking.rollup import roll_up, satisfies
 from lms.services.tracking.sessions import launch_values
 from scorm.datamodel import outcome
@@ -290,7 +296,8 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     if seconds is not None or key not in times:
         times[key] = seconds or 0.0
     ended = row.terminated or terminated
-    result = outcome(model, launch, written, terminated=ended)
+    item = items[row.sco]
+    result = outcome(model, launch, written, terminated=ended, controls=delivery_controls(item))
     values: dict[str, Any] = dict(
         seq=seq,
         session_key=key,
@@ -306,7 +313,6 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         updated_at=now,
     )
     content = row.content or {}
-    item = items[row.sco]
     before_data: dict[str, str] | None = None
     if item.get("data") and any(k.startswith(shared_data.PREFIX) for k in written):
         before_data = dict(session.scalar(select(ScoState.data).where(ScoState.id == row.id)) or [])

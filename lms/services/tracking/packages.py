@@ -20,6 +20,7 @@ from lms.services.errors import N_, NotFound
 from lms.services.tracking.shared_data import describe_data
 from scorm import cmi12, cmi2004
 from scorm.errors import PackageError
+from scorm.manifest import DeliveryControls, Package
 from scorm.package import read_package
 from scorm.sequencing.navigation import describe
 
@@ -67,6 +68,7 @@ def store_package(
                 )
             ]
         )
+    _add_delivery_controls(package, description)
     files_path = f"scorm/{digest}"
     storage.write_tree(files_path, dict(package.files.items()))
     record = ScormPackage(
@@ -81,6 +83,27 @@ def store_package(
     session.add(record)
     session.flush()
     return record
+
+
+def _add_delivery_controls(package: Package, description: dict[str, Any]) -> None:
+    """Keep each SCO's imsss:deliveryControls (SCORM 2004) with it: what the end of its
+    attempt defaults (scorm.datamodel.outcome.end_attempt); left out when they are the spec's
+    defaults, as they are for every SCORM 1.2 item."""
+    items = {item.identifier: item for org in package.organizations for item in org.walk()}
+    for entry in description["scos"]:
+        item = items.get(entry["identifier"])
+        controls = item.sequencing.delivery_controls if item and item.sequencing else None
+        if controls is not None and controls != DeliveryControls():
+            entry["delivery"] = {
+                "tracked": controls.tracked,
+                "completion_set_by_content": controls.completion_set_by_content,
+                "objective_set_by_content": controls.objective_set_by_content,
+            }
+
+
+def delivery_controls(item: dict[str, Any]) -> DeliveryControls:
+    """The delivery controls of a SCO's manifest entry (the spec's defaults when not kept)."""
+    return DeliveryControls(**item.get("delivery", {}))
 
 
 def sco_of(package: ScormPackage, sco: str) -> dict[str, Any]:

@@ -21,7 +21,14 @@ from lms.models import (
 from lms.models.scorm import ScoState
 from lms.services import audit
 from lms.services.errors import N_, DomainError
-from lms.services.tracking.packages import COMPLETIONS, SUCCESSES, graded, package_of, sco_of
+from lms.services.tracking.packages import (
+    COMPLETIONS,
+    SUCCESSES,
+    delivery_controls,
+    graded,
+    package_of,
+    sco_of,
+)
 from scorm.sequencing.navigation import Navigator, ScoStatus
 
 
@@ -125,7 +132,18 @@ def roll_up(
             for sco, summary in summaries.items()
         },
     )
-    needed = {sco for sco in activity.content["scos"] if not nav.skipped(sco)}
+    # An untracked part records nothing and counts for nothing (SN RB.1.4: only tracked
+    # children contribute to rollup).
+    untracked = {
+        item["identifier"]
+        for item in package.manifest["scos"]
+        if not delivery_controls(item).tracked
+    }
+    needed = {
+        sco for sco in activity.content["scos"] if not nav.skipped(sco) and sco not in untracked
+    }
+    # What the activity's kind checks before it is marked done (ScormKind.blocker).
+    progress.data = {**progress.data, "needed": sorted(needed)}
     if needed <= done and progress.status != ProgressStatus.DONE:
         learning.complete_activity(session, enrolment, activity, now)
     session.flush()
