@@ -30,7 +30,7 @@ from lms.services.tracking.packages import (
     delivery_controls,
     graded,
 )
-from lms.services.tracking.rollup import roll_up, satisfies
+from lms.services.tracking.rollup import best_result, roll_up, satisfies
 from lms.services.tracking.sessions import launch_values
 from scorm.datamodel import outcome
 
@@ -97,6 +97,9 @@ _FIND = (
         _sco.c.completion,
         _sco.c.success,
         _sco.c.score_scaled,
+        _sco.c.best_completion,
+        _sco.c.best_success,
+        _sco.c.best_score_scaled,
         _sco.c.satisfied_at,
         _sco.c.override_completion,
         _sco.c.override_success,
@@ -144,6 +147,9 @@ _STORED = (
     "success",
     "score_scaled",
     "score_raw",
+    "best_completion",
+    "best_success",
+    "best_score_scaled",
     "updated_at",
 )
 _STORE = (
@@ -311,6 +317,10 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         score_scaled=result.score_scaled,
         score_raw=result.score_raw,
         updated_at=now,
+    )
+    values["best_completion"], values["best_success"], values["best_score_scaled"] = best_result(
+        (row.best_completion, row.best_success, row.best_score_scaled),
+        (result.completion, result.success, result.score_scaled),
     )
     content = row.content or {}
     before_data: dict[str, str] | None = None
