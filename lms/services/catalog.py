@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 import courses.bundle
 from courses.bundle import Course as Bundle
 from courses.bundle import PackageModule
+from courses.errors import Problem as CourseProblem
 from lms.app.storage import LocalStorage
 from lms.models import (
     Activity,
@@ -185,6 +186,20 @@ def scorm_course(
     files = {"course.toml": toml.encode(), f"modules/01-{slug[:40].strip('-')}.zip": data}
     bundle = courses.bundle.read_bundle(files)
     return create_version(session, actor, bundle, files, storage)
+
+
+def blocked_urls(
+    session: Session, version: CourseVersion, allowed: list[str]
+) -> list[CourseProblem]:
+    """What the version's SCORM packages load from other origins that the content policy
+    blocks (not in `allowed`), each with its file and line: warnings for the author."""
+    lessons = [a for a in version.activities if a.kind == ScormKind.name]
+    warnings: list[CourseProblem] = []
+    for activity in lessons:
+        package = tracking.package_of(session, activity)
+        where = f"modules/{activity.key}.zip" if len(version.activities) > 1 else ""
+        warnings.extend(tracking.blocked_urls(package, allowed, where))
+    return warnings
 
 
 def _toml_string(text: str) -> str:

@@ -226,6 +226,9 @@ def version(version_id: int):
                 "success",
             )
         return redirect(url_for("author.version", version_id=version_id))
+    blocked = catalog.blocked_urls(
+        db.session, current, current_app.config["HOCVU_CONTENT_ALLOWED_ORIGINS"]
+    )
     return render_template(
         "hocvu/author/version.html",
         version=current,
@@ -233,6 +236,7 @@ def version(version_id: int):
         form=form,
         enrolled=enrolled,
         published=current.status == VersionStatus.PUBLISHED,
+        blocked=_problem_rows(blocked),
     )
 
 

@@ -20,6 +20,7 @@ from lms.services.errors import N_, NotFound
 from lms.services.tracking.shared_data import describe_data
 from scorm import cmi12, cmi2004
 from scorm.errors import PackageError
+from scorm.external import external_urls, origin_of_url
 from scorm.manifest import DeliveryControls, Package
 from scorm.package import read_package
 from scorm.sequencing.navigation import describe
@@ -69,6 +70,10 @@ def store_package(
             ]
         )
     _add_delivery_controls(package, description)
+    # What it loads from elsewhere, kept to warn about whatever the site's policy blocks.
+    description["external"] = [
+        [found.path, found.line, found.url] for found in external_urls(package.files)
+    ]
     files_path = f"scorm/{digest}"
     storage.write_tree(files_path, dict(package.files.items()))
     record = ScormPackage(
@@ -104,6 +109,30 @@ def _add_delivery_controls(package: Package, description: dict[str, Any]) -> Non
 def delivery_controls(item: dict[str, Any]) -> DeliveryControls:
     """The delivery controls of a SCO's manifest entry (the spec's defaults when not kept)."""
     return DeliveryControls(**item.get("delivery", {}))
+
+
+def blocked_urls(package: ScormPackage, allowed: list[str], where: str = "") -> list[CourseProblem]:
+    """The URLs of other origins that the package's files load and the content policy blocks
+    (those of origins not in `allowed`, HOCVU_CONTENT_ALLOWED_ORIGINS), as warnings with
+    their file and line (`where`: the package's place in a course, if any)."""
+    warnings = []
+    for path, line, url in package.manifest.get("external", []):
+        origin = origin_of_url(url)
+        if origin is None or origin in allowed:
+            continue
+        warnings.append(
+            CourseProblem(
+                f"{where}: {path}" if where else path,
+                line,
+                N_(
+                    "Loads %(url)s from another site, which the lessons' content policy "
+                    "blocks: put the file in the package, or ask the site's administrator to "
+                    "allow %(origin)s."
+                ),
+                {"url": url, "origin": origin},
+            )
+        )
+    return warnings
 
 
 def sco_of(package: ScormPackage, sco: str) -> dict[str, Any]:
