@@ -16,6 +16,7 @@ from lms.models import (
     Activity,
 )
 from lms.models.scorm import ScormPackage
+from lms.services import uploads
 from lms.services.errors import N_, NotFound
 from lms.services.tracking.shared_data import describe_data
 from scorm import cmi12, cmi2004
@@ -43,6 +44,24 @@ def _as_bundle_error(error: PackageError, where: str) -> BundleError:
     )
 
 
+def _read(data: bytes, where: str = "") -> Package:
+    try:
+        return read_package(data, uploads.package_limits())
+    except PackageError as error:
+        raise _as_bundle_error(error, where) from None
+
+
+def describe_package(session: Session, data: bytes) -> str:
+    """The title a package gets as a course, read without storing anything (BundleError when
+    the package is not valid)."""
+    digest = hashlib.sha256(data).hexdigest()
+    existing = session.scalar(select(ScormPackage).where(ScormPackage.sha256 == digest))
+    if existing is not None:
+        return existing.title
+    package = _read(data)
+    return (describe(package)["title"] or package.identifier)[:300]
+
+
 def store_package(
     session: Session, data: bytes, storage: LocalStorage, where: str = ""
 ) -> ScormPackage:
@@ -55,10 +74,7 @@ def store_package(
     existing = session.scalar(select(ScormPackage).where(ScormPackage.sha256 == digest))
     if existing is not None:
         return existing
-    try:
-        package = read_package(data)
-    except PackageError as error:
-        raise _as_bundle_error(error, where) from None
+    package = _read(data, where)
     description = describe(package)
     describe_data(package, description)
     if not description["scos"]:
