@@ -50,7 +50,7 @@ def test_the_author_is_told_which_file_loads_what_from_another_site(client, logi
     response = _upload(client, _with_cdn_script(), "lua-dao.zip")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     page = client.get(response.location).get_data(as_text=True)
-    notice = re.search(r'<section class="notice".*?</section>', page, re.S)
+    notice = re.search(r'<div class="notice".*?</div>', page, re.S)
     assert notice, page
     text = notice[0]
     assert "1 địa chỉ bên ngoài gói sẽ bị chặn" in text
