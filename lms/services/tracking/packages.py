@@ -75,8 +75,7 @@ def store_package(
     if existing is not None:
         return existing
     package = _read(data, where)
-    description = describe(package)
-    describe_data(package, description)
+    description = describe_stored(package)
     if not description["scos"]:
         raise BundleError(
             [
@@ -85,11 +84,6 @@ def store_package(
                 )
             ]
         )
-    _add_delivery_controls(package, description)
-    # What it loads from elsewhere, kept to warn about whatever the site's policy blocks.
-    description["external"] = [
-        [found.path, found.line, found.url] for found in external_urls(package.files)
-    ]
     files_path = f"scorm/{digest}"
     storage.write_tree(files_path, dict(package.files.items()))
     record = ScormPackage(
@@ -104,6 +98,19 @@ def store_package(
     session.add(record)
     session.flush()
     return record
+
+
+def describe_stored(package: Package) -> dict[str, Any]:
+    """What the LMS keeps of a package (ScormPackage.manifest): navigation's description,
+    each SCO's shared data maps and delivery controls, and what the package loads from other
+    sites (to warn about whatever the site's content policy blocks)."""
+    description = describe(package)
+    describe_data(package, description)
+    _add_delivery_controls(package, description)
+    description["external"] = [
+        [found.path, found.line, found.url] for found in external_urls(package.files)
+    ]
+    return description
 
 
 def _add_delivery_controls(package: Package, description: dict[str, Any]) -> None:
