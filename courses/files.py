@@ -18,17 +18,13 @@ from courses.errors import N_, BundleError, Problem
 
 @dataclass(frozen=True)
 class Limits:
-    """How large a bundle may be."""
+    """How large a bundle may be (an LMS passes its own: lms.services.uploads)."""
 
     max_archive_bytes: int = 100 * 1024 * 1024
     max_total_bytes: int = 300 * 1024 * 1024
     max_file_bytes: int = 100 * 1024 * 1024
     max_files: int = 2000
     max_ratio: int = 200  # expanded/compressed, per file, for files over 1 MiB expanded
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f}"
 
 
 def _clean_name(name: str) -> str | None:
@@ -59,8 +55,8 @@ def read_zip(data: bytes, limits: Limits = Limits()) -> dict[str, bytes]:
                 Problem(
                     label,
                     None,
-                    N_("The file is %(size)s MB; a course bundle may be at most %(max)s MB."),
-                    {"size": _mb(len(data)), "max": _mb(limits.max_archive_bytes)},
+                    N_("The file is %(size_bytes)s; a course bundle may be at most %(max_bytes)s."),
+                    {"size_bytes": len(data), "max_bytes": limits.max_archive_bytes},
                 )
             ]
         )
@@ -102,11 +98,12 @@ def read_zip(data: bytes, limits: Limits = Limits()) -> dict[str, bytes]:
         if info.flag_bits & 0x1:
             problems.append(Problem(name, None, N_("Encrypted files cannot be read.")))
             continue
-        too_big = info.file_size > limits.max_file_bytes
+        if info.file_size > limits.max_file_bytes:
+            raise BundleError([_file_too_large(name, info.file_size, limits)])
         ratio_bad = info.file_size > 1024 * 1024 and info.file_size > limits.max_ratio * max(
             info.compress_size, 1
         )
-        if too_big or ratio_bad or total + info.file_size > limits.max_total_bytes:
+        if ratio_bad or total + info.file_size > limits.max_total_bytes:
             raise BundleError([_too_large(name, limits)])
         try:
             with archive.open(info) as stream:
@@ -129,8 +126,17 @@ def _too_large(name: str, limits: Limits) -> Problem:
     return Problem(
         name,
         None,
-        N_("The archive expands to more than %(max)s MB; the bundle is refused."),
-        {"max": _mb(limits.max_total_bytes)},
+        N_("The archive expands to more than %(max_bytes)s; the bundle is refused."),
+        {"max_bytes": limits.max_total_bytes},
+    )
+
+
+def _file_too_large(name: str, size: int, limits: Limits) -> Problem:
+    return Problem(
+        name,
+        None,
+        N_("This file is %(size_bytes)s; a file may be at most %(max_bytes)s."),
+        {"size_bytes": size, "max_bytes": limits.max_file_bytes},
     )
 
 
@@ -152,8 +158,19 @@ def read_folder(folder: Path, limits: Limits = Limits()) -> dict[str, bytes]:
             continue
         size = path.stat().st_size
         total += size
-        if len(files) >= limits.max_files or size > limits.max_file_bytes:
-            raise BundleError([_too_large(rel, limits)])
+        if len(files) >= limits.max_files:
+            raise BundleError(
+                [
+                    Problem(
+                        rel,
+                        None,
+                        N_("The folder holds more than %(max)d files; the bundle is refused."),
+                        {"max": limits.max_files},
+                    )
+                ]
+            )
+        if size > limits.max_file_bytes:
+            raise BundleError([_file_too_large(rel, size, limits)])
         if total > limits.max_total_bytes:
             raise BundleError([_too_large(rel, limits)])
         files[rel] = path.read_bytes()

@@ -53,6 +53,7 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
         reminders,
         reports,
     )
+    from lms.services import uploads
     from lms.web import limits, register_web
 
     settings = load_config(Path(app.instance_path), config)
@@ -66,7 +67,8 @@ def init_app(app: Flask, url_prefix: str = "", config: Mapping[str, Any] | None 
         SESSION_COOKIE_SECURE=settings["HOCVU_SESSION_COOKIE_SECURE"],
         PERMANENT_SESSION_LIFETIME=timedelta(hours=int(settings["HOCVU_SESSION_HOURS"])),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH") or 512 * 1024 * 1024,
+        # The largest upload and its form (lms.services.uploads): larger is refused with a 413.
+        MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH") or uploads.REQUEST_BYTES,
         TESTING=settings["HOCVU_ENV"] == "testing" or app.config.get("TESTING", False),
     )
     app.config["HOCVU_URL_PREFIX"] = url_prefix.rstrip("/")

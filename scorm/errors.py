@@ -13,7 +13,11 @@ def N_(message: str) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem: where (file, line) and what (an English msgid with %(name)s params)."""
+    """One problem: where (file, line) and what (an English msgid with %(name)s params).
+
+    A parameter named `*_bytes` is a number of bytes: the LMS shows it in the reader's
+    format; `str()` shows it in MB.
+    """
 
     path: str
     line: int | None
@@ -22,7 +26,11 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        text = self.message % self.params if self.params else self.message
+        shown = {
+            k: f"{v / 1048576:.1f}".removesuffix(".0") + " MB" if k.endswith("_bytes") else v
+            for k, v in self.params.items()
+        }
+        text = self.message % shown if shown else self.message
         return f"{where}: {text}"
 
 

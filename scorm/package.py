@@ -28,7 +28,7 @@ _JUNK_NAMES = (".DS_Store", "Thumbs.db")
 
 @dataclass(frozen=True)
 class Limits:
-    """How large a package may be."""
+    """How large a package may be (an LMS passes its own: lms.services.uploads)."""
 
     max_archive_bytes: int = 200 * 1024 * 1024
     max_total_bytes: int = 500 * 1024 * 1024
@@ -70,10 +70,6 @@ class PackageFiles(Mapping[str, bytes]):
         )
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f}"
-
-
 def _clean_name(name: str) -> str | None:
     """The normalised relative path of an archive entry, or None when it is unsafe."""
     if "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
@@ -90,8 +86,21 @@ def _too_large(name: str, limits: Limits) -> PackageError:
             Problem(
                 name,
                 None,
-                N_("The archive expands to more than %(max)s MB; the package is refused."),
-                {"max": _mb(limits.max_total_bytes)},
+                N_("The archive expands to more than %(max_bytes)s; the package is refused."),
+                {"max_bytes": limits.max_total_bytes},
+            )
+        ]
+    )
+
+
+def _file_too_large(name: str, size: int, limits: Limits) -> PackageError:
+    return PackageError(
+        [
+            Problem(
+                name,
+                None,
+                N_("This file is %(size_bytes)s; a file may be at most %(max_bytes)s."),
+                {"size_bytes": size, "max_bytes": limits.max_file_bytes},
             )
         ]
     )
@@ -136,8 +145,8 @@ def read_zip(data: bytes, limits: Limits = Limits()) -> PackageFiles:
                 Problem(
                     _LABEL,
                     None,
-                    N_("The file is %(size)s MB; a SCORM package may be at most %(max)s MB."),
-                    {"size": _mb(len(data)), "max": _mb(limits.max_archive_bytes)},
+                    N_("The file is %(size_bytes)s; a SCORM package may be at most %(max_bytes)s."),
+                    {"size_bytes": len(data), "max_bytes": limits.max_archive_bytes},
                 )
             ]
         )
@@ -184,7 +193,9 @@ def read_zip(data: bytes, limits: Limits = Limits()) -> PackageFiles:
             problems.append(Problem(name, None, N_("This file is twice in the archive.")))
             continue
         declared = info.file_size
-        if declared > limits.max_file_bytes or total + declared > limits.max_total_bytes:
+        if declared > limits.max_file_bytes:
+            raise _file_too_large(name, declared, limits)
+        if total + declared > limits.max_total_bytes:
             raise _too_large(name, limits)
         if declared > _CHUNK and declared > limits.max_ratio * max(info.compress_size, 1):
             raise _bomb(name, limits.max_ratio)

@@ -106,6 +106,9 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_LOG_FORMAT": "text",
     "HOCVU_LOG_LEVEL": "INFO",
     "HOCVU_ACCESS_LOG": True,
+    # gzip for pages, CSS, JavaScript and JSON (lms.web.compression); a proxy that compresses
+    # itself may take it over.
+    "HOCVU_COMPRESS": True,
     # /metrics answers loopback clients not coming through a proxy, or this bearer token.
     "HOCVU_METRICS_TOKEN": None,
     # When nginx serves the files (an `internal` location mapped to HOCVU_FILES_DIR), package
@@ -118,6 +121,12 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_CONTENT_ORIGIN": None,
     # How long a link to a package's files (launch-scoped, signed) is valid after the launch.
     "HOCVU_CONTENT_LINK_MINUTES": 240,
+    # Other origins package files may load from (scripts, styles, fonts, images, frames,
+    # media, XHR), e.g. ["https://cdn.jsdelivr.net"]. None by default: packages are
+    # self-contained, because learners are on weak connections and the site may run without
+    # the Internet; an upload that names another origin is warned about (docs/deployment.md,
+    # 'What packages may load').
+    "HOCVU_CONTENT_ALLOWED_ORIGINS": [],
 }
 
 # Development and tests: the site on 127.0.0.1, packages on "localhost", a different host
@@ -224,6 +233,7 @@ def load_config(
     config["HOCVU_BASE_URL_GIVEN"] = bool(config.get("HOCVU_BASE_URL"))
     config["HOCVU_BASE_URL"] = _base_url(config, instance_path)
     config["HOCVU_CONTENT_ORIGIN"] = _content_origin(config)
+    config["HOCVU_CONTENT_ALLOWED_ORIGINS"] = _allowed_origins(config)
     return config
 
 
@@ -276,6 +286,37 @@ def _base_url(config: dict[str, Any], instance_path: Path) -> str:
             "nobody can log in. Write the https address, e.g. https://hoc.example.vn."
         )
     return _as_origin(scheme, host, port)
+
+
+# scheme://host[:port][/]: nothing else may reach the policy header it goes into.
+_ORIGIN_RE = re.compile(
+    r"^https?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?/?$"
+)
+
+
+def _allowed_origins(config: dict[str, Any]) -> list[str]:
+    """HOCVU_CONTENT_ALLOWED_ORIGINS as a list of scheme://host[:port] (a JSON list, or
+    origins separated by spaces or commas), each checked: they go into a policy header."""
+    raw = config.get("HOCVU_CONTENT_ALLOWED_ORIGINS") or []
+    values = re.split(r"[\s,]+", raw.strip()) if isinstance(raw, str) else list(raw)
+    origins = []
+    for value in values:
+        if not value:
+            continue
+        try:
+            if not _ORIGIN_RE.match(str(value)):
+                raise ValueError(value)
+            scheme, host, port = origin_of(str(value))
+        except ValueError:
+            raise ConfigError(
+                f"HOCVU_CONTENT_ALLOWED_ORIGINS has {value!r}; list origins only, e.g. "
+                '["https://cdn.jsdelivr.net", "https://fonts.gstatic.com"] (scheme and host '
+                "name, no path, no wildcard)."
+            ) from None
+        origin = _as_origin(scheme, host, port)
+        if origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 def served_base_url(instance_path: Path) -> str | None:

@@ -114,8 +114,27 @@ def init_i18n(app: Flask, babel: Babel) -> None:
 
 
 def message_text(message: str, params: dict) -> str:
-    """A stored message (English msgid + params) in the current language."""
+    """A stored message (English msgid + params) in the current language: a `date` in ISO
+    form as a date, and byte counts (params named `*_bytes`) as sizes (`format_sizes`)."""
     shown = dict(params)
     if isinstance(shown.get("date"), str):
         shown["date"] = format_date(date.fromisoformat(shown["date"]))
+    sizes = {k: v for k, v in shown.items() if k.endswith("_bytes") and isinstance(v, int)}
+    shown.update(format_sizes(sizes))
     return gettext(message, **shown)
+
+
+def format_sizes(sizes: dict[str, int]) -> dict[str, str]:
+    """Byte counts shown together ("120,4 MB" and "100 MB"): in MB with one decimal at most,
+    more decimals when fewer would show two different sizes the same or in the wrong order
+    ("100,04 MB" against "100 MB"), and in bytes when even three do not tell them apart."""
+    unit, name = (1024 * 1024, "MB")
+    if sizes and max(sizes.values()) < unit:
+        unit, name = (1024, "KB")
+    ordered = sorted(set(sizes.values()))
+    for digits in (1, 2, 3):
+        shown = {n: round(n / unit, digits) for n in ordered}
+        if len(set(shown.values())) == len(ordered):  # rounding keeps the order, not ties
+            return {k: f"{format_number(shown[v], digits)} {name}" for k, v in sizes.items()}
+    unit_name = gettext("bytes")
+    return {k: f"{format_number(v)} {unit_name}" for k, v in sizes.items()}

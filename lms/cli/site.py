@@ -129,28 +129,58 @@ def create_admin_command(username: str, full_name: str, password: str) -> None:
 @click.command("import-course")
 @click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
 @click.option("--draft", is_flag=True, help="Store the version without publishing it.")
+@click.option(
+    "--new-version",
+    is_flag=True,
+    help="A SCORM package titled like an existing course: make it a new version of that course.",
+)
+@click.option(
+    "--new-course",
+    "new_title",
+    metavar="TITLE",
+    help="A SCORM package titled like an existing course: make it another course, so titled.",
+)
 @with_appcontext
-def import_course_command(path: Path, draft: bool) -> None:
-    """Check a course bundle (folder or zip) and add it as a new version of its course."""
+def import_course_command(path: Path, draft: bool, new_version: bool, new_title: str | None):
+    """Check a course bundle (folder or zip) or a SCORM package (zip) and add it as a new
+    version of its course, as the authors' upload page does."""
     from courses.errors import BundleError
+    from lms.app.i18n import message_text
     from lms.app.storage import LocalStorage
     from lms.services import catalog
 
+    if new_version and new_title:
+        raise click.UsageError("Give --new-version or --new-course, not both.")
     source = path.read_bytes() if path.is_file() else path
+    storage = LocalStorage(current_app.config["HOCVU_FILES_DIR"])
+    version_of = None
     try:
+        if new_version:
+            version_of, _ = catalog.title_taken(db.session, source)
         version = catalog.import_bundle(
             db.session,
             None,
             source,
-            LocalStorage(current_app.config["HOCVU_FILES_DIR"]),
+            storage,
             publish_now=not draft,
+            version_of=version_of,
+            title=new_title.strip() if new_title else None,
         )
+    except catalog.TitleTaken as taken:
+        db.session.rollback()
+        with force_locale(current_app.config["HOCVU_DEFAULT_LOCALE"]):
+            message = gettext(
+                "A course titled %(title)s already exists: add --new-version to make the "
+                "package a new version of it, or --new-course with another title.",
+                title=taken.course.title,
+            )
+        raise click.ClickException(message) from None
     except BundleError as error:
         db.session.rollback()
         with force_locale(current_app.config["HOCVU_DEFAULT_LOCALE"]):
             for problem in error.problems:
                 where = f"{problem.path}:{problem.line}" if problem.line else problem.path
-                click.echo(f"{where}: {gettext(problem.message, **problem.params)}", err=True)
+                click.echo(f"{where}: {message_text(problem.message, problem.params)}", err=True)
         raise click.ClickException(
             f"{len(error.problems)} problem(s); nothing was imported."
         ) from None
@@ -160,11 +190,18 @@ def import_course_command(path: Path, draft: bool) -> None:
     db.session.commit()
     state = "draft" if draft else "published"
     lessons = sum(1 for a in version.activities if a.kind == "page")
+    packages = sum(1 for a in version.activities if a.kind == "scorm")
     bank = len(version.final_test["questions"]) if version.final_test else 0
     click.echo(
         f"{version.title}: version {version.number} {state}, {lessons} lessons"
+        + (f", {packages} SCORM packages" if packages else "")
         + (f", final test bank of {bank} questions." if bank else ".")
     )
+    with force_locale(current_app.config["HOCVU_DEFAULT_LOCALE"]):
+        allowed = current_app.config["HOCVU_CONTENT_ALLOWED_ORIGINS"]
+        for problem in catalog.blocked_urls(db.session, version, allowed):
+            where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+            click.echo(f"{where}: {message_text(problem.message, problem.params)}", err=True)
 
 
 @click.command("housekeeping")

@@ -81,6 +81,11 @@ class ScoState(db.Model):
     success: Mapped[str] = mapped_column(String(20), default="unknown")
     score_scaled: Mapped[float | None] = mapped_column(Float)
     score_raw: Mapped[float | None] = mapped_column(Float)
+    # The best of every attempt (lms.services.tracking.rollup.best_result): a later attempt
+    # that ends lower (a finished lesson opened again) does not take it back.
+    best_completion: Mapped[str] = mapped_column(String(20), default="not attempted")
+    best_success: Mapped[str] = mapped_column(String(20), default="unknown")
+    best_score_scaled: Mapped[float | None] = mapped_column(Float)
     # An admin's correction, which wins over what the SCO reported.
     override_completion: Mapped[str | None] = mapped_column(String(20))
     override_success: Mapped[str | None] = mapped_column(String(20))
@@ -104,6 +109,20 @@ class ScoState(db.Model):
     @property
     def effective_success(self) -> str:
         return self.override_success or self.success
+
+    # The learner's result as every page and report shows it: the best of the attempts, an
+    # admin's correction winning.
+    @property
+    def result_completion(self) -> str:
+        return self.override_completion or self.best_completion
+
+    @property
+    def result_success(self) -> str:
+        return self.override_success or self.best_success
+
+    @property
+    def result_score(self) -> float | None:
+        return self.best_score_scaled
 
 
 class SharedData(db.Model):

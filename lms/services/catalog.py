@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import re
 import tomllib
+import unicodedata
+import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,6 +19,7 @@ from sqlalchemy.orm import Session
 import courses.bundle
 from courses.bundle import Course as Bundle
 from courses.bundle import PackageModule
+from courses.errors import Problem as CourseProblem
 from lms.app.storage import LocalStorage
 from lms.models import (
     Activity,
@@ -25,7 +30,7 @@ from lms.models import (
     VersionStatus,
     utcnow,
 )
-from lms.services import audit, deadlines, tracking
+from lms.services import audit, deadlines, tracking, uploads
 from lms.services.activities import PageKind, ScormKind, TestKind
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.errors import N_, DomainError, Forbidden
@@ -161,10 +166,59 @@ def replace_module(
 def is_scorm_zip(files: Mapping[str, bytes]) -> bool:
     """A zip holding a SCORM package (imsmanifest.xml at the top, or in its one folder)
     rather than a course bundle."""
-    if "course.toml" in files:
+    return _is_scorm_names(list(files))
+
+
+def _is_scorm_names(names: list[str]) -> bool:
+    if any(name.rsplit("/", 1)[-1] == "course.toml" and name.count("/") <= 1 for name in names):
         return False
-    names = {name.rsplit("/", 1)[-1] for name in files if name.count("/") <= 1}
-    return "imsmanifest.xml" in names
+    return "imsmanifest.xml" in {name.rsplit("/", 1)[-1] for name in names if name.count("/") <= 1}
+
+
+def is_zip(data: bytes) -> bool:
+    """Whether the bytes are a zip archive (by its signature, whatever the file's name)."""
+    return data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def is_scorm_archive(data: bytes) -> bool:
+    """Whether an uploaded zip is a SCORM package rather than a course bundle: by the names
+    of its entries, read from the archive's directory without expanding anything."""
+    if not is_zip(data):
+        return False
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+    return _is_scorm_names([n for n in names if not n.endswith("/")])
+
+
+def _slug_of(title: str) -> str:
+    from lms.services.text import fold
+
+    return re.sub(r"[^a-z0-9]+", "-", fold(title)).strip("-")[:60]
+
+
+def course_titled(session: Session, title: str) -> Course | None:
+    """The course a new course of this title would be taken for: the same title (letter case
+    and Unicode form aside) or the same slug, which is made from the title."""
+    wanted = unicodedata.normalize("NFC", title).strip().casefold()
+    slug = _slug_of(title)
+    for course in session.scalars(select(Course).order_by(Course.id)):
+        if course.slug == slug or unicodedata.normalize("NFC", course.title).casefold() == wanted:
+            return course
+    return None
+
+
+class TitleTaken(DomainError):
+    """A package uploaded as a new course has the title of an existing course: the author
+    chooses a new version of that course or a new course with another title."""
+
+    def __init__(self, course: Course, title: str) -> None:
+        super().__init__(
+            N_("A course titled %(title)s already exists."), title=course.title, field="title"
+        )
+        self.course = course
+        self.package_title = title
 
 
 def scorm_course(
@@ -172,19 +226,92 @@ def scorm_course(
     actor: User | None,
     data: bytes,
     storage: LocalStorage,
+    *,
+    version_of: Course | None = None,
+    title: str | None = None,
 ) -> CourseVersion:
-    """A new draft course (or a new version of the course with the same slug) made of one
-    SCORM package, its title taken from the package; authors may then add a final test."""
-    from lms.services.text import fold
-
+    """A new draft course made of one SCORM package, titled `title` or the package's own
+    title; or, with `version_of`, a new version of that course. Authors may then add a final
+    test. Uploads go through `import_upload`, which asks first when the title is taken."""
     _check_author(actor)
     package = tracking.store_package(session, data, storage)
-    title = package.title.strip() or "SCORM"
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(title)).strip("-")[:60] or f"scorm-{package.id}"
+    if version_of is not None:
+        slug = version_of.slug
+        title = (title or package.title).strip() or version_of.title
+    else:
+        title = (title or package.title).strip() or "SCORM"
+        slug = _slug_of(title) or f"scorm-{package.id}"
     toml = f"title = {_toml_string(title[:200])}\nslug = {_toml_string(slug)}\n"
     files = {"course.toml": toml.encode(), f"modules/01-{slug[:40].strip('-')}.zip": data}
     bundle = courses.bundle.read_bundle(files)
     return create_version(session, actor, bundle, files, storage)
+
+
+def package_title(session: Session, data: bytes) -> str:
+    """The title a package uploaded as a course gets (its organization's, else its id),
+    read without storing anything; BundleError when the package is not valid."""
+    from lms.services.tracking.packages import describe_package
+
+    return describe_package(session, data)
+
+
+def title_taken(
+    session: Session, source: bytes | Path, title: str | None = None
+) -> tuple[Course | None, str]:
+    """For an upload that is a SCORM package: the existing course its title (or `title`)
+    would be taken for, if any, and that title; (None, "") for anything else."""
+    if not isinstance(source, bytes | bytearray) or not is_scorm_archive(bytes(source)):
+        return None, ""
+    wanted = (title or package_title(session, bytes(source))).strip()
+    return course_titled(session, wanted), wanted
+
+
+def import_upload(
+    session: Session,
+    actor: User | None,
+    source: bytes | Path,
+    storage: LocalStorage,
+    *,
+    version_of: Course | None = None,
+    title: str | None = None,
+) -> CourseVersion:
+    """A whole course as uploaded (the author's page and `hocvu import-course`): a zip that
+    is a SCORM package, recognised by its content, becomes a course of one module; anything
+    else is read as a course bundle (a zip or a folder).
+
+    A package whose title (or `title`) is an existing course's raises TitleTaken, before
+    anything is stored, unless `version_of` says to make a new version of that course.
+    """
+    from courses.files import read_folder, read_zip
+
+    limits = uploads.bundle_limits()
+    if isinstance(source, bytes | bytearray) and is_scorm_archive(bytes(source)):
+        data = bytes(source)
+        if version_of is None:
+            taken, wanted = title_taken(session, data, title)
+            if taken is not None:
+                raise TitleTaken(taken, wanted)
+        return scorm_course(session, actor, data, storage, version_of=version_of, title=title)
+    if isinstance(source, bytes | bytearray):
+        files = read_zip(bytes(source), limits)
+    else:
+        files = read_folder(source, limits)
+    bundle = courses.bundle.read_bundle(files)
+    return create_version(session, actor, bundle, files, storage)
+
+
+def blocked_urls(
+    session: Session, version: CourseVersion, allowed: list[str]
+) -> list[CourseProblem]:
+    """What the version's SCORM packages load from other origins that the content policy
+    blocks (not in `allowed`), each with its file and line: warnings for the author."""
+    lessons = [a for a in version.activities if a.kind == ScormKind.name]
+    warnings: list[CourseProblem] = []
+    for activity in lessons:
+        package = tracking.package_of(session, activity)
+        where = f"modules/{activity.key}.zip" if len(version.activities) > 1 else ""
+        warnings.extend(tracking.blocked_urls(package, allowed, where))
+    return warnings
 
 
 def _toml_string(text: str) -> str:
@@ -417,13 +544,13 @@ def import_bundle(
     source,
     storage: LocalStorage,
     publish_now: bool = True,
+    *,
+    version_of: Course | None = None,
+    title: str | None = None,
 ) -> CourseVersion:
-    """Read a folder or zip, store it as a new version and (by default) publish it."""
-    from courses.files import read_folder, read_zip
-
-    files = read_zip(source) if isinstance(source, bytes | bytearray) else read_folder(source)
-    bundle = courses.bundle.read_bundle(files)
-    version = create_version(session, actor, bundle, files, storage)
+    """Read a folder or zip (a course bundle, or one SCORM package: `import_upload`), store it
+    as a new version and (by default) publish it."""
+    version = import_upload(session, actor, source, storage, version_of=version_of, title=title)
     if publish_now:
         publish(session, actor, version)
     return version

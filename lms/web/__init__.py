@@ -27,6 +27,7 @@ from lms.app.i18n import message_text
 from lms.services.errors import DomainError, Forbidden, NotFound
 from lms.services.logins import load_session_user, touch_login_session
 from lms.web.common import LOGIN_KEY, message_of, session_rules, static_version
+from lms.web.compression import init_compression
 from lms.web.limits import too_large_message
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,8 @@ def register_web(app: Flask, url_prefix: str) -> None:
         # a changed file gets a new URL.
         if endpoint == "core.static" and "filename" in values:
             values.setdefault("v", static_version(values["filename"]))
+
+    init_compression(app, core.static_folder, None if standalone else frozenset(ours))
 
     @app.after_request
     def security_headers(response):

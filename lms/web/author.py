@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import re
+import json
 from functools import wraps
 
 from flask import (
@@ -22,13 +22,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-import courses.bundle
 from courses.errors import BundleError
-from courses.files import Limits, read_zip
 from courses.questions import dump_bank
 from courses.testing import item_statistics
 from lms.app.extensions import db
-from lms.app.storage import LocalStorage
+from lms.app.i18n import message_text
+from lms.app.storage import LocalStorage, StorageError
+from lms.jobs import imports
 from lms.models import (
     Activity,
     AttemptStatus,
@@ -39,14 +39,15 @@ from lms.models import (
     VersionStatus,
 )
 from lms.services import assessment, catalog, content_links
-from lms.services.errors import N_, DomainError
-from lms.web import content, player
+from lms.services.errors import DomainError
+from lms.web import content, player, uploaded
 from lms.web.common import message_of
 from lms.web.forms import (
     MAX_CHOICES,
     ActionForm,
     PublishForm,
     QuestionForm,
+    TitleChoiceForm,
     UploadForm,
     choices,
 )
@@ -79,7 +80,7 @@ def _problem_messages(error: BundleError) -> list[tuple[str, str]]:
 
 
 def _problem_rows(problems) -> list[tuple[str, str]]:
-    return [(problem.where, gettext(problem.message, **problem.params)) for problem in problems]
+    return [(problem.where, message_text(problem.message, problem.params)) for problem in problems]
 
 
 def _upload_form() -> UploadForm:
@@ -100,10 +101,14 @@ def index():
     problems: list[tuple[str, str]] = []
     if form.validate_on_submit():
         upload = form.file.data
-        data = upload.read(Limits.max_archive_bytes + 1)
         name = upload.filename or ""
         try:
-            if form.course_id.data and name.lower().endswith(catalog.BANK_SUFFIXES):
+            data = uploaded.read_upload(upload)
+            if (
+                form.course_id.data
+                and name.lower().endswith(catalog.BANK_SUFFIXES)
+                and not catalog.is_zip(data)
+            ):
                 course = db.session.get(Course, form.course_id.data) or abort(404)
                 version, warnings = catalog.replace_bank(
                     db.session, current_user, course, name, data, _storage()
@@ -121,34 +126,24 @@ def index():
                     )
             elif form.course_id.data:
                 course = db.session.get(Course, form.course_id.data) or abort(404)
-                if name.lower().endswith(".zip") and not re.match(
-                    r"^\d{2}-[a-z0-9]+(-[a-z0-9]+)*\.zip$", name.rsplit("/", 1)[-1]
-                ):
-                    raise DomainError(
-                        N_(
-                            "A SCORM package for a course is named with its place and a name "
-                            "without diacritics, for example 04-vneid.zip."
-                        )
-                    )
-                if not name.lower().endswith((".md", ".zip")):
-                    raise DomainError(
-                        N_(
-                            "Choose a module (.md), a SCORM package (NN-name.zip) or a question "
-                            "bank (.gift, .xml, .toml) for a course, or a whole course."
-                        )
-                    )
                 version = catalog.replace_module(
-                    db.session, current_user, course, name, data, _storage()
+                    db.session,
+                    current_user,
+                    course,
+                    uploaded.module_name(name, data),
+                    data,
+                    _storage(),
                 )
             else:
-                files = read_zip(data)
-                if catalog.is_scorm_zip(files):
-                    version = catalog.scorm_course(db.session, current_user, data, _storage())
-                else:
-                    bundle = courses.bundle.read_bundle(files)
-                    version = catalog.create_version(
-                        db.session, current_user, bundle, files, _storage()
-                    )
+                version = catalog.import_upload(db.session, current_user, data, _storage())
+        except catalog.TitleTaken as taken:
+            db.session.rollback()
+            return redirect(
+                url_for(
+                    "author.title_choice",
+                    token=uploaded.keep(_storage(), data, taken, current_user.id),
+                )
+            )
         except BundleError as error:
             db.session.rollback()
             problems = _problem_messages(error)
@@ -157,15 +152,7 @@ def index():
             form.add_error("file", message_of(error))
         else:
             db.session.commit()
-            flash(
-                gettext(
-                    "Version %(number)s of %(title)s is ready. Preview it, then publish it.",
-                    number=version.number,
-                    title=version.title,
-                ),
-                "success",
-            )
-            return redirect(url_for("author.version", version_id=version.id))
+            return _ready(version)
     rows = db.session.execute(
         select(Course, func.count(Enrolment.id))
         .outerjoin(Enrolment, Enrolment.course_id == Course.id)
@@ -190,6 +177,82 @@ def import_report(version: CourseVersion) -> tuple[str, list[tuple[str, str]]] |
             where += f" ({item['question']})"
         rows.append((where, gettext(item["message"], **item.get("params", {}))))
     return report["file"], rows
+
+
+def _ready(version: CourseVersion):
+    flash(
+        gettext(
+            "Version %(number)s of %(title)s is ready. Preview it, then publish it.",
+            number=version.number,
+            title=version.title,
+        ),
+        "success",
+    )
+    return redirect(url_for("author.version", version_id=version.id))
+
+
+@bp.route("/uploads/<token>", methods=["GET", "POST"])
+@author_required
+def title_choice(token: str):
+    """A package uploaded as a new course has an existing course's title: the author makes
+    it a new version of that course, or a new course with another title. Nothing is stored
+    before this choice."""
+    storage = _storage()
+    try:
+        pending = json.loads(storage.local_path(uploaded.pending_key(token)).read_bytes())
+    except (StorageError, OSError, ValueError):
+        abort(404)
+    if pending.get("user_id") != current_user.id:
+        abort(404)
+    course = db.session.get(Course, pending["course_id"]) or abort(404)
+    form = TitleChoiceForm()
+    form.choice.choices = choices(
+        [
+            ("version", gettext("A new version of %(title)s", title=course.title)),
+            ("course", gettext("A new course, with another title")),
+        ]
+    )
+    if request.method == "GET":
+        form.title.data = pending["title"]
+    if form.validate_on_submit():
+        new_course = form.choice.data == "course"
+        title = (form.title.data or "").strip()
+        if new_course and not title:
+            form.title.errors.append(gettext("Give the new course a title."))
+        else:
+            try:
+                data = storage.local_path(imports.upload_key(token)).read_bytes()
+                version = catalog.import_upload(
+                    db.session,
+                    current_user,
+                    data,
+                    storage,
+                    version_of=None if new_course else course,
+                    title=title if new_course else None,
+                )
+            except (StorageError, OSError):
+                abort(404)
+            except catalog.TitleTaken as taken:
+                db.session.rollback()
+                form.title.errors.append(
+                    gettext("A course titled %(title)s already exists.", title=taken.course.title)
+                )
+            except BundleError as error:
+                db.session.rollback()
+                for where, what in _problem_messages(error):
+                    form.add_error(None, f"{where}: {what}")
+            except DomainError as error:
+                db.session.rollback()
+                form.add_error(None, message_of(error))
+            else:
+                db.session.commit()
+                for key in (imports.upload_key(token), uploaded.pending_key(token)):
+                    storage.local_path(key).unlink(missing_ok=True)
+                return _ready(version)
+    status = 422 if form.errors else 200
+    return render_template(
+        "hocvu/author/title_choice.html", form=form, course=course, title=pending["title"]
+    ), status
 
 
 def _version_or_404(version_id: int) -> CourseVersion:
@@ -226,6 +289,9 @@ def version(version_id: int):
                 "success",
             )
         return redirect(url_for("author.version", version_id=version_id))
+    blocked = catalog.blocked_urls(
+        db.session, current, current_app.config["HOCVU_CONTENT_ALLOWED_ORIGINS"]
+    )
     return render_template(
         "hocvu/author/version.html",
         version=current,
@@ -233,6 +299,7 @@ def version(version_id: int):
         form=form,
         enrolled=enrolled,
         published=current.status == VersionStatus.PUBLISHED,
+        blocked=_problem_rows(blocked),
     )
 
 

@@ -231,10 +231,15 @@ def frame_sandbox() -> str:
 
 
 def package_csp(lms_origin: str) -> str:
-    """The policy of package files: their own scripts, anything from their own origin, framed
-    only by the API frame inside the site's player page, and nothing sent to the site."""
+    """The policy of package files: their own scripts, anything from their own origin and the
+    origins of HOCVU_CONTENT_ALLOWED_ORIGINS (none by default: packages are self-contained),
+    framed only by the API frame inside the site's player page, and nothing sent to the site.
+
+    nginx sends package files with this very header (X-Accel-Redirect keeps it), so the
+    setting applies the same way whoever sends the file."""
+    allowed = "".join(f" {o}" for o in current_app.config["HOCVU_CONTENT_ALLOWED_ORIGINS"])
     return (
-        "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; "
+        f"default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:{allowed}; "
         f"frame-ancestors {content_origin()} {lms_origin}; form-action 'self'; "
         "base-uri 'self'; object-src 'none'"
     )

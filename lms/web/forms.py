@@ -17,6 +17,7 @@ from wtforms import (
     FieldList,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -299,6 +300,22 @@ class UploadForm(Form):
     )
     course_id = SelectField(_l("Course"), coerce=int, validators=[Optional()])
     submit = SubmitField(_l("Upload and check"))
+
+
+class TitleChoiceForm(Form):
+    """What a package whose title is an existing course's becomes (labels set by the view)."""
+
+    choice = RadioField(
+        _l("What should this package become?"),
+        choices=choices([("version", ""), ("course", "")]),
+        validators=[InputRequired(_l("Choose one."))],
+    )
+    title = StringField(
+        _l("Title of the new course"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("Another title than the existing course's."),
+    )
+    submit = SubmitField(_l("Confirm the choice"))
 
 
 class PublishForm(Form):

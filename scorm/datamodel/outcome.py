@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from scorm.datamodel.engine import Model
 from scorm.datamodel.tables import Launch, Outcome
+from scorm.manifest import DeliveryControls
 
 # Rollup: the LMS-facing status of a SCO.
 
@@ -41,8 +42,47 @@ _COMPLETION_12 = {
 }
 
 
+def end_attempt(
+    completion: str,
+    success: str,
+    controls: DeliveryControls = DeliveryControls(),
+    *,
+    suspended: bool = False,
+    completed_by_measure: bool = False,
+    satisfied_by_measure: bool = False,
+) -> tuple[str, str]:
+    """A leaf activity's statuses once its attempt ends: SN book, End Attempt Process [UP.4].
+
+    For a tracked activity that is not suspended (UP.4 1.1, 1.1.1): when completion is not
+    set by content (deliveryControls completionSetByContent, false by default) and the content
+    did not report attempt progress (cmi.completion_status "unknown"), the attempt is completed
+    (1.1.1.1); when the objective is not set by content (objectiveSetByContent, false by
+    default) and the content did not report the primary objective's progress
+    (cmi.success_status "unknown"), it is satisfied: passed (1.1.1.2). A status decided by a
+    measure the content did not report has no value in the rollup that follows (completion by
+    progress measure: RB.1.3.a; a primary objective satisfied by measure: RB.1.2.a 2.1.1), so
+    the default does not stand for it. A suspended or untracked activity keeps what it has.
+    """
+    if not controls.tracked or suspended:
+        return completion, success
+    if (
+        not controls.completion_set_by_content
+        and completion == "unknown"
+        and not completed_by_measure
+    ):
+        completion = "completed"
+    if not controls.objective_set_by_content and success == "unknown" and not satisfied_by_measure:
+        success = "passed"
+    return completion, success
+
+
 def outcome(
-    model: Model, launch: Launch, written: Mapping[str, str], *, terminated: bool = False
+    model: Model,
+    launch: Launch,
+    written: Mapping[str, str],
+    *,
+    terminated: bool = False,
+    controls: DeliveryControls | None = None,
 ) -> Outcome:
     """Completion, success and a 0..1 score from the SCO's values, as the LMS rolls them up.
 
@@ -51,7 +91,10 @@ def outcome(
     passed/failed (and, once terminated, completion). 'failed' implies completed; 'browsed'
     counts as incomplete. SCORM 2004 (4th ed. RTE 4.2.4.1, 4.2.22.1): once the manifest gives
     a completion_threshold (a scaled_passing_score), progress_measure (score.scaled) decides
-    the status, and without one the status is unknown, whatever the SCO set.
+    the status, and without one the status is unknown, whatever the SCO set. Once the SCO
+    terminated without suspending (cmi.exit "suspend" or adl.nav.request suspendAll), its
+    attempt is over and `end_attempt` gives the statuses content did not report, by the item's
+    delivery `controls` (the defaults when None).
     """
     seconds = 0.0
     if model.version == "1.2":
@@ -103,6 +146,16 @@ def outcome(
             success = "unknown"
         else:
             success = "passed" if scaled >= launch.scaled_passing_score else "failed"
+    if terminated:
+        completion, success = end_attempt(
+            completion,
+            success,
+            controls or DeliveryControls(),
+            suspended=written.get("cmi.exit") == "suspend"
+            or written.get("adl.nav.request") == "suspendAll",
+            completed_by_measure=launch.completion_threshold is not None,
+            satisfied_by_measure=launch.scaled_passing_score is not None,
+        )
     raw = _float(written.get("cmi.score.raw"))
     if scaled is not None:
         normal: float | None = min(1.0, max(0.0, scaled))

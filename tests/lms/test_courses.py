@@ -275,8 +275,11 @@ def test_author_replaces_one_module(client, login, author, make, files_dir, sess
     assert "Phần đầu bài cần có minutes." in bad.get_data(as_text=True)
     wrong_kind = _upload(client, b"PK not a zip", "khoa.pdf", v1.course_id)
     assert "Hãy chọn một bài (.md), một gói SCORM (NN-ten.zip)" in wrong_kind.get_data(as_text=True)
-    unnamed = _upload(client, b"PK not a zip", "khoa.zip", v1.course_id)
+    # A zip is known by its content: named anyhow, it must be named for its place.
+    unnamed = _upload(client, zip_bytes({"a.txt": b"a"}), "khoa.zip", v1.course_id)
     assert "ví dụ 04-vneid.zip" in unnamed.get_data(as_text=True)
+    not_a_zip = _upload(client, b"PK not a zip", "khoa.zip", v1.course_id)
+    assert "Tệp không phải là tệp nén zip" in not_a_zip.get_data(as_text=True)
     broken = _upload(client, b"PK not a zip", "04-vneid.zip", v1.course_id)
     assert broken.status_code == 422
     assert "không phải" in broken.get_data(as_text=True)

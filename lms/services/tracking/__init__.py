@@ -12,7 +12,13 @@ lesson's progress) and `reports` (the author's report). Callers use the names re
 """
 
 from lms.services.tracking.commits import CommitError, CommitResult, commit, find_for_commit
-from lms.services.tracking.packages import MODELS, package_of, sco_of, store_package
+from lms.services.tracking.packages import (
+    MODELS,
+    blocked_urls,
+    package_of,
+    sco_of,
+    store_package,
+)
 from lms.services.tracking.reports import package_report
 from lms.services.tracking.rollup import (
     activity_score,
@@ -45,6 +51,7 @@ __all__ = [
     "CommitError",
     "CommitResult",
     "activity_score",
+    "blocked_urls",
     "commit",
     "find_for_commit",
     "is_sequenced",

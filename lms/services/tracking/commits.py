@@ -23,8 +23,14 @@ from lms.models.scorm import ScormPackage, ScoState
 from lms.services.errors import N_, DomainError
 from lms.services.logins import SessionRules, login_key_hash, touch_login_session
 from lms.services.tracking import shared_data
-from lms.services.tracking.packages import EXIT, MODELS, SESSION_TIME, graded
-from lms.services.tracking.rollup import roll_up, satisfies
+from lms.services.tracking.packages import (
+    EXIT,
+    MODELS,
+    SESSION_TIME,
+    delivery_controls,
+    graded,
+)
+from lms.services.tracking.rollup import best_result, roll_up, satisfies
 from lms.services.tracking.sequencing import Navigation, after_commit
 from lms.services.tracking.sessions import launch_values
 from scorm.datamodel import outcome
@@ -96,6 +102,9 @@ _FIND = (
         _sco.c.completion,
         _sco.c.success,
         _sco.c.score_scaled,
+        _sco.c.best_completion,
+        _sco.c.best_success,
+        _sco.c.best_score_scaled,
         _sco.c.satisfied_at,
         _sco.c.override_completion,
         _sco.c.override_success,
@@ -143,6 +152,9 @@ _STORED = (
     "success",
     "score_scaled",
     "score_raw",
+    "best_completion",
+    "best_success",
+    "best_score_scaled",
     "updated_at",
 )
 _STORE = (
@@ -295,7 +307,8 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     if seconds is not None or key not in times:
         times[key] = seconds or 0.0
     ended = row.terminated or terminated
-    result = outcome(model, launch, written, terminated=ended)
+    item = items[row.sco]
+    result = outcome(model, launch, written, terminated=ended, controls=delivery_controls(item))
     values: dict[str, Any] = dict(
         seq=seq,
         session_key=key,
@@ -310,8 +323,11 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         score_raw=result.score_raw,
         updated_at=now,
     )
+    values["best_completion"], values["best_success"], values["best_score_scaled"] = best_result(
+        (row.best_completion, row.best_success, row.best_score_scaled),
+        (result.completion, result.success, result.score_scaled),
+    )
     content = row.content or {}
-    item = items[row.sco]
     before_data: dict[str, str] | None = None
     if item.get("data") and any(k.startswith(shared_data.PREFIX) for k in written):
         before_data = dict(session.scalar(select(ScoState.data).where(ScoState.id == row.id)) or [])

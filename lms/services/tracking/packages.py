@@ -16,10 +16,13 @@ from lms.models import (
     Activity,
 )
 from lms.models.scorm import ScormPackage
+from lms.services import uploads
 from lms.services.errors import N_, NotFound
 from lms.services.tracking.shared_data import describe_data
 from scorm import cmi12, cmi2004
 from scorm.errors import PackageError
+from scorm.external import external_urls, origin_of_url
+from scorm.manifest import DeliveryControls, Package
 from scorm.package import read_package
 from scorm.sequencing.navigation import describe
 
@@ -41,6 +44,24 @@ def _as_bundle_error(error: PackageError, where: str) -> BundleError:
     )
 
 
+def _read(data: bytes, where: str = "") -> Package:
+    try:
+        return read_package(data, uploads.package_limits())
+    except PackageError as error:
+        raise _as_bundle_error(error, where) from None
+
+
+def describe_package(session: Session, data: bytes) -> str:
+    """The title a package gets as a course, read without storing anything (BundleError when
+    the package is not valid)."""
+    digest = hashlib.sha256(data).hexdigest()
+    existing = session.scalar(select(ScormPackage).where(ScormPackage.sha256 == digest))
+    if existing is not None:
+        return existing.title
+    package = _read(data)
+    return (describe(package)["title"] or package.identifier)[:300]
+
+
 def store_package(
     session: Session, data: bytes, storage: LocalStorage, where: str = ""
 ) -> ScormPackage:
@@ -53,12 +74,8 @@ def store_package(
     existing = session.scalar(select(ScormPackage).where(ScormPackage.sha256 == digest))
     if existing is not None:
         return existing
-    try:
-        package = read_package(data)
-    except PackageError as error:
-        raise _as_bundle_error(error, where) from None
-    description = describe(package)
-    describe_data(package, description)
+    package = _read(data, where)
+    description = describe_stored(package)
     if not description["scos"]:
         raise BundleError(
             [
@@ -81,6 +98,64 @@ def store_package(
     session.add(record)
     session.flush()
     return record
+
+
+def describe_stored(package: Package) -> dict[str, Any]:
+    """What the LMS keeps of a package (ScormPackage.manifest): navigation's description,
+    each SCO's shared data maps and delivery controls, and what the package loads from other
+    sites (to warn about whatever the site's content policy blocks)."""
+    description = describe(package)
+    describe_data(package, description)
+    _add_delivery_controls(package, description)
+    description["external"] = [
+        [found.path, found.line, found.url] for found in external_urls(package.files)
+    ]
+    return description
+
+
+def _add_delivery_controls(package: Package, description: dict[str, Any]) -> None:
+    """Keep each SCO's imsss:deliveryControls (SCORM 2004) with it: what the end of its
+    attempt defaults (scorm.datamodel.outcome.end_attempt); left out when they are the spec's
+    defaults, as they are for every SCORM 1.2 item."""
+    items = {item.identifier: item for org in package.organizations for item in org.walk()}
+    for entry in description["scos"]:
+        item = items.get(entry["identifier"])
+        controls = item.sequencing.delivery_controls if item and item.sequencing else None
+        if controls is not None and controls != DeliveryControls():
+            entry["delivery"] = {
+                "tracked": controls.tracked,
+                "completion_set_by_content": controls.completion_set_by_content,
+                "objective_set_by_content": controls.objective_set_by_content,
+            }
+
+
+def delivery_controls(item: dict[str, Any]) -> DeliveryControls:
+    """The delivery controls of a SCO's manifest entry (the spec's defaults when not kept)."""
+    return DeliveryControls(**item.get("delivery", {}))
+
+
+def blocked_urls(package: ScormPackage, allowed: list[str], where: str = "") -> list[CourseProblem]:
+    """The URLs of other origins that the package's files load and the content policy blocks
+    (those of origins not in `allowed`, HOCVU_CONTENT_ALLOWED_ORIGINS), as warnings with
+    their file and line (`where`: the package's place in a course, if any)."""
+    warnings = []
+    for path, line, url in package.manifest.get("external", []):
+        origin = origin_of_url(url)
+        if origin is None or origin in allowed:
+            continue
+        warnings.append(
+            CourseProblem(
+                f"{where}: {path}" if where else path,
+                line,
+                N_(
+                    "Loads %(url)s from another site, which the lessons' content policy "
+                    "blocks: put the file in the package, or ask the site's administrator to "
+                    "allow %(origin)s."
+                ),
+                {"url": url, "origin": origin},
+            )
+        )
+    return warnings
 
 
 def sco_of(package: ScormPackage, sco: str) -> dict[str, Any]:

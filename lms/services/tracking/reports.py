@@ -93,12 +93,12 @@ def package_report(
     rows = session.execute(
         select(
             ScoState.sco,
-            ScoState.completion,
-            ScoState.success,
+            ScoState.best_completion,
+            ScoState.best_success,
             ScoState.override_completion,
             ScoState.override_success,
             ScoState.sessions,
-            ScoState.score_scaled,
+            ScoState.best_score_scaled,
             ScoState.total_seconds,
             ScoState.data,
         ).where(ScoState.package_id == package.id)
@@ -117,6 +117,7 @@ def package_report(
         summary = summaries.get(sco)
         if summary is None:
             continue
+        # The learner's result as ScoState.result_* gives it: the best attempt, corrected.
         completion, success = o_completion or completion, o_success or success
         summary.launched += 1
         summary.completed += completion == "completed"

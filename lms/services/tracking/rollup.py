@@ -21,7 +21,14 @@ from lms.models import (
 from lms.models.scorm import ScoState
 from lms.services import audit
 from lms.services.errors import N_, DomainError
-from lms.services.tracking.packages import COMPLETIONS, SUCCESSES, graded, package_of, sco_of
+from lms.services.tracking.packages import (
+    COMPLETIONS,
+    SUCCESSES,
+    delivery_controls,
+    graded,
+    package_of,
+    sco_of,
+)
 from scorm.sequencing.navigation import Navigator, ScoStatus
 
 
@@ -39,9 +46,27 @@ def satisfies(complete_on: str, completion: str, success: str, graded: bool = Fa
     return completion == "completed" or success == "passed"
 
 
+_COMPLETION_RANK = {"unknown": 0, "not attempted": 1, "incomplete": 2, "completed": 3}
+_SUCCESS_RANK = {"unknown": 0, "failed": 1, "passed": 2}
+
+
+def best_result(
+    best: tuple[str, str, float | None], new: tuple[str, str, float | None]
+) -> tuple[str, str, float | None]:
+    """The best of two results (completion, success, scaled score), each part on its own:
+    completed over incomplete over not attempted over unknown, passed over failed over
+    unknown, the higher score. The learner's result (ScoState.result_*), which every page and
+    report shows, is the best of the attempts: opening a finished lesson again never takes
+    its completion, pass or score back (nor does the learner's page, which keeps it done)."""
+    completion = max(best[0], new[0], key=lambda c: _COMPLETION_RANK.get(c, 0))
+    success = max(best[1], new[1], key=lambda s: _SUCCESS_RANK.get(s, 0))
+    scores = [score for score in (best[2], new[2]) if score is not None]
+    return completion, success, max(scores) if scores else None
+
+
 def activity_score(states: Sequence[ScoState]) -> float | None:
-    """The activity's normalized score (0..1): the mean of its SCOs' scaled scores."""
-    scores = [s.score_scaled for s in states if s.score_scaled is not None]
+    """The activity's normalized score (0..1): the mean of its SCOs' best scaled scores."""
+    scores = [s.result_score for s in states if s.result_score is not None]
     return sum(scores) / len(scores) if scores else None
 
 
@@ -88,7 +113,7 @@ def _store_summary(session: Session, enrolment: Enrolment, activity: Activity) -
                 "completion": s.effective_completion,
                 "success": s.effective_success,
                 "satisfied": s.satisfied_at is not None,
-                "score": s.score_scaled,
+                "score": s.result_score,
             }
             for s in states
         },
@@ -134,7 +159,18 @@ def roll_up(
             for sco, summary in summaries.items()
         },
     )
-    needed = {sco for sco in activity.content["scos"] if not nav.skipped(sco)}
+    # An untracked part records nothing and counts for nothing (SN RB.1.4: only tracked
+    # children contribute to rollup).
+    untracked = {
+        item["identifier"]
+        for item in package.manifest["scos"]
+        if not delivery_controls(item).tracked
+    }
+    needed = {
+        sco for sco in activity.content["scos"] if not nav.skipped(sco) and sco not in untracked
+    }
+    # What the activity's kind checks before it is marked done (ScormKind.blocker).
+    progress.data = {**progress.data, "needed": sorted(needed)}
     if needed <= done and progress.status != ProgressStatus.DONE:
         if "sequencing" in progress.data:  # SCORM 2004, corrected by an admin
             progress.data = {

@@ -50,7 +50,7 @@ def launched_asset(session: Session, state: ScoState, now: datetime | None = Non
     """An asset (a page without the SCORM API) counts as completed once it is opened."""
     now = now or utcnow()
     if state.completion != "completed":
-        state.completion = "completed"
+        state.completion = state.best_completion = "completed"
         state.updated_at = now
         roll_up_if_changed(session, state, now)
         session.flush()

@@ -1,0 +1,58 @@
+"""Lighter answers on weak connections (issue 23): pages, CSS and JavaScript are gzipped for
+browsers that accept it, versioned static files are cached for a year in every mode, and
+nothing else changes (small answers, browsers without gzip, a site that leaves it to its
+proxy)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+
+import lms
+
+STATIC = Path(lms.__file__).parent / "static"
+
+
+def test_pages_are_gzipped_for_browsers_that_accept_it(client):
+    """RFC 9110 8.4 / 12.5.3: Content-Encoding names the coding, Vary names Accept-Encoding."""
+    plain = client.get("/login")
+    assert "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    packed = client.get("/login", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    body = gzip.decompress(packed.data)
+    assert body == plain.data and "Đăng nhập".encode() in body
+    assert int(packed.headers["Content-Length"]) == len(packed.data) < len(plain.data) / 2
+
+
+def test_static_files_are_cached_for_a_year_and_sent_compressed(client):
+    page = client.get("/login").get_data(as_text=True)
+    css = re.search(r'href="(/static/css/hocvu\.css\?v=[0-9a-f]+)"', page).group(1)
+    answer = client.get(css, headers={"Accept-Encoding": "gzip"})
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert answer.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(answer.data) == (STATIC / "css" / "hocvu.css").read_bytes()
+    etag = answer.headers["ETag"]
+    assert etag.startswith('W/"')  # another representation of the same file
+    again = client.get(css, headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+    assert again.status_code == 304 and not again.data
+
+
+def test_small_answers_are_left_alone(client):
+    small = client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in small.headers and small.get_json()
+
+
+class TestBehindACompressingProxy:
+    @pytest.fixture
+    def app_config(self):
+        return {"HOCVU_COMPRESS": False}
+
+    def test_the_site_can_leave_compression_to_it(self, client):
+        packed = client.get("/login", headers={"Accept-Encoding": "gzip"})
+        assert "Content-Encoding" not in packed.headers
