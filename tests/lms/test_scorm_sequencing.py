@@ -84,7 +84,7 @@ def launched(html: str) -> int | None:
 
 def toc_links(html: str) -> list[str]:
     """The parts the table of contents offers as links (not hidden)."""
-    return re.findall(r'href="[^"]*\?sco=([^"]+)" data-choice-link>', html)
+    return re.findall(r'<a href="[^"]*\?sco=([^"]+)" data-choice>', html)
 
 
 def controls(html: str) -> set[str]:

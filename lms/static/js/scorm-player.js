@@ -341,13 +341,19 @@
           var name = form.dataset.navControl;
           if (name === "continue" || name === "previous") form.hidden = valid[prefix + name] !== "true";
         });
-        root.querySelectorAll("[data-toc]").forEach(function (entry) {
-          var link = entry.querySelector("[data-choice-link]");
-          var text = entry.querySelector("[data-choice-text]");
-          if (!link || !text) return;
-          var ok = valid[prefix + "choice.{target=" + entry.dataset.toc + "}"] === "true";
-          link.hidden = !ok;
-          text.hidden = ok;
+        root.querySelectorAll("[data-toc] > [data-choice]").forEach(function (shown) {
+          var ok = valid[prefix + "choice.{target=" + shown.parentNode.dataset.toc + "}"] === "true";
+          if (ok === (shown.tagName === "A")) return;
+          var other = document.createElement(ok ? "a" : "span");
+          other.textContent = shown.textContent;
+          other.dataset.choice = "";
+          if (ok) {
+            other.href = shown.dataset.href;
+          } else {
+            other.className = "toc-disabled";
+            other.dataset.href = shown.getAttribute("href");
+          }
+          shown.parentNode.replaceChild(other, shown);
         });
       }
 
