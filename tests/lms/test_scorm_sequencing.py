@@ -455,3 +455,27 @@ def test_a_request_the_engine_refuses_at_terminate_delivers_nothing(client, logi
     rt = runtime(client, version, 0)
     answer = send(client, rt, 1, [["adl.nav.request", "{target=part_3}choice"]], True)
     assert answer.get_json()["navigation"] == {"url": None, "end": False, "refused": "DB.1.1-3"}
+
+
+def test_a_single_part_package_has_no_table_of_contents(client, login, make, session, app, learner):
+    """A 2004 package of one SCO plays through the engine too (start delivers it) without a
+    list of parts, as before."""
+    manifest = (FIXTURES / "sequencing" / "ordered" / "imsmanifest.xml").read_text()
+    one = re.sub(
+        r'\s*<item identifier="part_2".*?</item>\s*<item identifier="part_3".*?</item>',
+        "",
+        manifest,
+        flags=re.S,
+    )
+    assert one.count("<item ") == 1
+    data = zip_bytes({"imsmanifest.xml": one.encode(), "sco.html": b"<p>x</p>", "sco.js": b""})
+    storage = LocalStorage(app.config["HOCVU_FILES_DIR"])
+    version = catalog.scorm_course(session, None, data, storage)
+    catalog.publish(session, None, version)
+    make.enrol(learner, version)
+    make.commit()
+    login("hv.seq")
+    html = page(client, version)
+    assert launched(html) == 0
+    assert "player-toc" not in html
+    assert "with-toc" not in html
