@@ -238,8 +238,8 @@ def test_exit_the_lesson_suspends_all_and_the_next_visit_resumes(client, login, 
 
 
 def test_a_control_the_engine_refuses_changes_nothing(client, login, course, session):
-    """NB.2.1-5 / SB.2.2-2: previous from the first part and continue into a disabled part
-    are refused; the learner is told why and the delivered part stays."""
+    """Previous from the first part is refused (SB.2.1-3, flow past the tree's start): the
+    learner is told, the delivered part stays; a request the page never offers is a 400."""
     version = course("ordered")
     login("hv.seq")
     page(client, version)
@@ -247,6 +247,7 @@ def test_a_control_the_engine_refuses_changes_nothing(client, login, course, ses
     assert response.status_code == 302
     html = client.get(response.location).get_data(as_text=True)
     assert launched(html) == 0
+    assert "Hiện chưa mở được phần này." in html  # SB.2.1-3: nothing before the first part
     assert control(client, version, "dance").status_code == 400
 
 
