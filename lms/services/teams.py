@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
@@ -512,3 +512,81 @@ def decide(
     request.decided_at = now
     session.flush()
     return request
+
+
+# -- figures for the reports --------------------------------------------------------------
+
+
+@dataclass
+class TeamFigures:
+    """What the teams of a unit's subtree did, for one course: teams, members, learners
+    supported, contacts, and the learners they contacted who completed the course after
+    the first contact (the teams' effect)."""
+
+    teams: int = 0
+    members: int = 0
+    supported: int = 0
+    contacts: int = 0
+    completed_after: int = 0
+
+
+def figures(
+    session: Session, scope: Scope, paths: dict[int | None, str | None], course_id: int
+) -> dict[int | None, TeamFigures]:
+    """TeamFigures for each unit subtree in `paths` ({key: materialized path}; a None path is
+    the whole scope), counting the teams of the scope located in that subtree."""
+    found = session.scalars(
+        select(SupportTeam)
+        .join(OrgUnit, SupportTeam.org_unit_id == OrgUnit.id)
+        .where(scope.unit_filter())
+    ).all()
+    supported_ids = {}
+    for team in found:
+        ids = supported(session, team).order_by(None).subquery()
+        supported_ids[team.id] = set(session.scalars(select(ids.c.id)))
+    first_contacts: dict[int, dict[int, datetime]] = {t.id: {} for t in found}
+    contact_counts = {t.id: 0 for t in found}
+    for team_id, learner_id, first, count in session.execute(
+        select(
+            SupportContact.team_id,
+            SupportContact.learner_id,
+            func.min(SupportContact.at),
+            func.count(),
+        )
+        .where(SupportContact.team_id.in_(list(first_contacts)))
+        .group_by(SupportContact.team_id, SupportContact.learner_id)
+    ):
+        first_contacts[team_id][learner_id] = _aware(first)
+        contact_counts[team_id] += count
+    contacted = {lid for by_learner in first_contacts.values() for lid in by_learner}
+    completed = {
+        user_id: _aware(at)
+        for user_id, at in session.execute(
+            select(Enrolment.user_id, Enrolment.completed_at).where(
+                Enrolment.course_id == course_id,
+                Enrolment.completed_at.is_not(None),
+                Enrolment.user_id.in_(list(contacted)),
+            )
+        )
+    }
+    result = {}
+    for key, path in paths.items():
+        inside = [t for t in found if path is None or t.org_unit.path.startswith(path)]
+        first: dict[int, datetime] = {}
+        for team in inside:
+            for learner_id, at in first_contacts[team.id].items():
+                first[learner_id] = min(at, first.get(learner_id, at))
+        result[key] = TeamFigures(
+            teams=len(inside),
+            members=len({m.id for t in inside for m in t.members}),
+            supported=len(set().union(*(supported_ids[t.id] for t in inside))),
+            contacts=sum(contact_counts[t.id] for t in inside),
+            completed_after=sum(
+                1 for lid, at in first.items() if lid in completed and completed[lid] >= at
+            ),
+        )
+    return result
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

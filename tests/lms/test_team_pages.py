@@ -317,3 +317,73 @@ def test_an_extension_request_is_approved_by_the_unit_admin(world, app, session,
     session.rollback()
     assert session.get(ExtensionRequest, request.id).status == RequestStatus.APPROVED
     assert session.get(Enrolment, w["enrolment"]).due_at == old_due + timedelta(days=4)
+
+
+def test_the_dashboard_and_its_xlsx_show_what_the_teams_did_per_unit(
+    world, app, session, client, login
+):
+    """Issue 22's reports: teams, members, learners supported, contacts and the supported
+    learners who completed after the first contact, per unit. Set up here: team A (Mạo Khê)
+    contacts hv.ket twice and hv.chua once, and hv.ket completes after the first contact;
+    team B (Kim Sơn) contacts hv.kimson, who had completed before it."""
+    import openpyxl
+
+    from lms.models import SupportContact
+
+    w = world
+    now = utcnow()
+    first = now - timedelta(days=2)
+
+    def contact(team, learner, at):
+        session.add(
+            SupportContact(
+                team_id=team,
+                learner_id=learner,
+                member_id=None,
+                kind="call",
+                outcome="solved",
+                note="",
+                at=at,
+            )
+        )
+
+    contact(w["team_a"], w["stuck"], first)
+    contact(w["team_a"], w["stuck"], first + timedelta(hours=5))
+    contact(w["team_a"], w["never"], first)
+    contact(w["team_b"], w["theirs"], first)
+    session.get(Enrolment, w["enrolment"]).completed_at = first + timedelta(days=1)
+    theirs = session.scalar(select(Enrolment).where(Enrolment.user_id == w["theirs"]))
+    theirs.completed_at = first - timedelta(days=1)
+    session.commit()
+    expected = {
+        "CĐCS Than Mạo Khê": [1, 3, 2, 3, 1],
+        "CĐCS Trường Kim Sơn": [1, 3, 1, 1, 0],
+        "Tổng cộng": [2, 6, 3, 4, 1],
+    }
+    login("qt.dongtrieu")
+    query = f"?unit={w['district'].id}&course={theirs.course_id}"
+    page = client.get("/admin/reports/" + query).get_data(as_text=True)
+    section = page[page.index('id="by-team"') :]
+    for name, numbers in expected.items():
+        row = section[section.index(f">{name}</th>") :].split("</tr>")[0]
+        assert re.findall(r'class="num"[^>]*>(\d+)</td>', row) == [str(n) for n in numbers]
+    assert "Hoàn thành sau hỗ trợ" in section
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(client.get("/admin/reports/export/teams.xlsx" + query).data)
+    ).active
+    rows = {row[1]: list(row[2:]) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows == expected
+    header = [c.value for c in sheet[1]]
+    assert header[2:] == [
+        "Tổ công nghệ số",
+        "Thành viên",
+        "Học viên được hỗ trợ",
+        "Lần hỗ trợ",
+        "Hoàn thành sau hỗ trợ",
+    ]
+    # Another district's admin counts none of it.
+    other = _client(app, "qt.campha")
+    theirs_page = other.get("/admin/reports/" + f"?course={theirs.course_id}").get_data(
+        as_text=True
+    )
+    assert "Các đơn vị này chưa có tổ hỗ trợ nào." in theirs_page
