@@ -20,6 +20,7 @@ from lms.models import (
     ExtensionRequest,
     RequestStatus,
     SupportContact,
+    SupportTeam,
     TestAttempt,
     User,
     utcnow,
@@ -99,7 +100,7 @@ def _client(app, username):
     return client
 
 
-def test_a_unit_admin_sets_a_team_up_with_3_to_5_members(world, app, client, login, post):
+def test_a_unit_admin_sets_a_team_up_with_3_to_5_members(world, app, client, login, post, session):
     """Quản trị > Tổ công nghệ số: the team form refuses 2 members or an account outside the
     admin's units in Vietnamese; a valid team is listed with its learners; the team-member
     role is offered on the account form. Another district's admin and a learner get nothing."""
@@ -126,6 +127,17 @@ def test_a_unit_admin_sets_a_team_up_with_3_to_5_members(world, app, client, log
     assert "Tổ công nghệ số" in listing and 'href="/admin/teams"' in listing  # the menu
     assert "Thành viên tổ hỗ trợ" in client.get("/admin/users/new").get_data(as_text=True)
 
+    edit = client.get(f"/admin/teams/{w['team_a']}/edit").get_data(as_text=True)
+    prefilled = re.search(r'name="members"[^>]*>\s*([^<]*)</textarea>', edit).group(1)
+    assert set(prefilled.split()) == {"to.0", "to.1", "to.2"}
+    changed = post(
+        f"/admin/teams/{w['team_a']}/edit",
+        {"name": "Tổ A", "org_unit_id": w["maokhe"].id, "members": "to.0 to.1 to.2 to.5"},
+    )
+    assert changed.status_code == 302
+    session.rollback()
+    team = session.get(SupportTeam, w["team_a"])
+    assert {m.username for m in team.members} == {"to.0", "to.1", "to.2", "to.5"}
     other = _client(app, "qt.campha")
     assert other.get(f"/admin/teams/{w['team_a']}/edit").status_code == 404
     assert "Tổ A" not in other.get("/admin/teams").get_data(as_text=True)
