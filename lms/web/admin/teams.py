@@ -20,13 +20,13 @@ from lms.web.admin.base import (
     bp,
     cohort_choices,
     me,
+    named_users,
     page_args,
     scope,
     tz,
     unit_choices,
     unit_or_404,
 )
-from lms.web.admin.classes import _named_users as named_users
 from lms.web.common import message_of
 from lms.web.forms import REQUIRED, ActionForm, CheckboxListField, Form, choices
 
