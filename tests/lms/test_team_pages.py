@@ -399,3 +399,39 @@ def test_the_dashboard_and_its_xlsx_show_what_the_teams_did_per_unit(
         as_text=True
     )
     assert "Các đơn vị này chưa có tổ hỗ trợ nào." in theirs_page
+
+    # The district's frozen periodic report prints the same figures in its section 6.
+    from pypdf import PdfReader
+
+    from lms.models import Report
+    from lms.services import clock
+
+    app.config["HOCVU_JOBS_INLINE"] = True
+    today = clock.today()
+    token = csrf_token(client, "/admin/reports/periodic")
+    issued = client.post(
+        "/admin/reports/periodic",
+        data={
+            "csrf_token": token,
+            "unit_id": w["district"].id,
+            "course_id": theirs.course_id,
+            "kind": "custom",
+            "start": (today - timedelta(days=30)).isoformat(),
+            "end": today.isoformat(),
+            "year": today.year,
+            "half": "1",
+        },
+    )
+    assert issued.status_code == 302, issued.get_data(as_text=True)[:2000]
+    report = session.scalars(select(Report)).one()
+    assert report.data["teams"]["total"] == {
+        "teams": 2,
+        "members": 6,
+        "supported": 3,
+        "contacts": 4,
+        "completed_after": 1,
+    }
+    pdf = client.get(f"/admin/reports/periodic/{report.id}.pdf").data
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "6. Tổ công nghệ số cộng đồng" in text
+    assert "CĐCS Than Mạo Khê\n1\n3\n2\n3\n1" in text
