@@ -243,6 +243,51 @@ def _classes_section(
     ]
 
 
+def _teams_section(
+    teams: dict[str, Any] | None, width: float, fonts: dict[str, str], styles: dict
+) -> list[Any]:
+    """6. Community digital-technology teams, when the report's subtree has any (as they stand
+    at the report's date; reports frozen before teams existed print no section)."""
+    if not teams or not teams["total"]["teams"]:
+        return []
+    names = ("teams", "members", "supported", "contacts", "completed_after")
+    head = [
+        gettext("Unit"),
+        gettext("Support teams"),
+        gettext("Members"),
+        gettext("Learners supported"),
+        gettext("Support contacts"),
+        gettext("Completed after support"),
+    ]
+    rows = [head]
+    for row in teams["rows"]:
+        if row["teams"]:
+            rows.append(
+                [Paragraph(row["name"], styles["small"]), *(format_number(row[n]) for n in names)]
+            )
+    rows.append(
+        [
+            Paragraph(gettext("Total"), styles["small"]),
+            *(format_number(teams["total"][n]) for n in names),
+        ]
+    )
+    first = width * 0.35
+    rest = (width - first) / 5
+    return [
+        Paragraph(gettext("6. Community digital-technology teams"), styles["h2"]),
+        Paragraph(
+            gettext(
+                "Teams, their members, the learners they support and their contacts as they "
+                "stand at the report's date; completed after support: learners who completed "
+                "the course after a team first contacted them."
+            ),
+            styles["base"],
+        ),
+        Spacer(1, 2 * mm),
+        _table(rows, [first] + [rest] * 5, fonts),
+    ]
+
+
 def render(data: dict[str, Any], place: str) -> bytes:
     """The report's PDF from its frozen data."""
     fonts = register_fonts()
@@ -400,6 +445,7 @@ def render(data: dict[str, Any], place: str) -> bytes:
     story.append(Spacer(1, 2 * mm))
     story.append(_columns(days, width, fonts["regular"]))
     story += _classes_section(data.get("classes"), width, fonts, styles)
+    story += _teams_section(data.get("teams"), width, fonts, styles)
     story.append(Spacer(1, 10 * mm))
     signature = Table(
         [

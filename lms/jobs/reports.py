@@ -3,6 +3,8 @@ frozen and printed as PDF), as background jobs."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import current_app
 
 from lms.app import storage as files
@@ -47,7 +49,7 @@ def periodic_report(
     from lms.documents import report_pdf
     from lms.jobs import certificates as issuing
     from lms.models import Course, Report
-    from lms.services import organisation, reports
+    from lms.services import organisation, reports, teams
 
     app = current_app._get_current_object()
     session = ctx.session
@@ -75,6 +77,23 @@ def periodic_report(
         )
         data["title"] = title
         data["organisation"] = issuer
+        # The support teams of the report's units, as they stand at the report's date.
+        found = teams.figures(
+            session,
+            Scope.of(actor),
+            {
+                **{row["path"]: row["path"] for row in data["rows"]},
+                None: data["unit_path"],
+            },
+            course.id,
+        )
+        data["teams"] = {
+            "total": dataclasses.asdict(found[None]),
+            "rows": [
+                {"name": row["name"], **dataclasses.asdict(found[row["path"]])}
+                for row in data["rows"]
+            ],
+        }
         report = Report(
             org_unit_id=unit.id if unit else None,
             course_id=course.id,

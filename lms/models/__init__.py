@@ -41,6 +41,14 @@ from lms.models.reporting import (
     ReportSnapshot,
 )
 from lms.models.scorm import Registration, ScormPackage, ScoState, SharedData
+from lms.models.teams import (
+    ContactKind,
+    ContactOutcome,
+    ExtensionRequest,
+    RequestStatus,
+    SupportContact,
+    SupportTeam,
+)
 
 __all__ = [
     "ALL_BATCHES",
@@ -55,6 +63,12 @@ __all__ = [
     "ClassMember",
     "ClassSession",
     "TrainingClass",
+    "ContactKind",
+    "ContactOutcome",
+    "ExtensionRequest",
+    "RequestStatus",
+    "SupportContact",
+    "SupportTeam",
     "ActivityProgress",
     "AttemptStatus",
     "AuditEvent",

@@ -44,6 +44,8 @@ class Role(enum.StrEnum):
     AUTHOR = "author"
     # Takes attendance in the in-person classes they are named trainer of, and nothing else.
     TRAINER = "trainer"
+    # Helps the learners a community digital-technology team supports, and nothing else.
+    TEAM_MEMBER = "team_member"
     UNIT_ADMIN = "unit_admin"
     SITE_ADMIN = "site_admin"
 

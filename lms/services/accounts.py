@@ -200,6 +200,14 @@ def reset_password(session: Session, actor: User, user: User) -> str:
     """Give the account a new initial password, log it out everywhere; return the password."""
     if not Scope.of(actor).can_manage_user(user):
         raise Forbidden(N_("You cannot change this account."))
+    return new_initial_password(session, actor, user, "user.reset_password")
+
+
+def new_initial_password(
+    session: Session, actor: User, user: User, action: str, **details: object
+) -> str:
+    """reset_password() once the caller has decided that `actor` may (an admin's scope, or
+    a support team's own rule), audited as `action`; returns the new password."""
     password = generate_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
@@ -211,7 +219,7 @@ def reset_password(session: Session, actor: User, user: User) -> str:
             | LoginFailure.key.endswith(f":{user.username}", autoescape=True)
         )
     )
-    audit.record(session, actor, "user.reset_password", user)
+    audit.record(session, actor, action, user, **details)
     session.flush()
     return password
 

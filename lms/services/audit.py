@@ -6,14 +6,22 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lms.models import AuditEvent, Course, OrganisationProfile, OrgUnit, TrainingClass, User
+from lms.models import (
+    AuditEvent,
+    Course,
+    OrganisationProfile,
+    OrgUnit,
+    SupportTeam,
+    TrainingClass,
+    User,
+)
 
 
 def record(
     session: Session,
     actor: User | None,
     action: str,
-    target: OrgUnit | User | Course | OrganisationProfile | TrainingClass,
+    target: OrgUnit | User | Course | OrganisationProfile | TrainingClass | SupportTeam,
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event for `action` on `target`, scoped to the target's unit."""
@@ -27,6 +35,8 @@ def record(
         target_type, unit_path, label = "organisation", None, target.organisation
     elif isinstance(target, TrainingClass):
         target_type, unit_path, label = "class", target.org_unit.path, target.name
+    elif isinstance(target, SupportTeam):
+        target_type, unit_path, label = "team", target.org_unit.path, target.name
     else:
         target_type = "user"
         unit_path = target.org_unit.path if target.org_unit else None

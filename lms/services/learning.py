@@ -5,10 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session, defer
 
-from lms.models import Activity, ActivityProgress, Certificate, Enrolment, ProgressStatus, utcnow
+from lms.models import (
+    Activity,
+    ActivityProgress,
+    Certificate,
+    Enrolment,
+    ProgressStatus,
+    ScoState,
+    TestAttempt,
+    utcnow,
+)
 from lms.services import deadlines
 from lms.services.activities import kind_of
 from lms.services.errors import N_, DomainError
@@ -152,4 +161,22 @@ def certificate_of(session: Session, enrolment: Enrolment) -> Certificate | None
         .where(Certificate.enrolment_id == enrolment.id, Certificate.replaced_by_id.is_(None))
         .order_by(Certificate.edition.desc())
         .limit(1)
+    )
+
+
+def moved_since(since: datetime) -> ColumnElement[bool]:
+    """A WHERE clause (correlated to Enrolment) true when the learner made progress in the
+    course at or after `since`: started it, opened or finished an activity, a SCO committed,
+    or a final-test attempt was started or handed in."""
+    return or_(
+        Enrolment.started_at >= since,
+        exists().where(
+            ActivityProgress.enrolment_id == Enrolment.id,
+            or_(ActivityProgress.first_opened_at >= since, ActivityProgress.completed_at >= since),
+        ),
+        exists().where(ScoState.enrolment_id == Enrolment.id, ScoState.updated_at >= since),
+        exists().where(
+            TestAttempt.enrolment_id == Enrolment.id,
+            or_(TestAttempt.started_at >= since, TestAttempt.submitted_at >= since),
+        ),
     )

@@ -67,11 +67,12 @@ class Scope:
         return self.covers_unit(unit) and not self.is_scope_root(unit)
 
     def can_grant(self, role: Role, scope_unit: OrgUnit | None = None) -> bool:
-        """Site admins grant anything; unit admins grant learner and trainer (a trainer sees
-        only the classes they are named to), and unit admin inside scope."""
+        """Site admins grant anything; unit admins grant learner, trainer and team member (a
+        trainer sees only the classes they are named to, a team member only the learners of
+        their teams), and unit admin inside scope."""
         if self.everything:
             return True
-        if role in (Role.LEARNER, Role.TRAINER):
+        if role in (Role.LEARNER, Role.TRAINER, Role.TEAM_MEMBER):
             return True
         if role == Role.UNIT_ADMIN:
             return self.covers_unit(scope_unit)

@@ -80,6 +80,7 @@ def register_web(app: Flask, url_prefix: str) -> None:
         ops,
         player,
         reports,
+        teams,
         testing,
     )
 
@@ -90,6 +91,7 @@ def register_web(app: Flask, url_prefix: str) -> None:
         player.bp,
         testing.bp,
         classes.bp,
+        teams.bp,
         certificates.bp,
         author.bp,
         admin.bp,

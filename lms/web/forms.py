@@ -126,6 +126,7 @@ ROLE_LABELS = {
     Role.LEARNER: _l("Learner"),
     Role.AUTHOR: _l("Course author"),
     Role.TRAINER: _l("Trainer"),
+    Role.TEAM_MEMBER: _l("Support team member"),
     Role.UNIT_ADMIN: _l("Unit administrator"),
     Role.SITE_ADMIN: _l("Site administrator"),
 }

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lms import jobs
@@ -29,7 +30,7 @@ from lms.documents.report_pdf import figure_labels
 from lms.documents.spreadsheets import Column, table_bytes
 from lms.jobs.reports import report_key
 from lms.models import Course, Job, JobStatus, OrgUnit, Report, utcnow
-from lms.services import clock, reports
+from lms.services import clock, reports, teams
 from lms.services.errors import DomainError
 from lms.web.admin.base import (
     admin_required,
@@ -48,6 +49,13 @@ bp = Blueprint("reports", __name__, url_prefix="/admin/reports")
 
 DEFAULT_DAYS = 30
 FIGURES = ("issued", "started", "completed", "passed", "certified", "overdue")
+TEAM_LABELS = {
+    "teams": _l("Support teams"),
+    "members": _l("Members"),
+    "supported": _l("Learners supported"),
+    "contacts": _l("Support contacts"),
+    "completed_after": _l("Completed after support"),
+}
 
 
 def tz() -> str:
@@ -236,7 +244,16 @@ def index():
         ),
         rate_text=_rate_text,
         action_form=ActionForm(),
+        team_figures=_team_figures(sc, overview, unit, course),
+        team_labels=TEAM_LABELS,
     ), (200 if period_error is None else 400)
+
+
+def _team_figures(sc, overview: reports.Overview, unit: OrgUnit | None, course: Course):
+    """The support teams' figures of each unit row, and of the whole view (key None)."""
+    paths: dict[int | None, str | None] = {r.id: r.path for r in overview.rows}
+    paths[None] = unit.path if unit else None
+    return teams.figures(db.session, sc, paths, course.id)
 
 
 @bp.route("/refresh", methods=["POST"])
@@ -272,7 +289,7 @@ def _count_cells(counts: reports.Counts) -> list:
 @admin_required
 def export(table: str, fmt: str):
     """One of the dashboard's tables (units, batches, days) as XLSX or CSV."""
-    if fmt not in ("xlsx", "csv") or table not in ("units", "batches", "days", "classes"):
+    if fmt not in ("xlsx", "csv") or table not in ("units", "batches", "days", "classes", "teams"):
         abort(404)
     _courses, course, unit, batch = _view_args()
     snapshot, _refreshing = _snapshot(course)
@@ -309,7 +326,10 @@ def export(table: str, fmt: str):
         title = gettext("Completions per day")
     else:
         overview = reports.dashboard(db.session, sc, snapshot, unit, batch)
-        if table == "units":
+        if table == "teams":
+            columns, rows = _team_table(sc, overview, unit, course)
+            title = gettext("Support teams")
+        elif table == "units":
             columns = [Column(gettext("Unit code"), width=12), *_count_columns(gettext("Unit"))]
             rows = [[r.code, r.name, *_count_cells(r.total)] for r in overview.rows]
             title = gettext("By unit")
@@ -324,6 +344,28 @@ def export(table: str, fmt: str):
     return current_app.response_class(
         data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
     )
+
+
+def _team_table(sc, overview: reports.Overview, unit: OrgUnit | None, course: Course):
+    """The support teams' figures by unit, with the total of the view last."""
+    found = _team_figures(sc, overview, unit, course)
+    columns = [
+        Column(gettext("Unit code"), width=12),
+        Column(gettext("Unit"), width=40),
+        *(Column(str(label), "int", 14) for label in TEAM_LABELS.values()),
+    ]
+    rows = [
+        [r.code, r.name, *(getattr(found[r.id], name) for name in TEAM_LABELS)]
+        for r in overview.rows
+    ]
+    rows.append(
+        [
+            unit.code if unit else "",
+            gettext("Total"),
+            *(getattr(found[None], name) for name in TEAM_LABELS),
+        ]
+    )
+    return columns, rows
 
 
 # --- periodic reports ------------------------------------------------------------------------

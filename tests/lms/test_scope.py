@@ -96,10 +96,21 @@ def world(make, app):
     other_session = classes.add_session(
         make.session, other_class, utcnow(), utcnow() + timedelta(hours=2), "Cẩm Phả"
     )
+    from lms.models import ExtensionRequest, SupportTeam
+
+    other_team = SupportTeam(name="Tổ BÍ MẬT", org_unit=other)
+    make.session.add(other_team)
+    make.session.flush()
+    other_request = ExtensionRequest(
+        team_id=other_team.id, enrolment_id=enrolment.id, days=3, reason="Lý do BÍ MẬT"
+    )
+    make.session.add(other_request)
     make.commit()
     return {
         "other_class": other_class,
         "other_session": other_session,
+        "other_team": other_team,
+        "other_request": other_request,
         "other_state": other_state,
         "other_job": other_job,
         "other_certificate": other_certificate,
@@ -135,6 +146,8 @@ def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, w
         "state_id": world["other_state"].id,
         "class_id": world["other_class"].id,
         "session_id": world["other_session"].id,
+        "team_id": world["other_team"].id,
+        "request_id": world["other_request"].id,
     }
     checked = set()
     for rule in app.url_map.iter_rules():
@@ -184,6 +197,9 @@ def test_every_admin_endpoint_refuses_out_of_scope_records(app, client, login, w
         "admin.user_reset_password",
         "admin.user_deactivate",
         "admin.user_activate",
+        "admin.team_edit",
+        "admin.team_request_approve",
+        "admin.team_request_refuse",
     }
 
 

@@ -57,7 +57,11 @@ def report_data(
         "as_of": now.isoformat(),
         "issued_by": actor.full_name,
         "total": view.total.as_dict(),
-        "rows": [{"name": r.name, "code": r.code, "counts": r.total.as_dict()} for r in view.rows],
+        "unit_path": unit.path if unit else None,
+        "rows": [
+            {"name": r.name, "code": r.code, "path": r.path, "counts": r.total.as_dict()}
+            for r in view.rows
+        ],
         "batches": [{"name": b.name, "counts": b.counts.as_dict()} for b in view.batches],
         "days": [[d.isoformat(), n] for d, n in days],
         "classes": {

@@ -13,6 +13,7 @@ from lms.web.admin import (  # noqa: F401 - each module adds its pages to the bl
     jobs,
     organisation,
     scorm,
+    teams,
     units,
     users,
 )

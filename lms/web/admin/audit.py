@@ -61,6 +61,11 @@ AUDIT_LABELS = {
     "certificate.reissue": _l("Certificate reissued"),
     "organisation.update": _l("Organisation profile changed"),
     "unit.issuer": _l("Issuing organisation of a unit changed"),
+    "team.create": _l("Support team created"),
+    "team.update": _l("Support team changed"),
+    "team.new_slip": _l("New login slip from a support team"),
+    "team.extension_request": _l("Extension asked for by a support team"),
+    "team.extension_refused": _l("Extension request refused"),
 }
 
 

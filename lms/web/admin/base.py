@@ -3,6 +3,7 @@ scope (checked on every query), and the lookups that answer 404 outside it."""
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from flask import (
@@ -13,7 +14,7 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms.app.extensions import db
 from lms.models import (
@@ -118,3 +119,18 @@ def cohort_choices() -> list[tuple[int, str]]:
 def site_admin_only() -> None:
     if not scope().everything:
         abort(403)
+
+
+def named_users(text: str) -> tuple[list[User], list[str]]:
+    """The accounts named in `text` that the admin manages, and the names not found (an
+    account outside the scope is reported as not found, like one that does not exist)."""
+    # Usernames have no spaces: any run of spaces, line breaks, commas or semicolons parts them
+    # (the form's filter folds line breaks into spaces).
+    names = [n.lower() for n in re.split(r"[\s,;]+", text or "") if n]
+    names = list(dict.fromkeys(names))
+    found = {
+        u.username.lower(): u
+        for u in db.session.scalars(select(User).where(func.lower(User.username).in_(names)))
+        if scope().can_manage_user(u)
+    }
+    return [found[n] for n in names if n in found], [n for n in names if n not in found]

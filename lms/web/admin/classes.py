@@ -4,7 +4,6 @@ trainers and roster, and each learner's attendance against the class's rule."""
 from __future__ import annotations
 
 import io
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -36,6 +35,7 @@ from lms.web.admin.base import (
     bp,
     cohort_choices,
     me,
+    named_users,
     page_args,
     published_courses,
     scope,
@@ -105,21 +105,6 @@ def _class_or_404(class_id: int) -> TrainingClass:
     if found is None or not scope().covers_unit(found.org_unit):
         abort(404)
     return found
-
-
-def _named_users(text: str) -> tuple[list[User], list[str]]:
-    """The accounts named in `text` that the admin manages, and the names not found (an
-    account outside the scope is reported as not found, like one that does not exist)."""
-    # Usernames have no spaces: any run of spaces, line breaks, commas or semicolons parts them
-    # (the form's filter folds line breaks into spaces).
-    names = [n.lower() for n in re.split(r"[\s,;]+", text or "") if n]
-    names = list(dict.fromkeys(names))
-    found = {
-        u.username.lower(): u
-        for u in db.session.scalars(select(User).where(func.lower(User.username).in_(names)))
-        if scope().can_manage_user(u)
-    }
-    return [found[n] for n in names if n in found], [n for n in names if n not in found]
 
 
 @bp.route("/classes")
@@ -277,7 +262,7 @@ def class_trainers(class_id: int):
     form.cohort_id.choices = choices(cohort_choices())
     form.unit_id.choices = choices(unit_choices(blank=""))
     if form.validate_on_submit():
-        users, unknown = _named_users(form.usernames.data)
+        users, unknown = named_users(form.usernames.data)
         if unknown:
             form.usernames.errors = [
                 gettext("No account you manage is named: %(names)s.", names=", ".join(unknown))
@@ -300,7 +285,7 @@ def class_members(class_id: int):
     form.cohort_id.choices = choices(cohort_choices())
     form.unit_id.choices = choices(unit_choices(blank=gettext("(choose a unit)")))
     if form.validate_on_submit():
-        users, unknown = _named_users(form.usernames.data)
+        users, unknown = named_users(form.usernames.data)
         if form.unit_id.data:
             chosen = unit_or_404(form.unit_id.data)
             users += [

@@ -149,7 +149,7 @@ def _fill_user_form(form: UserForm) -> None:
         form.roles.choices = choices(
             (r.value, label)
             for r, label in ROLE_LABELS.items()
-            if r in (Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN)
+            if r in (Role.LEARNER, Role.TRAINER, Role.TEAM_MEMBER, Role.UNIT_ADMIN)
         )
 
 

@@ -1,7 +1,7 @@
 """the sequencing state of each learner's SCORM 2004 activity
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-04 20:00:00.000000
 
 The SCORM 2004 player runs the Sequencing and Navigation engine (scorm/sequencing): each
@@ -18,8 +18,8 @@ import lms.app.database
 
 
 # revision identifiers, used by Alembic.
-revision = '0019'
-down_revision = '0018'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
