@@ -186,9 +186,7 @@ def _import(http: requests.Session, base: str, data: bytes) -> tuple[float, str]
         raise RuntimeError(f"the check page did not come: {check.status_code}")
     action = re.search(r'action="([^"]*/import/[^"]+/commit)"', check.text).group(1)
     accept = re.findall(r'name="accept" value="([^"]+)"', check.text)
-    job = http.post(
-        f"{base}{action}", data={"csrf_token": _csrf(check.text), "accept": accept}
-    )
+    job = http.post(f"{base}{action}", data={"csrf_token": _csrf(check.text), "accept": accept})
     if "/admin/jobs/" not in job.url:
         raise RuntimeError(f"the import did not start: {job.status_code}")
     while True:

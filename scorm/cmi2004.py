@@ -36,7 +36,8 @@ Decisions:
   score.scaled.
 - `adl.data` holds the SCO's shared data buckets (Launch.shared_data, from the manifest's
   adlcp:data/adlcp:map; the LMS keeps their stores per learner, lms/services/tracking/
-  shared_data.py). `adl.nav.request_valid.*` answer "unknown": the LMS does not run sequencing.
+  shared_data.py). `adl.nav.request_valid.*` answer what the LMS's sequencing engine says
+  (Launch.nav_valid, keyed by element name: "true"/"false"), "unknown" where it said nothing.
 """
 
 from __future__ import annotations
@@ -357,10 +358,18 @@ ELEMENTS = (
     Element("cmi.time_limit_action", RO, default="continue,no message", launch="time_limit_action"),
     Element("cmi.total_time", RO, default="PT0H0M0S", launch="total_seconds", render="clock"),
     Element("adl.nav.request", RW, "nav_request", default="_none_", session=True),
-    Element("adl.nav.request_valid.continue", RO, default="unknown"),
-    Element("adl.nav.request_valid.previous", RO, default="unknown"),
-    Element("adl.nav.request_valid.choice.{target}", RO, default="unknown"),
-    Element("adl.nav.request_valid.jump.{target}", RO, default="unknown"),
+    # What the sequencing engine answers (Launch.nav_valid, by element name; refreshed by the
+    # player after each commit); "unknown" for a target the LMS did not answer for.
+    *(
+        Element(
+            f"adl.nav.request_valid.{name}",
+            RO,
+            default="unknown",
+            launch="nav_valid",
+            render="keyed",
+        )
+        for name in ("continue", "previous", "choice.{target}", "jump.{target}")
+    ),
     # Shared data buckets (4th ed. RTE 4.3, adl.data): from the manifest's adlcp:data/adlcp:map,
     # with readSharedData / writeSharedData deciding GetValue (405) and SetValue (404).
     Element("adl.data.n.id", RO, default=None, record="id"),

@@ -246,8 +246,7 @@ def import_users_command(
             headers = ["Họ và tên", "Đơn vị", "Tên đăng nhập", "Mật khẩu ban đầu", "Hạn hoàn thành"]
             zone = config["HOCVU_TIMEZONE"]
             rows = (
-                [i.full_name, i.unit, i.username, i.password, i.due_day]
-                for i in result.credentials
+                [i.full_name, i.unit, i.username, i.password, i.due_day] for i in result.credentials
             )
             fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             columns = [Column(h, "date" if h == headers[-1] else "text") for h in headers]
@@ -307,11 +306,15 @@ def _report_check(shown, create_units: bool) -> None:
         for unit in new_units:
             where = ""
             if unit.depth == 0:
-                where = " (" + (
-                    gettext("under %(name)s", name=unit.parent.name)
-                    if unit.parent
-                    else gettext("top unit")
-                ) + ")"
+                where = (
+                    " ("
+                    + (
+                        gettext("under %(name)s", name=unit.parent.name)
+                        if unit.parent
+                        else gettext("top unit")
+                    )
+                    + ")"
+                )
             click.echo(
                 "  " * (unit.depth + 1)
                 + f"{unit.name}{where}: "

@@ -61,9 +61,7 @@ def extend_deadlines(
     scope = Scope.of(actor)  # checked again here: the job may run long after the request
     asked = datetime.fromisoformat(now)
     day = date.fromisoformat(until) if until else None
-    targets = deadlines.extension_targets(
-        scope, course_id, cohort_id=cohort_id, user_ids=user_ids
-    )
+    targets = deadlines.extension_targets(scope, course_id, cohort_id=cohort_id, user_ids=user_ids)
     earlier = session.get(Job, ctx.job_id).result or {}
     after, done, count = earlier.get("after", 0), earlier.get("done", 0), earlier.get("count", 0)
     total = done + (
@@ -87,11 +85,7 @@ def extend_deadlines(
             # Not a site admin in a unit admin's subtree (Scope.can_manage_user), and not
             # already due on that day or later since the request checked (nothing to extend).
             if scope.can_manage_user(e.user)
-            and (
-                day is None
-                or e.due_at is None
-                or day > deadlines.due_day(e.due_at, timezone)
-            )
+            and (day is None or e.due_at is None or day > deadlines.due_day(e.due_at, timezone))
         ]
         count += deadlines.extend(
             session,

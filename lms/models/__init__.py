@@ -40,7 +40,7 @@ from lms.models.reporting import (
     ReportFigure,
     ReportSnapshot,
 )
-from lms.models.scorm import ScormPackage, ScoState, SharedData
+from lms.models.scorm import Registration, ScormPackage, ScoState, SharedData
 from lms.models.teams import (
     ContactKind,
     ContactOutcome,
@@ -85,6 +85,7 @@ __all__ = [
     "ReminderKind",
     "ScoState",
     "ScormPackage",
+    "Registration",
     "SharedData",
     "CourseVersion",
     "Enrolment",

@@ -124,6 +124,7 @@ class ScoState(db.Model):
     def result_score(self) -> float | None:
         return self.best_score_scaled
 
+
 class SharedData(db.Model):
     """One SCORM 2004 shared data bucket (adl.data) of one learner: what SCOs stored under a
     manifest's adlcp:map targetID, kept across attempts.
@@ -144,3 +145,30 @@ class SharedData(db.Model):
     target_id: Mapped[str] = mapped_column(Text)
     store: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Registration(db.Model):
+    """One learner's sequencing of one SCORM 2004 activity: the SN engine's whole state
+    (scorm.sequencing.Sequencer.state, JSON) and the seed of its random selections.
+
+    `version` grows with each change: a change is stored only over the version it was made
+    from (two tabs of one learner must not overwrite each other's navigation). `delivered` is
+    the activity the engine delivered last while its SCO has not yet terminated: the one the
+    player page launches; None when the player waits for the learner's next request.
+    """
+
+    __tablename__ = "scorm_registration"
+    __table_args__ = (UniqueConstraint("enrolment_id", "activity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrolment.id", ondelete="CASCADE"), index=True
+    )
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("scorm_package.id"))
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

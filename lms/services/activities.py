@@ -114,9 +114,14 @@ class ScormKind(ActivityKind):
         self, activity: Activity, progress: ActivityProgress, now: datetime
     ) -> Blocker | None:
         summaries = progress.data.get("scos", {})
+        sequencing = progress.data.get("sequencing")
         # The parts the rollup needs (skipped and untracked ones are not), else all of them.
         needed = progress.data.get("needed", activity.content["scos"])
-        if all(summaries.get(sco, {}).get("satisfied") for sco in needed):
+        if sequencing is not None:
+            # SCORM 2004: the SN engine's root decides (lms.services.tracking.sequencing).
+            if sequencing.get("done"):
+                return None
+        elif all(summaries.get(sco, {}).get("satisfied") for sco in needed):
             return None
         if activity.content.get("complete_on") == "passed":
             return Blocker(N_("Pass the lesson in the player; it is marked done by itself."), {})

@@ -306,9 +306,7 @@ def update_members(
     if not members:
         return ChunkDone(None)
     last = members[-1].id
-    in_chunk = select(User.id).where(
-        User.cohort_id == cohort.id, User.id > after, User.id <= last
-    )
+    in_chunk = select(User.id).where(User.cohort_id == cohort.id, User.id > after, User.id <= last)
     inside = {m.id for m in members if m.path is not None and m.path.startswith(state.unit_path)}
     issued = {m.id: m.issued_at for m in members}
     if issued_at is not None and inside:

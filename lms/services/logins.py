@@ -157,8 +157,6 @@ def clean_username_lenient(raw: str) -> str:
     return " ".join((raw or "").split()).lower()[:64]
 
 
-
-
 @dataclass(frozen=True)
 class SessionRules:
     """How long a login lasts: `idle` without a request, `absolute` at most, however active.
@@ -266,16 +264,20 @@ def load_session_user(
     now = now or utcnow()
     # One query for the user, their roles and the login (every request of a logged-in user
     # makes it).
-    row = session.execute(
-        select(User, LoginSession.id, LoginSession.last_seen_at)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == user_id,
-            LoginSession.key_hash == login_key_hash(key),
-            live_login_session(rules, now),
+    row = (
+        session.execute(
+            select(User, LoginSession.id, LoginSession.last_seen_at)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(
+                User.id == user_id,
+                LoginSession.key_hash == login_key_hash(key),
+                live_login_session(rules, now),
+            )
+            .options(joinedload(User.roles))
         )
-        .options(joinedload(User.roles))
-    ).unique().one_or_none()
+        .unique()
+        .one_or_none()
+    )
     if row is None:
         return None
     user, login_id, last_seen = row

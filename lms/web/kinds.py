@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
-from flask import request
+from flask import current_app, request
 
 from lms.models import Activity
 from lms.services import assessment, tracking
@@ -54,6 +55,10 @@ def _test_context(session, enrolment, activity: Activity, now: datetime) -> dict
 
 def _scorm_context(session, enrolment, activity: Activity, now: datetime) -> dict[str, Any]:
     chosen = request.args.get("sco")
+    if tracking.is_sequenced(tracking.package_of(session, activity)):
+        files_root = Path(current_app.config["HOCVU_FILES_DIR"])
+        player = tracking.sequenced_player(session, enrolment, activity, chosen, files_root)
+        return {"player": player}
     return {"player": tracking.player_context(session, enrolment, activity, chosen)}
 
 

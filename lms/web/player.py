@@ -11,13 +11,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from pathlib import Path
 
 from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     g,
     jsonify,
+    redirect,
     request,
     session,
     url_for,
@@ -87,9 +90,21 @@ def runtime(activity_id: int, index: int):
     from lms.services import learning
 
     learning.open_activity(db.session, enrolment, activity)
+    engine = None
+    if tracking.is_sequenced(package):
+        refused, engine = tracking.launch_of(
+            db.session, enrolment, activity, item["identifier"], _files_root()
+        )
+        if refused is not None:
+            db.session.commit()
+            return _json_error(403, gettext(refused.message or "")), 403
     if item.get("asset"):
         tracking.launched_asset(db.session, state)
-    launch, stored, key = tracking.start_session(db.session, state, current_user)
+    entry = engine["values"]["cmi.entry"] if engine is not None else None
+    launch, stored, key = tracking.start_session(db.session, state, current_user, entry)
+    if engine is not None:
+        launch = dataclasses.replace(launch, nav_valid=engine["nav_valid"])
+        stored = tracking.launch_pairs(stored, engine["values"], launch.entry)
     grant = content_links.Grant(
         kind=content_links.LAUNCH,
         user_id=current_user.id,
@@ -112,6 +127,61 @@ def runtime(activity_id: int, index: int):
     }
     db.session.commit()
     return jsonify(body)
+
+
+def _files_root() -> Path:
+    return Path(current_app.config["HOCVU_FILES_DIR"])
+
+
+@bp.route("/activities/<int:activity_id>/navigate", methods=["POST"])
+@login_required
+def navigate(activity_id: int):
+    """A navigation request from the lesson page's controls (SCORM 2004: previous, continue,
+    suspend all, a choice): run by the SN engine; the lesson page then launches what it
+    delivered, or the course page follows when the session ended."""
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.kind != "scorm":
+        abort(404)
+    enrolment = db.session.scalar(
+        select(Enrolment).where(
+            Enrolment.user_id == current_user.id, Enrolment.version_id == activity.version_id
+        )
+    )
+    if enrolment is None or not tracking.is_sequenced(tracking.package_of(db.session, activity)):
+        abort(404)
+    nav_request = request.form.get("request", "")
+    if nav_request not in NAV_CONTROLS:
+        abort(400)
+    target = request.form.get("target") or None
+    outcome = tracking.navigate(db.session, enrolment, activity, nav_request, target, _files_root())
+    db.session.commit()
+    lesson = url_for("learn.activity", slug=enrolment.course.slug, key=activity.key)
+    if outcome.end_session or (outcome.exception is None and outcome.deliver is None):
+        return redirect(url_for("learn.course", slug=enrolment.course.slug))
+    if outcome.message:
+        flash(gettext(outcome.message), "error")
+    return redirect(lesson)
+
+
+# What the lesson page's controls may ask (the SCO asks through adl.nav.request).
+NAV_CONTROLS = ("previous", "continue", "suspendAll", "exitAll", "choice")
+
+
+def _navigation_json(result, row) -> dict | None:
+    """Where the player goes after a SCO's Terminate asked for something: the lesson page
+    (it launches what the engine delivered), the course page (the session ended), or
+    nowhere (the request was refused: the player stays)."""
+    navigation = result.navigation
+    if navigation is None:
+        return None
+    activity = db.session.get(Activity, row.activity_id)
+    enrolment = db.session.get(Enrolment, row.enrolment_id)
+    if navigation.end_session:
+        return {"url": url_for("learn.course", slug=enrolment.course.slug), "end": True}
+    if navigation.deliver is not None:
+        lesson = url_for("learn.activity", slug=enrolment.course.slug, key=activity.key)
+        return {"url": lesson, "end": False}
+    return {"url": None, "end": False, "refused": navigation.exception}
 
 
 def frame_links(grant: content_links.Grant, package: ScormPackage, item: dict) -> dict:
@@ -204,10 +274,14 @@ def _take_commit(state_id: int):
         ), "superseded"
     if result.refused:
         metrics.scorm_values_refused.inc(len(result.refused))
-    response = jsonify(
+    answer = dict(
         seq=result.seq,
         taken=result.taken,
         refused=[list(r) for r in result.refused[:20]],
         satisfied=result.satisfied,
     )
+    if result.nav_valid is not None:
+        answer["nav_valid"] = result.nav_valid
+        answer["navigation"] = _navigation_json(result, row)
+    response = jsonify(answer)
     return response, "taken" if result.taken else "replay"

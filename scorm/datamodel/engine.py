@@ -548,7 +548,7 @@ class Runtime:
             return "", codes.write_only
         value = self._values.get(element)
         if value is None:
-            value = self._supplied(el, rule, parsed.indices)
+            value = self._supplied(el, rule, parsed.indices, element)
             if value is None:
                 return "", codes.not_set
         if el.evaluate is not None:
@@ -561,8 +561,11 @@ class Runtime:
         records = getattr(self._launch, field, None) if field else None
         return records[indices[0]] if records and indices[0] < len(records) else {}
 
-    def _supplied(self, el: Element, rule: _Rule, indices: tuple[int, ...]) -> str | None:
-        """The LMS's value for an element the SCO has not written: from Launch, or the default."""
+    def _supplied(
+        self, el: Element, rule: _Rule, indices: tuple[int, ...], element: str = ""
+    ) -> str | None:
+        """The LMS's value for an element the SCO has not written: from Launch, or the default
+        (render "keyed": the Launch field maps element names to values)."""
         if el.record is not None:
             value = self._record(rule, indices).get(el.record)
             return value if isinstance(value, str) else el.default
@@ -573,6 +576,9 @@ class Runtime:
                     return render_number(v)
                 if el.render == "clock":
                     return self._model._render_clock(float(v))
+                if el.render == "keyed":
+                    keyed = v.get(element) if isinstance(v, Mapping) else None
+                    return el.default if keyed is None else str(keyed)
                 return str(v)
         return el.default
 

@@ -35,7 +35,7 @@ class Element:
     type: str | None = None
     default: str | None = ""
     launch: str | None = None  # a Launch field that supplies the value (when not None)
-    render: str = "text"  # how the Launch value becomes a string: text|number|clock
+    render: str = "text"  # how the Launch value becomes a string: text|number|clock|keyed
     session: bool = False  # written by the SCO for this session only (the LMS does not carry it)
     requires: str | None = None  # an element of the same record that must be set first
     write_once: bool = False
@@ -136,6 +136,9 @@ class Launch:
     # SCORM 2004 adl.data: one record per shared data bucket of the SCO, in manifest order:
     # {"id": target ID, "store": value or None (not set), "read": bool, "write": bool}.
     shared_data: tuple[dict[str, Any], ...] = ()
+    # SCORM 2004 adl.nav.request_valid.*: {element name: "true" | "false"} from the LMS's
+    # sequencing (an element it does not name reads "unknown").
+    nav_valid: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,7 @@ def _check(page, results: dict, url_before: str, secrets: list[str], seen: _From
     expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()  # still logged in
 
 
-def test_a_hostile_package_gets_nothing_from_a_site_admin_on_the_try_page(
-    page, make, app, session
-):
+def test_a_hostile_package_gets_nothing_from_a_site_admin_on_the_try_page(page, make, app, session):
     _, try_page = _course(make, app)
     before = _snapshot(session)
     seen = _FromElsewhere(app)
@@ -138,9 +136,7 @@ def test_a_hostile_package_gets_nothing_from_a_site_admin_on_the_try_page(
     assert not session.scalar(select(User).where(User.username.like("ke.gian%")))
 
 
-def test_a_hostile_package_gets_nothing_from_a_site_admin_in_the_player(
-    page, make, app, session
-):
+def test_a_hostile_package_gets_nothing_from_a_site_admin_in_the_player(page, make, app, session):
     lesson, _ = _course(make, app)
     before = _snapshot(session)
     seen = _FromElsewhere(app)

@@ -169,10 +169,10 @@ def test_sequencing_package_shows_its_contents_and_follows_its_rules(page, make,
     # Flow only: the parts are listed, but cannot be chosen; "Next" leads on.
     expect(toc.get_by_role("link")).to_have_count(0)
     expect(page.locator(".toc-current")).to_contain_text("Playing the Game")
-    expect(page.get_by_role("link", name="Phần trước")).to_have_count(0)
-    page.get_by_role("link", name="Phần tiếp theo").click()
+    expect(page.get_by_role("button", name="Phần trước")).to_have_count(0)
+    page.get_by_role("button", name="Phần tiếp theo").click()
     expect(page.locator(".toc-current")).to_contain_text("Etiquette")
-    expect(page.get_by_role("link", name="‹ Phần trước")).to_be_visible()
+    expect(page.get_by_role("button", name="‹ Phần trước")).to_be_visible()
 
 
 class _ServerDown:

@@ -220,9 +220,7 @@ def test_changing_the_days_recomputes_due_dates_through_the_job(
     deadlines.extend(session, make.site_admin(), [enrolment], reason="Ốm", until=far)
     make.commit()
     login("qt.campha")
-    response = post(
-        f"/admin/cohorts/{batch['cohort'].id}/edit", _form(batch, deadline_days="15")
-    )
+    response = post(f"/admin/cohorts/{batch['cohort'].id}/edit", _form(batch, deadline_days="15"))
     assert "/admin/jobs/" in response.location
     enrolled = _enrolled(session, batch["first"])
     assert enrolled[plain.id].due_at == deadlines.due_after(plain.issued_at, 15)
@@ -261,9 +259,7 @@ def test_a_change_saved_while_the_job_runs_is_applied_by_it(app, batch, session,
         assert enrolment.due_at == deadlines.due_after(issued, 20)
 
 
-def test_moving_a_batch_keeps_its_members_inside_it(
-    app, client, login, post, batch, session, make
-):
+def test_moving_a_batch_keeps_its_members_inside_it(app, client, login, post, batch, session, make):
     app.config["HOCVU_JOBS_INLINE"] = True
     neighbour = make.unit(batch["district"], name="CĐCS Công ty Than Đèo Nai")
     newcomer = make.learner(neighbour, issued_at=clock.today())
@@ -285,9 +281,7 @@ def test_moving_a_batch_keeps_its_members_inside_it(
     assert enrolment.due_at == deadlines.due_after(clock.today(), 10)
 
 
-def test_a_batch_wide_issue_date_recomputes_the_due_dates(
-    app, client, login, post, batch, session
-):
+def test_a_batch_wide_issue_date_recomputes_the_due_dates(app, client, login, post, batch, session):
     app.config["HOCVU_JOBS_INLINE"] = True
     login("qt.campha")
     path = f"/admin/cohorts/{batch['cohort'].id}/edit"

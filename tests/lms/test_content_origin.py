@@ -81,15 +81,11 @@ def test_the_content_origin_serves_nothing_of_the_site(client, launched):
     lms_cookie = client.get_cookie("session").value
     site_paths = ("/", "/login", "/admin/users", "/admin/users/new", "/healthz", "/static/x.js")
     for path in site_paths:
-        answer = client.get(
-            f"{CONTENT_ORIGIN}{path}", headers={"Cookie": f"session={lms_cookie}"}
-        )
+        answer = client.get(f"{CONTENT_ORIGIN}{path}", headers={"Cookie": f"session={lms_cookie}"})
         assert answer.status_code == 404, path
         assert answer.mimetype == "text/plain"
         assert "Set-Cookie" not in answer.headers
-    posted = client.post(
-        f"{CONTENT_ORIGIN}/logout", headers={"Cookie": f"session={lms_cookie}"}
-    )
+    posted = client.post(f"{CONTENT_ORIGIN}/logout", headers={"Cookie": f"session={lms_cookie}"})
     assert posted.status_code == 404 and "Set-Cookie" not in posted.headers
     # The player's commit endpoint is not reachable there either.
     assert client.post(f"{CONTENT_ORIGIN}{rt['commit_url']}").status_code == 404
@@ -170,9 +166,7 @@ def test_a_new_launch_and_logging_out_revoke_the_links(client, launched):
 def test_a_link_is_of_no_use_to_another_learners_package(client, app, make, session, launched):
     rt, package, _ = launched
     other = scorm_version(session, app.config["HOCVU_FILES_DIR"], "probe2004")
-    other_package = session.scalars(
-        select(ScormPackage).where(ScormPackage.id != package.id)
-    ).one()
+    other_package = session.scalars(select(ScormPackage).where(ScormPackage.id != package.id)).one()
     assert other.activities
     token = _path(rt["launch_url"]).split("/")[2]
     # The token names its package: the path cannot point it at another one's files.

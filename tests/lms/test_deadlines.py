@@ -165,9 +165,7 @@ def test_extending_an_overdue_learner_counts_from_today(session, enrolment, make
         utc(2026, 11, 11, 16, 59),  # 23:59 on the due day itself: not overdue yet
     ],
 )
-def test_extending_a_learner_not_yet_overdue_counts_from_the_due_day(
-    session, enrolment, make, now
-):
+def test_extending_a_learner_not_yet_overdue_counts_from_the_due_day(session, enrolment, make, now):
     deadlines.extend(session, make.site_admin(), [enrolment], reason="Ốm", days=3, now=now)
     # Due at 24:00 on the 11th, so 24:00 on the 14th.
     assert enrolment.due_at == utc(2026, 11, 14, 17, 0)

@@ -358,8 +358,9 @@ def test_package_files_are_handed_to_nginx_with_their_headers(app, client, login
     assert response.data == b""  # nginx sends the bytes
     assert response.headers["X-Accel-Redirect"] == f"/_hocvu_files/{package.files_path}/index.html"
     assert response.mimetype == "text/html"
-    assert "frame-ancestors http://content.localhost:5001 " in (
-        response.headers["Content-Security-Policy"]
+    assert (
+        "frame-ancestors http://content.localhost:5001 "
+        in (response.headers["Content-Security-Policy"])
     )
     assert response.headers["Cache-Control"] == "private, max-age=86400, immutable"
     base = rt["launch_url"].rsplit("/", 1)[0]

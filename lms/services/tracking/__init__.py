@@ -7,7 +7,8 @@ may retry as often as it must.
 
 By concern: `packages` (a stored package and its data model), `sessions` (launching a SCO),
 `commits` (taking its commits, the hot path), `rollup` (progress, overrides, the table of
-contents) and `reports` (the author's report). Callers use the names re-exported here.
+contents), `sequencing` (SCORM 2004 through the SN engine: the registration, navigation and the
+lesson's progress) and `reports` (the author's report). Callers use the names re-exported here.
 """
 
 from lms.services.tracking.commits import CommitError, CommitResult, commit, find_for_commit
@@ -27,6 +28,15 @@ from lms.services.tracking.rollup import (
     satisfies,
     states_of,
 )
+from lms.services.tracking.sequencing import (
+    Navigation,
+    is_sequenced,
+    launch_of,
+    launch_pairs,
+    navigate,
+    registration_of,
+    sequenced_player,
+)
 from lms.services.tracking.sessions import (
     launch_values,
     launched_asset,
@@ -37,21 +47,28 @@ from lms.services.tracking.sessions import (
 
 __all__ = [
     "MODELS",
+    "Navigation",
     "CommitError",
     "CommitResult",
     "activity_score",
     "blocked_urls",
     "commit",
     "find_for_commit",
+    "is_sequenced",
+    "launch_of",
+    "launch_pairs",
+    "navigate",
     "launch_values",
     "launched_asset",
     "override",
     "package_of",
     "package_report",
     "player_context",
+    "registration_of",
     "roll_up",
     "satisfies",
     "sco_of",
+    "sequenced_player",
     "start_session",
     "state_for",
     "states_of",

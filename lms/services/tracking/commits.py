@@ -31,6 +31,7 @@ from lms.services.tracking.packages import (
     graded,
 )
 from lms.services.tracking.rollup import best_result, roll_up, satisfies
+from lms.services.tracking.sequencing import Navigation, after_commit
 from lms.services.tracking.sessions import launch_values
 from scorm.datamodel import outcome
 
@@ -53,6 +54,10 @@ class CommitResult:
     refused: tuple[tuple[str, str, int], ...] = ()
     satisfied: bool = False
     superseded: bool = False  # the lesson was opened again elsewhere
+    # SCORM 2004: where the SCO's Terminate leads (None: it asked for nothing) and the
+    # adl.nav.request_valid.* values after this commit (lms.services.tracking.sequencing).
+    navigation: Navigation | None = None
+    nav_valid: dict[str, str] | None = None
 
 
 def _pairs(raw: Any) -> list[tuple[str, str]]:
@@ -356,9 +361,23 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         enrolment = session.get(Enrolment, row.enrolment_id)
         activity = session.get(Activity, row.activity_id)
         roll_up(session, enrolment, activity, now)
+    navigation = nav_valid = None
+    if standard == "2004":
+        navigation, nav_valid = after_commit(
+            session,
+            row.enrolment_id,
+            row.activity_id,
+            row.sco,
+            written,
+            result.completion,
+            result.success,
+            terminated=terminated and not row.terminated,
+        )
     return CommitResult(
         seq=seq,
         taken=True,
         refused=tuple(refused),
         satisfied=satisfied or row.satisfied_at is not None,
+        navigation=navigation,
+        nav_valid=nav_valid,
     )

@@ -123,22 +123,31 @@ def _store_summary(session: Session, enrolment: Enrolment, activity: Activity) -
 
 
 def roll_up(
-    session: Session, enrolment: Enrolment, activity: Activity, now: datetime | None = None
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    now: datetime | None = None,
+    by_admin: bool = False,
 ) -> ActivityProgress:
     """Bring the activity's progress in line with its SCOs: done when every SCO is satisfied.
 
     A SCO once satisfied stays satisfied: a later session that reports "incomplete" again
-    does not take back a completion the learner earned.
+    does not take back a completion the learner earned. A SCORM 2004 activity is done when
+    the SN engine's root is (lms.services.tracking.sequencing); only an admin's correction of
+    a SCO's status (`by_admin`) applies this per-SCO rule to it too.
     """
     from lms.services import learning
 
     now = now or utcnow()
     session.flush()
     progress = _store_summary(session, enrolment, activity)
+    package = package_of(session, activity)
+    if package.standard == "2004" and not by_admin:
+        # The SN engine decides (lms.services.tracking.sequencing), not this per-SCO rule.
+        return progress
     summaries = progress.data["scos"]
     done = {sco for sco, summary in summaries.items() if summary["satisfied"]}
     # Parts the package's own rules skip (a lesson whose quiz was passed) are not needed.
-    package = package_of(session, activity)
     nav = Navigator(
         package.manifest,
         {
@@ -163,6 +172,11 @@ def roll_up(
     # What the activity's kind checks before it is marked done (ScormKind.blocker).
     progress.data = {**progress.data, "needed": sorted(needed)}
     if needed <= done and progress.status != ProgressStatus.DONE:
+        if "sequencing" in progress.data:  # SCORM 2004, corrected by an admin
+            progress.data = {
+                **progress.data,
+                "sequencing": {**progress.data["sequencing"], "done": True},
+            }
         learning.complete_activity(session, enrolment, activity, now)
     session.flush()
     return progress
@@ -195,7 +209,7 @@ def override(
     elif completion is not None or success is not None:
         # A correction downwards is the admin's decision; the SCO's own report is kept.
         state.satisfied_at = None
-    roll_up(session, state.enrolment, state.activity, now)
+    roll_up(session, state.enrolment, state.activity, now, by_admin=True)
     audit.record(
         session,
         actor,

@@ -94,11 +94,17 @@ def entry_of(state: ScoState) -> str:
 
 
 def start_session(
-    session: Session, state: ScoState, user: User
+    session: Session, state: ScoState, user: User, sequenced_entry: str | None = None
 ) -> tuple[Launch, list[list[str]], str]:
     """Open a new session of a SCO: its launch values, the stored values it starts with and
-    the session key its commits must carry (an older session may only report its time)."""
+    the session key its commits must carry (an older session may only report its time).
+
+    `sequenced_entry` is the SN engine's cmi.entry for a SCORM 2004 delivery (resume after a
+    suspend, the SCO's or the learner's suspend all; ab-initio for a new attempt): it wins,
+    except over a relaunch of a session that never terminated (entry "")."""
     entry = entry_of(state)
+    if sequenced_entry in ("resume", "ab-initio") and entry != "" and state.sessions:
+        entry = sequenced_entry
     if entry == "ab-initio":
         if state.sessions:
             # A new SCORM 2004 attempt starts from nothing, cmi.total_time from zero (RTE

@@ -405,7 +405,7 @@
       }
       let value = this.values.get(element);
       if (value === undefined) {
-        value = this.supplied(el, rule, parsed.indices);
+        value = this.supplied(el, rule, parsed.indices, element);
         if (value === null) return ["", codes.not_set];
       }
       if (el.evaluate) value = this.evaluate(el.evaluate, value);
@@ -420,7 +420,7 @@
     }
 
     // The LMS's value for an element the SCO has not written: from the launch, or the default.
-    supplied(el, rule, indices) {
+    supplied(el, rule, indices, element) {
       if (el.record !== null) {
         const value = this.record(rule, indices)[el.record];
         return typeof value === "string" ? value : el.default;
@@ -430,6 +430,11 @@
         if (v !== undefined && v !== null) {
           if (el.render === "number") return renderNumber(v);
           if (el.render === "clock") return this.model.renderClock(Number(v));
+          if (el.render === "keyed") {
+            // The launch field maps element names to values (adl.nav.request_valid.*).
+            const keyed = Object.prototype.hasOwnProperty.call(v, element) ? v[element] : null;
+            return keyed === null || keyed === undefined ? el.default : String(keyed);
+          }
           return String(v);
         }
       }

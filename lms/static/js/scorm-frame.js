@@ -14,6 +14,7 @@
  *   frame -> page   draft {data}                 the values set so far (not yet committed)
  *   frame -> page   commit {data: [[element, value], ...], terminated}
  *   frame -> page   terminate {request}          adl.nav.request of a Terminate ("" if none)
+ *   page -> frame   valid {valid}                adl.nav.request_valid.* after a commit (2004)
  *   page -> frame   unload                       take the package down (it commits on unload)
  *   frame -> page   unloaded                     the package is gone: the page may leave
  */
@@ -24,6 +25,7 @@
   var started = false;
   var content = null;
   var draftTimer = null;
+  var launch = null;
 
   function tell(message) {
     window.parent.postMessage(message, lmsOrigin);
@@ -50,9 +52,10 @@
   function start(message) {
     if (started || !sameOrigin(message.launch_url)) return;
     started = true;
+    launch = message.launch || {};
     var api = window.HocvuScorm.createAPI({
       table: message.table,
-      launch: message.launch,
+      launch: launch,
       stored: message.stored,
       onCommit: function (written, info) {
         if (draftTimer) { window.clearTimeout(draftTimer); draftTimer = null; } // it says more
@@ -106,6 +109,9 @@
     var message = event.data || {};
     if (message.hocvu === "start") start(message);
     else if (message.hocvu === "unload") unload();
+    else if (message.hocvu === "valid" && launch && message.valid && typeof message.valid === "object") {
+      launch.nav_valid = message.valid; // the runtime reads its launch values when asked
+    }
   });
 
   if (lmsOrigin && window.parent !== window) tell({ hocvu: "ready" });

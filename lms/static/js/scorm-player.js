@@ -151,6 +151,7 @@
         self.failures = 0;
         self.acked = Math.max(self.acked, record.seq);
         forget(self.key, self.acked);
+        if (self.answer) self.answer(record, result.json);
         if (result.json.refused && result.json.refused.length) {
           self.lastOutcome = "refused";
           self.status("refused");
@@ -201,6 +202,24 @@
       var record = load(key);
       if (record && record.url && !channels[key]) channel(key).put(record);
     });
+  }
+
+  /* Whether every channel has sent what it holds (or given up): a navigation request of
+   * the page waits for the SCO's last commit, which the engine must see first. */
+  function settled() {
+    return Object.keys(channels).every(function (key) {
+      var c = channels[key];
+      return c.stopped || (!c.inflight && !c.pending());
+    });
+  }
+
+  function whenSettled(go) {
+    var waited = 0;
+    (function check() {
+      if (settled() || waited >= 5000) { go(); return; }
+      waited += 100;
+      window.setTimeout(check, 100);
+    })();
   }
 
   function leaving() {
@@ -293,7 +312,53 @@
         });
       }
 
+      var sequenced = root.dataset.sequenced === "true";
+      if (sequenced && !preview) {
+        // SCORM 2004: the server runs the SCO's navigation request with its last commit and
+        // answers where it leads; without a request the player delivers nothing (it waits
+        // for the learner's next request). Every answer refreshes adl.nav.request_valid.
+        ch.answer = function (record, answer) {
+          if (answer.nav_valid && frame.contentWindow) {
+            frame.contentWindow.postMessage({ hocvu: "valid", valid: answer.nav_valid }, rt.content_origin);
+          }
+          if (answer.nav_valid) showValid(answer.nav_valid);
+          var nav = answer.navigation;
+          if (record.terminated && nav && nav.url && !unloading && !leavingTo) {
+            leavingTo = nav.url;
+            window.location.assign(nav.url);
+          } else if (record.terminated && (!nav || !nav.url)) {
+            root.dataset.waiting = "true";
+            show("waiting");
+          }
+        };
+      }
+
+      /* The page's controls and table of contents as the engine now allows (a commit may
+       * satisfy the part, opening the next one). */
+      function showValid(valid) {
+        var prefix = "adl.nav.request_valid.";
+        root.querySelectorAll("[data-nav-control]").forEach(function (form) {
+          var name = form.dataset.navControl;
+          if (name === "continue" || name === "previous") form.hidden = valid[prefix + name] !== "true";
+        });
+        root.querySelectorAll("[data-toc] > [data-choice]").forEach(function (shown) {
+          var ok = valid[prefix + "choice.{target=" + shown.parentNode.dataset.toc + "}"] === "true";
+          if (ok === (shown.tagName === "A")) return;
+          var other = document.createElement(ok ? "a" : "span");
+          other.textContent = shown.textContent;
+          other.dataset.choice = "";
+          if (ok) {
+            other.href = shown.dataset.href;
+          } else {
+            other.className = "toc-disabled";
+            other.dataset.href = shown.getAttribute("href");
+          }
+          shown.parentNode.replaceChild(other, shown);
+        });
+      }
+
       function onTerminate(request) {
+        if (sequenced) return; // the commit's answer says what comes next
         var target = null;
         var choice = /^\{target=([^}]+)\}choice$/.exec(request);
         if (request === "continue") target = root.dataset.nextUrl || root.dataset.lessonUrl;
@@ -362,7 +427,9 @@
         afterUnload = function () {
           if (done) return;
           done = true;
-          window.setTimeout(go, 50); // the commits posted with "unloaded" are in hand
+          // The commits posted with "unloaded" are in hand; a sequenced lesson waits until
+          // they are sent, as its next request depends on them.
+          window.setTimeout(function () { if (sequenced) whenSettled(go); else go(); }, 50);
         };
         window.setTimeout(afterUnload, 1500); // a frame that does not answer
         frame.contentWindow.postMessage({ hocvu: "unload" }, rt.content_origin);

@@ -204,9 +204,7 @@ def _extension_preview(
             )
     if days is not None and until is None:
         if not 1 <= days <= deadlines.MAX_EXTENSION_DAYS:
-            return rule, gettext(
-                "Extend by 1 to %(max)d days.", max=deadlines.MAX_EXTENSION_DAYS
-            )
+            return rule, gettext("Extend by 1 to %(max)d days.", max=deadlines.MAX_EXTENSION_DAYS)
         last = deadlines.last_day(start, days)
     elif until is not None and days is None:
         if until < today:

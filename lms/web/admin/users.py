@@ -106,9 +106,7 @@ def users_index():
         per_page=per_page,
         error_out=False,
     )
-    states = reports.states_of(
-        db.session, [u.id for u in pagination.items], chosen.course_id, tz()
-    )
+    states = reports.states_of(db.session, [u.id for u in pagination.items], chosen.course_id, tz())
     return render_template(
         "hocvu/admin/users.html",
         pagination=pagination,

@@ -1,0 +1,516 @@
+"""SCORM 2004 sequencing in the LMS: each learner's registration in a package's activity tree,
+run by the SN engine (scorm.sequencing.Sequencer), and what it decides for the player.
+
+The engine is pure; this module keeps its state per (enrolment, activity) in a Registration,
+stored only over the version it was read at (two tabs of one learner must not overwrite each
+other's navigation: the loser runs again on the newer state). The lesson page asks for start,
+resume all, a choice, previous or continue; a SCO's commits report its values (`report`) and
+its Terminate's adl.nav.request is run (`navigate`). The activity is done when the engine's
+root is completed (complete_on "completed") or satisfied ("passed").
+
+SCORM 1.2 packages keep the older path (lms.services.tracking.rollup's Navigator)."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lms.models import Activity, Enrolment, ProgressStatus, utcnow
+from lms.models.scorm import Registration, ScormPackage
+from lms.services.errors import N_
+from lms.services.tracking.packages import package_of
+from lms.services.tracking.shared_data import describe_data
+from scorm.manifest import parse_manifest
+from scorm.sequencing.navigation import describe
+from scorm.sequencing.sequencer import Outcome, Sequencer
+from scorm.sequencing.tree import ActivityTree
+
+__all__ = [
+    "Navigation",
+    "after_commit",
+    "is_sequenced",
+    "launch_of",
+    "launch_pairs",
+    "navigate",
+    "registration_of",
+    "report",
+    "runtime_report",
+    "sequenced_player",
+    "sequenced_view",
+    "tree_of",
+]
+
+T = TypeVar("T")
+
+# The book's exception codes (SN Appendix C) by what the learner is told.
+_DISABLED = N_("This part is not open yet: finish the parts before it.")
+_NO_CHOICE = N_("This lesson does not let you pick its parts: use the Next part button.")
+_HIDDEN = N_("This part cannot be chosen.")
+_FORWARD = N_("This lesson only goes forward: a part already passed cannot be opened again.")
+_CONSTRAINED = N_("Finish the part you are in before you open another one.")
+_MISSING = N_("This part of the package does not exist.")
+_REFUSED = N_("This part cannot be opened now.")
+MESSAGES = {
+    "DB.1.1-3": _DISABLED,  # Check Activity: disabled, or over a limit
+    "SB.2.2-2": _DISABLED,
+    "SB.2.9-9": _DISABLED,  # a chosen cluster with nothing deliverable inside
+    "SB.2.4-1": _DISABLED,  # stop forward traversal
+    "NB.2.1-10": _NO_CHOICE,
+    "SB.2.9-4": _NO_CHOICE,
+    "SB.2.9-2": _HIDDEN,
+    "SB.2.9-3": _HIDDEN,
+    "NB.2.1-5": _FORWARD,
+    "SB.2.4-2": _FORWARD,
+    "SB.2.1-4": _FORWARD,
+    "NB.2.1-8": _CONSTRAINED,
+    "SB.2.9-6": _CONSTRAINED,
+    "SB.2.9-7": _CONSTRAINED,
+    "SB.2.9-8": _CONSTRAINED,
+    "NB.2.1-11": _MISSING,
+    "SB.2.9-1": _MISSING,
+    "SB.2.13-2": _MISSING,
+}
+
+# What a SCO's adl.nav.request may ask (RTE 4.4.1), as (request, target).
+_TARGETED = re.compile(r"^\{target=([^{}]+)\}(choice|jump)$")
+_PLAIN = {
+    "continue",
+    "previous",
+    "exit",
+    "exitAll",
+    "suspendAll",
+    "abandon",
+    "abandonAll",
+}
+
+
+def parse_request(value: str) -> tuple[str, str | None] | None:
+    """adl.nav.request's value as (navigation request, target); None for _none_ or ""."""
+    match = _TARGETED.match(value or "")
+    if match is not None:
+        return match.group(2), match.group(1)
+    return (value, None) if value in _PLAIN else None
+
+
+def is_sequenced(package: ScormPackage) -> bool:
+    """Whether the package plays through the SN engine (every SCORM 2004 package)."""
+    return package.standard == "2004"
+
+
+# --- the activity tree of a package ---------------------------------------------------------
+
+_TREES: dict[str, ActivityTree] = {}
+
+
+def _described(description: Mapping[str, Any]) -> bool:
+    """Whether a stored description has what the engine reads (node_extras and the
+    sequencing definition: packages stored before the engine lack both)."""
+    return "hide_lms_ui" in description.get("tree", {})
+
+
+def describe_again(session: Session, package: ScormPackage, files_root: Path) -> None:
+    """Describe a package stored before the engine again from its stored files, and keep the
+    new description (its SCOs and data buckets are read the same way)."""
+    base = files_root / package.files_path
+    names = {p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()}
+    manifest = parse_manifest((base / "imsmanifest.xml").read_bytes(), names)
+    description = describe(manifest)
+    describe_data(manifest, description)
+    package.manifest = description
+    session.flush()
+
+
+def tree_of(session: Session, package: ScormPackage, files_root: Path | None) -> ActivityTree:
+    """The package's activity tree (kept per process by the package's content hash)."""
+    tree = _TREES.get(package.sha256)
+    if tree is None:
+        if not _described(package.manifest):
+            if files_root is None:
+                raise RuntimeError("a package stored before the engine needs its files")
+            describe_again(session, package, files_root)
+        tree = _TREES[package.sha256] = ActivityTree.from_description(package.manifest)
+    return tree
+
+
+# --- registrations ------------------------------------------------------------------------
+
+
+class Conflict(Exception):
+    """The registration changed since it was read (another tab)."""
+
+
+def registration_of(session: Session, enrolment: Enrolment, activity: Activity) -> Registration:
+    """The learner's registration in the activity, created (with a new seed) when missing."""
+    query = select(Registration).where(
+        Registration.enrolment_id == enrolment.id, Registration.activity_id == activity.id
+    )
+    found = session.scalar(query)
+    if found is not None:
+        return found
+    package = package_of(session, activity)
+    fresh = Registration(
+        enrolment_id=enrolment.id,
+        activity_id=activity.id,
+        package_id=package.id,
+        state=None,
+        seed=random.SystemRandom().randrange(2**31),
+        version=0,
+    )
+    try:
+        with session.begin_nested():
+            session.add(fresh)
+            session.flush()
+    except IntegrityError:  # another request made it first
+        return session.scalars(query.execution_options(populate_existing=True)).one()
+    return fresh
+
+
+def _store(session: Session, reg: Registration, seq: Sequencer, delivered: str | None) -> None:
+    """Store the engine's state over the version it was read at (Conflict otherwise)."""
+    now = utcnow()
+    done = session.execute(
+        update(Registration)
+        .where(Registration.id == reg.id, Registration.version == reg.version)
+        .values(state=seq.state, version=reg.version + 1, delivered=delivered, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        raise Conflict
+    session.expire(reg)
+
+
+def _retrying(session: Session, reg: Registration, work: Callable[[], T]) -> T:
+    """Run `work` (which reads `reg` and stores it) again on the newer state after a
+    conflict; three conflicts in a row mean something is wrong."""
+    for _ in range(3):
+        try:
+            with session.begin_nested():
+                return work()
+        except Conflict:
+            session.refresh(reg)
+    raise RuntimeError(f"registration {reg.id} changed three times while in use")
+
+
+def _engine(tree: ActivityTree, reg: Registration, now: datetime | None = None) -> Sequencer:
+    return Sequencer(tree, reg.state, reg.seed, now=now)
+
+
+@dataclass(frozen=True)
+class Navigation:
+    """What a navigation request led to, for the player: the SCO to launch (its index in the
+    package's SCOs), the end of the session, or nothing; `message` says why a request was
+    refused (an English msgid)."""
+
+    deliver: str | None = None
+    index: int | None = None
+    end_session: bool = False
+    exception: str | None = None
+    message: str | None = None
+    hide_lms_ui: tuple[str, ...] = field(default=())
+
+
+def _index(package: ScormPackage, sco: str | None) -> int | None:
+    ids = [s["identifier"] for s in package.manifest["scos"]]
+    return ids.index(sco) if sco in ids else None
+
+
+def _navigation(package: ScormPackage, out: Outcome) -> Navigation:
+    if out.exception is not None:
+        return Navigation(exception=out.exception, message=MESSAGES.get(out.exception, _REFUSED))
+    return Navigation(
+        deliver=out.deliver,
+        index=_index(package, out.deliver),
+        end_session=out.end_session,
+        hide_lms_ui=out.hide_lms_ui,
+    )
+
+
+def navigate(
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    request: str,
+    target: str | None = None,
+    files_root: Path | None = None,
+    runtime: Mapping[str, Any] | None = None,
+) -> Navigation:
+    """Run a navigation request (OP.1) in the learner's registration and store the result:
+    the activity delivered is the one the player launches next. `runtime`, when given, is the
+    current SCO's last report, recorded first (a Terminate carrying adl.nav.request). A
+    refused request changes nothing."""
+    package = package_of(session, activity)
+    tree = tree_of(session, package, files_root)
+    reg = registration_of(session, enrolment, activity)
+
+    def work() -> Navigation:
+        seq = _engine(tree, reg)
+        if runtime is not None and seq.current is not None:
+            seq.report(seq.current, runtime)
+            _store(session, reg, seq, None)  # the SCO terminated
+            seq = _engine(tree, reg)
+        out = seq.navigate(request, target)
+        if out.exception is None:
+            _store(session, reg, seq, out.deliver)
+            _roll_up(session, enrolment, activity, seq)
+        return _navigation(package, out)
+
+    return _retrying(session, reg, work)
+
+
+def report(
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    sco: str,
+    runtime: Mapping[str, Any],
+    terminated: bool,
+) -> None:
+    """A SCO's commit: its values reported to the engine when it is the current activity (a
+    stale tab's SCO is not), and the activity's progress rolled up. A Terminate ends the
+    delivery: the player launches nothing more until a navigation request."""
+    package = package_of(session, activity)
+    tree = tree_of(session, package, None)
+    reg = registration_of(session, enrolment, activity)
+
+    def work() -> None:
+        seq = _engine(tree, reg)
+        if seq.current != sco:
+            return
+        seq.report(sco, runtime)
+        delivered = None if terminated and reg.delivered == sco else reg.delivered
+        _store(session, reg, seq, delivered)
+        _roll_up(session, enrolment, activity, seq)
+
+    _retrying(session, reg, work)
+
+
+def _roll_up(session: Session, enrolment: Enrolment, activity: Activity, seq: Sequencer) -> None:
+    """The activity is done when the engine's root is completed (or satisfied, for
+    complete_on "passed"), the current SCO's report included; never taken back."""
+    from lms.services import learning
+
+    root = seq.toc()[0]
+    progress = learning.open_activity(session, enrolment, activity)
+    complete_on = activity.content.get("complete_on", "completed")
+    summary = {
+        "completion": root["completion_status"],
+        "success": root["success_status"],
+    }
+    if complete_on == "passed":
+        done = root["success_status"] == "passed"
+    else:
+        done = root["completion_status"] == "completed" or root["success_status"] == "passed"
+    earlier = (progress.data.get("sequencing") or {}).get("done", False)
+    progress.data = {**progress.data, "sequencing": {**summary, "done": done or earlier}}
+    if done and progress.status != ProgressStatus.DONE:
+        learning.complete_activity(session, enrolment, activity, utcnow())
+    session.flush()
+
+
+# --- the SCO's report ---------------------------------------------------------------------
+
+_OBJECTIVE = re.compile(r"^cmi\.objectives\.(\d+)\.(.+)$")
+
+
+def runtime_report(written: Mapping[str, str], completion: str, success: str) -> dict[str, Any]:
+    """What a SCORM 2004 SCO wrote (its cmi values), as the engine's report: `completion`
+    and `success` are the statuses the LMS evaluated (thresholds, the End Attempt defaults)."""
+    objectives: dict[str, dict[str, Any]] = {}
+    for element, value in written.items():
+        match = _OBJECTIVE.match(element)
+        if match is None:
+            continue
+        index, rest = match.groups()
+        record = objectives.setdefault(index, {"score": {}})
+        if rest.startswith("score."):
+            record["score"][rest[6:]] = value
+        else:
+            record[rest] = value
+    return {
+        "completion_status": completion,
+        "success_status": success,
+        "score": {k: written.get(f"cmi.score.{k}") for k in ("scaled", "raw", "min", "max")},
+        "progress_measure": written.get("cmi.progress_measure"),
+        "objectives": [o for o in objectives.values() if o.get("id")],
+        "exit": written.get("cmi.exit", ""),
+        "session_time": written.get("cmi.session_time"),
+    }
+
+
+# --- what the player shows ----------------------------------------------------------------
+
+
+def nav_valid(seq: Sequencer) -> dict[str, str]:
+    """adl.nav.request_valid.* for the SCO: continue, previous and each choice and jump."""
+    valid = seq.valid_requests()
+    out = {
+        f"adl.nav.request_valid.{name}": "true" if valid[name] else "false"
+        for name in ("continue", "previous")
+    }
+    for kind in ("choice", "jump"):
+        for target, ok in valid[kind].items():
+            out[f"adl.nav.request_valid.{kind}.{{target={target}}}"] = "true" if ok else "false"
+    return out
+
+
+def sequenced_view(
+    session: Session, enrolment: Enrolment, activity: Activity, files_root: Path | None
+) -> dict[str, Any]:
+    """The table of contents and the controls the engine allows now, and the registration's
+    delivered activity (the one to launch)."""
+    package = package_of(session, activity)
+    tree = tree_of(session, package, files_root)
+    reg = registration_of(session, enrolment, activity)
+    seq = _engine(tree, reg)
+    valid = seq.valid_requests()
+    toc = [e for e in seq.toc() if e["depth"] > 0]
+    return {
+        "package": package,
+        "registration": reg,
+        "toc": toc,
+        "continue": valid["continue"],
+        "previous": valid["previous"],
+        "current": seq.current,
+        "suspended": seq.suspended,
+        "delivered": reg.delivered,
+        "index": _index(package, reg.delivered),
+        "nav_valid": nav_valid(seq),
+        "hide_lms_ui": list(tree[reg.delivered].hide_lms_ui) if reg.delivered else [],
+        "sequenced": True,
+        "refusal": None,
+    }
+
+
+def sequenced_player(
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    chosen: str | None,
+    files_root: Path | None,
+) -> dict[str, Any]:
+    """The lesson page of a SCORM 2004 activity: a first visit starts the sequencing session
+    (start), a visit after a suspend resumes it (resume all), `chosen` (?sco=) is a choice,
+    and otherwise the page shows the delivered activity, or chooses the current one again
+    when its SCO terminated without asking for anything (nothing when it may not be chosen:
+    the learner asks next). A refused choice launches nothing and says why."""
+    reg = registration_of(session, enrolment, activity)
+    refusal = None
+    current = (reg.state or {}).get("current")
+    if chosen and chosen != reg.delivered:
+        refusal = navigate(session, enrolment, activity, "choice", chosen, files_root).message
+    elif not chosen and reg.delivered is None and current is None:
+        request = "resumeAll" if (reg.state or {}).get("suspended") else "start"
+        navigate(session, enrolment, activity, request, None, files_root)
+    elif not chosen and reg.delivered is None:
+        # LMS choice: opening the lesson page anew (a reload, a visit after the tab was
+        # closed) asks for the part the learner was in, when it may be chosen (a SCO that
+        # ended with cmi.exit = suspend resumes); otherwise the page waits for the learner.
+        # Within one page, a SCO that terminated without a request is followed by nothing.
+        navigate(session, enrolment, activity, "choice", current, files_root)
+    session.refresh(reg)
+    view = sequenced_view(session, enrolment, activity, files_root)
+    if refusal is not None:
+        view.update(refusal=refusal, index=None, delivered=None)
+    return view
+
+
+def after_commit(
+    session: Session,
+    enrolment_id: int,
+    activity_id: int,
+    sco: str,
+    written: Mapping[str, str],
+    completion: str,
+    success: str,
+    terminated: bool,
+) -> tuple[Navigation | None, dict[str, str] | None]:
+    """A SCORM 2004 SCO's commit taken: report it to the engine; a Terminate's
+    adl.nav.request is run (the SCO's values recorded first). The navigation (None when the
+    SCO asked for nothing: the player then delivers nothing until asked) and the refreshed
+    adl.nav.request_valid.* values."""
+    enrolment = session.get(Enrolment, enrolment_id)
+    activity = session.get(Activity, activity_id)
+    assert enrolment is not None and activity is not None
+    runtime = runtime_report(written, completion, success)
+    asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
+    reg = registration_of(session, enrolment, activity)
+    navigation = None
+    if asked is not None and (reg.state or {}).get("current") == sco:
+        navigation = navigate(session, enrolment, activity, asked[0], asked[1], runtime=runtime)
+    else:
+        report(session, enrolment, activity, sco, runtime, terminated)
+    session.refresh(reg)
+    tree = tree_of(session, package_of(session, activity), None)
+    return navigation, nav_valid(_engine(tree, reg))
+
+
+def launch_of(
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    sco: str,
+    files_root: Path | None,
+) -> tuple[Navigation | None, dict[str, Any] | None]:
+    """Before a SCO's session starts: deliver it when the engine has not (a choice; its
+    refusal is returned) and what the engine gives it: adl.nav.request_valid.* and its launch
+    values (RTE 4.2: cmi.objectives from global objectives, completion and success)."""
+    package = package_of(session, activity)
+    tree = tree_of(session, package, files_root)
+    reg = registration_of(session, enrolment, activity)
+    if reg.delivered != sco:
+        navigation = navigate(session, enrolment, activity, "choice", sco, files_root)
+        if navigation.deliver != sco:
+            return navigation, None
+        session.refresh(reg)
+    seq = _engine(tree, reg)
+    return None, {"nav_valid": nav_valid(seq), "values": seq.launch_values(sco)}
+
+
+_KNOWN = {"unknown", None}
+
+
+def launch_pairs(stored: list[list[str]], values: Mapping[str, Any], entry: str) -> list[list[str]]:
+    """The stored values a SCO starts with, with what the tracking model knows that the SCO
+    did not write: cmi.objectives read from global objectives (by id) and, for a new attempt,
+    completion and success read through the primary objective's map."""
+    pairs = [list(p) for p in stored]
+    have = dict((k, v) for k, v in pairs)
+    ids = {v: k.split(".")[2] for k, v in pairs if re.fullmatch(r"cmi\.objectives\.\d+\.id", k)}
+    count = len(ids)
+
+    def put(element: str, value: Any) -> None:
+        if value in _KNOWN or (entry == "resume" and element in have):
+            return
+        text = value if isinstance(value, str) else format(float(value), "g")
+        for pair in pairs:
+            if pair[0] == element:
+                pair[1] = text
+                return
+        pairs.append([element, text])
+
+    for objective in values.get("cmi.objectives", []):
+        index = ids.get(objective["id"])
+        if index is None:
+            index = ids[objective["id"]] = str(count)
+            count += 1
+            pairs.append([f"cmi.objectives.{index}.id", objective["id"]])
+        base = f"cmi.objectives.{index}"
+        put(f"{base}.success_status", objective["success_status"])
+        put(f"{base}.completion_status", objective["completion_status"])
+        put(f"{base}.progress_measure", objective["progress_measure"])
+        for key, value in objective["score"].items():
+            put(f"{base}.score.{key}", value)
+    if entry != "resume":
+        put("cmi.success_status", values.get("cmi.success_status"))
+        put("cmi.completion_status", values.get("cmi.completion_status"))
+        put("cmi.score.scaled", values.get("cmi.score.scaled"))
+    return pairs
