@@ -42,6 +42,7 @@ COMPLETE_ON = ("completed", "passed")
 TEST_KEYS = {
     "questions",
     "per_module",
+    "per_category",
     "time_limit_minutes",
     "attempts",
     "shuffle_questions",
@@ -118,6 +119,9 @@ class TestSettings:
     __test__ = False  # not a pytest test class
     questions: int = 20
     per_module: Mapping[str, int] | None = None
+    # Questions drawn from each category of the bank (its `group`, else its lesson); when
+    # set, it replaces `questions` and `per_module`.
+    per_category: Mapping[str, int] | None = None
     time_limit_minutes: int = 30  # 0: no limit
     attempts: int = 3  # 0: unlimited
     shuffle_questions: bool = True
@@ -285,6 +289,18 @@ def _read_course_toml(text: str, problems: list[Problem]) -> dict[str, Any]:
         )
     ):
         problem("per_module", N_("test.per_module maps module names to numbers of questions."))
+    per_category = test.get("per_category")
+    if per_category is not None and not (
+        isinstance(per_category, dict)
+        and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in per_category.values()
+        )
+        and sum(per_category.values()) > 0
+    ):
+        problem(
+            "per_category",
+            N_("test.per_category maps categories to numbers of questions, at least one in all."),
+        )
     return data
 
 

@@ -8,8 +8,9 @@
   (plain or html, sanitized again whenever it is shown);
 - images: `@@PLUGINFILE@@/name` with the file embedded in Moodle XML, and `data:` URIs, become
   files under media/bank/ referenced by path;
-- categories: a question whose category is named after a lesson belongs to that lesson; the
-  others keep their category as their group and are drawn from one pool.
+- categories: a question whose category is named after a lesson belongs to that lesson; every
+  question keeps its category as its group, from which the test draws as the author chooses
+  (lms/services/drawing.py).
 """
 
 from __future__ import annotations
@@ -248,8 +249,8 @@ class _Pool:
 def assign_lessons(
     path: str, questions: Iterable[Question], lessons: set[str]
 ) -> tuple[list[Question], list[Problem]]:
-    """Each question's lesson: the lesson its category (last part) is named after; the others
-    keep their category as their group and form one pool, which a warning per category says."""
+    """Each question's lesson: the lesson its category (last part) is named after; for the
+    others a warning per category says to choose how many it gives to each attempt."""
     assigned: list[Question] = []
     pools: dict[str, _Pool] = {}
     for question in questions:
@@ -270,8 +271,8 @@ def assign_lessons(
             path,
             pool.line or None,
             N_(
-                "The category %(category)s is not the name of a lesson: its %(count)s questions "
-                "are drawn from one pool with the bank's other questions outside lessons."
+                "The category %(category)s is not the name of a lesson: choose on the version's "
+                "page how many of its %(count)s questions each attempt draws."
             ),
             {"category": category or "-", "count": pool.count},
             pool.name,

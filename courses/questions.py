@@ -140,6 +140,11 @@ class Question:
         return self.type in GRADED
 
     @property
+    def category(self) -> str:
+        """The category it is drawn from: the imported bank's category, else its lesson."""
+        return self.group or self.module
+
+    @property
     def label(self) -> str:
         """How messages name the question: its name in the imported file, or its id."""
         return self.name or self.id
@@ -172,6 +177,15 @@ class QuestionBank:
             if question.graded:
                 counts[question.module] = counts.get(question.module, 0) + 1
         return counts
+
+    def categories(self) -> dict[str, int]:
+        """How many questions each category (`group`, else the lesson) has, descriptions left
+        out, sorted by path."""
+        counts: dict[str, int] = {}
+        for question in self.questions:
+            if question.graded:
+                counts[question.category] = counts.get(question.category, 0) + 1
+        return dict(sorted(counts.items()))
 
 
 def _nfc(value: Any) -> Any:

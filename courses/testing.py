@@ -45,6 +45,32 @@ def spread(total: int, available: Mapping[str, int]) -> dict[str, int]:
     return {m: c for m, c in counts.items() if c}
 
 
+def proportional(total: int, available: Mapping[str, int]) -> dict[str, int]:
+    """Share `total` questions across categories in proportion to their sizes (the largest
+    remainders rounding up), at least one from each non-empty category when `total` allows,
+    never more than a category holds."""
+    sizes = {c: n for c, n in available.items() if n > 0}
+    total = min(total, sum(sizes.values()))
+    if total <= 0:
+        return {}
+    if total < len(sizes):
+        # Fewer questions than categories: one each from the largest.
+        largest = sorted(sizes, key=lambda c: (-sizes[c], c))[:total]
+        return {c: 1 for c in sorted(largest)}
+    size_sum = sum(sizes.values())
+    quotas = {c: total * sizes[c] / size_sum for c in sizes}
+    counts = {c: min(sizes[c], max(1, math.floor(quotas[c]))) for c in sizes}
+    # Largest remainder: the categories furthest below their quota get the rest; when the
+    # minimum of one overshot, those furthest above theirs give back.
+    while sum(counts.values()) < total:
+        room = [c for c in sizes if counts[c] < sizes[c]]
+        counts[max(room, key=lambda c: (quotas[c] - counts[c], sizes[c], c))] += 1
+    while sum(counts.values()) > total:
+        spare = [c for c in sizes if counts[c] > 1]
+        counts[min(spare, key=lambda c: (quotas[c] - counts[c], -sizes[c], c))] -= 1
+    return dict(sorted(counts.items()))
+
+
 def _option_count(question: Question) -> int:
     if question.type in ("single", "multiple"):
         return len(question.choices)
@@ -60,15 +86,17 @@ def draw(
     *,
     shuffle_questions: bool = True,
     shuffle_options: bool = True,
+    by_category: bool = False,
 ) -> list[Drawn]:
-    """Draw `per_module[m]` questions of each module at random; shown shuffled, or, when the
-    author turned shuffling off, in the order of the bank's file. Ungraded items
-    (descriptions) are never drawn."""
+    """Draw `per_module[m]` questions of each module (or, `by_category`, of each category) at
+    random; shown shuffled, or, when the author turned shuffling off, in the order of the
+    bank's file. Ungraded items (descriptions) are never drawn."""
     drawn: list[tuple[int, Drawn]] = []
     by_module: dict[str, list[tuple[int, Question]]] = {}
     for index, question in enumerate(bank.questions):
         if question.graded:
-            by_module.setdefault(question.module, []).append((index, question))
+            key = question.category if by_category else question.module
+            by_module.setdefault(key, []).append((index, question))
     for module in sorted(per_module):
         pool = by_module.get(module, [])
         for index, question in rng.sample(pool, min(per_module[module], len(pool))):

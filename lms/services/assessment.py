@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from courses.bundle import TestSettings
 from courses.questions import Question, QuestionBank, question_from_dict
-from courses.testing import Drawn, draw, grade_attempt, spread
+from courses.testing import Drawn, draw, grade_attempt
 from lms.models import (
     Activity,
     ActivityProgress,
@@ -31,7 +31,7 @@ from lms.models import (
     User,
     utcnow,
 )
-from lms.services import attendance, audit, deadlines
+from lms.services import attendance, audit, deadlines, drawing
 from lms.services.activities import Blocker, TestKind
 from lms.services.errors import N_, DomainError
 
@@ -168,17 +168,14 @@ def start(
         raise DomainError(reason.message, **reason.params)
     settings = settings_of(activity)
     bank = bank_of(activity)
-    per_module = (
-        dict(settings.per_module)
-        if settings.per_module
-        else spread(settings.questions, bank.modules())
-    )
+    chosen = drawing.plan(settings, bank)
     drawn = draw(
         bank,
-        per_module,
+        chosen.counts,
         rng or random.SystemRandom(),
         shuffle_questions=settings.shuffle_questions,
         shuffle_options=settings.shuffle_options,
+        by_category=chosen.by_category,
     )
     number = 1 + max((a.number for a in attempts_of(session, enrolment, activity)), default=0)
     limit = settings.time_limit_minutes

@@ -30,7 +30,7 @@ from lms.models import (
     VersionStatus,
     utcnow,
 )
-from lms.services import audit, deadlines, tracking, uploads
+from lms.services import audit, deadlines, drawing, tracking, uploads
 from lms.services.activities import PageKind, ScormKind, TestKind
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.errors import N_, DomainError, Forbidden
@@ -160,7 +160,9 @@ def replace_module(
     bundle = courses.bundle.read_bundle(files)
     if bundle.slug != course.slug:
         raise DomainError(N_("The course's slug cannot change."))
-    return create_version(session, actor, bundle, files, storage)
+    version = create_version(session, actor, bundle, files, storage)
+    drawing.carry_over(latest, version, bundle.final_test)
+    return version
 
 
 def is_scorm_zip(files: Mapping[str, bytes]) -> bool:
@@ -404,6 +406,7 @@ def replace_bank(
         # The author uploaded `name`, not the bank written from it: say where in their file.
         raise BundleError(_located(error.problems, bank_path, text, name, questions)) from None
     version = create_version(session, actor, bundle, files, storage)
+    drawing.carry_over(latest, version, bundle.final_test)
     if result is not None:
         version.final_test = {
             **version.final_test,

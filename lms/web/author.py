@@ -38,7 +38,7 @@ from lms.models import (
     TestAttempt,
     VersionStatus,
 )
-from lms.services import assessment, catalog, content_links
+from lms.services import assessment, catalog, content_links, drawing
 from lms.services.errors import DomainError
 from lms.web import content, player, uploaded
 from lms.web.common import message_of
@@ -262,17 +262,78 @@ def _version_or_404(version_id: int) -> CourseVersion:
     return version
 
 
+def _test_activity(version: CourseVersion) -> Activity | None:
+    return next((a for a in version.activities if a.kind == "test"), None)
+
+
+def draw_form(version: CourseVersion, entered=None, errors=None) -> dict | None:
+    """What the version's page shows of the draw per category: the category tree, the
+    numbers in the form (saved, proposed or as entered), the total and any errors."""
+    test = _test_activity(version)
+    bank = assessment.bank_of(test) if test is not None else None
+    if bank is None or not bank.categories():
+        return None
+    settings = assessment.settings_of(test)
+    categories = list(bank.categories())
+    saved = settings.per_category
+    counts = entered if entered is not None else (saved or drawing.default_counts(settings, bank))
+    total = sum(v for v in counts.values() if isinstance(v, int))
+    return {
+        "tree": drawing.tree(bank.categories()),
+        "index": {path: i for i, path in enumerate(categories)},
+        "counts": counts,
+        "total": total,
+        "saved": bool(saved),
+        "by_lesson": not saved and not drawing.plan(settings, bank).by_category,
+        "questions": settings.questions,
+        "errors": errors or {},
+    }
+
+
+@bp.route("/versions/<int:version_id>/draw", methods=["POST"])
+@author_required
+def version_draw(version_id: int):
+    """Keep how many questions each category gives to the attempts started from now on."""
+    current = _version_or_404(version_id)
+    test = _test_activity(current)
+    if test is None or not ActionForm().validate_on_submit():
+        abort(400)
+    bank = assessment.bank_of(test)
+    entered: dict = {}
+    errors: dict[str, str] = {}
+    for index, category in enumerate(bank.categories()):
+        raw = request.form.get(f"n-{index}", "").strip()
+        entered[category] = int(raw) if raw.isdigit() else raw
+        if not raw.isdigit():
+            errors[category] = gettext(
+                "Write a whole number from 0 for the category %(category)s.", category=category
+            )
+    if not errors:
+        try:
+            chosen = drawing.choose(db.session, current_user, test, bank, entered)
+        except DomainError as error:
+            db.session.rollback()
+            errors[error.field or ""] = message_of(error)
+        else:
+            db.session.commit()
+            flash(
+                gettext(
+                    "Each attempt started from now on draws %(total)s questions; attempts "
+                    "already started keep theirs.",
+                    total=sum(chosen.values()),
+                ),
+                "success",
+            )
+            return redirect(url_for("author.version", version_id=version_id) + "#draw-title")
+    return _version_page(current, PublishForm(), draw_form(current, entered, errors)), 422
+
+
 @bp.route("/versions/<int:version_id>", methods=["GET", "POST"])
 @author_required
 def version(version_id: int):
     """A version: its lessons, the link to preview each, and publishing."""
     current = _version_or_404(version_id)
     form = PublishForm()
-    enrolled = db.session.scalar(
-        select(func.count(Enrolment.id)).where(
-            Enrolment.course_id == current.course_id, Enrolment.version_id != current.id
-        )
-    )
     if form.validate_on_submit():
         try:
             moved = catalog.publish(
@@ -289,6 +350,15 @@ def version(version_id: int):
                 "success",
             )
         return redirect(url_for("author.version", version_id=version_id))
+    return _version_page(current, form, draw_form(current))
+
+
+def _version_page(current: CourseVersion, form: PublishForm, draw: dict | None) -> str:
+    enrolled = db.session.scalar(
+        select(func.count(Enrolment.id)).where(
+            Enrolment.course_id == current.course_id, Enrolment.version_id != current.id
+        )
+    )
     blocked = catalog.blocked_urls(
         db.session, current, current_app.config["HOCVU_CONTENT_ALLOWED_ORIGINS"]
     )
@@ -300,6 +370,8 @@ def version(version_id: int):
         enrolled=enrolled,
         published=current.status == VersionStatus.PUBLISHED,
         blocked=_problem_rows(blocked),
+        draw=draw,
+        draw_form=ActionForm(),
     )
 
 

@@ -143,16 +143,16 @@ def test_a_name_used_twice_is_renamed_with_a_warning(kind, line, name):
     ) in [str(p) for p in result.problems]
 
 
-def test_categories_named_after_no_lesson_form_one_pool_with_a_warning():
+def test_categories_named_after_no_lesson_are_kept_with_a_warning():
     """Issue 21: real banks were refused because their categories are not lesson names. The
-    category is kept as the question's group; the draw uses one pool for them."""
+    category is kept as the question's group; the author chooses what each one gives."""
     result = _rules("xml")
     questions, problems = assign_lessons("moodle-rules.xml", result.questions, {"01-thu"})
     assert {(q.module, q.group) for q in questions} == {("", "Default for Tin học/Thư điện tử")}
     assert [str(p) for p in problems] == [
         "moodle-rules.xml:8 (Thư rác): The category Default for Tin học/Thư điện tử is not the "
-        "name of a lesson: its 7 questions are drawn from one pool with the bank's other "
-        "questions outside lessons."
+        "name of a lesson: choose on the version's page how many of its 7 questions each "
+        "attempt draws."
     ]
     named, problems = assign_lessons("x", result.questions, {"Thư điện tử"})
     assert {q.module for q in named} == {"Thư điện tử"} and problems == []

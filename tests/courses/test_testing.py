@@ -7,7 +7,15 @@ import random
 import pytest
 
 from courses.questions import Choice, Question, QuestionBank
-from courses.testing import Drawn, draw, grade, grade_attempt, normalise_answer, spread
+from courses.testing import (
+    Drawn,
+    draw,
+    grade,
+    grade_attempt,
+    normalise_answer,
+    proportional,
+    spread,
+)
 
 
 def q(kind: str, **fields) -> Question:
@@ -169,3 +177,51 @@ def test_item_statistics_find_a_question_strong_learners_miss():
     assert stats["good"].facility == 0.5 and stats["good"].discrimination == 1.0
     assert stats["bad"].discrimination == -1.0
     assert item_statistics(results[:2])["good"].discrimination is None  # too few attempts
+
+
+def test_the_proposed_draw_follows_the_categories_sizes():
+    """Issue 21 (draws per category): the test's question count shared in proportion to the
+    categories' sizes by the largest remainders, at least one from each non-empty category
+    when the count allows, never more than a category holds."""
+    assert proportional(10, {"a": 6, "b": 6, "c": 8}) == {"a": 3, "b": 3, "c": 4}
+    # 10 x 10/100 = 1, 1 and 8: pure proportion, the minimum of one costs nothing here.
+    assert proportional(10, {"a": 10, "b": 10, "c": 80}) == {"a": 1, "b": 1, "c": 8}
+    # 10 x 1/100 = 0.1: still one from each, taken back from the largest.
+    assert proportional(10, {"a": 1, "b": 1, "c": 98}) == {"a": 1, "b": 1, "c": 8}
+    # Fewer questions than categories: one from each of the largest.
+    assert proportional(2, {"a": 2, "b": 3, "c": 5}) == {"b": 1, "c": 1}
+    # More than the bank holds: all of it; empty categories give nothing.
+    assert proportional(50, {"a": 2, "b": 0, "c": 5}) == {"a": 2, "c": 5}
+    assert proportional(5, {}) == {}
+    for total in range(1, 30):
+        counts = proportional(total, {"a": 3, "b": 7, "c": 11})
+        assert sum(counts.values()) == min(total, 21)
+        assert counts.get("a", 0) <= 3 and counts.get("b", 0) <= 7 and counts["c"] <= 11
+        assert total < 3 or set(counts) == {"a", "b", "c"}
+
+
+def test_a_draw_by_category_takes_each_categorys_own_questions():
+    """Issue 21: nested categories (`$course$/a/b` -> "Tin học/Thư") are drawn from as the
+    author chose; a parent category gives only its own questions, not those inside it."""
+    sizes = {"An toàn": 8, "Tin học": 2, "Tin học/Thư": 6}
+    bank = QuestionBank(
+        "b",
+        tuple(
+            q("single", id=f"{c}-{i}", module="", group=c, choices=SINGLE.choices)
+            for c, n in sizes.items()
+            for i in range(n)
+        ),
+    )
+    assert bank.categories() == sizes
+    for seed in range(10):
+        drawn = draw(
+            bank,
+            {"An toàn": 5, "Tin học": 1, "Tin học/Thư": 2},
+            random.Random(seed),
+            by_category=True,
+        )
+        groups = [d.question_id.rsplit("-", 1)[0] for d in drawn]
+        assert sorted(groups) == ["An toàn"] * 5 + ["Tin học"] + ["Tin học/Thư"] * 2
+    # A lesson's questions without a group are the lesson's category.
+    lesson = q("single", id="x", module="01-a", choices=SINGLE.choices)
+    assert lesson.category == "01-a"

@@ -61,7 +61,8 @@ def test_a_bank_whose_categories_are_no_lessons_is_imported_and_drawn(
     assert "final-test.toml" not in page
     assert (
         "<code>rules.xml:8 (Thư rác)</code> Danh mục Default for Tin học/Thư điện tử không trùng "
-        "tên bài học nào: 7 câu hỏi của nó được rút chung một nhóm"
+        "tên bài học nào: hãy chọn trên trang phiên bản số câu rút từ 7 câu hỏi của nó cho mỗi "
+        "lượt làm bài."
     ) in page
     assert (
         "<code>rules.xml:71 (Thư rác)</code> Một câu hỏi phía trước đã dùng tên này: câu này "

@@ -22,3 +22,15 @@ document.addEventListener("submit", (event) => {
     form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = false; });
   }, 8000);
 });
+// The total of a form's numbers, kept up to date in the element its data-total names.
+document.addEventListener("input", (event) => {
+  const form = event.target.closest("form[data-total]");
+  const output = form && document.querySelector(form.dataset.total);
+  if (!output) return;
+  let total = 0;
+  form.querySelectorAll("input[type=number]").forEach((input) => {
+    const value = Number.parseInt(input.value, 10);
+    if (Number.isInteger(value) && value > 0) total += value;
+  });
+  output.textContent = String(total);
+});
