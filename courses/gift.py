@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from dataclasses import replace
 
 from courses.errors import N_
 from courses.importing import FULL, Importer, ImportResult, category_path, inline
@@ -196,6 +197,7 @@ def _multichoice(importer: Importer, answers: str, parts, common) -> Question | 
         return None
     weights = []
     choice_parts = []
+    feedback_parts = []
     for item in items:
         if item.startswith("="):
             # Moodle gives `=` full marks; a weight after it is honoured here as well.
@@ -211,10 +213,11 @@ def _multichoice(importer: Importer, answers: str, parts, common) -> Question | 
             )
             weight = max(-1.0, min(1.0, weight))
         body, feedback = _split_feedback(item)
-        importer.answer_feedback(name, _restore(feedback))
         choice_parts.append(_with_format(body, parts[0][1]))
+        feedback_parts.append(_with_format(feedback, parts[0][1]))
         weights.append(weight)
-    texts, text_format = _texts(importer, [*parts, *choice_parts], common)
+    texts, text_format = _texts(importer, [*parts, *choice_parts, *feedback_parts], common)
+    count = len(choice_parts)
     if not any(w > 0 for w in weights):
         importer.problem(
             line, name, N_("No answer is marked right (= or a positive weight); skipped.")
@@ -234,8 +237,10 @@ def _multichoice(importer: Importer, answers: str, parts, common) -> Question | 
                 earned=f"{min(total, 1) * 100:g}",
             )
     choices = tuple(
-        Choice(inline(text, text_format), w >= FULL if single else w > 0, w)
-        for text, w in zip(texts[2:], weights, strict=True)
+        Choice(
+            inline(text, text_format), w >= FULL if single else w > 0, w, inline(fb, text_format)
+        )
+        for text, fb, w in zip(texts[2 : 2 + count], texts[2 + count :], weights, strict=True)
     )
     return Question(
         type="single" if single else "multiple",
@@ -273,28 +278,43 @@ def _matching(importer: Importer, answers: str, parts, common) -> Question | Non
 
 
 def _truefalse(importer: Importer, answers: str, parts, common) -> Question | None:
-    (text, feedback), text_format = _texts(importer, parts, common)
-    value = answers.split("#", 1)[0].strip() in ("T", "TRUE")
-    importer.answer_feedback(common["name"], _restore(answers.partition("#")[2].replace("#", "")))
+    pieces = answers.split("#")
+    value = pieces[0].strip() in ("T", "TRUE")
+    # Moodle's GIFT reader: {T#feedback if wrong#feedback if right}.
+    wrong, right = (pieces + ["", ""])[1:3]
+    if_true, if_false = (right, wrong) if value else (wrong, right)
+    extra = [_with_format(if_true, parts[0][1]), _with_format(if_false, parts[0][1])]
+    (text, feedback, *by_answer), text_format = _texts(importer, [*parts, *extra], common)
     return Question(
-        type="truefalse", text=text, feedback=feedback, format=text_format, answer=value, **common
+        type="truefalse",
+        text=text,
+        feedback=feedback,
+        format=text_format,
+        answer=value,
+        answer_feedback=_feedback_tuple(by_answer, text_format),
+        **common,
     )
+
+
+def _feedback_tuple(texts: list[str], text_format: str) -> tuple[str, ...]:
+    """Feedback per answer, or () when no answer has any."""
+    return tuple(inline(t, text_format) for t in texts) if any(texts) else ()
 
 
 def _short(importer: Importer, answers: str, parts, common) -> Question | None:
     line, name = common["line"], common["name"]
-    accepted, fractions = [], []
+    accepted, fractions, feedbacks = [], [], []
     for item in answers.split("="):
         if not item.strip():
             continue
         weight, item = _weight(item.strip(), 1.0)
         body, feedback = _split_feedback(item)
-        importer.answer_feedback(name, _restore(feedback))
         text, _ = _with_format(body, "plain")
         text = " ".join(text.split())
         if text:
             accepted.append(text)
             fractions.append(max(-1.0, min(1.0, weight)))
+            feedbacks.append(_with_format(feedback, parts[0][1]))
     if not accepted:
         importer.problem(line, name, N_("The answers could not be read; skipped."))
         return None
@@ -307,7 +327,7 @@ def _short(importer: Importer, answers: str, parts, common) -> Question | None:
         )
     if max(fractions) <= 0:
         return None
-    (text, feedback), text_format = _texts(importer, parts, common)
+    (text, feedback, *by_answer), text_format = _texts(importer, [*parts, *feedbacks], common)
     return Question(
         type="short",
         text=text,
@@ -315,6 +335,7 @@ def _short(importer: Importer, answers: str, parts, common) -> Question | None:
         format=text_format,
         answers=tuple(accepted),
         fractions=tuple(fractions) if any(f != 1 for f in fractions) else (),
+        answer_feedback=_feedback_tuple(by_answer, text_format),
         **common,
     )
 
@@ -332,13 +353,15 @@ def _numerical(importer: Importer, answers: str, parts, common) -> Question | No
     body, _, other = answers[1:].partition("~")  # after `~`: feedback for any other answer
     importer.answer_feedback(name, _restore(other))
     numbers = []
+    feedbacks = []
     for item in body.split("="):
         if not item.strip():
             continue
         weight, item = _weight(item.strip(), 1.0)
-        value_text, feedback = (_restore(t) for t in _split_feedback(item))
-        importer.answer_feedback(name, feedback)
+        value_text, feedback = _split_feedback(item)
+        value_text = _restore(value_text)
         if value_text == "*":
+            importer.answer_feedback(name, _restore(feedback))
             continue  # Moodle's "any other answer", worth nothing here
         if ".." in value_text[1:]:
             low, high = (_number(v) for v in value_text.split("..", 1))
@@ -357,15 +380,19 @@ def _numerical(importer: Importer, answers: str, parts, common) -> Question | No
             )
             return None
         numbers.append(NumericAnswer(value, abs(tolerance), max(-1.0, min(1.0, weight))))
+        feedbacks.append(_with_format(feedback, parts[0][1]))
     if not any(n.fraction > 0 for n in numbers):
         importer.problem(line, name, N_("No answer is worth points; skipped."))
         return None
-    (text, feedback), text_format = _texts(importer, parts, common)
+    (text, feedback, *by_answer), text_format = _texts(importer, [*parts, *feedbacks], common)
     return Question(
         type="numerical",
         text=text,
         feedback=feedback,
         format=text_format,
-        numbers=tuple(numbers),
+        numbers=tuple(
+            replace(n, feedback=inline(f, text_format))
+            for n, f in zip(numbers, by_answer, strict=True)
+        ),
         **common,
     )

@@ -111,7 +111,8 @@ class Importer:
         self.result.questions.append(question)
 
     def answer_feedback(self, name: str, feedback: str) -> None:
-        """Note feedback written for one answer, which Hocvu does not show."""
+        """Note feedback Hocvu does not show: for any other answer (`*`), or for right, partly
+        right and wrong answers (Moodle's combined feedback)."""
         if feedback.strip():
             self._answer_feedback.add(name)
 
@@ -125,8 +126,9 @@ class Importer:
                     self.path,
                     None,
                     N_(
-                        "%(count)s questions have feedback for single answers, which is not "
-                        "shown here: only the general feedback is shown after the test."
+                        "%(count)s questions have feedback for any other answer or for right, "
+                        "partly right and wrong answers, which is not shown here: the general "
+                        "feedback and the chosen answer's feedback are shown after the test."
                     ),
                     {"count": count},
                 )

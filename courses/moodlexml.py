@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from dataclasses import replace
 
 from lxml import etree
 
@@ -37,9 +38,8 @@ SUPPORTED = {
 }
 
 
-# Feedback Hocvu does not show: per answer, and per result (Moodle's combined feedback).
+# Feedback Hocvu does not show: per result (Moodle's combined feedback).
 _ANSWER_FEEDBACK = (
-    "answer/feedback/text",
     "correctfeedback/text",
     "partiallycorrectfeedback/text",
     "incorrectfeedback/text",
@@ -176,7 +176,7 @@ def parse(path: str, data: bytes, default_category: str = "") -> ImportResult:
 
 
 def _answers(importer: Importer, element, common) -> list[tuple[str, str, float, object]]:
-    """(text, format, fraction 0..1, element) of each <answer>; odd fractions reported."""
+    """(text, format, fraction -1..1, element) of each <answer>; odd fractions reported."""
     answers = []
     for answer in element.findall("answer"):
         fraction = _number(answer.get("fraction", "0"), 0.0)
@@ -223,12 +223,20 @@ def _multichoice(importer, element, parts, common, files) -> Question | None:
                 total=f"{total * 100:g}",
                 earned=f"{min(total, 1) * 100:g}",
             )
+    count = len(answers)
     texts, text_format = importer.texts(
-        [*parts, *((t, f) for t, f, _, _ in answers)], line, name, files
+        [*parts, *((t, f) for t, f, _, _ in answers), *(_feedback(a) for *_, a in answers)],
+        line,
+        name,
+        files,
     )
     choices = tuple(
-        Choice(inline(text, text_format), f >= FULL if single else f > 0, f)
-        for text, (_, _, f, _) in zip(texts[2:], answers, strict=True)
+        Choice(
+            inline(text, text_format), f >= FULL if single else f > 0, f, inline(fb, text_format)
+        )
+        for text, fb, (_, _, f, _) in zip(
+            texts[2 : 2 + count], texts[2 + count :], answers, strict=True
+        )
     )
     return Question(
         type="single" if single else "multiple",
@@ -241,32 +249,53 @@ def _multichoice(importer, element, parts, common, files) -> Question | None:
 
 
 def _truefalse(importer, element, parts, common, files) -> Question | None:
-    right = [t.strip().lower() for t, _, f, _ in _answers(importer, element, common) if f >= FULL]
+    answers = _answers(importer, element, common)
+    right = [t.strip().lower() for t, _, f, _ in answers if f >= FULL]
     if len(right) != 1 or right[0] not in ("true", "false"):
         importer.problem(
             common["line"], common["name"], N_("The true/false answer could not be read; skipped.")
         )
         return None
-    (text, feedback), text_format = importer.texts(parts, common["line"], common["name"], files)
+    by_value = {t.strip().lower(): _feedback(a) for t, _, _, a in answers}
+    missing = ("", "html")
+    (text, feedback, if_true, if_false), text_format = importer.texts(
+        [*parts, by_value.get("true", missing), by_value.get("false", missing)],
+        common["line"],
+        common["name"],
+        files,
+    )
     return Question(
         type="truefalse",
         text=text,
         feedback=feedback,
         format=text_format,
         answer=right[0] == "true",
+        answer_feedback=_by_answer([if_true, if_false], text_format),
         **common,
     )
+
+
+def _feedback(answer) -> tuple[str, str]:
+    """(text, format) of an <answer>'s <feedback>."""
+    return _formatted(answer.find("feedback"))
+
+
+def _by_answer(texts: list[str], text_format: str) -> tuple[str, ...]:
+    """Feedback per answer, or () when no answer has any."""
+    return tuple(inline(t, text_format) for t in texts) if any(texts) else ()
 
 
 def _short(importer, element, parts, common, files) -> Question | None:
     line, name = common["line"], common["name"]
     answers = [
-        (" ".join(t.split()), f) for t, _, f, _ in _answers(importer, element, common) if t.strip()
+        (" ".join(t.split()), f, _feedback(a))
+        for t, _, f, a in _answers(importer, element, common)
+        if t.strip()
     ]
-    if not answers or max(f for _, f in answers) <= 0:
+    if not answers or max(f for _, f, _ in answers) <= 0:
         importer.problem(line, name, N_("No answer is worth points; skipped."))
         return None
-    best = max(f for _, f in answers)
+    best = max(f for _, f, _ in answers)
     if best < FULL:
         importer.problem(
             line,
@@ -274,15 +303,18 @@ def _short(importer, element, parts, common, files) -> Question | None:
             N_("No answer is worth full points: the best answer earns %(best)s %% of them."),
             best=f"{best * 100:g}",
         )
-    (text, feedback), text_format = importer.texts(parts, line, name, files)
-    fractions = tuple(f for _, f in answers)
+    (text, feedback, *by_answer), text_format = importer.texts(
+        [*parts, *(fb for _, _, fb in answers)], line, name, files
+    )
+    fractions = tuple(f for _, f, _ in answers)
     return Question(
         type="short",
         text=text,
         feedback=feedback,
         format=text_format,
-        answers=tuple(t for t, _ in answers),
+        answers=tuple(t for t, _, _ in answers),
         fractions=fractions if any(f != 1 for f in fractions) else (),
+        answer_feedback=_by_answer(by_answer, text_format),
         case_sensitive=_text(element, "usecase").strip() == "1",
         **common,
     )
@@ -291,9 +323,12 @@ def _short(importer, element, parts, common, files) -> Question | None:
 def _numerical(importer, element, parts, common, files) -> Question | None:
     line, name = common["line"], common["name"]
     numbers = []
+    feedbacks = []
     for text, _, fraction, answer in _answers(importer, element, common):
         if text.strip() == "*":
-            continue  # Moodle's "any other answer", worth nothing here
+            # Moodle's "any other answer", worth nothing here; its feedback is not shown.
+            importer.answer_feedback(name, _feedback(answer)[0])
+            continue
         value = _number(text, float("nan"))
         tolerance = _number(_text(answer, "tolerance"), 0.0)
         if value is None or math.isnan(value) or tolerance is None:
@@ -305,6 +340,7 @@ def _numerical(importer, element, parts, common, files) -> Question | None:
             )
             return None
         numbers.append(NumericAnswer(value, abs(tolerance), fraction))
+        feedbacks.append(_feedback(answer))
     if not any(n.fraction > 0 for n in numbers):
         importer.problem(line, name, N_("No answer is worth points; skipped."))
         return None
@@ -312,13 +348,18 @@ def _numerical(importer, element, parts, common, files) -> Question | None:
         importer.problem(
             line, name, N_("Units are not graded: a number with any unit or none is accepted.")
         )
-    (text, feedback), text_format = importer.texts(parts, line, name, files)
+    (text, feedback, *by_answer), text_format = importer.texts(
+        [*parts, *feedbacks], line, name, files
+    )
     return Question(
         type="numerical",
         text=text,
         feedback=feedback,
         format=text_format,
-        numbers=tuple(numbers),
+        numbers=tuple(
+            replace(n, feedback=inline(f, text_format))
+            for n, f in zip(numbers, by_answer, strict=True)
+        ),
         **common,
     )
 

@@ -39,8 +39,9 @@ _COMMON = {"id", "module", "group", "name", "format", "type", "points", "text", 
 _KEYS = {
     "single": _COMMON | {"choices"},
     "multiple": _COMMON | {"choices", "partial"},
-    "truefalse": _COMMON | {"answer"},
-    "short": _COMMON | {"answers", "fractions", "case_sensitive", "ignore_diacritics"},
+    "truefalse": _COMMON | {"answer", "answer_feedback"},
+    "short": _COMMON
+    | {"answers", "fractions", "answer_feedback", "case_sensitive", "ignore_diacritics"},
     "matching": _COMMON | {"pairs"},
     "numerical": _COMMON | {"numbers"},
     "cloze": _COMMON | {"parts"},
@@ -57,6 +58,7 @@ class Choice:
     text: str
     correct: bool
     fraction: float | None = None  # -1 to 1; None: 1 when correct, else 0
+    feedback: str = ""  # shown in the review to a learner who chose it
 
     @property
     def weight(self) -> float:
@@ -73,6 +75,7 @@ class NumericAnswer:
     value: float
     tolerance: float = 0.0
     fraction: float = 1.0
+    feedback: str = ""  # shown in the review to a learner whose number it accepted
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,9 @@ class Question:
     name: str = ""  # the question's name in the imported file
     format: str = "plain"
     fractions: tuple[float, ...] = ()  # one per short answer; empty: every answer is right
+    # Moodle's feedback per answer, shown in the review for the learner's answer: one per
+    # short answer; for a true/false question (if "true" is chosen, if "false" is).
+    answer_feedback: tuple[str, ...] = ()
     numbers: tuple[NumericAnswer, ...] = ()
     parts: tuple[ClozePart, ...] = ()  # the blanks of a cloze question
 
@@ -344,7 +350,7 @@ def _read_question(
                 if not isinstance(choice, dict) or not isinstance(choice.get("text"), str):
                     problem(N_("Each choice needs a text."))
                     continue
-                unknown = set(choice) - {"text", "correct", "fraction"}
+                unknown = set(choice) - {"text", "correct", "fraction", "feedback"}
                 if unknown:
                     problem(N_("Unknown key %(key)s in a choice."), key=", ".join(sorted(unknown)))
                 fraction = None
@@ -360,7 +366,11 @@ def _read_question(
                     correct = fraction is not None and (
                         fraction >= 1 if kind == "single" else fraction > 0
                     )
-                parsed.append(Choice(_nfc(choice["text"]), bool(correct), fraction))
+                feedback = choice.get("feedback", "")
+                if not isinstance(feedback, str):
+                    problem(N_("feedback must be a text."))
+                    continue
+                parsed.append(Choice(_nfc(choice["text"]), bool(correct), fraction, _nfc(feedback)))
             correct = sum(c.correct for c in parsed)
             weighted = any(c.fraction is not None for c in parsed)
             if kind == "single" and weighted and not any(c.weight > 0 for c in parsed):
@@ -375,6 +385,7 @@ def _read_question(
         if not isinstance(raw.get("answer"), bool):
             problem(N_("A true/false question needs answer = true or answer = false."))
         fields["answer"] = raw.get("answer")
+        fields["answer_feedback"] = _answer_feedback(raw, 2, problem)
     elif kind == "short":
         answers = raw.get("answers")
         if (
@@ -394,6 +405,7 @@ def _read_question(
                     problem(N_("fractions needs one number from -1 to 1 for each answer."))
                 else:
                     fields["fractions"] = tuple(parsed_fractions)
+            fields["answer_feedback"] = _answer_feedback(raw, len(answers), problem)
         fields["case_sensitive"] = bool(raw.get("case_sensitive", False))
         fields["ignore_diacritics"] = bool(raw.get("ignore_diacritics", False))
     elif kind == "matching":
@@ -415,7 +427,14 @@ def _read_question(
         numbers = raw.get("numbers")
         parsed_numbers = []
         for item in numbers if isinstance(numbers, list) else []:
-            if not isinstance(item, dict) or set(item) - {"value", "tolerance", "fraction"}:
+            if not isinstance(item, dict) or set(item) - {
+                "value",
+                "tolerance",
+                "fraction",
+                "feedback",
+            }:
+                break
+            if not isinstance(item.get("feedback", ""), str):
                 break
             value, tolerance = item.get("value"), item.get("tolerance", 0)
             fraction = _fraction(item.get("fraction", 1))
@@ -427,7 +446,11 @@ def _read_question(
                 or fraction is None
             ):
                 break
-            parsed_numbers.append(NumericAnswer(float(value), abs(float(tolerance)), fraction))
+            parsed_numbers.append(
+                NumericAnswer(
+                    float(value), abs(float(tolerance)), fraction, _nfc(item.get("feedback", ""))
+                )
+            )
         else:
             if any(n.fraction > 0 for n in parsed_numbers):
                 fields["numbers"] = tuple(parsed_numbers)
@@ -468,107 +491,19 @@ def _read_question(
     )
 
 
-def _toml_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = "".join(
-        ch if (ch >= " " and ch != "\x7f") or ch == "\t" else f"\\u{ord(ch):04x}" for ch in escaped
-    )
-    return f'"{escaped}"'
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return _toml_string(str(value))
-
-
-def dump_bank(questions: list[Question] | tuple[Question, ...]) -> str:
-    """The bank as final-test.toml text (read back by read_bank to the same questions)."""
-    out: list[str] = []
-    for q in questions:
-        out.append("[[questions]]")
-        out.append(f"id = {_toml_value(q.id)}")
-        if q.module or not q.group:
-            out.append(f"module = {_toml_value(q.module)}")
-        for key in ("group", "name"):
-            if getattr(q, key):
-                out.append(f"{key} = {_toml_value(getattr(q, key))}")
-        out.append(f"type = {_toml_value(q.type)}")
-        if q.format != "plain":
-            out.append(f"format = {_toml_value(q.format)}")
-        out.append(f"points = {_toml_value(q.points)}")
-        out.append(f"text = {_toml_string(q.text)}")
-        if q.type in ("single", "multiple"):
-            out.append("choices = [")
-            for choice in q.choices:
-                mark = ", correct = true" if choice.correct else ""
-                if choice.fraction is not None:
-                    mark += f", fraction = {_toml_value(choice.fraction)}"
-                out.append(f"  {{ text = {_toml_string(choice.text)}{mark} }},")
-            out.append("]")
-            if q.type == "multiple" and q.partial:
-                out.append("partial = true")
-        elif q.type == "truefalse":
-            out.append(f"answer = {_toml_value(q.answer)}")
-        elif q.type == "short":
-            out.append("answers = [" + ", ".join(_toml_string(a) for a in q.answers) + "]")
-            if q.fractions:
-                out.append("fractions = [" + ", ".join(map(_toml_value, q.fractions)) + "]")
-            if q.case_sensitive:
-                out.append("case_sensitive = true")
-            if q.ignore_diacritics:
-                out.append("ignore_diacritics = true")
-        elif q.type == "matching":
-            out.append("pairs = [")
-            for left, right in q.pairs:
-                out.append(f"  {{ left = {_toml_string(left)}, right = {_toml_string(right)} }},")
-            out.append("]")
-        elif q.type == "numerical":
-            out.append("numbers = [")
-            for n in q.numbers:
-                out.append(
-                    f"  {{ value = {_toml_value(n.value)}, tolerance = {_toml_value(n.tolerance)},"
-                    f" fraction = {_toml_value(n.fraction)} }},"
-                )
-            out.append("]")
-        elif q.type == "cloze":
-            out.append("parts = [")
-            out.extend(f"  {_part_toml(part)}," for part in q.parts)
-            out.append("]")
-        if q.feedback:
-            out.append(f"feedback = {_toml_string(q.feedback)}")
-        if q.image:
-            out.append(f"image = {_toml_string(q.image)}")
-        out.append("")
-    return "\n".join(out)
-
-
-def _part_toml(part: ClozePart) -> str:
-    items = [f"kind = {_toml_value(part.kind)}", f"weight = {_toml_value(part.weight)}"]
-    if part.answers:
-        items.append("answers = [" + ", ".join(map(_toml_string, part.answers)) + "]")
-    if part.fractions:
-        items.append("fractions = [" + ", ".join(map(_toml_value, part.fractions)) + "]")
-    if part.case_sensitive:
-        items.append("case_sensitive = true")
-    if part.choices:
-        choices = ", ".join(
-            f"{{ text = {_toml_string(c.text)}, correct = {_toml_value(c.correct)}"
-            + (f", fraction = {_toml_value(c.fraction)}" if c.fraction is not None else "")
-            + " }"
-            for c in part.choices
-        )
-        items.append(f"choices = [{choices}]")
-    if part.numbers:
-        numbers = ", ".join(
-            f"{{ value = {_toml_value(n.value)}, tolerance = {_toml_value(n.tolerance)}, "
-            f"fraction = {_toml_value(n.fraction)} }}"
-            for n in part.numbers
-        )
-        items.append(f"numbers = [{numbers}]")
-    return "{ " + ", ".join(items) + " }"
+def _answer_feedback(raw: dict, count: int, problem) -> tuple[str, ...]:
+    """`answer_feedback`: one text per answer (true/false: if true, if false), or none."""
+    feedback = raw.get("answer_feedback")
+    if feedback is None:
+        return ()
+    if (
+        not isinstance(feedback, list)
+        or len(feedback) != count
+        or not all(isinstance(f, str) for f in feedback)
+    ):
+        problem(N_("answer_feedback needs one text for each answer (true/false: two)."))
+        return ()
+    return tuple(_nfc(f) for f in feedback) if any(f.strip() for f in feedback) else ()
 
 
 def _part_from_dict(data: Mapping[str, Any]) -> ClozePart:
@@ -586,6 +521,7 @@ def question_from_dict(data: Mapping[str, Any]) -> Question:
     fields["choices"] = tuple(Choice(**c) for c in data.get("choices", ()))
     fields["answers"] = tuple(data.get("answers", ()))
     fields["fractions"] = tuple(data.get("fractions", ()))
+    fields["answer_feedback"] = tuple(data.get("answer_feedback", ()))
     fields["pairs"] = tuple(tuple(p) for p in data.get("pairs", ()))
     fields["numbers"] = tuple(NumericAnswer(**n) for n in data.get("numbers", ()))
     fields["parts"] = tuple(_part_from_dict(p) for p in data.get("parts", ()))

@@ -246,6 +246,35 @@ def _grade_cloze(question: Question, response: Any) -> float:
     return max(0.0, min(1.0, earned / possible)) if possible else 0.0
 
 
+def chosen_feedback(question: Question, drawn: Drawn, response: Any) -> tuple[str, ...]:
+    """The feedback written for the answers the learner gave, as Moodle's review shows it:
+    the chosen options', true's or false's, or that of the first accepted short or numerical
+    answer the response matches (the one that graded it)."""
+    if response is None:
+        return ()
+    if question.type in ("single", "multiple"):
+        chosen = [drawn.order[p] for p in _positions(response) if 0 <= p < len(drawn.order)]
+        return tuple(question.choices[i].feedback for i in chosen if question.choices[i].feedback)
+    if question.type == "truefalse" and question.answer_feedback:
+        value = {"true": 0, "false": 1}.get(str(response).lower())
+        found = question.answer_feedback[value] if value is not None else ""
+        return (found,) if found else ()
+    if question.type == "short" and question.answer_feedback and isinstance(response, str):
+        options = {
+            "case_sensitive": question.case_sensitive,
+            "ignore_diacritics": question.ignore_diacritics,
+        }
+        for answer, feedback in zip(question.answers, question.answer_feedback, strict=True):
+            if response.strip() and matches_short(response, answer, **options):
+                return (feedback,) if feedback else ()
+    if question.type == "numerical" and isinstance(response, str | int | float):
+        value = parse_number(str(response))
+        for number in question.numbers if value is not None else ():
+            if abs(value - number.value) <= number.tolerance + 1e-14 * max(1, abs(number.value)):
+                return (number.feedback,) if number.feedback else ()
+    return ()
+
+
 def grade(question: Question, drawn: Drawn, response: Any) -> float:
     """The fraction of the question's points that `response` earns (1 at most; below 0 only
     for a single choice whose chosen option is a penalty, as in Moodle).

@@ -340,10 +340,10 @@ def replace_bank(
     is refused.
     """
     from courses import gift, moodlexml
+    from courses.banktoml import dump_bank
     from courses.errors import BundleError, Problem
     from courses.files import decode_text
     from courses.importing import MEDIA_DIR, assign_lessons
-    from courses.questions import dump_bank
 
     latest = _latest(session, course)
     files = storage.read_tree(latest.files_path)

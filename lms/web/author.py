@@ -22,8 +22,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from courses.banktoml import dump_bank
 from courses.errors import BundleError
-from courses.questions import dump_bank
 from courses.testing import item_statistics
 from lms.app.extensions import db
 from lms.app.i18n import message_text
@@ -560,8 +560,9 @@ def _form_edits(question) -> bool:
     return (
         question.type in ("single", "multiple", "truefalse", "short", "matching")
         and question.format == "plain"
-        and all(c.fraction is None for c in question.choices)
+        and all(c.fraction is None and not c.feedback for c in question.choices)
         and not question.fractions
+        and not question.answer_feedback
         and all(left for left, _ in question.pairs)
     )
 

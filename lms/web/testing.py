@@ -272,3 +272,11 @@ def score_text(score: float | None) -> str:
     from lms.app.i18n import format_number
 
     return format_number(score or 0, digits=2)
+
+
+@bp.app_template_global()
+def answer_feedback(question, item: dict, response) -> list[str]:
+    """The feedback of the answers a learner gave to a drawn question (shown in the review)."""
+    from courses.testing import Drawn, chosen_feedback
+
+    return list(chosen_feedback(question, Drawn(item["id"], tuple(item["order"])), response))

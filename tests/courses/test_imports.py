@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from courses import gift, moodlexml
+from courses.banktoml import dump_bank
 from courses.errors import BundleError
 from courses.importing import assign_lessons, category_path
-from courses.questions import dump_bank, read_bank
+from courses.questions import read_bank
 
 BANKS = Path(__file__).parent / "fixtures" / "banks"
 
@@ -51,9 +52,32 @@ def test_gift_reports_what_it_skips_with_the_file_the_question_and_the_line():
     result = gift.parse("an-toan.gift", (BANKS / "an-toan.gift").read_text("utf-8"))
     assert [str(p) for p in result.problems] == [
         "an-toan.gift:30 (OTP3): Essay questions cannot be graded automatically; skipped.",
-        # MK1 (`# Dài và là một câu.`...) and MK2 (`{FALSE#...}`): said once for the file.
-        "an-toan.gift: 2 questions have feedback for single answers, which is not shown here: "
-        "only the general feedback is shown after the test.",
+    ]
+
+
+def test_gift_keeps_the_feedback_of_each_answer():
+    """Moodle's GIFT page: `#feedback` after an answer is shown to who chose it; `{FALSE#if
+    wrong#if right}` for true/false (question/format/gift/format.php: the first is the
+    feedback for the wrong answer). Kept, to be shown in the review."""
+    questions = _by_id(gift.parse("an-toan.gift", (BANKS / "an-toan.gift").read_text("utf-8")))
+    assert [c.feedback for c in questions["mk1"].choices] == ["Dài và là một câu.", "Quá ngắn.", ""]
+    # The answer is false: the feedback for the wrong answer goes with "true".
+    assert questions["mk2"].answer_feedback == ("Lộ một mật khẩu là mất tất cả.", "")
+    result = gift.parse(
+        "f.gift",
+        "::S::Viết tắt?{=%100%OTP#Đúng. =%50%OPT#Gần đúng.}\n\n"
+        "::N::Năm?{#=1945#Chính xác. =%50%1945:5#Gần. ~Sai.}\n\n"
+        "::T::Đúng?{TRUE#Sai rồi.#Giỏi.}\n",
+    )
+    short, number, truth = (_by_id(result)[k] for k in ("s", "n", "t"))
+    assert short.answer_feedback == ("Đúng.", "Gần đúng.")
+    assert [n.feedback for n in number.numbers] == ["Chính xác.", "Gần."]
+    assert truth.answer_feedback == ("Giỏi.", "Sai rồi.")
+    # Only the feedback for any other answer (`~Sai.`) is not shown.
+    assert [p.message for p in result.problems] == [
+        "%(count)s questions have feedback for any other answer or for right, partly right and "
+        "wrong answers, which is not shown here: the general feedback and the chosen answer's "
+        "feedback are shown after the test."
     ]
 
 
@@ -232,3 +256,52 @@ def test_moodle_top_category_is_the_file_s_own():
     )
     text = gift.parse("ngan-hang.gift", "$CATEGORY: $course$/top\n\n::T::Đúng?{T}\n")
     assert [q.group for q in xml.questions + text.questions] == ["ngan-hang", "ngan-hang"]
+
+
+FEEDBACK_XML = """<quiz>
+<question type="multichoice"><name><text>M</text></name>
+ <questiontext format="html"><text>Chọn một</text></questiontext><single>true</single>
+ <answer fraction="100" format="html"><text>A</text>
+  <feedback format="html"><text><![CDATA[<p>Đúng <b>rồi</b>.</p>]]></text></feedback></answer>
+ <answer fraction="0" format="html"><text>B</text>
+  <feedback format="html"><text>Chưa đúng.</text></feedback></answer>
+ <correctfeedback format="html"><text>Giỏi lắm.</text></correctfeedback>
+</question>
+<question type="truefalse"><name><text>T</text></name>
+ <questiontext format="html"><text>Đúng không?</text></questiontext>
+ <answer fraction="0"><text>true</text><feedback><text>Không phải.</text></feedback></answer>
+ <answer fraction="100"><text>false</text><feedback><text>Đúng vậy.</text></feedback></answer>
+</question>
+<question type="shortanswer"><name><text>S</text></name>
+ <questiontext format="html"><text>Viết tắt?</text></questiontext>
+ <answer fraction="100"><text>OTP</text><feedback><text>Chính xác.</text></feedback></answer>
+ <answer fraction="50"><text>OPT</text><feedback><text>Sai thứ tự.</text></feedback></answer>
+</question>
+<question type="numerical"><name><text>N</text></name>
+ <questiontext format="html"><text>Năm?</text></questiontext>
+ <answer fraction="100"><text>1945</text><tolerance>0</tolerance>
+  <feedback><text>Chính xác.</text></feedback></answer>
+ <answer fraction="0"><text>*</text><feedback><text>Xem lại bài.</text></feedback></answer>
+</question>
+</quiz>"""
+
+
+def test_moodle_xml_keeps_the_feedback_of_each_answer():
+    """Moodle XML: each <answer> has its <feedback> (question/format/xml, import_answer),
+    kept in the question's format to be shown in the review for the chosen answer. The
+    feedback for "any other answer" (`*`) and the combined feedback are not shown: said once."""
+    result = moodlexml.parse("f.xml", FEEDBACK_XML.encode())
+    choice, truth, short, number = (_by_id(result)[k] for k in ("m", "t", "s", "n"))
+    assert choice.format == "html"
+    assert [c.feedback for c in choice.choices] == ["Đúng <b>rồi</b>.", "Chưa đúng."]
+    assert truth.answer is False and truth.answer_feedback == ("Không phải.", "Đúng vậy.")
+    assert short.answer_feedback == ("Chính xác.", "Sai thứ tự.")
+    assert [n.feedback for n in number.numbers] == ["Chính xác."]
+    assert [(p.message, p.params) for p in result.problems] == [
+        (
+            "%(count)s questions have feedback for any other answer or for right, partly right "
+            "and wrong answers, which is not shown here: the general feedback and the chosen "
+            "answer's feedback are shown after the test.",
+            {"count": 2},
+        )
+    ]

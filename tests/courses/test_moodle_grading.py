@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from courses import gift, moodlexml
-from courses.questions import QuestionBank, dump_bank, read_bank
+from courses.banktoml import dump_bank
+from courses.questions import QuestionBank, read_bank
 from courses.testing import Drawn, draw, grade, grade_attempt, spread
 
 BANKS = Path(__file__).parent / "fixtures" / "banks"

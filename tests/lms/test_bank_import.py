@@ -288,3 +288,63 @@ def test_an_uploaded_toml_bank_is_named_as_uploaded(client, login, author, make,
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "final-test.toml" not in page
     assert "<code>ngan-hang.toml:1</code>" in page
+
+
+FEEDBACK = (
+    "::Mạnh::Mật khẩu nào mạnh nhất?{=Hạ Long mùa thu 2026#Đúng: dài và dễ nhớ. "
+    "~123456#Quá ngắn. ~matkhau#Dễ đoán.}\n\n"
+    "::Viết tắt::Mã dùng một lần viết tắt là gì?{=OTP#Chính xác. =%50%OPT#Sai thứ tự.}\n\n"
+    "::Chia sẻ::Có thể đọc mã OTP cho nhân viên ngân hàng.{F#Không: ngân hàng không bao giờ "
+    "hỏi mã.#Đúng vậy.}\n"
+)
+
+
+def test_the_review_shows_the_feedback_of_the_chosen_answer(app, client, login, make, session):
+    """Issue 21, per-answer feedback: Moodle's review shows the feedback written for the answer
+    the learner gave (question/type/*/renderer.php, specific_feedback); only that one."""
+    files = mini_course_files(
+        **{
+            "course.toml": mini_course_files()["course.toml"]
+            .decode()
+            .replace("questions = 2", "questions = 3")
+        }
+    )
+    version = make.course(app.config["HOCVU_FILES_DIR"], files)
+    storage = LocalStorage(app.config["HOCVU_FILES_DIR"])
+    course = session.get(Course, version.course_id)
+    v2, _ = catalog.replace_bank(session, None, course, "phan-hoi.gift", FEEDBACK.encode(), storage)
+    catalog.publish(session, None, v2)
+    enrolment = make.enrol(make.learner(make.unit(), username="hv.phanhoi"), v2)
+    make.commit()
+    for step in learning.progress_of(session, enrolment).steps:
+        if step.activity.kind == "page":
+            progress = learning.open_activity(
+                session, enrolment, step.activity, utcnow() - timedelta(hours=1)
+            )
+            progress.data = {"self_check": {"0": [0], "1": [0]}}
+            learning.complete_activity(session, enrolment, step.activity)
+    session.commit()
+    login("hv.phanhoi")
+    token = csrf_token(client, f"/courses/{SLUG}/final-test")
+    start = client.post(f"/courses/{SLUG}/test/start", data={"csrf_token": token})
+    session.rollback()
+    attempt = session.scalars(select(TestAttempt)).one()
+    questions = assessment.question_map(attempt.activity)
+    items = {questions[d["id"]].name: d for d in attempt.draw}
+    strong = items["Mạnh"]
+    right = next(p for p, i in enumerate(strong["order"]) if i == 0)
+    form = {
+        "csrf_token": token,
+        f"q-{strong['id']}": str(right),
+        f"q-{items['Viết tắt']['id']}": "opt",
+        f"q-{items['Chia sẻ']['id']}": "true",
+    }
+    done = client.post(start.location + "/submit", data=form)
+    result = client.get(done.location).get_data(as_text=True)
+    assert "5/10 – Đạt" in result  # 1 + 0.5 + 0 of 3
+    assert "Nhận xét về câu trả lời của bạn: Đúng: dài và dễ nhớ." in result
+    assert "Nhận xét về câu trả lời của bạn: Sai thứ tự." in result
+    # "true" was chosen and is wrong: the feedback GIFT writes first, for the wrong answer.
+    assert "Nhận xét về câu trả lời của bạn: Không: ngân hàng không bao giờ hỏi mã." in result
+    for other in ("Quá ngắn.", "Dễ đoán.", "Chính xác.", "Đúng vậy."):
+        assert other not in result
