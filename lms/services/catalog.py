@@ -427,6 +427,25 @@ def replace_bank(
     return version, problems
 
 
+# What the version's page offers to download, with its media type.
+EXPORT_KINDS = {"xml": "application/xml", "gift": "text/plain"}
+
+
+def export_bank(version: CourseVersion, bank, kind: str, storage: LocalStorage, translate):
+    """(bytes, file name) of the version's bank as Moodle XML (images embedded) or GIFT (with
+    `translate`d comments on what GIFT cannot carry)."""
+    from courses import gift_export, moodlexml_export
+
+    name = f"{version.course.slug}-v{version.number}.{kind}"
+    if kind == "gift":
+        return gift_export.dump(bank.questions, translate).encode("utf-8"), name
+    media = {
+        f"media/{path}": data
+        for path, data in storage.read_tree(f"{version.files_path}/media").items()
+    }
+    return moodlexml_export.dump(bank.questions, media), name
+
+
 def _lesson_keys(files: Mapping[str, bytes]) -> set[str]:
     """The lessons a bank's categories can be named after (modules/NN-slug.md or .zip)."""
     keys = set()

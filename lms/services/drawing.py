@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -76,6 +77,31 @@ def tree(categories: Mapping[str, int]) -> list[Node]:
             node = child
         node.own += count
     return root.children
+
+
+def view(
+    settings: TestSettings,
+    bank: QuestionBank,
+    entered: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> dict[str, Any] | None:
+    """The draw form of a version's page: the category tree, the numbers (as entered, saved
+    or proposed), their total, whether a choice is saved, and the errors by category."""
+    categories = bank.categories()
+    if not categories:
+        return None
+    saved = settings.per_category
+    counts = entered if entered is not None else (saved or default_counts(settings, bank))
+    return {
+        "tree": tree(categories),
+        "index": {path: i for i, path in enumerate(categories)},
+        "counts": counts,
+        "total": sum(v for v in counts.values() if isinstance(v, int)),
+        "saved": bool(saved),
+        "by_lesson": not saved and not plan(settings, bank).by_category,
+        "questions": settings.questions,
+        "errors": dict(errors or {}),
+    }
 
 
 def check(counts: Mapping[str, int], bank: QuestionBank) -> dict[str, int]:

@@ -267,27 +267,11 @@ def _test_activity(version: CourseVersion) -> Activity | None:
 
 
 def draw_form(version: CourseVersion, entered=None, errors=None) -> dict | None:
-    """What the version's page shows of the draw per category: the category tree, the
-    numbers in the form (saved, proposed or as entered), the total and any errors."""
+    """What the version's page shows of the draw per category (drawing.view)."""
     test = _test_activity(version)
-    bank = assessment.bank_of(test) if test is not None else None
-    if bank is None or not bank.categories():
+    if test is None:
         return None
-    settings = assessment.settings_of(test)
-    categories = list(bank.categories())
-    saved = settings.per_category
-    counts = entered if entered is not None else (saved or drawing.default_counts(settings, bank))
-    total = sum(v for v in counts.values() if isinstance(v, int))
-    return {
-        "tree": drawing.tree(bank.categories()),
-        "index": {path: i for i, path in enumerate(categories)},
-        "counts": counts,
-        "total": total,
-        "saved": bool(saved),
-        "by_lesson": not saved and not drawing.plan(settings, bank).by_category,
-        "questions": settings.questions,
-        "errors": errors or {},
-    }
+    return drawing.view(assessment.settings_of(test), assessment.bank_of(test), entered, errors)
 
 
 @bp.route("/versions/<int:version_id>/draw", methods=["POST"])
@@ -326,6 +310,22 @@ def version_draw(version_id: int):
             )
             return redirect(url_for("author.version", version_id=version_id) + "#draw-title")
     return _version_page(current, PublishForm(), draw_form(current, entered, errors)), 422
+
+
+@bp.route("/versions/<int:version_id>/bank.<kind>")
+@author_required
+def export_bank(version_id: int, kind: str):
+    """The version's question bank as a Moodle XML or GIFT file to download."""
+    current = _version_or_404(version_id)
+    if kind not in catalog.EXPORT_KINDS or _test_activity(current) is None:
+        abort(404)
+    bank = assessment.bank_of(_test_activity(current))
+    data, name = catalog.export_bank(current, bank, kind, _storage(), gettext)
+    return current_app.response_class(
+        data,
+        mimetype=catalog.EXPORT_KINDS[kind],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @bp.route("/versions/<int:version_id>", methods=["GET", "POST"])
@@ -372,7 +372,16 @@ def _version_page(current: CourseVersion, form: PublishForm, draw: dict | None) 
         blocked=_problem_rows(blocked),
         draw=draw,
         draw_form=ActionForm(),
+        gift_loses=_gift_loses(current),
     )
+
+
+def _gift_loses(version: CourseVersion) -> dict | None:
+    """What a GIFT export of the version's bank would leave out (said next to its button)."""
+    from courses.gift_export import left_out
+
+    test = _test_activity(version)
+    return left_out(assessment.bank_of(test).questions) if test is not None else None
 
 
 @bp.route("/versions/<int:version_id>/preview/<key>")
