@@ -232,3 +232,20 @@ def test_the_bundled_course_is_complete():
         assert 2 <= len(module.self_check) <= 4, module.key
     assert len(course.final_test.questions) >= 40
     assert set(course.final_test.modules()) == {m.key for m in course.modules}
+
+
+def test_test_per_category_sets_the_draw_per_bank_category():
+    """course.toml `test.per_category` (docs/course-format.md, Questions drawn per category):
+    categories to whole numbers, at least one question in all; anything else is refused."""
+    module = {"modules/01-mot.md": MODULE}
+    good = COURSE + '[test]\nper_category = { "Tin học/Thư" = 2, "An toàn" = 0 }\n'
+    course = read_bundle(
+        {"course.toml": good.encode(), **{k: v.encode() for k, v in module.items()}}
+    )
+    assert course.test.per_category == {"Tin học/Thư": 2, "An toàn": 0}
+    for bad in ('{ "A" = -1 }', '{ "A" = 0 }', '{ "A" = "hai" }', "3"):
+        problems = _problems({"course.toml": COURSE + f"[test]\nper_category = {bad}\n", **module})
+        assert any(
+            "test.per_category maps categories to numbers of questions, at least one in all." in p
+            for p in problems
+        ), (bad, problems)
