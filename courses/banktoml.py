@@ -102,12 +102,15 @@ def _part_toml(part: ClozePart) -> str:
         items.append("answers = [" + ", ".join(map(_toml_string, part.answers)) + "]")
     if part.fractions:
         items.append("fractions = [" + ", ".join(map(_toml_value, part.fractions)) + "]")
+    if part.answer_feedback:
+        items.append(_toml_list("answer_feedback", part.answer_feedback))
     if part.case_sensitive:
         items.append("case_sensitive = true")
     if part.choices:
         choices = ", ".join(
             f"{{ text = {_toml_string(c.text)}, correct = {_toml_value(c.correct)}"
             + (f", fraction = {_toml_value(c.fraction)}" if c.fraction is not None else "")
+            + (f", feedback = {_toml_string(c.feedback)}" if c.feedback else "")
             + " }"
             for c in part.choices
         )
@@ -115,7 +118,9 @@ def _part_toml(part: ClozePart) -> str:
     if part.numbers:
         numbers = ", ".join(
             f"{{ value = {_toml_value(n.value)}, tolerance = {_toml_value(n.tolerance)}, "
-            f"fraction = {_toml_value(n.fraction)} }}"
+            f"fraction = {_toml_value(n.fraction)}"
+            + (f", feedback = {_toml_string(n.feedback)}" if n.feedback else "")
+            + " }"
             for n in part.numbers
         )
         items.append(f"numbers = [{numbers}]")

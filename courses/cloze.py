@@ -5,7 +5,8 @@ docs): `{weight:TYPE:answers}` where the weight is a whole number (1 when left o
 SHORTANSWER (SA, MW), SHORTANSWER_C (SAC, MWC: case counts), NUMERICAL (NM) or MULTICHOICE
 (MC, MCV, MCH and their shuffled forms MCS, MCVS, MCHS, shown here as a list to choose from),
 and the answers are separated by `~`, each with `=` (right) or `%n%` (n % of the blank's
-points), then the answer, then `#feedback`. `\\}` `\\#` `\\~` `\\/` `\\"` and `\\\\` are escapes.
+points), then the answer, then `#feedback` (kept as plain text, shown in the review).
+`\\}` `\\#` `\\~` `\\/` `\\"` and `\\\\` are escapes.
 A blank is kept in the text as `{#n}`, as Moodle keeps it.
 
 Multiple-response blanks (MULTIRESPONSE, MR...) are not supported: the question is reported.
@@ -121,6 +122,7 @@ def parse(text: str) -> tuple[str, tuple[ClozePart, ...]]:
 
 def _part(kind: tuple[str, bool], weight: float, body: str, name: str) -> ClozePart:
     answers: list[tuple[str, float]] = []
+    feedback: list[str] = []
     for alternative in _split(body, "~"):
         alternative = alternative.strip()
         fraction = 0.0
@@ -129,9 +131,10 @@ def _part(kind: tuple[str, bool], weight: float, body: str, name: str) -> ClozeP
                 1.0 if match.group(1) == "=" else float(match.group(2).replace(",", ".")) / 100
             )
             alternative = alternative[match.end() :]
-        answer = _split(alternative, "#")[0]
+        answer, *said = _split(alternative, "#")
         if answer.strip():
             answers.append((answer, max(-1.0, min(1.0, fraction))))
+            feedback.append(_plain("#".join(said)))
     if not answers or max(f for _, f in answers) <= 0:
         raise ClozeError(name)
     sort, case_sensitive = kind
@@ -141,11 +144,14 @@ def _part(kind: tuple[str, bool], weight: float, body: str, name: str) -> ClozeP
         return ClozePart(
             kind="choice",
             weight=weight,
-            choices=tuple(Choice(_plain(a), f >= 1 - 1e-7, f) for a, f in answers),
+            choices=tuple(
+                Choice(_plain(a), f >= 1 - 1e-7, f, said)
+                for (a, f), said in zip(answers, feedback, strict=True)
+            ),
         )
     if sort == "numerical":
         numbers = []
-        for answer, fraction in answers:
+        for (answer, fraction), said in zip(answers, feedback, strict=True):
             answer = _plain(answer)
             if answer == "*":
                 continue
@@ -156,7 +162,7 @@ def _part(kind: tuple[str, bool], weight: float, body: str, name: str) -> ClozeP
             tolerance = float((number.group(2) or "0").replace(",", "."))
             if not (math.isfinite(value) and math.isfinite(tolerance)):
                 raise ClozeError(name)
-            numbers.append(NumericAnswer(value, abs(tolerance), fraction))
+            numbers.append(NumericAnswer(value, abs(tolerance), fraction, said))
         return ClozePart(kind="numerical", weight=weight, numbers=tuple(numbers))
     return ClozePart(
         kind="short",
@@ -164,4 +170,5 @@ def _part(kind: tuple[str, bool], weight: float, body: str, name: str) -> ClozeP
         answers=tuple(_plain(a) for a, _ in answers),
         fractions=tuple(f for _, f in answers),
         case_sensitive=case_sensitive,
+        answer_feedback=tuple(feedback) if any(feedback) else (),
     )

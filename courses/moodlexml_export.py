@@ -120,20 +120,33 @@ def _weight(fraction: float) -> str:
     return "=" if fraction >= 1 - 1e-7 else f"%{percent(fraction)}%"
 
 
+def _said(feedback: str, value) -> str:
+    return "#" + value(feedback) if feedback else ""
+
+
 def _blank(part: ClozePart, value) -> str:
     weight = f"{part.weight:g}"
     if part.kind == "short":
         kind = "SHORTANSWER_C" if part.case_sensitive else "SHORTANSWER"
         fractions = part.fractions or (1.0,) * len(part.answers)
-        answers = [_weight(f) + value(a) for a, f in zip(part.answers, fractions, strict=True)]
+        feedback = part.answer_feedback or ("",) * len(part.answers)
+        answers = [
+            _weight(f) + value(a) + _said(said, value)
+            for a, f, said in zip(part.answers, fractions, feedback, strict=True)
+        ]
     elif part.kind == "numerical":
         kind = "NUMERICAL"
         answers = [
-            _weight(n.fraction) + f"{number(n.value)}:{number(n.tolerance)}" for n in part.numbers
+            _weight(n.fraction)
+            + f"{number(n.value)}:{number(n.tolerance)}"
+            + _said(n.feedback, value)
+            for n in part.numbers
         ]
     else:
         kind = "MULTICHOICE"
-        answers = [_weight(c.weight) + value(c.text) for c in part.choices]
+        answers = [
+            _weight(c.weight) + value(c.text) + _said(c.feedback, value) for c in part.choices
+        ]
     return "{" + f"{weight}:{kind}:" + "~".join(answers) + "}"
 
 

@@ -47,7 +47,16 @@ _KEYS = {
     "cloze": _COMMON | {"parts"},
     "description": _COMMON,
 }
-_PART_KEYS = {"kind", "weight", "answers", "fractions", "case_sensitive", "choices", "numbers"}
+_PART_KEYS = {
+    "kind",
+    "weight",
+    "answers",
+    "fractions",
+    "answer_feedback",
+    "case_sensitive",
+    "choices",
+    "numbers",
+}
 CLOZE_MARK = re.compile(r"\{#(\d+)\}")
 
 
@@ -90,6 +99,7 @@ class ClozePart:
     case_sensitive: bool = False
     choices: tuple[Choice, ...] = ()
     numbers: tuple[NumericAnswer, ...] = ()
+    answer_feedback: tuple[str, ...] = ()  # one per short answer (plain text), or none
 
     def right_answers(self) -> tuple[str, ...]:
         """The short answers of this blank worth full points, as a learner would type them."""
@@ -279,9 +289,15 @@ def _read_parts(raw: Any) -> tuple[ClozePart, ...] | None:
                 weight=float(weight),
                 answers=tuple(str(a) for a in item.get("answers", ())),
                 fractions=tuple(float(f) for f in item.get("fractions", ())),
+                answer_feedback=tuple(str(f) for f in item.get("answer_feedback", ())),
                 case_sensitive=bool(item.get("case_sensitive", False)),
                 choices=tuple(
-                    Choice(str(c["text"]), bool(c.get("correct", False)), c.get("fraction"))
+                    Choice(
+                        str(c["text"]),
+                        bool(c.get("correct", False)),
+                        c.get("fraction"),
+                        str(c.get("feedback", "")),
+                    )
                     for c in item.get("choices", ())
                 ),
                 numbers=tuple(NumericAnswer(**n) for n in item.get("numbers", ())),
@@ -291,6 +307,7 @@ def _read_parts(raw: Any) -> tuple[ClozePart, ...] | None:
         usable = {
             "short": bool(part.answers)
             and len(part.fractions) in (0, len(part.answers))
+            and len(part.answer_feedback) in (0, len(part.answers))
             and not part.choices,
             "numerical": bool(part.numbers) and not part.answers,
             "choice": len(part.choices) >= 2 and not part.answers,
@@ -510,6 +527,7 @@ def _part_from_dict(data: Mapping[str, Any]) -> ClozePart:
     fields = dict(data)
     fields["answers"] = tuple(data.get("answers", ()))
     fields["fractions"] = tuple(data.get("fractions", ()))
+    fields["answer_feedback"] = tuple(data.get("answer_feedback", ()))
     fields["choices"] = tuple(Choice(**c) for c in data.get("choices", ()))
     fields["numbers"] = tuple(NumericAnswer(**n) for n in data.get("numbers", ()))
     return ClozePart(**fields)

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from courses.questions import NumericAnswer, Question, QuestionBank
+from courses.questions import ClozePart, NumericAnswer, Question, QuestionBank
 
 
 @dataclass(frozen=True)
@@ -267,11 +267,42 @@ def chosen_feedback(question: Question, drawn: Drawn, response: Any) -> tuple[st
         for answer, feedback in zip(question.answers, question.answer_feedback, strict=True):
             if response.strip() and matches_short(response, answer, **options):
                 return (feedback,) if feedback else ()
-    if question.type == "numerical" and isinstance(response, str | int | float):
-        value = parse_number(str(response))
-        for number in question.numbers if value is not None else ():
-            if abs(value - number.value) <= number.tolerance + 1e-14 * max(1, abs(number.value)):
-                return (number.feedback,) if number.feedback else ()
+    if question.type == "numerical":
+        return _number_feedback(question.numbers, response)
+    if question.type == "cloze" and isinstance(response, Mapping):
+        # Each blank's feedback, numbered as the blanks are: "(2) Gần đúng."
+        said = []
+        for number, part in enumerate(question.parts, start=1):
+            found = _part_feedback(part, response.get(str(number)))
+            said += [f"({number}) {text}" for text in found]
+        return tuple(said)
+    return ()
+
+
+def _number_feedback(numbers: Sequence[NumericAnswer], response: Any) -> tuple[str, ...]:
+    if isinstance(response, bool) or not isinstance(response, str | int | float):
+        return ()
+    value = parse_number(str(response))
+    for number in numbers if value is not None else ():
+        if abs(value - number.value) <= number.tolerance + 1e-14 * max(1, abs(number.value)):
+            return (number.feedback,) if number.feedback else ()
+    return ()
+
+
+def _part_feedback(part: ClozePart, given: Any) -> tuple[str, ...]:
+    if part.kind == "numerical":
+        return _number_feedback(part.numbers, given)
+    if part.kind == "choice":
+        chosen = _positions(given)
+        if len(chosen) == 1 and 0 <= chosen[0] < len(part.choices):
+            found = part.choices[chosen[0]].feedback
+            return (found,) if found else ()
+        return ()
+    if part.answer_feedback and isinstance(given, str) and given.strip():
+        options = {"case_sensitive": part.case_sensitive, "ignore_diacritics": False}
+        for answer, said in zip(part.answers, part.answer_feedback, strict=True):
+            if matches_short(given, answer, **options):
+                return (said,) if said else ()
     return ()
 
 

@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from courses.testing import answered
@@ -275,8 +276,13 @@ def score_text(score: float | None) -> str:
 
 
 @bp.app_template_global()
-def answer_feedback(question, item: dict, response) -> list[str]:
-    """The feedback of the answers a learner gave to a drawn question (shown in the review)."""
+def answer_feedback(question, item: dict, response, version_id: int) -> list[Markup]:
+    """The feedback of the answers a learner gave to a drawn question, as safe HTML for the
+    review (a cloze blank's feedback is plain text)."""
     from courses.testing import Drawn, chosen_feedback
+    from lms.web.learn import question_html
 
-    return list(chosen_feedback(question, Drawn(item["id"], tuple(item["order"])), response))
+    said = chosen_feedback(question, Drawn(item["id"], tuple(item["order"])), response)
+    if question.type == "cloze":
+        return [escape(text) for text in said]
+    return [question_html(question, text, version_id) for text in said]

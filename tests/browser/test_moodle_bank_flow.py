@@ -102,6 +102,10 @@ def test_a_moodle_bank_is_taken_and_scored_as_in_moodle(page, make, app, session
     expect(page.get_by_text("8,33/10 – Đạt")).to_be_visible()
     cloze_review = page.locator(".review", has_text="gửi thư qua cổng")
     expect(cloze_review.get_by_text("Đúng một phần")).to_be_visible()
+    # The feedback written for the answer given in blank 1 (`~%50%SMTPS#Gần đúng`).
+    expect(
+        cloze_review.get_by_text("Nhận xét về câu trả lời của bạn: (1) Gần đúng")
+    ).to_be_visible()
     expect(cloze_review.get_by_text("(1) SMTP; (2) 587; (3) xóa đi; (4) a}b")).to_be_visible()
     review = page.locator(".review", has_text="Giao thức gửi thư viết tắt")
     expect(review.get_by_text("Đáp án đúng: SMTP")).to_be_visible()

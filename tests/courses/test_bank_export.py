@@ -95,6 +95,8 @@ def test_a_moodle_xml_round_trip_gives_the_same_questions_and_grades(name):
         assert {q.type for q in first.questions} >= set(TYPES) - {"cloze"}
     if name == "every-type.xml":
         assert {q.type for q in first.questions} == set(TYPES) and len(first.media) == 2
+        cloze = next(q for q in first.questions if q.type == "cloze")
+        assert cloze.parts[0].answer_feedback == ("Đúng", "Gần")
     exported = moodlexml_export.dump(first.questions, first.media)
     etree.fromstring(exported)  # well-formed for lxml, as Moodle's reader needs
     again = moodlexml.parse("export.xml", exported)
