@@ -14,10 +14,12 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from lms.app.storage import LocalStorage
-from lms.models import Course, CourseVersion, Role, utcnow
+from lms.models import AuditEvent, Course, CourseVersion, Role, utcnow
 from lms.services import assessment, catalog, drawing, learning
+from lms.web.admin.audit import audit_label
 from tests.conftest import LoggedIn, csrf_token
 from tests.factories import mini_course_files
 
@@ -124,7 +126,7 @@ def test_the_author_sees_the_category_tree_and_a_proportional_proposal(client, i
     assert "Chưa lưu: các số dưới đây chia 10 câu hỏi của bài kiểm tra" in page
 
 
-def test_the_chosen_numbers_are_drawn_by_the_next_attempts(client, imported, make, session):
+def test_the_chosen_numbers_are_drawn_by_the_next_attempts(app, client, imported, make, session):
     """Issue 21: the author sets 5 / 2 / 3; an attempt started before keeps its draw (4 / 3 /
     3, the proposal used until a choice is saved), the next attempts draw 5 / 2 / 3."""
     version = session.get(CourseVersion, imported)
@@ -143,6 +145,15 @@ def test_the_chosen_numbers_are_drawn_by_the_next_attempts(client, imported, mak
     assert "Từ nay mỗi lượt làm bài mới rút 10 câu hỏi" in page
     assert _inputs(page) == {"An toàn": "5", "Thư điện tử": "2", "Trình duyệt": "3"}
     assert "Chưa lưu" not in page
+    # The change is in the audit log, in words (AUDIT_LABELS), with what was chosen.
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "course.draw")).one()
+    assert event.details["per_category"] == {
+        "An toàn": 5,
+        "Tin học/Thư điện tử": 2,
+        "Tin học/Trình duyệt": 3,
+    }
+    with app.test_request_context():
+        assert audit_label("course.draw") == "Đổi số câu rút từ mỗi danh mục của bài kiểm tra"
     session.expire_all()
     for n in range(3):
         after = _learner_attempt(make, session, version, f"hv.sau{n}")

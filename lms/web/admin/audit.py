@@ -55,6 +55,7 @@ AUDIT_LABELS = {
     "course.upload": _l("Course version uploaded"),
     "course.publish": _l("Course version published"),
     "course.settings": _l("Course settings changed"),
+    "course.draw": _l("Final-test questions per category changed"),
     "certificate.revoke": _l("Certificate revoked"),
     "user.import": _l("Accounts imported"),
     "user.credentials": _l("Initial logins downloaded"),
