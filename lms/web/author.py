@@ -36,11 +36,10 @@ from lms.models import (
     CourseVersion,
     Enrolment,
     TestAttempt,
-    VersionStatus,
 )
 from lms.services import assessment, catalog, content_links, drawing
 from lms.services.errors import DomainError
-from lms.web import content, player, uploaded
+from lms.web import content, player, uploaded, version_page
 from lms.web.common import message_of
 from lms.web.forms import (
     MAX_CHOICES,
@@ -165,20 +164,6 @@ def index():
     ), status
 
 
-def import_report(version: CourseVersion) -> tuple[str, list[tuple[str, str]]] | None:
-    """(file, [(where, what)]) of the question bank imported into this version, if any."""
-    report = (version.final_test or {}).get("report")
-    if not report:
-        return None
-    rows = []
-    for item in report["problems"]:
-        where = f"{report['file']}:{item['line']}" if item.get("line") else report["file"]
-        if item.get("question"):
-            where += f" ({item['question']})"
-        rows.append((where, gettext(item["message"], **item.get("params", {}))))
-    return report["file"], rows
-
-
 def _ready(version: CourseVersion):
     flash(
         gettext(
@@ -262,24 +247,12 @@ def _version_or_404(version_id: int) -> CourseVersion:
     return version
 
 
-def _test_activity(version: CourseVersion) -> Activity | None:
-    return next((a for a in version.activities if a.kind == "test"), None)
-
-
-def draw_form(version: CourseVersion, entered=None, errors=None) -> dict | None:
-    """What the version's page shows of the draw per category (drawing.view)."""
-    test = _test_activity(version)
-    if test is None:
-        return None
-    return drawing.view(assessment.settings_of(test), assessment.bank_of(test), entered, errors)
-
-
 @bp.route("/versions/<int:version_id>/draw", methods=["POST"])
 @author_required
 def version_draw(version_id: int):
     """Keep how many questions each category gives to the attempts started from now on."""
     current = _version_or_404(version_id)
-    test = _test_activity(current)
+    test = version_page.test_activity(current)
     if test is None or not ActionForm().validate_on_submit():
         abort(400)
     bank = assessment.bank_of(test)
@@ -309,7 +282,9 @@ def version_draw(version_id: int):
                 "success",
             )
             return redirect(url_for("author.version", version_id=version_id) + "#draw-title")
-    return _version_page(current, PublishForm(), draw_form(current, entered, errors)), 422
+    return version_page.render(
+        current, PublishForm(), version_page.draw_form(current, entered, errors)
+    ), 422
 
 
 @bp.route("/versions/<int:version_id>/bank.<kind>")
@@ -317,9 +292,9 @@ def version_draw(version_id: int):
 def export_bank(version_id: int, kind: str):
     """The version's question bank as a Moodle XML or GIFT file to download."""
     current = _version_or_404(version_id)
-    if kind not in catalog.EXPORT_KINDS or _test_activity(current) is None:
+    if kind not in catalog.EXPORT_KINDS or version_page.test_activity(current) is None:
         abort(404)
-    bank = assessment.bank_of(_test_activity(current))
+    bank = assessment.bank_of(version_page.test_activity(current))
     data, name = catalog.export_bank(current, bank, kind, _storage(), gettext)
     return current_app.response_class(
         data,
@@ -350,38 +325,7 @@ def version(version_id: int):
                 "success",
             )
         return redirect(url_for("author.version", version_id=version_id))
-    return _version_page(current, form, draw_form(current))
-
-
-def _version_page(current: CourseVersion, form: PublishForm, draw: dict | None) -> str:
-    enrolled = db.session.scalar(
-        select(func.count(Enrolment.id)).where(
-            Enrolment.course_id == current.course_id, Enrolment.version_id != current.id
-        )
-    )
-    blocked = catalog.blocked_urls(
-        db.session, current, current_app.config["HOCVU_CONTENT_ALLOWED_ORIGINS"]
-    )
-    return render_template(
-        "hocvu/author/version.html",
-        version=current,
-        import_report=import_report(current),
-        form=form,
-        enrolled=enrolled,
-        published=current.status == VersionStatus.PUBLISHED,
-        blocked=_problem_rows(blocked),
-        draw=draw,
-        draw_form=ActionForm(),
-        gift_loses=_gift_loses(current),
-    )
-
-
-def _gift_loses(version: CourseVersion) -> dict | None:
-    """What a GIFT export of the version's bank would leave out (said next to its button)."""
-    from courses.gift_export import left_out
-
-    test = _test_activity(version)
-    return left_out(assessment.bank_of(test).questions) if test is not None else None
+    return version_page.render(current, form, version_page.draw_form(current))
 
 
 @bp.route("/versions/<int:version_id>/preview/<key>")
