@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
-from functools import wraps
 
 import segno
 from flask import (
@@ -39,7 +38,7 @@ from lms.models import Attendance, AttendanceStatus, Role, utcnow
 from lms.services import classes, marking
 from lms.services.errors import DomainError
 from lms.services.marking import Mark
-from lms.web.common import message_of
+from lms.web.common import message_of, role_required
 from lms.web.forms import REQUIRED, ActionForm, Form
 
 bp = Blueprint("classes", __name__)
@@ -63,17 +62,7 @@ class CheckInForm(Form):
     )
 
 
-def trainer_required(view):
-    """Logged in and holding the trainer role (which classes: checked per session)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.has_role(Role.TRAINER):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+trainer_required = role_required(Role.TRAINER)
 
 
 def _session_or_404(session_id: int):
@@ -226,7 +215,11 @@ def parse_score(text: str) -> float | None:
 @trainer_required
 def sheet(class_id: int):
     """The class's attendance sheet to print, with a signature column."""
-    training_class = _class_or_404(class_id)
+    return sheet_download(_class_or_404(class_id))
+
+
+def sheet_download(training_class):
+    """The class's attendance sheet as a PDF download (for its trainers and its admins)."""
     pdf = classes.attendance_sheet_pdf(
         db.session, training_class, current_app.config["HOCVU_CERT_ORGANISATION"] or "", utcnow()
     )

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 
+from flask import abort
+from flask_login import current_user, login_required
+
 from lms.app.i18n import message_text
+from lms.models import Role
 from lms.services.errors import DomainError
 from lms.services.logins import SessionRules
 
@@ -44,3 +48,20 @@ def static_version(filename: str) -> str | None:
         return _hash_of(path, path.stat().st_mtime_ns)
     except OSError:
         return None
+
+
+def role_required(role: Role):
+    """A view for accounts holding `role` (403 for others, the login page when logged out);
+    which records the role reaches is checked by the view through its service's door."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate

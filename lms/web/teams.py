@@ -11,7 +11,6 @@ included. Nothing here shows a score, another unit's learners or an export.
 from __future__ import annotations
 
 import io
-from functools import wraps
 
 from flask import (
     Blueprint,
@@ -26,7 +25,7 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -35,7 +34,7 @@ from lms.models import ContactKind, ContactOutcome, Role, utcnow
 from lms.services import teams
 from lms.services.errors import DomainError
 from lms.services.teams import Need
-from lms.web.common import message_of
+from lms.web.common import message_of, role_required
 from lms.web.forms import REQUIRED, ActionForm, Form, choices
 
 bp = Blueprint("teams", __name__)
@@ -93,17 +92,7 @@ class RequestForm(Form):
     )
 
 
-def team_member_required(view):
-    """Logged in and holding the team-member role (which learners: checked per request)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.has_role(Role.TEAM_MEMBER):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+team_member_required = role_required(Role.TEAM_MEMBER)
 
 
 def _tz() -> str:

@@ -7,7 +7,7 @@ import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -26,7 +26,6 @@ from lms.models import (
     RoleAssignment,
     TrainingClass,
     User,
-    utcnow,
 )
 from lms.services import classes
 from lms.services.errors import N_, DomainError
@@ -43,6 +42,7 @@ from lms.web.admin.base import (
     unit_choices,
     unit_or_404,
 )
+from lms.web.classes import sheet_download
 from lms.web.common import message_of
 from lms.web.forms import REQUIRED, ActionForm, Form, choices
 
@@ -342,24 +342,11 @@ def class_members(class_id: int):
     return _class_page(training_class, status=422, members=form)
 
 
-def sheet_pdf(training_class: TrainingClass):
-    """The class's attendance sheet as a PDF download (admins and the class's trainers)."""
-    pdf = classes.attendance_sheet_pdf(
-        db.session, training_class, current_app.config["HOCVU_CERT_ORGANISATION"] or "", utcnow()
-    )
-    return send_file(
-        io.BytesIO(pdf),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"diem-danh-lop-{training_class.id}.pdf",
-    )
-
-
 @bp.route("/classes/<int:class_id>/attendance.pdf")
 @admin_required
 def class_sheet(class_id: int):
     """The attendance sheet to print, with a signature column."""
-    return sheet_pdf(_class_or_404(class_id))
+    return sheet_download(_class_or_404(class_id))
 
 
 @bp.route("/classes/<int:class_id>/attendance.xlsx")
