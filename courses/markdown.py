@@ -120,27 +120,42 @@ def is_local_reference(url: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+# A bundle image's (width, height), from the path written in the Markdown; None if unknown.
+Measure = Callable[[str], "tuple[int, int] | None"]
+
+
 class _RewriteLocal(Treeprocessor):
-    def __init__(self, md, resolve: Callable[[str], str]) -> None:
+    def __init__(self, md, resolve: Callable[[str], str], measure: Measure | None) -> None:
         super().__init__(md)
         self.resolve = resolve
+        self.measure = measure
 
     def run(self, root: ET.Element) -> None:
         for element in root.iter():
             attr = {"img": "src", "a": "href"}.get(element.tag)
-            if attr and is_local_reference(element.get(attr, "")):
-                element.set(attr, self.resolve(element.get(attr)))
+            local = bool(attr) and is_local_reference(element.get(attr, ""))
             if element.tag == "img":
                 element.set("loading", "lazy")
+                # The browser reserves the image's box before it arrives (its aspect ratio,
+                # with the style sheet's max-width: 100%; height: auto).
+                size = self.measure(element.get("src")) if local and self.measure else None
+                if size and not element.get("width") and not element.get("height"):
+                    element.set("width", str(size[0]))
+                    element.set("height", str(size[1]))
+            if local:
+                element.set(attr, self.resolve(element.get(attr)))
 
 
 class _LocalLinks(Extension):
-    def __init__(self, resolve: Callable[[str], str]) -> None:
+    def __init__(self, resolve: Callable[[str], str], measure: Measure | None) -> None:
         super().__init__()
         self.resolve = resolve
+        self.measure = measure
 
     def extendMarkdown(self, md) -> None:  # noqa: N802 - python-markdown's API
-        md.treeprocessors.register(_RewriteLocal(md, self.resolve), "hocvu_local_links", 5)
+        md.treeprocessors.register(
+            _RewriteLocal(md, self.resolve, self.measure), "hocvu_local_links", 5
+        )
 
 
 def _prefixed(name: str) -> str:
@@ -193,9 +208,13 @@ _BACKLINK_TITLES = {"vi": "Quay lại đoạn có chú thích %d", "en": "Back t
 
 
 def render(
-    text: str, resolve: Callable[[str], str] = lambda path: path, language: str = "vi"
+    text: str,
+    resolve: Callable[[str], str] = lambda path: path,
+    language: str = "vi",
+    measure: Measure | None = None,
 ) -> str:
-    """Render Markdown (NFC) to sanitized HTML; `resolve` maps bundle paths to URLs."""
+    """Render Markdown (NFC) to sanitized HTML; `resolve` maps bundle paths to URLs, `measure`
+    gives a bundle image's size (written as its width and height)."""
     text = unicodedata.normalize("NFC", text)
     html = markdown.markdown(
         text,
@@ -206,7 +225,7 @@ def render(
             "footnotes",
             "sane_lists",
             "toc",
-            _LocalLinks(resolve),
+            _LocalLinks(resolve, measure),
         ],
         extension_configs={
             "toc": {"slugify": slugify, "permalink": False},

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from html.parser import HTMLParser
 
 import pytest
 
 from courses.markdown import local_references, render, sanitize, slugify
+from courses.media import image_size
 
 
 @pytest.mark.parametrize(
@@ -188,3 +190,47 @@ def test_in_page_links_lead_to_the_prefixed_ids():
 def test_sanitizing_rendered_html_again_changes_nothing():
     html = render(CLOBBERING)
     assert sanitize(html) == html
+
+
+def _image(kind: str, width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, kind)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "size"),
+    [
+        ("media/a.png", _image("PNG", 640, 360), (640, 360)),
+        ("media/a.jpg", _image("JPEG", 1200, 900), (1200, 900)),
+        ("media/a.webp", _image("WEBP", 48, 30), (48, 30)),
+        (
+            "media/a.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32">',
+            (64, 32),
+        ),
+        ("media/a.svg", b'<?xml version="1.0"?>\n<svg viewBox="0 0 120 80.5">', (120, 80)),
+        ("media/a.svg", b'<svg width="100%" height="100%">', None),  # no size of its own
+        ("media/a.png", b"not an image", None),
+    ],
+)
+def test_image_size_is_read_from_the_file(path, data, size):
+    assert image_size(path, data) == size
+
+
+def test_images_get_their_width_and_height_from_the_bundle():
+    """HTML's rule "map width and height to aspect-ratio": with both attributes the browser
+    reserves the image's box before the (lazy) image arrives, so the text does not jump."""
+    sizes = {"media/a.png": (640, 360)}
+    html = render(
+        "![Ảnh](media/a.png) ![Không rõ](media/b.png) ![Web](https://example.org/c.png)",
+        lambda path: f"/files/7/{path}",
+        measure=sizes.get,
+    )
+    assert (
+        '<img alt="Ảnh" height="360" loading="lazy" src="/files/7/media/a.png" width="640">' in html
+    )
+    assert '<img alt="Không rõ" loading="lazy" src="/files/7/media/b.png">' in html
+    assert '<img alt="Web" loading="lazy" src="https://example.org/c.png">' in html

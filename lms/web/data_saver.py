@@ -1,0 +1,106 @@
+"""Data Saver: lessons that do not load their embedded videos until the learner asks.
+
+A learner on prepaid mobile data chooses it on their home page (stored on the account), or
+leaves the choice to the browser: a browser in data-saving mode sends `Save-Data: on` with
+every request (https://wicg.github.io/savedata/), and that is the default while the learner
+has not chosen. With it on, each embedded player in a lesson (the YouTube and Vimeo frames that
+courses/markdown.py lets through) is replaced by a placeholder naming the video, with a button
+that loads it on that page (lms/static/js/lesson-video.js; without JavaScript the button is a
+link to the same lesson with its videos).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlsplit
+
+from flask import Request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from wtforms import RadioField
+
+from lms.web.forms import Form, choices
+
+# An embedded player as the sanitizer writes it (double-quoted values, `>` only at its end).
+_FRAME = re.compile(r'<iframe\b(?:[^>"]|"[^"]*")*>\s*</iframe>')
+_ATTRIBUTE = r'\s{name}="([^"]*)"'
+_HOSTS = {"youtube": "YouTube", "vimeo": "Vimeo"}
+# The title YouTube's and Vimeo's embed codes give every video: says nothing of this one.
+_GENERIC_TITLES = {"youtube video player", "vimeo video player", ""}
+# The query parameter that shows a lesson with its videos (the placeholder's link).
+SHOW_VIDEOS = "videos"
+
+
+class DataSaverForm(Form):
+    """The learner's Data Saver choice."""
+
+    data_saver = RadioField(
+        _l("Data Saver"),
+        choices=choices(
+            [
+                ("auto", _l("Automatic: as the browser's data saving setting says")),
+                ("on", _l("On: do not load videos in lessons until I ask")),
+                ("off", _l("Off: load videos in lessons")),
+            ]
+        ),
+    )
+
+
+def choice_of(user) -> str:
+    """'auto', 'on' or 'off': what the learner chose."""
+    return {None: "auto", True: "on", False: "off"}[user.data_saver]
+
+
+def stored(choice: str) -> bool | None:
+    """What the account keeps for a choice of the form."""
+    return {"auto": None, "on": True, "off": False}[choice]
+
+
+def is_on(user, request: Request) -> bool:
+    """Whether this learner's lessons skip their videos on this request."""
+    if user.data_saver is not None:
+        return user.data_saver
+    return request.headers.get("Save-Data", "").strip().lower() == "on"
+
+
+def _video_host(src: str) -> str:
+    host = urlsplit(src).hostname or ""
+    return next((name for key, name in _HOSTS.items() if key in host), host)
+
+
+def _placeholder(frame: str, number: int) -> str:
+    src = re.search(_ATTRIBUTE.format(name="src"), frame)
+    title = re.search(_ATTRIBUTE.format(name="title"), frame)
+    host = _video_host(html.unescape(src.group(1))) if src else ""
+    name = html.unescape(title.group(1)).strip() if title else ""
+    heading = escape(name if name.lower() not in _GENERIC_TITLES else gettext("Video"))
+    note = gettext(
+        "Data Saver is on: this video from %(host)s is not loaded. Watching it uses a lot of "
+        "mobile data (several MB a minute).",
+        host=host,
+    )
+    button = gettext("Watch the video")
+    anchor = f"video-{number}"
+    return (
+        f'<figure class="video-skipped" id="{anchor}">'
+        f"<figcaption><strong>{heading}</strong>"
+        f'<span class="hint">{escape(note)}</span></figcaption>'
+        f'<a class="button" href="?{SHOW_VIDEOS}=1#{anchor}" data-load-video>'
+        f"{escape(button)}</a>"
+        f"<template>{frame}</template></figure>"
+    )
+
+
+def skip_videos(lesson: Markup) -> tuple[Markup, int]:
+    """A lesson's sanitized HTML with a placeholder for each embedded video, and their count."""
+    count = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        return _placeholder(match.group(0), count)
+
+    shown = _FRAME.sub(replace, str(lesson))
+    return Markup(shown), count  # noqa: S704 - sanitized lesson, escaped texts
