@@ -19,7 +19,7 @@ from typing import Any
 from courses.errors import N_, BundleError, Problem
 from courses.files import Limits, decode_text, read_folder, read_zip
 from courses.markdown import local_references, render
-from courses.media import image_size
+from courses.media import MediaInfo, describe
 from courses.questions import QuestionBank, read_bank
 
 MODULE_NAME = re.compile(r"^modules/(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
@@ -90,16 +90,17 @@ class Module:
         media: Mapping[str, bytes] | None = None,
     ) -> str:
         """The body as sanitized HTML; `resolve` maps bundle paths (media/x.png) to URLs, and
-        the images found in `media` (the bundle's files) get their width and height."""
+        the files found in `media` (the bundle's) give images their width and height, videos
+        their size."""
 
-        def measure(url: str) -> tuple[int, int] | None:
+        def described(url: str) -> MediaInfo | None:
             path = _bundle_path(self.path, url)
             if media is None or path not in media:
                 return None
-            return image_size(path, media[path])
+            return describe(path, media[path])
 
         return render(
-            self.body, lambda url: resolve(_bundle_path(self.path, url) or url), language, measure
+            self.body, lambda url: resolve(_bundle_path(self.path, url) or url), language, described
         )
 
 

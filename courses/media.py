@@ -1,15 +1,18 @@
-"""What a lesson needs to know about an image of its bundle before a browser loads it: its
-width and height, so that the page keeps its place while a lazy image arrives on a slow
-connection (the text does not jump under the learner's thumb).
+"""What a lesson needs to know about a media file of its bundle before a browser loads it:
+an image's width and height, so that the page keeps its place while a lazy image arrives on a
+slow connection (the text does not jump under the learner's thumb), and a video's size in
+bytes, so that a learner saving mobile data knows what watching it costs.
 
-Read once, when a bundle is imported; the sizes are written into the lesson's stored HTML.
+Read once, when a bundle is imported; the figures are written into the lesson's stored HTML.
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import warnings
+from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
@@ -20,6 +23,8 @@ _SVG_VIEWBOX = re.compile(
     r"""\sviewBox\s*=\s*["']\s*[-0-9.]+[\s,]+[-0-9.]+[\s,]+([0-9.]+)[\s,]+([0-9.]+)\s*["']""",
     re.IGNORECASE,
 )
+# Video files a lesson plays in its own player (<video>), by their extension.
+VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm"}
 # Larger than any photo a lesson needs; above it Pillow is not asked (decompression bombs).
 MAX_PIXELS = 50_000_000
 
@@ -56,3 +61,23 @@ def image_size(path: str, data: bytes) -> tuple[int, int] | None:
     if not 0 < width * height <= MAX_PIXELS:
         return None
     return width, height
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """A bundle file as a lesson shows it: its size in bytes; an image's width and height."""
+
+    size: int
+    width: int | None = None
+    height: int | None = None
+
+
+def is_video(path: str) -> bool:
+    """True for a video file a lesson plays itself (media/cach-cai-vneid.mp4)."""
+    return posixpath.splitext(path.split("?", 1)[0].split("#", 1)[0])[1].lower() in VIDEO_TYPES
+
+
+def describe(path: str, data: bytes) -> MediaInfo:
+    """What a lesson needs to know about one file of its bundle."""
+    size = None if is_video(path) else image_size(path, data)
+    return MediaInfo(len(data), *(size or (None, None)))

@@ -3,10 +3,11 @@
 A learner on prepaid mobile data chooses it on their home page (stored on the account), or
 leaves the choice to the browser: a browser in data-saving mode sends `Save-Data: on` with
 every request (https://wicg.github.io/savedata/), and that is the default while the learner
-has not chosen. With it on, each embedded player in a lesson (the YouTube and Vimeo frames that
-courses/markdown.py lets through) is replaced by a placeholder naming the video, with a button
-that loads it on that page (lms/static/js/lesson-video.js; without JavaScript the button is a
-link to the same lesson with its videos).
+has not chosen. With it on, each video in a lesson (the course's own files, and the YouTube and
+Vimeo frames that courses/markdown.py lets through) is replaced by a placeholder naming the
+video, with a button that loads it on that page, giving the file's size when it is known
+(lms/static/js/lesson-video.js; without JavaScript the button is a link to the same lesson
+with its videos).
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Request
-from flask_babel import gettext
+from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import RadioField
 
 from lms.web.forms import Form, choices
 
-# An embedded player as the sanitizer writes it (double-quoted values, `>` only at its end).
-_FRAME = re.compile(r'<iframe\b(?:[^>"]|"[^"]*")*>\s*</iframe>')
+# An embedded player or a bundle's video as the sanitizer writes them (double-quoted values,
+# `>` only at a tag's end, no tag inside a video but its text).
+_VIDEO = re.compile(r'<(iframe|video)\b(?:[^>"]|"[^"]*")*>[^<]*</\1>')
 _ATTRIBUTE = r'\s{name}="([^"]*)"'
 _HOSTS = {"youtube": "YouTube", "vimeo": "Vimeo"}
 # The title YouTube's and Vimeo's embed codes give every video: says nothing of this one.
@@ -70,18 +72,38 @@ def _video_host(src: str) -> str:
     return next((name for key, name in _HOSTS.items() if key in host), host)
 
 
-def _placeholder(frame: str, number: int) -> str:
-    src = re.search(_ATTRIBUTE.format(name="src"), frame)
-    title = re.search(_ATTRIBUTE.format(name="title"), frame)
-    host = _video_host(html.unescape(src.group(1))) if src else ""
-    name = html.unescape(title.group(1)).strip() if title else ""
+def size_text(size: int) -> str:
+    """A file's size as a learner reads it, in the page's language: '12 MB', '1,5 MB'."""
+    if size < 1_000_000:
+        return f"{format_decimal(max(1, round(size / 1000)))} KB"
+    megabytes = size / 1_000_000
+    shown = round(megabytes, 1) if megabytes < 10 else round(megabytes)
+    return f"{format_decimal(shown)} MB"
+
+
+def _placeholder(video: str, number: int) -> str:
+    def attribute(name: str) -> str:
+        found = re.search(_ATTRIBUTE.format(name=name), video)
+        return html.unescape(found.group(1)).strip() if found else ""
+
+    name = attribute("title")
     heading = escape(name if name.lower() not in _GENERIC_TITLES else gettext("Video"))
-    note = gettext(
-        "Data Saver is on: this video from %(host)s is not loaded. Watching it uses a lot of "
-        "mobile data (several MB a minute).",
-        host=host,
-    )
-    button = gettext("Watch the video")
+    size = attribute("data-size")
+    if video.startswith("<video"):
+        # The course's own file: its size is known.
+        note = gettext("Data Saver is on: this video is not loaded until you ask.")
+        button = (
+            gettext("Watch the video (about %(size)s)", size=size_text(int(size)))
+            if size.isdigit()
+            else gettext("Watch the video")
+        )
+    else:
+        note = gettext(
+            "Data Saver is on: this video from %(host)s is not loaded. Watching it uses a lot "
+            "of mobile data (several MB a minute).",
+            host=_video_host(attribute("src")),
+        )
+        button = gettext("Watch the video")
     anchor = f"video-{number}"
     return (
         f'<figure class="video-skipped" id="{anchor}">'
@@ -89,7 +111,7 @@ def _placeholder(frame: str, number: int) -> str:
         f'<span class="hint">{escape(note)}</span></figcaption>'
         f'<a class="button" href="?{SHOW_VIDEOS}=1#{anchor}" data-load-video>'
         f"{escape(button)}</a>"
-        f"<template>{frame}</template></figure>"
+        f"<template>{video}</template></figure>"
     )
 
 
@@ -102,5 +124,5 @@ def skip_videos(lesson: Markup) -> tuple[Markup, int]:
         count += 1
         return _placeholder(match.group(0), count)
 
-    shown = _FRAME.sub(replace, str(lesson))
+    shown = _VIDEO.sub(replace, str(lesson))
     return Markup(shown), count  # noqa: S704 - sanitized lesson, escaped texts

@@ -4,6 +4,7 @@ offline and says why, and an attempt in progress keeps its answers through a con
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -14,6 +15,7 @@ from tests.factories import mini_course_files
 from tests.lms.test_weak_connection import EMBED, lessons_done
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+SHOTS.mkdir(exist_ok=True)
 
 
 def _log_in(page, username, password="mat-khau-1"):  # noqa: S107
@@ -51,7 +53,6 @@ def test_data_saver_skips_the_video_until_the_learner_taps_it(page, make, app, s
     expect(placeholder.get_by_text("video này (trên YouTube) chưa được tải")).to_be_visible()
     expect(page.locator("iframe")).to_have_count(0)
     placeholder.scroll_into_view_if_needed()
-    SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "lesson-video-skipped-360.png"))
     assert asked == []  # nothing of the video was fetched
 
@@ -63,6 +64,35 @@ def test_data_saver_skips_the_video_until_the_learner_taps_it(page, make, app, s
     assert asked == ["https://www.youtube.com/embed/abc123"]
     page.screenshot(path=str(SHOTS / "lesson-video-loaded-360.png"))
     assert page.console_errors == []
+
+
+def test_the_browsers_save_data_skips_the_courses_own_video_until_asked(page, make, app):
+    """No choice made: the browser's data-saving mode (Save-Data: on) decides; the button
+    names the file's size, and the file is fetched only after the tap."""
+    module = mini_course_files()["modules/01-mat-khau.md"].decode()
+    module = module.replace(
+        "## Tự kiểm tra", "![Cách đặt mật khẩu](media/huong-dan.mp4)\n\n## Tự kiểm tra"
+    )
+    files = mini_course_files(
+        **{"modules__01-mat-khau.md": module, "media__huong-dan.mp4": os.urandom(2_500_000)}
+    )
+    version = make.course(app.config["HOCVU_FILES_DIR"], files)
+    make.enrol(make.learner(make.unit(), username="hv.phim"), version)
+    make.commit()
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if ".mp4" in r.url else None)
+    page.context.set_extra_http_headers({"Save-Data": "on"})
+    _log_in(page, "hv.phim")
+    page.goto("/courses/an-toan-tren-mang/01-mat-khau")
+    button = page.get_by_role("link", name="Xem video (khoảng 2,5 MB)")
+    expect(button).to_be_visible()
+    expect(page.locator("video")).to_have_count(0)
+    button.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "lesson-own-video-skipped-360.png"))
+    assert fetched == []
+    with page.expect_request(f"**/media/{version.id}/media/huong-dan.mp4"):
+        button.click()
+    expect(page.locator("video")).to_have_attribute("title", "Cách đặt mật khẩu")
 
 
 def test_the_final_test_waits_for_a_connection_and_keeps_answers_through_a_drop(
@@ -86,7 +116,6 @@ def test_the_final_test_waits_for_a_connection_and_keeps_answers_through_a_drop(
         "Bạn đang mất kết nối mạng. Bài kiểm tra cuối khóa cần có mạng: hãy bật dữ liệu di "
         "động hoặc Wi-Fi để bắt đầu làm bài."
     )
-    SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "test-start-offline-360.png"), full_page=True)
     page.context.set_offline(False)
     expect(start).to_be_enabled()

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from courses.markdown import local_references, render, sanitize, slugify
-from courses.media import image_size
+from courses.media import MediaInfo, describe, image_size
 
 
 @pytest.mark.parametrize(
@@ -223,14 +223,49 @@ def test_image_size_is_read_from_the_file(path, data, size):
 def test_images_get_their_width_and_height_from_the_bundle():
     """HTML's rule "map width and height to aspect-ratio": with both attributes the browser
     reserves the image's box before the (lazy) image arrives, so the text does not jump."""
-    sizes = {"media/a.png": (640, 360)}
+    files = {"media/a.png": MediaInfo(2000, 640, 360)}
     html = render(
         "![Ảnh](media/a.png) ![Không rõ](media/b.png) ![Web](https://example.org/c.png)",
         lambda path: f"/files/7/{path}",
-        measure=sizes.get,
+        describe=files.get,
     )
     assert (
         '<img alt="Ảnh" height="360" loading="lazy" src="/files/7/media/a.png" width="640">' in html
     )
     assert '<img alt="Không rõ" loading="lazy" src="/files/7/media/b.png">' in html
     assert '<img alt="Web" loading="lazy" src="https://example.org/c.png">' in html
+
+
+def test_a_bundle_video_plays_in_the_browsers_player_and_loads_nothing_before_play():
+    """`![title](media/x.mp4)` is a <video> of the bundle's file with its size (for Data
+    Saver's button); preload="none": HTML's "hint that the author does not expect the user
+    to need the media resource", so a phone downloads nothing until play is pressed."""
+    html = render(
+        "![Cách cài VNeID](media/cai-vneid.mp4)",
+        lambda path: f"/files/7/{path}",
+        describe=lambda url: describe(url, b"\0" * 12_345_678),
+    )
+    assert html == (
+        '<p><video controls="" preload="none" data-size="12345678" '
+        'src="/files/7/media/cai-vneid.mp4" title="Cách cài VNeID">Cách cài VNeID</video></p>'
+    )
+    assert sanitize(html) == html
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '<video src="https://cdn.example/x.mp4" autoplay></video>',
+        '<video src="//cdn.example/x.mp4"></video>',
+        "![x](https://cdn.example/x.mp4)",
+    ],
+)
+def test_a_video_from_another_site_is_not_played(source):
+    html = render(f"Đoạn văn.\n\n{source}\n")
+    assert "<video" not in html and "autoplay" not in html
+
+
+def test_a_videos_size_is_a_number_or_nothing():
+    html = sanitize('<video src="media/a.mp4" data-size="12 MB" onplay="x()" preload="auto">')
+    assert "data-size" not in html and "onplay" not in html
+    assert html.startswith('<video controls="" preload="none" src="media/a.mp4">')

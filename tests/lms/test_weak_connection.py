@@ -4,6 +4,7 @@ images keep their place (width and height), the final test says it needs a conne
 from __future__ import annotations
 
 import io
+import os
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -126,6 +127,59 @@ def test_a_choice_that_is_not_offered_is_refused(client, login, post, video_less
     post("/data-saver", {"data_saver": "maybe"}, form_page="/")
     session.rollback()
     assert session.scalar(select(User.data_saver).where(User.username == "hv.video")) is None
+
+
+# A course's own video (random bytes: what is checked is what the page says and loads).
+VIDEO_BYTES = 2_500_000
+
+
+@pytest.fixture
+def own_video_lesson(make, app):
+    module = mini_course_files()["modules/01-mat-khau.md"].decode()
+    module = module.replace(
+        "## Tự kiểm tra", "![Cách đặt mật khẩu](media/huong-dan.mp4)\n\n## Tự kiểm tra"
+    )
+    files = mini_course_files(
+        **{"modules__01-mat-khau.md": module, "media__huong-dan.mp4": os.urandom(VIDEO_BYTES)}
+    )
+    version = make.course(app.config["HOCVU_FILES_DIR"], files)
+    make.enrol(make.learner(make.unit(), username="hv.phim"), version)
+    make.commit()
+    return version
+
+
+def test_a_courses_own_video_loads_nothing_before_play(client, login, own_video_lesson):
+    login("hv.phim")
+    page = client.get(LESSON).get_data(as_text=True)
+    source = f"/media/{own_video_lesson.id}/media/huong-dan.mp4"
+    assert (
+        f'<video controls="" preload="none" data-size="{VIDEO_BYTES}" src="{source}" '
+        'title="Cách đặt mật khẩu">' in page
+    )
+    # The browser's player asks for parts of the file as the learner plays and seeks.
+    part = client.get(source, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.data) == 100
+    assert part.mimetype == "video/mp4"
+
+
+def test_data_saver_names_the_size_of_a_courses_own_video(client, login, own_video_lesson):
+    login("hv.phim")
+    page = client.get(LESSON, headers={"Save-Data": "on"}).get_data(as_text=True)
+    placeholder = page.split('<figure class="video-skipped" id="video-1">')[1].split("</figure>")[0]
+    assert "<strong>Cách đặt mật khẩu</strong>" in placeholder
+    assert "video chỉ được tải khi bạn bấm xem" in placeholder
+    assert ">Xem video (khoảng 2,5 MB)</a>" in placeholder
+    before_template = page.split("<template>")[0]
+    assert "<video" not in before_template and "<video" in placeholder.split("<template>")[1]
+    client.post("/language", data={"locale": "en", "csrf_token": _token(client)})
+    english = client.get(LESSON, headers={"Save-Data": "on"}).get_data(as_text=True)
+    assert ">Watch the video (about 2.5 MB)</a>" in english
+
+
+def _token(client) -> str:
+    from tests.conftest import csrf_token
+
+    return csrf_token(client, "/")
 
 
 def _png(width: int, height: int) -> bytes:

@@ -7,6 +7,9 @@ document.addEventListener("click", (event) => {
   const template = figure && figure.querySelector("template");
   if (!template) return;
   event.preventDefault();
-  const player = template.content.cloneNode(true);
+  const player = template.content.firstElementChild.cloneNode(true);
   figure.replaceWith(player);
+  // The course's own video starts at once: the tap asked for it (YouTube's and Vimeo's
+  // players have their own play button).
+  if (player.tagName === "VIDEO") player.play().catch(() => {});
 });
