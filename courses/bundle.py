@@ -19,6 +19,7 @@ from typing import Any
 from courses.errors import N_, BundleError, Problem
 from courses.files import Limits, decode_text, read_folder, read_zip
 from courses.markdown import local_references, render
+from courses.media import MediaInfo, describe
 from courses.questions import QuestionBank, read_bank
 
 MODULE_NAME = re.compile(r"^modules/(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
@@ -82,9 +83,25 @@ class Module:
         """The module's name in the bundle ('03-cong-dich-vu-cong'), used as its category."""
         return f"{self.number:02d}-{self.slug}"
 
-    def html(self, resolve=lambda path: path, language: str = "vi") -> str:
-        """The body as sanitized HTML; `resolve` maps bundle paths (media/x.png) to URLs."""
-        return render(self.body, lambda url: resolve(_bundle_path(self.path, url) or url), language)
+    def html(
+        self,
+        resolve=lambda path: path,
+        language: str = "vi",
+        media: Mapping[str, bytes] | None = None,
+    ) -> str:
+        """The body as sanitized HTML; `resolve` maps bundle paths (media/x.png) to URLs, and
+        the files found in `media` (the bundle's) give images their width and height, videos
+        their size."""
+
+        def described(url: str) -> MediaInfo | None:
+            path = _bundle_path(self.path, url)
+            if media is None or path not in media:
+                return None
+            return describe(path, media[path])
+
+        return render(
+            self.body, lambda url: resolve(_bundle_path(self.path, url) or url), language, described
+        )
 
 
 @dataclass(frozen=True)

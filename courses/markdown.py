@@ -18,6 +18,8 @@ import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from courses.media import MediaInfo, is_video
+
 ALLOWED_TAGS = {
     "a",
     "abbr",
@@ -68,6 +70,7 @@ ALLOWED_TAGS = {
     "tr",
     "u",
     "ul",
+    "video",
 }
 ALLOWED_ATTRIBUTES = {
     "*": {"id", "title", "lang"},
@@ -75,6 +78,9 @@ ALLOWED_ATTRIBUTES = {
     "img": {"src", "alt", "width", "height", "loading"},
     # "allow" and "allowfullscreen" are not the author's to choose: see VIDEO_PERMISSIONS.
     "iframe": {"src", "width", "height"},
+    # A bundle's video (`![title](media/x.mp4)`), its size in bytes for Data Saver's button;
+    # `controls` and `preload` are not the author's to choose (set in sanitize()).
+    "video": {"src", "width", "height", "data-size"},
     "ol": {"start"},
     "th": {"colspan", "rowspan", "scope"},
     "td": {"colspan", "rowspan"},
@@ -120,27 +126,59 @@ def is_local_reference(url: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+# What is known of a bundle file, from the path written in the Markdown; None if unknown.
+Describe = Callable[[str], "MediaInfo | None"]
+
+
 class _RewriteLocal(Treeprocessor):
-    def __init__(self, md, resolve: Callable[[str], str]) -> None:
+    def __init__(self, md, resolve: Callable[[str], str], describe: Describe | None) -> None:
         super().__init__(md)
         self.resolve = resolve
+        self.describe = describe
 
     def run(self, root: ET.Element) -> None:
         for element in root.iter():
             attr = {"img": "src", "a": "href"}.get(element.tag)
-            if attr and is_local_reference(element.get(attr, "")):
-                element.set(attr, self.resolve(element.get(attr)))
+            local = bool(attr) and is_local_reference(element.get(attr, ""))
+            info = self.describe(element.get(attr)) if local and self.describe else None
+            if element.tag == "img" and local and is_video(element.get("src")):
+                _as_video(element, self.resolve(element.get("src")), info)
+                continue
             if element.tag == "img":
                 element.set("loading", "lazy")
+                # The browser reserves the image's box before it arrives (its aspect ratio,
+                # with the style sheet's max-width: 100%; height: auto).
+                if info and info.width and not element.get("width") and not element.get("height"):
+                    element.set("width", str(info.width))
+                    element.set("height", str(info.height))
+            if local:
+                element.set(attr, self.resolve(element.get(attr)))
+
+
+def _as_video(element: ET.Element, src: str, info: MediaInfo | None) -> None:
+    """`![title](media/x.mp4)`: the bundle's video in the browser's own player. It loads
+    nothing before the learner presses play (preload="none", set by sanitize())."""
+    title = element.get("alt", "").strip()
+    element.tag = "video"
+    element.attrib.clear()
+    element.set("src", src)
+    if title:
+        element.set("title", title)
+        element.text = title  # shown by a browser that cannot play it
+    if info:
+        element.set("data-size", str(info.size))
 
 
 class _LocalLinks(Extension):
-    def __init__(self, resolve: Callable[[str], str]) -> None:
+    def __init__(self, resolve: Callable[[str], str], describe: Describe | None) -> None:
         super().__init__()
         self.resolve = resolve
+        self.describe = describe
 
     def extendMarkdown(self, md) -> None:  # noqa: N802 - python-markdown's API
-        md.treeprocessors.register(_RewriteLocal(md, self.resolve), "hocvu_local_links", 5)
+        md.treeprocessors.register(
+            _RewriteLocal(md, self.resolve, self.describe), "hocvu_local_links", 5
+        )
 
 
 def _prefixed(name: str) -> str:
@@ -153,6 +191,14 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         parts = urlsplit(value)
         if parts.scheme != "https" or parts.hostname not in VIDEO_HOSTS:
             return None
+    if tag == "video" and attribute == "src":
+        # Only the course's own files: a video from elsewhere would cost the learner's data
+        # without the lesson saying how much, and tell that site who watches.
+        parts = urlsplit(value)
+        if parts.scheme or parts.netloc or value.startswith("//"):
+            return None
+    if attribute == "data-size" and not value.isdigit():
+        return None
     if attribute == "id":
         return _prefixed(value)
     if attribute == "href" and value.startswith("#") and value != "#":
@@ -183,9 +229,12 @@ def sanitize(html: str, resolve: Callable[[str], str] | None = None) -> str:
         set_tag_attribute_values={"iframe": {"allow": VIDEO_PERMISSIONS}},
         link_rel="noopener noreferrer",
     )
-    # An iframe whose src was removed is an empty box: drop it.
+    # An iframe or a video whose src was removed is an empty box: drop it.
     cleaned = re.sub(r"<iframe(?![^>]*\ssrc=)[^>]*>\s*</iframe>", "", cleaned)
+    cleaned = re.sub(r"<video(?![^>]*\ssrc=)[^>]*>[^<]*</video>", "", cleaned)
     # Added here rather than by nh3, which writes the attributes it sets in a random order.
+    # A video shows the browser's controls and loads nothing before the learner presses play.
+    cleaned = cleaned.replace("<video ", '<video controls="" preload="none" ')
     return cleaned.replace("<iframe ", '<iframe allowfullscreen="" ')
 
 
@@ -193,9 +242,13 @@ _BACKLINK_TITLES = {"vi": "Quay lại đoạn có chú thích %d", "en": "Back t
 
 
 def render(
-    text: str, resolve: Callable[[str], str] = lambda path: path, language: str = "vi"
+    text: str,
+    resolve: Callable[[str], str] = lambda path: path,
+    language: str = "vi",
+    describe: Describe | None = None,
 ) -> str:
-    """Render Markdown (NFC) to sanitized HTML; `resolve` maps bundle paths to URLs."""
+    """Render Markdown (NFC) to sanitized HTML; `resolve` maps bundle paths to URLs,
+    `describe` tells an image's width and height and a video's size (courses.media)."""
     text = unicodedata.normalize("NFC", text)
     html = markdown.markdown(
         text,
@@ -206,7 +259,7 @@ def render(
             "footnotes",
             "sane_lists",
             "toc",
-            _LocalLinks(resolve),
+            _LocalLinks(resolve, describe),
         ],
         extension_configs={
             "toc": {"slugify": slugify, "permalink": False},

@@ -133,6 +133,9 @@ class User(UserMixin, db.Model):
     issued_at: Mapped[date | None] = mapped_column(Date)
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohort.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(10))
+    # Lessons skip embedded videos until asked (lms/web/data_saver.py); None: the browser's
+    # Save-Data header decides.
+    data_saver: Mapped[bool | None] = mapped_column(Boolean)
 
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)

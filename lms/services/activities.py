@@ -9,6 +9,7 @@ service back.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -48,10 +49,13 @@ class PageKind(ActivityKind):
     name = "page"
 
     @staticmethod
-    def content(module: Module, language: str) -> dict[str, Any]:
-        """What a page activity stores: sanitized HTML and its self-check."""
+    def content(
+        module: Module, language: str, media: Mapping[str, bytes] | None = None
+    ) -> dict[str, Any]:
+        """What a page activity stores: sanitized HTML (its images sized from `media`, the
+        bundle's files) and its self-check."""
         return {
-            "html": module.html(lambda path: MEDIA_PLACEHOLDER + path, language),
+            "html": module.html(lambda path: MEDIA_PLACEHOLDER + path, language, media),
             "self_check": [
                 {
                     "text": q.text,

@@ -120,7 +120,7 @@ def create_version(
                 minutes=module.minutes,
                 min_minutes=module.min_minutes,
                 required=True,
-                content=PageKind.content(module, bundle.language),
+                content=PageKind.content(module, bundle.language, bundle.media),
             )
         )
     version.activities = activities

@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from courses.markdown import VIDEO_HOSTS
 from lms.app.extensions import db, login_manager
 from lms.app.i18n import message_text
 from lms.services.errors import DomainError, Forbidden, NotFound
@@ -59,8 +60,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def site_csp(config) -> str:
-    """The policy of the site's pages, with this site's content origin."""
-    return CSP.format(content=config["HOCVU_CONTENT_ORIGIN"])
+    """The policy of the site's pages, with this site's content origin and the video players
+    a lesson may embed (courses.markdown.VIDEO_HOSTS, the only frames its sanitizer keeps)."""
+    players = " ".join(f"https://{host}" for host in sorted(VIDEO_HOSTS))
+    return CSP.format(content=f"{config['HOCVU_CONTENT_ORIGIN']} {players}")
 
 
 # Endpoints a user who must change their password may still reach.

@@ -43,7 +43,7 @@ from lms.services import assessment, deadlines, learning, marking
 from lms.services.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.services.errors import DomainError
 from lms.services.scope import administering_unit
-from lms.web import kinds
+from lms.web import data_saver, kinds
 from lms.web.common import message_of
 from lms.web.forms import ActionForm
 
@@ -96,7 +96,22 @@ def index():
         notices=[(n, message_text(n.message, n.params)) for n in notices],
         check_in=marking.sessions_to_check_in(db.session, current_user, now),
         action_form=ActionForm(),
+        data_saver_form=data_saver.DataSaverForm(
+            formdata=None, data_saver=data_saver.choice_of(current_user)
+        ),
     )
+
+
+@bp.route("/data-saver", methods=["POST"])
+@login_required
+def set_data_saver():
+    """Keep the learner's Data Saver choice on their account."""
+    form = data_saver.DataSaverForm()
+    if form.validate_on_submit():
+        current_user.data_saver = data_saver.stored(form.data_saver.data)
+        db.session.commit()
+        flash(gettext("Your Data Saver choice is saved."), "success")
+    return redirect(url_for("learn.index", _anchor="data-saver"))
 
 
 @bp.route("/notices/<int:notice_id>/read", methods=["POST"])
@@ -250,6 +265,9 @@ def _render_activity(enrolment, current, progress, status: int = 200):
     blocker = kind_of(current).blocker(current, progress, now)
     shown = kinds.page_of(current)
     extra = shown.context(db.session, enrolment, current, now)
+    html, skipped = page_html(current, enrolment.version_id), 0
+    if data_saver.is_on(current_user, request) and not request.args.get(data_saver.SHOW_VIDEOS):
+        html, skipped = data_saver.skip_videos(html)
     page = render_template(
         shown.template,
         enrolment=enrolment,
@@ -259,7 +277,8 @@ def _render_activity(enrolment, current, progress, status: int = 200):
         previous=steps[index - 1].activity if index > 0 else None,
         following=steps[index + 1].activity if index + 1 < len(steps) else None,
         position=index + 1,
-        html=page_html(current, enrolment.version_id),
+        html=html,
+        skipped_videos=skipped,
         blocker=blocker,
         done=progress.status == ProgressStatus.DONE,
         answers=progress.data.get("self_check", {}),
@@ -267,7 +286,8 @@ def _render_activity(enrolment, current, progress, status: int = 200):
         **extra,
     )
     db.session.commit()
-    return page, status
+    # The page depends on the browser's data saving (the default of Data Saver).
+    return page, status, {"Vary": "Save-Data"}
 
 
 @bp.route("/courses/<slug>/<key>/self-check", methods=["POST"])

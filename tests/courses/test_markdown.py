@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from html.parser import HTMLParser
 
 import pytest
 
 from courses.markdown import local_references, render, sanitize, slugify
+from courses.media import MediaInfo, describe, image_size
 
 
 @pytest.mark.parametrize(
@@ -188,3 +190,82 @@ def test_in_page_links_lead_to_the_prefixed_ids():
 def test_sanitizing_rendered_html_again_changes_nothing():
     html = render(CLOBBERING)
     assert sanitize(html) == html
+
+
+def _image(kind: str, width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, kind)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "size"),
+    [
+        ("media/a.png", _image("PNG", 640, 360), (640, 360)),
+        ("media/a.jpg", _image("JPEG", 1200, 900), (1200, 900)),
+        ("media/a.webp", _image("WEBP", 48, 30), (48, 30)),
+        (
+            "media/a.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32">',
+            (64, 32),
+        ),
+        ("media/a.svg", b'<?xml version="1.0"?>\n<svg viewBox="0 0 120 80.5">', (120, 80)),
+        ("media/a.svg", b'<svg width="100%" height="100%">', None),  # no size of its own
+        ("media/a.png", b"not an image", None),
+    ],
+)
+def test_image_size_is_read_from_the_file(path, data, size):
+    assert image_size(path, data) == size
+
+
+def test_images_get_their_width_and_height_from_the_bundle():
+    """HTML's rule "map width and height to aspect-ratio": with both attributes the browser
+    reserves the image's box before the (lazy) image arrives, so the text does not jump."""
+    files = {"media/a.png": MediaInfo(2000, 640, 360)}
+    html = render(
+        "![Ảnh](media/a.png) ![Không rõ](media/b.png) ![Web](https://example.org/c.png)",
+        lambda path: f"/files/7/{path}",
+        describe=files.get,
+    )
+    assert (
+        '<img alt="Ảnh" height="360" loading="lazy" src="/files/7/media/a.png" width="640">' in html
+    )
+    assert '<img alt="Không rõ" loading="lazy" src="/files/7/media/b.png">' in html
+    assert '<img alt="Web" loading="lazy" src="https://example.org/c.png">' in html
+
+
+def test_a_bundle_video_plays_in_the_browsers_player_and_loads_nothing_before_play():
+    """`![title](media/x.mp4)` is a <video> of the bundle's file with its size (for Data
+    Saver's button); preload="none": HTML's "hint that the author does not expect the user
+    to need the media resource", so a phone downloads nothing until play is pressed."""
+    html = render(
+        "![Cách cài VNeID](media/cai-vneid.mp4)",
+        lambda path: f"/files/7/{path}",
+        describe=lambda url: describe(url, b"\0" * 12_345_678),
+    )
+    assert html == (
+        '<p><video controls="" preload="none" data-size="12345678" '
+        'src="/files/7/media/cai-vneid.mp4" title="Cách cài VNeID">Cách cài VNeID</video></p>'
+    )
+    assert sanitize(html) == html
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '<video src="https://cdn.example/x.mp4" autoplay></video>',
+        '<video src="//cdn.example/x.mp4"></video>',
+        "![x](https://cdn.example/x.mp4)",
+    ],
+)
+def test_a_video_from_another_site_is_not_played(source):
+    html = render(f"Đoạn văn.\n\n{source}\n")
+    assert "<video" not in html and "autoplay" not in html
+
+
+def test_a_videos_size_is_a_number_or_nothing():
+    html = sanitize('<video src="media/a.mp4" data-size="12 MB" onplay="x()" preload="auto">')
+    assert "data-size" not in html and "onplay" not in html
+    assert html.startswith('<video controls="" preload="none" src="media/a.mp4">')

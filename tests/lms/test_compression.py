@@ -56,3 +56,21 @@ class TestBehindACompressingProxy:
     def test_the_site_can_leave_compression_to_it(self, client):
         packed = client.get("/login", headers={"Accept-Encoding": "gzip"})
         assert "Content-Encoding" not in packed.headers
+
+
+class TestDevelopmentServer:
+    """`hocvu run` (HOCVU_ENV=development) sent static files with no-cache before issue 23:
+    a phone on mobile data fetched the style sheet and scripts again on every page."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"HOCVU_ENV": "development"}
+
+    def test_versioned_static_files_are_cached_for_a_year_too(self, app, client):
+        assert app.debug or app.config["HOCVU_ENV"] == "development"
+        page = client.get("/login").get_data(as_text=True)
+        for path in re.findall(r'(?:href|src)="(/static/[^"]+\?v=[0-9a-f]+)"', page):
+            answer = client.get(path)
+            assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable", path
+        # Without its version a URL may change content: the browser asks again.
+        assert "immutable" not in client.get("/static/css/hocvu.css").headers["Cache-Control"]

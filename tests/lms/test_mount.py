@@ -38,6 +38,11 @@ def test_mount_under_prefix_keeps_host_routes(databases, tmp_path, make, session
     page = login_page.get_data(as_text=True)
     assert 'href="/hocvu/static/css/hocvu.css?v=' in page
     assert client.get("/hocvu/static/css/hocvu.css").status_code == 200
+    # Mounted too, versioned static files are kept for a year (issue 23).
+    for path in ("css/hocvu.css", "js/hocvu.js"):
+        versioned = page.split(f"/hocvu/static/{path}?v=")[1].split('"')[0]
+        answer = client.get(f"/hocvu/static/{path}?v={versioned}")
+        assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert client.get("/hocvu/").location.startswith("/hocvu/login")
     import re
 

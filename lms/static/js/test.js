@@ -17,11 +17,20 @@
   let submitting = false;
   let inFlight = null; // the autosave being sent, stopped when the form is submitted
 
-  const show = (key) => { if (state) state.textContent = state.dataset[key] || ""; };
+  const show = (key) => {
+    if (!state) return;
+    state.textContent = state.dataset[key] || "";
+    state.classList.toggle("offline", key === "offline" || key === "offlineSubmit");
+  };
+
+  // Offline, nothing is sent: the answers wait in the page (and on the server, as last saved)
+  // and go as soon as the browser is back online.
+  const offline = () => navigator.onLine === false;
 
   async function save() {
     timer = null;
     if (submitting) return; // the submit carries every answer
+    if (offline()) { pending = true; show("offline"); return; }
     pending = false;
     show("saving");
     inFlight = new AbortController();
@@ -43,7 +52,7 @@
     } catch (error) {
       if (submitting) return;
       pending = true;
-      show("failed");
+      show(offline() ? "offline" : "failed");
     } finally {
       inFlight = null;
     }
@@ -65,6 +74,13 @@
   form.addEventListener("change", schedule);
   form.addEventListener("input", (event) => { if (event.target.type === "text") schedule(); });
   window.setInterval(() => { if (pending && !timer) save(); }, 10000);
+  window.addEventListener("offline", () => { if (!submitting) show("offline"); });
+  window.addEventListener("online", () => {
+    if (submitting) return;
+    if (form.dataset.timeUp) { form.submit(); return; }
+    if (pending && !timer) save(); else show("saved");
+  });
+  if (offline()) show("offline");
 
   const unanswered = () => Array.from(form.querySelectorAll("[data-question]")).filter((q) => {
     const inputs = q.querySelectorAll("input[type=radio], input[type=checkbox]");
@@ -76,6 +92,12 @@
 
   form.addEventListener("submit", (event) => {
     if (form.dataset.timeUp) return;
+    if (offline()) {
+      // Sent now, the answers would meet the browser's error page instead of the server.
+      event.preventDefault();
+      show("offlineSubmit");
+      return;
+    }
     const missing = unanswered();
     if (missing && !form.querySelector("input[name=confirm]")) {
       if (!window.confirm(form.dataset.unanswered.replace("{n}", missing))) {
@@ -105,11 +127,38 @@
         hidden("confirm");
         hidden("time_up");
         stopSaving();
-        form.submit();
+        // Offline, the "online" listener sends it (the server keeps the real end).
+        if (!offline()) form.submit();
+        else show("offline");
         return;
       }
       window.setTimeout(tick, 1000);
     };
     tick();
   }
+})();
+
+// The test's start page: the test needs a connection, so the start button (and the link to an
+// attempt in progress) is off while the browser is offline, with the reason next to it.
+(() => {
+  const note = document.getElementById("connection-note");
+  if (!note) return;
+  const controls = document.querySelectorAll("[data-needs-connection]");
+  const usual = note.textContent;
+  const update = () => {
+    const offline = navigator.onLine === false;
+    note.textContent = offline ? note.dataset.offline : usual;
+    note.classList.toggle("offline", offline);
+    controls.forEach((control) => {
+      if (control.tagName === "A") control.setAttribute("aria-disabled", String(offline));
+      else control.disabled = offline;
+    });
+  };
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-needs-connection]");
+    if (link && link.getAttribute("aria-disabled") === "true") event.preventDefault();
+  });
+  window.addEventListener("offline", update);
+  window.addEventListener("online", update);
+  update();
 })();
