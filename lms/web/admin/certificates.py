@@ -40,6 +40,7 @@ from lms.web.admin.base import (
     scope,
     site_admin_only,
     unit_choices,
+    unit_options,
     unit_or_404,
 )
 from lms.web.common import message_of
@@ -86,7 +87,7 @@ def certificates_index():
         "hocvu/admin/certificates.html",
         export=export,
         pagination=pagination,
-        unit_choices=unit_choices(),
+        unit_options=unit_options(unit_id),
         unit=unit_id,
         missing=issuing.missing_count(db.session) if sc.everything else 0,
         issuing=_issuing_job() if sc.everything else None,

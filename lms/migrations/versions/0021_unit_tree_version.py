@@ -1,0 +1,37 @@
+"""the unit tree's version token, for the unit menus kept by each process
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-04 22:00:00.000000
+
+Every admin list page offers the scope's units in a menu (2,000 units in a province). Each
+process keeps the menu it built for a scope while `data_version.token` of "units" stays the
+same; lms/models/versions.py renews the token in the transaction that changes a unit.
+
+"""
+
+import uuid
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    table = op.create_table(
+        "data_version",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("token", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_data_version")),
+    )
+    op.bulk_insert(table, [{"name": "units", "token": uuid.uuid4().hex}])
+
+
+def downgrade():
+    op.drop_table("data_version")
