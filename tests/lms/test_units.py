@@ -373,3 +373,30 @@ def test_unit_menus_are_kept_per_scope(app, client, login, make):
     assert client.get(f"/admin/users?unit={other.id}").status_code == 404
     chosen = client.get(f"/admin/users?unit={inside.id}").get_data(as_text=True)
     assert f'<option value="{inside.id}" selected>' in chosen
+
+
+def test_forms_offer_the_kept_unit_menu_with_their_values_chosen(client, login, make, session):
+    """A form's unit field is rendered from the kept menu (issue 24), with the blank choice
+    first and the account's unit, or every unit an admin manages, chosen."""
+    make.site_admin(username="admin")
+    root = make.unit(name="Tỉnh")
+    first, second = make.unit(root, name="Huyện Một"), make.unit(root, name="Huyện Hai")
+    admin = make.user(
+        first, roles=[(Role.UNIT_ADMIN, first), (Role.UNIT_ADMIN, second)], username="hai.huyen"
+    )
+    make.commit()
+    login("admin")
+    page = client.get(f"/admin/users/{admin.id}/edit").get_data(as_text=True)
+    unit_menu = re.search(
+        r'<select id="org_unit_id" name="org_unit_id"[^>]*>(.*?)</select>', page, re.S
+    )
+    assert [(int(i), bool(s)) for i, s, _label in OPTION.findall(unit_menu[1])] == [
+        (0, False),
+        (root.id, False),
+        (second.id, False),
+        (first.id, True),
+    ]
+    managed = re.search(r'<select [^>]*name="admin_unit_ids"[^>]*>(.*?)</select>', page, re.S)
+    assert "multiple" in managed[0].split(">")[0]
+    chosen = {int(i) for i, s, _label in OPTION.findall(managed[1]) if s}
+    assert chosen == {first.id, second.id}

@@ -20,6 +20,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import func, select
+from wtforms import SelectMultipleField
 
 from lms.app.extensions import db
 from lms.models import (
@@ -34,6 +35,7 @@ from lms.services import (
     units,
 )
 from lms.services.scope import Scope, get_unit, get_user
+from lms.web.forms import MenuSelect, choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -125,6 +127,16 @@ def unit_menu() -> UnitMenu:
 def unit_choices(blank: str | None = None) -> list[tuple[int, str]]:
     """Units of the scope as (id, indented name), in tree order."""
     return ([(0, blank)] if blank is not None else []) + unit_menu().choices
+
+
+def unit_field(field, blank: str | None = None) -> None:
+    """Offer the scope's units in a form's select field (`blank` first when given), rendered
+    from the menu the process keeps."""
+    menu = unit_menu()
+    field.choices = choices(unit_choices(blank))
+    field.widget = MenuSelect(
+        menu.options, len(menu.choices), multiple=isinstance(field, SelectMultipleField)
+    )
 
 
 def unit_options(selected: int | None = None) -> Markup:

@@ -53,7 +53,7 @@ from lms.web.admin.base import (
     published_courses,
     scope,
     tz,
-    unit_choices,
+    unit_field,
     unit_options,
     unit_or_404,
     user_or_404,
@@ -149,9 +149,9 @@ def users_export():
 
 
 def _fill_user_form(form: UserForm) -> None:
-    form.org_unit_id.choices = choices(unit_choices(blank=gettext("(no unit)")))
+    unit_field(form.org_unit_id, blank=gettext("(no unit)"))
     form.cohort_id.choices = choices(cohort_choices())
-    form.admin_unit_ids.choices = choices(unit_choices())
+    unit_field(form.admin_unit_ids)
     if not scope().everything:
         form.roles.choices = choices(
             (r.value, label)
