@@ -49,8 +49,10 @@ from lms.models.teams import (
     SupportContact,
     SupportTeam,
 )
+from lms.models.versions import DataVersion
 
 __all__ = [
+    "DataVersion",
     "ALL_BATCHES",
     "NO_BATCH",
     "Report",

@@ -33,7 +33,7 @@ class Certificate(db.Model):
     learner_name: Mapped[str] = mapped_column(String(120))
     course_title: Mapped[str] = mapped_column(String(200))
     score: Mapped[float | None] = mapped_column(Float)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     files_path: Mapped[str] = mapped_column(String(300))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import String, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from lms.services.scope import Scope
 from lms.services.text import clean_unit_code, clean_unit_name, fold
 
 MAX_DEPTH = 8
+T = TypeVar("T")
 
 
 def _check_code_free(session: Session, parent: OrgUnit | None, code: str, exclude: int | None):
@@ -329,23 +331,51 @@ def unit_tree(session: Session, scope: Scope, with_counts: bool = True) -> list[
                 .group_by(User.org_unit_id)
             ).all()
         )
-    by_parent: dict[int | None, list[OrgUnit]] = {}
-    ids = {u.id for u in units}
+    children: dict[int, int] = {}
     for unit in units:
-        key = unit.parent_id if unit.parent_id in ids else None
-        by_parent.setdefault(key, []).append(unit)
+        if unit.parent_id is not None:
+            children[unit.parent_id] = children.get(unit.parent_id, 0) + 1
+    return [
+        UnitRow(unit, level, counts.get(unit.id, 0), children.get(unit.id, 0))
+        for unit, level in _tree_order(units, lambda u: (u.id, u.parent_id, u.name))
+    ]
+
+
+def unit_options(session: Session, scope: Scope) -> list[tuple[int, str]]:
+    """The scope's units as (id, name indented by its level) in tree order, for a menu.
+
+    Read as plain rows: building 2,000 OrgUnit objects took a third of a learner list's time.
+    """
+    rows = session.execute(
+        select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name).where(scope.unit_filter())
+    ).all()
+    return [
+        (row.id, "\u2003" * level + row.name)
+        for row, level in _tree_order(rows, lambda r: (r.id, r.parent_id, r.name))
+    ]
+
+
+def _tree_order(items: list[T], key) -> list[tuple[T, int]]:
+    """`items` (units, each giving (id, parent id, name) through `key`) in tree order, each
+    with its level: parents before children, siblings by name; a unit whose parent is not
+    among them (the root of a unit admin's subtree) is at level 0."""
+    ids = {key(item)[0] for item in items}
+    by_parent: dict[int | None, list[tuple[str, int, T]]] = {}
+    for item in items:
+        unit_id, parent_id, name = key(item)
+        parent = parent_id if parent_id in ids else None
+        by_parent.setdefault(parent, []).append((name.casefold(), unit_id, item))
     for siblings in by_parent.values():
-        siblings.sort(key=lambda u: (u.name.casefold(), u.id))
-    rows: list[UnitRow] = []
+        siblings.sort(key=lambda s: (s[0], s[1]))
+    ordered: list[tuple[T, int]] = []
 
     def walk(parent_id: int | None, level: int) -> None:
-        for unit in by_parent.get(parent_id, []):
-            children = by_parent.get(unit.id, [])
-            rows.append(UnitRow(unit, level, counts.get(unit.id, 0), len(children)))
-            walk(unit.id, level + 1)
+        for _folded, unit_id, item in by_parent.get(parent_id, ()):
+            ordered.append((item, level))
+            walk(unit_id, level + 1)
 
     walk(None, 0)
-    return rows
+    return ordered
 
 
 def unit_label(unit: OrgUnit, ancestors: dict[int, OrgUnit]) -> str:

@@ -10,6 +10,7 @@ from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateField,
@@ -26,6 +27,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields.choices import Choice
 from wtforms.fields.core import Field
 from wtforms.validators import (
     DataRequired,
@@ -46,6 +48,44 @@ from lms.services.text import MAX_FULL_NAME, MAX_UNIT_NAME, clean_text, nfc
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms options."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class MenuSelect(widgets.Select):
+    """A <select> whose last `count` options are prebuilt markup: the unit menu each process
+    keeps (lms/web/admin/base.py). WTForms renders an option in ~10 µs: 20 ms for a
+    province's 2,000 units, in every form that offers them."""
+
+    def __init__(self, options: Markup, count: int, multiple: bool = False) -> None:
+        super().__init__(multiple=multiple)
+        self.options, self.count = options, count
+
+    def __call__(self, field, **kwargs) -> Markup:
+        kwargs.setdefault("id", field.id)
+        if self.multiple:
+            kwargs["multiple"] = True
+        flags = getattr(field, "flags", {})
+        for name in self.validation_attrs:
+            if name not in kwargs and getattr(flags, name, False):
+                kwargs[name] = True
+        chosen = set(field.data or ()) if self.multiple else {field.data}
+        # html_params escapes every value it writes.
+        html = [Markup(f"<select {widgets.html_params(name=field.name, **kwargs)}>")]  # noqa: S704
+        for choice in field.choices[: len(field.choices) - self.count]:  # a blank choice
+            selected = field.coerce(choice.value) in chosen
+            html.append(
+                self.render_option(Choice(choice.value, choice.label, selected, choice.render_kw))
+            )
+        options = self.options
+        for value in chosen:
+            if isinstance(value, int) and value:
+                options = options.replace(
+                    Markup('<option value="{}">').format(value),
+                    Markup('<option value="{}" selected>').format(value),
+                    1,
+                )
+        html.append(options)
+        html.append(Markup("</select>"))
+        return Markup("").join(html)
 
 
 def _nfc_strip(value):

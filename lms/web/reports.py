@@ -39,7 +39,7 @@ from lms.web.admin.base import (
     me,
     page_args,
     scope,
-    unit_choices,
+    unit_field,
     unit_or_404,
 )
 from lms.web.common import message_of
@@ -372,8 +372,7 @@ def _team_table(sc, overview: reports.Overview, unit: OrgUnit | None, course: Co
 
 
 def _fill_report_form(form: ReportForm, courses: list[Course]) -> None:
-    blank = [(0, gettext("(the whole site)"))] if scope().everything else []
-    form.unit_id.choices = choices(blank + unit_choices())
+    unit_field(form.unit_id, blank=gettext("(the whole site)") if scope().everything else None)
     form.course_id.choices = choices((c.id, c.title) for c in courses)
 
 

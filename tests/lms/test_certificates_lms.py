@@ -185,6 +185,30 @@ def test_unit_admin_of_another_unit_cannot_touch_it(client, completed, make, app
     assert completed.serial not in client.get("/admin/certificates").get_data(as_text=True)
 
 
+def test_certificate_list_is_filtered_by_the_scope_and_the_unit(client, completed, make, session):
+    """The list keeps to the admin's units and to the unit chosen with its sub-units (the
+    query asks for the learners of a set of units since issue 24)."""
+    unit = session.get(type(completed.user.org_unit), completed.user.org_unit_id)
+    sub, elsewhere = make.unit(unit, name="Tổ công đoàn"), make.unit(name="Đơn vị khác")
+    make.unit_admin(unit, username="qt.don.vi")
+    make.site_admin(username="qt.trang")
+    make.commit()
+    LoggedIn(client)("qt.don.vi")
+    assert completed.serial in client.get("/admin/certificates").get_data(as_text=True)
+    assert client.get(f"/admin/certificates?unit={elsewhere.id}").status_code == 404
+    assert completed.serial not in client.get(f"/admin/certificates?unit={sub.id}").get_data(
+        as_text=True
+    )
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/certificates")})
+    LoggedIn(client)("qt.trang")
+    listed = client.get(f"/admin/certificates?unit={unit.id}").get_data(as_text=True)
+    assert completed.serial in listed and "1 giấy chứng nhận" in listed
+    assert f'<option value="{unit.id}" selected>' in listed
+    assert completed.serial not in client.get(f"/admin/certificates?unit={elsewhere.id}").get_data(
+        as_text=True
+    )
+
+
 def test_certificates_of_a_unit_as_one_zip(client, login, post, completed, make, app, session):
     import zipfile
 

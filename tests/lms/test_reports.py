@@ -195,6 +195,34 @@ def test_totals_equal_what_the_database_holds(org, session):
     assert empty.total.issued == 0 and empty.total.rate is None and empty.rows == []
 
 
+def test_dashboard_from_the_snapshot_shows_what_a_live_count_shows(org, session):
+    """The dashboard reads only the viewed unit and its rows since issue 24 (not the whole
+    subtree): its rows, their sub-unit counts and figures stay those of a count made now, for
+    a site admin and for an admin of a district, one of its units (inside it) and a sector."""
+    course_id = org.version.course_id
+    snapshot = reports.refresh(session, course_id)
+    scopes = (
+        Scope(everything=True, paths=()),
+        Scope(everything=False, paths=tuple(sorted((org.d1.path, org.g1.path, org.d2.path)))),
+    )
+    for scope in scopes:
+        for unit in (None, org.d1, org.d2, org.g1, org.empty):
+            if unit is None or scope.covers_unit(unit):
+                shown = reports.dashboard(session, scope, snapshot, unit)
+                live = reports.overview(session, scope, reports.Filters(course_id), unit)
+
+                def rows(view):
+                    return [(r.id, r.child_count, r.total.as_dict()) for r in view.rows]
+
+                assert rows(shown) == rows(live), (scope, unit)
+                assert shown.total == live.total
+    roots = reports.dashboard(session, scopes[1], snapshot, None).rows
+    assert [(r.name, r.child_count) for r in roots] == [
+        ("Công đoàn ngành Than", 1),
+        ("LĐLĐ thành phố Hạ Long", 3),
+    ]
+
+
 def test_completions_per_day_count_local_days(org, session):
     course_id = org.version.course_id
     everything = Scope(everything=True, paths=())

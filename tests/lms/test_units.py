@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import re
+from contextlib import contextmanager
 
+import pytest
+from sqlalchemy import event, select
+
+from lms.app.extensions import db
 from lms.models import AuditEvent, OrgUnit, Role, UnitKind
 from lms.services import units
 from lms.services.errors import DomainError, Forbidden
 from lms.services.scope import Scope
+from tests.conftest import csrf_token
 
 
 @pytest.fixture
@@ -264,3 +269,134 @@ def test_empty_tree_has_an_empty_state(client, login, make, admin):
     make.commit()
     login("admin")
     assert "Chưa có đơn vị nào." in client.get("/admin/units").get_data(as_text=True)
+
+
+# --- the unit menus of the admin pages ----------------------------------------------------
+
+MENU = re.compile(r'<select id="unit" name="unit">(.*?)</select>', re.S)
+OPTION = re.compile(r'<option value="(\d+)"( selected)?>([^<]*)</option>')
+
+
+def _menu(client, path: str = "/admin/users") -> list[tuple[int, str]]:
+    """The units the learner list's unit menu offers: (id, label as shown)."""
+    page = client.get(path).get_data(as_text=True)
+    return [(int(i), label) for i, _selected, label in OPTION.findall(MENU.search(page)[1])]
+
+
+@contextmanager
+def _statements(app):
+    """The SQL statements run inside the block."""
+    found: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        found.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _reads_the_units(statements: list[str]) -> bool:
+    return any("org_unit.parent_id, org_unit.name" in s for s in statements)
+
+
+def test_unit_menu_is_built_once_and_follows_every_change(
+    app, client, login, post, make, session, admin
+):
+    """The menu of 2,000 units is kept between requests (issue 24), yet a unit added, renamed,
+    moved or deleted shows at once, whichever way it was changed: a page, a service in
+    another session, a bulk statement of an import."""
+    root = make.unit(name="Liên đoàn Lao động tỉnh Quảng Ninh", code="QN")
+    district = make.unit(root, name="LĐLĐ huyện Vân Đồn", code="VD")
+    make.commit()
+    login("admin")
+    assert _menu(client) == [
+        (root.id, "Liên đoàn Lao động tỉnh Quảng Ninh"),
+        (district.id, "\u2003LĐLĐ huyện Vân Đồn"),
+    ]
+    with _statements(app) as statements:
+        assert len(_menu(client)) == 2
+    assert not _reads_the_units(statements)
+
+    # Added through the page.
+    added = post(
+        f"/admin/units/new?parent={district.id}",
+        {"code": "A", "name": "CĐCS Cảng Cái Rồng", "kind": "grassroots"},
+    )
+    assert added.status_code == 302
+    session.rollback()
+    added = session.scalar(select(OrgUnit).where(OrgUnit.code == "A"))
+    assert (added.id, "\u2003\u2003CĐCS Cảng Cái Rồng") in _menu(client)
+    # Renamed through the page.
+    renamed = {"code": "A", "name": "CĐCS Cảng Vân Đồn", "kind": "other"}
+    assert post(f"/admin/units/{added.id}/edit", renamed).status_code == 302
+    labels = [label for _i, label in _menu(client)]
+    assert (
+        "\u2003\u2003CĐCS Cảng Vân Đồn" in labels and "\u2003\u2003CĐCS Cảng Cái Rồng" not in labels
+    )
+    # Moved through the page: one level up, under the province.
+    assert post(f"/admin/units/{added.id}/move", {"parent_id": root.id}).status_code == 302
+    assert (added.id, "\u2003CĐCS Cảng Vân Đồn") in _menu(client)
+    # Renamed by another process (here the test's own session).
+    session.rollback()
+    session.get(OrgUnit, district.id).name = "LĐLĐ huyện Vân Đồn mới"
+    session.commit()
+    assert (district.id, "\u2003LĐLĐ huyện Vân Đồn mới") in _menu(client)
+    # Added by an import's bulk statements.
+    units.add_tree(session, session.get(type(admin), admin.id), [(root, ("CĐCS Bưu điện",))])
+    session.commit()
+    assert "\u2003CĐCS Bưu điện" in [label for _i, label in _menu(client)]
+    # Deleted through the page.
+    deleted = post(f"/admin/units/{added.id}/delete", form_page="/admin/units")
+    assert deleted.status_code == 302
+    assert added.id not in [i for i, _label in _menu(client)]
+
+
+def test_unit_menus_are_kept_per_scope(app, client, login, make):
+    """A unit admin's menu holds their subtree only, even right after a site admin's menu of
+    every unit was built and kept (issue 24: scoped rights on every query)."""
+    make.site_admin(username="admin")
+    root = make.unit(name="Tỉnh")
+    mine, other = make.unit(root, name="Huyện của tôi"), make.unit(root, name="Huyện khác")
+    inside = make.unit(mine, name="CĐCS bên trong")
+    make.unit_admin(mine, username="district")
+    make.commit()
+    login("admin")
+    assert len(_menu(client)) == 4
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/users")})
+    login("district")
+    assert _menu(client) == [(mine.id, "Huyện của tôi"), (inside.id, "\u2003CĐCS bên trong")]
+    assert client.get(f"/admin/users?unit={other.id}").status_code == 404
+    chosen = client.get(f"/admin/users?unit={inside.id}").get_data(as_text=True)
+    assert f'<option value="{inside.id}" selected>' in chosen
+
+
+def test_forms_offer_the_kept_unit_menu_with_their_values_chosen(client, login, make, session):
+    """A form's unit field is rendered from the kept menu (issue 24), with the blank choice
+    first and the account's unit, or every unit an admin manages, chosen."""
+    make.site_admin(username="admin")
+    root = make.unit(name="Tỉnh")
+    first, second = make.unit(root, name="Huyện Một"), make.unit(root, name="Huyện Hai")
+    admin = make.user(
+        first, roles=[(Role.UNIT_ADMIN, first), (Role.UNIT_ADMIN, second)], username="hai.huyen"
+    )
+    make.commit()
+    login("admin")
+    page = client.get(f"/admin/users/{admin.id}/edit").get_data(as_text=True)
+    unit_menu = re.search(
+        r'<select id="org_unit_id" name="org_unit_id"[^>]*>(.*?)</select>', page, re.S
+    )
+    assert [(int(i), bool(s)) for i, s, _label in OPTION.findall(unit_menu[1])] == [
+        (0, False),
+        (root.id, False),
+        (second.id, False),
+        (first.id, True),
+    ]
+    managed = re.search(r'<select [^>]*name="admin_unit_ids"[^>]*>(.*?)</select>', page, re.S)
+    assert "multiple" in managed[0].split(">")[0]
+    chosen = {int(i) for i, s, _label in OPTION.findall(managed[1]) if s}
+    assert chosen == {first.id, second.id}

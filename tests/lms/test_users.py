@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from werkzeug.security import check_password_hash
 
-from lms.models import AuditEvent, Role, RoleAssignment, User
+from lms.app.extensions import db
+from lms.models import AuditEvent, Cohort, Role, RoleAssignment, User
 from lms.services import accounts
 from lms.services.errors import DomainError
 from tests.conftest import LoggedIn, csrf_token
@@ -390,3 +391,42 @@ def test_users_list_is_in_vietnamese_order_and_search_ignores_accents(client, lo
     assert positions == sorted(positions)
     found = client.get("/admin/users?q=do thi lan").get_data(as_text=True)
     assert "Đỗ Thị Lan" in found and "Bùi Thị Hoa" not in found
+
+
+def _statements_of(app, client, path: str) -> tuple[list[str], str]:
+    """The SQL statements a GET of `path` runs, and the page."""
+    found = []
+
+    def note(*_args):
+        found.append(_args[2])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        page = client.get(path).get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return found, page
+
+
+def test_learner_list_queries_do_not_grow_with_its_rows(client, login, make, admin, app):
+    """The list shows each learner's unit and batch without a query per row (issue 24: a
+    district's list ran one lazy load per unit on the page)."""
+    root = make.unit(name="Tỉnh")
+    few, many = make.unit(root, name="Huyện ít"), make.unit(root, name="Huyện nhiều")
+    alone = make.unit(few, name="CĐCS số 0")
+    make.learner(alone, full_name="Học viên Ít").cohort = Cohort(name="Đợt A", org_unit=alone)
+    for i in range(12):
+        unit = make.unit(many, name=f"CĐCS Nhiều {i:02d}")
+        learner = make.learner(unit, full_name=f"Học viên Nhiều {i:02d}")
+        learner.cohort = Cohort(name=f"Đợt {i:02d}", org_unit=unit)
+    make.commit()
+    login("admin")
+    client.get("/admin/users")  # the unit menu is built once per process
+    one, _page = _statements_of(app, client, f"/admin/users?unit={few.id}")
+    twelve, page = _statements_of(app, client, f"/admin/users?unit={many.id}")
+    assert "12 tài khoản" in page
+    for i in range(12):
+        assert f"CĐCS Nhiều {i:02d}" in page and f"Đợt {i:02d}" in page
+    assert len(twelve) == len(one), "\n".join(twelve)

@@ -22,7 +22,7 @@ from lms.models import (
 from lms.services import attendance
 from lms.services.clock import DEFAULT_TIMEZONE
 from lms.services.deadlines import local_today
-from lms.services.reports.figures import Period, ancestors, subtree_filter, units_in_view
+from lms.services.reports.figures import Period, ancestors, rows_in_view, subtree_filter
 from lms.services.scope import Scope
 
 
@@ -81,7 +81,7 @@ def class_figures(
     """The subtree's totals and one row per unit of the view (the viewed unit's children, or
     the scope's top units). Sessions count once held (started before `now`) and, with a
     period, when held in it; completions when recorded in it."""
-    units = units_in_view(session, scope, unit)
+    units = rows_in_view(session, scope, unit)
     if unit is not None:
         row_ids = [u.id for u in units.values() if u.parent_id == unit.id]
     else:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -238,6 +239,28 @@ def units_in_view(session: Session, scope: Scope, unit: OrgUnit | None) -> dict[
         parent = units.get(figures.parent_id) if figures.parent_id else None
         if parent is not None:
             parent.child_count += 1
+    return units
+
+
+def rows_in_view(session: Session, scope: Scope, unit: OrgUnit | None) -> dict[int, UnitFigures]:
+    """The viewed unit and the rows shown under it (its children, or the scope's top units),
+    each with its number of children: what a page reading the snapshot needs, without the
+    whole subtree (2,000 units for a province, read three times a dashboard)."""
+    if unit is not None:
+        where = or_(OrgUnit.id == unit.id, OrgUnit.parent_id == unit.id)
+    elif scope.everything:
+        where = OrgUnit.parent_id.is_(None)
+    else:  # the roots of the admin's subtrees (one inside another is no row: assemble())
+        where = OrgUnit.path.in_(scope.paths)
+    stmt = select(
+        OrgUnit.id, OrgUnit.parent_id, OrgUnit.name, OrgUnit.code, OrgUnit.path, OrgUnit.depth
+    ).where(where, scope.unit_filter())
+    units = {row.id: UnitFigures(*row) for row in session.execute(stmt)}
+    children = select(OrgUnit.parent_id, func.count()).group_by(OrgUnit.parent_id)
+    for start in range(0, len(units), 900):  # SQLite's parameter limit
+        ids = list(units)[start : start + 900]
+        for parent_id, count in session.execute(children.where(OrgUnit.parent_id.in_(ids))):
+            units[parent_id].child_count = count
     return units
 
 

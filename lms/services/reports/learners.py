@@ -79,9 +79,12 @@ def learner_query(
 ) -> Select:
     """Accounts of the scope matching the filters, sorted (a SELECT of User)."""
     now = now or utcnow()
-    stmt = select(User).outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
-    if not scope.everything:
-        stmt = stmt.where(scope.user_filter())
+    stmt = select(User)
+    # The scope and the chosen unit as the list of the unit ids they cover, read first: the
+    # databases then find a district's 3,000 learners through the index on the account's unit
+    # (a join on the path let SQLite walk all 122,000 accounts for a count; given a subquery,
+    # PostgreSQL cannot tell how many accounts it holds and reads them all).
+    in_units = [] if scope.everything else [scope.unit_filter()]
     if f.q:
         folded = fold(f.q)
         stmt = stmt.where(
@@ -96,7 +99,10 @@ def learner_query(
         unit = session.get(OrgUnit, f.unit_id)
         if unit is None or not scope.covers_unit(unit):
             raise NotFound(N_("This unit does not exist or is outside the units you manage."))
-        stmt = stmt.where(OrgUnit.path.startswith(unit.path, autoescape=True))
+        in_units.append(OrgUnit.path.startswith(unit.path, autoescape=True))
+    if in_units:
+        unit_ids = session.scalars(select(OrgUnit.id).where(*in_units)).all()
+        stmt = stmt.where(User.org_unit_id.in_(unit_ids))
     if f.cohort_id:
         stmt = stmt.where(User.cohort_id == f.cohort_id)
     if f.role in {r.value for r in Role}:
@@ -147,6 +153,8 @@ def _sorted(stmt: Select, f: LearnerFilter) -> Select:
             .where(Enrolment.user_id == User.id, Enrolment.course_id == f.course_id)
             .scalar_subquery()
         )
+    if f.sort == "unit":
+        stmt = stmt.outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
     key = {
         "unit": OrgUnit.name,
         "issued": User.issued_at,

@@ -41,6 +41,7 @@ from lms.services.reports.figures import (
     learner_filters,
     learner_ids,
     roll_up_counts,
+    rows_in_view,
     subtree_filter,
     units_in_view,
 )
@@ -149,7 +150,7 @@ def dashboard(
 ) -> Overview:
     """The snapshot's figures for a subtree (or the scope): a handful of indexed rows."""
     check_unit(scope, unit)
-    units = units_in_view(session, scope, unit)
+    units = rows_in_view(session, scope, unit)
     if unit is not None:
         heads = [unit.id] + [u.id for u in units.values() if u.parent_id == unit.id]
     else:
@@ -179,7 +180,7 @@ def daily_from_snapshot(
     if unit is not None:
         heads = [unit.id]
     else:
-        units = units_in_view(session, scope, None)
+        units = rows_in_view(session, scope, None)
         heads = [u.id for u in units.values() if u.parent_id not in units]
     found: dict[date, int] = {}
     stmt = (

@@ -4,17 +4,23 @@ scope (checked on every query), and the lookups that answer 404 outside it."""
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     request,
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import func, select
+from wtforms import SelectMultipleField
 
 from lms.app.extensions import db
 from lms.models import (
@@ -22,12 +28,14 @@ from lms.models import (
     Course,
     OrgUnit,
     User,
+    versions,
 )
 from lms.services import (
     cohorts,
     units,
 )
 from lms.services.scope import Scope, get_unit, get_user
+from lms.web.forms import MenuSelect, choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -67,12 +75,81 @@ def user_or_404(user_id: int) -> User:
     return user
 
 
+@dataclass(frozen=True)
+class UnitMenu:
+    """The units of one scope for a menu: (id, indented name) pairs and their <option>s."""
+
+    choices: list[tuple[int, str]]
+    options: Markup
+
+
+class _UnitMenus:
+    """The unit menus this process built, by scope, each with the unit tree's token it was
+    built under (lms/models/versions.py): a menu is used again only while the database still
+    holds that token, so a unit added, renamed, moved or deleted by any process shows at once.
+    """
+
+    SIZE = 256  # scopes; a menu of a whole province is ~150 kB
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._menus: OrderedDict[Scope, tuple[str, UnitMenu]] = OrderedDict()
+
+    def get(self, sc: Scope) -> UnitMenu:
+        # The token first, then the units: a unit changed in between makes the menu newer
+        # than its token (built again next time), never older.
+        token = versions.current_token(db.session)
+        with self._lock:
+            found = self._menus.get(sc)
+            if found is not None and token is not None and found[0] == token:
+                self._menus.move_to_end(sc)
+                return found[1]
+        pairs = units.unit_options(db.session, sc)
+        option = Markup('<option value="{}">{}</option>')
+        menu = UnitMenu(pairs, Markup("").join(option.format(i, label) for i, label in pairs))
+        if token is not None:
+            with self._lock:
+                self._menus[sc] = (token, menu)
+                self._menus.move_to_end(sc)
+                while len(self._menus) > self.SIZE:
+                    self._menus.popitem(last=False)
+        return menu
+
+
+def unit_menu() -> UnitMenu:
+    """The admin's units for a menu (built once per process and unit tree, once a request)."""
+    if "unit_menu" not in g:
+        menus = current_app.extensions.setdefault("hocvu.unit_menus", _UnitMenus())
+        g.unit_menu = menus.get(scope())
+    return g.unit_menu
+
+
 def unit_choices(blank: str | None = None) -> list[tuple[int, str]]:
     """Units of the scope as (id, indented name), in tree order."""
-    rows = units.unit_tree(db.session, scope(), with_counts=False)
-    choices = [(0, blank)] if blank is not None else []
-    choices += [(r.unit.id, "\u2003" * r.level + r.unit.name) for r in rows]
-    return choices
+    return ([(0, blank)] if blank is not None else []) + unit_menu().choices
+
+
+def unit_field(field, blank: str | None = None) -> None:
+    """Offer the scope's units in a form's select field (`blank` first when given), rendered
+    from the menu the process keeps."""
+    menu = unit_menu()
+    field.choices = choices(unit_choices(blank))
+    field.widget = MenuSelect(
+        menu.options, len(menu.choices), multiple=isinstance(field, SelectMultipleField)
+    )
+
+
+def unit_options(selected: int | None = None) -> Markup:
+    """The <option>s of the scope's units, `selected` chosen: a menu of 2,000 units without
+    2,000 turns of a template loop."""
+    options = unit_menu().options
+    if selected:
+        options = options.replace(
+            Markup('<option value="{}">').format(int(selected)),
+            Markup('<option value="{}" selected>').format(int(selected)),
+            1,
+        )
+    return options
 
 
 MAX_PAGE = 100_000
@@ -109,10 +186,17 @@ def cohort_or_404(cohort_id: int) -> Cohort:
 
 def cohort_choices() -> list[tuple[int, str]]:
     sc = scope()
-    stmt = select(Cohort).join(OrgUnit, Cohort.org_unit_id == OrgUnit.id).where(sc.unit_filter())
+    # Plain rows: not one load of a batch's unit per batch.
+    stmt = (
+        select(Cohort.id, Cohort.name, OrgUnit.name)
+        .join(OrgUnit, Cohort.org_unit_id == OrgUnit.id)
+        .where(sc.unit_filter())
+    )
     return [(0, gettext("(no batch)"))] + [
-        (c.id, f"{c.name} – {c.org_unit.name}")
-        for c in db.session.scalars(stmt.order_by(Cohort.created_at.desc()))
+        (cohort_id, f"{name} – {unit_name}")
+        for cohort_id, name, unit_name in db.session.execute(
+            stmt.order_by(Cohort.created_at.desc(), Cohort.id.desc())
+        )
     ]
 
 

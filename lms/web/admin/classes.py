@@ -39,7 +39,7 @@ from lms.web.admin.base import (
     published_courses,
     scope,
     tz,
-    unit_choices,
+    unit_field,
     unit_or_404,
 )
 from lms.web.classes import sheet_download
@@ -140,7 +140,7 @@ def class_edit(class_id: int | None = None):
     training_class = _class_or_404(class_id) if class_id else None
     form = ClassForm(obj=training_class)
     form.course_id.choices = choices((c.id, c.title) for c in published_courses())
-    form.org_unit_id.choices = choices(unit_choices())
+    unit_field(form.org_unit_id)
     if form.validate_on_submit():
         course = db.session.get(Course, form.course_id.data)
         try:
@@ -185,7 +185,7 @@ def class_edit(class_id: int | None = None):
 def _class_page(training_class: TrainingClass, status: int = 200, **forms):
     people = PeopleForm(prefix="members")
     people.cohort_id.choices = choices(cohort_choices())
-    people.unit_id.choices = choices(unit_choices(blank=gettext("(choose a unit)")))
+    unit_field(people.unit_id, blank=gettext("(choose a unit)"))
     trainers = PeopleForm(prefix="trainers")
     if "trainers" not in forms:
         trainers.usernames.data = "\n".join(u.username for u in training_class.trainers)
@@ -260,7 +260,7 @@ def class_trainers(class_id: int):
     training_class = _class_or_404(class_id)
     form = PeopleForm(prefix="trainers")
     form.cohort_id.choices = choices(cohort_choices())
-    form.unit_id.choices = choices(unit_choices(blank=""))
+    unit_field(form.unit_id, blank="")
     if form.validate_on_submit():
         users, unknown = named_users(form.usernames.data)
         if unknown:
@@ -283,7 +283,7 @@ def class_members(class_id: int):
     training_class = _class_or_404(class_id)
     form = PeopleForm(prefix="members")
     form.cohort_id.choices = choices(cohort_choices())
-    form.unit_id.choices = choices(unit_choices(blank=gettext("(choose a unit)")))
+    unit_field(form.unit_id, blank=gettext("(choose a unit)"))
     if form.validate_on_submit():
         users, unknown = named_users(form.usernames.data)
         if form.unit_id.data:

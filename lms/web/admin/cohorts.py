@@ -43,7 +43,7 @@ from lms.web.admin.base import (
     published_courses,
     scope,
     tz,
-    unit_choices,
+    unit_field,
     unit_or_404,
     user_or_404,
 )
@@ -387,7 +387,7 @@ def cohort_edit(cohort_id: int | None = None):
     once; the work on its members (enrolling, due dates) is a job whose progress is shown."""
     cohort = cohort_or_404(cohort_id) if cohort_id else None
     form = CohortForm(obj=cohort)
-    form.org_unit_id.choices = choices(unit_choices())
+    unit_field(form.org_unit_id)
     form.course_ids.choices = choices((c.id, c.title) for c in published_courses())
     if request.method == "GET" and cohort is not None:
         form.course_ids.data = [c.id for c in cohort.courses]
@@ -457,7 +457,7 @@ def cohort_issue_date(cohort_id: int):
                 db.session.commit()
                 return _start_member_job(cohort, day)
     form = CohortForm(obj=cohort, formdata=None)
-    form.org_unit_id.choices = choices(unit_choices())
+    unit_field(form.org_unit_id)
     form.course_ids.choices = choices((c.id, c.title) for c in published_courses())
     form.course_ids.data = [c.id for c in cohort.courses]
     return _cohort_page(form, cohort, issue_form, status=422)

@@ -24,7 +24,7 @@ from lms.web.admin.base import (
     page_args,
     scope,
     tz,
-    unit_choices,
+    unit_field,
     unit_or_404,
 )
 from lms.web.common import message_of
@@ -103,7 +103,7 @@ def team_edit(team_id: int | None = None):
     """Create or change a team: name, unit, members by username, batches."""
     team = _team_or_404(team_id) if team_id else None
     form = TeamForm(obj=team)
-    form.org_unit_id.choices = choices(unit_choices())
+    unit_field(form.org_unit_id)
     form.cohort_ids.choices = choices(c for c in cohort_choices() if c[0])
     if team is not None and not form.is_submitted():
         form.members.data = "\n".join(u.username for u in team.members)

@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_babel import gettext
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from lms import jobs
 from lms.app.extensions import db
@@ -27,6 +28,7 @@ from lms.models import (
     Reminder,
     Role,
     TestAttempt,
+    User,
     utcnow,
 )
 from lms.services import (
@@ -51,7 +53,8 @@ from lms.web.admin.base import (
     published_courses,
     scope,
     tz,
-    unit_choices,
+    unit_field,
+    unit_options,
     unit_or_404,
     user_or_404,
 )
@@ -100,8 +103,12 @@ def users_index():
     sc = scope()
     chosen = _learner_filter()
     page, per_page = page_args()
+    # The page's units and batches in two queries, not one lazy load per row.
+    listed = reports.learner_query(db.session, sc, chosen).options(
+        selectinload(User.org_unit), selectinload(User.cohort)
+    )
     pagination = db.paginate(
-        reports.learner_query(db.session, sc, chosen),
+        listed,
         page=page,
         per_page=per_page,
         error_out=False,
@@ -111,7 +118,7 @@ def users_index():
         "hocvu/admin/users.html",
         pagination=pagination,
         states=states,
-        unit_choices=unit_choices(),
+        unit_options=unit_options(chosen.unit_id),
         cohort_choices=[(i, label) for i, label in cohort_choices() if i],
         course_choices=[(c.id, c.title) for c in published_courses()],
         role_labels=ROLE_LABELS,
@@ -142,9 +149,9 @@ def users_export():
 
 
 def _fill_user_form(form: UserForm) -> None:
-    form.org_unit_id.choices = choices(unit_choices(blank=gettext("(no unit)")))
+    unit_field(form.org_unit_id, blank=gettext("(no unit)"))
     form.cohort_id.choices = choices(cohort_choices())
-    form.admin_unit_ids.choices = choices(unit_choices())
+    unit_field(form.admin_unit_ids)
     if not scope().everything:
         form.roles.choices = choices(
             (r.value, label)
