@@ -144,28 +144,31 @@ def _border(canvas: Canvas) -> None:
 
 
 def _qr(canvas: Canvas, payload: str, x: float, y: float, size: float) -> None:
+    """The QR code on a white square, its dark modules one filled path.
+
+    The path is written in module units (row 0 at the top) under one transformation, as a
+    rectangle per horizontal run of dark modules: one fill instead of a few hundred rectangle
+    operations, each with its coordinates formatted on the page.
+    """
     matrix = qr_matrix(payload)
     cells = len(matrix) + 8  # quiet zone of four modules
     module = size / cells
     canvas.setFillColor(Color(1, 1, 1))
     canvas.rect(x, y, size, size, fill=1, stroke=0)
     canvas.setFillColor(INK)
+    runs = []
     for row_index, row in enumerate(matrix):
-        top = y + size - (row_index + 4 + 1) * module
         run_start = None
         for col_index, dark in enumerate([*row, False]):
             if dark and run_start is None:
                 run_start = col_index
             elif not dark and run_start is not None:
-                canvas.rect(
-                    x + (run_start + 4) * module,
-                    top,
-                    (col_index - run_start) * module,
-                    module,
-                    fill=1,
-                    stroke=0,
-                )
+                runs.append(f"{run_start} {row_index} {col_index - run_start} 1 re")
                 run_start = None
+    canvas.saveState()
+    canvas.transform(module, 0, 0, -module, x + 4 * module, y + size - 4 * module)
+    canvas.addLiteral("\n".join(runs) + "\nf")
+    canvas.restoreState()
 
 
 def render_pdf(data: CertificateData) -> bytes:
