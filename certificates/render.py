@@ -16,9 +16,9 @@ from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from certificates.fonts import FIXED_CHARACTERS, CachedSubsetTTFont
 from certificates.qr import qr_matrix
 
 PAGE_WIDTH, PAGE_HEIGHT = landscape(A4)
@@ -26,6 +26,9 @@ RED = Color(0.62, 0.08, 0.08)
 GOLD = Color(0.72, 0.55, 0.16)
 INK = Color(0.1, 0.1, 0.12)
 FONTS = {"regular": "Regular", "bold": "Bold", "italic": "Italic", "semibold": "SemiBold"}
+# The faces that print a learner's own text (name, unit) embed the fixed Vietnamese subset, so
+# that their embedded subset is made once, not once per name (certificates/fonts.py).
+FIXED_SUBSET_FACES = {"regular", "bold"}
 
 
 class CertificateError(Exception):
@@ -34,7 +37,9 @@ class CertificateError(Exception):
 
 @cache
 def register_fonts() -> dict[str, str]:
-    """Register the embedded Be Vietnam Pro faces once; return {style: reportlab name}."""
+    """Register the embedded Be Vietnam Pro faces once; return {style: reportlab name}.
+
+    The other documents Hocvu prints (reports, credentials, attendance sheets) use them too."""
     try:
         import fontpkg_be_vietnam_pro
     except ImportError as error:  # a packaging mistake, not a user error
@@ -42,9 +47,9 @@ def register_fonts() -> dict[str, str]:
     names = {}
     for style, face in FONTS.items():
         name = f"BeVietnamPro-{face}"
-        pdfmetrics.registerFont(
-            TTFont(name, str(fontpkg_be_vietnam_pro.ROOT / "files" / f"{name}.ttf"))
-        )
+        path = str(fontpkg_be_vietnam_pro.ROOT / "files" / f"{name}.ttf")
+        fixed = FIXED_CHARACTERS if style in FIXED_SUBSET_FACES else ""
+        pdfmetrics.registerFont(CachedSubsetTTFont(name, path, fixed=fixed))
         names[style] = name
     return names
 
