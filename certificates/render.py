@@ -149,11 +149,13 @@ def _border(canvas: Canvas) -> None:
 
 
 def _qr(canvas: Canvas, payload: str, x: float, y: float, size: float) -> None:
-    """The QR code on a white square, its dark modules one filled path.
+    """The QR code on a white square: a filled rectangle per horizontal run of dark modules.
 
-    The path is written in module units (row 0 at the top) under one transformation, as a
-    rectangle per horizontal run of dark modules: one fill instead of a few hundred rectangle
-    operations, each with its coordinates formatted on the page.
+    The operators are written at once in module units (row 0 at the top) under one
+    transformation, instead of a canvas call per rectangle with its coordinates formatted on
+    the page. Each run stays its own fill: poppler snaps a lone rectangle to whole pixels, so
+    the modules keep the hard edges they had (one path of all the runs came out with grey
+    fringes in pdftoppm's images).
     """
     matrix = qr_matrix(payload)
     cells = len(matrix) + 8  # quiet zone of four modules
@@ -168,11 +170,11 @@ def _qr(canvas: Canvas, payload: str, x: float, y: float, size: float) -> None:
             if dark and run_start is None:
                 run_start = col_index
             elif not dark and run_start is not None:
-                runs.append(f"{run_start} {row_index} {col_index - run_start} 1 re")
+                runs.append(f"{run_start} {row_index} {col_index - run_start} 1 re f")
                 run_start = None
     canvas.saveState()
     canvas.transform(module, 0, 0, -module, x + 4 * module, y + size - 4 * module)
-    canvas.addLiteral("\n".join(runs) + "\nf")
+    canvas.addLiteral("\n".join(runs))
     canvas.restoreState()
 
 
