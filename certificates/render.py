@@ -16,9 +16,9 @@ from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from certificates.fonts import FIXED_CHARACTERS, CachedSubsetTTFont
 from certificates.qr import qr_matrix
 
 PAGE_WIDTH, PAGE_HEIGHT = landscape(A4)
@@ -26,6 +26,9 @@ RED = Color(0.62, 0.08, 0.08)
 GOLD = Color(0.72, 0.55, 0.16)
 INK = Color(0.1, 0.1, 0.12)
 FONTS = {"regular": "Regular", "bold": "Bold", "italic": "Italic", "semibold": "SemiBold"}
+# The faces that print a learner's own text (name, unit) embed the fixed Vietnamese subset, so
+# that their embedded subset is made once, not once per name (certificates/fonts.py).
+FIXED_SUBSET_FACES = {"regular", "bold"}
 
 
 class CertificateError(Exception):
@@ -34,7 +37,9 @@ class CertificateError(Exception):
 
 @cache
 def register_fonts() -> dict[str, str]:
-    """Register the embedded Be Vietnam Pro faces once; return {style: reportlab name}."""
+    """Register the embedded Be Vietnam Pro faces once; return {style: reportlab name}.
+
+    The other documents Hocvu prints (reports, credentials, attendance sheets) use them too."""
     try:
         import fontpkg_be_vietnam_pro
     except ImportError as error:  # a packaging mistake, not a user error
@@ -42,9 +47,9 @@ def register_fonts() -> dict[str, str]:
     names = {}
     for style, face in FONTS.items():
         name = f"BeVietnamPro-{face}"
-        pdfmetrics.registerFont(
-            TTFont(name, str(fontpkg_be_vietnam_pro.ROOT / "files" / f"{name}.ttf"))
-        )
+        path = str(fontpkg_be_vietnam_pro.ROOT / "files" / f"{name}.ttf")
+        fixed = FIXED_CHARACTERS if style in FIXED_SUBSET_FACES else ""
+        pdfmetrics.registerFont(CachedSubsetTTFont(name, path, fixed=fixed))
         names[style] = name
     return names
 
@@ -144,28 +149,33 @@ def _border(canvas: Canvas) -> None:
 
 
 def _qr(canvas: Canvas, payload: str, x: float, y: float, size: float) -> None:
+    """The QR code on a white square: a filled rectangle per horizontal run of dark modules.
+
+    The operators are written at once in module units (row 0 at the top) under one
+    transformation, instead of a canvas call per rectangle with its coordinates formatted on
+    the page. Each run stays its own fill: poppler snaps a lone rectangle to whole pixels, so
+    the modules keep the hard edges they had (one path of all the runs came out with grey
+    fringes in pdftoppm's images).
+    """
     matrix = qr_matrix(payload)
     cells = len(matrix) + 8  # quiet zone of four modules
     module = size / cells
     canvas.setFillColor(Color(1, 1, 1))
     canvas.rect(x, y, size, size, fill=1, stroke=0)
     canvas.setFillColor(INK)
+    runs = []
     for row_index, row in enumerate(matrix):
-        top = y + size - (row_index + 4 + 1) * module
         run_start = None
         for col_index, dark in enumerate([*row, False]):
             if dark and run_start is None:
                 run_start = col_index
             elif not dark and run_start is not None:
-                canvas.rect(
-                    x + (run_start + 4) * module,
-                    top,
-                    (col_index - run_start) * module,
-                    module,
-                    fill=1,
-                    stroke=0,
-                )
+                runs.append(f"{run_start} {row_index} {col_index - run_start} 1 re f")
                 run_start = None
+    canvas.saveState()
+    canvas.transform(module, 0, 0, -module, x + 4 * module, y + size - 4 * module)
+    canvas.addLiteral("\n".join(runs))
+    canvas.restoreState()
 
 
 def render_pdf(data: CertificateData) -> bytes:
