@@ -18,6 +18,7 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from courses.testing import answered
 from lms.app.extensions import db
@@ -33,10 +34,13 @@ bp = Blueprint("testing", __name__)
 
 
 def _enrolment_and_test(slug: str) -> tuple[Enrolment, Activity]:
+    # The course and version come with the enrolment: the pages show them, and the question
+    # bank is the version's (activity.version is then found in the session, not loaded).
     enrolment = db.session.scalar(
         select(Enrolment)
         .join(Course, Enrolment.course_id == Course.id)
         .where(Course.slug == slug, Enrolment.user_id == current_user.id)
+        .options(contains_eager(Enrolment.course), joinedload(Enrolment.version))
     )
     if enrolment is None:
         abort(404)
@@ -141,8 +145,10 @@ def attempt(slug: str, number: int):
     enrolment, activity = _enrolment_and_test(slug)
     current = _attempt_or_404(enrolment, activity, number)
     now = utcnow()
-    assessment.finish_if_expired(db.session, current, now)
-    db.session.commit()
+    if assessment.finish_if_expired(db.session, current, now):
+        # Graded now, past its time: kept even if the page fails. Only then: a commit expires
+        # every loaded object, and the page would load the user, enrolment and attempt again.
+        db.session.commit()
     questions = assessment.question_map(activity)
     if current.status == AttemptStatus.OPEN:
         return render_template(
@@ -201,8 +207,10 @@ def save(slug: str, number: int):
     except DomainError as error:
         db.session.commit()  # an expired attempt was graded: keep that
         return jsonify(error="closed", message=message_of(error)), 409
+    # The reply is made before the commit, which would expire the attempt (and reload it).
+    reply = jsonify(saved=len(current.answers), seconds_left=_seconds_left(current, utcnow()))
     db.session.commit()
-    return jsonify(saved=len(current.answers), seconds_left=_seconds_left(current, utcnow()))
+    return reply
 
 
 def _seconds_left(attempt: TestAttempt, now) -> int | None:
