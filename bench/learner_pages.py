@@ -16,8 +16,10 @@ lesson done, the course not completed, an attempt at the final test open with ha
 questions answered. Each learner has a live login (its session cookie and CSRF token).
 
 Both applications run under gunicorn with the same explicit settings (`--config` names a
-file written here, so ./gunicorn.conf.py is not read; sync workers), and wrk sends the same
-requests to both, rotating through the learners' cookies:
+file written here, so ./gunicorn.conf.py's settings are not read: sync workers, none
+replaced; only its post_worker_init hook is taken, for both apps: Hocvu's templates compiled,
+then gc.freeze()), and wrk sends the same requests to both, rotating through the learners'
+cookies:
 
 - home `GET /`, course `GET /courses/<slug>`, lesson `GET /courses/<slug>/<key>` (a lesson
   already done), final-test page `GET /courses/<slug>/test/1`, and the autosave
@@ -99,6 +101,11 @@ timeout = 60
 keepalive = 5
 max_requests = 0
 preload_app = False
+
+# The deployment's worker start-up (templates compiled, then gc.freeze()) for both apps.
+import runpy
+
+post_worker_init = runpy.run_path({conf!r})["post_worker_init"]
 """
 
 
@@ -332,7 +339,11 @@ class Server:
     def __init__(self, app: str, env: dict[str, str], workers: int, tmp: Path, name: str):
         self.port = _free_port()
         conf = tmp / f"gunicorn-{name}.py"
-        conf.write_text(GUNICORN_CONF.format(workers=workers, port=self.port))
+        conf.write_text(
+            GUNICORN_CONF.format(
+                workers=workers, port=self.port, conf=str(ROOT / "gunicorn.conf.py")
+            )
+        )
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
         self.process = subprocess.Popen(
             [gunicorn, "--config", str(conf), "--pythonpath", str(ROOT), app],

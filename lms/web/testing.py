@@ -17,18 +17,18 @@ from flask import (
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import bindparam, select
 
 from courses.testing import answered
 from lms.app.extensions import db
-from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
+from lms.models import Activity, AttemptStatus, Enrolment, TestAttempt, utcnow
 from lms.services import assessment, learning
 from lms.services.activities import TestKind
 from lms.services.errors import DomainError
 from lms.services.scope import administering_unit
 from lms.web.common import message_of
 from lms.web.forms import ActionForm
+from lms.web.learn import enrolment_or_404
 
 bp = Blueprint("testing", __name__)
 
@@ -36,35 +36,28 @@ bp = Blueprint("testing", __name__)
 def _enrolment_and_test(slug: str) -> tuple[Enrolment, Activity]:
     # The course and version come with the enrolment: the pages show them, and the question
     # bank is the version's (activity.version is then found in the session, not loaded).
-    enrolment = db.session.scalar(
-        select(Enrolment)
-        .join(Course, Enrolment.course_id == Course.id)
-        .where(Course.slug == slug, Enrolment.user_id == current_user.id)
-        .options(contains_eager(Enrolment.course), joinedload(Enrolment.version))
-    )
-    if enrolment is None:
-        abort(404)
-    activity = db.session.scalar(
-        select(Activity).where(
-            Activity.version_id == enrolment.version_id, Activity.kind == TestKind.name
-        )
-    )
+    enrolment = enrolment_or_404(slug)
+    activity = assessment.final_test_of(db.session, enrolment.version_id)
     if activity is None:
         abort(404)
     return enrolment, activity
 
 
+# Built once, run with bind parameters (an autosave every few seconds per learner).
+_ATTEMPT = (
+    select(TestAttempt)
+    .join(Activity, TestAttempt.activity_id == Activity.id)
+    .where(
+        TestAttempt.enrolment_id == bindparam("enrolment_id"),
+        Activity.kind == TestKind.name,
+        TestAttempt.number == bindparam("number"),
+    )
+)
+
+
 def _attempt_or_404(enrolment: Enrolment, activity: Activity, number: int) -> TestAttempt:
     # Attempts made on an earlier version of the course stay the learner's after a move.
-    attempt = db.session.scalar(
-        select(TestAttempt)
-        .join(Activity, TestAttempt.activity_id == Activity.id)
-        .where(
-            TestAttempt.enrolment_id == enrolment.id,
-            Activity.kind == TestKind.name,
-            TestAttempt.number == number,
-        )
-    )
+    attempt = db.session.scalar(_ATTEMPT, {"enrolment_id": enrolment.id, "number": number})
     if attempt is None:
         abort(404)
     return attempt
