@@ -424,7 +424,7 @@ def check_pages(port: int, prepared: dict, label: str) -> None:
     cookie, token, body, *_ = prepared["cookies"][1]
     for page in PAGES:
         method, path = prepared["paths"][page]
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         headers = {"Cookie": f"session={cookie}"}
         if method == "POST":
             headers |= {
