@@ -104,13 +104,14 @@ def request_translations():
     9 µs), and Jinja's i18n wrapper around it two more context calls: the 40-odd texts of a
     page cost more than the rest of its template.
     """
+    # Kept beside flask_babel's own per-request values (its locale and translations).
     babel_context = g.get("_flask_babel")
-    locale = getattr(babel_context, "babel_locale", None)
-    cached = g.get("_hocvu_translations")
-    if cached is None or locale is None or cached[0] is not locale:
-        translations = get_translations()
-        cached = (get_locale(), translations)
-        g._hocvu_translations = cached
+    cached = getattr(babel_context, "hocvu_translations", None)
+    if cached is None or cached[0] is not getattr(babel_context, "babel_locale", None):
+        translations = get_translations()  # makes g._flask_babel and its locale
+        babel_context = g._flask_babel
+        cached = (babel_context.babel_locale, translations)
+        babel_context.hocvu_translations = cached
     return cached[1]
 
 
