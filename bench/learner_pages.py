@@ -38,9 +38,20 @@ beside each figure and the target (2.0x). `--profile home` (or course, lesson, t
 instead runs that page in this process under cProfile and prints where the time goes, and
 the SQL statements one request issues.
 
-Last run (SQLite, 2 workers, 5 runs of 5 s, this 2-core machine shared with other work;
-medians of CPU ms per request, ratio to the bare baseline):
-    see the report of issue 24 ("pages" helper) - filled in below after the changes.
+Last run (2026-12-04, SQLite, 2 workers, 32 learners, 5 runs of 5 s, on the 2-core machine
+shared with other work, load average 7-10; medians of server CPU ms per request, the bare
+baseline beside, ratio to it; target <= 2.0x):
+
+    page     before (d21907e)          after
+    home     7.27 / 0.92  7.9x     4.01 / 0.91  4.4x
+    course   8.13 / 0.95  8.6x     3.62 / 0.95  3.8x
+    lesson   6.98 / 0.97  7.2x     3.66 / 0.97  3.8x
+    test    10.71 / 0.98 10.9x     4.35 / 0.97  4.5x
+    save     4.95 / 1.04  4.8x     2.94 / 1.00  2.9x
+
+Not met yet. What is left is mostly fixed per-request cost of a logged-in page (about 2 ms
+in process: the login's user query through the ORM, the layout, session and CSRF) and the
+test page's template (twenty question macros).
 """
 
 from __future__ import annotations
