@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from courses.bundle import TestSettings
 from courses.questions import Question, QuestionBank, question_from_dict
@@ -68,16 +69,28 @@ def settings_of(activity: Activity) -> TestSettings:
     return TestSettings(**activity.content.get("settings", {}))
 
 
+# Built once, run with bind parameters (the learner pages run them on every visit).
+_ATTEMPTS = (
+    select(TestAttempt)
+    .join(Activity, TestAttempt.activity_id == Activity.id)
+    .where(
+        TestAttempt.enrolment_id == bindparam("enrolment_id"), Activity.kind == bindparam("kind")
+    )
+    .order_by(TestAttempt.number)
+)
+_FINAL_TEST = select(Activity).where(
+    Activity.version_id == bindparam("version_id"), Activity.kind == TestKind.name
+)
+
+
+def final_test_of(session: Session, version_id: int) -> Activity | None:
+    """The final test of a course version, if it has one."""
+    return session.scalar(_FINAL_TEST, {"version_id": version_id})
+
+
 def attempts_of(session: Session, enrolment: Enrolment, activity: Activity) -> list[TestAttempt]:
     """The learner's attempts at the course's final test, on this or an earlier version."""
-    return list(
-        session.scalars(
-            select(TestAttempt)
-            .join(Activity, TestAttempt.activity_id == Activity.id)
-            .where(TestAttempt.enrolment_id == enrolment.id, Activity.kind == activity.kind)
-            .order_by(TestAttempt.number)
-        )
-    )
+    return list(session.scalars(_ATTEMPTS, {"enrolment_id": enrolment.id, "kind": activity.kind}))
 
 
 def blocker(
@@ -135,14 +148,16 @@ def all_attempts_failed(settings: TestSettings, attempts: list[TestAttempt]) -> 
 
 def out_of_attempts(session: Session, enrolment: Enrolment) -> int | None:
     """all_attempts_failed() for the final test of the learner's course."""
-    activity = session.scalar(
-        select(Activity).where(
-            Activity.version_id == enrolment.version_id, Activity.kind == TestKind.name
-        )
+    attempts = list(
+        session.scalars(_ATTEMPTS, {"enrolment_id": enrolment.id, "kind": TestKind.name})
     )
+    if not any(a.status == AttemptStatus.GRADED for a in attempts):
+        # Nothing graded: attempts are left whatever the test allows (no need to load it).
+        return None
+    activity = final_test_of(session, enrolment.version_id)
     if activity is None:
         return None
-    return all_attempts_failed(settings_of(activity), attempts_of(session, enrolment, activity))
+    return all_attempts_failed(settings_of(activity), attempts)
 
 
 def _open_attempt(attempts: list[TestAttempt]) -> TestAttempt | None:
@@ -321,9 +336,11 @@ def save_answers(
         .values(answers=merged)
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.refresh(attempt)
     if not saved:
+        session.refresh(attempt)  # graded meanwhile: the caller sees its status
         raise DomainError(N_("This attempt is closed; answers can no longer be changed."))
+    # The row now holds these answers; nothing else of it changed (no SELECT to learn that).
+    set_committed_value(attempt, "answers", merged)
 
 
 def submit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, defer
 
 from lms.models import (
@@ -51,6 +51,12 @@ class CourseProgress:
         return round(100 * self.done / self.required) if self.required else 0
 
     @property
+    def minutes(self) -> int:
+        """The estimated time of the whole course (CourseVersion.minutes, from the steps
+        already loaded: that one loads every activity with its content)."""
+        return sum(s.activity.minutes for s in self.steps)
+
+    @property
     def minutes_left(self) -> int:
         return sum(s.activity.minutes for s in self.steps if s.status != ProgressStatus.DONE)
 
@@ -61,25 +67,39 @@ class CourseProgress:
         return pending[0] if pending else None
 
 
+# The statements every learner page runs, built once (with bind parameters): building a
+# statement cost about as much as running it.
+_STEPS = (
+    select(Activity)
+    .where(Activity.version_id == bindparam("version_id"))
+    .order_by(Activity.position)
+    .options(defer(Activity.content))
+)
+_STATUSES = select(ActivityProgress.activity_id, ActivityProgress.status).where(
+    ActivityProgress.enrolment_id == bindparam("enrolment_id")
+)
+_PROGRESS = select(ActivityProgress).where(
+    ActivityProgress.enrolment_id == bindparam("enrolment_id"),
+    ActivityProgress.activity_id == bindparam("activity_id"),
+)
+_CERTIFICATE = (
+    select(Certificate)
+    .where(
+        Certificate.enrolment_id == bindparam("enrolment_id"), Certificate.replaced_by_id.is_(None)
+    )
+    .order_by(Certificate.edition.desc())
+    .limit(1)
+)
+
+
 def progress_of(session: Session, enrolment: Enrolment) -> CourseProgress:
     """The activities of the learner's version with their status, in order (two queries).
 
     The activities' content (a lesson's HTML, a final test's whole question bank) is not
     loaded: the pages that list steps do not need it, and decoding it was most of the cost.
     """
-    activities = session.scalars(
-        select(Activity)
-        .where(Activity.version_id == enrolment.version_id)
-        .order_by(Activity.position)
-        .options(defer(Activity.content))
-    ).all()
-    statuses = dict(
-        session.execute(
-            select(ActivityProgress.activity_id, ActivityProgress.status).where(
-                ActivityProgress.enrolment_id == enrolment.id
-            )
-        ).all()
-    )
+    activities = session.scalars(_STEPS, {"version_id": enrolment.version_id}).all()
+    statuses = dict(session.execute(_STATUSES, {"enrolment_id": enrolment.id}).all())
     steps = [Step(a, statuses.get(a.id, ProgressStatus.NOT_STARTED)) for a in activities]
     return CourseProgress(enrolment, steps)
 
@@ -87,12 +107,7 @@ def progress_of(session: Session, enrolment: Enrolment) -> CourseProgress:
 def _progress(session: Session, enrolment: Enrolment, activity: Activity) -> ActivityProgress:
     if activity.version_id != enrolment.version_id:
         raise DomainError(N_("This lesson is not part of your version of the course."))
-    progress = session.scalar(
-        select(ActivityProgress).where(
-            ActivityProgress.enrolment_id == enrolment.id,
-            ActivityProgress.activity_id == activity.id,
-        )
-    )
+    progress = session.scalar(_PROGRESS, {"enrolment_id": enrolment.id, "activity_id": activity.id})
     if progress is None:
         progress = ActivityProgress(
             enrolment=enrolment, activity=activity, status=ProgressStatus.NOT_STARTED, data={}
@@ -113,7 +128,10 @@ def open_activity(
         progress.status = ProgressStatus.IN_PROGRESS
     if enrolment.started_at is None:
         enrolment.started_at = now
-    enrolment.last_activity_id = activity.id
+    if enrolment.last_activity_id != activity.id:
+        # Set only when it changes: assigning the same value would still mark the enrolment
+        # dirty, and every visit of a page would pay for a flush that writes nothing.
+        enrolment.last_activity_id = activity.id
     session.flush()
     return progress
 
@@ -156,12 +174,7 @@ def complete_activity(
 def certificate_of(session: Session, enrolment: Enrolment) -> Certificate | None:
     """The certificate the learner is offered for a course: the latest edition (a reissue
     replaces the earlier one), or None while none is issued."""
-    return session.scalar(
-        select(Certificate)
-        .where(Certificate.enrolment_id == enrolment.id, Certificate.replaced_by_id.is_(None))
-        .order_by(Certificate.edition.desc())
-        .limit(1)
-    )
+    return session.scalar(_CERTIFICATE, {"enrolment_id": enrolment.id})
 
 
 def moved_since(since: datetime) -> ColumnElement[bool]:

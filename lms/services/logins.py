@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash
 
@@ -229,11 +229,29 @@ def end_login_sessions(session: Session, user: User, keep_key: str | None = None
 
 def live_login_session(rules: SessionRules, now: datetime):
     """The conditions under which a login session still logs its cookie in."""
+    return _live(now, now - rules.idle)
+
+
+def _live(now, idle_since):
     return (
         LoginSession.revoked_at.is_(None)
         & (LoginSession.expires_at > now)
-        & (LoginSession.last_seen_at > now - rules.idle)
+        & (LoginSession.last_seen_at > idle_since)
     )
+
+
+# The user, their roles and the login of a cookie, in one query that every request of a
+# logged-in user makes. Built once: building the statement cost as much as running it.
+_SESSION_USER = (
+    select(User, LoginSession.id, LoginSession.last_seen_at)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        LoginSession.key_hash == bindparam("key_hash"),
+        _live(bindparam("now"), bindparam("idle_since")),
+    )
+    .options(joinedload(User.roles))
+)
 
 
 @dataclass(frozen=True)
@@ -262,18 +280,15 @@ def load_session_user(
     except ValueError:
         return None
     now = now or utcnow()
-    # One query for the user, their roles and the login (every request of a logged-in user
-    # makes it).
     row = (
         session.execute(
-            select(User, LoginSession.id, LoginSession.last_seen_at)
-            .join(LoginSession, LoginSession.user_id == User.id)
-            .where(
-                User.id == user_id,
-                LoginSession.key_hash == login_key_hash(key),
-                live_login_session(rules, now),
-            )
-            .options(joinedload(User.roles))
+            _SESSION_USER,
+            {
+                "user_id": user_id,
+                "key_hash": login_key_hash(key),
+                "now": now,
+                "idle_since": now - rules.idle,
+            },
         )
         .unique()
         .one_or_none()

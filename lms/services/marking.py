@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.models import (
@@ -179,23 +179,35 @@ def check_in(
     return meeting
 
 
+# Built once (every visit of a learner's home runs it), with bind parameters.
+_TO_CHECK_IN = (
+    select(ClassSession)
+    .join(ClassMember, ClassMember.class_id == ClassSession.class_id)
+    .outerjoin(
+        Attendance,
+        (Attendance.session_id == ClassSession.id)
+        & (Attendance.user_id == bindparam("learner_id")),
+    )
+    .where(
+        ClassMember.user_id == bindparam("learner_id"),
+        ClassSession.starts_at <= bindparam("starts_by"),
+        ClassSession.ends_at >= bindparam("ends_from"),
+        Attendance.session_id.is_(None),
+    )
+    .order_by(ClassSession.starts_at)
+)
+
+
 def sessions_to_check_in(session: Session, learner: User, now: datetime) -> list[ClassSession]:
     """The sessions of the learner's classes open for check-in now, where nobody has marked
     them yet (what the learner's home offers to check in to)."""
     return list(
         session.scalars(
-            select(ClassSession)
-            .join(ClassMember, ClassMember.class_id == ClassSession.class_id)
-            .outerjoin(
-                Attendance,
-                (Attendance.session_id == ClassSession.id) & (Attendance.user_id == learner.id),
-            )
-            .where(
-                ClassMember.user_id == learner.id,
-                ClassSession.starts_at <= now + CHECK_IN_MARGIN,
-                ClassSession.ends_at >= now - CHECK_IN_MARGIN,
-                Attendance.session_id.is_(None),
-            )
-            .order_by(ClassSession.starts_at)
+            _TO_CHECK_IN,
+            {
+                "learner_id": learner.id,
+                "starts_by": now + CHECK_IN_MARGIN,
+                "ends_from": now - CHECK_IN_MARGIN,
+            },
         )
     )

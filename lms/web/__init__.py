@@ -188,19 +188,21 @@ def register_web(app: Flask, url_prefix: str) -> None:
     # A stored message (English msgid and parameters, ISO dates) in the user's language.
     app.jinja_env.globals["message"] = message_text
 
+    from lms.web.forms import LANGUAGES
+
+    language_codes = tuple(code for code, _name in LANGUAGES)
+
     @app.context_processor
     def layout_context():
-        from lms.web.forms import ActionForm, LanguageForm
-
         if request.blueprint not in ours and not standalone:
             return {}
-        # formdata=None: the layout's forms never read the request body, so that an error page
-        # (a 413 above all) renders without touching the body that caused it.
+        # Plain values, no form objects: the layout's two small forms (language, log out) are
+        # written out in base.html, which never reads the request body (an error page, a 413
+        # above all, renders without touching the body that caused it). Building the two
+        # WTForms forms cost a tenth of a millisecond on every page.
         return {
-            "language_form": LanguageForm(
-                formdata=None, locale=_current_language(), next=request.full_path.rstrip("?")
-            ),
-            "logout_form": ActionForm(formdata=None),
+            "language_codes": language_codes,
+            "language_next": request.full_path.rstrip("?"),
             "site_name": app.config["HOCVU_SITE_NAME"],
         }
 
@@ -252,12 +254,6 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     if standalone:
         _register_http_errors(app, error_page)
-
-
-def _current_language() -> str:
-    from lms.app.i18n import _locale_code
-
-    return _locale_code()
 
 
 def _register_http_errors(app: Flask, error_page) -> None:

@@ -144,8 +144,12 @@ class ChangePasswordForm(Form):
     submit = SubmitField(_l("Change password"))
 
 
+# The interface languages, as the language switch of every page offers them.
+LANGUAGES = (("vi", "Tiếng Việt"), ("en", "English"))
+
+
 class LanguageForm(Form):
-    locale = SelectField(choices=choices([("vi", "Tiếng Việt"), ("en", "English")]))
+    locale = SelectField(choices=choices(LANGUAGES))
     next = StringField()
 
 

@@ -17,50 +17,47 @@ from flask import (
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from courses.testing import answered
 from lms.app.extensions import db
-from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
+from lms.models import Activity, AttemptStatus, Enrolment, TestAttempt, utcnow
 from lms.services import assessment, learning
 from lms.services.activities import TestKind
 from lms.services.errors import DomainError
 from lms.services.scope import administering_unit
 from lms.web.common import message_of
 from lms.web.forms import ActionForm
+from lms.web.learn import enrolment_or_404
 
 bp = Blueprint("testing", __name__)
 
 
 def _enrolment_and_test(slug: str) -> tuple[Enrolment, Activity]:
-    enrolment = db.session.scalar(
-        select(Enrolment)
-        .join(Course, Enrolment.course_id == Course.id)
-        .where(Course.slug == slug, Enrolment.user_id == current_user.id)
-    )
-    if enrolment is None:
-        abort(404)
-    activity = db.session.scalar(
-        select(Activity).where(
-            Activity.version_id == enrolment.version_id, Activity.kind == TestKind.name
-        )
-    )
+    # The course and version come with the enrolment: the pages show them, and the question
+    # bank is the version's (activity.version is then found in the session, not loaded).
+    enrolment = enrolment_or_404(slug)
+    activity = assessment.final_test_of(db.session, enrolment.version_id)
     if activity is None:
         abort(404)
     return enrolment, activity
 
 
+# Built once, run with bind parameters (an autosave every few seconds per learner).
+_ATTEMPT = (
+    select(TestAttempt)
+    .join(Activity, TestAttempt.activity_id == Activity.id)
+    .where(
+        TestAttempt.enrolment_id == bindparam("enrolment_id"),
+        Activity.kind == TestKind.name,
+        TestAttempt.number == bindparam("number"),
+    )
+)
+
+
 def _attempt_or_404(enrolment: Enrolment, activity: Activity, number: int) -> TestAttempt:
     # Attempts made on an earlier version of the course stay the learner's after a move.
-    attempt = db.session.scalar(
-        select(TestAttempt)
-        .join(Activity, TestAttempt.activity_id == Activity.id)
-        .where(
-            TestAttempt.enrolment_id == enrolment.id,
-            Activity.kind == TestKind.name,
-            TestAttempt.number == number,
-        )
-    )
+    attempt = db.session.scalar(_ATTEMPT, {"enrolment_id": enrolment.id, "number": number})
     if attempt is None:
         abort(404)
     return attempt
@@ -141,8 +138,10 @@ def attempt(slug: str, number: int):
     enrolment, activity = _enrolment_and_test(slug)
     current = _attempt_or_404(enrolment, activity, number)
     now = utcnow()
-    assessment.finish_if_expired(db.session, current, now)
-    db.session.commit()
+    if assessment.finish_if_expired(db.session, current, now):
+        # Graded now, past its time: kept even if the page fails. Only then: a commit expires
+        # every loaded object, and the page would load the user, enrolment and attempt again.
+        db.session.commit()
     questions = assessment.question_map(activity)
     if current.status == AttemptStatus.OPEN:
         return render_template(
@@ -201,8 +200,10 @@ def save(slug: str, number: int):
     except DomainError as error:
         db.session.commit()  # an expired attempt was graded: keep that
         return jsonify(error="closed", message=message_of(error)), 409
+    # The reply is made before the commit, which would expire the attempt (and reload it).
+    reply = jsonify(saved=len(current.answers), seconds_left=_seconds_left(current, utcnow()))
     db.session.commit()
-    return jsonify(saved=len(current.answers), seconds_left=_seconds_left(current, utcnow()))
+    return reply
 
 
 def _seconds_left(attempt: TestAttempt, now) -> int | None:

@@ -1,0 +1,147 @@
+"""The learner pages ask the database only for what they need, once: no page SELECTs again a
+row it already holds (issue 24, "Twice the learners per core": the final-test page reloaded
+the user, enrolment and attempt that its own commit had expired; the autosave read back the
+answers it had just written; the course page loaded every activity with its content again
+for the course's estimated time).
+
+Each test counts the SQL statements of one request with an SQLAlchemy event listener. The
+counts are what each page needs; a page that needs more (a new feature) changes its count
+here, on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from lms.app.extensions import db
+from lms.models import utcnow
+from lms.services import assessment, learning
+from tests.conftest import csrf_token
+
+SLUG = "an-toan-tren-mang"
+
+
+@pytest.fixture
+def mid_course(make, app, session, login):
+    """A learner of the mini course with every lesson done and the final test open, with
+    one answer saved; logged in."""
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    learner = make.learner(make.unit(), username="hv.demo", full_name="Học Viên Đếm")
+    enrolment = make.enrol(learner, version)
+    make.commit()
+    for step in learning.progress_of(session, enrolment).steps:
+        if step.activity.kind == "page":
+            progress = learning.open_activity(
+                session, enrolment, step.activity, utcnow() - timedelta(hours=1)
+            )
+            progress.data = {"self_check": {"0": [0], "1": [0]}}
+            learning.complete_activity(session, enrolment, step.activity)
+    test = next(a for a in version.activities if a.kind == "test")
+    attempt = assessment.start(session, enrolment, test)
+    # The mini bank's two questions: one answered now, the other left for the autosave.
+    kinds = {q.id: q.type for q in assessment.question_map(test).values()}
+    assert sorted(kinds.values()) == ["single", "truefalse"]
+    first = next(qid for qid, kind in kinds.items() if kind == "single")
+    other = next(qid for qid, kind in kinds.items() if kind == "truefalse")
+    assessment.save_answers(session, attempt, {first: 0})
+    session.commit()
+    login("hv.demo")
+    lesson = next(a.key for a in version.activities if a.kind == "page")
+    return {"lesson": lesson, "attempt": attempt.number, "unanswered": other}
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements run while the block runs (whitespace collapsed)."""
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def note(_conn, _cursor, statement, parameters, *_args):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+_FROM = re.compile(r"^SELECT .*? FROM (\w+)")
+
+
+def selected_tables(seen: list[str]) -> Counter:
+    """How many SELECTs read each table (named by the first table of their FROM)."""
+    return Counter(m.group(1) for s in seen if (m := _FROM.match(s)))
+
+
+def _get(client, app, path: str) -> list[str]:
+    with statements(app) as seen:
+        response = client.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return seen
+
+
+def test_the_final_test_page_loads_the_user_enrolment_and_attempt_once(client, app, mid_course):
+    seen = _get(client, app, f"/courses/{SLUG}/test/{mid_course['attempt']}")
+    tables = selected_tables(seen)
+    # The user (with the login), the enrolment (with its course and version), the test, the
+    # attempt: nothing else, and nothing twice.
+    assert tables == {"user_account": 1, "enrolment": 1, "activity": 1, "test_attempt": 1}, seen
+    assert len(seen) == 4, seen
+
+
+def test_the_autosave_does_not_read_back_what_it_wrote(client, app, mid_course):
+    path = f"/courses/{SLUG}/test/{mid_course['attempt']}"
+    token = csrf_token(client, path)
+    with statements(app) as seen:
+        response = client.post(
+            f"{path}/save",
+            data={"csrf_token": token, f"q-{mid_course['unanswered']}": "true"},
+            headers={"Accept": "application/json"},
+        )
+    assert response.status_code == 200
+    assert response.get_json()["saved"] == 2  # the answer saved before and this one
+    tables = selected_tables(seen)
+    assert tables == {"user_account": 1, "enrolment": 1, "activity": 1, "test_attempt": 1}, seen
+    assert [s.split()[0] for s in seen].count("UPDATE") == 1
+    assert len(seen) == 5, seen
+
+
+def test_the_course_page_loads_each_activity_once_without_content(client, app, mid_course):
+    seen = _get(client, app, f"/courses/{SLUG}")
+    tables = selected_tables(seen)
+    # The steps (content deferred); the activities are not loaded again for the course's
+    # estimated time.
+    assert tables["activity"] == 1, seen
+    assert tables["user_account"] == 1 and tables["enrolment"] == 1, seen
+    # user, enrolment, steps, their statuses, attempts, certificate.
+    assert len(seen) == 6, seen
+
+
+def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
+    seen = _get(client, app, "/")
+    tables = selected_tables(seen)
+    # No final test loaded to learn that attempts are left when none was graded.
+    assert tables["activity"] == 1, seen
+    assert tables["user_account"] == 1, seen
+    # user, enrolments, steps, statuses, attempts, notices, certificates, classes to check in
+    # to, the learner's unit.
+    assert len(seen) == 9, seen
+
+
+def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, mid_course):
+    path = f"/courses/{SLUG}/{mid_course['lesson']}"
+    _get(client, app, path)
+    seen = _get(client, app, path)
+    assert not [s for s in seen if not s.startswith("SELECT")], seen
+    assert len(seen) == len(set(seen)), seen
+    assert selected_tables(seen)["user_account"] == 1, seen
+    # user, enrolment, the lesson, its progress, the steps, their statuses.
+    assert len(seen) == 6, seen
