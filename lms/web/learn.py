@@ -22,7 +22,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
 from courses.markdown import render_text
 from courses.questions import CLOZE_MARK
@@ -32,7 +32,6 @@ from lms.app.storage import LocalStorage, StorageError
 from lms.models import (
     Activity,
     Certificate,
-    Course,
     CourseVersion,
     Enrolment,
     Notice,
@@ -44,8 +43,9 @@ from lms.services.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.services.errors import DomainError
 from lms.services.scope import administering_unit
 from lms.web import kinds
-from lms.web.common import message_of
+from lms.web.common import enrolment_or_404, message_of
 from lms.web.forms import ActionForm
+from lms.web.offline import DOWNLOAD_HEADER, course_download
 
 bp = Blueprint("learn", __name__)
 
@@ -110,18 +110,6 @@ def notice_read(notice_id: int):
         notice.read_at = utcnow()
         db.session.commit()
     return redirect(url_for("learn.index"))
-
-
-def _enrolment_or_404(slug: str) -> Enrolment:
-    enrolment = db.session.scalar(
-        select(Enrolment)
-        .join(Course, Enrolment.course_id == Course.id)
-        .where(Course.slug == slug, Enrolment.user_id == current_user.id)
-        .options(contains_eager(Enrolment.course), joinedload(Enrolment.version))
-    )
-    if enrolment is None:
-        abort(404)
-    return enrolment
 
 
 def _activity_or_404(enrolment: Enrolment, key: str) -> Activity:
@@ -197,7 +185,7 @@ def cloze_html(question, name: str, given, disabled: bool = False, version_id=No
 @login_required
 def course(slug: str):
     """A course: its lessons in order with status, progress and the continue button."""
-    enrolment = _enrolment_or_404(slug)
+    enrolment = enrolment_or_404(slug)
     progress = learning.progress_of(db.session, enrolment)
     shown = deadlines.countdown(enrolment, utcnow(), current_app.config["HOCVU_TIMEZONE"])
     out_of_attempts = (
@@ -205,6 +193,7 @@ def course(slug: str):
     )
     return render_template(
         "hocvu/learn/course.html",
+        download=course_download(enrolment),
         progress=progress,
         version=enrolment.version,
         countdown=shown,
@@ -223,7 +212,7 @@ def _contact_unit():
 @login_required
 def resume(slug: str):
     """Go to the next lesson the learner has not finished."""
-    enrolment = _enrolment_or_404(slug)
+    enrolment = enrolment_or_404(slug)
     step = learning.progress_of(db.session, enrolment).next_step
     if step is None:
         return redirect(url_for("learn.course", slug=slug))
@@ -234,15 +223,18 @@ def resume(slug: str):
 @login_required
 def activity(slug: str, key: str):
     """A lesson: its text, self-check and the button that marks it done."""
-    enrolment = _enrolment_or_404(slug)
+    enrolment = enrolment_or_404(slug)
     current = _activity_or_404(enrolment, key)
     progress = learning.open_activity(db.session, enrolment, current)
-    return _render_activity(enrolment, current, progress)
+    # Kept for offline reading (lms/web/offline.py): the page, but not an opening.
+    downloading = request.headers.get(DOWNLOAD_HEADER) == "1"
+    return _render_activity(enrolment, current, progress, keep=not downloading)
 
 
-def _render_activity(enrolment, current, progress, status: int = 200):
+def _render_activity(enrolment, current, progress, status: int = 200, keep: bool = True):
     """The lesson page; what opening it changed is committed after the page is made (a
-    commit first would expire every loaded object and the page would load them again)."""
+    commit first would expire every loaded object and the page would load them again), or
+    taken back when the page is only fetched to be kept (`keep` False)."""
     course_progress = learning.progress_of(db.session, enrolment)
     steps = course_progress.steps
     index = next(i for i, s in enumerate(steps) if s.activity.id == current.id)
@@ -266,7 +258,10 @@ def _render_activity(enrolment, current, progress, status: int = 200):
         action_form=ActionForm(),
         **extra,
     )
-    db.session.commit()
+    if keep:
+        db.session.commit()
+    else:
+        db.session.rollback()
     return page, status
 
 
@@ -274,7 +269,7 @@ def _render_activity(enrolment, current, progress, status: int = 200):
 @login_required
 def self_check(slug: str, key: str):
     """Record the self-check answers and show which were right."""
-    enrolment = _enrolment_or_404(slug)
+    enrolment = enrolment_or_404(slug)
     current = _activity_or_404(enrolment, key)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -286,7 +281,7 @@ def self_check(slug: str, key: str):
     except DomainError as error:
         db.session.rollback()
         flash(message_of(error), "error")
-        enrolment = _enrolment_or_404(slug)
+        enrolment = enrolment_or_404(slug)
         current = _activity_or_404(enrolment, key)
         progress = learning.open_activity(db.session, enrolment, current)
         return _render_activity(enrolment, current, progress, 422)
@@ -298,7 +293,7 @@ def self_check(slug: str, key: str):
 @login_required
 def complete(slug: str, key: str):
     """Mark the lesson done and go on to the next one."""
-    enrolment = _enrolment_or_404(slug)
+    enrolment = enrolment_or_404(slug)
     current = _activity_or_404(enrolment, key)
     if not ActionForm().validate_on_submit():
         abort(400)

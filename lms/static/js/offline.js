@@ -1,0 +1,359 @@
+/* Learning on a weak connection, the page's side (issue 23; the service worker is sw.js).
+ *
+ * - Registers the service worker and tells it who is logged in (meta hocvu-user-key).
+ * - Sends the outbox (outbox-store.js) to the server when the connection is there: on every
+ *   page, when the browser comes back online and when the worker queues an action; in the
+ *   order the actions happened, one tab at a time (Web Locks), each action with its id so the
+ *   server takes it once. Shows how many wait ("đang chờ gửi") in the header, and what the
+ *   server refused, with its reason, until the learner dismisses it.
+ * - Counts the time a lesson page is visible and queues it when the page is hidden.
+ * - On a lesson page, says which of its actions are saved on the phone and not sent yet.
+ * - On a course page, downloads the course for offline reading (the size is shown first).
+ * - On the offline page, lists what is kept on the phone.
+ * - Logging out sends what waits if it can, then forgets this learner's pages and outbox.
+ */
+(function () {
+  "use strict";
+
+  var store = window.HocvuOutbox;
+  var USER = "hocvu-user-";
+
+  function meta(name) {
+    var tag = document.querySelector('meta[name="' + name + '"]');
+    return tag ? tag.getAttribute("content") : "";
+  }
+
+  var key = meta("hocvu-user-key");
+  var supported = "serviceWorker" in navigator && "caches" in window && "indexedDB" in window &&
+    window.isSecureContext;
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, name) {
+      return values[name] !== undefined ? String(values[name]) : all;
+    });
+  }
+
+  /* ---- who is logged in ---- */
+
+  function forgetOthers() {
+    // Another account's pages and outbox go as soon as this account's page is shown.
+    return caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (name) {
+        return name.indexOf(USER) === 0 && name !== USER + key;
+      }).map(function (name) { return caches.delete(name); }));
+    }).then(function () { return store.keepOnly(key); })
+      .then(function () { return store.set("user", key); });
+  }
+
+  function forgetAll() {
+    return caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (name) {
+        return name.indexOf(USER) === 0;
+      }).map(function (name) { return caches.delete(name); }));
+    }).then(function () { return store.keepOnly(""); });
+  }
+
+  function tellWorker(message) {
+    if (!supported) return;
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.active) registration.active.postMessage(message);
+    });
+  }
+
+  /* ---- the outbox ---- */
+
+  var indicator = document.querySelector("[data-outbox]");
+
+  function showCount() {
+    if (!indicator || !key) return Promise.resolve();
+    return store.list(key).then(function (actions) {
+      indicator.querySelector("[data-outbox-count]").textContent = String(actions.length);
+      indicator.hidden = actions.length === 0;
+      markLesson(actions);
+      return actions.length;
+    });
+  }
+
+  function withLock(work) {
+    if (navigator.locks && navigator.locks.request) {
+      return navigator.locks.request("hocvu-outbox", work);
+    }
+    return work();
+  }
+
+  var sending = null;
+
+  function send() {
+    if (!key || !store || sending) return sending || Promise.resolve();
+    sending = withLock(function () { return sendBatch(); }).catch(function () {
+      return undefined; // still offline, or the server is away: the actions stay queued
+    }).then(function () {
+      sending = null;
+      return Promise.all([showCount(), showRefusals()]);
+    });
+    return sending;
+  }
+
+  function sendBatch() {
+    return store.list(key).then(function (actions) {
+      if (!actions.length) return undefined;
+      var batch = actions.slice(0, 50);
+      return window.fetch(meta("hocvu-sync"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json",
+                   "X-CSRFToken": meta("csrf-token") },
+        body: JSON.stringify({ actions: batch.map(function (a) {
+          return { id: a.id, user: a.user, kind: a.kind, course: a.course, lesson: a.lesson,
+                   at: a.at, answers: a.answers, seconds: a.seconds };
+        }) })
+      }).then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      }).then(function (answer) {
+        var byId = {};
+        batch.forEach(function (a) { byId[a.id] = a; });
+        var sent = [];
+        var refusals = [];
+        (answer.results || []).forEach(function (result) {
+          var action = byId[result.id];
+          if (!action) return;
+          sent.push(action.seq);
+          var refused = result.status === "refused" ||
+            (result.status === "duplicate" && result.first === "refused");
+          // An opening or time spent refused is no news to the learner; a completion or
+          // answers refused are, with the reason.
+          if (refused && (action.kind === "complete" || action.kind === "self_check")) {
+            refusals.push({ id: action.id, user: action.user, kind: action.kind,
+                            course: action.course, lesson: action.lesson,
+                            title: action.title || "", message: result.message || "" });
+          }
+        });
+        return store.settle(sent, refusals).then(function () {
+          if (sent.length === batch.length && actions.length > batch.length) return sendBatch();
+          return undefined;
+        });
+      });
+    });
+  }
+
+  var refusalsBox = document.querySelector("[data-refusals]");
+
+  function showRefusals() {
+    if (!refusalsBox || !key) return Promise.resolve();
+    return store.refused(key).then(function (refused) {
+      var list = refusalsBox.querySelector("ul");
+      list.textContent = "";
+      refused.forEach(function (r) {
+        var item = document.createElement("li");
+        var what = r.kind === "complete" ? refusalsBox.dataset.complete : refusalsBox.dataset.answers;
+        var link = document.createElement("a");
+        link.href = meta("hocvu-courses") + encodeURIComponent(r.course) + "/" + encodeURIComponent(r.lesson);
+        link.textContent = r.title || r.lesson;
+        item.appendChild(document.createTextNode(what + " "));
+        item.appendChild(link);
+        item.appendChild(document.createTextNode(": " + r.message));
+        list.appendChild(item);
+      });
+      refusalsBox.hidden = refused.length === 0;
+      refusalsBox.dataset.ids = refused.map(function (r) { return r.id; }).join(" ");
+    });
+  }
+
+  /* ---- a lesson page ---- */
+
+  var lesson = document.querySelector("[data-lesson]");
+
+  function markLesson(actions) {
+    if (!lesson) return;
+    var mine = actions.filter(function (a) {
+      return a.course === lesson.dataset.course && a.lesson === lesson.dataset.lesson;
+    });
+    var completing = mine.some(function (a) { return a.kind === "complete"; });
+    var answering = mine.filter(function (a) { return a.kind === "self_check"; }).pop();
+    document.querySelectorAll("[data-queued='complete']").forEach(function (note) {
+      note.hidden = !completing;
+    });
+    document.querySelectorAll("[data-queued='self_check']").forEach(function (note) {
+      note.hidden = !answering;
+    });
+    if (answering) {
+      // The answers saved on the phone, shown as given (checked when sent).
+      Object.keys(answering.answers || {}).forEach(function (index) {
+        document.querySelectorAll('input[name="q' + index + '"]').forEach(function (input) {
+          input.checked = answering.answers[index].indexOf(Number(input.value)) >= 0;
+        });
+      });
+    }
+  }
+
+  function countTime() {
+    if (!lesson || !key) return;
+    var shownSince = document.visibilityState === "visible" ? Date.now() : null;
+    var seconds = 0;
+    function pause() {
+      if (shownSince !== null) seconds += (Date.now() - shownSince) / 1000;
+      shownSince = null;
+      var whole = Math.round(seconds);
+      if (whole >= 5) {
+        seconds = 0;
+        store.add({ kind: "time", user: key, course: lesson.dataset.course,
+                    lesson: lesson.dataset.lesson, seconds: Math.min(whole, 4 * 3600) });
+      }
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") pause();
+      else { shownSince = Date.now(); send(); }
+    });
+    window.addEventListener("pagehide", pause);
+  }
+
+  /* ---- a course page: download for offline reading ---- */
+
+  function startDownload(box) {
+    var state = box.querySelector("[data-offline-state]");
+    var button = box.querySelector("[data-offline-start]");
+    var name = "course:" + box.dataset.course;
+    var running = false;
+
+    function download() {
+      if (running) return Promise.resolve();
+      running = true;
+      button.disabled = true;
+      return window.fetch(box.dataset.url, {
+        credentials: "same-origin", headers: { Accept: "application/json" }
+      }).then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      }).then(function (list) {
+        if (list.user !== key) throw new Error("another account");
+        return caches.open(USER + key).then(function (cache) {
+          var done = 0;
+          var urls = list.urls.map(function (u) { return u.url; });
+          function next() {
+            if (!urls.length) return undefined;
+            var url = urls.shift();
+            return cache.match(url, { ignoreVary: true }).then(function (found) {
+              // Lessons already kept are refreshed by visiting them (network first).
+              if (found && url !== box.dataset.page) return undefined;
+              var headers = { "X-Hocvu-Download": "1" };
+              return window.fetch(url, { credentials: "same-origin", headers: headers })
+                .then(function (response) {
+                  if (!response.ok) throw new Error("HTTP " + response.status);
+                  return cache.put(url, response);
+                });
+            }).then(function () {
+              done += 1;
+              state.textContent = fill(box.dataset.msgProgress, { done: done, total: list.urls.length });
+              return next();
+            });
+          }
+          // Two at a time: a weak connection gains nothing from more.
+          return Promise.all([next(), next()]).then(function () {
+            return store.set(name, { user: key, bytes: list.bytes, at: Date.now() });
+          });
+        });
+      }).then(function () {
+        state.textContent = box.dataset.msgDone;
+        box.dataset.downloaded = "true";
+      }, function () {
+        state.textContent = box.dataset.msgFailed;
+      }).then(function () {
+        running = false;
+        button.disabled = false;
+      });
+    }
+
+    box.hidden = false;
+    button.addEventListener("click", download);
+    store.get(name).then(function (before) {
+      var saveData = navigator.connection && navigator.connection.saveData;
+      if (before && before.user === key) {
+        state.textContent = box.dataset.msgDone;
+        box.dataset.downloaded = "true";
+        if (navigator.onLine && !saveData) download(); // fetch what is new or missing
+      } else if (navigator.onLine && !saveData && Number(box.dataset.bytes) <= Number(box.dataset.auto)) {
+        download(); // small enough to keep without asking
+      }
+    });
+  }
+
+  /* ---- the offline page: what is kept ---- */
+
+  function listKept(box) {
+    store.get("user").then(function (user) {
+      if (!user) return [];
+      return caches.open(USER + user).then(function (cache) { return cache.keys(); });
+    }).then(function (requests) {
+      var pages = requests.filter(function (r) {
+        return new URL(r.url).pathname.indexOf(meta("hocvu-courses")) === 0;
+      });
+      return Promise.all(pages.map(function (r) {
+        return caches.match(r, { ignoreVary: true }).then(function (response) {
+          var type = response && response.headers.get("Content-Type") || "";
+          if (type.indexOf("text/html") !== 0) return null;
+          return response.text().then(function (html) {
+            var title = new DOMParser().parseFromString(html, "text/html").title;
+            return { url: r.url, title: title.split(" · ")[0] };
+          });
+        });
+      }));
+    }).then(function (pages) {
+      var list = box.querySelector("ul");
+      pages.filter(Boolean).sort(function (a, b) { return a.url < b.url ? -1 : 1; }).forEach(function (p) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = p.url;
+        link.textContent = p.title;
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      box.querySelector("[data-empty]").hidden = list.children.length > 0;
+    });
+  }
+
+  /* ---- start ---- */
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!supported || !store) return;
+    navigator.serviceWorker.register(meta("hocvu-sw"), { scope: meta("hocvu-scope") })
+      .catch(function () { /* no offline reading, the site works as before */ });
+    var kept = document.querySelector("[data-offline-kept]");
+    if (kept) listKept(kept);
+    if (!key) return;
+    tellWorker({ hocvu: "user", key: key });
+    forgetOthers().then(function () {
+      countTime();
+      var box = document.querySelector("[data-offline-download]");
+      if (box) startDownload(box);
+      return send();
+    });
+    if (refusalsBox) {
+      refusalsBox.querySelector("button").addEventListener("click", function () {
+        store.dismiss((refusalsBox.dataset.ids || "").split(" ").filter(Boolean)).then(showRefusals);
+      });
+    }
+    document.querySelectorAll("form[data-logout]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (form.dataset.cleared) return;
+        event.preventDefault();
+        var timeout = new Promise(function (resolve) { window.setTimeout(resolve, 3000); });
+        Promise.race([send(), timeout]).then(forgetAll).catch(function () { return undefined; })
+          .then(function () {
+            tellWorker({ hocvu: "user", key: "" });
+            form.dataset.cleared = "true";
+            HTMLFormElement.prototype.submit.call(form);
+          });
+      });
+    });
+  });
+  window.addEventListener("online", function () { send(); });
+  if (supported) {
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.hocvu === "queued") showCount();
+    });
+  }
+  window.setInterval(function () {
+    if (indicator && !indicator.hidden && navigator.onLine) send();
+  }, 30000);
+})();

@@ -1,0 +1,216 @@
+"""Learning on a weak connection in Chromium at 360 px (issue 23, "Done when").
+
+The learner opens the course online (it is kept for offline reading), the connection drops,
+they read three lessons, answer their self-checks and complete them, and close the tab; back
+online later in a new tab, the server has the three lessons completed, each once. Another
+learner logging in on the same browser finds nothing of the first learner's: no kept pages
+(caches.keys()), no queued actions (IndexedDB).
+
+Service workers need a secure context: the live server is on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from lms.models import ActivityProgress, Enrolment, OfflineAction, ProgressStatus, User, utcnow
+from lms.services import learning
+from tests.factories import mini_course_files
+
+COURSE = "an-toan-tren-mang"
+THIRD = """---
+title: Sao lưu dữ liệu
+minutes: 3
+---
+
+Hãy **sao lưu** ảnh và danh bạ lên tài khoản của bạn mỗi tuần.
+"""
+SHOTS = Path(os.environ.get("HOCVU_SCREENSHOTS", "/tmp/hocvu-screens"))
+
+# What offline.js and sw.js keep: the caches' names and the queued actions.
+KEPT = """async () => {
+  const names = await caches.keys();
+  const actions = await new Promise((resolve, reject) => {
+    const open = indexedDB.open("hocvu-offline");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains("outbox")) { resolve([]); return; }
+      const all = db.transaction("outbox").objectStore("outbox").getAll();
+      all.onsuccess = () => { resolve(all.result); db.close(); };
+    };
+  });
+  return {names, actions};
+}"""
+
+
+@pytest.fixture
+def context(browser, live_server):
+    context = browser.new_context(
+        base_url=live_server,
+        viewport={"width": 360, "height": 740},
+        locale="vi-VN",
+        service_workers="allow",
+    )
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+def _log_in(page, username, password="mat-khau-1"):  # noqa: S107
+    page.goto("/login")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu", exact=True).fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+def _completed(session, username: str) -> list[str]:
+    session.rollback()
+    return sorted(
+        session.scalars(
+            select(ActivityProgress.activity_id)
+            .join(Enrolment)
+            .join(User, Enrolment.user_id == User.id)
+            .where(User.username == username, ActivityProgress.status == ProgressStatus.DONE)
+        )
+    )
+
+
+def test_three_lessons_read_and_completed_offline_reach_the_server_once(
+    context, make, app, session
+):
+    version = make.course(
+        app.config["HOCVU_FILES_DIR"], mini_course_files(**{"modules/03-sao-luu.md": THIRD})
+    )
+    enrolment = make.enrol(make.learner(make.unit(), username="hv.an"), version)
+    make.learner(make.unit(), username="hv.binh")
+    enrolment.enrolled_at = utcnow() - timedelta(days=1)
+    session.flush()
+    # The lessons were opened an hour ago (lesson 2 asks for 2 minutes of reading).
+    for step in learning.progress_of(session, enrolment).steps:
+        if step.activity.kind == "page":
+            learning.open_activity(session, enrolment, step.activity, utcnow() - timedelta(hours=1))
+    make.commit()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _log_in(page, "hv.an")
+    page.get_by_role("link", name="Khóa học thử: An toàn trên mạng").first.click()
+    download = page.locator("[data-offline-download]")
+    expect(
+        download.get_by_role(
+            "button", name=re.compile(r"^Tải về để học khi mất mạng \(\d+(,\d)? KB\)$")
+        )
+    ).to_be_visible()
+    expect(download.get_by_text(re.compile(r"^Khoảng \d+(,\d)? KB\."))).to_be_visible()
+    # A small course is kept as soon as its page is opened.
+    expect(download).to_have_attribute("data-downloaded", "true")
+    expect(
+        download.get_by_text("Đã tải về: các bài của khóa học này đọc được khi không có mạng.")
+    ).to_be_visible()
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => Boolean(r.active))")
+    page.screenshot(path=str(SHOTS / "offline-course-download-360.png"), full_page=True)
+
+    context.set_offline(True)
+    page.get_by_role("link", name="Mật khẩu mạnh", exact=True).click()
+    expect(page.get_by_role("heading", name="Mật khẩu mạnh")).to_be_visible()
+    expect(page.get_by_role("img", name="Biểu tượng ổ khóa")).to_be_visible()
+    page.get_by_label("Hạ Long mùa thu 2026").check()
+    page.get_by_label("Không", exact=True).check()
+    page.get_by_role("button", name="Kiểm tra câu trả lời").click()
+    expect(page.get_by_text("Câu trả lời đã được lưu trên điện thoại")).to_be_visible()
+    expect(page.get_by_label("Hạ Long mùa thu 2026")).to_be_checked()
+    page.get_by_role("button", name="Hoàn thành bài học").click()
+
+    expect(page.get_by_role("heading", name="Mã OTP")).to_be_visible()
+    page.get_by_label("Chỉ mình bạn").check()
+    page.get_by_role("button", name="Kiểm tra câu trả lời").click()
+    expect(page.get_by_text("Câu trả lời đã được lưu trên điện thoại")).to_be_visible()
+    page.get_by_role("button", name="Hoàn thành bài học").click()
+
+    expect(page.get_by_role("heading", name="Sao lưu dữ liệu")).to_be_visible()
+    page.get_by_role("button", name="Hoàn thành bài học").click()
+    # The last lesson leads to the final test's page, kept too.
+    expect(page.get_by_role("heading", name="Bài kiểm tra cuối khóa")).to_be_visible()
+    # 4 openings (the test's page too), 2 self-checks, 3 completions wait, shown in the
+    # header at 360 px.
+    waiting = page.locator("[data-outbox]")
+    expect(waiting).to_have_text("9 đang chờ gửi")
+    assert waiting.bounding_box()["x"] + waiting.bounding_box()["width"] <= 360
+    page.screenshot(path=str(SHOTS / "offline-outbox-indicator-360.png"))
+    page.goto("/change-password")
+    expect(page.get_by_role("heading", name="Không có kết nối mạng")).to_be_visible()
+    kept = page.locator("[data-offline-kept]")
+    expect(kept.get_by_role("link", name="Sao lưu dữ liệu")).to_be_visible()
+    expect(kept.get_by_role("link", name="Mật khẩu mạnh")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "offline-page-360.png"), full_page=True)
+    assert _completed(session, "hv.an") == []
+    page.close()
+
+    # Later, online again, in a new tab.
+    context.set_offline(False)
+    again = context.new_page()
+    again.goto("/")
+    for _ in range(100):  # offline.js sends the outbox once the page has loaded
+        if len(_completed(session, "hv.an")) == 3:
+            break
+        again.wait_for_timeout(100)
+    assert len(_completed(session, "hv.an")) == 3
+    expect(again.locator("[data-outbox]")).to_be_hidden()
+    again.reload()
+    expect(again.get_by_text("Đã học xong 3/4 bài")).to_be_visible()
+    session.rollback()
+    rows = session.execute(
+        select(OfflineAction.kind, func.count(), func.count(func.distinct(OfflineAction.client_id)))
+        .where(OfflineAction.outcome == "done")
+        .group_by(OfflineAction.kind)
+    ).all()
+    assert sorted(rows) == [("complete", 3, 3), ("open", 4, 4), ("self_check", 2, 2)]
+    assert (
+        session.scalar(
+            select(func.count()).select_from(OfflineAction).where(OfflineAction.outcome != "done")
+        )
+        == 0
+    )
+    assert again.evaluate(KEPT)["actions"] == []
+
+    # Offline once more: the first lesson opened from the phone is queued...
+    context.set_offline(True)
+    again.goto(f"/courses/{COURSE}/01-mat-khau")
+    expect(again.locator("[data-outbox]")).to_have_text("1 đang chờ gửi")
+    first = again.evaluate(KEPT)
+    key = again.locator('meta[name="hocvu-user-key"]').get_attribute("content")
+    assert f"hocvu-user-{key}" in first["names"] and len(first["actions"]) == 1
+    # ...the first learner's login ends before the connection returns (nobody may send it
+    # now), and another learner logs in on the same phone.
+    context.clear_cookies()
+    context.set_offline(False)
+    _log_in(again, "hv.binh")
+    expect(again.get_by_role("heading", name=re.compile("^Xin chào"))).to_be_visible()
+    other = again.locator('meta[name="hocvu-user-key"]').get_attribute("content")
+    assert other != key
+    expect(again.locator("[data-outbox]")).to_be_hidden()
+    kept_now = again.evaluate(KEPT)
+    assert not any(name.startswith(f"hocvu-user-{key}") for name in kept_now["names"])
+    assert kept_now["actions"] == []
+    session.rollback()
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(OfflineAction)
+            .join(User, OfflineAction.user_id == User.id)
+            .where(User.username == "hv.binh")
+        )
+        == 0
+    )
+    assert session.scalar(select(func.count()).select_from(OfflineAction)) == 9
+    assert errors == []
