@@ -186,7 +186,10 @@ def record_time(
     opening decides the minimum reading time."""
     if not 0 < seconds <= MAX_VISIT_SECONDS:
         raise DomainError(N_("The time spent on the lesson is not plausible."))
+    last = enrolment.last_activity_id
     progress = open_activity(session, enrolment, activity, now)
+    # Time reported late is not where the learner is now ("continue" leads elsewhere).
+    enrolment.last_activity_id = last or activity.id
     progress.data = {**progress.data, "seconds": int(progress.data.get("seconds", 0)) + seconds}
     session.flush()
     return progress

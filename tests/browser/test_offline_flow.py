@@ -214,3 +214,64 @@ def test_three_lessons_read_and_completed_offline_reach_the_server_once(
     )
     assert session.scalar(select(func.count()).select_from(OfflineAction)) == 9
     assert errors == []
+
+
+def test_a_refused_completion_is_shown_and_logging_out_forgets_the_learner(
+    context, make, app, session
+):
+    """Completed offline one minute after opening, a lesson asking for two minutes is refused
+    when the connection returns, and the learner reads why; logging out leaves nothing of
+    theirs in the browser. The site is installable (Chromium's own check)."""
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    enrolment = make.enrol(make.learner(make.unit(), username="hv.cuong"), version)
+    enrolment.enrolled_at = utcnow() - timedelta(days=1)
+    make.commit()
+
+    page = context.new_page()
+    _log_in(page, "hv.cuong")
+    page.goto(f"/courses/{COURSE}")
+    expect(page.locator("[data-offline-download]")).to_have_attribute("data-downloaded", "true")
+    cdp = context.new_cdp_session(page)
+    # Playwright's contexts are incognito ("in-incognito"); nothing else may stand in the way.
+    installability = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert [e["errorId"] for e in installability if e["errorId"] != "in-incognito"] == []
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [] and "Học vụ số" in manifest["data"]
+
+    context.set_offline(True)
+    page.get_by_role("link", name="Mã OTP", exact=True).click()
+    page.get_by_label("Chỉ mình bạn").check()
+    page.get_by_role("button", name="Kiểm tra câu trả lời").click()
+    expect(page.get_by_text("Câu trả lời đã được lưu trên điện thoại")).to_be_visible()
+    page.get_by_role("button", name="Hoàn thành bài học").click()
+    expect(page.get_by_role("heading", name="Bài kiểm tra cuối khóa")).to_be_visible()
+    # Opening lesson 2 and the test page, the answers, the completion.
+    expect(page.locator("[data-outbox]")).to_have_text("4 đang chờ gửi")
+
+    context.set_offline(False)  # the page sends when the browser is online again
+    refusal = page.locator("[data-refusals]")
+    expect(refusal).to_contain_text(
+        "Chưa hoàn thành: Mã OTP: Bạn cần học bài này thêm ít nhất 2 phút nữa."
+    )
+    expect(page.locator("[data-outbox]")).to_be_hidden()
+    page.screenshot(path=str(SHOTS / "offline-refused-360.png"))
+    session.rollback()
+    progress = session.scalar(
+        select(ActivityProgress).where(ActivityProgress.status == ProgressStatus.DONE)
+    )
+    assert progress is None
+    refusal.get_by_role("button", name="Tôi đã hiểu").click()
+    expect(refusal).to_be_hidden()
+
+    before = page.evaluate(KEPT)
+    assert any(name.startswith("hocvu-user-") for name in before["names"])
+    page.get_by_role("button", name="Đăng xuất").click()
+    expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
+    after = page.evaluate(KEPT)
+    assert not any(name.startswith("hocvu-user-") for name in after["names"])
+    assert any(name.startswith("hocvu-shell-") for name in after["names"])
+    assert after["actions"] == []
+    context.set_offline(True)
+    page.goto(f"/courses/{COURSE}/01-mat-khau")
+    expect(page.get_by_role("heading", name="Không có kết nối mạng")).to_be_visible()
+    expect(page.locator("[data-offline-kept] li")).to_have_count(0)

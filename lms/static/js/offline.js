@@ -347,13 +347,28 @@
       });
     });
   });
-  window.addEventListener("online", function () { send(); });
   if (supported) {
     navigator.serviceWorker.addEventListener("message", function (event) {
       if (event.data && event.data.hocvu === "queued") showCount();
     });
   }
+  // Back online: the "online" event, and a look every few seconds (the event is not always
+  // fired, e.g. for a page that loaded offline from the kept copy); while actions wait and
+  // sending fails, tries are spaced out up to a minute.
+  var wasOnline = navigator.onLine;
+  var nextTry = 0;
+  var pause = 5000;
+  function retry(now) {
+    if (!indicator || indicator.hidden) { pause = 5000; return; }
+    if (!navigator.onLine || now < nextTry) return;
+    nextTry = now + pause;
+    pause = Math.min(60000, pause * 2);
+    send();
+  }
+  window.addEventListener("online", function () { nextTry = 0; pause = 5000; retry(Date.now()); });
   window.setInterval(function () {
-    if (indicator && !indicator.hidden && navigator.onLine) send();
-  }, 30000);
+    if (navigator.onLine && !wasOnline) { nextTry = 0; pause = 5000; }
+    wasOnline = navigator.onLine;
+    retry(Date.now());
+  }, 1000);
 })();
