@@ -37,7 +37,7 @@ from lms.app.extensions import db
 from lms.app.i18n import format_sizes, message_text
 from lms.app.storage import LocalStorage, StorageError
 from lms.models import Activity, Enrolment
-from lms.services import outbox
+from lms.services import outbox, tracking
 from lms.services.activities import MEDIA_PLACEHOLDER
 from lms.services.errors import DomainError
 from lms.web.common import enrolment_or_404, message_of, static_version
@@ -175,18 +175,42 @@ def page():
 
 @dataclass(frozen=True)
 class Download:
-    """What reading a course offline needs: its pages and files, with their sizes."""
+    """What reading a course offline needs: its pages and files, with their sizes, and the
+    SCOs to launch once so that their packages are kept (runtime URL, package size: a
+    package's files are kept once for all its SCOs)."""
 
     urls: list[tuple[str, int]]
+    scos: list[tuple[str, int]]
 
     @property
     def bytes(self) -> int:
-        return sum(size for _, size in self.urls)
+        return sum(size for _, size in self.urls) + sum(size for _, size in self.scos)
+
+
+@lru_cache(maxsize=256)
+def _package_bytes(root: str) -> int:
+    # Packages are stored by content hash: their files never change.
+    return sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file())
+
+
+def _scorm_launches(storage: LocalStorage, activity: Activity, seen: set[int]):
+    """The SCOs of a SCORM lesson to launch for offline play (SCORM 1.2: a SCORM 2004
+    package plays through the SN engine, which runs on the server)."""
+    package = tracking.package_of(db.session, activity)
+    if tracking.is_sequenced(package):
+        return []
+    size = 0 if package.id in seen else _package_bytes(str(storage.root / package.files_path))
+    seen.add(package.id)
+    return [
+        (url_for("player.runtime", activity_id=activity.id, index=index), size if index == 0 else 0)
+        for index in range(len(package.manifest["scos"]))
+    ]
 
 
 def course_download(enrolment: Enrolment) -> Download:
     """The course page, every lesson page (final test included: it says a connection is
-    needed) and the lessons' media, with sizes from the stored HTML and files."""
+    needed), the lessons' media and the SCORM packages, with sizes from the stored HTML and
+    files."""
     slug = enrolment.course.slug
     storage = LocalStorage(current_app.config["HOCVU_FILES_DIR"])
     activities = db.session.scalars(
@@ -196,7 +220,11 @@ def course_download(enrolment: Enrolment) -> Download:
     ).all()
     urls = [(url_for("learn.course", slug=slug), PAGE_LAYOUT_BYTES + 400 * len(activities))]
     media: dict[str, int] = {}
+    scos: list[tuple[str, int]] = []
+    packages: set[int] = set()
     for activity in activities:
+        if activity.kind == "scorm":
+            scos.extend(_scorm_launches(storage, activity, packages))
         html = activity.content.get("html", "") if activity.kind == "page" else ""
         questions = json.dumps(activity.content.get("self_check", []), ensure_ascii=False)
         size = PAGE_LAYOUT_BYTES + len(html.encode()) + len(questions.encode())
@@ -211,7 +239,7 @@ def course_download(enrolment: Enrolment) -> Download:
             media[path] = local.stat().st_size
     for path, size in media.items():
         urls.append((url_for("learn.media", version_id=enrolment.version_id, path=path), size))
-    return Download(urls)
+    return Download(urls, scos)
 
 
 @bp.route("/offline/courses/<slug>")
@@ -227,6 +255,7 @@ def course(slug: str):
         user=user_key(),
         bytes=download.bytes,
         urls=[{"url": url, "bytes": size} for url, size in download.urls],
+        scos=[{"runtime": url, "bytes": size} for url, size in download.scos],
     )
 
 

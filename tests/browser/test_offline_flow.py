@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from lms.models import ActivityProgress, Enrolment, OfflineAction, ProgressStatus, User, utcnow
 from lms.services import learning
+from tests.browser.conftest import CHROMIUM
 from tests.factories import mini_course_files
 
 COURSE = "an-toan-tren-mang"
@@ -275,3 +278,119 @@ def test_a_refused_completion_is_shown_and_logging_out_forgets_the_learner(
     page.goto(f"/courses/{COURSE}/01-mat-khau")
     expect(page.get_by_role("heading", name="Không có kết nối mạng")).to_be_visible()
     expect(page.locator("[data-offline-kept] li")).to_have_count(0)
+
+
+@pytest.fixture
+def same_site(browser, app):
+    """The site and its content origin as in production: two names of one site
+    (hoc.hocvu.vn, noidung.hoc.hocvu.vn), so that the content origin's frame is not a
+    third party, whose service worker Chromium refuses when third-party cookies are blocked
+    (as in Playwright's contexts). Chromium resolves the names to this machine and takes the
+    two http origins as secure (a service worker needs a secure context)."""
+    servers = [make_server("127.0.0.1", 0, app, threaded=True) for _ in range(2)]
+    site_port, content_port = (s.server_port for s in servers)
+    site = f"http://hoc.hocvu.vn:{site_port}"
+    content = f"http://noidung.hoc.hocvu.vn:{content_port}"
+    app.config["HOCVU_BASE_URL"] = site
+    app.config["HOCVU_CONTENT_ORIGIN"] = content
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    # Another Chromium of the same Playwright, with the switches these names need.
+    chromium = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--host-resolver-rules=MAP *.hocvu.vn 127.0.0.1",
+            f"--unsafely-treat-insecure-origin-as-secure={site},{content}",
+        ],
+    )
+    context = chromium.new_context(
+        base_url=site,
+        viewport={"width": 360, "height": 740},
+        locale="vi-VN",
+        service_workers="allow",
+    )
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+    chromium.close()
+    for server, thread in zip(servers, threads, strict=True):
+        server.shutdown()
+        thread.join(5)
+
+
+def test_a_scorm_lesson_plays_offline_and_its_commits_arrive_later(same_site, make, app, session):
+    """The course's download launches the SCO once (no opening of the lesson) and keeps its
+    package on the content origin; offline, the lesson plays from there, its commits wait in
+    the player's journal, and they reach the server from a new tab once online. The kept
+    package files keep their content security policy."""
+    context = same_site
+    from lms.app.storage import LocalStorage
+    from lms.models import ScoState
+    from lms.services import catalog
+    from tests.browser.test_scorm_player import _fixture, _probe_frame
+
+    version = catalog.scorm_course(
+        session, None, _fixture("probe12"), LocalStorage(app.config["HOCVU_FILES_DIR"])
+    )
+    catalog.publish(session, None, version)
+    make.enrol(make.learner(make.unit(), username="hv.dung"), version)
+    make.commit()
+    slug = version.course.slug
+    lesson = f"/courses/{slug}/{version.activities[0].key}"
+
+    page = context.new_page()
+    _log_in(page, "hv.dung")
+    page.goto(f"/courses/{slug}")
+    download = page.locator("[data-offline-download]")
+    # Opening the course page keeps its pages; an interactive lesson waits for the tap.
+    expect(download).to_have_attribute("data-downloaded", "pages")
+    expect(download).to_contain_text("trừ các bài tương tác")
+    session.rollback()
+    assert session.scalars(select(ScoState)).all() == []
+    download.get_by_role("button", name=re.compile("^Tải về để học khi mất mạng")).click()
+    expect(download).to_have_attribute("data-downloaded", "true", timeout=30_000)
+    session.rollback()
+    # Kept by one launch of the SCO, which is no opening of the lesson.
+    assert [s.sessions for s in session.scalars(select(ScoState))] == [1]
+    assert session.scalar(select(func.count()).select_from(ActivityProgress)) == 0
+    page.reload()
+    expect(download).to_have_attribute("data-downloaded", "true")
+    session.rollback()
+    assert [s.sessions for s in session.scalars(select(ScoState))] == [1]
+
+    context.set_offline(True)
+    page.goto(lesson)
+    frame = _probe_frame(page)
+    api = "window.parent.API"
+    assert frame.evaluate(f"{api}.LMSSetValue('cmi.core.lesson_location', 'ngoai-tuyen')") == "true"
+    assert frame.evaluate(f"{api}.LMSCommit('')") == "true"
+    expect(page.locator(".player-status")).to_contain_text("chưa được lưu")
+    policy = frame.evaluate(
+        """async () => {
+          for (const name of await caches.keys()) {
+            if (!name.startsWith('hocvu-pkg-') || name === 'hocvu-pkg-links') continue;
+            const cache = await caches.open(name);
+            const kept = await cache.match(location.origin + '/pkg/_/index.html');
+            if (kept) return kept.headers.get('Content-Security-Policy');
+          }
+          return null;
+        }"""
+    )
+    site = page.url.split("/courses/")[0]
+    assert f"frame-ancestors {app.config['HOCVU_CONTENT_ORIGIN']} {site};" in policy
+    page.close()
+
+    context.set_offline(False)
+    again = context.new_page()
+    again.goto("/")  # any page of the learner sends what the player's journal kept
+    for _ in range(100):
+        session.rollback()
+        state = session.scalars(select(ScoState)).one_or_none()
+        if state and dict(state.data).get("cmi.core.lesson_location") == "ngoai-tuyen":
+            break
+        again.wait_for_timeout(100)
+    assert dict(state.data)["cmi.core.lesson_location"] == "ngoai-tuyen"

@@ -216,7 +216,9 @@
     var name = "course:" + box.dataset.course;
     var running = false;
 
-    function download() {
+    /* `tapped`: the learner asked; only then are SCORM lessons launched to be kept (a launch
+     * is a session of the SCO, counted as such), each once. */
+    function download(tapped) {
       if (running) return Promise.resolve();
       running = true;
       button.disabled = true;
@@ -244,18 +246,37 @@
                 });
             }).then(function () {
               done += 1;
-              state.textContent = fill(box.dataset.msgProgress, { done: done, total: list.urls.length });
+              state.textContent = fill(box.dataset.msgProgress, { done: done, total: total });
               return next();
             });
           }
+          var keptScos = (before && before.scos) || [];
+          var missing = list.scos.map(function (s) { return s.runtime; }).filter(function (url) {
+            return keptScos.indexOf(url) < 0;
+          });
+          var scos = tapped ? missing.slice() : [];
+          var total = list.urls.length + scos.length;
+          function nextSco() {
+            if (!scos.length) return undefined;
+            var runtime = scos.shift();
+            return keepPackage(runtime).then(function () {
+              keptScos = keptScos.concat([runtime]);
+              done += 1;
+              state.textContent = fill(box.dataset.msgProgress, { done: done, total: total });
+              return nextSco();
+            });
+          }
           // Two at a time: a weak connection gains nothing from more.
-          return Promise.all([next(), next()]).then(function () {
-            return store.set(name, { user: key, bytes: list.bytes, at: Date.now() });
+          return Promise.all([next(), next()]).then(nextSco).then(function () {
+            before = { user: key, bytes: list.bytes, at: Date.now(), scos: keptScos };
+            return store.set(name, before);
+          }).then(function () {
+            return list.scos.length - keptScos.length;
           });
         });
-      }).then(function () {
-        state.textContent = box.dataset.msgDone;
-        box.dataset.downloaded = "true";
+      }).then(function (scormLeft) {
+        state.textContent = scormLeft ? box.dataset.msgScorm : box.dataset.msgDone;
+        box.dataset.downloaded = scormLeft ? "pages" : "true";
       }, function () {
         state.textContent = box.dataset.msgFailed;
       }).then(function () {
@@ -264,16 +285,55 @@
       });
     }
 
+    /* A SCO launched once (its answer, which the service worker keeps, is what the player
+     * starts from offline), and its package kept by the API frame on the content origin. */
+    function keepPackage(runtimeUrl) {
+      return window.fetch(runtimeUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRFToken": meta("csrf-token"),
+                   "X-Hocvu-Download": "1" }
+      }).then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      }).then(function (rt) {
+        return window.fetch(rt.rules_url, { credentials: "same-origin" }).then(function () {
+          return new Promise(function (resolve, reject) {
+            var frame = document.createElement("iframe");
+            frame.hidden = true;
+            frame.setAttribute("sandbox", box.dataset.sandbox);
+            var timer = window.setTimeout(function () { finish(false); }, 120000);
+            function finish(ok) {
+              window.clearTimeout(timer);
+              window.removeEventListener("message", listen);
+              frame.remove();
+              if (ok) resolve(); else reject(new Error("package not kept"));
+            }
+            function listen(event) {
+              if (event.origin !== rt.content_origin || event.source !== frame.contentWindow) return;
+              var kind = event.data && event.data.hocvu;
+              if (kind === "offline-ready") finish(true);
+              else if (kind === "offline-failed") finish(false);
+            }
+            window.addEventListener("message", listen);
+            frame.src = rt.frame_url + "#offline";
+            document.body.appendChild(frame);
+          });
+        });
+      });
+    }
+
+    var before = null;
     box.hidden = false;
-    button.addEventListener("click", download);
-    store.get(name).then(function (before) {
+    button.addEventListener("click", function () { download(true); });
+    store.get(name).then(function (kept) {
       var saveData = navigator.connection && navigator.connection.saveData;
-      if (before && before.user === key) {
+      before = kept && kept.user === key ? kept : null;
+      if (before) {
         state.textContent = box.dataset.msgDone;
-        box.dataset.downloaded = "true";
-        if (navigator.onLine && !saveData) download(); // fetch what is new or missing
+        if (navigator.onLine && !saveData) download(false); // fetch what is new or missing
       } else if (navigator.onLine && !saveData && Number(box.dataset.bytes) <= Number(box.dataset.auto)) {
-        download(); // small enough to keep without asking
+        download(false); // small enough to keep without asking
       }
     });
   }

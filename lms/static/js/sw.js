@@ -16,6 +16,11 @@
  * - "Complete lesson" and the self-check, sent while offline: the action is queued in the
  *   outbox (outbox-store.js) and the learner goes on (to the next lesson, or back to the
  *   self-check); the pages send the outbox when the connection returns (offline.js).
+ * - A SCORM lesson: the answer of the SCO's last launch (a POST to .../runtime: its session,
+ *   links and stored state) and the data model rules are kept in the learner's cache; offline,
+ *   the player gets that answer again and starts from the newer state of its own journal
+ *   (scorm-player.js), whose commits wait in localStorage until the connection returns. The
+ *   package's files come from the content origin's worker (content-sw.js).
  */
 "use strict";
 
@@ -28,6 +33,8 @@ var TIMEOUT = 800; // ms: a slower network answer loses to the kept copy (next l
 var store = self.HocvuOutbox;
 var ACTION = /\/courses\/([^/]+)\/([^/]+)\/(complete|self-check)$/;
 var LESSON = /\/courses\/([^/]+)\/([^/]+)$/;
+var RUNTIME = /\/player\/activities\/\d+\/scos\/\d+\/runtime$/;
+var RULES = /\/player\/rules\/[^/]+\.json$/;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
@@ -197,6 +204,24 @@ function postOrQueue(event) {
   });
 }
 
+/* Network first, the learner's kept copy when the network fails; a good answer is kept
+ * (a POST's under its URL, as a GET: the Cache API keeps no POST). */
+function keptFallback(request, user) {
+  var url = request.url;
+  return fetch(request).then(function (response) {
+    if (response.status === 200 && user) {
+      var copy = response.clone();
+      caches.open(USER + user).then(function (cache) { return cache.put(url, copy); });
+    }
+    return response;
+  }, function (error) {
+    return kept(url, user).then(function (copy) {
+      if (copy) return copy;
+      throw error;
+    });
+  });
+}
+
 function fromCacheFirst(request, user) {
   return caches.match(request, { ignoreVary: true }).then(function (found) {
     if (found) return found;
@@ -222,7 +247,13 @@ self.addEventListener("fetch", function (event) {
   if (request.method === "POST") {
     if (request.mode === "navigate" && ACTION.test(url.pathname)) {
       event.respondWith(postOrQueue(event));
+    } else if (RUNTIME.test(url.pathname)) {
+      event.respondWith(currentUser().then(function (user) { return keptFallback(request, user); }));
     }
+    return;
+  }
+  if (request.method === "GET" && RULES.test(url.pathname)) {
+    event.respondWith(currentUser().then(function (user) { return keptFallback(request, user); }));
     return;
   }
   if (request.method !== "GET" || request.headers.has(C.download_header)) return;
