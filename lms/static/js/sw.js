@@ -110,6 +110,14 @@ function noted(request, response) {
   }).then(function () { return response; }, function () { return response; });
 }
 
+/* A kept copy says so (X-Hocvu-Kept: the time it was kept), for the benchmark and for
+ * whoever looks at the network panel. */
+function marked(copy) {
+  var headers = new Headers(copy.headers);
+  headers.set("X-Hocvu-Kept", copy.headers.get("Date") || "yes");
+  return new Response(copy.body, { status: copy.status, statusText: copy.statusText, headers: headers });
+}
+
 function offlinePage() {
   return caches.match(C.offline).then(function (page) {
     return page || new Response("Offline", { status: 503, headers: { "Content-Type": "text/plain" } });
@@ -153,7 +161,7 @@ function navigate(event) {
     return kept(copyUrl, user).then(function (copy) {
       var network = fetch(request).then(function (response) { return noted(request, response); });
       if (!copy) return network.catch(function () { return offlinePage(); });
-      if (resume) return network.catch(function () { return copy; });
+      if (resume) return network.catch(function () { return marked(copy); });
       var answered = false;
       var fresh = network.then(function (response) { answered = true; return response; });
       // Whatever wins, the network's answer (or its failure) is waited for: a late answer
@@ -161,8 +169,8 @@ function navigate(event) {
       event.waitUntil(fresh.catch(function () { return queueOpen(url, user); }));
       return Promise.race([
         fresh,
-        delay(TIMEOUT).then(function () { return answered ? fresh : copy; })
-      ]).catch(function () { return copy; });
+        delay(TIMEOUT).then(function () { return answered ? fresh : marked(copy); })
+      ]).catch(function () { return marked(copy); });
     });
   });
 }
