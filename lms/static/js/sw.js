@@ -46,11 +46,16 @@ self.addEventListener("install", function (event) {
 
 self.addEventListener("activate", function (event) {
   event.waitUntil(
-    caches.keys().then(function (names) {
-      return Promise.all(names.filter(function (name) {
-        return name.indexOf("hocvu-shell-") === 0 && name !== SHELL;
-      }).map(function (name) { return caches.delete(name); }));
-    }).then(function () { return self.clients.claim(); })
+    // Navigation preload: the browser sends a page's request itself, as the navigation it is
+    // (Sec-Fetch-Dest: document), while the worker starts; the worker uses that answer.
+    Promise.resolve(self.registration.navigationPreload && self.registration.navigationPreload.enable())
+      .then(function () { return caches.keys(); })
+      .then(function (names) {
+        return Promise.all(names.filter(function (name) {
+          return name.indexOf("hocvu-shell-") === 0 && name !== SHELL;
+        }).map(function (name) { return caches.delete(name); }));
+      })
+      .then(function () { return self.clients.claim(); })
   );
 });
 
@@ -159,7 +164,9 @@ function navigate(event) {
   var copyUrl = resume ? url.href.replace(/\/continue$/, "") : url.href;
   return currentUser().then(function (user) {
     return kept(copyUrl, user).then(function (copy) {
-      var network = fetch(request).then(function (response) { return noted(request, response); });
+      var network = Promise.resolve(event.preloadResponse).then(function (preloaded) {
+        return preloaded || fetch(request);
+      }).then(function (response) { return noted(request, response); });
       if (!copy) return network.catch(function () { return offlinePage(); });
       if (resume) return network.catch(function () { return marked(copy); });
       var answered = false;
