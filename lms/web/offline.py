@@ -109,6 +109,8 @@ def service_worker():
         "scope": root,
         "shell": [url_for("core.static", filename=name) for name in SHELL],
         "offline": url_for("offline.page"),
+        "sync": url_for("offline.sync"),
+        "logout": url_for("auth.logout"),
         "store": url_for("core.static", filename="js/outbox-store.js"),
         "courses": root + "courses/",
         "media": url_for("learn.media", version_id=0, path="").rsplit("0/", 1)[0],

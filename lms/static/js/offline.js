@@ -10,7 +10,7 @@
  * - On a lesson page, says which of its actions are saved on the phone and not sent yet.
  * - On a course page, downloads the course for offline reading (the size is shown first).
  * - On the offline page, lists what is kept on the phone.
- * - Logging out sends what waits if it can, then forgets this learner's pages and outbox.
+ * (Logging out is the service worker's: it sends what waits, then forgets the learner.)
  */
 (function () {
   "use strict";
@@ -45,14 +45,6 @@
       .then(function () { return store.set("user", key); });
   }
 
-  function forgetAll() {
-    return caches.keys().then(function (names) {
-      return Promise.all(names.filter(function (name) {
-        return name.indexOf(USER) === 0;
-      }).map(function (name) { return caches.delete(name); }));
-    }).then(function () { return store.keepOnly(""); });
-  }
-
   function tellWorker(message) {
     if (!supported) return;
     navigator.serviceWorker.ready.then(function (registration) {
@@ -74,67 +66,17 @@
     });
   }
 
-  function withLock(work) {
-    if (navigator.locks && navigator.locks.request) {
-      return navigator.locks.request("hocvu-outbox", work);
-    }
-    return work();
-  }
-
   var sending = null;
 
   function send() {
     if (!key || !store || sending) return sending || Promise.resolve();
-    sending = withLock(function () { return sendBatch(); }).catch(function () {
+    sending = store.send(key, meta("hocvu-sync"), meta("csrf-token")).catch(function () {
       return undefined; // still offline, or the server is away: the actions stay queued
     }).then(function () {
       sending = null;
       return Promise.all([showCount(), showRefusals()]);
     });
     return sending;
-  }
-
-  function sendBatch() {
-    return store.list(key).then(function (actions) {
-      if (!actions.length) return undefined;
-      var batch = actions.slice(0, 50);
-      return window.fetch(meta("hocvu-sync"), {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "Accept": "application/json",
-                   "X-CSRFToken": meta("csrf-token") },
-        body: JSON.stringify({ actions: batch.map(function (a) {
-          return { id: a.id, user: a.user, kind: a.kind, course: a.course, lesson: a.lesson,
-                   at: a.at, answers: a.answers, seconds: a.seconds };
-        }) })
-      }).then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
-      }).then(function (answer) {
-        var byId = {};
-        batch.forEach(function (a) { byId[a.id] = a; });
-        var sent = [];
-        var refusals = [];
-        (answer.results || []).forEach(function (result) {
-          var action = byId[result.id];
-          if (!action) return;
-          sent.push(action.seq);
-          var refused = result.status === "refused" ||
-            (result.status === "duplicate" && result.first === "refused");
-          // An opening or time spent refused is no news to the learner; a completion or
-          // answers refused are, with the reason.
-          if (refused && (action.kind === "complete" || action.kind === "self_check")) {
-            refusals.push({ id: action.id, user: action.user, kind: action.kind,
-                            course: action.course, lesson: action.lesson,
-                            title: action.title || "", message: result.message || "" });
-          }
-        });
-        return store.settle(sent, refusals).then(function () {
-          if (sent.length === batch.length && actions.length > batch.length) return sendBatch();
-          return undefined;
-        });
-      });
-    });
   }
 
   var refusalsBox = document.querySelector("[data-refusals]");
@@ -393,19 +335,6 @@
         store.dismiss((refusalsBox.dataset.ids || "").split(" ").filter(Boolean)).then(showRefusals);
       });
     }
-    document.querySelectorAll("form[data-logout]").forEach(function (form) {
-      form.addEventListener("submit", function (event) {
-        if (form.dataset.cleared) return;
-        event.preventDefault();
-        var timeout = new Promise(function (resolve) { window.setTimeout(resolve, 3000); });
-        Promise.race([send(), timeout]).then(forgetAll).catch(function () { return undefined; })
-          .then(function () {
-            tellWorker({ hocvu: "user", key: "" });
-            form.dataset.cleared = "true";
-            HTMLFormElement.prototype.submit.call(form);
-          });
-      });
-    });
   });
   if (supported) {
     navigator.serviceWorker.addEventListener("message", function (event) {

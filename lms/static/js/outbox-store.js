@@ -1,5 +1,6 @@
 /* The offline outbox and state in IndexedDB, shared by the pages (offline.js) and the service
- * worker (sw.js): both queue actions there, the pages send them.
+ * worker (sw.js): both queue actions there; the pages send them, and the worker when the
+ * learner logs out.
  *
  * Stores: "outbox" (actions waiting to be sent, in the order they happened: `seq` is an
  * auto-increment key), "refused" (actions the server refused, kept to show the learner until
@@ -62,7 +63,12 @@
     }).join("");
   }
 
-  scope.HocvuOutbox = {
+  function withLock(work) {
+    var locks = scope.navigator && scope.navigator.locks;
+    return locks && locks.request ? locks.request("hocvu-outbox", work) : work();
+  }
+
+  var api = {
     /* Queue an action ({kind, course, lesson, user, ...}); it gets its id and time here. */
     add: function (action) {
       var record = Object.assign({ id: newId(), at: Date.now() }, action);
@@ -121,6 +127,67 @@
     },
     set: function (name, value) {
       return transaction(["state"], "readwrite", function (s) { s.state.put(value, name); });
+    },
+    /* Send the account's actions to `url` (the sync endpoint) in the order they happened, 50
+     * a request, one sender at a time across tabs and the worker (a Web Lock); take out what
+     * the server answered for and keep its refusals of completions and answers to show. */
+    send: function (user, url, token) {
+      return withLock(function () { return sendBatch(user, url, token); });
+    },
+    /* Forget every account's kept pages and actions (logging out). */
+    forgetAll: function () {
+      return scope.caches.keys().then(function (names) {
+        return Promise.all(names.filter(function (name) {
+          return name.indexOf("hocvu-user-") === 0;
+        }).map(function (name) { return scope.caches.delete(name); }));
+      }).then(function () { return api.keepOnly(""); });
     }
   };
+
+  function sendBatch(user, url, token) {
+    return api.list(user).then(function (actions) {
+      if (!actions.length) return undefined;
+      var batch = actions.slice(0, 50);
+      return scope.fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json",
+                   "X-CSRFToken": token },
+        body: JSON.stringify({ actions: batch.map(function (a) {
+          return { id: a.id, user: a.user, kind: a.kind, course: a.course, lesson: a.lesson,
+                   at: a.at, answers: a.answers, seconds: a.seconds };
+        }) })
+      }).then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      }).then(function (answer) {
+        var byId = {};
+        batch.forEach(function (a) { byId[a.id] = a; });
+        var sent = [];
+        var refusals = [];
+        (answer.results || []).forEach(function (result) {
+          var action = byId[result.id];
+          if (!action) return;
+          sent.push(action.seq);
+          var refused = result.status === "refused" ||
+            (result.status === "duplicate" && result.first === "refused");
+          // An opening or time spent refused is no news to the learner; a completion or
+          // answers refused are, with the reason.
+          if (refused && (action.kind === "complete" || action.kind === "self_check")) {
+            refusals.push({ id: action.id, user: action.user, kind: action.kind,
+                            course: action.course, lesson: action.lesson,
+                            title: action.title || "", message: result.message || "" });
+          }
+        });
+        return api.settle(sent, refusals).then(function () {
+          if (sent.length === batch.length && actions.length > batch.length) {
+            return sendBatch(user, url, token);
+          }
+          return undefined;
+        });
+      });
+    });
+  }
+
+  scope.HocvuOutbox = api;
 })(self);

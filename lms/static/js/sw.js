@@ -16,6 +16,8 @@
  * - "Complete lesson" and the self-check, sent while offline: the action is queued in the
  *   outbox (outbox-store.js) and the learner goes on (to the next lesson, or back to the
  *   self-check); the pages send the outbox when the connection returns (offline.js).
+ * - Logging out (the form's POST passes here): the outbox is sent if it can be, and once the
+ *   server has the logout, the learner's pages and outbox are forgotten.
  * - A SCORM lesson: the answer of the SCO's last launch (a POST to .../runtime: its session,
  *   links and stored state) and the data model rules are kept in the learner's cache; offline,
  *   the player gets that answer again and starts from the newer state of its own journal
@@ -164,6 +166,12 @@ function navigate(event) {
   var copyUrl = resume ? url.href.replace(/\/continue$/, "") : url.href;
   return currentUser().then(function (user) {
     return kept(copyUrl, user).then(function (copy) {
+      if (copy && self.navigator.onLine === false) {
+        // Known to be offline: the copy at once (a preload would only fail, and maybe late).
+        event.waitUntil(Promise.resolve(event.preloadResponse).catch(function () { return null; }));
+        if (!resume) event.waitUntil(queueOpen(url, user));
+        return marked(copy);
+      }
       var network = Promise.resolve(event.preloadResponse).then(function (preloaded) {
         return preloaded || fetch(request);
       }).then(function (response) { return noted(request, response); });
@@ -237,6 +245,24 @@ function keptFallback(request, user) {
   });
 }
 
+/* Logging out: what waits is sent first (with the logout form's own CSRF token, for at most
+ * 3 s), then, once the server has the logout, the learner's pages and outbox are forgotten. */
+function logout(event) {
+  var request = event.request;
+  var copy = request.clone();
+  return Promise.all([currentUser(), copy.formData()]).then(function (both) {
+    var token = both[1].get("csrf_token");
+    if (!both[0] || !token) return undefined;
+    return Promise.race([store.send(both[0], C.sync, String(token)), delay(3000)]);
+  }).catch(function () { return undefined; }).then(function () {
+    return fetch(request).then(function (response) {
+      return store.forgetAll().then(function () { return switchUser(""); })
+        .catch(function () { return undefined; })
+        .then(function () { return response; });
+    }, function () { return offlinePage(); });
+  });
+}
+
 function fromCacheFirst(request, user) {
   return caches.match(request, { ignoreVary: true }).then(function (found) {
     if (found) return found;
@@ -260,7 +286,9 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin || url.pathname.indexOf(C.scope) !== 0) return;
   if (request.method === "POST") {
-    if (request.mode === "navigate" && ACTION.test(url.pathname)) {
+    if (request.mode === "navigate" && url.pathname === C.logout) {
+      event.respondWith(logout(event));
+    } else if (request.mode === "navigate" && ACTION.test(url.pathname)) {
       event.respondWith(postOrQueue(event));
     } else if (RUNTIME.test(url.pathname)) {
       event.respondWith(currentUser().then(function (user) { return keptFallback(request, user); }));
