@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -149,6 +149,11 @@ def handle(
     now = now or utcnow()
     if len(actions) > MAX_ACTIONS:
         raise DomainError(N_("Too many actions at once."))
+    # One sending of a learner's outbox at a time (two tabs, the worker at logout): a write to
+    # the account's row first, which waits for the other sending's commit (a row lock on
+    # PostgreSQL; on SQLite the database's write lock, taken before any read of this
+    # transaction, so the two never deadlock). The second then finds the first's ids.
+    session.execute(update(User).where(User.id == user.id).values(auth_epoch=User.auth_epoch))
     outcomes = []
     for action in actions:
         client_id = action.get("id") if isinstance(action, dict) else None

@@ -290,3 +290,28 @@ def test_a_password_change_gives_a_new_key(client, login, learner, session):
     login("hv.mat.mang", "Mat-khau-moi-2026!")
     after = Outbox(client).key
     assert after != before and client.get("/").headers["X-Hocvu-User"] == after
+
+
+def test_two_tabs_sending_the_same_actions_at_once_do_them_once(app, learner, session):
+    """Two tabs (two logins of the learner) send the same outbox at the same moment: each
+    action is done once, the other tab is answered "duplicate"."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import LoggedIn
+
+    tabs = []
+    for _ in range(2):
+        tab = app.test_client()
+        LoggedIn(tab)("hv.mat.mang")
+        tabs.append(Outbox(tab))
+    opened = now() - timedelta(hours=1)
+    actions = lesson_actions(
+        "01-mat-khau", opened, {"0": [1], "1": [1]}, opened + timedelta(minutes=5), "r"
+    )
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda tab: tab.send(*actions), tabs))
+    statuses = sorted(r["status"] for a in answers for r in a.json["results"])
+    assert statuses == ["done"] * 3 + ["duplicate"] * 3
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(OfflineAction)) == 3
+    assert progress_of(session, "01-mat-khau").status == ProgressStatus.DONE
