@@ -141,6 +141,13 @@ class Throttled:
         self._to_worker("Network.enable", {})
         self._to_worker("Network.emulateNetworkConditions", THROTTLE)
 
+    def cut(self) -> None:
+        """No connection, for the page and the worker (these sessions' conditions would
+        otherwise keep them on 3G beside Playwright's own offline switch)."""
+        offline = {**THROTTLE, "offline": True}
+        self.page.send("Network.emulateNetworkConditions", offline)
+        self._to_worker("Network.emulateNetworkConditions", offline)
+
     def _to_worker(self, method: str, params: dict) -> None:
         self.ids += 1
         message = json.dumps({"id": self.ids, "method": method, "params": params})
@@ -198,6 +205,7 @@ def one_run(browser, base: str) -> dict:
     throttled_times = read_lessons()
     kept_copies = throttled.kept
     context.set_offline(True)
+    throttled.cut()
     throttled.kept = 0
     page.goto(f"/courses/{SLUG}")
     cache_times = read_lessons()
