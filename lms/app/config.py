@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "HOCVU_LOCALES": ["vi", "en"],
     "HOCVU_TIMEZONE": "Asia/Ho_Chi_Minh",
     "HOCVU_SITE_NAME": "Hocvu",
+    # A course up to this size (bytes) is kept for offline reading as soon as its page is
+    # opened (not with the browser's Data Saver on); a larger one when the learner asks.
+    "HOCVU_OFFLINE_AUTO_BYTES": 2 * 1024 * 1024,
     # Login throttling, kept in the database so that every worker sees the same counts.
     # Per account: a few attempts, then a pause. Per IP: much higher, because a whole factory
     # or office often shares one address behind NAT.

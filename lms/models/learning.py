@@ -139,3 +139,26 @@ class ActivityProgress(db.Model):
 
     enrolment: Mapped[Enrolment] = relationship(back_populates="progress")
     activity: Mapped[Activity] = relationship()
+
+
+class OfflineAction(db.Model):
+    """An action a learner's browser queued while offline (lesson opened, self-check
+    answered, lesson completed, time spent), recorded once by the id the browser gave it, so
+    that the same action sent again is answered as before and changes nothing."""
+
+    __tablename__ = "offline_action"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    # When the browser says the action happened (checked), and when it reached the server.
+    happened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "done" or "refused"; a refusal keeps its reason (an English msgid and parameters).
+    outcome: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(String(300))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

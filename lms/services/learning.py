@@ -1,9 +1,13 @@
-"""A learner's way through a course: opening activities, self-checks, marking them done."""
+"""A learner's way through a course: opening activities, self-checks, marking them done.
+
+The same functions take what a learner did offline and sent later (lms.services.outbox):
+`now` is then the time the browser recorded, checked by `client_time` first.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, defer
@@ -122,7 +126,8 @@ def open_activity(
     """Record that the learner opened an activity (the first time starts its clock)."""
     now = now or utcnow()
     progress = _progress(session, enrolment, activity)
-    if progress.first_opened_at is None:
+    # An opening recorded offline and sent later may be earlier than the one the server saw.
+    if progress.first_opened_at is None or now < progress.first_opened_at:
         progress.first_opened_at = now
     if progress.status == ProgressStatus.NOT_STARTED:
         progress.status = ProgressStatus.IN_PROGRESS
@@ -137,7 +142,11 @@ def open_activity(
 
 
 def answer_self_check(
-    session: Session, enrolment: Enrolment, activity: Activity, answers: dict[int, list[int]]
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    answers: dict[int, list[int]],
+    now: datetime | None = None,
 ) -> ActivityProgress:
     """Keep the learner's self-check answers (all questions must be answered)."""
     questions = activity.content.get("self_check", [])
@@ -147,7 +156,7 @@ def answer_self_check(
         if not chosen:
             raise DomainError(N_("Answer every question of the self-check."))
         cleaned[str(index)] = chosen
-    progress = open_activity(session, enrolment, activity)
+    progress = open_activity(session, enrolment, activity, now)
     progress.data = {**progress.data, "self_check": cleaned}
     session.flush()
     return progress
@@ -168,6 +177,39 @@ def complete_activity(
     progress.completed_at = now
     session.flush()
     deadlines.check_completion(session, enrolment, now)
+    return progress
+
+
+# How far a phone's clock may run ahead of the server's, and the most time one visit of a
+# lesson may count (a phone left on a lesson overnight did not read it all night).
+CLOCK_SKEW = timedelta(minutes=2)
+MAX_VISIT_SECONDS = 4 * 3600
+
+
+def client_time(enrolment: Enrolment, at: datetime, now: datetime) -> datetime:
+    """A time the learner's browser recorded, if it can be true: not in the future (a
+    phone's clock a little ahead is taken as now) and not before the enrolment."""
+    if at > now + CLOCK_SKEW:
+        raise DomainError(N_("The phone's clock is ahead of the real time; this was not saved."))
+    if at < enrolment.enrolled_at:
+        raise DomainError(N_("This was recorded before you were enrolled in the course."))
+    return min(at, now)
+
+
+def record_time(
+    session: Session, enrolment: Enrolment, activity: Activity, seconds: int, now: datetime
+) -> ActivityProgress:
+    """Add the time of one visit of a lesson, ended at `now`, to the learner's time in it (at
+    most MAX_VISIT_SECONDS a visit). It never moves the lesson's opening earlier: only an
+    opening decides the minimum reading time."""
+    if not 0 < seconds <= MAX_VISIT_SECONDS:
+        raise DomainError(N_("The time spent on the lesson is not plausible."))
+    last = enrolment.last_activity_id
+    progress = open_activity(session, enrolment, activity, now)
+    # Time reported late is not where the learner is now ("continue" leads elsewhere).
+    enrolment.last_activity_id = last or activity.id
+    progress.data = {**progress.data, "seconds": int(progress.data.get("seconds", 0)) + seconds}
+    session.flush()
     return progress
 
 

@@ -1,5 +1,6 @@
 """What the site's blueprints share: the login session's key in the cookie and how long a
-login lasts, a domain error's message in the user's language, and static file versions."""
+login lasts, a domain error's message in the user's language, static file versions, and the
+logged-in learner's enrolment in a course."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from pathlib import Path
 
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import contains_eager, joinedload
 
+from lms.app.extensions import db
 from lms.app.i18n import message_text
-from lms.models import Role
+from lms.models import Course, Enrolment, Role
 from lms.services.errors import DomainError
 from lms.services.logins import SessionRules
 
@@ -65,3 +69,21 @@ def role_required(role: Role):
         return wrapped
 
     return decorate
+
+
+# Built once: building a statement costs about as much as running it (issue 24).
+_MY_ENROLMENT = (
+    select(Enrolment)
+    .join(Course, Enrolment.course_id == Course.id)
+    .where(Course.slug == bindparam("slug"), Enrolment.user_id == bindparam("user_id"))
+    .options(contains_eager(Enrolment.course), joinedload(Enrolment.version))
+)
+
+
+def enrolment_or_404(slug: str) -> Enrolment:
+    """The logged-in learner's enrolment in the course `slug` with its course and version (404
+    for anyone else's)."""
+    enrolment = db.session.scalar(_MY_ENROLMENT, {"slug": slug, "user_id": current_user.id})
+    if enrolment is None:
+        abort(404)
+    return enrolment

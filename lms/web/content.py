@@ -12,6 +12,11 @@ engine (scorm-api.js) and scorm-frame.js, which exposes window.API / API_1484_11
 frames the package's launch file from /pkg/<link>/..., and passes each commit to the player page
 by postMessage; the page (scorm-player.js) keeps the journal and sends commits with its own
 session and CSRF token.
+
+For offline play (issue 23) the frame, asked with `#offline` by the course page's download,
+keeps the package's files in the content origin's caches (`/pkg-files/<link>` lists them)
+and registers the content origin's service worker (content-sw.js), which serves them when the
+network fails. The files keep the headers they were sent with, their policy included.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from flask import (
     Flask,
     abort,
     current_app,
+    jsonify,
     redirect,
     request,
     send_file,
@@ -75,8 +81,10 @@ FRAME_SANDBOX = (
     "allow-scripts allow-same-origin allow-forms allow-popups allow-downloads allow-modals"
 )
 
-# The frame's own scripts, served by the content origin (nothing else of lms/static is).
+# The frame's own scripts, served by the content origin (nothing else of lms/static is), and
+# the content origin's service worker (offline play).
 FRAME_ASSETS = ("scorm-api.js", "scorm-frame.js")
+SERVICE_WORKER = "content-sw.js"
 _STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "js"
 
 
@@ -164,9 +172,11 @@ def frame(token: str):
         f'<body data-lms-origin="{escape(grant.lms_origin)}"></body></html>'
     )
     response = current_app.response_class(body, mimetype="text/html")
+    # connect-src and worker-src: the frame keeps the package for offline play.
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'self'; frame-src 'self'; "
-        f"frame-ancestors {grant.lms_origin}; base-uri 'none'; form-action 'none'"
+        "default-src 'none'; script-src 'self'; frame-src 'self'; connect-src 'self'; "
+        f"worker-src 'self'; frame-ancestors {grant.lms_origin}; base-uri 'none'; "
+        "form-action 'none'"
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -174,7 +184,15 @@ def frame(token: str):
 
 @bp.route("/frame-assets/<name>")
 def asset(name: str):
-    """The frame's scripts (versioned URLs: kept a year)."""
+    """The frame's scripts (versioned URLs: kept a year), and the service worker."""
+    if name == SERVICE_WORKER:
+        response = send_file(_STATIC_JS / name, mimetype="text/javascript", max_age=0)
+        # Its scope is the content origin's root: the frames and the package files.
+        response.headers["Service-Worker-Allowed"] = current_app.config["HOCVU_URL_PREFIX"] + "/"
+        response.headers["Cache-Control"] = "no-cache"
+        # A worker's own policy governs its fetches: the content origin's files only.
+        response.headers["Content-Security-Policy"] = "default-src 'none'; connect-src 'self'"
+        return response
     if name not in FRAME_ASSETS:
         abort(404)
     response = send_file(_STATIC_JS / name, mimetype="text/javascript", max_age=31536000)
@@ -221,6 +239,28 @@ def files(token: str, path: str):
     # Package files never change (they are stored by content hash); the link is private.
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
     response.headers["Content-Security-Policy"] = package_csp(grant.lms_origin)
+    return response
+
+
+@bp.route("/pkg-files/<token>")
+def file_list(token: str):
+    """The files of the package a link was made for, for keeping it offline: their paths
+    inside the package and their total size, and the package's content hash (its files are
+    kept once, whichever link reaches them)."""
+    grant = _grant(token)
+    if grant is None:
+        return _refused()
+    package = db.session.get(ScormPackage, grant.package_id)
+    if package is None:
+        abort(404)
+    root = LocalStorage(current_app.config["HOCVU_FILES_DIR"]).root / package.files_path
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    response = jsonify(
+        package=package.sha256,
+        bytes=sum(p.stat().st_size for p in paths),
+        files=[p.relative_to(root).as_posix() for p in paths],
+    )
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -22,7 +22,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
 from courses.markdown import render_text
 from courses.questions import CLOZE_MARK
@@ -32,7 +32,6 @@ from lms.app.storage import LocalStorage, StorageError
 from lms.models import (
     Activity,
     Certificate,
-    Course,
     CourseVersion,
     Enrolment,
     Notice,
@@ -44,8 +43,9 @@ from lms.services.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.services.errors import DomainError
 from lms.services.scope import administering_unit
 from lms.web import data_saver, kinds
-from lms.web.common import message_of
+from lms.web.common import enrolment_or_404, message_of
 from lms.web.forms import ActionForm
+from lms.web.offline import DOWNLOAD_HEADER, course_download
 
 bp = Blueprint("learn", __name__)
 
@@ -70,12 +70,6 @@ _MY_NOTICES = (
 )
 _MY_CERTIFICATES = select(Certificate).where(
     Certificate.user_id == bindparam("user_id"), Certificate.replaced_by_id.is_(None)
-)
-_MY_ENROLMENT = (
-    select(Enrolment)
-    .join(Course, Enrolment.course_id == Course.id)
-    .where(Course.slug == bindparam("slug"), Enrolment.user_id == bindparam("user_id"))
-    .options(contains_eager(Enrolment.course), joinedload(Enrolment.version))
 )
 _ACTIVITY = select(Activity).where(
     Activity.version_id == bindparam("version_id"), Activity.key == bindparam("key")
@@ -137,14 +131,6 @@ def notice_read(notice_id: int):
         notice.read_at = utcnow()
         db.session.commit()
     return redirect(url_for("learn.index"))
-
-
-def enrolment_or_404(slug: str) -> Enrolment:
-    """The current learner's enrolment in the course `slug`, with the course and version."""
-    enrolment = db.session.scalar(_MY_ENROLMENT, {"slug": slug, "user_id": current_user.id})
-    if enrolment is None:
-        abort(404)
-    return enrolment
 
 
 def _activity_or_404(enrolment: Enrolment, key: str) -> Activity:
@@ -229,6 +215,7 @@ def course(slug: str):
     )
     return render_template(
         "hocvu/learn/course.html",
+        download=course_download(enrolment),
         progress=progress,
         version=enrolment.version,
         countdown=shown,
@@ -261,12 +248,15 @@ def activity(slug: str, key: str):
     enrolment = enrolment_or_404(slug)
     current = _activity_or_404(enrolment, key)
     progress = learning.open_activity(db.session, enrolment, current)
-    return _render_activity(enrolment, current, progress)
+    # Kept for offline reading (lms/web/offline.py): the page, but not an opening.
+    downloading = request.headers.get(DOWNLOAD_HEADER) == "1"
+    return _render_activity(enrolment, current, progress, keep=not downloading)
 
 
-def _render_activity(enrolment, current, progress, status: int = 200):
+def _render_activity(enrolment, current, progress, status: int = 200, keep: bool = True):
     """The lesson page; what opening it changed is committed after the page is made (a
-    commit first would expire every loaded object and the page would load them again)."""
+    commit first would expire every loaded object and the page would load them again), or
+    taken back when the page is only fetched to be kept (`keep` False)."""
     course_progress = learning.progress_of(db.session, enrolment)
     steps = course_progress.steps
     index = next(i for i, s in enumerate(steps) if s.activity.id == current.id)
@@ -294,7 +284,10 @@ def _render_activity(enrolment, current, progress, status: int = 200):
         action_form=ActionForm(),
         **extra,
     )
-    db.session.commit()
+    if keep:
+        db.session.commit()
+    else:
+        db.session.rollback()
     # The page depends on the browser's data saving (the default of Data Saver).
     return page, status, {"Vary": "Save-Data"}
 

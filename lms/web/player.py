@@ -89,7 +89,9 @@ def runtime(activity_id: int, index: int):
     state = tracking.state_for(db.session, enrolment, activity, item["identifier"])
     from lms.services import learning
 
-    learning.open_activity(db.session, enrolment, activity)
+    if request.headers.get("X-Hocvu-Download") != "1":
+        # A launch to keep the package for offline play (lms/web/offline.py) is no opening.
+        learning.open_activity(db.session, enrolment, activity)
     engine = None
     if tracking.is_sequenced(package):
         refused, engine = tracking.launch_of(

@@ -26,9 +26,8 @@ from lms.services import assessment, learning
 from lms.services.activities import TestKind
 from lms.services.errors import DomainError
 from lms.services.scope import administering_unit
-from lms.web.common import message_of
+from lms.web.common import enrolment_or_404, message_of
 from lms.web.forms import ActionForm
-from lms.web.learn import enrolment_or_404
 
 bp = Blueprint("testing", __name__)
 

@@ -17,6 +17,9 @@
  *   page -> frame   valid {valid}                adl.nav.request_valid.* after a commit (2004)
  *   page -> frame   unload                       take the package down (it commits on unload)
  *   frame -> page   unloaded                     the package is gone: the page may leave
+ *   frame -> page   offline-ready {bytes} / offline-failed
+ *                                                loaded as /frame/<link>#offline by the course
+ *                                                page's download: the package is kept (below)
  */
 (function () {
   "use strict";
@@ -114,5 +117,65 @@
     }
   });
 
-  if (lmsOrigin && window.parent !== window) tell({ hocvu: "ready" });
+  /* Keep the package of this link for offline play (issue 23): its files under link-free
+   * URLs in "hocvu-pkg-<content hash>", this frame and its scripts, and which package the
+   * link reaches; content-sw.js serves them when the network fails. */
+  function keepForOffline() {
+    var path = window.location.pathname;
+    var root = path.replace(/frame\/[^/]+$/, "");
+    var token = path.slice(root.length + "frame/".length);
+    var origin = window.location.origin;
+    var scripts = Array.prototype.map.call(document.querySelectorAll("script[src]"), function (s) {
+      return s.src;
+    });
+    function encoded(file) {
+      return file.split("/").map(encodeURIComponent).join("/");
+    }
+    return navigator.serviceWorker.register(new URL("content-sw.js", scripts[0]).href, { scope: root })
+      .then(function () { return window.fetch(root + "pkg-files/" + token); })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (list) {
+        return caches.open("hocvu-pkg-" + list.package).then(function (cache) {
+          var files = list.files.slice();
+          function next() {
+            if (!files.length) return undefined;
+            var file = encoded(files.shift());
+            var key = origin + root + "pkg/_/" + file;
+            return cache.match(key).then(function (found) {
+              if (found) return undefined; // kept already (another part of the package)
+              return window.fetch(root + "pkg/" + token + "/" + file).then(function (response) {
+                if (!response.ok) throw new Error("HTTP " + response.status);
+                return cache.put(key, response);
+              });
+            }).then(next);
+          }
+          var frame = window.fetch(window.location.pathname).then(function (response) {
+            if (!response.ok) throw new Error("HTTP " + response.status);
+            return cache.put(origin + root + "frame/_", response);
+          });
+          return Promise.all([frame, cache.addAll(scripts), next(), next(), next()]);
+        }).then(function () {
+          return caches.open("hocvu-pkg-links");
+        }).then(function (links) {
+          return links.put(origin + root + "link/" + token, new Response(list.package));
+        }).then(function () {
+          return list.bytes;
+        });
+      });
+  }
+
+  if (lmsOrigin && window.parent !== window) {
+    if (window.location.hash === "#offline" && "serviceWorker" in navigator && window.caches) {
+      keepForOffline().then(function (bytes) {
+        tell({ hocvu: "offline-ready", bytes: bytes });
+      }, function () {
+        tell({ hocvu: "offline-failed" });
+      });
+    } else {
+      tell({ hocvu: "ready" });
+    }
+  }
 })();
