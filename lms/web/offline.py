@@ -24,6 +24,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     render_template,
     request,
@@ -69,9 +70,15 @@ _SW_FILE = Path(__file__).resolve().parent.parent / "static" / "js" / "sw.js"
 
 def user_key() -> str | None:
     """The logged-in account's key for the browser's caches and outbox (None when nobody)."""
-    if not current_user.is_authenticated:
-        return None
-    return outbox.user_key(current_user, current_app.config["SECRET_KEY"])
+    # Kept for the request: the layout asks while the page is made, and the response's header
+    # after the view's commit has expired the loaded account (asking it again reloads it).
+    if "offline_user_key" not in g:
+        g.offline_user_key = (
+            outbox.user_key(current_user, current_app.config["SECRET_KEY"])
+            if current_user.is_authenticated
+            else None
+        )
+    return g.offline_user_key
 
 
 def download_size(size: int) -> str:
@@ -209,10 +216,28 @@ def _scorm_launches(storage: LocalStorage, activity: Activity, seen: set[int]):
     ]
 
 
+# A version's lessons and files never change once imported (a new upload is a new version),
+# so what its download holds is worked out once per app and process for each version (and its
+# files), course address and site root: the course page shows its size on every visit (issue
+# 24: no page reloads every lesson's content to say the same thing).
+
+
 def course_download(enrolment: Enrolment) -> Download:
     """The course page, every lesson page (final test included: it says a connection is
     needed), the lessons' media and the SCORM packages, with sizes from the stored HTML and
     files."""
+    kept = current_app.extensions.setdefault("hocvu_course_downloads", {})
+    version = enrolment.version
+    key = (version.id, version.files_path, enrolment.course.slug, request.script_root)
+    download = kept.get(key)
+    if download is None:
+        if len(kept) >= 512:
+            kept.clear()
+        download = kept[key] = _course_download(enrolment)
+    return download
+
+
+def _course_download(enrolment: Enrolment) -> Download:
     slug = enrolment.course.slug
     storage = LocalStorage(current_app.config["HOCVU_FILES_DIR"])
     activities = db.session.scalars(

@@ -115,6 +115,10 @@ def test_the_autosave_does_not_read_back_what_it_wrote(client, app, mid_course):
 
 
 def test_the_course_page_loads_each_activity_once_without_content(client, app, mid_course):
+    # The first visit in a process works out the size of the course's offline download from
+    # the lessons' content (once per version); every visit after it does not read it again.
+    first = _get(client, app, f"/courses/{SLUG}")
+    assert selected_tables(first)["activity"] == 2, first
     seen = _get(client, app, f"/courses/{SLUG}")
     tables = selected_tables(seen)
     # The steps (content deferred); the activities are not loaded again for the course's
