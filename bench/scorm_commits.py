@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # A typical commit of a quiz-style SCO: bookmark, suspend data, status, score, time and a
-# few interactions (about 1.3 KB of JSON).
+# few interactions (about 1.3 KB of JSON), in each standard's words.
 DATA = [
     ["cmi.core.lesson_location", "12"],
     ["cmi.suspend_data", "v1|" + "a1b2c3d4e5" * 20],
@@ -54,6 +54,30 @@ for n in range(4):
         [f"cmi.interactions.{n}.time", "10:15:3" + str(n)],
     ]
 DATA += [["cmi.core.exit", "suspend"], ["cmi.core.session_time", "00:05:30"]]
+
+DATA_2004 = [
+    ["cmi.location", "12"],
+    ["cmi.suspend_data", "v1|" + "a1b2c3d4e5" * 20],
+    ["cmi.completion_status", "incomplete"],
+    ["cmi.score.raw", "70"],
+    ["cmi.score.min", "0"],
+    ["cmi.score.max", "100"],
+    ["cmi.score.scaled", "0.7"],
+]
+for n in range(4):
+    DATA_2004 += [
+        [f"cmi.interactions.{n}.id", f"cau-{n + 1}"],
+        [f"cmi.interactions.{n}.type", "choice"],
+        [f"cmi.interactions.{n}.learner_response", "b"],
+        [f"cmi.interactions.{n}.result", "correct" if n % 2 else "incorrect"],
+        [f"cmi.interactions.{n}.timestamp", "2026-12-04T10:15:3" + str(n)],
+    ]
+DATA_2004 += [["cmi.exit", "suspend"], ["cmi.session_time", "PT5M30S"]]
+
+# The package each standard's learners commit to: one SCO (1.2), or the first of two SCOs
+# under a choice-and-flow organization that the SN engine sequences (2004).
+PACKAGES = {"1.2": "probe12", "2004": "probe2004"}
+COMMITS = {"1.2": DATA, "2004": DATA_2004}
 
 LUA = r"""
 local lines = {}
@@ -149,9 +173,11 @@ def login_sessions(db_session, user_ids) -> dict[int, str]:
     return keys
 
 
-def prepare(url: str, tmp: Path, learners: int) -> Path:
-    """A migrated database with a SCORM course, its learners enrolled and launched; returns
-    the file of (state id, session cookie, CSRF token) lines."""
+def prepare(url: str, tmp: Path, learners: int, standard: str = "1.2") -> Path:
+    """A migrated database with a SCORM course of `standard`, its learners enrolled and
+    launched (for SCORM 2004, the SN engine has delivered the first SCO); returns the file of
+    (state id, session cookie, CSRF token, session key) lines. Call it once per standard on
+    the same database to have both."""
     from flask import session
     from flask_migrate import upgrade
     from flask_wtf.csrf import generate_csrf
@@ -161,21 +187,24 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
     from lms.app.extensions import db
     from lms.app.storage import LocalStorage
     from lms.models import Enrolment, OrgUnit, UnitKind, User
-    from lms.models.scorm import ScoState
-    from lms.services import catalog
+    from lms.models.scorm import Registration, ScoState
+    from lms.services import catalog, tracking
     from lms.web.common import LOGIN_KEY
     from tests.factories import zip_bytes
 
     app = create_app(_config(url, tmp))
-    probe = ROOT / "tests" / "scorm" / "fixtures" / "probe12"
+    probe = ROOT / "tests" / "scorm" / "fixtures" / PACKAGES[standard]
     package = zip_bytes(
         {p.relative_to(probe).as_posix(): p.read_bytes() for p in probe.rglob("*") if p.is_file()}
     )
+    tag = standard.replace(".", "")
     with app.app_context():
         upgrade()
         version = catalog.scorm_course(db.session, None, package, LocalStorage(tmp / "files"))
         catalog.publish(db.session, None, version)
-        unit = OrgUnit(code="B", name="Công đoàn cơ sở", kind=UnitKind.GRASSROOTS, path="", depth=0)
+        unit = OrgUnit(
+            code=f"B{tag}", name="Công đoàn cơ sở", kind=UnitKind.GRASSROOTS, path="", depth=0
+        )
         db.session.add(unit)
         db.session.flush()
         unit.path = f"/{unit.id}/"
@@ -183,7 +212,7 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
             insert(User),
             [
                 {
-                    "username": f"hv{n:05d}",
+                    "username": f"hv{tag}-{n:05d}",
                     "full_name": f"Học viên {n}",
                     "sort_name": f"{n:05d}",
                     "search_name": f"hoc vien {n}",
@@ -196,7 +225,9 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
                 for n in range(learners)
             ],
         )
-        users = db.session.scalars(select(User).order_by(User.id)).all()
+        users = db.session.scalars(
+            select(User).where(User.org_unit_id == unit.id).order_by(User.id)
+        ).all()
         activity = version.activities[0]
         db.session.execute(
             insert(Enrolment),
@@ -210,7 +241,34 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
                 for u in users
             ],
         )
-        enrolments = db.session.execute(select(Enrolment.id, Enrolment.user_id)).all()
+        enrolments = db.session.execute(
+            select(Enrolment.id, Enrolment.user_id).where(Enrolment.version_id == version.id)
+        ).all()
+        sco = activity.content["scos"][0]
+        if standard == "2004":
+            # The first learner starts the lesson as the lesson page does (the engine
+            # delivers the first SCO); the others get a copy of that registration.
+            first = db.session.get(Enrolment, enrolments[0][0])
+            outcome = tracking.navigate(db.session, first, activity, "start", None, tmp / "files")
+            assert outcome.deliver == sco, outcome
+            started = db.session.scalar(
+                select(Registration).where(Registration.enrolment_id == first.id)
+            )
+            db.session.execute(
+                insert(Registration),
+                [
+                    {
+                        "enrolment_id": e,
+                        "activity_id": activity.id,
+                        "package_id": activity.content["package_id"],
+                        "state": started.state,
+                        "seed": started.seed,
+                        "version": 1,
+                        "delivered": started.delivered,
+                    }
+                    for e, _ in enrolments[1:]
+                ],
+            )
         db.session.execute(
             insert(ScoState),
             [
@@ -218,7 +276,7 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
                     "enrolment_id": e,
                     "activity_id": activity.id,
                     "package_id": activity.content["package_id"],
-                    "sco": activity.content["scos"][0],
+                    "sco": sco,
                     "seq": 0,
                     "data": [],
                     "session_key": f"{e:024x}",
@@ -238,9 +296,9 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
         states = {
             user_id: (state_id, key)
             for user_id, state_id, key in db.session.execute(
-                select(Enrolment.user_id, ScoState.id, ScoState.session_key).join(
-                    ScoState, ScoState.enrolment_id == Enrolment.id
-                )
+                select(Enrolment.user_id, ScoState.id, ScoState.session_key)
+                .join(ScoState, ScoState.enrolment_id == Enrolment.id)
+                .where(Enrolment.version_id == version.id)
             )
         }
         login_keys = login_sessions(db.session, [u.id for u in users])
@@ -256,7 +314,7 @@ def prepare(url: str, tmp: Path, learners: int) -> Path:
             session["_fresh"] = True
             token = generate_csrf()
             lines.append(f"{state_id} {serializer.dumps(dict(session))} {token} {key}")
-    creds = tmp / "creds.txt"
+    creds = tmp / f"creds-{tag}.txt"
     creds.write_text("\n".join(lines) + "\n")
     return creds
 
@@ -283,34 +341,53 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
-    """gunicorn with `workers` sync workers, serving `app` on a free loopback port."""
+# The gunicorn settings both apps run with, written to a file and passed with -c, so that
+# gunicorn does not read ./gunicorn.conf.py (the deployment's: its worker hooks, worker
+# replacement every ~20,000 requests) or GUNICORN_CMD_ARGS for one app and not the other.
+GUNICORN_SETTINGS = """\
+bind = {bind!r}
+workers = {workers}
+worker_class = "sync"
+preload_app = False
+max_requests = 0
+timeout = 60
+loglevel = "warning"
+accesslog = None
+errorlog = "-"
+"""
 
-    def __init__(self, app: str, env: dict[str, str], workers: int) -> None:
+
+class Server:
+    """gunicorn with `workers` sync workers, serving `app` on a free loopback port, with the
+    settings of GUNICORN_SETTINGS and nothing else."""
+
+    def __init__(self, app: str, env: dict[str, str], workers: int, folder: Path) -> None:
         self.port = _free_port()
-        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-        self.process = subprocess.Popen(
-            [
-                gunicorn,
-                "-w",
-                str(workers),
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-                "--pythonpath",
-                str(ROOT),
-                app,
-            ],
-            env={**os.environ, **env},
+        settings = folder / f"gunicorn-{self.port}.conf.py"
+        settings.write_text(
+            GUNICORN_SETTINGS.format(bind=f"127.0.0.1:{self.port}", workers=workers)
         )
-        deadline = time.monotonic() + 30
+        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+        environ = {**os.environ, **env}
+        environ.pop("GUNICORN_CMD_ARGS", None)
+        self.process = subprocess.Popen(
+            [gunicorn, "-c", str(settings), "--pythonpath", str(ROOT), app],
+            env=environ,
+            cwd=folder,
+        )
+        # Ready when a worker answers (any status), not when the master listens.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.process.returncode}): {app}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/player/state/0/commit")
+                conn.getresponse().read()
+                conn.close()
                 return
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.2)
         raise RuntimeError("gunicorn did not start")
 
     def stop(self) -> None:
@@ -348,7 +425,9 @@ def wrk(port: int, script: Path, seconds: int) -> tuple[float, int, str]:
     return rate, int(bad[1]) if bad else 0, errors[0] if errors else ""
 
 
-def fixed_rate(port: int, creds: Path, rate: int, seconds: int) -> list[float]:
+def fixed_rate(
+    port: int, creds: Path, rate: int, seconds: int, data: list[list[str]]
+) -> list[float]:
     """Open-loop load: `rate` commits per second, each learner in turn; latencies in ms."""
     lines = [line.split() for line in creds.read_text().splitlines()]
     latencies: list[float] = []
@@ -372,7 +451,7 @@ def fixed_rate(port: int, creds: Path, rate: int, seconds: int) -> list[float]:
             delay = due - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            body = json.dumps({"session": key, "seq": seq, "terminated": False, "data": DATA})
+            body = json.dumps({"session": key, "seq": seq, "terminated": False, "data": data})
             sent = time.perf_counter()
             conn.request(
                 "POST",
@@ -403,6 +482,7 @@ def fixed_rate(port: int, creds: Path, rate: int, seconds: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database")
+    parser.add_argument("--standard", choices=("1.2", "2004", "both"), default="both")
     parser.add_argument("--learners", type=int, default=4500)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--runs", type=int, default=5)
@@ -411,53 +491,79 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
+    standards = ("1.2", "2004") if args.standard == "both" else (args.standard,)
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         url = args.database or f"sqlite:///{tmp}/bench.sqlite3"
         started = time.perf_counter()
-        creds = prepare(url, tmp, args.learners)
-        print(f"prepared {args.learners} learners in {time.perf_counter() - started:.1f} s")
-        script = tmp / "commit.lua"
-        script.write_text(
-            LUA
-            % {
-                "creds": creds,
-                "nthreads": 2,
-                "path": "/player/state/",
-                "tail": json.dumps(json.dumps(DATA)),
-            }
+        creds = {standard: prepare(url, tmp, args.learners, standard) for standard in standards}
+        print(
+            f"prepared {args.learners} learners per standard "
+            f"in {time.perf_counter() - started:.1f} s"
         )
+        scripts = {}
+        for standard in standards:
+            script = scripts[standard] = tmp / f"commit-{standard}.lua"
+            script.write_text(
+                LUA
+                % {
+                    "creds": creds[standard],
+                    "nthreads": 2,
+                    "path": "/player/state/",
+                    "tail": json.dumps(json.dumps(COMMITS[standard])),
+                }
+            )
         env = _config(url, tmp)
-        results = {}
-        for label, app in (
-            ("hocvu", "lms:create_app()"),
-            ("bare", "bench.scorm_commits:bare_app()"),
-        ):
-            server = Server(app, env, args.workers)
-            try:
-                wrk(server.port, script, 5)  # warm up
-                rates = []
-                for _ in range(args.runs):
-                    rate, bad, errors = wrk(server.port, script, args.duration)
-                    rates.append(rate)
-                    print(f"{label}: {rate:.0f} commits/s (non-2xx: {bad}) {errors}")
-                    if bad:
-                        sys.exit(f"{label}: {bad} commits failed")
-                results[label] = statistics.median(rates)
-                if label == "hocvu":
-                    latencies = sorted(fixed_rate(server.port, creds, args.rate, args.duration))
-                    p50 = latencies[len(latencies) // 2]
-                    p99 = latencies[int(len(latencies) * 0.99) - 1]
-                    worst = latencies[-1]
-                    at = f"hocvu at {args.rate}/s"
-                    print(f"{at}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms")
-            finally:
+        apps = {"hocvu": "lms:create_app()", "bare": "bench.scorm_commits:bare_app()"}
+        servers: dict[str, Server] = {}
+        rates: dict[tuple[str, str], list[float]] = {}
+        try:
+            for label, app in apps.items():
+                servers[label] = Server(app, env, args.workers, tmp)
+                for standard in standards:
+                    wrk(servers[label].port, scripts[standard], 5)  # warm up
+            # Interleaved: each run measures every (standard, app) once, one after the
+            # other, so that a change in the machine's load touches both apps alike.
+            for run in range(1, args.runs + 1):
+                for standard in standards:
+                    for label, server in servers.items():
+                        rate, bad, errors = wrk(server.port, scripts[standard], args.duration)
+                        rates.setdefault((standard, label), []).append(rate)
+                        print(
+                            f"run {run}, SCORM {standard}, {label}: {rate:.0f} commits/s "
+                            f"(non-2xx: {bad}) {errors}",
+                            flush=True,
+                        )
+                        if bad:
+                            sys.exit(f"{label}: {bad} commits failed")
+            for standard in standards:
+                latencies = sorted(
+                    fixed_rate(
+                        servers["hocvu"].port,
+                        creds[standard],
+                        args.rate,
+                        args.duration,
+                        COMMITS[standard],
+                    )
+                )
+                p50 = latencies[len(latencies) // 2]
+                p99 = latencies[int(len(latencies) * 0.99) - 1]
+                print(
+                    f"SCORM {standard}, hocvu at {args.rate}/s: p50 {p50:.1f} ms, "
+                    f"p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms"
+                )
+        finally:
+            for server in servers.values():
                 server.stop()
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-        print(
-            f"{backend}, {args.workers} workers: hocvu median {results['hocvu']:.0f} commits/s, "
-            f"bare Flask median {results['bare']:.0f} commits/s"
-        )
+        for standard in standards:
+            hocvu = statistics.median(rates[(standard, "hocvu")])
+            bare = statistics.median(rates[(standard, "bare")])
+            print(
+                f"{backend}, SCORM {standard}, {args.workers} workers, {args.runs} runs: "
+                f"hocvu median {hocvu:.0f} commits/s, bare Flask median {bare:.0f} commits/s, "
+                f"ratio {hocvu / bare:.2f}"
+            )
 
 
 if __name__ == "__main__":
