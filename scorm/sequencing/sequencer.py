@@ -62,6 +62,13 @@ def _status(value: bool | None, yes: str, no: str) -> str:
     return "unknown" if value is None else (yes if value else no)
 
 
+def _completion(m: Tracking, activity: Any) -> str:
+    completion = _status(m.completed(activity), "completed", "incomplete")
+    if completion == "unknown" and m.t(activity)["attempts"] == 0:
+        return "not attempted"
+    return completion
+
+
 class Sequencer:
     """The SN engine for one registration; `state` is the tracking model as plain JSON."""
 
@@ -194,23 +201,34 @@ class Sequencer:
         valid = outcome.exception is None and (outcome.deliver is not None or outcome.end_session)
         return "true" if valid else "false"
 
-    def toc(self) -> list[dict[str, Any]]:
-        """The table of contents: every available activity in tree order with its title,
-        depth, whether choosing it is valid now, hidden from choice, disabled, and its
-        completion and success status (the current activity's report included)."""
+    def _reported(self) -> tuple[Sequencer, Any]:
+        """A twin with the current activity's waiting report applied and rolled up (what
+        the learner sees), and its current activity."""
         view = self._copy()
         current = view.m.get_current()
         if current is not None and view.m.active(current):
             apply_pending(view.m, current)
             overall_rollup(view.m, current)
+        return view, current
+
+    def root_status(self) -> tuple[str, str]:
+        """The root's completion and success status as toc() gives them (the current
+        activity's report included), without finding which choices are valid."""
+        view, _ = self._reported()
+        root = self.tree.root
+        return _completion(view.m, root), _status(view.m.satisfied(root), "passed", "failed")
+
+    def toc(self) -> list[dict[str, Any]]:
+        """The table of contents: every available activity in tree order with its title,
+        depth, whether choosing it is valid now, hidden from choice, disabled, and its
+        completion and success status (the current activity's report included)."""
+        view, current = self._reported()
         valid = self._choices(json.dumps(self.m.state))
         entries = []
         for activity in view.m.preorder():
             m = view.m
             record = m.t(activity)
-            completion = _status(m.completed(activity), "completed", "incomplete")
-            if completion == "unknown" and record["attempts"] == 0:
-                completion = "not attempted"
+            completion = _completion(m, activity)
             entries.append(
                 {
                     "id": activity.id,

@@ -31,6 +31,7 @@ from lms.services.tracking.packages import package_of
 from lms.services.tracking.shared_data import describe_data
 from scorm.manifest import parse_manifest
 from scorm.sequencing.navigation import describe
+from scorm.sequencing.report import normalise_runtime
 from scorm.sequencing.sequencer import Outcome, Sequencer
 from scorm.sequencing.tree import ActivityTree
 
@@ -141,6 +142,17 @@ def tree_of(session: Session, package: ScormPackage, files_root: Path | None) ->
     return tree
 
 
+def _tree(session: Session, package_id: int, sha256: str) -> ActivityTree:
+    """tree_of() by the package's id and hash (a commit has both): the package, with its
+    manifest, is read only when this process has not built its tree yet."""
+    tree = _TREES.get(sha256)
+    if tree is None:
+        package = session.get(ScormPackage, package_id)
+        assert package is not None
+        tree = tree_of(session, package, None)
+    return tree
+
+
 # --- registrations ------------------------------------------------------------------------
 
 
@@ -174,13 +186,26 @@ def registration_of(session: Session, enrolment: Enrolment, activity: Activity) 
     return fresh
 
 
-def _store(session: Session, reg: Registration, seq: Sequencer, delivered: str | None) -> None:
-    """Store the engine's state over the version it was read at (Conflict otherwise)."""
+def _store(
+    session: Session,
+    reg: Registration,
+    seq: Sequencer,
+    delivered: str | None,
+    valid: dict[str, str] | None = None,
+) -> None:
+    """Store the engine's state over the version it was read at (Conflict otherwise), with
+    its adl.nav.request_valid.* values when known (`valid`, from nav_valid(seq))."""
     now = utcnow()
     done = session.execute(
         update(Registration)
         .where(Registration.id == reg.id, Registration.version == reg.version)
-        .values(state=seq.state, version=reg.version + 1, delivered=delivered, updated_at=now)
+        .values(
+            state=seq.state,
+            version=reg.version + 1,
+            delivered=delivered,
+            nav_valid=valid,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if not done:
@@ -273,24 +298,27 @@ def report(
     sco: str,
     runtime: Mapping[str, Any],
     terminated: bool,
-) -> None:
+    tree: ActivityTree | None = None,
+) -> dict[str, str] | None:
     """A SCO's commit: its values reported to the engine when it is the current activity (a
     stale tab's SCO is not), and the activity's progress rolled up. A Terminate ends the
-    delivery: the player launches nothing more until a navigation request."""
-    package = package_of(session, activity)
-    tree = tree_of(session, package, None)
+    delivery: the player launches nothing more until a navigation request. The
+    adl.nav.request_valid.* values of the state stored (None when nothing was stored)."""
+    tree = tree or tree_of(session, package_of(session, activity), None)
     reg = registration_of(session, enrolment, activity)
 
-    def work() -> None:
+    def work() -> dict[str, str] | None:
         seq = _engine(tree, reg)
         if seq.current != sco:
-            return
+            return None
         seq.report(sco, runtime)
         delivered = None if terminated and reg.delivered == sco else reg.delivered
-        _store(session, reg, seq, delivered)
+        valid = nav_valid(seq)
+        _store(session, reg, seq, delivered, valid)
         _roll_up(session, enrolment, activity, seq)
+        return valid
 
-    _retrying(session, reg, work)
+    return _retrying(session, reg, work)
 
 
 def _roll_up(session: Session, enrolment: Enrolment, activity: Activity, seq: Sequencer) -> None:
@@ -298,19 +326,18 @@ def _roll_up(session: Session, enrolment: Enrolment, activity: Activity, seq: Se
     complete_on "passed"), the current SCO's report included; never taken back."""
     from lms.services import learning
 
-    root = seq.toc()[0]
+    completion, success = seq.root_status()
     progress = learning.open_activity(session, enrolment, activity)
     complete_on = activity.content.get("complete_on", "completed")
-    summary = {
-        "completion": root["completion_status"],
-        "success": root["success_status"],
-    }
+    summary = {"completion": completion, "success": success}
     if complete_on == "passed":
-        done = root["success_status"] == "passed"
+        done = success == "passed"
     else:
-        done = root["completion_status"] == "completed" or root["success_status"] == "passed"
+        done = completion == "completed" or success == "passed"
     earlier = (progress.data.get("sequencing") or {}).get("done", False)
-    progress.data = {**progress.data, "sequencing": {**summary, "done": done or earlier}}
+    sequencing = {**summary, "done": done or earlier}
+    if progress.data.get("sequencing") != sequencing:
+        progress.data = {**progress.data, "sequencing": sequencing}
     if done and progress.status != ProgressStatus.DONE:
         learning.complete_activity(session, enrolment, activity, utcnow())
     session.flush()
@@ -425,32 +452,78 @@ def sequenced_player(
 
 def after_commit(
     session: Session,
-    enrolment_id: int,
-    activity_id: int,
-    sco: str,
+    row: Any,
     written: Mapping[str, str],
     completion: str,
     success: str,
     terminated: bool,
 ) -> tuple[Navigation | None, dict[str, str] | None]:
-    """A SCORM 2004 SCO's commit taken: report it to the engine; a Terminate's
-    adl.nav.request is run (the SCO's values recorded first). The navigation (None when the
-    SCO asked for nothing: the player then delivers nothing until asked) and the refreshed
-    adl.nav.request_valid.* values."""
-    enrolment = session.get(Enrolment, enrolment_id)
-    activity = session.get(Activity, activity_id)
-    assert enrolment is not None and activity is not None
+    """A SCORM 2004 SCO's commit taken (`row`: what lms.services.tracking.commits found, the
+    learner's registration with it): report it to the engine; a Terminate's adl.nav.request
+    is run (the SCO's values recorded first). The navigation (None when the SCO asked for
+    nothing: the player then delivers nothing until asked) and the refreshed
+    adl.nav.request_valid.* values.
+
+    The hot path of a 2004 lesson. A commit that changes nothing the engine reads (the SCO
+    is not the current activity, or it reports what it reported last: a new bookmark or
+    suspend data, the same statuses, score and time) runs no engine and no statement and
+    answers with the values kept beside the state. Otherwise the report is stored over the
+    registration as it was found, with its new values, in one statement (on a conflict with
+    another tab, the general path below runs it again on the newer state)."""
     runtime = runtime_report(written, completion, success)
     asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
+    tree = _tree(session, row.package_id, row.sha256)
+    state = row.reg_state or {}
+    current = state.get("current") if row.reg_id is not None else None
+    kept = row.reg_nav_valid if not tree.uses_clock else None
+    if kept is not None:
+        if current != row.sco:
+            return None, kept  # a stale tab's SCO: the engine does not hear it
+        pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
+        if not terminated and pending == normalise_runtime(runtime):
+            return None, kept
+    enrolment = session.get(Enrolment, row.enrolment_id)
+    activity = session.get(Activity, row.activity_id)
+    assert enrolment is not None and activity is not None
+    if asked is None and current == row.sco:
+        seq = Sequencer(tree, row.reg_state, row.reg_seed)
+        seq.report(row.sco, runtime)
+        delivered = None if terminated and row.reg_delivered == row.sco else row.reg_delivered
+        valid = nav_valid(seq)
+        stored = session.execute(
+            update(Registration)
+            .where(Registration.id == row.reg_id, Registration.version == row.reg_version)
+            .values(
+                state=seq.state,
+                version=row.reg_version + 1,
+                delivered=delivered,
+                nav_valid=valid,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if stored:
+            _roll_up(session, enrolment, activity, seq)
+            return None, valid
     reg = registration_of(session, enrolment, activity)
-    navigation = None
-    if asked is not None and (reg.state or {}).get("current") == sco:
+    if asked is not None and (reg.state or {}).get("current") == row.sco:
         navigation = navigate(session, enrolment, activity, asked[0], asked[1], runtime=runtime)
     else:
-        report(session, enrolment, activity, sco, runtime, terminated)
+        navigation = None
+        valid = report(session, enrolment, activity, row.sco, runtime, terminated, tree)
+        if valid is not None:
+            return None, valid
     session.refresh(reg)
-    tree = tree_of(session, package_of(session, activity), None)
-    return navigation, nav_valid(_engine(tree, reg))
+    valid = nav_valid(_engine(tree, reg))
+    if not tree.uses_clock:
+        # Kept for the next commits; only over the version it was found from.
+        session.execute(
+            update(Registration)
+            .where(Registration.id == reg.id, Registration.version == reg.version)
+            .values(nav_valid=valid)
+            .execution_options(synchronize_session=False)
+        )
+    return navigation, valid
 
 
 def launch_of(
