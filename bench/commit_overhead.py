@@ -19,6 +19,7 @@ whole-commit comparison cannot resolve.
 from __future__ import annotations
 
 import argparse
+import os
 import io
 import json
 import statistics
@@ -108,7 +109,7 @@ def per_commit(app, lines: list[list[str]], data: list[list[str]], args) -> None
         for n in range(args.commits):
             one(n % len(lines))
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
 
 
 def replays() -> None:

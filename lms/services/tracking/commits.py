@@ -213,23 +213,20 @@ def find_for_commit(
     login session of `login_key`; its login session is touched when due (lms.services.accounts
     load_session_user does the same for pages)."""
     now = now or utcnow()
-    row = (
-        session.connection()
-        .execute(
-            _FIND,
-            {
-                "state_id": state_id,
-                "user_id": user_id,
-                "epoch": epoch,
-                "login_key_hash": login_key_hash(login_key),
-                "now": now,
-                "idle_since": now - rules.idle,
-            },
-        )
-        .one_or_none()
-    )
+    connection = session.connection()
+    row = connection.execute(
+        _FIND,
+        {
+            "state_id": state_id,
+            "user_id": user_id,
+            "epoch": epoch,
+            "login_key_hash": login_key_hash(login_key),
+            "now": now,
+            "idle_since": now - rules.idle,
+        },
+    ).one_or_none()
     if row is not None and row.login_seen_at <= now - rules.touch_every:
-        touch_login_session(session.connection(), row.login_session_id, now)
+        touch_login_session(connection, row.login_session_id, now)
     return row
 
 
