@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,9 +79,12 @@ class Sequencer:
         state: dict[str, Any] | None = None,
         rng_seed: int = 0,
         now: datetime | None = None,
+        own: bool = False,
     ) -> None:
+        """`state` is copied unless `own` says the caller hands it over (one just read from
+        JSON and used for nothing else)."""
         self.tree = tree
-        self.m = Tracking(tree, state, rng_seed)
+        self.m = Tracking(tree, state, rng_seed, own=own)
         self.m.now = now
         if state is None:
             for activity in tree.activities.values():
@@ -163,25 +167,32 @@ class Sequencer:
             a.id: self._try("choice", a.id, frozen).deliver is not None for a in self.m.preorder()
         }
 
-    def valid_requests(self) -> dict[str, Any]:
+    def valid_requests(self, only: Collection[str] | None = None) -> dict[str, Any]:
         """Which navigation requests would succeed now (adl.nav.request_valid.*), found by
         running the processes on a copy of the state: continue and previous, each choice and
-        jump target, and the requests that only need a current (or suspended) activity."""
+        jump target, and the requests that only need a current (or suspended) activity.
+        `only` names the requests wanted (each one tried is a whole navigation)."""
         frozen = json.dumps(self.m.state)
+        wanted = set(NAVIGATION_REQUESTS if only is None else only)
         result: dict[str, Any] = {}
         for request in ("start", "resumeAll", "continue", "previous"):
+            if request not in wanted:
+                continue
             outcome = self._try(request, None, frozen)
             result[request] = outcome.exception is None and (
                 outcome.deliver is not None or outcome.end_session
             )
         for request in ("exit", "exitAll", "suspendAll", "abandon", "abandonAll"):
-            result[request] = self._try(request, None, frozen).exception is None
-        result["choice"] = self._choices(frozen)
-        result["jump"] = {
-            a.id: self._try("jump", a.id, frozen).deliver is not None
-            for a in self.m.preorder()
-            if a.is_leaf
-        }
+            if request in wanted:
+                result[request] = self._try(request, None, frozen).exception is None
+        if "choice" in wanted:
+            result["choice"] = self._choices(frozen)
+        if "jump" in wanted:
+            result["jump"] = {
+                a.id: self._try("jump", a.id, frozen).deliver is not None
+                for a in self.m.preorder()
+                if a.is_leaf
+            }
         return result
 
     def request_valid(self, element: str) -> str:

@@ -165,3 +165,24 @@ def test_kept_values_follow_the_engine_after_a_change(app, client, launched_2004
     tree = sequencing.tree_of(session, package, None)
     engine = Sequencer(tree, stored.state, stored.seed)
     assert sequencing.nav_valid(engine) == again["nav_valid"]
+
+
+def test_a_report_that_leaves_the_lessons_status_as_it_was_needs_no_roll_up(
+    app, client, launched_2004, session
+):
+    """A new cmi.session_time (SN 4.2: it adds to the attempt's duration) changes the
+    engine's state but not the root's completion and success: the report is stored with
+    its adl.nav.request_valid.* values, and the activity's progress, which follows the
+    root's status, is not read again."""
+    version, rt, token = launched_2004
+    send(client, rt, 1, [*bookmark_2004("p1"), ["cmi.session_time", "PT1M"]], token=token)
+    with statements(app) as seen:
+        answer = send(
+            client, rt, 2, [*bookmark_2004("p2"), ["cmi.session_time", "PT2M"]], token=token
+        )
+    assert answer.get_json()["taken"] is True
+    assert verbs(seen) == ["SELECT", "UPDATE", "UPDATE"], seen
+    assert seen[2].startswith("UPDATE scorm_registration"), seen
+    session.rollback()
+    stored = session.scalars(select(Registration)).one()
+    assert stored.state["activities"]["part_1"]["pending"]["session_time"] == 120.0

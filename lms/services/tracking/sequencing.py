@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -286,6 +286,10 @@ def navigate(
         if out.exception is None:
             _store(session, reg, seq, out.deliver)
             _roll_up(session, enrolment, activity, seq)
+        elif runtime is not None:
+            # The report is stored: the progress follows it, as after any change of the
+            # state (a commit's roll-up runs only when the root's status changes).
+            _roll_up(session, enrolment, activity, _engine(tree, reg))
         return _navigation(package, out)
 
     return _retrying(session, reg, work)
@@ -376,9 +380,15 @@ def runtime_report(written: Mapping[str, str], completion: str, success: str) ->
 # --- what the player shows ----------------------------------------------------------------
 
 
-def nav_valid(seq: Sequencer) -> dict[str, str]:
-    """adl.nav.request_valid.* for the SCO: continue, previous and each choice and jump."""
-    valid = seq.valid_requests()
+# What adl.nav.request_valid.* tells the SCO (RTE 4.4.2): the other requests are not tried.
+_NAV_VALID = ("continue", "previous", "choice", "jump")
+
+
+def nav_valid(seq: Sequencer, valid: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """adl.nav.request_valid.* for the SCO: continue, previous and each choice and jump
+    (from `valid`, seq.valid_requests()'s answer, when the caller has it)."""
+    if valid is None:
+        valid = seq.valid_requests(_NAV_VALID)
     out = {
         f"adl.nav.request_valid.{name}": "true" if valid[name] else "false"
         for name in ("continue", "previous")
@@ -398,7 +408,7 @@ def sequenced_view(
     tree = tree_of(session, package, files_root)
     reg = registration_of(session, enrolment, activity)
     seq = _engine(tree, reg)
-    valid = seq.valid_requests()
+    valid = seq.valid_requests(_NAV_VALID)
     toc = [e for e in seq.toc() if e["depth"] > 0]
     return {
         "package": package,
@@ -410,7 +420,7 @@ def sequenced_view(
         "suspended": seq.suspended,
         "delivered": reg.delivered,
         "index": _index(package, reg.delivered),
-        "nav_valid": nav_valid(seq),
+        "nav_valid": nav_valid(seq, valid),
         "hide_lms_ui": list(tree[reg.delivered].hide_lms_ui) if reg.delivered else [],
         "sequenced": True,
         "refusal": None,
@@ -450,6 +460,25 @@ def sequenced_player(
     return view
 
 
+_registration = Registration.__table__
+# A commit's report stored over the version its SELECT read (built once: building an UPDATE
+# costs about as much as running it).
+_REPORT = (
+    update(_registration)
+    .where(
+        _registration.c.id == bindparam("reg_id"),
+        _registration.c.version == bindparam("read_version"),
+    )
+    .values(
+        state=bindparam("new_state"),
+        version=bindparam("new_version"),
+        delivered=bindparam("new_delivered"),
+        nav_valid=bindparam("new_nav_valid"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
 def after_commit(
     session: Session,
     row: Any,
@@ -482,29 +511,40 @@ def after_commit(
         pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
         if not terminated and pending == normalise_runtime(runtime):
             return None, kept
-    enrolment = session.get(Enrolment, row.enrolment_id)
-    activity = session.get(Activity, row.activity_id)
-    assert enrolment is not None and activity is not None
     if asked is None and current == row.sco:
-        seq = Sequencer(tree, row.reg_state, row.reg_seed)
+        seq = Sequencer(tree, row.reg_state, row.reg_seed, own=True)
+        before = seq.root_status()
         seq.report(row.sco, runtime)
         delivered = None if terminated and row.reg_delivered == row.sco else row.reg_delivered
         valid = nav_valid(seq)
-        stored = session.execute(
-            update(Registration)
-            .where(Registration.id == row.reg_id, Registration.version == row.reg_version)
-            .values(
-                state=seq.state,
-                version=row.reg_version + 1,
-                delivered=delivered,
-                nav_valid=valid,
-                updated_at=utcnow(),
+        stored = (
+            session.connection()
+            .execute(
+                _REPORT,
+                {
+                    "reg_id": row.reg_id,
+                    "read_version": row.reg_version,
+                    "new_state": seq.state,
+                    "new_version": row.reg_version + 1,
+                    "new_delivered": delivered,
+                    "new_nav_valid": valid,
+                    "now": utcnow(),
+                },
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .rowcount
+        )
         if stored:
-            _roll_up(session, enrolment, activity, seq)
+            # The activity's progress follows the root's status, rolled up with each change
+            # of it (and of the state by a navigation): unchanged, it needs no roll-up.
+            if seq.root_status() != before:
+                enrolment = session.get(Enrolment, row.enrolment_id)
+                activity = session.get(Activity, row.activity_id)
+                assert enrolment is not None and activity is not None
+                _roll_up(session, enrolment, activity, seq)
             return None, valid
+    enrolment = session.get(Enrolment, row.enrolment_id)
+    activity = session.get(Activity, row.activity_id)
+    assert enrolment is not None and activity is not None
     reg = registration_of(session, enrolment, activity)
     if asked is not None and (reg.state or {}).get("current") == row.sco:
         navigation = navigate(session, enrolment, activity, asked[0], asked[1], runtime=runtime)
