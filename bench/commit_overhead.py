@@ -19,9 +19,9 @@ whole-commit comparison cannot resolve.
 from __future__ import annotations
 
 import argparse
-import os
 import io
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -109,7 +109,9 @@ def per_commit(app, lines: list[list[str]], data: list[list[str]], args) -> None
         for n in range(args.commits):
             one(n % len(lines))
         profiler.disable()
-        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
+            45
+        )
 
 
 def replays() -> None:
