@@ -276,7 +276,8 @@ def navigate(
 
     def work() -> Navigation:
         seq = _engine(tree, reg)
-        if runtime is not None and seq.current is not None:
+        reported = runtime is not None and seq.current is not None
+        if reported:
             seq.report(seq.current, runtime)
             _store(session, reg, seq, None)  # the SCO terminated
             seq = _engine(tree, reg)
@@ -284,7 +285,7 @@ def navigate(
         if out.exception is None:
             _store(session, reg, seq, out.deliver)
             _roll_up(session, enrolment, activity, seq)
-        elif runtime is not None:
+        elif reported:
             # The report is stored: the progress follows it, as after any change of the
             # state (a commit's roll-up runs only when the root's status changes).
             _roll_up(session, enrolment, activity, _engine(tree, reg))
