@@ -3,11 +3,14 @@
 Measures what Hocvu's own code costs per commit, so that a change to the request path
 (request ids, logs, metrics) can be compared before and after:
 
-    .venv/bin/python bench/commit_overhead.py [--commits 2000] [--rounds 7] [--learners 200]
+    .venv/bin/python bench/commit_overhead.py [--standard both] [--commits 2000] [--rounds 7]
+        [--learners 200] [--profile]
 
-It calls the WSGI application directly with a prepared login cookie and CSRF token (the same
-preparation as bench/scorm_commits.py) on a SQLite file in a temporary folder, and prints the
-median time per commit of each round and the median of the rounds. A whole commit varies by
+For each standard (SCORM 1.2, and 2004 with the SN engine) it calls the WSGI application
+directly with a prepared login cookie and CSRF token (the same preparation as
+bench/scorm_commits.py) on a SQLite file in a temporary folder, and prints the median time
+per commit of each round and the median of the rounds (--profile: and cProfile's top
+functions of one more round). A whole commit varies by
 hundreds of microseconds from run to run on a shared machine, so it then times the
 operations hooks alone (request id, metrics, access line) on a commit request, which a
 whole-commit comparison cannot resolve.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -27,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.scorm_commits import DATA, _config, prepare  # noqa: E402
+from bench.scorm_commits import COMMITS, _config, prepare  # noqa: E402
 
 
 def main() -> None:
@@ -35,55 +39,79 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--learners", type=int, default=200)
+    parser.add_argument("--standard", choices=("1.2", "2004", "both"), default="both")
+    parser.add_argument(
+        "--profile", action="store_true", help="print cProfile's top functions of one round"
+    )
     args = parser.parse_args()
+    standards = ("1.2", "2004") if args.standard == "both" else (args.standard,)
 
     from lms import create_app
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-        creds = prepare(url, tmp, args.learners)
+        creds = {standard: prepare(url, tmp, args.learners, standard) for standard in standards}
         app = create_app(_config(url, tmp))
-        lines = [line.split() for line in creds.read_text().splitlines()]
-        seqs = [0] * len(lines)
-        wsgi = app.wsgi_app
-
-        def one(i: int) -> None:
-            state_id, cookie, token, key = lines[i]
-            seqs[i] += 1
-            body = json.dumps({"session": key, "seq": seqs[i], "data": DATA}).encode()
-            environ = {
-                "REQUEST_METHOD": "POST",
-                "PATH_INFO": f"/player/state/{state_id}/commit",
-                "SERVER_NAME": "127.0.0.1",
-                "SERVER_PORT": "80",
-                "SERVER_PROTOCOL": "HTTP/1.1",
-                "REMOTE_ADDR": "127.0.0.1",
-                "wsgi.url_scheme": "http",
-                "wsgi.input": io.BytesIO(body),
-                "wsgi.errors": sys.stderr,
-                "CONTENT_TYPE": "application/json",
-                "CONTENT_LENGTH": str(len(body)),
-                "HTTP_COOKIE": f"session={cookie}",
-                "HTTP_X_CSRFTOKEN": token,
-            }
-            status = []
-            out = b"".join(wsgi(environ, lambda s, h, e=None: status.append(s)))
-            if not status[0].startswith("200") or b'"taken":true' not in out:
-                sys.exit(f"commit not taken: {status[0]} {out[:200]!r}")
-
-        for i in range(len(lines)):  # warm up: every state once
-            one(i)
-        rounds = []
-        for _ in range(args.rounds):
-            started = time.perf_counter()
-            for n in range(args.commits):
-                one(n % len(lines))
-            rounds.append(1e6 * (time.perf_counter() - started) / args.commits)
-        print("per commit (µs):", " ".join(f"{r:.0f}" for r in rounds))
-        print(f"median: {statistics.median(rounds):.0f} µs")
+        for standard in standards:
+            print(f"SCORM {standard}:")
+            lines = [line.split() for line in creds[standard].read_text().splitlines()]
+            per_commit(app, lines, COMMITS[standard], args)
         hooks(app, lines[0])
     replays()
+
+
+def per_commit(app, lines: list[list[str]], data: list[list[str]], args) -> None:
+    """Time `args.rounds` rounds of `args.commits` commits, the learners in turn."""
+    seqs = [0] * len(lines)
+    wsgi = app.wsgi_app
+
+    def one(i: int) -> None:
+        state_id, cookie, token, key = lines[i]
+        seqs[i] += 1
+        body = json.dumps({"session": key, "seq": seqs[i], "data": data}).encode()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": f"/player/state/{state_id}/commit",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_COOKIE": f"session={cookie}",
+            "HTTP_X_CSRFTOKEN": token,
+        }
+        status = []
+        out = b"".join(wsgi(environ, lambda s, h, e=None: status.append(s)))
+        if not status[0].startswith("200") or b'"taken":true' not in out:
+            sys.exit(f"commit not taken: {status[0]} {out[:200]!r}")
+
+    for i in range(len(lines)):  # warm up: every state once
+        one(i)
+    rounds = []
+    for _ in range(args.rounds):
+        started = time.perf_counter()
+        for n in range(args.commits):
+            one(n % len(lines))
+        rounds.append(1e6 * (time.perf_counter() - started) / args.commits)
+    print("per commit (µs):", " ".join(f"{r:.0f}" for r in rounds))
+    print(f"median: {statistics.median(rounds):.0f} µs")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for n in range(args.commits):
+            one(n % len(lines))
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
+            45
+        )
 
 
 def replays() -> None:

@@ -155,6 +155,8 @@ class Registration(db.Model):
     from (two tabs of one learner must not overwrite each other's navigation). `delivered` is
     the activity the engine delivered last while its SCO has not yet terminated: the one the
     player page launches; None when the player waits for the learner's next request.
+    `nav_valid` holds the adl.nav.request_valid.* values of the stored state (None: not found
+    yet), so that a commit that changes nothing the engine reads does not run it.
     """
 
     __tablename__ = "scorm_registration"
@@ -170,5 +172,6 @@ class Registration(db.Model):
     seed: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=0)
     delivered: Mapped[str | None] = mapped_column(String(200))
+    nav_valid: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,7 +21,10 @@ network fails. The files keep the headers they were sent with, their policy incl
 
 from __future__ import annotations
 
+import copy
 import mimetypes
+import time
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -38,6 +41,7 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext
+from itsdangerous import BadSignature
 from markupsafe import escape
 
 from lms.app.config import origin_of
@@ -122,9 +126,20 @@ def _request_address() -> tuple[str, int | None]:
 def is_content_request() -> bool:
     """Whether this request came to the content origin: its host name, and its port (a Host
     header without one names the origin's default port; behind a proxy that ends TLS the
-    request's own scheme says nothing)."""
-    host, port = _request_address()
-    origin = content_origin()
+    request's own scheme says nothing). Found once per request (the session, the origin
+    check and the response headers each ask)."""
+    environ = request.environ
+    known = environ.get("hocvu.content_request")
+    if known is None:
+        known = environ["hocvu.content_request"] = _is_content_address(
+            _request_address(), content_origin()
+        )
+    return known
+
+
+@lru_cache(maxsize=64)
+def _is_content_address(address: tuple[str, int | None], origin: str) -> bool:
+    host, port = address
     _, content_host, content_port = origin_of(origin)
     if port is None:
         return host == content_host and urlsplit(origin).port is None
@@ -285,16 +300,63 @@ def package_csp(lms_origin: str) -> str:
     )
 
 
+# Cookies whose signature was checked, as (signed at, data), by (secret key, cookie): a
+# learner's cookie stays the same between logins while a SCORM lesson commits every 30 s, and
+# checking and decoding it again (HMAC, zlib, tagged JSON) was a tenth of a commit's time.
+_OPENED: dict[tuple[str, str], tuple[int, dict]] = {}
+_OPENED_MAX = 10_000
+
+# The endpoints that re-sign an unchanged cookie only when it was signed this long ago (it
+# keeps the session's idle limit, PERMANENT_SESSION_LIFETIME, that much coarser), not at
+# each request: the commit endpoint, every learner every 30 s during a SCORM lesson. The same
+# interval as the login session's last_seen_at (lms.services.logins.SessionRules).
+_REFRESH_LESS_OFTEN = {"player.commit": 300}
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     """The site's cookie session, never opened or written on the content origin."""
 
     def open_session(self, app, request):
         if is_content_request():
             return self.make_null_session(app)
-        return super().open_session(app, request)
+        serializer = self.get_signing_serializer(app)
+        value = request.cookies.get(self.get_cookie_name(app))
+        if serializer is None or not value:
+            return super().open_session(app, request)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        key = (str(app.secret_key), value)
+        opened = _OPENED.get(key)
+        if opened is None:
+            try:
+                data, signed = serializer.loads(value, max_age=max_age, return_timestamp=True)
+            except BadSignature:
+                return self.session_class()
+            if len(_OPENED) >= _OPENED_MAX:
+                _OPENED.clear()
+            opened = _OPENED[key] = (int(signed.timestamp()), data)
+        signed_at, data = opened
+        if not 0 <= time.time() - signed_at <= max_age:  # as itsdangerous: SignatureExpired
+            return self.session_class()
+        # The cached data stays as it was read: containers are copied (flashed messages).
+        session = self.session_class(
+            {k: copy.deepcopy(v) if isinstance(v, list | dict) else v for k, v in data.items()}
+        )
+        session.signed_at = signed_at
+        return session
 
     def save_session(self, app, session, response) -> None:
         if is_content_request():
+            return
+        every = _REFRESH_LESS_OFTEN.get(request.endpoint or "")
+        signed_at = getattr(session, "signed_at", None)
+        if (
+            every is not None
+            and signed_at is not None
+            and not session.modified
+            and time.time() - signed_at < every
+        ):
+            if session.accessed:
+                response.vary.add("Cookie")
             return
         super().save_session(app, session, response)
 

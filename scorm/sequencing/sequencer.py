@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,13 @@ def _status(value: bool | None, yes: str, no: str) -> str:
     return "unknown" if value is None else (yes if value else no)
 
 
+def _completion(m: Tracking, activity: Any) -> str:
+    completion = _status(m.completed(activity), "completed", "incomplete")
+    if completion == "unknown" and m.t(activity)["attempts"] == 0:
+        return "not attempted"
+    return completion
+
+
 class Sequencer:
     """The SN engine for one registration; `state` is the tracking model as plain JSON."""
 
@@ -71,9 +79,12 @@ class Sequencer:
         state: dict[str, Any] | None = None,
         rng_seed: int = 0,
         now: datetime | None = None,
+        own: bool = False,
     ) -> None:
+        """`state` is copied unless `own` says the caller hands it over (one just read from
+        JSON and used for nothing else)."""
         self.tree = tree
-        self.m = Tracking(tree, state, rng_seed)
+        self.m = Tracking(tree, state, rng_seed, own=own)
         self.m.now = now
         if state is None:
             for activity in tree.activities.values():
@@ -156,25 +167,32 @@ class Sequencer:
             a.id: self._try("choice", a.id, frozen).deliver is not None for a in self.m.preorder()
         }
 
-    def valid_requests(self) -> dict[str, Any]:
+    def valid_requests(self, only: Collection[str] | None = None) -> dict[str, Any]:
         """Which navigation requests would succeed now (adl.nav.request_valid.*), found by
         running the processes on a copy of the state: continue and previous, each choice and
-        jump target, and the requests that only need a current (or suspended) activity."""
+        jump target, and the requests that only need a current (or suspended) activity.
+        `only` names the requests wanted (each one tried is a whole navigation)."""
         frozen = json.dumps(self.m.state)
+        wanted = set(NAVIGATION_REQUESTS if only is None else only)
         result: dict[str, Any] = {}
         for request in ("start", "resumeAll", "continue", "previous"):
+            if request not in wanted:
+                continue
             outcome = self._try(request, None, frozen)
             result[request] = outcome.exception is None and (
                 outcome.deliver is not None or outcome.end_session
             )
         for request in ("exit", "exitAll", "suspendAll", "abandon", "abandonAll"):
-            result[request] = self._try(request, None, frozen).exception is None
-        result["choice"] = self._choices(frozen)
-        result["jump"] = {
-            a.id: self._try("jump", a.id, frozen).deliver is not None
-            for a in self.m.preorder()
-            if a.is_leaf
-        }
+            if request in wanted:
+                result[request] = self._try(request, None, frozen).exception is None
+        if "choice" in wanted:
+            result["choice"] = self._choices(frozen)
+        if "jump" in wanted:
+            result["jump"] = {
+                a.id: self._try("jump", a.id, frozen).deliver is not None
+                for a in self.m.preorder()
+                if a.is_leaf
+            }
         return result
 
     def request_valid(self, element: str) -> str:
@@ -194,23 +212,34 @@ class Sequencer:
         valid = outcome.exception is None and (outcome.deliver is not None or outcome.end_session)
         return "true" if valid else "false"
 
-    def toc(self) -> list[dict[str, Any]]:
-        """The table of contents: every available activity in tree order with its title,
-        depth, whether choosing it is valid now, hidden from choice, disabled, and its
-        completion and success status (the current activity's report included)."""
+    def _reported(self) -> tuple[Sequencer, Any]:
+        """A twin with the current activity's waiting report applied and rolled up (what
+        the learner sees), and its current activity."""
         view = self._copy()
         current = view.m.get_current()
         if current is not None and view.m.active(current):
             apply_pending(view.m, current)
             overall_rollup(view.m, current)
+        return view, current
+
+    def root_status(self) -> tuple[str, str]:
+        """The root's completion and success status as toc() gives them (the current
+        activity's report included), without finding which choices are valid."""
+        view, _ = self._reported()
+        root = self.tree.root
+        return _completion(view.m, root), _status(view.m.satisfied(root), "passed", "failed")
+
+    def toc(self) -> list[dict[str, Any]]:
+        """The table of contents: every available activity in tree order with its title,
+        depth, whether choosing it is valid now, hidden from choice, disabled, and its
+        completion and success status (the current activity's report included)."""
+        view, current = self._reported()
         valid = self._choices(json.dumps(self.m.state))
         entries = []
         for activity in view.m.preorder():
             m = view.m
             record = m.t(activity)
-            completion = _status(m.completed(activity), "completed", "incomplete")
-            if completion == "unknown" and record["attempts"] == 0:
-                completion = "not attempted"
+            completion = _completion(m, activity)
             entries.append(
                 {
                     "id": activity.id,

@@ -306,6 +306,14 @@ class ActivityTree:
         return self._targets
 
     @cached_property
+    def uses_clock(self) -> bool:
+        """Whether an activity has a begin or end time limit: only then does what the engine
+        decides depend on the time of day, not on the tracking state alone."""
+        return any(
+            a.limits.get("begin_time") or a.limits.get("end_time") for a in self.activities.values()
+        )
+
+    @cached_property
     def _targets(self) -> list[str]:
         seen: dict[str, None] = {}
         for activity in self.activities.values():

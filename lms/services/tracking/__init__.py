@@ -31,13 +31,13 @@ from lms.services.tracking.rollup import (
 from lms.services.tracking.sequencing import (
     Navigation,
     is_sequenced,
-    launch_of,
-    launch_pairs,
     navigate,
     registration_of,
     sequenced_player,
 )
 from lms.services.tracking.sessions import (
+    launch_of,
+    launch_pairs,
     launch_values,
     launched_asset,
     start_session,

@@ -1,5 +1,7 @@
 """Taking a SCO's commits: the hot path of a batch in progress (every learner, every 30 s),
-two statements built once, idempotent and ordered by the commit's sequence number."""
+two statements built once, idempotent and ordered by the commit's sequence number. The first
+also reads a SCORM 2004 learner's registration, so that a commit that changes nothing the SN
+engine reads needs no more (lms.services.tracking.sequencing.after_commit)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, true, update
+from sqlalchemy import and_, bindparam, func, select, true, update
 from sqlalchemy.orm import Session
 
 from lms.models import (
@@ -19,7 +21,7 @@ from lms.models import (
     User,
     utcnow,
 )
-from lms.models.scorm import ScormPackage, ScoState
+from lms.models.scorm import Registration, ScormPackage, ScoState
 from lms.services.errors import N_, DomainError
 from lms.services.logins import SessionRules, login_key_hash, touch_login_session
 from lms.services.tracking import shared_data
@@ -87,6 +89,7 @@ _user = User.__table__
 _package = ScormPackage.__table__
 _activity = Activity.__table__
 _login = LoginSession.__table__
+_registration = Registration.__table__
 
 # The two statements of the commit path, built once: building a statement costs about as
 # much as running it.
@@ -121,6 +124,13 @@ _FIND = (
         _activity.c.content,
         _login.c.id.label("login_session_id"),
         _login.c.last_seen_at.label("login_seen_at"),
+        # SCORM 2004: the learner's registration (lms.services.tracking.sequencing).
+        _registration.c.id.label("reg_id"),
+        _registration.c.state.label("reg_state"),
+        _registration.c.seed.label("reg_seed"),
+        _registration.c.version.label("reg_version"),
+        _registration.c.delivered.label("reg_delivered"),
+        _registration.c.nav_valid.label("reg_nav_valid"),
     )
     .select_from(
         _sco.join(_enrolment, _enrolment.c.id == _sco.c.enrolment_id)
@@ -128,6 +138,13 @@ _FIND = (
         .join(_package, _package.c.id == _sco.c.package_id)
         .join(_activity, _activity.c.id == _sco.c.activity_id)
         .join(_login, _login.c.user_id == _user.c.id)
+        .outerjoin(
+            _registration,
+            and_(
+                _registration.c.enrolment_id == _sco.c.enrolment_id,
+                _registration.c.activity_id == _sco.c.activity_id,
+            ),
+        )
     )
     .where(
         _sco.c.id == bindparam("state_id"),
@@ -196,23 +213,20 @@ def find_for_commit(
     login session of `login_key`; its login session is touched when due (lms.services.accounts
     load_session_user does the same for pages)."""
     now = now or utcnow()
-    row = (
-        session.connection()
-        .execute(
-            _FIND,
-            {
-                "state_id": state_id,
-                "user_id": user_id,
-                "epoch": epoch,
-                "login_key_hash": login_key_hash(login_key),
-                "now": now,
-                "idle_since": now - rules.idle,
-            },
-        )
-        .one_or_none()
-    )
+    connection = session.connection()
+    row = connection.execute(
+        _FIND,
+        {
+            "state_id": state_id,
+            "user_id": user_id,
+            "epoch": epoch,
+            "login_key_hash": login_key_hash(login_key),
+            "now": now,
+            "idle_since": now - rules.idle,
+        },
+    ).one_or_none()
     if row is not None and row.login_seen_at <= now - rules.touch_every:
-        touch_login_session(session.connection(), row.login_session_id, now)
+        touch_login_session(connection, row.login_session_id, now)
     return row
 
 
@@ -365,9 +379,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     if standard == "2004":
         navigation, nav_valid = after_commit(
             session,
-            row.enrolment_id,
-            row.activity_id,
-            row.sco,
+            row,
             written,
             result.completion,
             result.success,

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from lms.services.tracking.packages import package_of
 from lms.services.tracking.shared_data import describe_data
 from scorm.manifest import parse_manifest
 from scorm.sequencing.navigation import describe
+from scorm.sequencing.report import normalise_runtime
 from scorm.sequencing.sequencer import Outcome, Sequencer
 from scorm.sequencing.tree import ActivityTree
 
@@ -38,8 +39,6 @@ __all__ = [
     "Navigation",
     "after_commit",
     "is_sequenced",
-    "launch_of",
-    "launch_pairs",
     "navigate",
     "registration_of",
     "report",
@@ -141,6 +140,17 @@ def tree_of(session: Session, package: ScormPackage, files_root: Path | None) ->
     return tree
 
 
+def _tree(session: Session, package_id: int, sha256: str) -> ActivityTree:
+    """tree_of() by the package's id and hash (a commit has both): the package, with its
+    manifest, is read only when this process has not built its tree yet."""
+    tree = _TREES.get(sha256)
+    if tree is None:
+        package = session.get(ScormPackage, package_id)
+        assert package is not None
+        tree = tree_of(session, package, None)
+    return tree
+
+
 # --- registrations ------------------------------------------------------------------------
 
 
@@ -174,13 +184,26 @@ def registration_of(session: Session, enrolment: Enrolment, activity: Activity) 
     return fresh
 
 
-def _store(session: Session, reg: Registration, seq: Sequencer, delivered: str | None) -> None:
-    """Store the engine's state over the version it was read at (Conflict otherwise)."""
+def _store(
+    session: Session,
+    reg: Registration,
+    seq: Sequencer,
+    delivered: str | None,
+    valid: dict[str, str] | None = None,
+) -> None:
+    """Store the engine's state over the version it was read at (Conflict otherwise), with
+    its adl.nav.request_valid.* values when known (`valid`, from nav_valid(seq))."""
     now = utcnow()
     done = session.execute(
         update(Registration)
         .where(Registration.id == reg.id, Registration.version == reg.version)
-        .values(state=seq.state, version=reg.version + 1, delivered=delivered, updated_at=now)
+        .values(
+            state=seq.state,
+            version=reg.version + 1,
+            delivered=delivered,
+            nav_valid=valid,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if not done:
@@ -253,7 +276,8 @@ def navigate(
 
     def work() -> Navigation:
         seq = _engine(tree, reg)
-        if runtime is not None and seq.current is not None:
+        reported = runtime is not None and seq.current is not None
+        if reported:
             seq.report(seq.current, runtime)
             _store(session, reg, seq, None)  # the SCO terminated
             seq = _engine(tree, reg)
@@ -261,6 +285,10 @@ def navigate(
         if out.exception is None:
             _store(session, reg, seq, out.deliver)
             _roll_up(session, enrolment, activity, seq)
+        elif reported:
+            # The report is stored: the progress follows it, as after any change of the
+            # state (a commit's roll-up runs only when the root's status changes).
+            _roll_up(session, enrolment, activity, _engine(tree, reg))
         return _navigation(package, out)
 
     return _retrying(session, reg, work)
@@ -273,24 +301,27 @@ def report(
     sco: str,
     runtime: Mapping[str, Any],
     terminated: bool,
-) -> None:
+    tree: ActivityTree | None = None,
+) -> dict[str, str] | None:
     """A SCO's commit: its values reported to the engine when it is the current activity (a
     stale tab's SCO is not), and the activity's progress rolled up. A Terminate ends the
-    delivery: the player launches nothing more until a navigation request."""
-    package = package_of(session, activity)
-    tree = tree_of(session, package, None)
+    delivery: the player launches nothing more until a navigation request. The
+    adl.nav.request_valid.* values of the state stored (None when nothing was stored)."""
+    tree = tree or tree_of(session, package_of(session, activity), None)
     reg = registration_of(session, enrolment, activity)
 
-    def work() -> None:
+    def work() -> dict[str, str] | None:
         seq = _engine(tree, reg)
         if seq.current != sco:
-            return
+            return None
         seq.report(sco, runtime)
         delivered = None if terminated and reg.delivered == sco else reg.delivered
-        _store(session, reg, seq, delivered)
+        valid = nav_valid(seq)
+        _store(session, reg, seq, delivered, valid)
         _roll_up(session, enrolment, activity, seq)
+        return valid
 
-    _retrying(session, reg, work)
+    return _retrying(session, reg, work)
 
 
 def _roll_up(session: Session, enrolment: Enrolment, activity: Activity, seq: Sequencer) -> None:
@@ -298,19 +329,18 @@ def _roll_up(session: Session, enrolment: Enrolment, activity: Activity, seq: Se
     complete_on "passed"), the current SCO's report included; never taken back."""
     from lms.services import learning
 
-    root = seq.toc()[0]
+    completion, success = seq.root_status()
     progress = learning.open_activity(session, enrolment, activity)
     complete_on = activity.content.get("complete_on", "completed")
-    summary = {
-        "completion": root["completion_status"],
-        "success": root["success_status"],
-    }
+    summary = {"completion": completion, "success": success}
     if complete_on == "passed":
-        done = root["success_status"] == "passed"
+        done = success == "passed"
     else:
-        done = root["completion_status"] == "completed" or root["success_status"] == "passed"
+        done = completion == "completed" or success == "passed"
     earlier = (progress.data.get("sequencing") or {}).get("done", False)
-    progress.data = {**progress.data, "sequencing": {**summary, "done": done or earlier}}
+    sequencing = {**summary, "done": done or earlier}
+    if progress.data.get("sequencing") != sequencing:
+        progress.data = {**progress.data, "sequencing": sequencing}
     if done and progress.status != ProgressStatus.DONE:
         learning.complete_activity(session, enrolment, activity, utcnow())
     session.flush()
@@ -349,9 +379,15 @@ def runtime_report(written: Mapping[str, str], completion: str, success: str) ->
 # --- what the player shows ----------------------------------------------------------------
 
 
-def nav_valid(seq: Sequencer) -> dict[str, str]:
-    """adl.nav.request_valid.* for the SCO: continue, previous and each choice and jump."""
-    valid = seq.valid_requests()
+# What adl.nav.request_valid.* tells the SCO (RTE 4.4.2): the other requests are not tried.
+_NAV_VALID = ("continue", "previous", "choice", "jump")
+
+
+def nav_valid(seq: Sequencer, valid: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """adl.nav.request_valid.* for the SCO: continue, previous and each choice and jump
+    (from `valid`, seq.valid_requests()'s answer, when the caller has it)."""
+    if valid is None:
+        valid = seq.valid_requests(_NAV_VALID)
     out = {
         f"adl.nav.request_valid.{name}": "true" if valid[name] else "false"
         for name in ("continue", "previous")
@@ -371,7 +407,7 @@ def sequenced_view(
     tree = tree_of(session, package, files_root)
     reg = registration_of(session, enrolment, activity)
     seq = _engine(tree, reg)
-    valid = seq.valid_requests()
+    valid = seq.valid_requests(_NAV_VALID)
     toc = [e for e in seq.toc() if e["depth"] > 0]
     return {
         "package": package,
@@ -383,7 +419,7 @@ def sequenced_view(
         "suspended": seq.suspended,
         "delivered": reg.delivered,
         "index": _index(package, reg.delivered),
-        "nav_valid": nav_valid(seq),
+        "nav_valid": nav_valid(seq, valid),
         "hide_lms_ui": list(tree[reg.delivered].hide_lms_ui) if reg.delivered else [],
         "sequenced": True,
         "refusal": None,
@@ -423,94 +459,107 @@ def sequenced_player(
     return view
 
 
+_registration = Registration.__table__
+# A commit's report stored over the version its SELECT read (built once: building an UPDATE
+# costs about as much as running it).
+_REPORT = (
+    update(_registration)
+    .where(
+        _registration.c.id == bindparam("reg_id"),
+        _registration.c.version == bindparam("read_version"),
+    )
+    .values(
+        state=bindparam("new_state"),
+        version=bindparam("new_version"),
+        delivered=bindparam("new_delivered"),
+        nav_valid=bindparam("new_nav_valid"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
 def after_commit(
     session: Session,
-    enrolment_id: int,
-    activity_id: int,
-    sco: str,
+    row: Any,
     written: Mapping[str, str],
     completion: str,
     success: str,
     terminated: bool,
 ) -> tuple[Navigation | None, dict[str, str] | None]:
-    """A SCORM 2004 SCO's commit taken: report it to the engine; a Terminate's
-    adl.nav.request is run (the SCO's values recorded first). The navigation (None when the
-    SCO asked for nothing: the player then delivers nothing until asked) and the refreshed
-    adl.nav.request_valid.* values."""
-    enrolment = session.get(Enrolment, enrolment_id)
-    activity = session.get(Activity, activity_id)
-    assert enrolment is not None and activity is not None
+    """A SCORM 2004 SCO's commit taken (`row`: what lms.services.tracking.commits found, the
+    learner's registration with it): report it to the engine; a Terminate's adl.nav.request
+    is run (the SCO's values recorded first). The navigation (None when the SCO asked for
+    nothing: the player then delivers nothing until asked) and the refreshed
+    adl.nav.request_valid.* values.
+
+    The hot path of a 2004 lesson. A commit that changes nothing the engine reads (the SCO
+    is not the current activity, or it reports what it reported last: a new bookmark or
+    suspend data, the same statuses, score and time) runs no engine and no statement and
+    answers with the values kept beside the state. Otherwise the report is stored over the
+    registration as it was found, with its new values, in one statement (on a conflict with
+    another tab, the general path below runs it again on the newer state)."""
     runtime = runtime_report(written, completion, success)
     asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
+    tree = _tree(session, row.package_id, row.sha256)
+    state = row.reg_state or {}
+    current = state.get("current") if row.reg_id is not None else None
+    kept = row.reg_nav_valid if not tree.uses_clock else None
+    if kept is not None:
+        if current != row.sco:
+            return None, kept  # a stale tab's SCO: the engine does not hear it
+        pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
+        if not terminated and pending == normalise_runtime(runtime):
+            return None, kept
+    if asked is None and current == row.sco:
+        seq = Sequencer(tree, row.reg_state, row.reg_seed, own=True)
+        before = seq.root_status()
+        seq.report(row.sco, runtime)
+        delivered = None if terminated and row.reg_delivered == row.sco else row.reg_delivered
+        valid = nav_valid(seq)
+        stored = (
+            session.connection()
+            .execute(
+                _REPORT,
+                {
+                    "reg_id": row.reg_id,
+                    "read_version": row.reg_version,
+                    "new_state": seq.state,
+                    "new_version": row.reg_version + 1,
+                    "new_delivered": delivered,
+                    "new_nav_valid": valid,
+                    "now": utcnow(),
+                },
+            )
+            .rowcount
+        )
+        if stored:
+            # The activity's progress follows the root's status, rolled up with each change
+            # of it (and of the state by a navigation): unchanged, it needs no roll-up.
+            if seq.root_status() != before:
+                enrolment = session.get(Enrolment, row.enrolment_id)
+                activity = session.get(Activity, row.activity_id)
+                assert enrolment is not None and activity is not None
+                _roll_up(session, enrolment, activity, seq)
+            return None, valid
+    enrolment = session.get(Enrolment, row.enrolment_id)
+    activity = session.get(Activity, row.activity_id)
+    assert enrolment is not None and activity is not None
     reg = registration_of(session, enrolment, activity)
-    navigation = None
-    if asked is not None and (reg.state or {}).get("current") == sco:
+    if asked is not None and (reg.state or {}).get("current") == row.sco:
         navigation = navigate(session, enrolment, activity, asked[0], asked[1], runtime=runtime)
     else:
-        report(session, enrolment, activity, sco, runtime, terminated)
+        navigation = None
+        valid = report(session, enrolment, activity, row.sco, runtime, terminated, tree)
+        if valid is not None:
+            return None, valid
     session.refresh(reg)
-    tree = tree_of(session, package_of(session, activity), None)
-    return navigation, nav_valid(_engine(tree, reg))
-
-
-def launch_of(
-    session: Session,
-    enrolment: Enrolment,
-    activity: Activity,
-    sco: str,
-    files_root: Path | None,
-) -> tuple[Navigation | None, dict[str, Any] | None]:
-    """Before a SCO's session starts: deliver it when the engine has not (a choice; its
-    refusal is returned) and what the engine gives it: adl.nav.request_valid.* and its launch
-    values (RTE 4.2: cmi.objectives from global objectives, completion and success)."""
-    package = package_of(session, activity)
-    tree = tree_of(session, package, files_root)
-    reg = registration_of(session, enrolment, activity)
-    if reg.delivered != sco:
-        navigation = navigate(session, enrolment, activity, "choice", sco, files_root)
-        if navigation.deliver != sco:
-            return navigation, None
-        session.refresh(reg)
-    seq = _engine(tree, reg)
-    return None, {"nav_valid": nav_valid(seq), "values": seq.launch_values(sco)}
-
-
-_KNOWN = {"unknown", None}
-
-
-def launch_pairs(stored: list[list[str]], values: Mapping[str, Any], entry: str) -> list[list[str]]:
-    """The stored values a SCO starts with, with what the tracking model knows that the SCO
-    did not write: cmi.objectives read from global objectives (by id) and, for a new attempt,
-    completion and success read through the primary objective's map."""
-    pairs = [list(p) for p in stored]
-    have = dict((k, v) for k, v in pairs)
-    ids = {v: k.split(".")[2] for k, v in pairs if re.fullmatch(r"cmi\.objectives\.\d+\.id", k)}
-    count = len(ids)
-
-    def put(element: str, value: Any) -> None:
-        if value in _KNOWN or (entry == "resume" and element in have):
-            return
-        text = value if isinstance(value, str) else format(float(value), "g")
-        for pair in pairs:
-            if pair[0] == element:
-                pair[1] = text
-                return
-        pairs.append([element, text])
-
-    for objective in values.get("cmi.objectives", []):
-        index = ids.get(objective["id"])
-        if index is None:
-            index = ids[objective["id"]] = str(count)
-            count += 1
-            pairs.append([f"cmi.objectives.{index}.id", objective["id"]])
-        base = f"cmi.objectives.{index}"
-        put(f"{base}.success_status", objective["success_status"])
-        put(f"{base}.completion_status", objective["completion_status"])
-        put(f"{base}.progress_measure", objective["progress_measure"])
-        for key, value in objective["score"].items():
-            put(f"{base}.score.{key}", value)
-    if entry != "resume":
-        put("cmi.success_status", values.get("cmi.success_status"))
-        put("cmi.completion_status", values.get("cmi.completion_status"))
-        put("cmi.score.scaled", values.get("cmi.score.scaled"))
-    return pairs
+    valid = nav_valid(_engine(tree, reg))
+    if not tree.uses_clock:
+        # Kept for the next commits; only over the version it was found from.
+        session.execute(
+            update(Registration)
+            .where(Registration.id == reg.id, Registration.version == reg.version)
+            .values(nav_valid=valid)
+            .execution_options(synchronize_session=False)
+        )
+    return navigation, valid

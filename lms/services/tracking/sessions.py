@@ -1,12 +1,15 @@
 """Launching a SCO: the learner's state of it, the values a new session starts with, and the
-session key its commits must carry."""
+session key its commits must carry; for SCORM 2004, what the SN engine gives the launch
+(`launch_of`, `launch_pairs`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -20,10 +23,11 @@ from lms.models import (
 )
 from lms.models.scorm import ScoState
 from lms.services.errors import N_, NotFound
-from lms.services.tracking import shared_data
+from lms.services.tracking import sequencing, shared_data
 from lms.services.tracking.packages import MODELS, package_of, sco_of
 from lms.services.tracking.rollup import roll_up_if_changed
 from scorm.datamodel import Launch
+from scorm.sequencing.sequencer import Sequencer
 
 
 def state_for(session: Session, enrolment: Enrolment, activity: Activity, sco: str) -> ScoState:
@@ -173,3 +177,69 @@ def launch_values(
         language=locale or "vi",
         shared_data=shared_data.records(item),
     )
+
+
+# --- SCORM 2004: what the SN engine gives a launch ------------------------------------
+
+
+def launch_of(
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    sco: str,
+    files_root: Path | None,
+) -> tuple[sequencing.Navigation | None, dict[str, Any] | None]:
+    """Before a SCO's session starts: deliver it when the engine has not (a choice; its
+    refusal is returned) and what the engine gives it: adl.nav.request_valid.* and its launch
+    values (RTE 4.2: cmi.objectives from global objectives, completion and success)."""
+    package = package_of(session, activity)
+    tree = sequencing.tree_of(session, package, files_root)
+    reg = sequencing.registration_of(session, enrolment, activity)
+    if reg.delivered != sco:
+        navigation = sequencing.navigate(session, enrolment, activity, "choice", sco, files_root)
+        if navigation.deliver != sco:
+            return navigation, None
+        session.refresh(reg)
+    seq = Sequencer(tree, reg.state, reg.seed)
+    return None, {"nav_valid": sequencing.nav_valid(seq), "values": seq.launch_values(sco)}
+
+
+_KNOWN = {"unknown", None}
+
+
+def launch_pairs(stored: list[list[str]], values: Mapping[str, Any], entry: str) -> list[list[str]]:
+    """The stored values a SCO starts with, with what the tracking model knows that the SCO
+    did not write: cmi.objectives read from global objectives (by id) and, for a new attempt,
+    completion and success read through the primary objective's map."""
+    pairs = [list(p) for p in stored]
+    have = dict((k, v) for k, v in pairs)
+    ids = {v: k.split(".")[2] for k, v in pairs if re.fullmatch(r"cmi\.objectives\.\d+\.id", k)}
+    count = len(ids)
+
+    def put(element: str, value: Any) -> None:
+        if value in _KNOWN or (entry == "resume" and element in have):
+            return
+        text = value if isinstance(value, str) else format(float(value), "g")
+        for pair in pairs:
+            if pair[0] == element:
+                pair[1] = text
+                return
+        pairs.append([element, text])
+
+    for objective in values.get("cmi.objectives", []):
+        index = ids.get(objective["id"])
+        if index is None:
+            index = ids[objective["id"]] = str(count)
+            count += 1
+            pairs.append([f"cmi.objectives.{index}.id", objective["id"]])
+        base = f"cmi.objectives.{index}"
+        put(f"{base}.success_status", objective["success_status"])
+        put(f"{base}.completion_status", objective["completion_status"])
+        put(f"{base}.progress_measure", objective["progress_measure"])
+        for key, value in objective["score"].items():
+            put(f"{base}.score.{key}", value)
+    if entry != "resume":
+        put("cmi.success_status", values.get("cmi.success_status"))
+        put("cmi.completion_status", values.get("cmi.completion_status"))
+        put("cmi.score.scaled", values.get("cmi.score.scaled"))
+    return pairs

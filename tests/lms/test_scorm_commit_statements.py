@@ -1,0 +1,188 @@
+"""How many SQL statements a SCORM commit costs: the endpoint every learner of a batch calls
+every 30 s (issue 24: twice the learners per core). Counted on the database engine
+(SQLAlchemy's before_cursor_execute event) around the commit request alone, so that a change
+that brings back a reload, a second lookup of the registration or a statement per value
+shows here rather than in a load test.
+
+A SCORM 1.2 commit is one SELECT (the state with its owner, login session and package
+checked) and one UPDATE. A SCORM 2004 commit reads the learner's registration in the same
+SELECT; when it changes nothing the SN engine reads (a new bookmark or suspend data, the
+same statuses and score: most commits of a lesson), it needs nothing more and answers with
+the adl.nav.request_valid.* values kept beside the registration's state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event, select
+
+from lms.app.extensions import db
+from lms.models import Registration, ScormPackage
+from lms.services.tracking import sequencing
+from scorm.sequencing.sequencer import Sequencer
+from tests.lms.test_scorm_sequencing import PASSED, page
+from tests.lms.test_scorm_sequencing import course as course  # noqa: F401 - fixture
+from tests.lms.test_scorm_sequencing import learner as learner  # noqa: F401 - fixture
+from tests.lms.test_scorm_tracking import _token, enrolled, runtime, send
+
+
+@contextlib.contextmanager
+def statements(app) -> Iterator[list[str]]:
+    """The SQL statements run on the app's engine inside the block (SAVEPOINTs included,
+    BEGIN and COMMIT are not statements here)."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split())[:120])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def verbs(seen: list[str]) -> list[str]:
+    return [s.split()[0].upper() for s in seen]
+
+
+BOOKMARK_12 = [
+    ["cmi.core.lesson_location", "trang-3"],
+    ["cmi.suspend_data", "a=1;b=2"],
+    ["cmi.core.lesson_status", "incomplete"],
+    ["cmi.core.exit", "suspend"],
+]
+
+
+def test_a_scorm_12_commit_is_one_select_and_one_update(app, client, login, make, session):
+    """RTE 1.2 LMSCommit: the state found with its owner checked, then stored."""
+    version = enrolled(
+        make,
+        session,
+        app.config["HOCVU_FILES_DIR"],
+        make.learner(make.unit(), username="hv.scorm", full_name="Nguyễn Văn Bình"),
+    )
+    login("hv.scorm")
+    rt = runtime(client, version)
+    token = _token(client)
+    assert send(client, rt, 1, BOOKMARK_12, token=token).get_json()["taken"] is True
+    for seq in (2, 3):
+        data = [*BOOKMARK_12, ["cmi.core.lesson_location", f"trang-{seq + 2}"]]
+        with statements(app) as seen:
+            answer = send(client, rt, seq, data, token=token).get_json()
+        assert answer["taken"] is True
+        assert verbs(seen) == ["SELECT", "UPDATE"], seen
+
+
+def bookmark_2004(location: str) -> list[list[str]]:
+    return [
+        ["cmi.location", location],
+        ["cmi.suspend_data", f"trang={location}"],
+        ["cmi.completion_status", "incomplete"],
+        ["cmi.exit", "suspend"],
+    ]
+
+
+@pytest.fixture
+def launched_2004(app, client, login, course):
+    """A SCORM 2004 lesson (part 1 of "ordered") opened and its SCO launched."""
+    version = course("ordered")
+    login("hv.seq")
+    page(client, version)
+    return version, runtime(client, version, 0), _token(client)
+
+
+def test_a_scorm_2004_commit_that_changes_nothing_the_engine_reads_runs_no_more(
+    app, client, launched_2004, session
+):
+    """RTE 4.1.5 Commit with a new bookmark and suspend data only (cmi.location,
+    cmi.suspend_data: SN 4.2 maps neither into the tracking model): the SN engine's state is
+    unchanged, so the commit is the SELECT that also reads the registration and the UPDATE
+    of the SCO's state; adl.nav.request_valid.* (RTE 4.4.2) are those the previous commit
+    answered."""
+    version, rt, token = launched_2004
+    first = send(client, rt, 1, bookmark_2004("p1"), token=token).get_json()
+    assert first["taken"] is True
+    for seq in (2, 3):
+        with statements(app) as seen:
+            answer = send(client, rt, seq, bookmark_2004(f"p{seq}"), token=token).get_json()
+        assert answer["taken"] is True
+        assert answer["nav_valid"] == first["nav_valid"]
+        assert answer["navigation"] is None
+        assert verbs(seen) == ["SELECT", "UPDATE"], seen
+
+
+FAILED_ONCE = [["cmi.success_status", "failed"], ["cmi.score.scaled", "0.2"]]
+
+
+def test_a_scorm_2004_commit_that_the_engine_reads_stores_the_registration_once(
+    app, client, launched_2004, session
+):
+    """A commit with a new success status and score (SN 4.2: they map to the primary
+    objective) is reported to the engine: the registration is stored once, with its
+    adl.nav.request_valid.* values, over the version the commit's SELECT read (no second
+    read of the registration, no SAVEPOINT, no reload after it was stored)."""
+    version, rt, token = launched_2004
+    send(client, rt, 1, bookmark_2004("p1"), token=token)
+    with statements(app) as seen:
+        answer = send(client, rt, 2, [*bookmark_2004("p2"), *FAILED_ONCE], token=token)
+    assert answer.get_json()["taken"] is True
+    shown = "\n".join(seen)
+    assert sum("scorm_registration" in s for s in seen) == 1, shown
+    assert [s for s in seen if "scorm_registration" in s][0].startswith(
+        "UPDATE scorm_registration"
+    ), shown
+    assert not [s for s in seen if "SAVEPOINT" in s], shown
+    # The SELECT and UPDATE of the state and of the registration, and the activity's
+    # progress read for the roll-up with its enrolment and activity.
+    assert len(seen) <= 6, shown
+    session.rollback()
+    stored = session.scalars(select(Registration)).one()
+    assert stored.nav_valid == answer.get_json()["nav_valid"]
+
+
+def test_kept_values_follow_the_engine_after_a_change(app, client, launched_2004, session):
+    """SN book, "ordered": continue from part 1 is valid once part 1 is passed. A bookmark
+    commit after the passing one answers with the values of the passed state (kept when it
+    was stored), as the engine finds them."""
+    version, rt, token = launched_2004
+    first = send(client, rt, 1, bookmark_2004("p1"), token=token).get_json()
+    assert first["nav_valid"]["adl.nav.request_valid.continue"] == "false"
+    passed = send(client, rt, 2, [*bookmark_2004("p2"), *PASSED], token=token).get_json()
+    assert passed["nav_valid"]["adl.nav.request_valid.continue"] == "true"
+    with statements(app) as seen:
+        again = send(client, rt, 3, [*bookmark_2004("p3"), *PASSED], token=token).get_json()
+    assert verbs(seen) == ["SELECT", "UPDATE"], seen
+    assert again["nav_valid"] == passed["nav_valid"]
+    session.rollback()
+    stored = session.scalars(select(Registration)).one()
+    package = session.get(ScormPackage, stored.package_id)
+    tree = sequencing.tree_of(session, package, None)
+    engine = Sequencer(tree, stored.state, stored.seed)
+    assert sequencing.nav_valid(engine) == again["nav_valid"]
+
+
+def test_a_report_that_leaves_the_lessons_status_as_it_was_needs_no_roll_up(
+    app, client, launched_2004, session
+):
+    """A new cmi.session_time (SN 4.2: it adds to the attempt's duration) changes the
+    engine's state but not the root's completion and success: the report is stored with
+    its adl.nav.request_valid.* values, and the activity's progress, which follows the
+    root's status, is not read again."""
+    version, rt, token = launched_2004
+    send(client, rt, 1, [*bookmark_2004("p1"), ["cmi.session_time", "PT1M"]], token=token)
+    with statements(app) as seen:
+        answer = send(
+            client, rt, 2, [*bookmark_2004("p2"), ["cmi.session_time", "PT2M"]], token=token
+        )
+    assert answer.get_json()["taken"] is True
+    assert verbs(seen) == ["SELECT", "UPDATE", "UPDATE"], seen
+    assert seen[2].startswith("UPDATE scorm_registration"), seen
+    session.rollback()
+    stored = session.scalars(select(Registration)).one()
+    assert stored.state["activities"]["part_1"]["pending"]["session_time"] == 120.0
