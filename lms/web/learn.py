@@ -289,7 +289,6 @@ def _render_activity(enrolment, current, progress, status: int = 200):
         blocker=blocker,
         done=progress.status == ProgressStatus.DONE,
         answers=progress.data.get("self_check", {}),
-        action_form=ActionForm(),
         **extra,
     )
     db.session.commit()

@@ -150,7 +150,6 @@ def attempt(slug: str, number: int):
             activity=activity,
             attempt=current,
             questions=questions,
-            action_form=ActionForm(),
             seconds_left=_seconds_left(current, now),
         )
     attempts = assessment.attempts_of(db.session, enrolment, activity)
