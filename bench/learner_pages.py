@@ -49,9 +49,22 @@ baseline beside, ratio to it; target <= 2.0x):
     test    10.71 / 0.98 10.9x     4.35 / 0.97  4.5x
     save     4.95 / 1.04  4.8x     2.94 / 1.00  2.9x
 
-Not met yet. What is left is mostly fixed per-request cost of a logged-in page (about 2 ms
-in process: the login's user query through the ORM, the layout, session and CSRF) and the
-test page's template (twenty question macros).
+Then (2026-12-04, same settings, 3 runs of 5 s, main at 6a2c8ab and this branch run one after
+the other on a machine that grew quieter during the second, load average 5 -> 0.1):
+
+    page     main (6a2c8ab)            after
+    home     4.12 / 0.85  4.9x     3.47 / 0.89  3.9x
+    course   3.58 / 0.89  4.0x     3.22 / 0.88  3.7x
+    lesson   3.46 / 0.93  3.7x     3.08 / 0.92  3.4x
+    test     4.05 / 0.94  4.3x     3.26 / 0.94  3.5x
+    save     2.65 / 0.95  2.8x     2.59 / 0.94  2.8x
+
+(home: the Data Saver and notice forms written from plain values; lesson and test: their
+forms' CSRF field without a WTForms form; test: its questions written from fragments kept per
+question, choice order and language; course and save did not change, so their difference is
+the noise, about 10 %.) Not met yet. What is left is mostly fixed per-request cost
+of a logged-in page (about 2 ms in process: the login's user query through the ORM, about
+0.3 ms; the session cookie opened and signed again on each response; the layout).
 """
 
 from __future__ import annotations

@@ -101,10 +101,8 @@ def index():
         contact_unit=_contact_unit() if any(out_of_attempts.values()) else None,
         notices=[(n, message_text(n.message, n.params)) for n in notices],
         check_in=marking.sessions_to_check_in(db.session, current_user, now),
-        action_form=ActionForm(),
-        data_saver_form=data_saver.DataSaverForm(
-            formdata=None, data_saver=data_saver.choice_of(current_user)
-        ),
+        data_saver_choices=data_saver.CHOICES,
+        data_saver_choice=data_saver.choice_of(current_user),
     )
 
 
@@ -281,7 +279,6 @@ def _render_activity(enrolment, current, progress, status: int = 200, keep: bool
         blocker=blocker,
         done=progress.status == ProgressStatus.DONE,
         answers=progress.data.get("self_check", {}),
-        action_form=ActionForm(),
         **extra,
     )
     if keep:

@@ -7,6 +7,7 @@ import re
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -14,7 +15,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, select
@@ -130,6 +131,80 @@ def start(slug: str):
     return redirect(url_for("testing.attempt", slug=slug, number=attempt.number))
 
 
+# An open attempt's questions (question_fields in learn/_question.html, about half of the test
+# page's time as twenty macro calls) are rendered once per process for each question, order of
+# its choices and language, with markers where the learner's number and answers go; a page
+# then only fills these in. Only the kinds whose answer shows through answer_checked().
+_CACHED_KINDS = frozenset({"single", "multiple", "truefalse"})
+_FRAGMENTS_KEPT = 4096
+_NUMBER_SLOT = "\x00n\x00"
+_SLOT = re.compile("\x00(n|c[0-9]+|cT|cF)\x00")
+
+
+class _AnswerSlots:
+    """The `given` of a question rendered for the cache: answer_checked() writes a marker."""
+
+
+_SLOTS = _AnswerSlots()
+
+
+@bp.app_template_global()
+def answer_checked(given, value) -> str:
+    """'checked' when the answer `given` chose the option `value` (a choice's position, or
+    True/False), else ''."""
+    if given is _SLOTS:
+        slot = "T" if value is True else "F" if value is False else int(value)
+        return Markup(f"\x00c{slot}\x00")  # noqa: S704 - our own marker
+    if isinstance(value, bool):
+        return "checked" if given == value else ""
+    if given is None:
+        return ""
+    if value == given:
+        return "checked"
+    if isinstance(given, str):
+        return ""
+    try:
+        iter(given)
+    except TypeError:
+        return ""
+    return "checked" if value in given else ""
+
+
+@bp.app_template_global()
+def question_block(question, item, given, number: int, version_id: int) -> Markup:
+    """An open attempt's question `number` (learn/_question.html's question_fields), with the
+    learner's order of its choices and their answer `given` checked."""
+    fields = current_app.jinja_env.get_template("hocvu/learn/_question.html").module
+    fields = fields.question_fields
+    if question.type not in _CACHED_KINDS:
+        return fields(question, item, given, number, version_id=version_id)
+    order = tuple(item.get("order") or ())
+    # The question object itself is part of the key (and kept, so that its id is not reused):
+    # a version's bank is parsed once per process (lms.services.assessment).
+    key = (id(question), item["id"], version_id, order, str(get_locale()), request.script_root)
+    cache = current_app.extensions.setdefault("hocvu_question_fragments", {})
+    found = cache.get(key)
+    if found is None or found[0] is not question:
+        html = str(fields(question, item, _SLOTS, _NUMBER_SLOT, version_id=version_id))
+        options = 2 if question.type == "truefalse" else len(order)
+        if html.count("\x00") != 2 * (1 + options):
+            # A text of the question holds the markers' character: written as it is.
+            return fields(question, item, given, number, version_id=version_id)
+        if len(cache) >= _FRAGMENTS_KEPT:
+            cache.clear()
+        found = cache[key] = (question, html)
+
+    def fill(match: re.Match) -> str:
+        slot = match.group(1)
+        if slot == "n":
+            return str(number)
+        return answer_checked(
+            given, True if slot == "cT" else False if slot == "cF" else int(slot[1:])
+        )
+
+    return Markup(_SLOT.sub(fill, found[1]))  # noqa: S704 - rendered by the template above
+
+
 @bp.route("/courses/<slug>/test/<int:number>")
 @login_required
 def attempt(slug: str, number: int):
@@ -149,7 +224,6 @@ def attempt(slug: str, number: int):
             activity=activity,
             attempt=current,
             questions=questions,
-            action_form=ActionForm(),
             seconds_left=_seconds_left(current, now),
         )
     attempts = assessment.attempts_of(db.session, enrolment, activity)

@@ -17,7 +17,7 @@ from lms.app.storage import LocalStorage
 from lms.models import AttemptStatus, Enrolment, ProgressStatus, TestAttempt, utcnow
 from lms.services import assessment, catalog, deadlines, learning
 from lms.services.errors import DomainError
-from tests.conftest import csrf_token
+from tests.conftest import LoggedIn, csrf_token
 from tests.factories import correct_answers, mini_course_files, zip_bytes
 
 
@@ -495,3 +495,68 @@ def test_regrade_of_an_unpublished_course_does_nothing(session, make, app):
     """A course with no published version has no questions to grade against: nothing changes."""
     version = make.course(app.config["HOCVU_FILES_DIR"], publish=False)
     assert assessment.regrade(session, version.course) == {"regraded": 0, "changed": 0}
+
+
+def test_a_question_written_from_the_kept_fragment_is_the_macro_s_output(app, session, enrolled):
+    """The test page writes single, multiple and true/false questions from a fragment kept per
+    question, choice order and language (lms.web.testing.question_block): for every question
+    of a drawn attempt, in both languages, with no answer and with each possible answer, the
+    page's HTML is exactly what learn/_question.html's question_fields writes."""
+    from flask_babel import force_locale
+
+    from lms.web.testing import question_block
+
+    enrolment = _finish_lessons(session, enrolled)
+    activity = _test_activity(enrolment)
+    attempt = assessment.start(session, enrolment, activity, rng=random.Random(3))
+    session.commit()
+    questions = assessment.question_map(activity)
+    kinds = set()
+    with app.test_request_context("/"):
+        fields = app.jinja_env.get_template("hocvu/learn/_question.html").module.question_fields
+        for locale in ("vi", "en"):
+            with force_locale(locale):
+                for number, item in enumerate(attempt.draw, start=1):
+                    q = questions[item["id"]]
+                    kinds.add(q.type)
+                    positions = list(range(len(item.get("order") or ())))
+                    answers = [None, True, False, *positions, positions[:2], positions[1:]]
+                    for given in answers:
+                        for _twice in range(2):  # rendered, then from the kept fragment
+                            shown = question_block(q, item, given, number, activity.version_id)
+                            expected = fields(
+                                q, item, given, number, version_id=activity.version_id
+                            )
+                            assert str(shown) == str(expected), (q.id, given, locale)
+    assert {"single", "truefalse"} <= kinds
+
+
+def test_two_learners_see_their_own_answers_and_language(
+    app, client, login, enrolled, session, make
+):
+    """One learner's answers and language never show on another's page, on another phone
+    (the fragments are shared by the process)."""
+    other = make.learner(make.unit(), username="hv.thi2")
+    other_enrolment = make.enrol(other, enrolled.version)
+    make.commit()
+    _finish_lessons(session, enrolled)
+    _finish_lessons(session, other_enrolment)
+    login("hv.thi")
+    token = csrf_token(client, "/courses/an-toan-tren-mang/final-test")
+    client.post("/courses/an-toan-tren-mang/test/start", data={"csrf_token": token})
+    client.post(
+        "/courses/an-toan-tren-mang/test/1/save",
+        data={"csrf_token": token, "q-q2": "false", "q-q1": "1"},
+    )
+    client.post("/language", data={"csrf_token": token, "locale": "en", "next": "/"})
+    mine = client.get("/courses/an-toan-tren-mang/test/1").get_data(as_text=True)
+    assert re.search(r'name="q-q2" value="false" checked', mine)
+    assert "Question 1" in mine
+
+    phone = app.test_client()
+    LoggedIn(phone)("hv.thi2")
+    token = csrf_token(phone, "/courses/an-toan-tren-mang/final-test")
+    phone.post("/courses/an-toan-tren-mang/test/start", data={"csrf_token": token})
+    theirs = phone.get("/courses/an-toan-tren-mang/test/1").get_data(as_text=True)
+    assert "Câu 1" in theirs and "Question 1" not in theirs
+    assert "checked" not in theirs

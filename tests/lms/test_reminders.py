@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -188,3 +189,33 @@ def test_sent_reminders_are_listed_on_the_learner_record(
     page = client.get(f"/admin/users/{course_with_learners[1].user_id}").get_data(as_text=True)
     text = " ".join(page.split())
     assert "Các lần nhắc đã gửi" in text and "Còn 5 ngày · trong ứng dụng</li>" in text
+
+
+def test_a_learner_dismisses_a_notice_with_its_own_form(client, login, make, session):
+    """The home page's notice has a form with the page's CSRF token; sending it marks the
+    notice read and the home page no longer shows it (Flask-WTF CSRF: a form without the token
+    is refused)."""
+    learner = make.learner(make.unit(), username="hv.thongbao")
+    session.flush()
+    notice = Notice(
+        user_id=learner.id,
+        message=reminders.MESSAGES["last_day"],
+        params={"course": "An toàn trên mạng"},
+    )
+    session.add(notice)
+    make.commit()
+    login("hv.thongbao")
+    home = client.get("/").get_data(as_text=True)
+    assert "Hôm nay là ngày cuối cùng" in home
+    action = f'action="/notices/{notice.id}/read"'
+    form = home[home.index(action) : home.index("</form>", home.index(action))]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)[1]
+
+    assert client.post(f"/notices/{notice.id}/read", data={}).status_code == 400
+    session.rollback()
+    assert session.get(Notice, notice.id).read_at is None
+
+    client.post(f"/notices/{notice.id}/read", data={"csrf_token": token})
+    session.rollback()
+    assert session.get(Notice, notice.id).read_at is not None
+    assert "Hôm nay là ngày cuối cùng" not in client.get("/").get_data(as_text=True)
