@@ -125,7 +125,16 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
         utcnow,
     )
     from lms.models.accounts import UnitKind
-    from lms.services import accounts, catalog, clock, cohorts, passwords, rosters, units
+    from lms.services import (
+        accounts,
+        catalog,
+        clock,
+        cohorts,
+        organisation,
+        passwords,
+        rosters,
+        units,
+    )
     from lms.web.common import LOGIN_KEY
 
     app = create_app(_config(url, tmp))
@@ -149,6 +158,19 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
             user.must_change_password = False
             admins.append(user)
         actor = admins[0]
+        # A site names the issuer of its certificates before issuing any (the organisation
+        # page); without it every certificate job refuses and no learner gets one.
+        organisation.save(
+            db.session,
+            actor,
+            files,
+            organisation.Profile("", "", ""),
+            organisation="LIÊN ĐOÀN LAO ĐỘNG TỈNH BÌNH ĐỊNH",
+            place="Bình Định",
+            signer_title="CHỦ TỊCH",
+            signer_name="Nguyễn Văn An",
+            serial_prefix="LDLD",
+        )
         root = units.create_unit(
             db.session,
             actor,
