@@ -87,6 +87,7 @@ def runtime(activity_id: int, index: int):
         abort(404)
     item = scos[index]
     state = tracking.state_for(db.session, enrolment, activity, item["identifier"])
+    tracking.hold(db.session, state)
     from lms.services import learning
 
     if request.headers.get("X-Hocvu-Download") != "1":

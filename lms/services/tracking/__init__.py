@@ -36,6 +36,7 @@ from lms.services.tracking.sequencing import (
     sequenced_player,
 )
 from lms.services.tracking.sessions import (
+    hold,
     launch_of,
     launch_pairs,
     launch_values,
@@ -59,6 +60,7 @@ __all__ = [
     "launch_pairs",
     "navigate",
     "launch_values",
+    "hold",
     "launched_asset",
     "override",
     "package_of",

@@ -176,7 +176,13 @@ _STORED = (
 )
 _STORE = (
     update(_sco)
-    .where(_sco.c.id == bindparam("state_id"), _sco.c.seq < bindparam("new_seq"))
+    .where(
+        _sco.c.id == bindparam("state_id"),
+        _sco.c.seq < bindparam("new_seq"),
+        # A launch since the SELECT (a reload's new page) supersedes this session: its
+        # Terminate must not end the new session or the engine's new delivery.
+        _sco.c.session_key == bindparam("new_session_key"),
+    )
     .values(
         {
             **{name: bindparam(f"new_{name}") for name in _STORED},
@@ -362,7 +368,10 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         .rowcount
     )
     if not updated:
-        return CommitResult(seq=seq, taken=False)
+        now_key = session.connection().execute(
+            select(_sco.c.session_key).where(_sco.c.id == row.id)
+        ).scalar()
+        return CommitResult(seq=row.seq, taken=False, superseded=now_key != key)
     if before_data is not None:
         scope = shared_data.scope_of(item, row.package_id)
         shared_data.save(session, row.user_id, scope, item, written, before_data, now)

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lms.models import (
@@ -48,6 +48,20 @@ def state_for(session: Session, enrolment: Enrolment, activity: Activity, sco: s
         session.add(state)
         session.flush()
     return state
+
+
+def hold(session: Session, state: ScoState) -> None:
+    """Take the state's row for a launch (a row lock on PostgreSQL, the write lock on SQLite)
+    and read it again: a commit that landed since `state` was read (the old page's last one,
+    on a reload) is then in it, and one still on its way finds the new session and is refused
+    as superseded, instead of either overwriting the other."""
+    session.execute(
+        update(ScoState)
+        .where(ScoState.id == state.id)
+        .values(launched_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(state)
 
 
 def launched_asset(session: Session, state: ScoState, now: datetime | None = None) -> None:
