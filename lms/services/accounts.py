@@ -254,7 +254,9 @@ def change_own_password(
     if not password_matches(user.password_hash, current, initial_key):
         raise DomainError(N_("The current password is wrong."), field="current_password")
     check_new_password(new, username=user.username)
-    if password_matches(user.password_hash, new, initial_key):
+    # The current password matched the stored hash: the new one is the same password when it
+    # is the same text (no second memory-hard check).
+    if new == current:
         raise DomainError(
             N_("Choose a password different from the current one."), field="new_password"
         )

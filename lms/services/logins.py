@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
-from werkzeug.security import check_password_hash
 
 from lms.models import (
     LoginFailure,
@@ -19,7 +18,13 @@ from lms.models import (
     utcnow,
 )
 from lms.services.errors import N_, DomainError
-from lms.services.passwords import INITIAL_PREFIX, dummy_hash, password_matches
+from lms.services.passwords import (
+    INITIAL_PREFIX,
+    dummy_check,
+    hash_password,
+    needs_rehash,
+    password_matches,
+)
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,9 @@ def authenticate(
     `attempt` comes from begin_login, committed. Failures are rows in the database so that
     every worker counts the same attempts. While an account or address is over its limit even
     the right password is refused, so guessing cannot go on in parallel. Every path that
-    checks a password costs one scrypt computation, so the time taken does not tell an
-    imported account that has not logged in yet (a fast keyed hash) from an unknown name.
+    checks a password costs one memory-hard check, so the time taken does not tell an
+    imported account that has not logged in yet (a fast keyed hash) from an unknown name. A
+    password stored with an older hash is stored again with the current one.
     """
     now = attempt.at
     since = now - rules.window
@@ -131,7 +137,7 @@ def authenticate(
     stored = user.password_hash if user else None
     if stored is None or stored.startswith(INITIAL_PREFIX):
         # The same memory-hard work as a real password check (its answer is not used).
-        check_password_hash(dummy_hash(), password)
+        dummy_check(password)
     ok = stored is not None and password_matches(stored, password, initial_key)
     if user is None or not ok:
         # The attempt's rows stay as failures. Old rows of these keys are no longer counted;
@@ -148,6 +154,8 @@ def authenticate(
     session.execute(delete(LoginFailure).where(LoginFailure.key == attempt.keys[0]))
     session.execute(delete(LoginFailure).where(LoginFailure.id.in_(attempt.row_ids)))
     user.last_login_at = now
+    if needs_rehash(stored):
+        user.password_hash = hash_password(password)
     session.flush()
     return user
 

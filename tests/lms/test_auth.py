@@ -303,7 +303,7 @@ def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(
 
     def slow_check(stored, password, key):
         checks.append(password)
-        threading.Event().wait(0.3)  # a real scrypt check takes about this long
+        threading.Event().wait(0.3)  # a slow check, as on a busy server
         return real_check(stored, password, key)
 
     monkeypatch.setattr(logins, "password_matches", slow_check)
@@ -359,7 +359,7 @@ def test_every_login_path_costs_one_password_hash_check(make, app, session, monk
     must take as long to refuse as an unknown name or an account with its own password, or
     the time tells which names exist (OWASP Authentication Cheat Sheet, "Authentication
     Responses": response times must not reveal whether the account exists)."""
-    from lms.services import logins, passwords
+    from lms.services import passwords
 
     make.learner(make.unit(), username="hv.tu.dat")
     imported = make.learner(make.unit(), username="hv.moi.nhap")
@@ -368,15 +368,14 @@ def test_every_login_path_costs_one_password_hash_check(make, app, session, monk
     make.learner(make.unit(), username="hv.da.khoa", active=False)
     make.commit()
     methods: list[str] = []
-    real = passwords.check_password_hash
+    real = passwords.memory_hard_check
 
     def counted(stored, password):
-        methods.append(stored.split("$", 1)[0])
+        methods.append(stored.split("$")[1])
         return real(stored, password)
 
-    # The dummy check (logins) and the real one (passwords) alike.
-    monkeypatch.setattr(logins, "check_password_hash", counted)
-    monkeypatch.setattr(passwords, "check_password_hash", counted)
+    # The dummy check and the real one alike.
+    monkeypatch.setattr(passwords, "memory_hard_check", counted)
     cases = {
         "unknown": ("khong.co.ai", "sai-mat-khau"),
         "own password, wrong": ("hv.tu.dat", "sai-mat-khau"),
@@ -387,4 +386,54 @@ def test_every_login_path_costs_one_password_hash_check(make, app, session, monk
     for case, (username, password) in cases.items():
         methods.clear()
         _login(app.test_client(), username, password)
-        assert methods == [passwords.PASSWORD_METHOD], case
+        assert methods == ["argon2id"], case
+
+
+def test_a_password_stored_with_scrypt_works_and_is_stored_again_with_argon2id(make, session, app):
+    """Passwords chosen before the move to Argon2id (werkzeug scrypt hashes) still log in; the
+    first login stores the password again with the current hash (OWASP Password Storage Cheat
+    Sheet, "Upgrading legacy hashes": rehash when the user next logs in). A wrong password
+    changes nothing."""
+    from werkzeug.security import generate_password_hash
+
+    user = make.learner(make.unit(), username="hv.cu")
+    user.password_hash = old = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
+    make.commit()
+    assert _login(app.test_client(), "hv.cu", "sai-mat-khau").status_code == 401
+    session.rollback()
+    assert session.get(User, user.id).password_hash == old
+    assert _login(app.test_client(), "hv.cu", PASSWORD).location == "/"
+    session.rollback()
+    stored = session.get(User, user.id).password_hash
+    assert stored.startswith("$argon2id$") and "m=64,t=1,p=1" in stored
+    assert _login(app.test_client(), "hv.cu", PASSWORD).location == "/"
+    assert _login(app.test_client(), "hv.cu", "sai-mat-khau").status_code == 401
+
+
+def test_an_argon2id_hash_of_a_lower_cost_is_stored_again_at_login(make, session, app):
+    """A hash made before the cost was raised is stored again at the configured cost."""
+    from argon2 import PasswordHasher
+
+    user = make.learner(make.unit(), username="hv.re")
+    weak = PasswordHasher(memory_cost=32, time_cost=1, parallelism=1).hash(PASSWORD)
+    user.password_hash = weak
+    make.commit()
+    assert _login(app.test_client(), "hv.re", PASSWORD).location == "/"
+    session.rollback()
+    stored = session.get(User, user.id).password_hash
+    assert stored != weak and "m=64,t=1,p=1" in stored
+
+
+def test_the_production_cost_is_owasps_argon2id_recommendation():
+    """OWASP Password Storage Cheat Sheet, "Argon2id": a minimum of 19 MiB of memory, 2
+    iterations, 1 degree of parallelism (the tests run with a lower cost)."""
+    import importlib
+
+    from lms.services import passwords
+
+    fresh = importlib.reload(passwords)
+    try:
+        assert fresh.PASSWORD_PARAMS == {"memory_cost": 19 * 1024, "time_cost": 2, "parallelism": 1}
+        assert "$m=19456,t=2,p=1$" in fresh.hash_password("Hạ Long 2026")
+    finally:
+        importlib.reload(passwords)

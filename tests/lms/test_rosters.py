@@ -245,7 +245,7 @@ def test_commit_creates_accounts_with_keyed_initial_passwords(session, world, ma
     )
     assert changed.location == "/"
     session.rollback()
-    assert session.get(User, users["annv"].id).password_hash.startswith("scrypt:")
+    assert session.get(User, users["annv"].id).password_hash.startswith("$argon2id$")
     # The same file again: nothing is duplicated.
     plan, again = _commit(session, world["admin"], _csv(";", [ROWS[1]]), batch_name="Đợt 1")
     session.commit()

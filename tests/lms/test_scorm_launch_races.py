@@ -20,8 +20,13 @@ from lms.models import Registration, ScoState, User
 from lms.services import tracking
 from lms.web import player
 from lms.web.common import LOGIN_KEY, session_rules
-from tests.lms.test_scorm_sequencing import course, launched, learner, page  # noqa: F401
+from tests.lms import test_scorm_sequencing as sequencing_tests
+from tests.lms.test_scorm_sequencing import launched, page
 from tests.lms.test_scorm_tracking import enrolled, runtime, send
+
+# The fixtures of the SCORM 2004 lesson-page tests: the learner and their sequenced courses.
+learner = sequencing_tests.learner
+course = sequencing_tests.course
 
 SUSPEND = [["cmi.location", "trang-3"], ["cmi.exit", "suspend"]]
 
@@ -48,7 +53,11 @@ def _state(session) -> ScoState:
 
 
 def test_an_old_pages_terminate_after_the_new_launch_is_refused_and_ends_nothing(
-    client, login, course, session, monkeypatch  # noqa: F811
+    client,
+    login,
+    course,
+    session,
+    monkeypatch,
 ):
     """The old page's Terminate was read before the reload's launch and would be stored after
     it: it is refused as superseded (409), the new session stays open and the engine keeps
@@ -82,7 +91,13 @@ def test_an_old_pages_terminate_after_the_new_launch_is_refused_and_ends_nothing
 
 
 def test_an_old_pages_terminate_during_the_new_launch_is_kept_and_the_part_resumes(
-    client, login, course, session, app, learner, monkeypatch  # noqa: F811
+    client,
+    login,
+    course,
+    session,
+    app,
+    learner,
+    monkeypatch,
 ):
     """The old page's Terminate (cmi.exit = suspend, no request) is stored while the launch
     has read the state but not yet started its session: the launch reads it again, the

@@ -7,11 +7,10 @@ import re
 
 import pytest
 from sqlalchemy import event, select
-from werkzeug.security import check_password_hash
 
 from lms.app.extensions import db
 from lms.models import AuditEvent, Cohort, Role, RoleAssignment, User
-from lms.services import accounts
+from lms.services import accounts, passwords
 from lms.services.errors import DomainError
 from tests.conftest import LoggedIn, csrf_token
 
@@ -42,8 +41,8 @@ def test_create_user_stores_only_a_hash_and_normalises(session, make, admin):
     assert user.phone == "0912345678"
     assert user.must_change_password
     assert password not in user.password_hash
-    assert user.password_hash.startswith("scrypt:")
-    assert check_password_hash(user.password_hash, password)
+    assert user.password_hash.startswith("$argon2id$")
+    assert passwords.password_matches(user.password_hash, password, None)
     assert len(password) == 10
 
 
@@ -157,7 +156,7 @@ def test_admin_creates_a_learner_and_sees_the_password_once(
     session.rollback()
     user = session.scalar(select(User).where(User.username == "hv.binh"))
     assert user.phone == "0987654321" and str(user.issued_at) == "2026-11-23"
-    assert check_password_hash(user.password_hash, password)
+    assert passwords.password_matches(user.password_hash, password, None)
     record = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
     assert password not in record
     assert "ngày 23 tháng 11 năm 2026" in record
@@ -320,7 +319,7 @@ def test_reset_password_page_shows_the_new_password(client, login, post, make, a
     assert "Đã đặt mật khẩu ban đầu mới cho hv.quen." in page
     password = CREATED_PASSWORD.search(page).group(1)
     session.rollback()
-    assert check_password_hash(session.get(User, learner.id).password_hash, password)
+    assert passwords.password_matches(session.get(User, learner.id).password_hash, password, None)
 
 
 def test_deactivate_and_reactivate(client, login, post, make, admin, app, session):

@@ -368,9 +368,11 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         .rowcount
     )
     if not updated:
-        now_key = session.connection().execute(
-            select(_sco.c.session_key).where(_sco.c.id == row.id)
-        ).scalar()
+        now_key = (
+            session.connection()
+            .execute(select(_sco.c.session_key).where(_sco.c.id == row.id))
+            .scalar()
+        )
         return CommitResult(seq=row.seq, taken=False, superseded=now_key != key)
     if before_data is not None:
         scope = shared_data.scope_of(item, row.package_id)
