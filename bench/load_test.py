@@ -237,7 +237,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
             .order_by(User.id)
         ).all()
         rng.shuffle(users)
-        own_hash = passwords.hash_password(PASSWORD)  # one scrypt hash, each learner's password
+        own_hash = passwords.hash_password(PASSWORD)  # one Argon2id hash, each learner's password
         now = utcnow()
         progress_rows, returning = [], []
         online, away = [], []
