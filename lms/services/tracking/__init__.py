@@ -8,7 +8,9 @@ may retry as often as it must.
 By concern: `packages` (a stored package and its data model), `sessions` (launching a SCO),
 `commits` (taking its commits, the hot path), `rollup` (progress, overrides, the table of
 contents), `sequencing` (SCORM 2004 through the SN engine: the registration, navigation and the
-lesson's progress) and `reports` (the author's report). Callers use the names re-exported here.
+lesson's progress), `offline` (a SCORM 2004 SCO kept for offline play, and the session it
+opens when its commits arrive) and `reports` (the author's report). Callers use the names
+re-exported here.
 """
 
 from lms.services.tracking.commits import CommitError, CommitResult, commit, find_for_commit
@@ -32,6 +34,7 @@ from lms.services.tracking.sequencing import (
     Navigation,
     is_sequenced,
     navigate,
+    planned_delivery,
     registration_of,
     sequenced_player,
 )
@@ -63,6 +66,7 @@ __all__ = [
     "override",
     "package_of",
     "package_report",
+    "planned_delivery",
     "player_context",
     "registration_of",
     "roll_up",

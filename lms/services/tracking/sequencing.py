@@ -38,8 +38,11 @@ from scorm.sequencing.tree import ActivityTree
 __all__ = [
     "Navigation",
     "after_commit",
+    "deliver_kept",
     "is_sequenced",
     "navigate",
+    "page_request",
+    "planned_delivery",
     "registration_of",
     "report",
     "runtime_report",
@@ -426,6 +429,64 @@ def sequenced_view(
     }
 
 
+def page_request(reg: Registration) -> tuple[str, str | None] | None:
+    """The navigation request that opening the lesson page (no part chosen) runs: start a
+    first session, resume all after a suspend all, and otherwise, when nothing is delivered,
+    LMS choice of the part the learner was in. Opening the page anew (a reload, a visit after
+    the tab was closed) asks for it when it may be chosen (a SCO that ended with cmi.exit =
+    suspend resumes); otherwise the page waits for the learner. Within one page, a SCO that
+    terminated without a request is followed by nothing. None: a part is delivered."""
+    if reg.delivered is not None:
+        return None
+    current = (reg.state or {}).get("current")
+    if current is None:
+        return ("resumeAll" if (reg.state or {}).get("suspended") else "start"), None
+    return "choice", current
+
+
+def planned_delivery(
+    session: Session, enrolment: Enrolment, activity: Activity, files_root: Path | None
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The SCO that opening the lesson page would deliver now and what the engine would give
+    its launch (as launch_of: adl.nav.request_valid.* and its launch values), worked out on a
+    copy of the registration's state: nothing is stored, no attempt is counted (a SCO kept
+    for offline play; its delivery happens when what was played offline arrives,
+    deliver_kept). (None, None) when the page would deliver nothing."""
+    package = package_of(session, activity)
+    tree = tree_of(session, package, files_root)
+    reg = registration_of(session, enrolment, activity)
+    seq = _engine(tree, reg)  # a copy of the stored state
+    opening = page_request(reg)
+    if opening is not None:
+        out = seq.navigate(*opening)
+        if out.deliver is None:
+            return None, None
+        sco = out.deliver
+    else:
+        sco = reg.delivered
+    if sco is None or _index(package, sco) is None:
+        return None, None
+    return sco, {"nav_valid": nav_valid(seq), "values": seq.launch_values(sco)}
+
+
+def deliver_kept(
+    session: Session, enrolment: Enrolment, activity: Activity, sco: str, files_root: Path | None
+) -> bool:
+    """Deliver `sco`, played offline from a kept lesson page, before its first commit is
+    taken: the request opening the page would have run, then a choice of the SCO when that
+    delivered another one (as a launch does). Whether the engine delivered it (when not, its
+    commits are kept in its state but the engine does not hear them, as a stale tab's)."""
+    reg = registration_of(session, enrolment, activity)
+    opening = page_request(reg)
+    if opening is not None:
+        navigate(session, enrolment, activity, *opening, files_root)
+        session.refresh(reg)
+    if reg.delivered != sco:
+        navigate(session, enrolment, activity, "choice", sco, files_root)
+        session.refresh(reg)
+    return reg.delivered == sco
+
+
 def sequenced_player(
     session: Session,
     enrolment: Enrolment,
@@ -440,18 +501,11 @@ def sequenced_player(
     the learner asks next). A refused choice launches nothing and says why."""
     reg = registration_of(session, enrolment, activity)
     refusal = None
-    current = (reg.state or {}).get("current")
+    opening = page_request(reg)
     if chosen and chosen != reg.delivered:
         refusal = navigate(session, enrolment, activity, "choice", chosen, files_root).message
-    elif not chosen and reg.delivered is None and current is None:
-        request = "resumeAll" if (reg.state or {}).get("suspended") else "start"
-        navigate(session, enrolment, activity, request, None, files_root)
-    elif not chosen and reg.delivered is None:
-        # LMS choice: opening the lesson page anew (a reload, a visit after the tab was
-        # closed) asks for the part the learner was in, when it may be chosen (a SCO that
-        # ended with cmi.exit = suspend resumes); otherwise the page waits for the learner.
-        # Within one page, a SCO that terminated without a request is followed by nothing.
-        navigate(session, enrolment, activity, "choice", current, files_root)
+    elif not chosen and opening is not None:
+        navigate(session, enrolment, activity, *opening, files_root)
     session.refresh(reg)
     view = sequenced_view(session, enrolment, activity, files_root)
     if refusal is not None:
