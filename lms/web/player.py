@@ -29,6 +29,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.validators import ValidationError
 
@@ -327,9 +328,20 @@ def _take_commit(state_id: int):
         and body.get("session") != row.session_key
     ):
         # The first commit of a SCO played offline from a kept launch: its session opens now.
-        kept = offline.start_kept(
-            db.session, row, body, current_app.config["SECRET_KEY"], _files_root()
-        )
+        try:
+            kept = offline.start_kept(
+                db.session, row, body, current_app.config["SECRET_KEY"], _files_root()
+            )
+        except IntegrityError:
+            # Opened at the same moment by the outbox's "open" of the same lesson (sent when
+            # the connection returned, as this commit was): once more, on what it stored.
+            db.session.rollback()
+            row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
+            if row is None:
+                return _json_error(404, gettext("This progress record is not yours.")), "refused"
+            kept = offline.start_kept(
+                db.session, row, body, current_app.config["SECRET_KEY"], _files_root()
+            )
         if kept == offline.INVALID:
             db.session.rollback()
             return _json_error(400, gettext("The progress data could not be read.")), "refused"

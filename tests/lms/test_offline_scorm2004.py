@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms.models import ActivityProgress, ProgressStatus, Registration, ScoState
 from lms.services.tracking import offline
@@ -224,3 +224,117 @@ def test_a_forged_or_foreign_ticket_opens_nothing(client, login, course, session
     other = dict(rt, session="0" * 24)
     assert send_kept(client, other, 1, PASSED).status_code == 400
     assert _states(session)[0].sessions == 0
+
+
+def test_a_kept_session_opening_at_the_same_moment_as_the_lesson_is_taken_on_a_second_try(
+    client, login, course, session, monkeypatch
+):
+    """Coming back online, the lesson page, the outbox's opening of the lesson and the
+    journal's first commit arrive together: when the commit's opening loses the race for the
+    lesson's progress row, it runs again on what the other request stored (never answered as
+    a superseded session, which the player would give up)."""
+    from sqlalchemy.exc import IntegrityError
+
+    version = course("ordered")
+    login("hv.seq")
+    rt = keep(client, version, 0).get_json()
+    real = offline.start_kept
+    calls = []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("INSERT INTO activity_progress", {}, Exception("unique"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(offline, "start_kept", racing)
+    answer = send_kept(client, rt, 1, PASSED)
+    assert answer.status_code == 200 and answer.get_json()["taken"] is True
+    assert len(calls) == 2
+    assert _states(session)[0].session_key == rt["session"]
+
+
+def test_an_opening_that_finds_the_progress_made_meanwhile_uses_it(make, session, app):
+    """The lesson's progress row, made by another request between this one's look and its
+    insert, is the one this request goes on with (an insert that yields, no error)."""
+    from sqlalchemy import insert
+
+    from lms.services import learning
+
+    version = make.course(app.config["HOCVU_FILES_DIR"])
+    enrolment = make.enrol(make.learner(make.unit(), username="hv.dua"), version)
+    make.commit()
+    activity = version.activities[0]
+    real = session.scalar
+
+    def meanwhile(statement, *args, **kwargs):
+        found = real(statement, *args, **kwargs)
+        if found is None and "activity_progress" in str(statement):
+            with session.get_bind().engine.begin() as other:
+                other.execute(
+                    insert(ActivityProgress).values(
+                        enrolment_id=enrolment.id,
+                        activity_id=activity.id,
+                        status=ProgressStatus.IN_PROGRESS,
+                        data={"khac": True},
+                    )
+                )
+        return found
+
+    session.scalar = meanwhile
+    try:
+        progress = learning.open_activity(session, enrolment, activity)
+    finally:
+        del session.scalar
+    assert progress.data == {"khac": True}
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ActivityProgress)) == 1
+
+
+def test_played_again_from_its_own_newer_record_a_launch_kept_earlier_is_taken(
+    client, login, course, session
+):
+    """The launch was kept again (a visit of the course page) just before the device's
+    journal reached the server: played offline from that journal's record (taken since, and
+    named as where the play started), the newer play is no stale one. Naming a start older than
+    the server's newest commit does not help."""
+    version = course("ordered")
+    login("hv.seq")
+    first = keep(client, version, 0).get_json()
+    second = keep(client, version, 0).get_json()  # kept again before the journal was sent
+    assert send_kept(client, first, 1, [["cmi.location", "p1"]]).status_code == 200
+    later = client.post(
+        second["commit_url"],
+        data=json.dumps(
+            {
+                "session": second["session"],
+                "seq": 2,
+                "data": [["cmi.location", "p2"]],
+                "terminated": False,
+                "offline": second["offline"],
+                "base": 1,
+            }
+        ),
+        content_type="application/json",
+        headers={"X-CSRFToken": _token(client)},
+    )
+    assert later.status_code == 200 and later.get_json()["taken"] is True
+    state = _states(session)[0]
+    assert (state.session_key, dict(state.data)["cmi.location"]) == (second["session"], "p2")
+    third = keep(client, version, 0).get_json()
+    send(client, {"commit_url": second["commit_url"], "session": second["session"]}, 3, [])
+    stale = client.post(
+        third["commit_url"],
+        data=json.dumps(
+            {
+                "session": third["session"],
+                "seq": 4,
+                "data": [["cmi.location", "p3"]],
+                "offline": third["offline"],
+                "base": 2,
+            }
+        ),
+        content_type="application/json",
+        headers={"X-CSRFToken": _token(client)},
+    )
+    assert stale.status_code == 409 and stale.get_json()["stale"] is True

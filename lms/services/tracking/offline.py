@@ -20,6 +20,7 @@ so it is refused as superseded, and the player says why.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ from lms.services.tracking.sessions import (
     planned_session,
     start_session,
 )
+
+log = logging.getLogger(__name__)
 
 _SALT = "hocvu.offline-launch.v1"
 # A kept launch serves for as long as a course may last; a new download (each visit of the
@@ -123,7 +126,9 @@ def start_kept(
 ) -> str:
     """Open the session of a SCO played offline from a kept launch, when its first commit
     (`body`, carrying the ticket) arrives for the state `row` (found by find_for_commit).
-    The caller has checked that the commit's session is not the state's current one."""
+    The caller has checked that the commit's session is not the state's current one.
+    `body["base"]`, when given, is the commit the play started from when it was newer than the
+    ticket's (the device's own record, taken since)."""
     ticket = read(secret, body.get("offline"))
     if ticket is None or ticket.state_id != row.id or ticket.key != body.get("session"):
         return INVALID
@@ -132,7 +137,19 @@ def start_kept(
         return INVALID
     if state.session_key == ticket.key:
         return STARTED  # a resend racing with the first
-    if ticket.key in (state.session_times or {}) or state.seq != ticket.base:
+    base = ticket.base
+    played_from = body.get("base")
+    if isinstance(played_from, int) and not isinstance(played_from, bool) and played_from > base:
+        # Played from this device's own newer record, which the server took after the launch
+        # was kept (the journal keeps it, marked sent).
+        base = played_from
+    if ticket.key in (state.session_times or {}) or state.seq > base:
+        log.info(
+            "SCO state %s: played offline from commit %s, arrived after commit %s; not applied",
+            state.id,
+            base,
+            state.seq,
+        )
         return STALE
     from lms.services import learning
 

@@ -132,7 +132,7 @@
     var self = this;
     var body = JSON.stringify({
       session: record.session, seq: record.seq, data: record.data, terminated: record.terminated,
-      offline: record.offline
+      offline: record.offline, base: record.base
     });
     var options = {
       method: "POST",
@@ -178,6 +178,9 @@
           self.status(recovered ? "resent" : "saved");
         }
         self.kick();
+      } else if (result.status === 409 && result.json.error !== 409) {
+        // Not a superseded session: two requests changed the same rows at once; again.
+        self.fail("unsaved", true);
       } else if (result.status === 409) {
         // Opened again elsewhere: the newest launch owns the data; this one stops. (A kept
         // launch played offline from an older state than the server's: the same.)
@@ -301,13 +304,16 @@
       var launch = rt.launch;
       var only = rt.session_only || [];
       var pending = preview ? null : (ch.latest || load(key));
-      // A kept launch (SCORM 2004 offline play): its commits carry its ticket.
+      // A kept launch (SCORM 2004 offline play): its commits carry its ticket, and the
+      // commit the play starts from when it is this device's own record the server took.
       var ticket = rt.offline || undefined;
+      var base;
       if (pending && pending.url === rt.commit_url && pending.seq > rt.seq) {
         // The server has not got this device's newest state (or, for a kept launch, did
         // after the launch was kept): start from it. The old session's record reports that
         // session's time; its data goes on in this session.
         if (pending.session !== rt.session && !pending.sent) ch.send(pending, { quiet: true });
+        if (ticket && pending.sent) base = pending.seq;
         stored = pending.data.filter(function (pair) { return only.indexOf(pair[0]) < 0; });
         // A suspend: cmi.exit, or adl.nav.request = suspendAll (as the server takes it).
         var suspended = pending.data.some(function (pair) {
@@ -320,7 +326,7 @@
         ch.stopped = false;
         seq += 1;
         ch.put({ url: rt.commit_url, session: rt.session, seq: seq, data: stored, terminated: false,
-                 offline: ticket });
+                 offline: ticket, base: base });
       } else if (pending && !preview) {
         forget(key, rt.seq);
       }
@@ -334,7 +340,8 @@
           seq: seq,
           data: data, // the whole state: what the session started with, then its writes
           terminated: terminated,
-          offline: ticket
+          offline: ticket,
+          base: base
         });
       }
 
@@ -395,6 +402,7 @@
         seq = Math.max(seq, last.seq) + 1;
         ch.put({
           url: rt.commit_url, session: rt.session, seq: seq, terminated: true, offline: ticket,
+          base: base,
           data: last.data.filter(function (pair) {
             return pair[0] !== "adl.nav.request";
           }).concat([["adl.nav.request", "suspendAll"]])
