@@ -507,6 +507,12 @@ def sequenced_player(
     elif not chosen and opening is not None:
         navigate(session, enrolment, activity, *opening, files_root)
     session.refresh(reg)
+    if not chosen and opening is None and (late := page_request(reg)) is not None:
+        # The part's Terminate landed between the two looks (a reload: the SCO's last commit
+        # goes out as its page goes, and races the new page): open on what is stored now,
+        # instead of showing nothing delivered.
+        navigate(session, enrolment, activity, *late, files_root)
+        session.refresh(reg)
     view = sequenced_view(session, enrolment, activity, files_root)
     if refusal is not None:
         view.update(refusal=refusal, index=None, delivered=None)
