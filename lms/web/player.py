@@ -231,13 +231,14 @@ def frame_links(grant: content_links.Grant, package: ScormPackage, item: dict) -
     """What the player page needs to run a SCO in the content origin's frame, for `grant`."""
     token = content_links.issue(current_app.config["SECRET_KEY"], grant)
     origin = content.content_origin()
+    # A kept launch's frame names its package (p), by which the content origin's worker finds
+    # the kept files offline for a link made after they were kept (content-sw.js).
+    named = {"p": package.sha256} if grant.kind == content_links.KEEP else {}
     return {
         "standard": package.standard,
         "rules_url": url_for("player.rules", standard=package.standard),
         "content_origin": origin,
-        # p: the package, by which the content origin's worker finds its kept files offline
-        # for any link to it (content-sw.js).
-        "frame_url": origin + url_for("content.frame", token=token, p=package.sha256),
+        "frame_url": origin + url_for("content.frame", token=token, **named),
         "launch_url": origin
         + url_for("content.files", token=token, path=item["href"])
         + item.get("parameters", ""),

@@ -51,6 +51,20 @@ def test_a_single_sco_2004_package_plays_offline_to_its_end_and_completes_once_o
     page.on("dialog", lambda dialog: dialog.accept())
     _log_in(page, "hv.golf")
     _keep_course(page, course_url)
+    # A later visit of the course page keeps the launch again (its package is kept already):
+    # offline play starts from the newest state, through a new link to the kept files.
+    with page.expect_response(
+        lambda r: r.url.endswith("/runtime") and r.request.method == "POST"
+    ) as again:
+        page.reload()
+    ticket = again.value.json()["offline"]
+    page.wait_for_function(
+        """async ([url, ticket]) => {
+          const kept = await caches.match(url, { ignoreVary: true });
+          return Boolean(kept) && (await kept.json()).offline === ticket;
+        }""",
+        arg=[again.value.url, ticket],
+    )
     # Kept: no opening of the lesson, no session of its SCO, no delivery by the engine.
     session.rollback()
     assert session.scalar(select(func.count()).select_from(ActivityProgress)) == 0

@@ -8,9 +8,9 @@
  * the network fails is the kept copy served, with the headers it was sent with (its content
  * security policy, frame-ancestors included).
  *
- * A frame's URL names its package (?p=<content hash>): a link made after the package was
- * kept (a later launch, a SCORM 2004 launch kept again) is noted as reaching it when its frame
- * is asked for, so that the launch the LMS page kept last plays offline.
+ * A kept SCORM 2004 launch's frame URL names its package (?p=<content hash>): a link made
+ * after the package was kept (the launch kept again at a later visit of the course page) is
+ * noted as reaching it when its frame is asked for, so that the launch kept last plays offline.
  */
 "use strict";
 

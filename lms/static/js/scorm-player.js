@@ -57,14 +57,13 @@
     }
   }
 
-  /* A record of a kept launch's session, taken by the server: kept, marked sent. */
-  function sent(key, record) {
+  /* The server has the records up to `acked`: the stored one goes, except a kept launch's
+   * (SCORM 2004 offline play), which stays marked sent. */
+  function sent(key, acked) {
     var stored = load(key);
-    if (stored && stored.seq === record.seq && stored.offline) {
-      keep(key, Object.assign({}, stored, { sent: true }));
-    } else {
-      forget(key, record.seq);
-    }
+    if (!stored || stored.seq > acked) return;
+    if (stored.offline) keep(key, Object.assign({}, stored, { sent: true }));
+    else forget(key, acked);
   }
 
   function bytes(text) {
@@ -168,7 +167,7 @@
         self.troubled = false;
         self.failures = 0;
         self.acked = Math.max(self.acked, record.seq);
-        sent(self.key, record);
+        sent(self.key, self.acked);
         if (self.answer) self.answer(record, result.json);
         if (result.json.refused && result.json.refused.length) {
           self.lastOutcome = "refused";
@@ -597,7 +596,23 @@
     Object.keys(channels).forEach(function (key) { channels[key].kick(); });
   });
 
+  /* Records already on the server (kept, marked sent, for replaying a kept launch) are the
+   * logged-in learner's only: another learner's, or anyone's on a page seen logged out, go. */
+  function dropOthersSent(user) {
+    var drop = [];
+    try {
+      for (var i = 0; i < window.localStorage.length; i += 1) {
+        var key = window.localStorage.key(i);
+        if (!key || key.indexOf(PREFIX) !== 0 || (user && key.indexOf(PREFIX + user + ".") === 0)) continue;
+        var record = load(key);
+        if (record && record.sent) drop.push(key);
+      }
+      drop.forEach(function (key) { window.localStorage.removeItem(key); });
+    } catch (e) { /* storage disabled */ }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    dropOthersSent(meta("hocvu-user"));
     var root = document.getElementById("scorm-player");
     if (root && (root.dataset.runtimeUrl || root.dataset.preview === "true")) {
       startPlayer(root); // it sends what earlier pages left once its own state is known
