@@ -133,6 +133,9 @@ def test_offline_a_lesson_of_several_parts_says_another_part_needs_a_connection(
     expect(following).to_have_accessible_description(re.compile("cần có kết nối mạng"))
     expect(page.locator("[data-offline-note]")).to_contain_text(NOTE)
     page.screenshot(path=str(SHOTS / "offline-2004-parts-360.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(SHOTS / "offline-2004-parts-desktop.png"))
+    page.set_viewport_size({"width": 360, "height": 740})
     # Exit the lesson still leaves, to the kept course page.
     page.get_by_role("button", name="Thoát bài học").click()
     page.wait_for_url(re.compile(r"/courses/[^/]+$"))

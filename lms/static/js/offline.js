@@ -197,12 +197,14 @@
           var keptScos = (before && before.scos) || [];
           // A SCO kept "again" (SCORM 2004: keeping it changes nothing on the server) is kept
           // anew on each visit once the course was downloaded, so that offline play starts
-          // from the learner's newest state; its package is kept already (launch only).
+          // from the learner's newest state; its package is kept already (launch only, unless
+          // the learner taps: then its files are checked too).
           var scos = list.scos.filter(function (s) {
             var kept = keptScos.indexOf(s.runtime) >= 0;
             return s.again ? (tapped || before) : (tapped && !kept);
           }).map(function (s) {
-            return { runtime: s.runtime, launchOnly: s.again && keptScos.indexOf(s.runtime) >= 0 };
+            var kept = keptScos.indexOf(s.runtime) >= 0;
+            return { runtime: s.runtime, launchOnly: !tapped && s.again && kept };
           });
           var total = list.urls.length + scos.length;
           function nextSco() {
