@@ -311,7 +311,11 @@
         // The server has not got this device's newest state (or, for a kept launch, did
         // after the launch was kept): start from it. The old session's record reports that
         // session's time; its data goes on in this session.
-        if (pending.session !== rt.session && !pending.sent) ch.send(pending, { quiet: true });
+        if (pending.session !== rt.session && !pending.sent) {
+          // Without a kept launch's ticket: that session is not to be opened now (it would
+          // supersede this one); its data goes on here.
+          ch.send(Object.assign({}, pending, { offline: undefined, base: undefined }), { quiet: true });
+        }
         if (ticket && pending.sent) base = pending.seq;
         stored = pending.data.filter(function (pair) { return only.indexOf(pair[0]) < 0; });
         // A suspend: cmi.exit, or adl.nav.request = suspendAll (as the server takes it).
