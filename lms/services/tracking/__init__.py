@@ -14,6 +14,7 @@ re-exported here.
 """
 
 from lms.services.tracking.commits import CommitError, CommitResult, commit, find_for_commit
+from lms.services.tracking.offline import planned_delivery
 from lms.services.tracking.packages import (
     MODELS,
     blocked_urls,
@@ -34,7 +35,6 @@ from lms.services.tracking.sequencing import (
     Navigation,
     is_sequenced,
     navigate,
-    planned_delivery,
     registration_of,
     sequenced_player,
 )

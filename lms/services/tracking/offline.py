@@ -30,13 +30,21 @@ from sqlalchemy.orm import Session
 
 from lms.models import Activity, Enrolment, User
 from lms.models.scorm import ScoState
-from lms.services.tracking.sequencing import deliver_kept, planned_delivery
+from lms.services.tracking.packages import package_of
+from lms.services.tracking.sequencing import (
+    nav_valid,
+    navigate,
+    page_request,
+    registration_of,
+    tree_of,
+)
 from lms.services.tracking.sessions import (
     launch_pairs,
     new_session_key,
     planned_session,
     start_session,
 )
+from scorm.sequencing.sequencer import Sequencer
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,43 @@ _SALT = "hocvu.offline-launch.v1"
 # A kept launch serves for as long as a course may last; a new download (each visit of the
 # course page online) replaces it.
 MAX_AGE_SECONDS = 120 * 24 * 3600
+
+
+def planned_delivery(
+    session: Session, enrolment: Enrolment, activity: Activity, files_root: Path | None
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The SCO that opening the lesson page would deliver now and what the engine would give
+    its launch (as launch_of: adl.nav.request_valid.* and its launch values), worked out on a
+    copy of the registration's state: nothing is stored, no attempt is counted (its delivery
+    happens when what was played offline arrives: deliver_kept). (None, None) when the page
+    would deliver nothing."""
+    package = package_of(session, activity)
+    tree = tree_of(session, package, files_root)
+    reg = registration_of(session, enrolment, activity)
+    seq = Sequencer(tree, reg.state, reg.seed)  # on a copy of the stored state
+    opening = page_request(reg)
+    sco = seq.navigate(*opening).deliver if opening is not None else reg.delivered
+    if sco is None or sco not in {item["identifier"] for item in package.manifest["scos"]}:
+        return None, None
+    return sco, {"nav_valid": nav_valid(seq), "values": seq.launch_values(sco)}
+
+
+def deliver_kept(
+    session: Session, enrolment: Enrolment, activity: Activity, sco: str, files_root: Path | None
+) -> bool:
+    """Deliver `sco`, played offline from a kept lesson page, before its first commit is
+    taken: the request opening the page would have run, then a choice of the SCO when that
+    delivered another one (as a launch does). Whether the engine delivered it (when not, its
+    commits are kept in its state but the engine does not hear them, as a stale tab's)."""
+    reg = registration_of(session, enrolment, activity)
+    opening = page_request(reg)
+    if opening is not None:
+        navigate(session, enrolment, activity, *opening, files_root)
+        session.refresh(reg)
+    if reg.delivered != sco:
+        navigate(session, enrolment, activity, "choice", sco, files_root)
+        session.refresh(reg)
+    return reg.delivered == sco
 
 
 @dataclasses.dataclass(frozen=True)

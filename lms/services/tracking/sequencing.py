@@ -38,11 +38,9 @@ from scorm.sequencing.tree import ActivityTree
 __all__ = [
     "Navigation",
     "after_commit",
-    "deliver_kept",
     "is_sequenced",
     "navigate",
     "page_request",
-    "planned_delivery",
     "registration_of",
     "report",
     "runtime_report",
@@ -442,49 +440,6 @@ def page_request(reg: Registration) -> tuple[str, str | None] | None:
     if current is None:
         return ("resumeAll" if (reg.state or {}).get("suspended") else "start"), None
     return "choice", current
-
-
-def planned_delivery(
-    session: Session, enrolment: Enrolment, activity: Activity, files_root: Path | None
-) -> tuple[str | None, dict[str, Any] | None]:
-    """The SCO that opening the lesson page would deliver now and what the engine would give
-    its launch (as launch_of: adl.nav.request_valid.* and its launch values), worked out on a
-    copy of the registration's state: nothing is stored, no attempt is counted (a SCO kept
-    for offline play; its delivery happens when what was played offline arrives,
-    deliver_kept). (None, None) when the page would deliver nothing."""
-    package = package_of(session, activity)
-    tree = tree_of(session, package, files_root)
-    reg = registration_of(session, enrolment, activity)
-    seq = _engine(tree, reg)  # a copy of the stored state
-    opening = page_request(reg)
-    if opening is not None:
-        out = seq.navigate(*opening)
-        if out.deliver is None:
-            return None, None
-        sco = out.deliver
-    else:
-        sco = reg.delivered
-    if sco is None or _index(package, sco) is None:
-        return None, None
-    return sco, {"nav_valid": nav_valid(seq), "values": seq.launch_values(sco)}
-
-
-def deliver_kept(
-    session: Session, enrolment: Enrolment, activity: Activity, sco: str, files_root: Path | None
-) -> bool:
-    """Deliver `sco`, played offline from a kept lesson page, before its first commit is
-    taken: the request opening the page would have run, then a choice of the SCO when that
-    delivered another one (as a launch does). Whether the engine delivered it (when not, its
-    commits are kept in its state but the engine does not hear them, as a stale tab's)."""
-    reg = registration_of(session, enrolment, activity)
-    opening = page_request(reg)
-    if opening is not None:
-        navigate(session, enrolment, activity, *opening, files_root)
-        session.refresh(reg)
-    if reg.delivered != sco:
-        navigate(session, enrolment, activity, "choice", sco, files_root)
-        session.refresh(reg)
-    return reg.delivered == sco
 
 
 def sequenced_player(

@@ -15,6 +15,10 @@
  * once sent (marked sent), so that playing from the same kept launch again starts from it and
  * numbers its commits after it. Offline, the lesson page's controls and table of contents
  * say that moving to another part needs a connection.
+ *
+ * (Past 600 lines: the journal, its channels and the page's player share one closure, and
+ * the player's parts (messages, SCORM 2004 navigation, offline play, leaving the page) act on
+ * the same session, frame and channel.)
  */
 (function () {
   "use strict";
