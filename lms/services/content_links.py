@@ -27,6 +27,9 @@ from lms.services.logins import SessionRules, live_login_session
 
 LAUNCH = "launch"
 PREVIEW = "preview"
+# A SCORM 2004 SCO kept for offline play (lms.services.tracking.offline): bound to the
+# learner's SCO state and login session, not to a run-time session, as keeping it opens none.
+KEEP = "keep"
 _SALT = "hocvu.content-link.v1"
 
 
@@ -34,12 +37,12 @@ _SALT = "hocvu.content-link.v1"
 class Grant:
     """What a content link allows: the files of `package_id`, framed by `lms_origin`."""
 
-    kind: str  # LAUNCH or PREVIEW
+    kind: str  # LAUNCH, KEEP or PREVIEW
     user_id: int
     login_session_id: int
     package_id: int
     lms_origin: str
-    state_id: int = 0  # LAUNCH: the learner's SCO state
+    state_id: int = 0  # LAUNCH, KEEP: the learner's SCO state
     session_tag: str = ""  # LAUNCH: a digest of the run-time session key of the launch
 
 
@@ -76,7 +79,7 @@ def read(secret: str, token: str, max_age_seconds: int) -> Grant | None:
         )
     except (BadSignature, ValueError, TypeError):
         return None
-    if kind not in (LAUNCH, PREVIEW):
+    if kind not in (LAUNCH, KEEP, PREVIEW):
         return None
     return Grant(kind, user_id, login_id, package_id, origin, state_id, tag)
 
@@ -99,7 +102,7 @@ def still_valid(
             RoleAssignment.role.in_([Role.AUTHOR, Role.SITE_ADMIN]),
         )
         return session.scalar(select(User.id).where(*logged_in, author)) is not None
-    key = session.scalar(
+    found = session.execute(
         select(ScoState.session_key)
         .join(Enrolment, Enrolment.id == ScoState.enrolment_id)
         .join(User, User.id == Enrolment.user_id)
@@ -108,5 +111,9 @@ def still_valid(
             ScoState.package_id == grant.package_id,
             *logged_in,
         )
-    )
-    return key is not None and session_tag(key) == grant.session_tag
+    ).first()
+    if found is None:
+        return False
+    if grant.kind == KEEP:
+        return True
+    return found.session_key is not None and session_tag(found.session_key) == grant.session_tag

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, bindparam, exists, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
 
 from lms.models import (
@@ -111,12 +113,23 @@ def progress_of(session: Session, enrolment: Enrolment) -> CourseProgress:
 def _progress(session: Session, enrolment: Enrolment, activity: Activity) -> ActivityProgress:
     if activity.version_id != enrolment.version_id:
         raise DomainError(N_("This lesson is not part of your version of the course."))
-    progress = session.scalar(_PROGRESS, {"enrolment_id": enrolment.id, "activity_id": activity.id})
+    if enrolment.id is None or activity.id is None:
+        session.flush()  # made in this unit of work: their ids are needed below
+    keys = {"enrolment_id": enrolment.id, "activity_id": activity.id}
+    progress = session.scalar(_PROGRESS, keys)
     if progress is None:
-        progress = ActivityProgress(
-            enrolment=enrolment, activity=activity, status=ProgressStatus.NOT_STARTED, data={}
+        # Made by an insert that yields to one made at the same moment by another request of
+        # the learner (coming back online, the lesson page, the outbox's opening and a SCO's
+        # kept session arrive together); no savepoint, so a page fetched only to be kept
+        # still takes it back with its rollback.
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(
+            insert(ActivityProgress)
+            .values(**keys, status=ProgressStatus.NOT_STARTED, data={})
+            .on_conflict_do_nothing(index_elements=["enrolment_id", "activity_id"])
         )
-        session.add(progress)
+        progress = session.scalars(_PROGRESS, keys).one()
     return progress
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -186,14 +186,20 @@ def page():
 class Download:
     """What reading a course offline needs: its pages and files, with their sizes, and the
     SCOs to launch once so that their packages are kept (runtime URL, package size: a
-    package's files are kept once for all its SCOs)."""
+    package's files are kept once for all its SCOs); for SCORM 2004 lessons, the activity
+    and its package size (which SCO is kept depends on the learner: `sequenced_scos`)."""
 
     urls: list[tuple[str, int]]
     scos: list[tuple[str, int]]
+    sequenced: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def bytes(self) -> int:
-        return sum(size for _, size in self.urls) + sum(size for _, size in self.scos)
+        return (
+            sum(size for _, size in self.urls)
+            + sum(size for _, size in self.scos)
+            + sum(size for _, size in self.sequenced)
+        )
 
 
 @lru_cache(maxsize=256)
@@ -202,14 +208,17 @@ def _package_bytes(root: str) -> int:
     return sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file())
 
 
-def _scorm_launches(storage: LocalStorage, activity: Activity, seen: set[int]):
-    """The SCOs of a SCORM lesson to launch for offline play (SCORM 1.2: a SCORM 2004
-    package plays through the SN engine, which runs on the server)."""
+def _scorm_launches(
+    storage: LocalStorage, activity: Activity, seen: set[int], sequenced: list[tuple[int, int]]
+):
+    """The SCOs of a SCORM 1.2 lesson to launch for offline play; a SCORM 2004 lesson goes
+    to `sequenced` (its SCO is the one the SN engine would deliver to the learner)."""
     package = tracking.package_of(db.session, activity)
-    if tracking.is_sequenced(package):
-        return []
     size = 0 if package.id in seen else _package_bytes(str(storage.root / package.files_path))
     seen.add(package.id)
+    if tracking.is_sequenced(package):
+        sequenced.append((activity.id, size))
+        return []
     return [
         (url_for("player.runtime", activity_id=activity.id, index=index), size if index == 0 else 0)
         for index in range(len(package.manifest["scos"]))
@@ -248,10 +257,11 @@ def _course_download(enrolment: Enrolment) -> Download:
     urls = [(url_for("learn.course", slug=slug), PAGE_LAYOUT_BYTES + 400 * len(activities))]
     media: dict[str, int] = {}
     scos: list[tuple[str, int]] = []
+    sequenced: list[tuple[int, int]] = []
     packages: set[int] = set()
     for activity in activities:
         if activity.kind == "scorm":
-            scos.extend(_scorm_launches(storage, activity, packages))
+            scos.extend(_scorm_launches(storage, activity, packages, sequenced))
         html = activity.content.get("html", "") if activity.kind == "page" else ""
         questions = json.dumps(activity.content.get("self_check", []), ensure_ascii=False)
         size = PAGE_LAYOUT_BYTES + len(html.encode()) + len(questions.encode())
@@ -266,7 +276,28 @@ def _course_download(enrolment: Enrolment) -> Download:
             media[path] = local.stat().st_size
     for path, size in media.items():
         urls.append((url_for("learn.media", version_id=enrolment.version_id, path=path), size))
-    return Download(urls, scos)
+    return Download(urls, scos, sequenced)
+
+
+def sequenced_scos(enrolment: Enrolment, download: Download) -> list[dict]:
+    """The SCORM 2004 SCOs of the course to keep for the learner now: in each lesson, the one
+    opening the lesson page would deliver (what the kept page launches). Keeping one changes
+    nothing on the server, so the course page keeps it again on each visit online ("again"):
+    the kept launch then starts from the learner's newest state."""
+    files_root = Path(current_app.config["HOCVU_FILES_DIR"])
+    out = []
+    for activity_id, size in download.sequenced:
+        activity = db.session.get(Activity, activity_id)
+        if activity is None:
+            continue
+        sco, _ = tracking.planned_delivery(db.session, enrolment, activity, files_root)
+        scos = tracking.package_of(db.session, activity).manifest["scos"]
+        index = next((i for i, s in enumerate(scos) if s["identifier"] == sco), None)
+        if index is None:
+            continue  # nothing to deliver (the lesson is over): nothing to play offline
+        url = url_for("player.runtime", activity_id=activity.id, index=index)
+        out.append({"runtime": url, "bytes": size, "again": True})
+    return out
 
 
 @bp.route("/offline/courses/<slug>")
@@ -276,13 +307,17 @@ def course(slug: str):
     only: another course answers 404)."""
     enrolment = enrolment_or_404(slug)
     download = course_download(enrolment)
+    scos = [{"runtime": url, "bytes": size} for url, size in download.scos]
+    scos += sequenced_scos(enrolment, download)
+    # A registration made on first use (its seed decides a randomized package's order).
+    db.session.commit()
     return jsonify(
         course=slug,
         title=enrolment.version.title,
         user=user_key(),
         bytes=download.bytes,
         urls=[{"url": url, "bytes": size} for url, size in download.urls],
-        scos=[{"runtime": url, "bytes": size} for url, size in download.scos],
+        scos=scos,
     )
 
 

@@ -29,6 +29,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.validators import ValidationError
 
@@ -38,6 +39,7 @@ from lms.models import Activity, Enrolment
 from lms.models.scorm import ScormPackage
 from lms.services import content_links, logins, tracking
 from lms.services.errors import DomainError
+from lms.services.tracking import offline
 from lms.web import content
 from lms.web.common import LOGIN_KEY, message_of, session_rules
 from lms.web.limits import body_limit
@@ -90,7 +92,10 @@ def runtime(activity_id: int, index: int):
     tracking.hold(db.session, state)
     from lms.services import learning
 
-    if request.headers.get("X-Hocvu-Download") != "1":
+    keeping = request.headers.get("X-Hocvu-Download") == "1"
+    if keeping and tracking.is_sequenced(package):
+        return _kept_launch(enrolment, activity, package, item, state)
+    if not keeping:
         # A launch to keep the package for offline play (lms/web/offline.py) is no opening.
         learning.open_activity(db.session, enrolment, activity)
     engine = None
@@ -127,6 +132,42 @@ def runtime(activity_id: int, index: int):
         "launch": dataclasses.asdict(launch),
         "stored": stored,
         "sco": item["identifier"],
+    }
+    db.session.commit()
+    return jsonify(body)
+
+
+def _kept_launch(enrolment, activity, package, item, state):
+    """A SCORM 2004 SCO kept for offline play (the course page's download): what a launch
+    would give now, changing nothing (lms.services.tracking.offline); its session opens when
+    what was played offline arrives. Only the SCO that opening the lesson page would deliver
+    can be kept (409 otherwise)."""
+    plan = offline.plan(db.session, enrolment, activity, state, current_user, _files_root())
+    if plan.launch is None:
+        db.session.commit()  # the state and the registration, made on first use
+        return _json_error(
+            409, gettext("This part of the lesson cannot be kept for offline learning now.")
+        )
+    grant = content_links.Grant(
+        kind=content_links.KEEP,
+        user_id=current_user.id,
+        login_session_id=g.login_session_id,
+        package_id=package.id,
+        lms_origin=content.site_origin(),
+        state_id=state.id,
+    )
+    ticket = offline.Ticket(state.id, plan.key, state.seq, plan.launch.entry)
+    body = {
+        **frame_links(grant, package, item),
+        "user": current_user.id,
+        "state_id": state.id,
+        "commit_url": url_for("player.commit", state_id=state.id),
+        "session": plan.key,
+        "seq": state.seq,
+        "launch": dataclasses.asdict(plan.launch),
+        "stored": plan.stored,
+        "sco": item["identifier"],
+        "offline": offline.issue(current_app.config["SECRET_KEY"], ticket),
     }
     db.session.commit()
     return jsonify(body)
@@ -191,11 +232,14 @@ def frame_links(grant: content_links.Grant, package: ScormPackage, item: dict) -
     """What the player page needs to run a SCO in the content origin's frame, for `grant`."""
     token = content_links.issue(current_app.config["SECRET_KEY"], grant)
     origin = content.content_origin()
+    # A kept launch's frame names its package (p), by which the content origin's worker finds
+    # the kept files offline for a link made after they were kept (content-sw.js).
+    named = {"p": package.sha256} if grant.kind == content_links.KEEP else {}
     return {
         "standard": package.standard,
         "rules_url": url_for("player.rules", standard=package.standard),
         "content_origin": origin,
-        "frame_url": origin + url_for("content.frame", token=token),
+        "frame_url": origin + url_for("content.frame", token=token, **named),
         "launch_url": origin
         + url_for("content.files", token=token, path=item["href"])
         + item.get("parameters", ""),
@@ -278,6 +322,33 @@ def _take_commit(state_id: int):
         return _json_error(400, gettext("The progress data could not be read.")), "refused"
     rules = session_rules(current_app.config)
     row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
+    kept = None
+    if (
+        row is not None
+        and isinstance(body, dict)
+        and "offline" in body
+        and body.get("session") != row.session_key
+    ):
+        # The first commit of a SCO played offline from a kept launch: its session opens now.
+        try:
+            kept = offline.start_kept(
+                db.session, row, body, current_app.config["SECRET_KEY"], _files_root()
+            )
+        except IntegrityError:
+            # Opened at the same moment by the outbox's "open" of the same lesson (sent when
+            # the connection returned, as this commit was): once more, on what it stored.
+            db.session.rollback()
+            row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
+            if row is None:
+                return _json_error(404, gettext("This progress record is not yours.")), "refused"
+            kept = offline.start_kept(
+                db.session, row, body, current_app.config["SECRET_KEY"], _files_root()
+            )
+        if kept == offline.INVALID:
+            db.session.rollback()
+            return _json_error(400, gettext("The progress data could not be read.")), "refused"
+        if kept == offline.STARTED:
+            row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
     if row is None:
         if logins.load_session_user(db.session, f"{who[0]}:{who[1]}", who[2], rules) is None:
             return _json_error(
@@ -291,6 +362,12 @@ def _take_commit(state_id: int):
         db.session.rollback()
         return _json_error(400, message_of(error)), "refused"
     db.session.commit()
+    if result.superseded and kept == offline.STALE:
+        message = gettext(
+            "What you did offline in this part could not be saved: the part was continued on "
+            "another device or in another tab after it was downloaded."
+        )
+        return (jsonify(error=409, stale=True, message=message), 409), "superseded"
     if result.superseded:
         return _json_error(
             409,

@@ -480,3 +480,36 @@ def test_a_single_part_package_has_no_table_of_contents(client, login, make, ses
     assert launched(html) == 0
     assert "player-toc" not in html
     assert "with-toc" not in html
+
+
+def test_a_terminate_landing_while_the_page_is_made_still_opens_the_part(
+    client, login, course, session, monkeypatch
+):
+    """A reload races the SCO's last commit (its Terminate goes out as the page goes): when it
+    lands between the page's look at the registration and its reading of what to launch, the
+    page opens the part again (LMS choice of the current activity) instead of launching
+    nothing and asking the learner to choose a part."""
+    version = course("ordered")
+    login("hv.seq")
+    page(client, version)
+    rt = runtime(client, version, 0)
+    send(client, rt, 1, [["cmi.location", "trang-3"], ["cmi.exit", "suspend"]])
+    real = sequencing.page_request
+    landed = []
+
+    def terminate_lands_after_the_look(reg):
+        answer = real(reg)
+        if not landed:
+            landed.append(1)
+            with session.get_bind().engine.begin() as other:  # the Terminate's request
+                other.execute(
+                    Registration.__table__.update()
+                    .where(Registration.__table__.c.id == reg.id)
+                    .values(delivered=None)
+                )
+        return answer
+
+    monkeypatch.setattr(sequencing, "page_request", terminate_lands_after_the_look)
+    html = page(client, version)
+    assert landed and launched(html) == 0
+    assert '<p class="notice">Hãy chọn một phần' not in html

@@ -8,10 +8,13 @@ may retry as often as it must.
 By concern: `packages` (a stored package and its data model), `sessions` (launching a SCO),
 `commits` (taking its commits, the hot path), `rollup` (progress, overrides, the table of
 contents), `sequencing` (SCORM 2004 through the SN engine: the registration, navigation and the
-lesson's progress) and `reports` (the author's report). Callers use the names re-exported here.
+lesson's progress), `offline` (a SCORM 2004 SCO kept for offline play, and the session it
+opens when its commits arrive) and `reports` (the author's report). Callers use the names
+re-exported here.
 """
 
 from lms.services.tracking.commits import CommitError, CommitResult, commit, find_for_commit
+from lms.services.tracking.offline import planned_delivery
 from lms.services.tracking.packages import (
     MODELS,
     blocked_urls,
@@ -65,6 +68,7 @@ __all__ = [
     "override",
     "package_of",
     "package_report",
+    "planned_delivery",
     "player_context",
     "registration_of",
     "roll_up",

@@ -40,6 +40,7 @@ __all__ = [
     "after_commit",
     "is_sequenced",
     "navigate",
+    "page_request",
     "registration_of",
     "report",
     "runtime_report",
@@ -426,6 +427,21 @@ def sequenced_view(
     }
 
 
+def page_request(reg: Registration) -> tuple[str, str | None] | None:
+    """The navigation request that opening the lesson page (no part chosen) runs: start a
+    first session, resume all after a suspend all, and otherwise, when nothing is delivered,
+    LMS choice of the part the learner was in. Opening the page anew (a reload, a visit after
+    the tab was closed) asks for it when it may be chosen (a SCO that ended with cmi.exit =
+    suspend resumes); otherwise the page waits for the learner. Within one page, a SCO that
+    terminated without a request is followed by nothing. None: a part is delivered."""
+    if reg.delivered is not None:
+        return None
+    current = (reg.state or {}).get("current")
+    if current is None:
+        return ("resumeAll" if (reg.state or {}).get("suspended") else "start"), None
+    return "choice", current
+
+
 def sequenced_player(
     session: Session,
     enrolment: Enrolment,
@@ -440,19 +456,18 @@ def sequenced_player(
     the learner asks next). A refused choice launches nothing and says why."""
     reg = registration_of(session, enrolment, activity)
     refusal = None
-    current = (reg.state or {}).get("current")
+    opening = page_request(reg)
     if chosen and chosen != reg.delivered:
         refusal = navigate(session, enrolment, activity, "choice", chosen, files_root).message
-    elif not chosen and reg.delivered is None and current is None:
-        request = "resumeAll" if (reg.state or {}).get("suspended") else "start"
-        navigate(session, enrolment, activity, request, None, files_root)
-    elif not chosen and reg.delivered is None:
-        # LMS choice: opening the lesson page anew (a reload, a visit after the tab was
-        # closed) asks for the part the learner was in, when it may be chosen (a SCO that
-        # ended with cmi.exit = suspend resumes); otherwise the page waits for the learner.
-        # Within one page, a SCO that terminated without a request is followed by nothing.
-        navigate(session, enrolment, activity, "choice", current, files_root)
+    elif not chosen and opening is not None:
+        navigate(session, enrolment, activity, *opening, files_root)
     session.refresh(reg)
+    if not chosen and opening is None and (late := page_request(reg)) is not None:
+        # The part's Terminate landed between the two looks (a reload: the SCO's last commit
+        # goes out as its page goes, and races the new page): open on what is stored now,
+        # instead of showing nothing delivered.
+        navigate(session, enrolment, activity, *late, files_root)
+        session.refresh(reg)
     view = sequenced_view(session, enrolment, activity, files_root)
     if refusal is not None:
         view.update(refusal=refusal, index=None, delivered=None)

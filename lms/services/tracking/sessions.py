@@ -74,11 +74,13 @@ def launched_asset(session: Session, state: ScoState, now: datetime | None = Non
         session.flush()
 
 
-def stored_values(state: ScoState) -> list[list[str]]:
-    """The values a new session starts with: the SCO's persistent data, and (SCORM 2004)
-    the objectives its manifest declares, which the SCO expects to find in cmi.objectives."""
+def stored_values(state: ScoState, data: list[Any] | None = None) -> list[list[str]]:
+    """The values a new session starts with: the SCO's persistent data (`data` when given
+    instead of the stored data), and (SCORM 2004) the objectives its manifest declares, which
+    the SCO expects to find in cmi.objectives."""
     drop = MODELS[state.package.standard].session_only
-    values = [pair for pair in shared_data.without_data(state.data) if pair[0] not in drop]
+    kept = state.data if data is None else data
+    values = [pair for pair in shared_data.without_data(kept) if pair[0] not in drop]
     if state.package.standard == "2004":
         item = sco_of(state.package, state.sco)
         known = {v for k, v in values if _OBJECTIVE_ID.match(k)}
@@ -111,18 +113,29 @@ def entry_of(state: ScoState) -> str:
     return ""
 
 
-def start_session(
-    session: Session, state: ScoState, user: User, sequenced_entry: str | None = None
-) -> tuple[Launch, list[list[str]], str]:
-    """Open a new session of a SCO: its launch values, the stored values it starts with and
-    the session key its commits must carry (an older session may only report its time).
-
-    `sequenced_entry` is the SN engine's cmi.entry for a SCORM 2004 delivery (resume after a
-    suspend, the SCO's or the learner's suspend all; ab-initio for a new attempt): it wins,
-    except over a relaunch of a session that never terminated (entry "")."""
+def session_entry(state: ScoState, sequenced_entry: str | None = None) -> str:
+    """cmi.entry of the state's next session. `sequenced_entry` is the SN engine's cmi.entry
+    for a SCORM 2004 delivery (resume after a suspend, the SCO's or the learner's suspend
+    all; ab-initio for a new attempt): it wins, except over a relaunch of a session that never
+    terminated (entry "")."""
     entry = entry_of(state)
     if sequenced_entry in ("resume", "ab-initio") and entry != "" and state.sessions:
         entry = sequenced_entry
+    return entry
+
+
+def start_session(
+    session: Session,
+    state: ScoState,
+    user: User,
+    sequenced_entry: str | None = None,
+    key: str | None = None,
+) -> tuple[Launch, list[list[str]], str]:
+    """Open a new session of a SCO: its launch values, the stored values it starts with and
+    the session key its commits must carry (an older session may only report its time).
+    `key` is a key chosen before (a session played offline, started when its first commit
+    arrives: lms.services.tracking.offline); otherwise a new one is made."""
+    entry = session_entry(state, sequenced_entry)
     if entry == "ab-initio":
         if state.sessions:
             # A new SCORM 2004 attempt starts from nothing, cmi.total_time from zero (RTE
@@ -132,21 +145,30 @@ def start_session(
             state.session_times = {}
         state.attempts += 1
     state.sessions += 1
-    state.session_key = secrets.token_hex(12)
+    state.session_key = key or new_session_key()
     # Known from the start, so that this session may report its time even once superseded.
     state.session_times = {**(state.session_times or {}), state.session_key: 0.0}
     state.terminated = False
     state.launched_at = utcnow()
     # The buckets hold adl.data: a session's commits save what it writes anew.
     state.data = shared_data.without_data(state.data or [])
+    launch = _launch(
+        session, state, user, entry, state.total_seconds - (state.earlier_seconds or 0.0)
+    )
+    values = stored_values(state)
+    session.flush()
+    return launch, values, state.session_key
+
+
+def new_session_key() -> str:
+    """A run-time session key (what a commit's "session" must be)."""
+    return secrets.token_hex(12)
+
+
+def _launch(session: Session, state: ScoState, user: User, entry: str, seconds: float) -> Launch:
     item = sco_of(state.package, state.sco)
     launch = launch_values(
-        item,
-        entry,
-        max(0.0, state.total_seconds - (state.earlier_seconds or 0.0)),
-        user.username,
-        user.full_name,
-        user.locale,
+        item, entry, max(0.0, seconds), user.username, user.full_name, user.locale
     )
     if item.get("data"):
         launch = dataclasses.replace(
@@ -158,9 +180,20 @@ def start_session(
                 launch.shared_data,
             ),
         )
-    values = stored_values(state)
-    session.flush()
-    return launch, values, state.session_key
+    return launch
+
+
+def planned_session(
+    session: Session, state: ScoState, user: User, sequenced_entry: str | None = None
+) -> tuple[Launch, list[list[str]]]:
+    """What start_session() would give a session started now (its launch values and the
+    stored values it starts with), changing nothing: a SCO kept for offline play starts
+    from it, and its session is opened only when its first commit arrives."""
+    entry = session_entry(state, sequenced_entry)
+    if entry == "ab-initio" and state.sessions:
+        return _launch(session, state, user, entry, 0.0), stored_values(state, [])
+    seconds = state.total_seconds - (state.earlier_seconds or 0.0)
+    return _launch(session, state, user, entry, seconds), stored_values(state)
 
 
 def launch_values(

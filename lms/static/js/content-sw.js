@@ -7,6 +7,10 @@
  * that expired or was revoked is refused as before while the site can be reached; only when
  * the network fails is the kept copy served, with the headers it was sent with (its content
  * security policy, frame-ancestors included).
+ *
+ * A kept SCORM 2004 launch's frame URL names its package (?p=<content hash>): a link made
+ * after the package was kept (the launch kept again at a later visit of the course page) is
+ * noted as reaching it when its frame is asked for, so that the launch kept last plays offline.
  */
 "use strict";
 
@@ -42,13 +46,30 @@ function kept(request) {
   });
 }
 
+/* A frame's link, noted as reaching the package its URL names when that package is kept. */
+function noteLink(url) {
+  var link = linkOf(url.pathname);
+  var hash = url.searchParams.get("p");
+  if (!link || link.kind !== "frame" || !hash || !/^[0-9a-f]{16,128}$/.test(hash)) {
+    return Promise.resolve();
+  }
+  return caches.has("hocvu-pkg-" + hash).then(function (kept) {
+    if (!kept) return undefined;
+    return caches.open(LINKS).then(function (links) {
+      return links.put(url.origin + ROOT + "link/" + link.token, new Response(hash));
+    });
+  }).catch(function () { return undefined; });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   var path = url.pathname.slice(ROOT.length);
   if (!/^(pkg|frame|frame-assets)\//.test(path)) return;
-  event.respondWith(fetch(request).catch(function (error) {
+  event.respondWith(noteLink(url).then(function () {
+    return fetch(request);
+  }).catch(function (error) {
     return kept(request).then(function (copy) {
       if (copy) return copy;
       throw error;

@@ -158,8 +158,10 @@
     var name = "course:" + box.dataset.course;
     var running = false;
 
-    /* `tapped`: the learner asked; only then are SCORM lessons launched to be kept (a launch
-     * is a session of the SCO, counted as such), each once. */
+    /* `tapped`: the learner asked; only then are SCORM lessons launched to be kept, SCORM 1.2
+     * ones once (a launch is a session of the SCO, counted as such); a SCORM 2004 one again on
+     * each visit once the course was downloaded (keeping it counts nothing: its session opens
+     * when what was played offline is sent). */
     function download(tapped) {
       if (running) return Promise.resolve();
       running = true;
@@ -193,16 +195,23 @@
             });
           }
           var keptScos = (before && before.scos) || [];
-          var missing = list.scos.map(function (s) { return s.runtime; }).filter(function (url) {
-            return keptScos.indexOf(url) < 0;
+          // A SCO kept "again" (SCORM 2004: keeping it changes nothing on the server) is kept
+          // anew on each visit once the course was downloaded, so that offline play starts
+          // from the learner's newest state; its package is kept already (launch only, unless
+          // the learner taps: then its files are checked too).
+          var scos = list.scos.filter(function (s) {
+            var kept = keptScos.indexOf(s.runtime) >= 0;
+            return s.again ? (tapped || before) : (tapped && !kept);
+          }).map(function (s) {
+            var kept = keptScos.indexOf(s.runtime) >= 0;
+            return { runtime: s.runtime, launchOnly: !tapped && s.again && kept };
           });
-          var scos = tapped ? missing.slice() : [];
           var total = list.urls.length + scos.length;
           function nextSco() {
             if (!scos.length) return undefined;
-            var runtime = scos.shift();
-            return keepPackage(runtime).then(function () {
-              keptScos = keptScos.concat([runtime]);
+            var sco = scos.shift();
+            return (sco.launchOnly ? keepLaunch(sco.runtime) : keepPackage(sco.runtime)).then(function () {
+              if (keptScos.indexOf(sco.runtime) < 0) keptScos = keptScos.concat([sco.runtime]);
               done += 1;
               state.textContent = fill(box.dataset.msgProgress, { done: done, total: total });
               return nextSco();
@@ -213,7 +222,7 @@
             before = { user: key, bytes: list.bytes, at: Date.now(), scos: keptScos };
             return store.set(name, before);
           }).then(function () {
-            return list.scos.length - keptScos.length;
+            return list.scos.filter(function (s) { return keptScos.indexOf(s.runtime) < 0; }).length;
           });
         });
       }).then(function (scormLeft) {
@@ -227,9 +236,9 @@
       });
     }
 
-    /* A SCO launched once (its answer, which the service worker keeps, is what the player
-     * starts from offline), and its package kept by the API frame on the content origin. */
-    function keepPackage(runtimeUrl) {
+    /* A SCO launched to be kept: its answer, which the service worker keeps, is what the
+     * player starts from offline. */
+    function keepLaunch(runtimeUrl) {
       return window.fetch(runtimeUrl, {
         method: "POST",
         credentials: "same-origin",
@@ -238,7 +247,12 @@
       }).then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
-      }).then(function (rt) {
+      });
+    }
+
+    /* A SCO launched once, and its package kept by the API frame on the content origin. */
+    function keepPackage(runtimeUrl) {
+      return keepLaunch(runtimeUrl).then(function (rt) {
         return window.fetch(rt.rules_url, { credentials: "same-origin" }).then(function () {
           return new Promise(function (resolve, reject) {
             var frame = document.createElement("iframe");

@@ -8,6 +8,17 @@
  * has it. Failures are retried with backoff; a page being left sends with `keepalive`; any
  * Hocvu page of the same learner sends what an earlier page left unsent; a relaunch starts
  * from an unsent newer state and sends it in the new session.
+ *
+ * A SCORM 2004 SCO kept for offline play starts from the launch the course page's download
+ * kept (lms/services/tracking/offline.py): its commits carry that launch's ticket, with which
+ * the first one to arrive opens the session on the server. Such a record stays on the device
+ * once sent (marked sent), so that playing from the same kept launch again starts from it and
+ * numbers its commits after it. Offline, the lesson page's controls and table of contents
+ * say that moving to another part needs a connection.
+ *
+ * (Past 600 lines: the journal, its channels and the page's player share one closure, and
+ * the player's parts (messages, SCORM 2004 navigation, offline play, leaving the page) act on
+ * the same session, frame and channel.)
  */
 (function () {
   "use strict";
@@ -48,6 +59,15 @@
     if (stored && stored.seq <= seq) {
       try { window.localStorage.removeItem(key); } catch (e) { /* ignore */ }
     }
+  }
+
+  /* The server has the records up to `acked`: the stored one goes, except a kept launch's
+   * (SCORM 2004 offline play), which stays marked sent. */
+  function sent(key, acked) {
+    var stored = load(key);
+    if (!stored || stored.seq > acked) return;
+    if (stored.offline) keep(key, Object.assign({}, stored, { sent: true }));
+    else forget(key, acked);
   }
 
   function bytes(text) {
@@ -114,7 +134,8 @@
   Channel.prototype.send = function (record, how) {
     var self = this;
     var body = JSON.stringify({
-      session: record.session, seq: record.seq, data: record.data, terminated: record.terminated
+      session: record.session, seq: record.seq, data: record.data, terminated: record.terminated,
+      offline: record.offline, base: record.base
     });
     var options = {
       method: "POST",
@@ -150,7 +171,7 @@
         self.troubled = false;
         self.failures = 0;
         self.acked = Math.max(self.acked, record.seq);
-        forget(self.key, self.acked);
+        sent(self.key, self.acked);
         if (self.answer) self.answer(record, result.json);
         if (result.json.refused && result.json.refused.length) {
           self.lastOutcome = "refused";
@@ -160,11 +181,15 @@
           self.status(recovered ? "resent" : "saved");
         }
         self.kick();
+      } else if (result.status === 409 && result.json.error !== 409) {
+        // Not a superseded session: two requests changed the same rows at once; again.
+        self.fail("unsaved", true);
       } else if (result.status === 409) {
-        // Opened again elsewhere: the newest launch owns the data; this one stops.
+        // Opened again elsewhere: the newest launch owns the data; this one stops. (A kept
+        // launch played offline from an older state than the server's: the same.)
         self.acked = Math.max(self.acked, record.seq);
         forget(self.key, record.seq);
-        self.fail("elsewhere", false);
+        self.fail(result.json.stale ? "stale" : "elsewhere", false);
       } else if (result.status === 401) {
         self.fail("login", true);
       } else if (result.status === 403) {
@@ -200,7 +225,7 @@
     }
     keys.forEach(function (key) {
       var record = load(key);
-      if (record && record.url && !channels[key]) channel(key).put(record);
+      if (record && record.url && !record.sent && !channels[key]) channel(key).put(record);
     });
   }
 
@@ -248,10 +273,12 @@
       }
     }
 
+    var overOffline = false; // a SCORM 2004 part ended offline: its answer comes when online
+
     function status(kind) {
       root.dataset.saveState = kind;
       if (kind === "saving" || kind === "saved") return; // quiet while all is well
-      show(kind);
+      show(overOffline && kind === "unsaved" ? "overOffline" : kind);
     }
 
     function json(url, method) {
@@ -280,10 +307,20 @@
       var launch = rt.launch;
       var only = rt.session_only || [];
       var pending = preview ? null : (ch.latest || load(key));
+      // A kept launch (SCORM 2004 offline play): its commits carry its ticket, and the
+      // commit the play starts from when it is this device's own record the server took.
+      var ticket = rt.offline || undefined;
+      var base;
       if (pending && pending.url === rt.commit_url && pending.seq > rt.seq) {
-        // The server has not got this device's newest state: start from it. The old
-        // session's record reports that session's time; its data goes on in this session.
-        if (pending.session !== rt.session) ch.send(pending, { quiet: true });
+        // The server has not got this device's newest state (or, for a kept launch, did
+        // after the launch was kept): start from it. The old session's record reports that
+        // session's time; its data goes on in this session.
+        if (pending.session !== rt.session && !pending.sent) {
+          // Without a kept launch's ticket: that session is not to be opened now (it would
+          // supersede this one); its data goes on here.
+          ch.send(Object.assign({}, pending, { offline: undefined, base: undefined }), { quiet: true });
+        }
+        if (ticket && pending.sent) base = pending.seq;
         stored = pending.data.filter(function (pair) { return only.indexOf(pair[0]) < 0; });
         // A suspend: cmi.exit, or adl.nav.request = suspendAll (as the server takes it).
         var suspended = pending.data.some(function (pair) {
@@ -295,7 +332,8 @@
         ch.latest = null;
         ch.stopped = false;
         seq += 1;
-        ch.put({ url: rt.commit_url, session: rt.session, seq: seq, data: stored, terminated: false });
+        ch.put({ url: rt.commit_url, session: rt.session, seq: seq, data: stored, terminated: false,
+                 offline: ticket, base: base });
       } else if (pending && !preview) {
         forget(key, rt.seq);
       }
@@ -308,7 +346,9 @@
           session: rt.session,
           seq: seq,
           data: data, // the whole state: what the session started with, then its writes
-          terminated: terminated
+          terminated: terminated,
+          offline: ticket,
+          base: base
         });
       }
 
@@ -357,8 +397,35 @@
         });
       }
 
+      /* Exit the lesson, offline: what the button asks online (suspend all), carried by
+       * the SCO's last record (as a Terminate asking for it), so that the engine suspends the
+       * lesson when the record arrives and the next visit resumes it. A SCO's own request
+       * stays. */
+      function suspendOffline() {
+        var last = ch.latest || load(key);
+        if (!last || last.url !== rt.commit_url || last.session !== rt.session) return;
+        var asked = last.data.filter(function (pair) { return pair[0] === "adl.nav.request"; })[0];
+        if (last.terminated && asked && asked[1] !== "_none_" && asked[1] !== "") return;
+        seq = Math.max(seq, last.seq) + 1;
+        ch.put({
+          url: rt.commit_url, session: rt.session, seq: seq, terminated: true, offline: ticket,
+          base: base,
+          data: last.data.filter(function (pair) {
+            return pair[0] !== "adl.nav.request";
+          }).concat([["adl.nav.request", "suspendAll"]])
+        });
+      }
+
       function onTerminate(request) {
-        if (sequenced) return; // the commit's answer says what comes next
+        if (sequenced) {
+          // The commit's answer says what comes next; offline it comes when the connection
+          // returns (the page then goes on by itself).
+          if (!navigator.onLine && !unloading && !preview) {
+            overOffline = true;
+            show("overOffline");
+          }
+          return;
+        }
         var target = null;
         var choice = /^\{target=([^}]+)\}choice$/.exec(request);
         if (request === "continue") target = root.dataset.nextUrl || root.dataset.lessonUrl;
@@ -429,17 +496,59 @@
           done = true;
           // The commits posted with "unloaded" are in hand; a sequenced lesson waits until
           // they are sent, as its next request depends on them.
-          window.setTimeout(function () { if (sequenced) whenSettled(go); else go(); }, 50);
+          window.setTimeout(function () {
+            if (sequenced && navigator.onLine) whenSettled(go); else go();
+          }, 50);
         };
         window.setTimeout(afterUnload, 1500); // a frame that does not answer
         frame.contentWindow.postMessage({ hocvu: "unload" }, rt.content_origin);
       }
+      /* Offline, a SCORM 2004 lesson plays the part it has; moving to another one asks the
+       * SN engine on the server: the controls and the table of contents say so (disabled).
+       * Exit the lesson still leaves, to the kept course page. */
+      var offlineNote = root.querySelector("[data-offline-note]");
+      function showConnection() {
+        var off = sequenced && !preview && !navigator.onLine;
+        root.classList.toggle("player-offline", off);
+        if (offlineNote) offlineNote.hidden = !off;
+        root.querySelectorAll("[data-offline-toc]").forEach(function (line) { line.hidden = !off; });
+        root.querySelectorAll("[data-nav-control]").forEach(function (form) {
+          if (form.dataset.navControl === "suspendAll") return;
+          var button = form.querySelector("button");
+          button.disabled = off;
+          if (off && offlineNote) button.setAttribute("aria-describedby", offlineNote.id);
+          else button.removeAttribute("aria-describedby");
+        });
+        root.querySelectorAll("[data-toc] > a[data-choice]").forEach(function (link) {
+          if (off) {
+            link.setAttribute("aria-disabled", "true");
+            if (offlineNote) link.setAttribute("aria-describedby", offlineNote.id);
+          } else {
+            link.removeAttribute("aria-disabled");
+            link.removeAttribute("aria-describedby");
+          }
+        });
+      }
+      window.addEventListener("online", showConnection);
+      window.addEventListener("offline", showConnection);
+      showConnection();
+      function offlineBlocked() {
+        if (!sequenced || preview || navigator.onLine) return false;
+        if (offlineNote) {
+          offlineNote.classList.remove("flash");
+          void offlineNote.offsetWidth; // restart the highlight
+          offlineNote.classList.add("flash");
+        }
+        return true;
+      }
+
       document.addEventListener("click", function (event) {
         var link = event.target.closest && event.target.closest("a[href]");
         if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey ||
             event.metaKey || event.shiftKey || event.altKey || link.target ||
             link.hasAttribute("download") || link.getAttribute("href").charAt(0) === "#") return;
         event.preventDefault();
+        if (link.closest("[data-toc]") && offlineBlocked()) return;
         leaveAfterUnload(function () { window.location.assign(link.href); });
       });
       document.addEventListener("submit", function (event) {
@@ -447,6 +556,15 @@
         var form = event.target;
         var submitter = event.submitter;
         event.preventDefault();
+        if (form.dataset.navControl && offlineBlocked()) {
+          if (form.dataset.navControl === "suspendAll") {
+            leaveAfterUnload(function () {
+              suspendOffline();
+              window.location.assign(root.dataset.courseUrl);
+            });
+          }
+          return;
+        }
         leaveAfterUnload(function () {
           leavingTo = "sent";
           if (submitter && submitter.name) {
@@ -486,7 +604,23 @@
     Object.keys(channels).forEach(function (key) { channels[key].kick(); });
   });
 
+  /* Records already on the server (kept, marked sent, for replaying a kept launch) are the
+   * logged-in learner's only: another learner's, or anyone's on a page seen logged out, go. */
+  function dropOthersSent(user) {
+    var drop = [];
+    try {
+      for (var i = 0; i < window.localStorage.length; i += 1) {
+        var key = window.localStorage.key(i);
+        if (!key || key.indexOf(PREFIX) !== 0 || (user && key.indexOf(PREFIX + user + ".") === 0)) continue;
+        var record = load(key);
+        if (record && record.sent) drop.push(key);
+      }
+      drop.forEach(function (key) { window.localStorage.removeItem(key); });
+    } catch (e) { /* storage disabled */ }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    dropOthersSent(meta("hocvu-user"));
     var root = document.getElementById("scorm-player");
     if (root && (root.dataset.runtimeUrl || root.dataset.preview === "true")) {
       startPlayer(root); // it sends what earlier pages left once its own state is known

@@ -23,6 +23,9 @@
  *   the player gets that answer again and starts from the newer state of its own journal
  *   (scorm-player.js), whose commits wait in localStorage until the connection returns. The
  *   package's files come from the content origin's worker (content-sw.js).
+ *   A SCORM 2004 SCO is kept by the course page's download only (a launch that opens no
+ *   session, with a ticket for the session its offline commits open: see
+ *   lms/services/tracking/offline.py): an online launch of it is not kept over that one.
  */
 "use strict";
 
@@ -227,6 +230,15 @@ function postOrQueue(event) {
   });
 }
 
+/* Whether an answer may be kept: any, except a SCORM 2004 launch made online (its session
+ * and commit numbers go on online; offline play starts from the download's launch). */
+function worthKeeping(response) {
+  if (!RUNTIME.test(new URL(response.url || "http://x/").pathname)) return Promise.resolve(true);
+  return response.clone().json().then(function (body) {
+    return body.standard !== "2004" || Boolean(body.offline);
+  }, function () { return false; });
+}
+
 /* Network first, the learner's kept copy when the network fails; a good answer is kept
  * (a POST's under its URL, as a GET: the Cache API keeps no POST). */
 function keptFallback(request, user) {
@@ -234,7 +246,10 @@ function keptFallback(request, user) {
   return fetch(request).then(function (response) {
     if (response.status === 200 && user) {
       var copy = response.clone();
-      caches.open(USER + user).then(function (cache) { return cache.put(url, copy); });
+      worthKeeping(copy).then(function (ok) {
+        if (ok) return caches.open(USER + user).then(function (cache) { return cache.put(url, copy); });
+        return undefined;
+      });
     }
     return response;
   }, function (error) {
