@@ -276,7 +276,20 @@ def _take_commit(state_id: int):
     if body is None:
         return _json_error(400, gettext("The progress data could not be read.")), "refused"
     rules = session_rules(current_app.config)
-    row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
+    # On a connection of its own, without the ORM session (lms.services.tracking.work).
+    with db.engine.connect() as connection:
+        row = tracking.find_for_commit(connection, state_id, *who, rules=rules)
+        if row is not None:
+            work = tracking.CommitWork(connection)
+            try:
+                result = tracking.commit(work, row, body)
+                work.flush()
+            except DomainError as error:
+                connection.rollback()
+                return _json_error(400, message_of(error)), "refused"
+            finally:
+                work.close()
+            connection.commit()
     if row is None:
         if logins.load_session_user(db.session, f"{who[0]}:{who[1]}", who[2], rules) is None:
             return _json_error(
@@ -284,12 +297,6 @@ def _take_commit(state_id: int):
             ), "refused"
         # Another learner's state, or none: the same answer, so ids cannot be probed.
         return _json_error(404, gettext("This progress record is not yours.")), "refused"
-    try:
-        result = tracking.commit(db.session, row, body)
-    except DomainError as error:
-        db.session.rollback()
-        return _json_error(400, message_of(error)), "refused"
-    db.session.commit()
     if result.superseded:
         return _json_error(
             409,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from lms.models import (
     Activity,
@@ -35,6 +35,7 @@ from lms.services.tracking.packages import (
 from lms.services.tracking.rollup import best_result, roll_up, satisfies
 from lms.services.tracking.sequencing import Navigation, after_commit
 from lms.services.tracking.sessions import launch_values
+from lms.services.tracking.work import CommitWork
 from scorm.datamodel import outcome
 
 log = logging.getLogger(__name__)
@@ -190,18 +191,16 @@ _STORE = (
 _ITEMS: dict[str, dict[str, dict[str, Any]]] = {}
 
 
-def _items(session: Session, package_id: int, sha256: str) -> dict[str, dict[str, Any]]:
+def _items(connection: Connection, package_id: int, sha256: str) -> dict[str, dict[str, Any]]:
     items = _ITEMS.get(sha256)
     if items is None:
-        manifest = session.scalar(
-            select(ScormPackage.manifest).where(ScormPackage.id == package_id)
-        )
+        manifest = connection.scalar(select(_package.c.manifest).where(_package.c.id == package_id))
         items = _ITEMS[sha256] = {item["identifier"]: item for item in manifest["scos"]}
     return items
 
 
 def find_for_commit(
-    session: Session,
+    connection: Connection,
     state_id: int,
     user_id: int,
     epoch: int,
@@ -211,9 +210,9 @@ def find_for_commit(
 ):
     """The state a commit is for, if it belongs to this active learner, logged in by the live
     login session of `login_key`; its login session is touched when due (lms.services.accounts
-    load_session_user does the same for pages)."""
+    load_session_user does the same for pages). On the connection of the commit's
+    transaction (lms.services.tracking.work)."""
     now = now or utcnow()
-    connection = session.connection()
     row = connection.execute(
         _FIND,
         {
@@ -228,6 +227,11 @@ def find_for_commit(
     if row is not None and row.login_seen_at <= now - rules.touch_every:
         touch_login_session(connection, row.login_session_id, now)
     return row
+
+
+def _stored_data(connection: Connection, state_id: int) -> dict[str, str]:
+    """The values stored by the commit taken last."""
+    return dict(connection.scalar(select(_sco.c.data).where(_sco.c.id == state_id)) or [])
 
 
 def _exit(standard: str, written: dict[str, str]) -> str:
@@ -258,9 +262,10 @@ def _session_seconds(model, standard: str, pairs: list[tuple[str, str]]) -> floa
         return None
 
 
-def commit(session: Session, row, body: Any, now: datetime | None = None) -> CommitResult:
+def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> CommitResult:
     """Take one commit from the browser: {"session", "seq", "data", "terminated"}, for the
-    state `row` found by `find_for_commit`.
+    state `row` found by `find_for_commit`, in the commit's unit of work (its connection;
+    the caller flushes and commits it).
 
     Only the newest session (the last launch) changes the data: a commit of an older one
     (another tab, another device) records that session's time and is refused as
@@ -287,7 +292,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         seconds = _session_seconds(model, standard, pairs)
         if key in times and seconds is not None and seconds != times[key]:
             times[key] = seconds
-            session.connection().execute(
+            work.connection.execute(
                 _TIMES,
                 {
                     "state_id": row.id,
@@ -298,13 +303,14 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         return CommitResult(seq=row.seq, taken=False, superseded=True)
     if seq <= row.seq:
         return CommitResult(seq=row.seq, taken=False)
-    items = _items(session, row.package_id, row.sha256)
+    connection = work.connection
+    items = _items(connection, row.package_id, row.sha256)
     launch = launch_values(items[row.sco], "", 0.0, row.username, row.full_name, row.locale)
     runtime, refused = model.replay(launch, {}, pairs)
     if refused:
         # Keep what was stored for a refused element rather than losing it.
         bad = {element for element, _, _ in refused}
-        before = dict(session.scalar(select(ScoState.data).where(ScoState.id == row.id)) or [])
+        before = _stored_data(connection, row.id)
         kept = [
             (k, before[k]) if k in bad else (k, v) for k, v in pairs if k not in bad or k in before
         ]
@@ -344,7 +350,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     content = row.content or {}
     before_data: dict[str, str] | None = None
     if item.get("data") and any(k.startswith(shared_data.PREFIX) for k in written):
-        before_data = dict(session.scalar(select(ScoState.data).where(ScoState.id == row.id)) or [])
+        before_data = _stored_data(connection, row.id)
     satisfied = satisfies(
         content.get("complete_on", "completed"),
         row.override_completion or result.completion,
@@ -353,32 +359,28 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     )
     newly = satisfied and row.satisfied_at is None
     params = {f"new_{name}": values[name] for name in _STORED}
-    updated = (
-        session.connection()
-        .execute(
-            _STORE,
-            {**params, "state_id": row.id, "new_satisfied_at": now if newly else None},
-        )
-        .rowcount
-    )
+    updated = connection.execute(
+        _STORE, {**params, "state_id": row.id, "new_satisfied_at": now if newly else None}
+    ).rowcount
     if not updated:
         return CommitResult(seq=seq, taken=False)
     if before_data is not None:
         scope = shared_data.scope_of(item, row.package_id)
-        shared_data.save(session, row.user_id, scope, item, written, before_data, now)
+        shared_data.save(work.session, row.user_id, scope, item, written, before_data, now)
     changed = (row.completion, row.success, row.score_scaled) != (
         result.completion,
         result.success,
         result.score_scaled,
     )
     if newly or (changed and row.satisfied_at is not None):
+        session = work.session
         enrolment = session.get(Enrolment, row.enrolment_id)
         activity = session.get(Activity, row.activity_id)
         roll_up(session, enrolment, activity, now)
     navigation = nav_valid = None
     if standard == "2004":
         navigation, nav_valid = after_commit(
-            session,
+            work,
             row,
             written,
             result.completion,

@@ -29,6 +29,7 @@ from lms.models.scorm import Registration, ScormPackage
 from lms.services.errors import N_
 from lms.services.tracking.packages import package_of
 from lms.services.tracking.shared_data import describe_data
+from lms.services.tracking.work import CommitWork
 from scorm.manifest import parse_manifest
 from scorm.sequencing.navigation import describe
 from scorm.sequencing.report import normalise_runtime
@@ -479,7 +480,7 @@ _REPORT = (
 
 
 def after_commit(
-    session: Session,
+    work: CommitWork,
     row: Any,
     written: Mapping[str, str],
     completion: str,
@@ -500,7 +501,7 @@ def after_commit(
     another tab, the general path below runs it again on the newer state)."""
     runtime = runtime_report(written, completion, success)
     asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
-    tree = _tree(session, row.package_id, row.sha256)
+    tree = _TREES.get(row.sha256) or _tree(work.session, row.package_id, row.sha256)
     state = row.reg_state or {}
     current = state.get("current") if row.reg_id is not None else None
     kept = row.reg_nav_valid if not tree.uses_clock else None
@@ -516,31 +517,29 @@ def after_commit(
         seq.report(row.sco, runtime)
         delivered = None if terminated and row.reg_delivered == row.sco else row.reg_delivered
         valid = nav_valid(seq)
-        stored = (
-            session.connection()
-            .execute(
-                _REPORT,
-                {
-                    "reg_id": row.reg_id,
-                    "read_version": row.reg_version,
-                    "new_state": seq.state,
-                    "new_version": row.reg_version + 1,
-                    "new_delivered": delivered,
-                    "new_nav_valid": valid,
-                    "now": utcnow(),
-                },
-            )
-            .rowcount
-        )
+        stored = work.connection.execute(
+            _REPORT,
+            {
+                "reg_id": row.reg_id,
+                "read_version": row.reg_version,
+                "new_state": seq.state,
+                "new_version": row.reg_version + 1,
+                "new_delivered": delivered,
+                "new_nav_valid": valid,
+                "now": utcnow(),
+            },
+        ).rowcount
         if stored:
             # The activity's progress follows the root's status, rolled up with each change
             # of it (and of the state by a navigation): unchanged, it needs no roll-up.
             if seq.root_status() != before:
+                session = work.session
                 enrolment = session.get(Enrolment, row.enrolment_id)
                 activity = session.get(Activity, row.activity_id)
                 assert enrolment is not None and activity is not None
                 _roll_up(session, enrolment, activity, seq)
             return None, valid
+    session = work.session
     enrolment = session.get(Enrolment, row.enrolment_id)
     activity = session.get(Activity, row.activity_id)
     assert enrolment is not None and activity is not None
