@@ -275,3 +275,39 @@ def test_the_roll_up_is_in_the_commits_transaction(app, client, login, make, ses
     assert answer["taken"] is True and answer["satisfied"] is True
     session.rollback()
     assert session.scalars(select(ActivityProgress)).one().status == ProgressStatus.DONE
+
+
+def test_a_new_session_time_alone_is_stored_without_trying_the_requests_again(
+    app, client, launched_2004, session, monkeypatch
+):
+    """A SCO that reports its session time at each commit: with no duration limit in the
+    package (SN UP.1: nothing the engine decides depends on the time), the report is stored
+    and the kept adl.nav.request_valid.* values answer, as the engine finds them for the new
+    state."""
+    version, rt, token = launched_2004
+    first = send(
+        client, rt, 1, [*bookmark_2004("p1"), ["cmi.session_time", "PT1M"]], token=token
+    ).get_json()
+    tried = []
+    real = sequencing.nav_valid
+    monkeypatch.setattr(sequencing, "nav_valid", lambda seq: tried.append(1) or real(seq))
+    with statements(app) as seen:
+        answer = send(
+            client, rt, 2, [*bookmark_2004("p2"), ["cmi.session_time", "PT3M"]], token=token
+        ).get_json()
+    assert answer["taken"] is True and tried == []
+    assert answer["nav_valid"] == first["nav_valid"]
+    assert verbs(seen) == ["SELECT", "UPDATE", "UPDATE"], seen
+    session.rollback()
+    stored = session.scalars(select(Registration)).one()
+    assert stored.state["activities"]["part_1"]["pending"]["session_time"] == 180.0
+    package = session.get(ScormPackage, stored.package_id)
+    tree = sequencing.tree_of(session, package, None)
+    assert tree.uses_durations is False
+    assert real(Sequencer(tree, stored.state, stored.seed)) == answer["nav_valid"]
+    assert stored.nav_valid == answer["nav_valid"]
+
+    # A new status is tried again.
+    monkeypatch.undo()
+    passed = send(client, rt, 3, [*bookmark_2004("p3"), *PASSED], token=token).get_json()
+    assert passed["nav_valid"]["adl.nav.request_valid.continue"] == "true"
