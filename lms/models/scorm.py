@@ -64,6 +64,10 @@ class ScoState(db.Model):
     seq: Mapped[int] = mapped_column(Integer, default=0)
     session_key: Mapped[str | None] = mapped_column(String(40))
     data: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The digest of the last commit whose every value the data model took as written
+    # (lms.services.tracking.commits): the same commit again needs no replay of the rules.
+    # NULL when a value was refused, or before the first such commit.
+    data_digest: Mapped[str | None] = mapped_column(String(32))
     # Each launch is a session with a key the server gives; only the newest may change the
     # data, any may report its own time: {session key: seconds}, and their sum.
     # The sessions of the current attempt (SCORM 2004: a new attempt starts with none) are in

@@ -305,6 +305,33 @@ def commit(state_id: int):
         metrics.record_commit(outcome, time.perf_counter() - started)
 
 
+def _open_kept_session(state_id: int, who, rules, body: dict):
+    """The first commit of a SCO played offline from a kept launch opens its session, in a
+    transaction of its own before the commit is taken: (the outcome of
+    lms.services.tracking.offline.start_kept or None, an error answer or None)."""
+    secret = current_app.config["SECRET_KEY"]
+    row = tracking.find_for_commit(db.session.connection(), state_id, *who, rules=rules)
+    if row is None or body.get("session") == row.session_key:
+        db.session.rollback()
+        return None, None  # the commit's own path answers
+    try:
+        kept = offline.start_kept(db.session, row, body, secret, _files_root())
+    except IntegrityError:
+        # Opened at the same moment by the outbox's "open" of the same lesson (sent when the
+        # connection returned, as this commit was): once more, on what it stored.
+        db.session.rollback()
+        row = tracking.find_for_commit(db.session.connection(), state_id, *who, rules=rules)
+        if row is None:
+            db.session.rollback()
+            return None, None
+        kept = offline.start_kept(db.session, row, body, secret, _files_root())
+    if kept == offline.INVALID:
+        db.session.rollback()
+        return kept, _json_error(400, gettext("The progress data could not be read."))
+    db.session.commit()
+    return kept, None
+
+
 def _take_commit(state_id: int):
     """The commit's response and its outcome for the metrics."""
     who = _session_user()
@@ -321,34 +348,25 @@ def _take_commit(state_id: int):
     if body is None:
         return _json_error(400, gettext("The progress data could not be read.")), "refused"
     rules = session_rules(current_app.config)
-    row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
     kept = None
-    if (
-        row is not None
-        and isinstance(body, dict)
-        and "offline" in body
-        and body.get("session") != row.session_key
-    ):
-        # The first commit of a SCO played offline from a kept launch: its session opens now.
-        try:
-            kept = offline.start_kept(
-                db.session, row, body, current_app.config["SECRET_KEY"], _files_root()
-            )
-        except IntegrityError:
-            # Opened at the same moment by the outbox's "open" of the same lesson (sent when
-            # the connection returned, as this commit was): once more, on what it stored.
-            db.session.rollback()
-            row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
-            if row is None:
-                return _json_error(404, gettext("This progress record is not yours.")), "refused"
-            kept = offline.start_kept(
-                db.session, row, body, current_app.config["SECRET_KEY"], _files_root()
-            )
-        if kept == offline.INVALID:
-            db.session.rollback()
-            return _json_error(400, gettext("The progress data could not be read.")), "refused"
-        if kept == offline.STARTED:
-            row = tracking.find_for_commit(db.session, state_id, *who, rules=rules)
+    if isinstance(body, dict) and "offline" in body:
+        kept, refusal = _open_kept_session(state_id, who, rules, body)
+        if refusal is not None:
+            return refusal, "refused"
+    # On a connection of its own, without the ORM session (lms.services.tracking.work).
+    with db.engine.connect() as connection:
+        row = tracking.find_for_commit(connection, state_id, *who, rules=rules)
+        if row is not None:
+            work = tracking.CommitWork(connection)
+            try:
+                result = tracking.commit(work, row, body)
+                work.flush()
+            except DomainError as error:
+                connection.rollback()
+                return _json_error(400, message_of(error)), "refused"
+            finally:
+                work.close()
+            connection.commit()
     if row is None:
         if logins.load_session_user(db.session, f"{who[0]}:{who[1]}", who[2], rules) is None:
             return _json_error(
@@ -356,12 +374,6 @@ def _take_commit(state_id: int):
             ), "refused"
         # Another learner's state, or none: the same answer, so ids cannot be probed.
         return _json_error(404, gettext("This progress record is not yours.")), "refused"
-    try:
-        result = tracking.commit(db.session, row, body)
-    except DomainError as error:
-        db.session.rollback()
-        return _json_error(400, message_of(error)), "refused"
-    db.session.commit()
     if result.superseded and kept == offline.STALE:
         message = gettext(
             "What you did offline in this part could not be saved: the part was continued on "

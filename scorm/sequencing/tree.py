@@ -64,6 +64,13 @@ class MapInfo:
 
 
 MAP_FIELDS = ("satisfied", "measure", "completion", "progress", "raw", "min", "max")
+# The limits measured by the session times reported (rules.py, the Limit Conditions Check).
+DURATION_LIMITS = (
+    "attempt_absolute_duration",
+    "attempt_experienced_duration",
+    "activity_absolute_duration",
+    "activity_experienced_duration",
+)
 
 
 @dataclass(frozen=True)
@@ -311,6 +318,16 @@ class ActivityTree:
         decides depend on the time of day, not on the tracking state alone."""
         return any(
             a.limits.get("begin_time") or a.limits.get("end_time") for a in self.activities.values()
+        )
+
+    @cached_property
+    def uses_durations(self) -> bool:
+        """Whether an activity has a duration limit: only then does what the engine decides
+        depend on the session times reported (SN UP.1 Limit Conditions Check)."""
+        return any(
+            a.limits.get(key) is not None
+            for a in self.activities.values()
+            for key in DURATION_LIMITS
         )
 
     @cached_property

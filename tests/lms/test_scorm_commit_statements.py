@@ -18,10 +18,11 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from lms.app.extensions import db
-from lms.models import Registration, ScormPackage
-from lms.services.tracking import sequencing
+from lms.models import ActivityProgress, ProgressStatus, Registration, ScormPackage, ScoState
+from lms.services.tracking import commits, rollup, sequencing
 from scorm.sequencing.sequencer import Sequencer
 from tests.lms.test_scorm_sequencing import PASSED, page
 from tests.lms.test_scorm_sequencing import course as course  # noqa: F401 - fixture
@@ -186,3 +187,127 @@ def test_a_report_that_leaves_the_lessons_status_as_it_was_needs_no_roll_up(
     session.rollback()
     stored = session.scalars(select(Registration)).one()
     assert stored.state["activities"]["part_1"]["pending"]["session_time"] == 120.0
+
+
+@contextlib.contextmanager
+def orm_transactions() -> Iterator[list[Session]]:
+    """The ORM sessions that began a transaction inside the block."""
+    begun: list[Session] = []
+
+    def record(orm_session, transaction):
+        if transaction.parent is None:
+            begun.append(orm_session)
+
+    event.listen(Session, "after_transaction_create", record)
+    try:
+        yield begun
+    finally:
+        event.remove(Session, "after_transaction_create", record)
+
+
+def test_a_commit_that_is_only_stored_runs_on_the_connection_without_an_orm_session(
+    app, client, login, make, session
+):
+    """The hot path is two Core statements on one connection: no ORM session (its identity
+    map, autoflush and transaction bookkeeping) is made for a SCORM 1.2 commit, nor for a
+    SCORM 2004 one that the SN engine already has (lms.services.tracking.work)."""
+    version = enrolled(
+        make,
+        session,
+        app.config["HOCVU_FILES_DIR"],
+        make.learner(make.unit(), username="hv.scorm", full_name="Nguyễn Văn Bình"),
+    )
+    login("hv.scorm")
+    rt = runtime(client, version)
+    token = _token(client)
+    send(client, rt, 1, BOOKMARK_12, token=token)
+    with orm_transactions() as begun:
+        answer = send(client, rt, 2, BOOKMARK_12, token=token).get_json()
+    assert answer["taken"] is True
+    assert begun == []
+    session.rollback()
+    assert session.scalars(select(ScoState)).one().seq == 2
+
+
+def test_a_2004_commit_the_engine_has_runs_without_an_orm_session(
+    app, client, launched_2004, session
+):
+    version, rt, token = launched_2004
+    send(client, rt, 1, bookmark_2004("p1"), token=token)
+    with orm_transactions() as begun:
+        answer = send(client, rt, 2, bookmark_2004("p2"), token=token).get_json()
+    assert answer["taken"] is True
+    assert begun == []
+
+
+def test_the_roll_up_is_in_the_commits_transaction(app, client, login, make, session, monkeypatch):
+    """A commit that satisfies the SCO rolls up through an ORM session joined to the
+    commit's connection: when the roll-up fails, the state is not stored either (the
+    browser keeps the commit and sends it again), and the next commit takes and rolls up."""
+    version = enrolled(
+        make,
+        session,
+        app.config["HOCVU_FILES_DIR"],
+        make.learner(make.unit(), username="hv.scorm", full_name="Nguyễn Văn Bình"),
+    )
+    login("hv.scorm")
+    rt = runtime(client, version)
+    token = _token(client)
+    done = [["cmi.core.score.raw", "85"], ["cmi.core.lesson_status", "completed"]]
+
+    def failing(orm_session, enrolment, activity, now=None):
+        rollup.roll_up(orm_session, enrolment, activity, now)
+        orm_session.flush()
+        raise RuntimeError("the roll-up failed")
+
+    session.rollback()
+    before = session.scalars(select(ScoState)).one()
+    kept = (before.seq, before.data, before.completion, before.satisfied_at)
+    monkeypatch.setattr(commits, "roll_up", failing)
+    assert send(client, rt, 1, done, token=token).status_code == 500
+    session.rollback()
+    state = session.scalars(select(ScoState)).one()
+    assert (state.seq, state.data, state.completion, state.satisfied_at) == kept
+    assert session.scalars(select(ActivityProgress)).one().status != ProgressStatus.DONE
+
+    monkeypatch.undo()
+    answer = send(client, rt, 1, done, token=token).get_json()
+    assert answer["taken"] is True and answer["satisfied"] is True
+    session.rollback()
+    assert session.scalars(select(ActivityProgress)).one().status == ProgressStatus.DONE
+
+
+def test_a_new_session_time_alone_is_stored_without_trying_the_requests_again(
+    app, client, launched_2004, session, monkeypatch
+):
+    """A SCO that reports its session time at each commit: with no duration limit in the
+    package (SN UP.1: nothing the engine decides depends on the time), the report is stored
+    and the kept adl.nav.request_valid.* values answer, as the engine finds them for the new
+    state."""
+    version, rt, token = launched_2004
+    first = send(
+        client, rt, 1, [*bookmark_2004("p1"), ["cmi.session_time", "PT1M"]], token=token
+    ).get_json()
+    tried = []
+    real = sequencing.nav_valid
+    monkeypatch.setattr(sequencing, "nav_valid", lambda seq: tried.append(1) or real(seq))
+    with statements(app) as seen:
+        answer = send(
+            client, rt, 2, [*bookmark_2004("p2"), ["cmi.session_time", "PT3M"]], token=token
+        ).get_json()
+    assert answer["taken"] is True and tried == []
+    assert answer["nav_valid"] == first["nav_valid"]
+    assert verbs(seen) == ["SELECT", "UPDATE", "UPDATE"], seen
+    session.rollback()
+    stored = session.scalars(select(Registration)).one()
+    assert stored.state["activities"]["part_1"]["pending"]["session_time"] == 180.0
+    package = session.get(ScormPackage, stored.package_id)
+    tree = sequencing.tree_of(session, package, None)
+    assert tree.uses_durations is False
+    assert real(Sequencer(tree, stored.state, stored.seed)) == answer["nav_valid"]
+    assert stored.nav_valid == answer["nav_valid"]
+
+    # A new status is tried again.
+    monkeypatch.undo()
+    passed = send(client, rt, 3, [*bookmark_2004("p3"), *PASSED], token=token).get_json()
+    assert passed["nav_valid"]["adl.nav.request_valid.continue"] == "true"

@@ -40,11 +40,18 @@ def _commit_elsewhere(app, user_id: int, key: str, state_id: int, body: dict) ->
     """The old page's commit taken by another server thread, to its end."""
     with OrmSession(db.engine) as other:
         user = other.get(User, user_id)
+        epoch = user.auth_epoch
+    with db.engine.connect() as connection:
         rules = session_rules(app.config)
-        row = tracking.find_for_commit(other, state_id, user.id, user.auth_epoch, key, rules)
+        row = tracking.find_for_commit(connection, state_id, user_id, epoch, key, rules)
         assert row is not None
-        assert tracking.commit(other, row, body).taken
-        other.commit()
+        work = tracking.CommitWork(connection)
+        try:
+            assert tracking.commit(work, row, body).taken
+            work.flush()
+        finally:
+            work.close()
+        connection.commit()
 
 
 def _state(session) -> ScoState:

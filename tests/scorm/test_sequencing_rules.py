@@ -15,7 +15,7 @@ from scorm.sequencing.rules import (
     sequencing_rule_check,
     sequencing_rules_check,
 )
-from scorm.sequencing.tree import Condition, RuleDef
+from scorm.sequencing.tree import DURATION_LIMITS, Condition, RuleDef
 from tests.scorm.seqtrees import (
     FAILED,
     PASSED,
@@ -233,3 +233,22 @@ def test_check_activity_is_true_for_a_disabled_rule():
         .exception
         == "SB.2.2-2"
     )
+
+
+@pytest.mark.parametrize("limit", DURATION_LIMITS)
+def test_a_tree_uses_durations_when_a_limit_is_measured_by_the_session_times(limit):
+    """Each duration limit the Limit Conditions Check measures marks the tree as one whose
+    decisions depend on the session times reported; without one, no reported time can make
+    a limit check true (the LMS may then leave the valid requests as they were)."""
+    limited = node("a", limits={limit: 60.0})
+    m = tracking(node("root", limited, node("b")))
+    assert m.tree.uses_durations is True
+    m.t(m["a"])["duration"] = m.t(m["a"])["total"] = 61.0
+    assert limit_conditions_check(m, m["a"]) is True
+
+    free = tracking(
+        node("root", node("a", limits={"attempt_limit": 2, "begin_time": None}), node("b"))
+    )
+    assert free.tree.uses_durations is False
+    free.t(free["a"])["duration"] = free.t(free["a"])["total"] = 10**9
+    assert limit_conditions_check(free, free["a"]) is False

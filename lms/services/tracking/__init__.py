@@ -48,12 +48,14 @@ from lms.services.tracking.sessions import (
     state_for,
     stored_values,
 )
+from lms.services.tracking.work import CommitWork
 
 __all__ = [
     "MODELS",
     "Navigation",
     "CommitError",
     "CommitResult",
+    "CommitWork",
     "activity_score",
     "blocked_urls",
     "commit",

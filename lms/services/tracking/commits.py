@@ -5,14 +5,17 @@ engine reads needs no more (lms.services.tracking.sequencing.after_commit)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from lms.models import (
     Activity,
@@ -35,7 +38,8 @@ from lms.services.tracking.packages import (
 from lms.services.tracking.rollup import best_result, roll_up, satisfies
 from lms.services.tracking.sequencing import Navigation, after_commit
 from lms.services.tracking.sessions import launch_values
-from scorm.datamodel import outcome
+from lms.services.tracking.work import CommitWork
+from scorm.datamodel import Launch, outcome
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +115,7 @@ _FIND = (
         _sco.c.satisfied_at,
         _sco.c.override_completion,
         _sco.c.override_success,
+        _sco.c.data_digest,
         _sco.c.package_id,
         _sco.c.activity_id,
         _sco.c.enrolment_id,
@@ -172,6 +177,7 @@ _STORED = (
     "best_completion",
     "best_success",
     "best_score_scaled",
+    "data_digest",
     "updated_at",
 )
 _STORE = (
@@ -196,18 +202,16 @@ _STORE = (
 _ITEMS: dict[str, dict[str, dict[str, Any]]] = {}
 
 
-def _items(session: Session, package_id: int, sha256: str) -> dict[str, dict[str, Any]]:
+def _items(connection: Connection, package_id: int, sha256: str) -> dict[str, dict[str, Any]]:
     items = _ITEMS.get(sha256)
     if items is None:
-        manifest = session.scalar(
-            select(ScormPackage.manifest).where(ScormPackage.id == package_id)
-        )
+        manifest = connection.scalar(select(_package.c.manifest).where(_package.c.id == package_id))
         items = _ITEMS[sha256] = {item["identifier"]: item for item in manifest["scos"]}
     return items
 
 
 def find_for_commit(
-    session: Session,
+    connection: Connection,
     state_id: int,
     user_id: int,
     epoch: int,
@@ -217,9 +221,9 @@ def find_for_commit(
 ):
     """The state a commit is for, if it belongs to this active learner, logged in by the live
     login session of `login_key`; its login session is touched when due (lms.services.accounts
-    load_session_user does the same for pages)."""
+    load_session_user does the same for pages). On the connection of the commit's
+    transaction (lms.services.tracking.work)."""
     now = now or utcnow()
-    connection = session.connection()
     row = connection.execute(
         _FIND,
         {
@@ -234,6 +238,44 @@ def find_for_commit(
     if row is not None and row.login_seen_at <= now - rules.touch_every:
         touch_login_session(connection, row.login_session_id, now)
     return row
+
+
+def _stored_data(connection: Connection, state_id: int) -> dict[str, str]:
+    """The values stored by the commit taken last."""
+    return dict(connection.scalar(select(_sco.c.data).where(_sco.c.id == state_id)) or [])
+
+
+def _rules_version(standard: str) -> bytes:
+    """What the data model's rules are in this code: the standard's table and the engine's
+    source (a deploy that changes any rule makes every kept digest stale)."""
+    from scorm import cmi12, cmi2004, datamodel
+
+    modules = {"1.2": cmi12, "2004": cmi2004}
+    folder = Path(datamodel.__file__).parent
+    digest = hashlib.blake2b(standard.encode(), digest_size=16)
+    for source in [Path(modules[standard].__file__), *sorted(folder.glob("*.py"))]:
+        digest.update(source.read_bytes())
+    digest.update(json.dumps(MODELS[standard].table(), sort_keys=True).encode())
+    return digest.digest()
+
+
+_RULES = {standard: _rules_version(standard) for standard in MODELS}
+
+
+def _digest(standard: str, launch: Launch, pairs: list[tuple[str, str]]) -> str | None:
+    """The digest of a commit's values with everything their check depends on: the rules,
+    and the launch values (the package's SCO, the learner). None for values holding a NUL
+    character, which the digest uses to keep the values apart."""
+    joined = "\x00".join([repr(launch), *(part for pair in pairs for part in pair)])
+    if joined.count("\x00") != 2 * len(pairs):
+        return None
+    return hashlib.blake2b(_RULES[standard] + joined.encode(), digest_size=16).hexdigest()
+
+
+def _replayed(model, launch: Launch, pairs: list[tuple[str, str]]):
+    """The SCO's values after its writes, checked one by one, and the writes refused."""
+    runtime, refused = model.replay(launch, {}, pairs)
+    return runtime.written(), refused
 
 
 def _exit(standard: str, written: dict[str, str]) -> str:
@@ -264,9 +306,10 @@ def _session_seconds(model, standard: str, pairs: list[tuple[str, str]]) -> floa
         return None
 
 
-def commit(session: Session, row, body: Any, now: datetime | None = None) -> CommitResult:
+def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> CommitResult:
     """Take one commit from the browser: {"session", "seq", "data", "terminated"}, for the
-    state `row` found by `find_for_commit`.
+    state `row` found by `find_for_commit`, in the commit's unit of work (its connection;
+    the caller flushes and commits it).
 
     Only the newest session (the last launch) changes the data: a commit of an older one
     (another tab, another device) records that session's time and is refused as
@@ -293,7 +336,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         seconds = _session_seconds(model, standard, pairs)
         if key in times and seconds is not None and seconds != times[key]:
             times[key] = seconds
-            session.connection().execute(
+            work.connection.execute(
                 _TIMES,
                 {
                     "state_id": row.id,
@@ -304,17 +347,25 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         return CommitResult(seq=row.seq, taken=False, superseded=True)
     if seq <= row.seq:
         return CommitResult(seq=row.seq, taken=False)
-    items = _items(session, row.package_id, row.sha256)
+    connection = work.connection
+    items = _items(connection, row.package_id, row.sha256)
     launch = launch_values(items[row.sco], "", 0.0, row.username, row.full_name, row.locale)
-    runtime, refused = model.replay(launch, {}, pairs)
+    digest = _digest(standard, launch, pairs)
+    if digest is not None and digest == row.data_digest:
+        # The same commit as one the rules took whole: the replay would take it whole again.
+        written, refused = dict(pairs), []
+    else:
+        written, refused = _replayed(model, launch, pairs)
+        if refused or list(written.items()) != list(dict(pairs).items()):
+            digest = None
     if refused:
         # Keep what was stored for a refused element rather than losing it.
         bad = {element for element, _, _ in refused}
-        before = dict(session.scalar(select(ScoState.data).where(ScoState.id == row.id)) or [])
+        before = _stored_data(connection, row.id)
         kept = [
             (k, before[k]) if k in bad else (k, v) for k, v in pairs if k not in bad or k in before
         ]
-        runtime, _ = model.replay(launch, {}, kept)
+        written = model.replay(launch, {}, kept)[0].written()
         log.warning(
             "commit %s of SCO state %s: %d value(s) refused, first %r",
             seq,
@@ -322,7 +373,6 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
             len(refused),
             refused[0],
         )
-    written = runtime.written()
     seconds = _session_seconds(model, standard, list(written.items()))
     if seconds is not None or key not in times:
         times[key] = seconds or 0.0
@@ -341,6 +391,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
         success=result.success,
         score_scaled=result.score_scaled,
         score_raw=result.score_raw,
+        data_digest=digest,
         updated_at=now,
     )
     values["best_completion"], values["best_success"], values["best_score_scaled"] = best_result(
@@ -350,7 +401,7 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     content = row.content or {}
     before_data: dict[str, str] | None = None
     if item.get("data") and any(k.startswith(shared_data.PREFIX) for k in written):
-        before_data = dict(session.scalar(select(ScoState.data).where(ScoState.id == row.id)) or [])
+        before_data = _stored_data(connection, row.id)
     satisfied = satisfies(
         content.get("complete_on", "completed"),
         row.override_completion or result.completion,
@@ -359,37 +410,31 @@ def commit(session: Session, row, body: Any, now: datetime | None = None) -> Com
     )
     newly = satisfied and row.satisfied_at is None
     params = {f"new_{name}": values[name] for name in _STORED}
-    updated = (
-        session.connection()
-        .execute(
-            _STORE,
-            {**params, "state_id": row.id, "new_satisfied_at": now if newly else None},
-        )
-        .rowcount
-    )
+    updated = connection.execute(
+        _STORE, {**params, "state_id": row.id, "new_satisfied_at": now if newly else None}
+    ).rowcount
     if not updated:
-        now_key = (
-            session.connection()
-            .execute(select(_sco.c.session_key).where(_sco.c.id == row.id))
-            .scalar()
-        )
+        now_key = connection.execute(
+            select(_sco.c.session_key).where(_sco.c.id == row.id)
+        ).scalar()
         return CommitResult(seq=row.seq, taken=False, superseded=now_key != key)
     if before_data is not None:
         scope = shared_data.scope_of(item, row.package_id)
-        shared_data.save(session, row.user_id, scope, item, written, before_data, now)
+        shared_data.save(work.session, row.user_id, scope, item, written, before_data, now)
     changed = (row.completion, row.success, row.score_scaled) != (
         result.completion,
         result.success,
         result.score_scaled,
     )
     if newly or (changed and row.satisfied_at is not None):
+        session = work.session
         enrolment = session.get(Enrolment, row.enrolment_id)
         activity = session.get(Activity, row.activity_id)
         roll_up(session, enrolment, activity, now)
     navigation = nav_valid = None
     if standard == "2004":
         navigation, nav_valid = after_commit(
-            session,
+            work,
             row,
             written,
             result.completion,

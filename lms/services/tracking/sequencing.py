@@ -29,6 +29,7 @@ from lms.models.scorm import Registration, ScormPackage
 from lms.services.errors import N_
 from lms.services.tracking.packages import package_of
 from lms.services.tracking.shared_data import describe_data
+from lms.services.tracking.work import CommitWork
 from scorm.manifest import parse_manifest
 from scorm.sequencing.navigation import describe
 from scorm.sequencing.report import normalise_runtime
@@ -494,7 +495,7 @@ _REPORT = (
 
 
 def after_commit(
-    session: Session,
+    work: CommitWork,
     row: Any,
     written: Mapping[str, str],
     completion: str,
@@ -515,47 +516,56 @@ def after_commit(
     another tab, the general path below runs it again on the newer state)."""
     runtime = runtime_report(written, completion, success)
     asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
-    tree = _tree(session, row.package_id, row.sha256)
+    tree = _TREES.get(row.sha256) or _tree(work.session, row.package_id, row.sha256)
     state = row.reg_state or {}
     current = state.get("current") if row.reg_id is not None else None
     kept = row.reg_nav_valid if not tree.uses_clock else None
+    only_time = False
     if kept is not None:
         if current != row.sco:
             return None, kept  # a stale tab's SCO: the engine does not hear it
         pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
-        if not terminated and pending == normalise_runtime(runtime):
+        reported = normalise_runtime(runtime)
+        if not terminated and pending == reported:
             return None, kept
+        # Only the session time is new (a SCO that reports it at each commit): the report
+        # is stored, but with no duration limit in the package nothing the engine decides
+        # (the valid requests, the root's status) depends on it (SN UP.1).
+        only_time = (
+            not terminated
+            and not tree.uses_durations
+            and pending is not None
+            and {**pending, "session_time": None} == {**reported, "session_time": None}
+        )
     if asked is None and current == row.sco:
         seq = Sequencer(tree, row.reg_state, row.reg_seed, own=True)
-        before = seq.root_status()
+        before = None if only_time else seq.root_status()
         seq.report(row.sco, runtime)
         delivered = None if terminated and row.reg_delivered == row.sco else row.reg_delivered
-        valid = nav_valid(seq)
-        stored = (
-            session.connection()
-            .execute(
-                _REPORT,
-                {
-                    "reg_id": row.reg_id,
-                    "read_version": row.reg_version,
-                    "new_state": seq.state,
-                    "new_version": row.reg_version + 1,
-                    "new_delivered": delivered,
-                    "new_nav_valid": valid,
-                    "now": utcnow(),
-                },
-            )
-            .rowcount
-        )
+        valid = kept if only_time and kept is not None else nav_valid(seq)
+        stored = work.connection.execute(
+            _REPORT,
+            {
+                "reg_id": row.reg_id,
+                "read_version": row.reg_version,
+                "new_state": seq.state,
+                "new_version": row.reg_version + 1,
+                "new_delivered": delivered,
+                "new_nav_valid": valid,
+                "now": utcnow(),
+            },
+        ).rowcount
         if stored:
             # The activity's progress follows the root's status, rolled up with each change
             # of it (and of the state by a navigation): unchanged, it needs no roll-up.
-            if seq.root_status() != before:
+            if not only_time and seq.root_status() != before:
+                session = work.session
                 enrolment = session.get(Enrolment, row.enrolment_id)
                 activity = session.get(Activity, row.activity_id)
                 assert enrolment is not None and activity is not None
                 _roll_up(session, enrolment, activity, seq)
             return None, valid
+    session = work.session
     enrolment = session.get(Enrolment, row.enrolment_id)
     activity = session.get(Activity, row.activity_id)
     assert enrolment is not None and activity is not None
