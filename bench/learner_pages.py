@@ -144,7 +144,7 @@ def prepare(url: str, tmp: Path, learners: int) -> dict:
     from sqlalchemy import insert, select
 
     from lms import create_app
-    from lms.app.extensions import db
+    from lms.app.extensions import db, login_manager
     from lms.app.storage import LocalStorage
     from lms.models import ActivityProgress, Course, ProgressStatus, utcnow
     from lms.services import assessment, catalog
@@ -226,11 +226,14 @@ def prepare(url: str, tmp: Path, learners: int) -> dict:
     lines, cookies = [], []
     for user_id in user_ids:
         login_id, attempt_id, enrolment_id = ids[user_id]
-        # A fresh request context each time: the CSRF token is cached in `g`.
-        with app.test_request_context():
+        # A fresh request context each time: the CSRF token is cached in `g`. The session a
+        # login makes, its "_id" (Flask-Login's session protection) that of wrk's requests:
+        # from 127.0.0.1 without a User-Agent (the profile's test client sends none either).
+        with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
             session["_user_id"] = login_id
             session[LOGIN_KEY] = login_keys[user_id]
             session["_fresh"] = True
+            session["_id"] = login_manager._session_identifier_generator()
             session.permanent = True
             token = generate_csrf()
             cookie = serializer.dumps(dict(session))
@@ -476,6 +479,7 @@ def profile(prepared: dict, page: str, n: int = 300) -> None:
     app = prepared["app"]
     method, path = prepared["paths"][page]
     client = app.test_client()
+    client.environ_base.pop("HTTP_USER_AGENT", None)  # as wrk (the cookies' "_id")
 
     def one(i: int):
         cookie, token, body, *_ = prepared["cookies"][i % len(prepared["cookies"])]
