@@ -1,0 +1,56 @@
+"""The templates' url_for(), with the URLs it built kept for the process.
+
+A page's layout alone builds about twenty URLs (its stylesheet, scripts, menu and forms), the
+same on every page: Flask's url_for (the request's blueprint, the URL defaults, Werkzeug's rule
+builder; with a static file's version, a stat() of the file) cost about a tenth of a learner
+page (bench/learner_pages.py, issue 24). A URL depends only on the endpoint, its values and the
+request's script root, so it is built once and then found in a dict.
+
+Not kept, built by Flask every time: external URLs or ones naming a method or scheme, values
+that cannot be a dict key, anything while the app runs in debug mode (a static file edited
+then gets its new version at once), and everything once another URL-defaults function than
+the site's own is registered (a host application's may depend on the request).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.globals import _cv_request
+
+# Enough for the layouts and the pages' links of a few hundred courses; cleared when full.
+KEPT = 4096
+
+
+def init_template_urls(app: Flask) -> None:
+    """Give the app's templates a url_for that keeps what it built (call it after the site's
+    own URL defaults are registered)."""
+    build = app.url_for
+    expected = {key: list(funcs) for key, funcs in app.url_default_functions.items()}
+    kept: dict[tuple, str] = {}
+
+    def url_for(endpoint: str, /, **values) -> str:
+        context = _cv_request.get(None)
+        if (
+            context is None
+            or app.debug
+            or "_external" in values
+            or "_scheme" in values
+            or "_method" in values
+            or app.url_default_functions != expected
+        ):
+            return build(endpoint, **values)
+        request = context.request
+        blueprint = request.blueprint if endpoint[:1] == "." else None
+        try:
+            key = (request.root_path, blueprint, endpoint, *values.items())
+            url = kept.get(key)
+        except TypeError:  # a value that cannot be a key
+            return build(endpoint, **values)
+        if url is None:
+            url = build(endpoint, **values)
+            if len(kept) >= KEPT:
+                kept.clear()
+            kept[key] = url
+        return url
+
+    app.jinja_env.globals["url_for"] = url_for
