@@ -143,9 +143,7 @@ def test_the_database_keeps_no_usable_session_key(client, login, make, session):
     assert key not in row.key_hash and len(row.key_hash) == 64
 
 
-def test_the_cookie_s_account_comes_with_all_its_roles_and_keeps_what_a_page_changes(
-    make, session
-):
+def test_the_cookie_s_account_comes_with_all_its_roles_and_keeps_what_a_page_changes(make, session):
     """The account is made from the login query's plain row (not loaded through the ORM): it
     holds each of its roles with their scope, and a change to it is written by the commit."""
     from lms.models import Role, RoleAssignment, User
