@@ -125,8 +125,8 @@ def test_the_course_page_loads_each_activity_once_without_content(client, app, m
     # estimated time.
     assert tables["activity"] == 1, seen
     assert tables["user_account"] == 1 and tables["enrolment"] == 1, seen
-    # user, enrolment, steps, their statuses, attempts, certificate.
-    assert len(seen) == 6, seen
+    # user, enrolment, the steps with their statuses, attempts, certificate.
+    assert len(seen) == 5, seen
 
 
 def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
@@ -135,9 +135,9 @@ def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
     # No final test loaded to learn that attempts are left when none was graded.
     assert tables["activity"] == 1, seen
     assert tables["user_account"] == 1, seen
-    # user, enrolments, steps, statuses, attempts, notices, certificates, classes to check in
-    # to, the learner's unit.
-    assert len(seen) == 9, seen
+    # user, enrolments, steps with their statuses, attempts, notices, certificates, classes to
+    # check in to, the learner's unit.
+    assert len(seen) == 8, seen
 
 
 def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, mid_course):
@@ -147,5 +147,5 @@ def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, 
     assert not [s for s in seen if not s.startswith("SELECT")], seen
     assert len(seen) == len(set(seen)), seen
     assert selected_tables(seen)["user_account"] == 1, seen
-    # user, enrolment, the lesson, its progress, the steps, their statuses.
-    assert len(seen) == 6, seen
+    # user, enrolment, the lesson, its progress, the steps with their statuses.
+    assert len(seen) == 5, seen
