@@ -19,6 +19,7 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased, contains_eager
 
 from courses.testing import answered
 from lms.app.extensions import db
@@ -43,24 +44,40 @@ def _enrolment_and_test(slug: str) -> tuple[Enrolment, Activity]:
     return enrolment, activity
 
 
-# Built once, run with bind parameters (an autosave every few seconds per learner).
+# Built once, run with bind parameters (an autosave every few seconds per learner). The
+# attempt (with the test it was drawn from: attempts made on an earlier version of the course
+# stay the learner's after a move) and the final test of the learner's version, in one query.
+_CURRENT_TEST = aliased(Activity)
 _ATTEMPT = (
-    select(TestAttempt)
-    .join(Activity, TestAttempt.activity_id == Activity.id)
+    select(TestAttempt, _CURRENT_TEST)
+    .join(TestAttempt.activity)
+    .outerjoin(
+        _CURRENT_TEST,
+        (_CURRENT_TEST.version_id == bindparam("version_id"))
+        & (_CURRENT_TEST.kind == TestKind.name),
+    )
     .where(
         TestAttempt.enrolment_id == bindparam("enrolment_id"),
         Activity.kind == TestKind.name,
         TestAttempt.number == bindparam("number"),
     )
+    .options(contains_eager(TestAttempt.activity))
 )
 
 
-def _attempt_or_404(enrolment: Enrolment, activity: Activity, number: int) -> TestAttempt:
-    # Attempts made on an earlier version of the course stay the learner's after a move.
-    attempt = db.session.scalar(_ATTEMPT, {"enrolment_id": enrolment.id, "number": number})
-    if attempt is None:
+def _enrolment_test_and_attempt(
+    slug: str, number: int
+) -> tuple[Enrolment, Activity, TestAttempt]:
+    """The learner's enrolment, their version's final test and their attempt `number` (404
+    when the version has no final test or the attempt is not theirs)."""
+    enrolment = enrolment_or_404(slug)
+    row = db.session.execute(
+        _ATTEMPT,
+        {"enrolment_id": enrolment.id, "version_id": enrolment.version_id, "number": number},
+    ).first()
+    if row is None or row[1] is None:
         abort(404)
-    return attempt
+    return enrolment, row[1], row[0]
 
 
 _POSITION = re.compile(r"\d{1,4}", re.ASCII)
@@ -209,8 +226,7 @@ def question_block(question, item, given, number: int, version_id: int) -> Marku
 @login_required
 def attempt(slug: str, number: int):
     """An open attempt's questions, or a graded attempt's result."""
-    enrolment, activity = _enrolment_and_test(slug)
-    current = _attempt_or_404(enrolment, activity, number)
+    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
     now = utcnow()
     if assessment.finish_if_expired(db.session, current, now):
         # Graded now, past its time: kept even if the page fails. Only then: a commit expires
@@ -266,8 +282,7 @@ def attempt(slug: str, number: int):
 @login_required
 def save(slug: str, number: int):
     """Autosave: keep the answers given so far (JSON reply for the page's script)."""
-    enrolment, activity = _enrolment_and_test(slug)
-    current = _attempt_or_404(enrolment, activity, number)
+    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
     try:
         assessment.save_answers(db.session, current, _form_answers(current))
     except DomainError as error:
@@ -295,8 +310,7 @@ EARLY_TIME_UP = 5
 @login_required
 def submit(slug: str, number: int):
     """Grade the attempt (a second submit only shows the result)."""
-    enrolment, activity = _enrolment_and_test(slug)
-    current = _attempt_or_404(enrolment, activity, number)
+    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
     answers = _form_answers(current)
     now = utcnow()
     seconds_left = _seconds_left(current, now)

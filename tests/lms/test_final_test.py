@@ -406,6 +406,34 @@ def test_moving_learners_to_a_new_version_keeps_their_attempts(session, enrolled
         assessment.start(session, moved, _test_activity(moved))
 
 
+def test_an_attempt_of_the_earlier_version_still_opens_after_the_move(
+    client, login, session, enrolled, app
+):
+    """The attempt page finds the attempt with the test it was drawn from (the old
+    version's) and the learner's new version's test in one query: both are shown."""
+    enrolment = _finish_lessons(session, enrolled)
+    assessment.submit(session, assessment.start(session, enrolment, _test_activity(enrolment)), {})
+    session.commit()
+    files = mini_course_files(
+        **{"modules/02-ma-otp.md": ("---\ntitle: Mã OTP\nminutes: 4\n---\n\nSửa câu chữ.\n")}
+    )
+    version = catalog.import_bundle(
+        session,
+        None,
+        zip_bytes(files),
+        LocalStorage(app.config["HOCVU_FILES_DIR"]),
+        publish_now=False,
+    )
+    catalog.publish(session, None, version, move_enrolled=True)
+    session.commit()
+    assert session.get(Enrolment, enrolment.id).version_id == version.id
+    login("hv.thi")
+    page = client.get("/courses/an-toan-tren-mang/test/1")
+    assert page.status_code == 200
+    assert "Lần làm bài 1" in page.get_data(as_text=True)
+    assert client.get("/courses/an-toan-tren-mang/test/2").status_code == 404
+
+
 def test_concurrent_submits_grade_once(app, session, enrolled):
     enrolment = _finish_lessons(session, enrolled)
     attempt = assessment.start(session, enrolment, _test_activity(enrolment))
