@@ -187,6 +187,7 @@ def init_i18n(app: Flask, babel: Babel) -> None:
         # context) use these; macros imported without it use the globals, which give the
         # same texts.
         return _bound_to(request_translations()) if has_request_context() else {}
+
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["time"] = format_time

@@ -65,9 +65,7 @@ _ATTEMPT = (
 )
 
 
-def _enrolment_test_and_attempt(
-    slug: str, number: int
-) -> tuple[Enrolment, Activity, TestAttempt]:
+def _enrolment_test_and_attempt(slug: str, number: int) -> tuple[Enrolment, Activity, TestAttempt]:
     """The learner's enrolment, their version's final test and their attempt `number` (404
     when the version has no final test or the attempt is not theirs)."""
     enrolment = enrolment_or_404(slug)
