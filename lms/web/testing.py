@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from flask import (
     Blueprint,
@@ -149,15 +150,22 @@ def start(slug: str):
 # An open attempt's questions (question_fields in learn/_question.html, about half of the test
 # page's time as twenty macro calls) are rendered once per process for each question, order of
 # its choices and language, with markers where the learner's number and answers go; a page
-# then only fills these in. Only the kinds whose answer shows through answer_checked().
-_CACHED_KINDS = frozenset({"single", "multiple", "truefalse"})
+# then only fills these in: the kinds whose answer shows through answer_checked() (a choice),
+# answer_selected() (a matching row's answer) or as the text field's value. A cloze question
+# (its fields inside its text) is written by the macro each time.
+_CACHED_KINDS = frozenset({"single", "multiple", "truefalse", "short", "numerical", "matching"})
 _FRAGMENTS_KEPT = 4096
 _NUMBER_SLOT = "\x00n\x00"
-_SLOT = re.compile("\x00(n|c[0-9]+|cT|cF)\x00")
+_VALUE_SLOT = "\x00v\x00"
+_SLOT = re.compile("\x00(n|v|c[0-9]+|cT|cF|s[0-9]+:[0-9]+)\x00")
 
 
 class _AnswerSlots:
-    """The `given` of a question rendered for the cache: answer_checked() writes a marker."""
+    """The `given` of a question rendered for the cache: answer_checked() and
+    answer_selected() write a marker, and so does the template's text field value."""
+
+    def __html__(self) -> str:
+        return _VALUE_SLOT
 
 
 _SLOTS = _AnswerSlots()
@@ -186,9 +194,32 @@ def answer_checked(given, value) -> str:
 
 
 @bp.app_template_global()
+def answer_selected(given, row: int, position: int) -> str:
+    """'selected' when the matching answer `given` paired the row `row` with the option at
+    `position`, else ''."""
+    if given is _SLOTS:
+        return Markup(f"\x00s{int(row)}:{int(position)}\x00")  # noqa: S704 - our own marker
+    if isinstance(given, Mapping) and given.get(str(row)) == position:
+        return "selected"
+    return ""
+
+
+def _slots_of(question, order: tuple) -> int:
+    """How many markers the cached fragment of `question` holds (its number's included)."""
+    if question.type == "truefalse":
+        return 3
+    if question.type in ("short", "numerical"):
+        return 2
+    if question.type == "matching":
+        answers = {question.pairs[index][1] for index in order}
+        return 1 + len(question.rows()) * len(answers)
+    return 1 + len(order)
+
+
+@bp.app_template_global()
 def question_block(question, item, given, number: int, version_id: int) -> Markup:
     """An open attempt's question `number` (learn/_question.html's question_fields), with the
-    learner's order of its choices and their answer `given` checked."""
+    learner's order of its choices and their answer `given` filled in."""
     fields = current_app.jinja_env.get_template("hocvu/learn/_question.html").module
     fields = fields.question_fields
     if question.type not in _CACHED_KINDS:
@@ -201,8 +232,7 @@ def question_block(question, item, given, number: int, version_id: int) -> Marku
     found = cache.get(key)
     if found is None or found[0] is not question:
         html = str(fields(question, item, _SLOTS, _NUMBER_SLOT, version_id=version_id))
-        options = 2 if question.type == "truefalse" else len(order)
-        if html.count("\x00") != 2 * (1 + options):
+        if html.count("\x00") != 2 * _slots_of(question, order):
             # A text of the question holds the markers' character: written as it is.
             return fields(question, item, given, number, version_id=version_id)
         if len(cache) >= _FRAGMENTS_KEPT:
@@ -213,6 +243,11 @@ def question_block(question, item, given, number: int, version_id: int) -> Marku
         slot = match.group(1)
         if slot == "n":
             return str(number)
+        if slot == "v":  # the template's value="{{ given or '' }}"
+            return escape(given or "")
+        if slot[0] == "s":
+            row, position = slot[1:].split(":")
+            return answer_selected(given, int(row), int(position))
         return answer_checked(
             given, True if slot == "cT" else False if slot == "cF" else int(slot[1:])
         )
