@@ -1,4 +1,4 @@
-"""The templates' url_for(), with the URLs it built kept for the process.
+"""The templates' url_for() and csrf_token(), with what they make kept for the process.
 
 A page's layout alone builds about twenty URLs (its stylesheet, scripts, menu and forms), the
 same on every page: Flask's url_for (the request's blueprint, the URL defaults, Werkzeug's rule
@@ -54,3 +54,42 @@ def init_template_urls(app: Flask) -> None:
         return url
 
     app.jinja_env.globals["url_for"] = url_for
+
+
+# Signed CSRF tokens by (secret, the session's raw token): a page's token is signed once per
+# process for each session instead of on every page (about 30 us: a serializer, its key
+# derivation, JSON and an HMAC). Any signed copy of the session's token is accepted while
+# WTF_CSRF_TIME_LIMIT is None (Hocvu's setting: the token lives as long as the session); with a
+# time limit the token is signed on each page, as Flask-WTF does.
+_SIGNED_TOKENS: dict[tuple[str, str], str] = {}
+_SIGNED_TOKENS_KEPT = 10_000
+
+
+def init_page_tokens(app: Flask) -> None:
+    """Give the templates a csrf_token() that signs each session's token once per process."""
+    from flask import g, session
+    from flask_wtf.csrf import generate_csrf
+
+    def csrf_token() -> str:
+        config = app.config
+        name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        signed = g.get(name)
+        if signed is not None:
+            return signed
+        raw = session.get(name)
+        if raw is None or config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None:
+            return generate_csrf()
+        key = (str(config.get("WTF_CSRF_SECRET_KEY") or app.secret_key), raw)
+        signed = _SIGNED_TOKENS.get(key)
+        if signed is None:
+            signed = generate_csrf()
+            if len(_SIGNED_TOKENS) >= _SIGNED_TOKENS_KEPT:
+                _SIGNED_TOKENS.clear()
+            _SIGNED_TOKENS[key] = signed
+        else:
+            setattr(g, name, signed)  # what generate_csrf() keeps for the request
+        return signed
+
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    # Flask-WTF puts its own in every template's context too: this one replaces it.
+    app.context_processor(lambda: {"csrf_token": csrf_token})

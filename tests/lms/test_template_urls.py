@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import itsdangerous.timed
 from flask import url_for
 
 import lms.web.common
@@ -64,3 +65,52 @@ def test_in_production_a_url_is_built_once(app, client, monkeypatch):
     monkeypatch.setattr(app, "debug", True)
     client.get("/login")
     assert "css/hocvu.css" in versions
+
+
+TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def test_a_session_s_page_token_is_signed_once_and_still_checked(
+    app, client, login, make, monkeypatch
+):
+    """The templates' csrf_token() signs a session's token once per process (lms.web.urls):
+    the next page shows the same signed token, which forms accept; another session's token
+    is refused."""
+    make.learner(make.unit(), username="hv.ma")
+    make.learner(make.unit(), username="hv.khac")
+    make.commit()
+    login("hv.ma")
+    client.get("/")  # the session's token made (a login starts a new session)
+    first = TOKEN.search(client.get("/").get_data(as_text=True))[1]
+    # Seconds later: Flask-WTF would sign it again with a new time.
+    now = itsdangerous.timed.TimestampSigner.get_timestamp
+    monkeypatch.setattr(
+        itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: now(self) + 5
+    )
+    second = TOKEN.search(client.get("/").get_data(as_text=True))[1]
+    monkeypatch.undo()  # the session cookies' clock (time.time) is not moved
+    assert first == second
+    answer = client.post("/language", data={"locale": "en", "next": "/", "csrf_token": second})
+    assert answer.status_code == 302
+    other = app.test_client()
+    from tests.conftest import LoggedIn
+
+    LoggedIn(other)("hv.khac")
+    theirs = TOKEN.search(other.get("/").get_data(as_text=True))[1]
+    assert theirs != first
+    refused = other.post("/language", data={"locale": "en", "next": "/", "csrf_token": first})
+    assert refused.status_code == 400
+
+
+def test_with_a_time_limit_tokens_are_signed_on_each_page(app, client, login, make, monkeypatch):
+    make.learner(make.unit(), username="hv.han")
+    make.commit()
+    login("hv.han")
+    client.get("/")
+    monkeypatch.setitem(app.config, "WTF_CSRF_TIME_LIMIT", 3600)
+    now = itsdangerous.timed.TimestampSigner.get_timestamp
+    first = TOKEN.search(client.get("/").get_data(as_text=True))[1]
+    monkeypatch.setattr(
+        itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: now(self) + 5
+    )
+    assert TOKEN.search(client.get("/").get_data(as_text=True))[1] != first
