@@ -111,10 +111,19 @@ def progress_of(session: Session, enrolment: Enrolment) -> CourseProgress:
     return CourseProgress(enrolment, steps)
 
 
-def _progress(session: Session, enrolment: Enrolment, activity: Activity) -> ActivityProgress:
+def _progress(
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    loaded: ActivityProgress | None = None,
+) -> ActivityProgress:
     if activity.version_id != enrolment.version_id:
         raise DomainError(N_("This lesson is not part of your version of the course."))
-    progress = session.scalar(_PROGRESS, {"enrolment_id": enrolment.id, "activity_id": activity.id})
+    progress = loaded
+    if progress is None:
+        progress = session.scalar(
+            _PROGRESS, {"enrolment_id": enrolment.id, "activity_id": activity.id}
+        )
     if progress is None:
         progress = ActivityProgress(
             enrolment=enrolment, activity=activity, status=ProgressStatus.NOT_STARTED, data={}
@@ -124,11 +133,23 @@ def _progress(session: Session, enrolment: Enrolment, activity: Activity) -> Act
 
 
 def open_activity(
-    session: Session, enrolment: Enrolment, activity: Activity, now: datetime | None = None
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    now: datetime | None = None,
+    *,
+    loaded: ActivityProgress | None = None,
 ) -> ActivityProgress:
-    """Record that the learner opened an activity (the first time starts its clock)."""
+    """Record that the learner opened an activity (the first time starts its clock).
+
+    `loaded`: the learner's progress in it, when the caller loaded it already (one query
+    less); None looks it up."""
     now = now or utcnow()
-    progress = _progress(session, enrolment, activity)
+    if loaded is not None and (
+        loaded.enrolment_id != enrolment.id or loaded.activity_id != activity.id
+    ):
+        raise ValueError("the progress of another activity or learner")
+    progress = _progress(session, enrolment, activity, loaded)
     # An opening recorded offline and sent later may be earlier than the one the server saw.
     if progress.first_opened_at is None or now < progress.first_opened_at:
         progress.first_opened_at = now
