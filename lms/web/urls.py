@@ -42,7 +42,13 @@ def init_template_urls(app: Flask) -> None:
         request = context.request
         blueprint = request.blueprint if endpoint[:1] == "." else None
         try:
-            key = (request.root_path, blueprint, endpoint, *values.items())
+            # Each value with its type: 1, 1.0 and True are equal keys but not equal URLs.
+            key = (
+                request.root_path,
+                blueprint,
+                endpoint,
+                *((name, value.__class__, value) for name, value in values.items()),
+            )
             url = kept.get(key)
         except TypeError:  # a value that cannot be a key
             return build(endpoint, **values)

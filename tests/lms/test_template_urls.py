@@ -114,3 +114,12 @@ def test_with_a_time_limit_tokens_are_signed_on_each_page(app, client, login, ma
         itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: now(self) + 5
     )
     assert TOKEN.search(client.get("/").get_data(as_text=True))[1] != first
+
+
+def test_equal_values_of_other_types_get_their_own_urls(app):
+    """1 and True are equal dict keys, but not the same query string."""
+    with app.test_request_context("/"):
+        page = app.jinja_env.from_string(
+            "{{ url_for('learn.index', confirm=1) }} {{ url_for('learn.index', confirm=True) }}"
+        ).render()
+    assert page == "/?confirm=1 /?confirm=True"
