@@ -62,9 +62,34 @@ the other on a machine that grew quieter during the second, load average 5 -> 0.
 (home: the Data Saver and notice forms written from plain values; lesson and test: their
 forms' CSRF field without a WTForms form; test: its questions written from fragments kept per
 question, choice order and language; course and save did not change, so their difference is
-the noise, about 10 %.) Not met yet. What is left is mostly fixed per-request cost
-of a logged-in page (about 2 ms in process: the login's user query through the ORM, about
-0.3 ms; the session cookie opened and signed again on each response; the layout).
+the noise, about 10 %.)
+
+Last runs (2026-12-05, same settings, 3 runs of 5 s each, main at 34217c9 and this branch
+(h/pages3) run one right after the other, branch first, on the shared machine in a quiet
+spell, load average 1.5-1.9; main's runs used this file too, whose cookies carry the "_id"
+a login writes):
+
+    page     main (34217c9)            after
+    home     3.66 / 0.82  4.5x     2.87 / 0.79  3.6x
+    course   3.58 / 0.83  4.3x     2.70 / 0.81  3.3x
+    lesson   3.41 / 0.84  4.1x     2.51 / 0.83  3.0x
+    test     3.76 / 0.88  4.3x     2.75 / 0.85  3.2x
+    save     2.54 / 0.91  2.8x     2.21 / 0.87  2.6x
+
+(the session cookie signed again only when changed or 5 minutes old; the templates' url_for
+and csrf_token keeping what they made per process; _() bound to the request's catalog per
+render; the login's account made from its query's plain row; one query each for a course's
+steps with their statuses, a lesson with its progress, an attempt with its test and the
+version's test; every question kind but cloze written from kept fragments.) In busier
+spells of the same day (load average 5-10) each figure moved by up to a whole 1x (main's
+home page 3.8x-5.7x in one set of runs): compare only runs made together. Still not met.
+In process a logged-in request that does nothing costs about 0.75 ms against 0.32 for the
+bare app reading its cookie: the login query with its account and roles about 0.2 ms, the
+request hooks (content origin, body limit, access log, security headers, gzip check, offline
+key) about 0.1-0.15 ms; each ORM statement of a page about 0.05-0.1 ms against a few tens of
+microseconds for the bare app's plain queries; the layout about 0.1 ms. A process-wide cache
+of checked logins (no login query) was not made: a revoked login, a changed password or a
+deactivated account would go on working on the other workers for the cache's lifetime.
 """
 
 from __future__ import annotations
@@ -144,7 +169,7 @@ def prepare(url: str, tmp: Path, learners: int) -> dict:
     from sqlalchemy import insert, select
 
     from lms import create_app
-    from lms.app.extensions import db
+    from lms.app.extensions import db, login_manager
     from lms.app.storage import LocalStorage
     from lms.models import ActivityProgress, Course, ProgressStatus, utcnow
     from lms.services import assessment, catalog
@@ -226,11 +251,14 @@ def prepare(url: str, tmp: Path, learners: int) -> dict:
     lines, cookies = [], []
     for user_id in user_ids:
         login_id, attempt_id, enrolment_id = ids[user_id]
-        # A fresh request context each time: the CSRF token is cached in `g`.
-        with app.test_request_context():
+        # A fresh request context each time: the CSRF token is cached in `g`. The session a
+        # login makes, its "_id" (Flask-Login's session protection) that of wrk's requests:
+        # from 127.0.0.1 without a User-Agent (the profile's test client sends none either).
+        with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
             session["_user_id"] = login_id
             session[LOGIN_KEY] = login_keys[user_id]
             session["_fresh"] = True
+            session["_id"] = login_manager._session_identifier_generator()
             session.permanent = True
             token = generate_csrf()
             cookie = serializer.dumps(dict(session))
@@ -476,6 +504,7 @@ def profile(prepared: dict, page: str, n: int = 300) -> None:
     app = prepared["app"]
     method, path = prepared["paths"][page]
     client = app.test_client()
+    client.environ_base.pop("HTTP_USER_AGENT", None)  # as wrk (the cookies' "_id")
 
     def one(i: int):
         cookie, token, body, *_ = prepared["cookies"][i % len(prepared["cookies"])]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal as babel_format_decimal
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, get_locale, get_translations, gettext
 from flask_login import current_user
 from jinja2 import pass_eval_context
@@ -135,6 +135,38 @@ def _template_ngettext(eval_context, singular: str, plural: str, num: int, /, **
     return text % variables
 
 
+def _bound_to(translations) -> dict:
+    """The templates' _(), gettext() and ngettext() bound to one catalog, for one render.
+
+    The layout and a page call _() 20 to 40 times: each call of the globals above finds the
+    request's catalog again (two context lookups), and builds the same Markup. These find it
+    once per render, and keep each text without variables as Markup in the catalog (a
+    catalog is made once per process and locale by flask_babel)."""
+    kept: dict[str, Markup] = translations.__dict__.setdefault("_hocvu_markup", {})
+    ugettext, ungettext = translations.ugettext, translations.ungettext
+
+    @pass_eval_context
+    def bound_gettext(eval_context, string: str, /, **variables) -> str:
+        if not eval_context.autoescape:
+            return ugettext(string) % variables
+        if variables:
+            return Markup(ugettext(string)) % variables  # noqa: S704 - our own catalog
+        found = kept.get(string)
+        if found is None:
+            found = kept[string] = Markup(ugettext(string)) % variables  # noqa: S704
+        return found
+
+    @pass_eval_context
+    def bound_ngettext(eval_context, singular: str, plural: str, num: int, /, **variables):
+        variables.setdefault("num", num)
+        text = ungettext(singular, plural, num)
+        if eval_context.autoescape:
+            text = Markup(text)  # noqa: S704 - our own catalog, as Jinja's i18n does
+        return text % variables
+
+    return {"_": bound_gettext, "gettext": bound_gettext, "ngettext": bound_ngettext}
+
+
 def init_i18n(app: Flask, babel: Babel) -> None:
     """Wire Flask-Babel to Hocvu's catalogs and selectors, and add the Jinja filters."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["HOCVU_DEFAULT_LOCALE"])
@@ -148,6 +180,14 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     app.jinja_env.globals.update(
         _=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext
     )
+
+    @app.context_processor
+    def bound_translations() -> dict:
+        # Templates rendered with this context (pages, their layout, macros imported with
+        # context) use these; macros imported without it use the globals, which give the
+        # same texts.
+        return _bound_to(request_translations()) if has_request_context() else {}
+
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["time"] = format_time

@@ -76,13 +76,15 @@ class CourseProgress:
 # The statements every learner page runs, built once (with bind parameters): building a
 # statement cost about as much as running it.
 _STEPS = (
-    select(Activity)
+    select(Activity, ActivityProgress.status)
+    .outerjoin(
+        ActivityProgress,
+        (ActivityProgress.activity_id == Activity.id)
+        & (ActivityProgress.enrolment_id == bindparam("enrolment_id")),
+    )
     .where(Activity.version_id == bindparam("version_id"))
     .order_by(Activity.position)
     .options(defer(Activity.content))
-)
-_STATUSES = select(ActivityProgress.activity_id, ActivityProgress.status).where(
-    ActivityProgress.enrolment_id == bindparam("enrolment_id")
 )
 _PROGRESS = select(ActivityProgress).where(
     ActivityProgress.enrolment_id == bindparam("enrolment_id"),
@@ -99,24 +101,30 @@ _CERTIFICATE = (
 
 
 def progress_of(session: Session, enrolment: Enrolment) -> CourseProgress:
-    """The activities of the learner's version with their status, in order (two queries).
+    """The activities of the learner's version with their status, in order (one query).
 
     The activities' content (a lesson's HTML, a final test's whole question bank) is not
     loaded: the pages that list steps do not need it, and decoding it was most of the cost.
     """
-    activities = session.scalars(_STEPS, {"version_id": enrolment.version_id}).all()
-    statuses = dict(session.execute(_STATUSES, {"enrolment_id": enrolment.id}).all())
-    steps = [Step(a, statuses.get(a.id, ProgressStatus.NOT_STARTED)) for a in activities]
+    rows = session.execute(
+        _STEPS, {"version_id": enrolment.version_id, "enrolment_id": enrolment.id}
+    ).all()
+    steps = [Step(a, status or ProgressStatus.NOT_STARTED) for a, status in rows]
     return CourseProgress(enrolment, steps)
 
 
-def _progress(session: Session, enrolment: Enrolment, activity: Activity) -> ActivityProgress:
+def _progress(
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    loaded: ActivityProgress | None = None,
+) -> ActivityProgress:
     if activity.version_id != enrolment.version_id:
         raise DomainError(N_("This lesson is not part of your version of the course."))
     if enrolment.id is None or activity.id is None:
         session.flush()  # made in this unit of work: their ids are needed below
     keys = {"enrolment_id": enrolment.id, "activity_id": activity.id}
-    progress = session.scalar(_PROGRESS, keys)
+    progress = loaded if loaded is not None else session.scalar(_PROGRESS, keys)
     if progress is None:
         # Made by an insert that yields to one made at the same moment by another request of
         # the learner (coming back online, the lesson page, the outbox's opening and a SCO's
@@ -134,11 +142,23 @@ def _progress(session: Session, enrolment: Enrolment, activity: Activity) -> Act
 
 
 def open_activity(
-    session: Session, enrolment: Enrolment, activity: Activity, now: datetime | None = None
+    session: Session,
+    enrolment: Enrolment,
+    activity: Activity,
+    now: datetime | None = None,
+    *,
+    loaded: ActivityProgress | None = None,
 ) -> ActivityProgress:
-    """Record that the learner opened an activity (the first time starts its clock)."""
+    """Record that the learner opened an activity (the first time starts its clock).
+
+    `loaded`: the learner's progress in it, when the caller loaded it already (one query
+    less); None looks it up."""
     now = now or utcnow()
-    progress = _progress(session, enrolment, activity)
+    if loaded is not None and (
+        loaded.enrolment_id != enrolment.id or loaded.activity_id != activity.id
+    ):
+        raise ValueError("the progress of another activity or learner")
+    progress = _progress(session, enrolment, activity, loaded)
     # An opening recorded offline and sent later may be earlier than the one the server saw.
     if progress.first_opened_at is None or now < progress.first_opened_at:
         progress.first_opened_at = now

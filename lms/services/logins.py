@@ -8,12 +8,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, delete, func, inspect, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from lms.models import (
     LoginFailure,
     LoginSession,
+    RoleAssignment,
     User,
     utcnow,
 )
@@ -249,17 +251,48 @@ def _live(now, idle_since):
 
 
 # The user, their roles and the login of a cookie, in one query that every request of a
-# logged-in user makes. Built once: building the statement cost as much as running it.
+# logged-in user makes. Built once: building the statement cost as much as running it. It
+# selects plain columns (one row per role, or one without): the ORM's loading of the same
+# row with its joined roles cost twice the query itself (issue 24), so the objects are made
+# from the row below.
+_USER_COLUMNS = tuple((p.key, p.columns[0]) for p in User.__mapper__.column_attrs)
+_ROLE_COLUMNS = tuple((p.key, p.columns[0]) for p in RoleAssignment.__mapper__.column_attrs)
 _SESSION_USER = (
-    select(User, LoginSession.id, LoginSession.last_seen_at)
+    select(
+        *(c for _, c in _USER_COLUMNS),
+        LoginSession.id,
+        LoginSession.last_seen_at,
+        *(c for _, c in _ROLE_COLUMNS),
+    )
+    .select_from(User)
     .join(LoginSession, LoginSession.user_id == User.id)
+    .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
     .where(
         User.id == bindparam("user_id"),
         LoginSession.key_hash == bindparam("key_hash"),
         _live(bindparam("now"), bindparam("idle_since")),
     )
-    .options(joinedload(User.roles))
+    .order_by(RoleAssignment.id)
 )
+_USER_KEYS = tuple(key for key, _ in _USER_COLUMNS)
+_ROLE_KEYS = tuple(key for key, _ in _ROLE_COLUMNS)
+_LOGIN_AT = len(_USER_KEYS)  # the login session's id, then its last_seen_at
+_ROLES_AT = _LOGIN_AT + 2
+
+
+def _loaded(session: Session, cls, values: dict):
+    """The persistent object of `cls` with these column values, in `session`, as a query
+    would have loaded it (the one already there, if the session holds it): its relationships
+    load when used, a change is written by the next flush."""
+    mapper = inspect(cls)
+    found = session.identity_map.get(mapper.identity_key_from_primary_key((values["id"],)))
+    if found is not None:
+        return found
+    obj = mapper.class_manager.new_instance()
+    instance_state(obj).dict.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 @dataclass(frozen=True)
@@ -288,8 +321,9 @@ def load_session_user(
     except ValueError:
         return None
     now = now or utcnow()
-    row = (
-        session.execute(
+    rows = (
+        session.connection()
+        .execute(
             _SESSION_USER,
             {
                 "user_id": user_id,
@@ -298,14 +332,23 @@ def load_session_user(
                 "idle_since": now - rules.idle,
             },
         )
-        .unique()
-        .one_or_none()
+        .all()
     )
-    if row is None:
+    if not rows:
         return None
-    user, login_id, last_seen = row
-    if user.auth_epoch != epoch or not user.is_active_account:
+    first = rows[0]
+    values = dict(zip(_USER_KEYS, first, strict=False))
+    if values["auth_epoch"] != epoch or not values["is_active_account"]:
         return None
+    login_id, last_seen = first[_LOGIN_AT], first[_LOGIN_AT + 1]
+    user = _loaded(session, User, values)
+    if "roles" not in instance_state(user).dict:
+        roles = [
+            _loaded(session, RoleAssignment, dict(zip(_ROLE_KEYS, row[_ROLES_AT:], strict=True)))
+            for row in rows
+            if row[_ROLES_AT] is not None
+        ]
+        set_committed_value(user, "roles", roles)
     return SessionUser(user, login_id, last_seen <= now - rules.touch_every)
 
 

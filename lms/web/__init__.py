@@ -30,6 +30,7 @@ from lms.services.logins import load_session_user, touch_login_session
 from lms.web.common import LOGIN_KEY, message_of, session_rules, static_version
 from lms.web.compression import init_compression
 from lms.web.limits import too_large_message
+from lms.web.urls import init_page_tokens, init_template_urls
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,12 @@ def register_web(app: Flask, url_prefix: str) -> None:
         # a changed file gets a new URL.
         if endpoint == "core.static" and "filename" in values:
             values.setdefault("v", static_version(values["filename"]))
+
+    if standalone:
+        # A host application's templates share the Jinja environment: its url_for and
+        # csrf_token are left as Flask's and Flask-WTF's.
+        init_template_urls(app)
+        init_page_tokens(app)
 
     init_compression(app, core.static_folder, None if standalone else frozenset(ours))
 

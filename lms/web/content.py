@@ -306,11 +306,16 @@ def package_csp(lms_origin: str) -> str:
 _OPENED: dict[tuple[str, str], tuple[int, dict]] = {}
 _OPENED_MAX = 10_000
 
-# The endpoints that re-sign an unchanged cookie only when it was signed this long ago (it
-# keeps the session's idle limit, PERMANENT_SESSION_LIFETIME, that much coarser), not at
-# each request: the commit endpoint, every learner every 30 s during a SCORM lesson. The same
-# interval as the login session's last_seen_at (lms.services.logins.SessionRules).
-_REFRESH_LESS_OFTEN = {"player.commit": 300}
+# An unchanged cookie is signed again (a new Expires and signing time, which slide the
+# session's lifetime, PERMANENT_SESSION_LIFETIME) only when it was signed this long ago, not
+# on every answer as Flask does (SESSION_REFRESH_EACH_REQUEST). Signing it (tagged JSON, zlib,
+# HMAC, the Set-Cookie header) was a tenth of a learner page's time and of a SCORM commit's,
+# which every learner sends every 30 s. The cookie of an active learner then ends at most
+# this much before it would have, after its last use; the login session's own idle limit is
+# the one that counts, and it is written at the same interval (the login session's
+# last_seen_at, lms.services.logins.SessionRules.touch_every). A changed session (a login, a
+# flashed message, a new CSRF token, a language) is written at once, as before.
+REFRESH_EVERY_SECONDS = 300
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -347,13 +352,11 @@ class _SessionInterface(SecureCookieSessionInterface):
     def save_session(self, app, session, response) -> None:
         if is_content_request():
             return
-        every = _REFRESH_LESS_OFTEN.get(request.endpoint or "")
         signed_at = getattr(session, "signed_at", None)
         if (
-            every is not None
-            and signed_at is not None
+            signed_at is not None
             and not session.modified
-            and time.time() - signed_at < every
+            and time.time() - signed_at < REFRESH_EVERY_SECONDS
         ):
             if session.accessed:
                 response.vary.add("Cookie")

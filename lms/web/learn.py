@@ -31,6 +31,7 @@ from lms.app.i18n import message_text
 from lms.app.storage import LocalStorage, StorageError
 from lms.models import (
     Activity,
+    ActivityProgress,
     Certificate,
     CourseVersion,
     Enrolment,
@@ -73,6 +74,16 @@ _MY_CERTIFICATES = select(Certificate).where(
 )
 _ACTIVITY = select(Activity).where(
     Activity.version_id == bindparam("version_id"), Activity.key == bindparam("key")
+)
+# A lesson with the learner's progress in it (a lesson page needs both).
+_ACTIVITY_AND_PROGRESS = (
+    select(Activity, ActivityProgress)
+    .outerjoin(
+        ActivityProgress,
+        (ActivityProgress.activity_id == Activity.id)
+        & (ActivityProgress.enrolment_id == bindparam("enrolment_id")),
+    )
+    .where(Activity.version_id == bindparam("version_id"), Activity.key == bindparam("key"))
 )
 
 
@@ -244,8 +255,14 @@ def resume(slug: str):
 def activity(slug: str, key: str):
     """A lesson: its text, self-check and the button that marks it done."""
     enrolment = enrolment_or_404(slug)
-    current = _activity_or_404(enrolment, key)
-    progress = learning.open_activity(db.session, enrolment, current)
+    row = db.session.execute(
+        _ACTIVITY_AND_PROGRESS,
+        {"version_id": enrolment.version_id, "key": key, "enrolment_id": enrolment.id},
+    ).first()
+    if row is None:
+        abort(404)
+    current, loaded = row
+    progress = learning.open_activity(db.session, enrolment, current, loaded=loaded)
     # Kept for offline reading (lms/web/offline.py): the page, but not an opening.
     downloading = request.headers.get(DOWNLOAD_HEADER) == "1"
     return _render_activity(enrolment, current, progress, keep=not downloading)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from flask import (
     Blueprint,
@@ -19,6 +20,7 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased, contains_eager
 
 from courses.testing import answered
 from lms.app.extensions import db
@@ -43,24 +45,38 @@ def _enrolment_and_test(slug: str) -> tuple[Enrolment, Activity]:
     return enrolment, activity
 
 
-# Built once, run with bind parameters (an autosave every few seconds per learner).
+# Built once, run with bind parameters (an autosave every few seconds per learner). The
+# attempt (with the test it was drawn from: attempts made on an earlier version of the course
+# stay the learner's after a move) and the final test of the learner's version, in one query.
+_CURRENT_TEST = aliased(Activity)
 _ATTEMPT = (
-    select(TestAttempt)
-    .join(Activity, TestAttempt.activity_id == Activity.id)
+    select(TestAttempt, _CURRENT_TEST)
+    .join(TestAttempt.activity)
+    .outerjoin(
+        _CURRENT_TEST,
+        (_CURRENT_TEST.version_id == bindparam("version_id"))
+        & (_CURRENT_TEST.kind == TestKind.name),
+    )
     .where(
         TestAttempt.enrolment_id == bindparam("enrolment_id"),
         Activity.kind == TestKind.name,
         TestAttempt.number == bindparam("number"),
     )
+    .options(contains_eager(TestAttempt.activity))
 )
 
 
-def _attempt_or_404(enrolment: Enrolment, activity: Activity, number: int) -> TestAttempt:
-    # Attempts made on an earlier version of the course stay the learner's after a move.
-    attempt = db.session.scalar(_ATTEMPT, {"enrolment_id": enrolment.id, "number": number})
-    if attempt is None:
+def _enrolment_test_and_attempt(slug: str, number: int) -> tuple[Enrolment, Activity, TestAttempt]:
+    """The learner's enrolment, their version's final test and their attempt `number` (404
+    when the version has no final test or the attempt is not theirs)."""
+    enrolment = enrolment_or_404(slug)
+    row = db.session.execute(
+        _ATTEMPT,
+        {"enrolment_id": enrolment.id, "version_id": enrolment.version_id, "number": number},
+    ).first()
+    if row is None or row[1] is None:
         abort(404)
-    return attempt
+    return enrolment, row[1], row[0]
 
 
 _POSITION = re.compile(r"\d{1,4}", re.ASCII)
@@ -134,15 +150,22 @@ def start(slug: str):
 # An open attempt's questions (question_fields in learn/_question.html, about half of the test
 # page's time as twenty macro calls) are rendered once per process for each question, order of
 # its choices and language, with markers where the learner's number and answers go; a page
-# then only fills these in. Only the kinds whose answer shows through answer_checked().
-_CACHED_KINDS = frozenset({"single", "multiple", "truefalse"})
+# then only fills these in: the kinds whose answer shows through answer_checked() (a choice),
+# answer_selected() (a matching row's answer) or as the text field's value. A cloze question
+# (its fields inside its text) is written by the macro each time.
+_CACHED_KINDS = frozenset({"single", "multiple", "truefalse", "short", "numerical", "matching"})
 _FRAGMENTS_KEPT = 4096
 _NUMBER_SLOT = "\x00n\x00"
-_SLOT = re.compile("\x00(n|c[0-9]+|cT|cF)\x00")
+_VALUE_SLOT = "\x00v\x00"
+_SLOT = re.compile("\x00(n|v|c[0-9]+|cT|cF|s[0-9]+:[0-9]+)\x00")
 
 
 class _AnswerSlots:
-    """The `given` of a question rendered for the cache: answer_checked() writes a marker."""
+    """The `given` of a question rendered for the cache: answer_checked() and
+    answer_selected() write a marker, and so does the template's text field value."""
+
+    def __html__(self) -> str:
+        return _VALUE_SLOT
 
 
 _SLOTS = _AnswerSlots()
@@ -171,9 +194,32 @@ def answer_checked(given, value) -> str:
 
 
 @bp.app_template_global()
+def answer_selected(given, row: int, position: int) -> str:
+    """'selected' when the matching answer `given` paired the row `row` with the option at
+    `position`, else ''."""
+    if given is _SLOTS:
+        return Markup(f"\x00s{int(row)}:{int(position)}\x00")  # noqa: S704 - our own marker
+    if isinstance(given, Mapping) and given.get(str(row)) == position:
+        return "selected"
+    return ""
+
+
+def _slots_of(question, order: tuple) -> int:
+    """How many markers the cached fragment of `question` holds (its number's included)."""
+    if question.type == "truefalse":
+        return 3
+    if question.type in ("short", "numerical"):
+        return 2
+    if question.type == "matching":
+        answers = {question.pairs[index][1] for index in order}
+        return 1 + len(question.rows()) * len(answers)
+    return 1 + len(order)
+
+
+@bp.app_template_global()
 def question_block(question, item, given, number: int, version_id: int) -> Markup:
     """An open attempt's question `number` (learn/_question.html's question_fields), with the
-    learner's order of its choices and their answer `given` checked."""
+    learner's order of its choices and their answer `given` filled in."""
     fields = current_app.jinja_env.get_template("hocvu/learn/_question.html").module
     fields = fields.question_fields
     if question.type not in _CACHED_KINDS:
@@ -186,8 +232,7 @@ def question_block(question, item, given, number: int, version_id: int) -> Marku
     found = cache.get(key)
     if found is None or found[0] is not question:
         html = str(fields(question, item, _SLOTS, _NUMBER_SLOT, version_id=version_id))
-        options = 2 if question.type == "truefalse" else len(order)
-        if html.count("\x00") != 2 * (1 + options):
+        if html.count("\x00") != 2 * _slots_of(question, order):
             # A text of the question holds the markers' character: written as it is.
             return fields(question, item, given, number, version_id=version_id)
         if len(cache) >= _FRAGMENTS_KEPT:
@@ -198,6 +243,11 @@ def question_block(question, item, given, number: int, version_id: int) -> Marku
         slot = match.group(1)
         if slot == "n":
             return str(number)
+        if slot == "v":  # the template's value="{{ given or '' }}"
+            return escape(given or "")
+        if slot[0] == "s":
+            row, position = slot[1:].split(":")
+            return answer_selected(given, int(row), int(position))
         return answer_checked(
             given, True if slot == "cT" else False if slot == "cF" else int(slot[1:])
         )
@@ -209,8 +259,7 @@ def question_block(question, item, given, number: int, version_id: int) -> Marku
 @login_required
 def attempt(slug: str, number: int):
     """An open attempt's questions, or a graded attempt's result."""
-    enrolment, activity = _enrolment_and_test(slug)
-    current = _attempt_or_404(enrolment, activity, number)
+    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
     now = utcnow()
     if assessment.finish_if_expired(db.session, current, now):
         # Graded now, past its time: kept even if the page fails. Only then: a commit expires
@@ -266,8 +315,7 @@ def attempt(slug: str, number: int):
 @login_required
 def save(slug: str, number: int):
     """Autosave: keep the answers given so far (JSON reply for the page's script)."""
-    enrolment, activity = _enrolment_and_test(slug)
-    current = _attempt_or_404(enrolment, activity, number)
+    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
     try:
         assessment.save_answers(db.session, current, _form_answers(current))
     except DomainError as error:
@@ -295,8 +343,7 @@ EARLY_TIME_UP = 5
 @login_required
 def submit(slug: str, number: int):
     """Grade the attempt (a second submit only shows the result)."""
-    enrolment, activity = _enrolment_and_test(slug)
-    current = _attempt_or_404(enrolment, activity, number)
+    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
     answers = _form_answers(current)
     now = utcnow()
     seconds_left = _seconds_left(current, now)

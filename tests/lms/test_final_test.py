@@ -8,6 +8,7 @@ import random
 import re
 import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -406,6 +407,34 @@ def test_moving_learners_to_a_new_version_keeps_their_attempts(session, enrolled
         assessment.start(session, moved, _test_activity(moved))
 
 
+def test_an_attempt_of_the_earlier_version_still_opens_after_the_move(
+    client, login, session, enrolled, app
+):
+    """The attempt page finds the attempt with the test it was drawn from (the old
+    version's) and the learner's new version's test in one query: both are shown."""
+    enrolment = _finish_lessons(session, enrolled)
+    assessment.submit(session, assessment.start(session, enrolment, _test_activity(enrolment)), {})
+    session.commit()
+    files = mini_course_files(
+        **{"modules/02-ma-otp.md": ("---\ntitle: Mã OTP\nminutes: 4\n---\n\nSửa câu chữ.\n")}
+    )
+    version = catalog.import_bundle(
+        session,
+        None,
+        zip_bytes(files),
+        LocalStorage(app.config["HOCVU_FILES_DIR"]),
+        publish_now=False,
+    )
+    catalog.publish(session, None, version, move_enrolled=True)
+    session.commit()
+    assert session.get(Enrolment, enrolment.id).version_id == version.id
+    login("hv.thi")
+    page = client.get("/courses/an-toan-tren-mang/test/1")
+    assert page.status_code == 200
+    assert "Lần làm bài 1" in page.get_data(as_text=True)
+    assert client.get("/courses/an-toan-tren-mang/test/2").status_code == 404
+
+
 def test_concurrent_submits_grade_once(app, session, enrolled):
     enrolment = _finish_lessons(session, enrolled)
     attempt = assessment.start(session, enrolment, _test_activity(enrolment))
@@ -529,6 +558,47 @@ def test_a_question_written_from_the_kept_fragment_is_the_macro_s_output(app, se
                             )
                             assert str(shown) == str(expected), (q.id, given, locale)
     assert {"single", "truefalse"} <= kinds
+
+
+def test_short_and_matching_questions_from_the_kept_fragment_are_the_macro_s_output(app, session):
+    """Short-answer and matching questions (the bundled course's bank has both) are written
+    from kept fragments too: the text field's value and each row's chosen answer are filled
+    in, escaped, exactly as question_fields writes them."""
+    from flask_babel import force_locale
+
+    from lms.web.testing import question_block
+
+    bundled = Path(__file__).resolve().parents[2] / "courses" / "library" / "chuyen-doi-so-co-ban"
+    version = catalog.import_bundle(
+        session, None, bundled, LocalStorage(app.config["HOCVU_FILES_DIR"])
+    )
+    session.commit()
+    activity = next(a for a in version.activities if a.kind == "test")
+    questions = [q for q in assessment.question_map(activity).values()]
+    short = [q for q in questions if q.type == "short"]
+    matching = [q for q in questions if q.type == "matching"]
+    assert short and matching
+    cases = []
+    for q in short:
+        item = {"id": q.id, "order": []}
+        cases += [(q, item, given) for given in (None, "", "Mật khẩu <b>mạnh</b> & dài", "0")]
+    for q in matching:
+        pairs = list(range(len(q.pairs)))
+        for order in (pairs, pairs[::-1]):
+            item = {"id": q.id, "order": order}
+            answers = [None, {}, {"0": 0}, {"0": 1, "1": 0}, {str(i): i for i in pairs}, [0]]
+            cases += [(q, item, given) for given in answers]
+    with app.test_request_context("/"):
+        fields = app.jinja_env.get_template("hocvu/learn/_question.html").module.question_fields
+        for locale in ("vi", "en"):
+            with force_locale(locale):
+                for number, (q, item, given) in enumerate(cases, start=1):
+                    for _twice in range(2):  # rendered, then from the kept fragment
+                        shown = question_block(q, item, given, number, version.id)
+                        expected = fields(q, item, given, number, version_id=version.id)
+                        assert str(shown) == str(expected), (q.id, given, locale)
+        kept = app.extensions["hocvu_question_fragments"]
+        assert {entry[0].type for entry in kept.values()} >= {"short", "matching"}
 
 
 def test_two_learners_see_their_own_answers_and_language(

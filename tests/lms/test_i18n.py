@@ -126,3 +126,28 @@ def test_validators_speak_vietnamese(client, login, post, make):
     )
     page = response.get_data(as_text=True)
     assert "Lựa chọn không hợp lệ." in page and "not a valid" not in page
+
+
+def test_pages_switch_language_with_each_request(client, app):
+    """The templates' texts are kept per catalog (lms.app.i18n._bound_to): pages in one
+    language, then the other, then the first again each read their own; a text with a
+    variable, and one with an escaped percent sign, are formatted each time."""
+    from flask import render_template_string
+
+    def login_page(locale: str) -> str:
+        client.set_cookie("session", "", expires=0)
+        with client.session_transaction() as session:
+            session["locale"] = locale
+        return client.get("/login").get_data(as_text=True)
+
+    for _ in range(2):
+        vi, en = login_page("vi"), login_page("en")
+        assert "Đăng nhập" in vi and "Log in" not in vi
+        assert "Log in" in en and "Đăng nhập" not in en
+    template = "{{ _('%(n)s questions are not answered. Answer them, or press Submit again to submit anyway.', n=3) }}|{{ _('<b>%%</b>') }}"  # noqa: E501
+    for locale, expected in (("vi", "Còn 3 câu"), ("en", "3 questions"), ("vi", "Còn 3 câu")):
+        with app.test_request_context(), force_locale(locale):
+            text = render_template_string(template)
+        assert text.startswith(expected), text
+        # Our own catalog's text is taken as HTML (as Jinja's i18n does), "%%" formatted.
+        assert text.endswith("|<b>%</b>"), text

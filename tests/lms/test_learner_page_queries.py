@@ -91,10 +91,10 @@ def _get(client, app, path: str) -> list[str]:
 def test_the_final_test_page_loads_the_user_enrolment_and_attempt_once(client, app, mid_course):
     seen = _get(client, app, f"/courses/{SLUG}/test/{mid_course['attempt']}")
     tables = selected_tables(seen)
-    # The user (with the login), the enrolment (with its course and version), the test, the
-    # attempt: nothing else, and nothing twice.
-    assert tables == {"user_account": 1, "enrolment": 1, "activity": 1, "test_attempt": 1}, seen
-    assert len(seen) == 4, seen
+    # The user (with the login), the enrolment (with its course and version), the attempt
+    # with its test and the version's test: nothing else, and nothing twice.
+    assert tables == {"user_account": 1, "enrolment": 1, "test_attempt": 1}, seen
+    assert len(seen) == 3, seen
 
 
 def test_the_autosave_does_not_read_back_what_it_wrote(client, app, mid_course):
@@ -109,9 +109,9 @@ def test_the_autosave_does_not_read_back_what_it_wrote(client, app, mid_course):
     assert response.status_code == 200
     assert response.get_json()["saved"] == 2  # the answer saved before and this one
     tables = selected_tables(seen)
-    assert tables == {"user_account": 1, "enrolment": 1, "activity": 1, "test_attempt": 1}, seen
+    assert tables == {"user_account": 1, "enrolment": 1, "test_attempt": 1}, seen
     assert [s.split()[0] for s in seen].count("UPDATE") == 1
-    assert len(seen) == 5, seen
+    assert len(seen) == 4, seen
 
 
 def test_the_course_page_loads_each_activity_once_without_content(client, app, mid_course):
@@ -125,8 +125,8 @@ def test_the_course_page_loads_each_activity_once_without_content(client, app, m
     # estimated time.
     assert tables["activity"] == 1, seen
     assert tables["user_account"] == 1 and tables["enrolment"] == 1, seen
-    # user, enrolment, steps, their statuses, attempts, certificate.
-    assert len(seen) == 6, seen
+    # user, enrolment, the steps with their statuses, attempts, certificate.
+    assert len(seen) == 5, seen
 
 
 def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
@@ -135,9 +135,9 @@ def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
     # No final test loaded to learn that attempts are left when none was graded.
     assert tables["activity"] == 1, seen
     assert tables["user_account"] == 1, seen
-    # user, enrolments, steps, statuses, attempts, notices, certificates, classes to check in
-    # to, the learner's unit.
-    assert len(seen) == 9, seen
+    # user, enrolments, steps with their statuses, attempts, notices, certificates, classes to
+    # check in to, the learner's unit.
+    assert len(seen) == 8, seen
 
 
 def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, mid_course):
@@ -147,5 +147,5 @@ def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, 
     assert not [s for s in seen if not s.startswith("SELECT")], seen
     assert len(seen) == len(set(seen)), seen
     assert selected_tables(seen)["user_account"] == 1, seen
-    # user, enrolment, the lesson, its progress, the steps, their statuses.
-    assert len(seen) == 6, seen
+    # user, enrolment, the lesson with its progress, the steps with their statuses.
+    assert len(seen) == 4, seen

@@ -141,3 +141,35 @@ def test_the_database_keeps_no_usable_session_key(client, login, make, session):
     with client.session_transaction() as cookie:
         key = cookie["_hocvu_login"]
     assert key not in row.key_hash and len(row.key_hash) == 64
+
+
+def test_the_cookie_s_account_comes_with_all_its_roles_and_keeps_what_a_page_changes(make, session):
+    """The account is made from the login query's plain row (not loaded through the ORM): it
+    holds each of its roles with their scope, and a change to it is written by the commit."""
+    from lms.models import Role, RoleAssignment, User
+    from lms.services.logins import SessionRules, load_session_user, start_login_session
+
+    district = make.unit(name="Công đoàn huyện Tuy Phước")
+    admin = make.unit_admin(district, username="qt.huyen")
+    session.add(RoleAssignment(user=admin, role=Role.AUTHOR))
+    session.flush()
+    rules = SessionRules(idle=timedelta(hours=12), absolute=timedelta(hours=24))
+    key = start_login_session(session, admin, rules)
+    session.commit()
+    admin_id, cookie_id, epoch = admin.id, admin.get_id(), admin.auth_epoch
+    session.expunge_all()
+
+    found = load_session_user(session, cookie_id, key, rules)
+    assert found is not None and not found.stale
+    user = found.user
+    assert user.username == "qt.huyen" and user.is_active
+    assert sorted(r.role for r in user.roles) == sorted([Role.UNIT_ADMIN, Role.AUTHOR])
+    assert [u.name for u in user.admin_scopes()] == ["Công đoàn huyện Tuy Phước"]
+    assert user.org_unit.name == "Công đoàn huyện Tuy Phước"
+    user.data_saver = True
+    session.commit()
+    session.expunge_all()
+    assert session.get(User, admin_id).data_saver is True
+    # Another epoch (a password reset) or another key: no account.
+    assert load_session_user(session, f"{admin_id}:{epoch + 1}", key, rules) is None
+    assert load_session_user(session, cookie_id, key + "x", rules) is None

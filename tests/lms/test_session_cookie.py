@@ -1,0 +1,75 @@
+"""The site's session cookie is signed again only when the session changed or the cookie is
+five minutes old (lms.web.content.REFRESH_EVERY_SECONDS), not on every page as Flask does:
+signing it was a tenth of a learner page's time (issue 24). What the cookie carries and how
+long it lives for an active learner stay the same."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from lms.web import content
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def learner(make, login):
+    make.learner(make.unit(), username="hv.banh", full_name="Đỗ Thị Bánh")
+    make.commit()
+    login("hv.banh")
+
+
+def later(monkeypatch, seconds: float) -> None:
+    """The site's clock for cookies (lms.web.content) this many seconds ahead."""
+    now = time.time()
+    monkeypatch.setattr(content.time, "time", lambda: now + seconds)
+
+
+def test_a_page_sends_an_unchanged_cookie_again_only_when_it_is_five_minutes_old(
+    client, learner, monkeypatch
+):
+    csrf_token(client, "/")  # the session's CSRF secret made (a change: a new cookie)
+    answer = client.get("/")
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
+    assert "Cookie" in answer.headers.get("Vary", "")
+    later(monkeypatch, 299)
+    assert "Set-Cookie" not in client.get("/").headers
+    later(monkeypatch, 301)
+    renewed = client.get("/")
+    assert renewed.status_code == 200
+    cookie = renewed.headers["Set-Cookie"]
+    assert cookie.startswith("session=") and "Expires=" in cookie and "HttpOnly" in cookie
+
+
+def test_a_changed_session_is_sent_at_once(client, learner):
+    csrf_token(client, "/")
+    before = client.get_cookie("session").value
+    # Choosing a language is kept in the session (and a message is flashed).
+    answer = client.post(
+        "/language", data={"locale": "en", "next": "/", "csrf_token": csrf_token(client, "/")}
+    )
+    assert answer.status_code == 302
+    assert "session=" in answer.headers["Set-Cookie"]
+    assert client.get_cookie("session").value != before
+
+
+def test_logging_out_still_clears_the_cookie_at_once(client, learner):
+    token = csrf_token(client, "/")
+    answer = client.post("/logout", data={"csrf_token": token})
+    assert answer.status_code == 302
+    assert "session=" in answer.headers["Set-Cookie"]
+    after = client.get("/")
+    assert after.status_code == 302 and after.location.startswith("/login")
+
+
+def test_a_cookie_older_than_the_session_lifetime_is_refused_on_a_page(
+    client, learner, monkeypatch
+):
+    """Not signed again for five minutes, the cookie still ends PERMANENT_SESSION_LIFETIME
+    (12 h, HOCVU_SESSION_HOURS) after it was last signed."""
+    assert client.get("/").status_code == 200
+    later(monkeypatch, 12 * 3600 + 60)
+    answer = client.get("/")
+    assert answer.status_code == 302 and answer.location.startswith("/login")
