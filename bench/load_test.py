@@ -51,6 +51,13 @@ from bench.scorm_commits import _config, _free_port, login_sessions  # noqa: E40
 COURSE = ROOT / "courses" / "library" / "chuyen-doi-so-co-ban"
 PROBE = ROOT / "tests" / "scorm" / "fixtures" / "probe12"
 PASSWORD = "Hoc-vu-so-2026!"  # a returning learner's own password, and the admins'
+# What the simulated browsers send as User-Agent: a cheap Android phone's Chrome. A returning
+# learner's cookie carries the "_id" a login from it makes (Flask-Login's session protection),
+# as a real one does; without it every request would change the session and send it again.
+USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 12; SM-A135F) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
 READ_SECONDS = (245, 330)  # a lesson asks for at least 4 minutes
 VISIT_SECONDS = (600, 1500)
 ANSWER_SECONDS = (10, 25)
@@ -242,6 +249,8 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
         progress_rows, returning = [], []
         online, away = [], []
         serializer = app.session_interface.get_signing_serializer(app)
+        # Through nginx, from loopback (gunicorn trusts its X-Forwarded-For).
+        browser = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": USER_AGENT}
         login_keys = login_sessions(db.session, [u[0] for u in users[:online_count]])
         for index, (user_id, username, epoch, enrolment_id) in enumerate(users):
             learner = {"username": username, "password": credentials[username]}
@@ -249,10 +258,12 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
             if done:
                 returning.append(user_id)
                 learner["password"] = PASSWORD
-                with app.test_request_context():
+                with app.test_request_context(environ_base=browser):
                     session["_user_id"] = f"{user_id}:{epoch}"
                     session[LOGIN_KEY] = login_keys[user_id]
                     session["_fresh"] = True
+                    session["_id"] = app.login_manager._session_identifier_generator()
+                    session.permanent = True
                     learner["cookie"] = serializer.dumps(dict(session))
                 progress_rows += [
                     {
@@ -284,6 +295,7 @@ def prepare(url: str, tmp: Path, batch: int, online_count: int, scale: float) ->
             "answer_key": _answer_key(version),
             "new_password": PASSWORD,
             "admin_password": PASSWORD,
+            "user_agent": USER_AGENT,
             "admins": ["admin1", "admin2"],
             "read_seconds": READ_SECONDS if scale >= 1 else (1, 2),
             "visit_seconds": VISIT_SECONDS,

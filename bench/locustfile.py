@@ -84,7 +84,7 @@ class Browser(FastHttpUser):
     abstract = True
     wait_time = constant(0)
     # Pages and JSON only; the browser's static files come from nginx (cached for a year).
-    default_headers = {"Accept-Language": "vi"}
+    default_headers = {"Accept-Language": "vi", "User-Agent": POOL["user_agent"]}
     csrf = ""
 
     def form(self, values: dict[str, object]) -> str:
