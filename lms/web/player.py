@@ -89,12 +89,12 @@ def runtime(activity_id: int, index: int):
         abort(404)
     item = scos[index]
     state = tracking.state_for(db.session, enrolment, activity, item["identifier"])
-    tracking.hold(db.session, state)
     from lms.services import learning
 
     keeping = request.headers.get("X-Hocvu-Download") == "1"
     if keeping and tracking.is_sequenced(package):
         return _kept_launch(enrolment, activity, package, item, state)
+    tracking.hold(db.session, state)  # a kept launch writes nothing: it needs no hold
     if not keeping:
         # A launch to keep the package for offline play (lms/web/offline.py) is no opening.
         learning.open_activity(db.session, enrolment, activity)
@@ -122,7 +122,15 @@ def runtime(activity_id: int, index: int):
         state_id=state.id,
         session_tag=content_links.session_tag(key),
     )
-    body = {
+    body = _launch_body(grant, package, item, state, key, launch, stored)
+    db.session.commit()
+    return jsonify(body)
+
+
+def _launch_body(grant, package, item, state, key: str, launch, stored) -> dict:
+    """What the player is given to start a SCO: its frame's links, the commit URL, the
+    session key and sequence number its commits go on from, the launch and stored values."""
+    return {
         **frame_links(grant, package, item),
         "user": current_user.id,
         "state_id": state.id,
@@ -133,8 +141,6 @@ def runtime(activity_id: int, index: int):
         "stored": stored,
         "sco": item["identifier"],
     }
-    db.session.commit()
-    return jsonify(body)
 
 
 def _kept_launch(enrolment, activity, package, item, state):
@@ -158,15 +164,7 @@ def _kept_launch(enrolment, activity, package, item, state):
     )
     ticket = offline.Ticket(state.id, plan.key, state.seq, plan.launch.entry)
     body = {
-        **frame_links(grant, package, item),
-        "user": current_user.id,
-        "state_id": state.id,
-        "commit_url": url_for("player.commit", state_id=state.id),
-        "session": plan.key,
-        "seq": state.seq,
-        "launch": dataclasses.asdict(plan.launch),
-        "stored": plan.stored,
-        "sco": item["identifier"],
+        **_launch_body(grant, package, item, state, plan.key, plan.launch, plan.stored),
         "offline": offline.issue(current_app.config["SECRET_KEY"], ticket),
     }
     db.session.commit()
