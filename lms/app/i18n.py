@@ -41,7 +41,7 @@ def select_timezone() -> str:
     return current_app.config["HOCVU_TIMEZONE"]
 
 
-def _locale_code() -> str:
+def locale_code() -> str:
     locale = get_locale()
     return locale.language if locale else "vi"
 
@@ -50,7 +50,7 @@ def format_date(value: date | datetime | None, style: str = "long") -> str:
     """'ngày 23 tháng 11 năm 2026' (long) or '23/11/2026' (short), in the site's zone."""
     if value is None:
         return ""
-    lang = _locale_code()
+    lang = locale_code()
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(current_app.config["HOCVU_TIMEZONE"])).date()
     patterns = _DATE_PATTERNS if style == "long" else _SHORT_DATE_PATTERNS
@@ -61,7 +61,7 @@ def format_datetime(value: datetime | None) -> str:
     """'14:05, 23/11/2026' in the site's time zone."""
     if value is None:
         return ""
-    lang = _locale_code()
+    lang = locale_code()
     zone = ZoneInfo(current_app.config["HOCVU_TIMEZONE"])
     pattern = "HH:mm, dd/MM/y" if lang == "vi" else "d MMM y, HH:mm"
     return babel_format_datetime(value, pattern, tzinfo=zone, locale=lang)
@@ -79,7 +79,7 @@ def format_number(value: float | int | None, digits: int = 1) -> str:
     if value is None:
         return ""
     pattern = "#,##0" if float(value).is_integer() else "#,##0." + "#" * digits
-    return babel_format_decimal(value, format=pattern, locale=_locale_code())
+    return babel_format_decimal(value, format=pattern, locale=locale_code())
 
 
 def format_duration(seconds: float | None) -> str:
@@ -193,7 +193,7 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["duration"] = format_duration
-    app.jinja_env.globals["current_locale"] = _locale_code
+    app.jinja_env.globals["current_locale"] = locale_code
     app.jinja_env.globals["request_path"] = lambda: request.full_path.rstrip("?")
 
 

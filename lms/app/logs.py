@@ -52,6 +52,8 @@ class RequestContextFilter(logging.Filter):
     """Adds request_id, method and path (or None) to every record it sees."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if "rid" in record.__dict__:  # the access line brings its own
+            return True
         current = _current.get()
         if current is None or not has_request_context():
             record.request_id = record.method = record.path = None
@@ -143,9 +145,11 @@ def init_app(app: Flask, on_response=None) -> None:
         current = _current.get()
         if current is None:  # a request that failed before start_request
             return response
-        response.headers[REQUEST_ID_HEADER] = current[0]
+        rid = current[0]
+        response.headers[REQUEST_ID_HEADER] = rid
         seconds = time.perf_counter() - current[1]
-        endpoint, status = request.endpoint, response.status_code
+        served = request._get_current_object()  # once, not through the proxy each time
+        endpoint, status = served.endpoint, response.status_code
         if on_response is not None:
             on_response(endpoint, status, seconds)
         if not access or (
@@ -154,17 +158,26 @@ def init_app(app: Flask, on_response=None) -> None:
             return response
         if access_log.isEnabledFor(logging.INFO):
             duration = round(1000 * seconds, 2)
-            path = request.path
-            token = (request.view_args or {}).get("token")
+            method, path = served.method, served.path
+            token = (served.view_args or {}).get("token")
             if token:  # a link to a package's files is a capability: kept out of the logs
                 path = path.replace(token, "<link>")
             access_log.info(
                 "%s %s %s %.2f ms",
-                request.method,
+                method,
                 path,
                 status,
                 duration,
-                extra={"status": status, "duration_ms": duration, "endpoint": endpoint},
+                extra={
+                    "status": status,
+                    "duration_ms": duration,
+                    "endpoint": endpoint,
+                    # What RequestContextFilter would look up again.
+                    "request_id": rid,
+                    "rid": rid,
+                    "method": method,
+                    "path": path,
+                },
             )
         return response
 

@@ -44,10 +44,11 @@ class Outcome:
     first: str | None = None
 
 
-def user_key(user: User, secret: str) -> str:
-    """Who is logged in, as the browser keys its caches and outbox: changes with the account
-    and with a password change (which bumps the account's epoch), and tells nothing else."""
-    digest = hmac.new(secret.encode(), f"hocvu-offline:{user.get_id()}".encode(), hashlib.sha256)
+def user_key(login_id: str, secret: str) -> str:
+    """Who is logged in (User.get_id()), as the browser keys its caches and outbox: changes
+    with the account and with a password change (which bumps the account's epoch), and tells
+    nothing else."""
+    digest = hmac.new(secret.encode(), f"hocvu-offline:{login_id}".encode(), hashlib.sha256)
     return digest.hexdigest()[:20]
 
 

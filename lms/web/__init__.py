@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -29,6 +30,7 @@ from lms.services.errors import DomainError, Forbidden, NotFound
 from lms.services.logins import load_session_user, touch_login_session
 from lms.web.common import LOGIN_KEY, message_of, session_rules, static_version
 from lms.web.compression import init_compression
+from lms.web.layout import init_layout
 from lms.web.limits import too_large_message
 from lms.web.urls import init_page_tokens, init_template_urls
 
@@ -63,8 +65,22 @@ HSTS = "max-age=31536000; includeSubDomains"
 def site_csp(config) -> str:
     """The policy of the site's pages, with this site's content origin and the video players
     a lesson may embed (courses.markdown.VIDEO_HOSTS, the only frames its sanitizer keeps)."""
+    return _site_csp(config["HOCVU_CONTENT_ORIGIN"])
+
+
+@lru_cache(maxsize=8)
+def _site_csp(content_origin: str) -> str:
     players = " ".join(f"https://{host}" for host in sorted(VIDEO_HOSTS))
-    return CSP.format(content=f"{config['HOCVU_CONTENT_ORIGIN']} {players}")
+    return CSP.format(content=f"{content_origin} {players}")
+
+
+def _add_missing(headers, wanted: tuple[tuple[str, str], ...]) -> None:
+    """Add each of `wanted` the response does not set itself (as headers.setdefault, with one
+    look at the response's headers instead of one per header)."""
+    present = {name.lower() for name, _value in headers}
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
 
 
 # Endpoints a user who must change their password may still reach.
@@ -172,48 +188,47 @@ def register_web(app: Flask, url_prefix: str) -> None:
 
     init_compression(app, core.static_folder, None if standalone else frozenset(ours))
 
+    hsts = (("Strict-Transport-Security", HSTS),) if send_hsts else ()
+    # Package files and the API frame set their own policy (they must be framed).
+    content_headers = (
+        ("Content-Security-Policy", "default-src 'none'"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Content-Type-Options", "nosniff"),
+        *hsts,
+    )
+    site_headers = (
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Permissions-Policy", "camera=(), microphone=()"),
+        *hsts,
+    )
+
     @app.after_request
     def security_headers(response):
         if content.is_content_request():
-            # Package files and the API frame set their own policy (they must be framed).
-            response.headers.setdefault("Content-Security-Policy", "default-src 'none'")
-            response.headers.setdefault("Referrer-Policy", "no-referrer")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            if send_hsts:
-                response.headers.setdefault("Strict-Transport-Security", HSTS)
+            _add_missing(response.headers, content_headers)
             return response
         if standalone or request.blueprint in ours:
-            response.headers.setdefault("Content-Security-Policy", site_csp(app.config))
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Permissions-Policy", "camera=(), microphone=()")
-            if send_hsts:
-                response.headers.setdefault("Strict-Transport-Security", HSTS)
+            wanted = (("Content-Security-Policy", site_csp(app.config)), *site_headers)
             if request.endpoint != "core.static" and "_user_id" in session:
-                response.headers.setdefault("Cache-Control", "no-store")
+                wanted += (("Cache-Control", "no-store"),)
+            _add_missing(response.headers, wanted)
         return response
 
     # A stored message (English msgid and parameters, ISO dates) in the user's language.
     app.jinja_env.globals["message"] = message_text
 
-    from lms.web.forms import LANGUAGES
-
-    language_codes = tuple(code for code, _name in LANGUAGES)
+    # The layout's fixed parts, kept per process (lms/web/layout.py). Its two small forms
+    # (language, log out) are written out in hocvu/_layout.html, which never reads the request
+    # body (an error page, a 413 above all, renders without touching the body that caused it).
+    init_layout(app, standalone)
 
     @app.context_processor
     def layout_context():
         if request.blueprint not in ours and not standalone:
             return {}
-        # Plain values, no form objects: the layout's two small forms (language, log out) are
-        # written out in base.html, which never reads the request body (an error page, a 413
-        # above all, renders without touching the body that caused it). Building the two
-        # WTForms forms cost a tenth of a millisecond on every page.
-        return {
-            "language_codes": language_codes,
-            "language_next": request.full_path.rstrip("?"),
-            "site_name": app.config["HOCVU_SITE_NAME"],
-        }
+        return {"site_name": app.config["HOCVU_SITE_NAME"]}
 
     def wants_json() -> bool:
         return request.accept_mimetypes.best == "application/json" or request.is_json

@@ -116,8 +116,13 @@ def site_origin() -> str:
 
 def _request_address() -> tuple[str, int | None]:
     """The host name of this request and its port when the Host header names one."""
+    return _address_of(request.host)
+
+
+@lru_cache(maxsize=64)
+def _address_of(host: str) -> tuple[str, int | None]:
     try:
-        parts = urlsplit("//" + request.host)
+        parts = urlsplit("//" + host)
         return (parts.hostname or "").lower(), parts.port
     except ValueError:
         return "", None
@@ -324,14 +329,14 @@ class _SessionInterface(SecureCookieSessionInterface):
     def open_session(self, app, request):
         if is_content_request():
             return self.make_null_session(app)
-        serializer = self.get_signing_serializer(app)
         value = request.cookies.get(self.get_cookie_name(app))
-        if serializer is None or not value:
+        if not app.secret_key or not value:
             return super().open_session(app, request)
         max_age = int(app.permanent_session_lifetime.total_seconds())
         key = (str(app.secret_key), value)
         opened = _OPENED.get(key)
         if opened is None:
+            serializer = self.get_signing_serializer(app)
             try:
                 data, signed = serializer.loads(value, max_age=max_age, return_timestamp=True)
             except BadSignature:

@@ -73,12 +73,19 @@ def user_key() -> str | None:
     # Kept for the request: the layout asks while the page is made, and the response's header
     # after the view's commit has expired the loaded account (asking it again reloads it).
     if "offline_user_key" not in g:
+        user = current_user._get_current_object()
         g.offline_user_key = (
-            outbox.user_key(current_user, current_app.config["SECRET_KEY"])
-            if current_user.is_authenticated
+            _user_key(user.get_id(), current_app.config["SECRET_KEY"])
+            if user.is_authenticated
             else None
         )
     return g.offline_user_key
+
+
+@lru_cache(maxsize=4096)
+def _user_key(user_id: str, secret: str) -> str:
+    # An HMAC on every page otherwise; kept for the accounts recently seen by this process.
+    return outbox.user_key(user_id, secret)
 
 
 def download_size(size: int) -> str:

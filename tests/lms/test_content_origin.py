@@ -301,6 +301,9 @@ def test_links_are_kept_out_of_the_access_log(client, launched, caplog):
     assert not [line for line in lines if token in line]
     assert "GET /pkg/<link>/missing.html 404" in " ".join(lines)
     assert not [line for line in lines if "index.html" in line]
+    # The record's own path field (what HOCVU_LOG_FORMAT=json writes) is the same one.
+    (missing,) = [r for r in caplog.records if r.name == "lms.access" and r.status == 404]
+    assert missing.path == "/pkg/<link>/missing.html" and missing.method == "GET"
 
 
 @pytest.mark.parametrize(
