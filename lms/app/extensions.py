@@ -6,12 +6,12 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 
+from lms.app.csrf import KeptCSRFProtect
 from lms.app.database import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 login_manager = LoginManager()
-csrf = CSRFProtect()
+csrf = KeptCSRFProtect()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal as babel_format_decimal
@@ -22,12 +24,23 @@ _DATE_PATTERNS = {"vi": "'ngày' d 'tháng' M 'năm' y", "en": "d MMMM y"}
 _SHORT_DATE_PATTERNS = {"vi": "dd/MM/y", "en": "d MMM y"}
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The account's language, else the one chosen this session, else the site default."""
+    return _locale(_locale_choice())
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    # flask_babel parses what the selector gives unless it is a Locale already: parsed once.
+    return Locale.parse(code)
+
+
+def _locale_choice() -> str:
     allowed = current_app.config["HOCVU_LOCALES"]
     try:
-        if current_user and current_user.is_authenticated and current_user.locale in allowed:
-            return current_user.locale
+        user = current_user._get_current_object()
+        if user and user.is_authenticated and user.locale in allowed:
+            return user.locale
     except SQLAlchemyError:  # an error page after a failed flush still needs a language
         pass
     chosen = session.get("locale")

@@ -123,3 +123,36 @@ def test_equal_values_of_other_types_get_their_own_urls(app):
             "{{ url_for('learn.index', confirm=1) }} {{ url_for('learn.index', confirm=True) }}"
         ).render()
     assert page == "/?confirm=1 /?confirm=True"
+
+
+def test_a_checked_token_is_kept_but_still_only_good_for_its_own_session(
+    app, client, login, make, monkeypatch
+):
+    """lms.app.csrf keeps a signed token's check for the process: the same token posted again
+    is taken without Flask-WTF's check, and is still refused in another session, tampered
+    with, or once the session's token is gone (a log-out)."""
+    import flask_wtf.csrf
+
+    import lms.app.csrf
+    from tests.conftest import LoggedIn
+
+    make.learner(make.unit(), username="hv.giu")
+    make.learner(make.unit(), username="hv.lanhkhac")
+    make.commit()
+    login("hv.giu")
+    token = TOKEN.search(client.get("/").get_data(as_text=True))[1]
+    sent = {"locale": "en", "next": "/", "csrf_token": token}
+    assert client.post("/language", data=sent).status_code == 302  # checked and kept
+    checks = []
+    real = flask_wtf.csrf.validate_csrf
+    monkeypatch.setattr(lms.app.csrf, "validate_csrf", lambda *a: checks.append(a) or real(*a))
+    assert client.post("/language", data=sent | {"locale": "vi"}).status_code == 302
+    assert checks == []  # taken from what was kept
+    other = app.test_client()
+    LoggedIn(other)("hv.lanhkhac")
+    other.get("/")
+    assert other.post("/language", data=sent).status_code == 400  # not this session's
+    tampered = sent | {"csrf_token": token[:-2] + ("AA" if token[-2:] != "AA" else "BB")}
+    assert client.post("/language", data=tampered).status_code == 400
+    assert client.post("/logout", data=sent).status_code == 302
+    assert client.post("/language", data=sent).status_code == 400  # the session's token is gone
