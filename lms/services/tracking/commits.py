@@ -36,7 +36,7 @@ from lms.services.tracking.packages import (
     graded,
 )
 from lms.services.tracking.rollup import best_result, roll_up, satisfies
-from lms.services.tracking.sequencing import Navigation, after_commit
+from lms.services.tracking.sequencing import Navigation, after_commit, quiet_commit
 from lms.services.tracking.sessions import launch_values
 from lms.services.tracking.work import CommitWork
 from scorm.datamodel import Launch, outcome
@@ -409,6 +409,19 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
         graded=graded(item),
     )
     newly = satisfied and row.satisfied_at is None
+    changed = (row.completion, row.success, row.score_scaled) != (
+        result.completion,
+        result.success,
+        result.score_scaled,
+    )
+    rolls_up = newly or (changed and row.satisfied_at is not None)
+    quiet = None  # SCORM 2004: the engine hears nothing of this commit (sequencing)
+    if standard == "2004":
+        quiet = quiet_commit(
+            work, row, written, result.completion, result.success, terminated and not row.terminated
+        )
+    if before_data is not None or rolls_up or (standard == "2004" and quiet is None):
+        work.begin()  # more than the state's row to write: one transaction
     params = {f"new_{name}": values[name] for name in _STORED}
     updated = connection.execute(
         _STORE, {**params, "state_id": row.id, "new_satisfied_at": now if newly else None}
@@ -421,18 +434,13 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
     if before_data is not None:
         scope = shared_data.scope_of(item, row.package_id)
         shared_data.save(work.session, row.user_id, scope, item, written, before_data, now)
-    changed = (row.completion, row.success, row.score_scaled) != (
-        result.completion,
-        result.success,
-        result.score_scaled,
-    )
-    if newly or (changed and row.satisfied_at is not None):
+    if rolls_up:
         session = work.session
         enrolment = session.get(Enrolment, row.enrolment_id)
         activity = session.get(Activity, row.activity_id)
         roll_up(session, enrolment, activity, now)
-    navigation = nav_valid = None
-    if standard == "2004":
+    navigation, nav_valid = None, quiet
+    if standard == "2004" and quiet is None:
         navigation, nav_valid = after_commit(
             work,
             row,
