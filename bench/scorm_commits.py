@@ -388,8 +388,10 @@ def _free_port() -> int:
 
 
 # The gunicorn settings both apps run with, written to a file and passed with -c, so that
-# gunicorn does not read ./gunicorn.conf.py (the deployment's: its worker hooks, worker
+# gunicorn does not read ./gunicorn.conf.py (the deployment's: its Prometheus hooks, worker
 # replacement every ~20,000 requests) or GUNICORN_CMD_ARGS for one app and not the other.
+# Both take the deployment's worker start-up (gunicorn.conf.py post_worker_init: Hocvu's
+# templates compiled, then gc.freeze() for both), as bench/learner_pages.py does.
 GUNICORN_SETTINGS = """\
 bind = {bind!r}
 workers = {workers}
@@ -400,6 +402,10 @@ timeout = 60
 loglevel = "warning"
 accesslog = None
 errorlog = "-"
+
+import runpy
+
+post_worker_init = runpy.run_path({conf!r})["post_worker_init"]
 """
 
 
@@ -411,7 +417,11 @@ class Server:
         self.port = _free_port()
         settings = folder / f"gunicorn-{self.port}.conf.py"
         settings.write_text(
-            GUNICORN_SETTINGS.format(bind=f"127.0.0.1:{self.port}", workers=workers)
+            GUNICORN_SETTINGS.format(
+                bind=f"127.0.0.1:{self.port}",
+                workers=workers,
+                conf=str(ROOT / "gunicorn.conf.py"),
+            )
         )
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
         environ = {**os.environ, **env}

@@ -11,6 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -296,12 +297,20 @@ _TIMES = (
 )
 
 
-def _session_seconds(model, standard: str, pairs: list[tuple[str, str]]) -> float | None:
-    value = next((v for k, v in pairs if k == SESSION_TIME[standard]), None)
+def _session_seconds(standard: str, value: str | None) -> float | None:
+    """A session time in seconds; None when there is none or the data model refuses it."""
     if not value:
         return None
+    if len(value) > 40:  # longer than any valid one: not kept
+        return _seconds.__wrapped__(standard, value)
+    return _seconds(standard, value)
+
+
+@lru_cache(maxsize=1024)
+def _seconds(standard: str, value: str) -> float | None:
+    # Kept: a SCO reports the same few values at each commit of a session.
     try:
-        return max(0.0, model.seconds(value))
+        return max(0.0, MODELS[standard].seconds(value))
     except ValueError:
         return None
 
@@ -333,7 +342,8 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
     model = MODELS[standard]
     times = dict(row.session_times or {})
     if key != row.session_key:
-        seconds = _session_seconds(model, standard, pairs)
+        reported = next((v for k, v in pairs if k == SESSION_TIME[standard]), None)
+        seconds = _session_seconds(standard, reported)
         if key in times and seconds is not None and seconds != times[key]:
             times[key] = seconds
             work.connection.execute(
@@ -373,7 +383,7 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
             len(refused),
             refused[0],
         )
-    seconds = _session_seconds(model, standard, list(written.items()))
+    seconds = _session_seconds(standard, written.get(SESSION_TIME[standard]))
     if seconds is not None or key not in times:
         times[key] = seconds or 0.0
     ended = row.terminated or terminated
