@@ -446,6 +446,19 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not start")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) its workers have used so far (Linux /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[1]) == self.process.pid:  # a worker: its parent is the master
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(10)
@@ -454,7 +467,7 @@ class Server:
 _runs = iter(range(1, 10_000))
 
 
-def wrk(port: int, script: Path, seconds: int) -> tuple[float, int, str]:
+def wrk(port: int, script: Path, seconds: int) -> tuple[float, int, str, int]:
     out = subprocess.run(
         [
             "wrk",
@@ -478,7 +491,8 @@ def wrk(port: int, script: Path, seconds: int) -> tuple[float, int, str]:
     stale = int(re.search(r"Stale commits: (\d+)", out)[1])
     if stale:
         sys.exit(f"{stale} commits were not taken: the benchmark's numbering is wrong")
-    return rate, int(bad[1]) if bad else 0, errors[0] if errors else ""
+    requests = int(re.search(r"(\d+) requests in", out)[1])
+    return rate, int(bad[1]) if bad else 0, errors[0] if errors else "", requests
 
 
 def prime(port: int, creds: Path, data: list[list[str]]) -> None:
@@ -618,6 +632,7 @@ def main() -> None:
         apps = {"hocvu": "lms:create_app()", "bare": "bench.scorm_commits:bare_app()"}
         servers: dict[str, Server] = {}
         rates: dict[tuple[str, str], list[float]] = {}
+        cpus: dict[tuple[str, str], list[float]] = {}
         try:
             for label, app in apps.items():
                 servers[label] = Server(app, env, args.workers, tmp)
@@ -631,11 +646,14 @@ def main() -> None:
             for run in range(1, args.runs + 1):
                 for standard in standards:
                     for label, server in servers.items():
-                        rate, bad, errors = wrk(server.port, scripts[standard], args.duration)
+                        before = server.cpu_seconds()
+                        rate, bad, errors, done = wrk(server.port, scripts[standard], args.duration)
+                        cpu = 1e6 * (server.cpu_seconds() - before) / max(done, 1)
                         rates.setdefault((standard, label), []).append(rate)
+                        cpus.setdefault((standard, label), []).append(cpu)
                         print(
-                            f"run {run}, SCORM {standard}, {label}: {rate:.0f} commits/s "
-                            f"(non-2xx: {bad}) {errors}",
+                            f"run {run}, SCORM {standard}, {label}: {rate:.0f} commits/s, "
+                            f"workers' CPU {cpu:.0f} us a commit (non-2xx: {bad}) {errors}",
                             flush=True,
                         )
                         if bad:
@@ -663,10 +681,13 @@ def main() -> None:
         for standard in standards:
             hocvu = statistics.median(rates[(standard, "hocvu")])
             bare = statistics.median(rates[(standard, "bare")])
+            hocvu_cpu = statistics.median(cpus[(standard, "hocvu")])
+            bare_cpu = statistics.median(cpus[(standard, "bare")])
             print(
                 f"{backend}, SCORM {standard}, {args.workers} workers, {args.runs} runs: "
                 f"hocvu median {hocvu:.0f} commits/s, bare Flask median {bare:.0f} commits/s, "
-                f"ratio {hocvu / bare:.2f}"
+                f"ratio {hocvu / bare:.2f}; workers' CPU a commit {hocvu_cpu:.0f} us, bare "
+                f"{bare_cpu:.0f} us (bare/hocvu {bare_cpu / hocvu_cpu:.2f})"
             )
 
 
