@@ -26,9 +26,14 @@ LOGIN_KEY = "_hocvu_login"
 
 def session_rules(config) -> SessionRules:
     """How long logins last, from the settings."""
+    return _session_rules(config["HOCVU_SESSION_HOURS"], config["HOCVU_SESSION_MAX_HOURS"])
+
+
+@lru_cache(maxsize=16)
+def _session_rules(idle, absolute) -> SessionRules:
+    # Made once per pair of settings: every commit and every page asks (SessionRules is frozen).
     return SessionRules(
-        idle=timedelta(hours=float(config["HOCVU_SESSION_HOURS"])),
-        absolute=timedelta(hours=float(config["HOCVU_SESSION_MAX_HOURS"])),
+        idle=timedelta(hours=float(idle)), absolute=timedelta(hours=float(absolute))
     )
 
 

@@ -352,7 +352,7 @@ def _take_commit(state_id: int):
         if refusal is not None:
             return refusal, "refused"
     # On a connection of its own, without the ORM session (lms.services.tracking.work).
-    with db.engine.connect() as connection:
+    with tracking.commit_connection(db.engine) as connection:
         row = tracking.find_for_commit(connection, state_id, *who, rules=rules)
         if row is not None:
             work = tracking.CommitWork(connection)

@@ -80,6 +80,55 @@ def test_a_scorm_12_commit_is_one_select_and_one_update(app, client, login, make
         assert verbs(seen) == ["SELECT", "UPDATE"], seen
 
 
+@contextlib.contextmanager
+def in_transaction(app) -> Iterator[list[tuple[str, bool]]]:
+    """Each statement run on the app's engine inside the block (its verb and table), and
+    whether the database connection was inside a transaction after it (PostgreSQL only)."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        table = words[1] if words[0].upper() == "UPDATE" else ""
+        status = conn.connection.dbapi_connection.info.transaction_status
+        seen.append((f"{words[0].upper()} {table}".strip(), status.name != "IDLE"))
+
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+
+
+def test_on_postgresql_a_commit_of_the_state_alone_is_two_round_trips(
+    app, client, login, make, session, backend
+):
+    """On PostgreSQL the SELECT and the lone UPDATE each run as their own statement, without
+    BEGIN and COMMIT around them (lms.services.tracking.work: four round trips were two of
+    them); the UPDATE's own conditions keep the commits ordered."""
+    if backend != "postgresql":
+        pytest.skip("SQLite keeps the commit's transaction")
+    version = enrolled(
+        make,
+        session,
+        app.config["HOCVU_FILES_DIR"],
+        make.learner(make.unit(), username="hv.scorm", full_name="Nguyễn Văn Bình"),
+    )
+    login("hv.scorm")
+    rt = runtime(client, version)
+    token = _token(client)
+    assert send(client, rt, 1, BOOKMARK_12, token=token).get_json()["taken"] is True
+    with in_transaction(app) as seen:
+        answer = send(client, rt, 2, BOOKMARK_12, token=token).get_json()
+    assert answer["taken"] is True
+    assert seen == [("SELECT", False), ("UPDATE sco_state", False)], seen
+    with in_transaction(app) as seen:
+        answer = send(client, rt, 2, BOOKMARK_12, token=token).get_json()
+    assert answer["taken"] is False  # a replay: the same number again changes nothing
+    assert seen == [("SELECT", False)], seen
+
+
 def bookmark_2004(location: str) -> list[list[str]]:
     return [
         ["cmi.location", location],
@@ -145,6 +194,25 @@ def test_a_scorm_2004_commit_that_the_engine_reads_stores_the_registration_once(
     session.rollback()
     stored = session.scalars(select(Registration)).one()
     assert stored.nav_valid == answer.get_json()["nav_valid"]
+
+
+def test_on_postgresql_a_commit_the_engine_reads_is_one_transaction(
+    app, client, launched_2004, session, backend
+):
+    """A commit that writes more than its state's row (here the registration's report and
+    the roll-up of the activity's progress) writes it all in one transaction, as on SQLite:
+    the SCO's state is never stored without the engine's report of it."""
+    if backend != "postgresql":
+        pytest.skip("SQLite keeps the commit's transaction")
+    version, rt, token = launched_2004
+    send(client, rt, 1, bookmark_2004("p1"), token=token)
+    with in_transaction(app) as seen:
+        answer = send(client, rt, 2, [*bookmark_2004("p2"), *PASSED], token=token)
+    assert answer.get_json()["taken"] is True
+    assert seen[0] == ("SELECT", False), seen
+    writes = [s for s in seen[1:] if not s[0].startswith("SELECT")]
+    assert ("UPDATE sco_state", True) in writes and ("UPDATE scorm_registration", True) in writes
+    assert all(inside for _, inside in seen[1:]), seen
 
 
 def test_kept_values_follow_the_engine_after_a_change(app, client, launched_2004, session):

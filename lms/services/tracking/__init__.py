@@ -48,7 +48,7 @@ from lms.services.tracking.sessions import (
     state_for,
     stored_values,
 )
-from lms.services.tracking.work import CommitWork
+from lms.services.tracking.work import CommitWork, commit_connection
 
 __all__ = [
     "MODELS",
@@ -59,6 +59,7 @@ __all__ = [
     "activity_score",
     "blocked_urls",
     "commit",
+    "commit_connection",
     "find_for_commit",
     "is_sequenced",
     "launch_of",

@@ -11,6 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from lms.services.tracking.packages import (
     graded,
 )
 from lms.services.tracking.rollup import best_result, roll_up, satisfies
-from lms.services.tracking.sequencing import Navigation, after_commit
+from lms.services.tracking.sequencing import Navigation, after_commit, quiet_commit
 from lms.services.tracking.sessions import launch_values
 from lms.services.tracking.work import CommitWork
 from scorm.datamodel import Launch, outcome
@@ -296,12 +297,20 @@ _TIMES = (
 )
 
 
-def _session_seconds(model, standard: str, pairs: list[tuple[str, str]]) -> float | None:
-    value = next((v for k, v in pairs if k == SESSION_TIME[standard]), None)
+def _session_seconds(standard: str, value: str | None) -> float | None:
+    """A session time in seconds; None when there is none or the data model refuses it."""
     if not value:
         return None
+    if len(value) > 40:  # longer than any valid one: not kept
+        return _seconds.__wrapped__(standard, value)
+    return _seconds(standard, value)
+
+
+@lru_cache(maxsize=1024)
+def _seconds(standard: str, value: str) -> float | None:
+    # Kept: a SCO reports the same few values at each commit of a session.
     try:
-        return max(0.0, model.seconds(value))
+        return max(0.0, MODELS[standard].seconds(value))
     except ValueError:
         return None
 
@@ -333,7 +342,8 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
     model = MODELS[standard]
     times = dict(row.session_times or {})
     if key != row.session_key:
-        seconds = _session_seconds(model, standard, pairs)
+        reported = next((v for k, v in pairs if k == SESSION_TIME[standard]), None)
+        seconds = _session_seconds(standard, reported)
         if key in times and seconds is not None and seconds != times[key]:
             times[key] = seconds
             work.connection.execute(
@@ -373,7 +383,7 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
             len(refused),
             refused[0],
         )
-    seconds = _session_seconds(model, standard, list(written.items()))
+    seconds = _session_seconds(standard, written.get(SESSION_TIME[standard]))
     if seconds is not None or key not in times:
         times[key] = seconds or 0.0
     ended = row.terminated or terminated
@@ -409,6 +419,19 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
         graded=graded(item),
     )
     newly = satisfied and row.satisfied_at is None
+    changed = (row.completion, row.success, row.score_scaled) != (
+        result.completion,
+        result.success,
+        result.score_scaled,
+    )
+    rolls_up = newly or (changed and row.satisfied_at is not None)
+    quiet = None  # SCORM 2004: the engine hears nothing of this commit (sequencing)
+    if standard == "2004":
+        quiet = quiet_commit(
+            work, row, written, result.completion, result.success, terminated and not row.terminated
+        )
+    if before_data is not None or rolls_up or (standard == "2004" and quiet is None):
+        work.begin()  # more than the state's row to write: one transaction
     params = {f"new_{name}": values[name] for name in _STORED}
     updated = connection.execute(
         _STORE, {**params, "state_id": row.id, "new_satisfied_at": now if newly else None}
@@ -421,18 +444,13 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
     if before_data is not None:
         scope = shared_data.scope_of(item, row.package_id)
         shared_data.save(work.session, row.user_id, scope, item, written, before_data, now)
-    changed = (row.completion, row.success, row.score_scaled) != (
-        result.completion,
-        result.success,
-        result.score_scaled,
-    )
-    if newly or (changed and row.satisfied_at is not None):
+    if rolls_up:
         session = work.session
         enrolment = session.get(Enrolment, row.enrolment_id)
         activity = session.get(Activity, row.activity_id)
         roll_up(session, enrolment, activity, now)
-    navigation = nav_valid = None
-    if standard == "2004":
+    navigation, nav_valid = None, quiet
+    if standard == "2004" and quiet is None:
         navigation, nav_valid = after_commit(
             work,
             row,

@@ -39,6 +39,7 @@ from scorm.sequencing.tree import ActivityTree
 __all__ = [
     "Navigation",
     "after_commit",
+    "quiet_commit",
     "is_sequenced",
     "navigate",
     "page_request",
@@ -494,6 +495,36 @@ _REPORT = (
 )
 
 
+def quiet_commit(
+    work: CommitWork,
+    row: Any,
+    written: Mapping[str, str],
+    completion: str,
+    success: str,
+    terminated: bool,
+) -> dict[str, str] | None:
+    """The adl.nav.request_valid.* values kept beside the registration when this commit
+    (taken, or about to be) changes nothing the SN engine reads: the SCO is not the current
+    activity (a stale tab's), or it reports what it reported last (a new bookmark or suspend
+    data, the same statuses, score and time) and asks for nothing. None when the engine must
+    hear it (`after_commit`). Runs no statement (but the package's tree read the first time
+    in this process)."""
+    tree = _TREES.get(row.sha256) or _tree(work.session, row.package_id, row.sha256)
+    kept = row.reg_nav_valid if not tree.uses_clock else None
+    if kept is None:
+        return None
+    state = row.reg_state or {}
+    current = state.get("current") if row.reg_id is not None else None
+    if current != row.sco:
+        return kept  # a stale tab's SCO: the engine does not hear it
+    if terminated:
+        return None
+    pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
+    if pending == normalise_runtime(runtime_report(written, completion, success)):
+        return kept
+    return None
+
+
 def after_commit(
     work: CommitWork,
     row: Any,
@@ -514,6 +545,9 @@ def after_commit(
     answers with the values kept beside the state. Otherwise the report is stored over the
     registration as it was found, with its new values, in one statement (on a conflict with
     another tab, the general path below runs it again on the newer state)."""
+    quiet = quiet_commit(work, row, written, completion, success, terminated)
+    if quiet is not None:
+        return None, quiet
     runtime = runtime_report(written, completion, success)
     asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
     tree = _TREES.get(row.sha256) or _tree(work.session, row.package_id, row.sha256)
@@ -522,12 +556,8 @@ def after_commit(
     kept = row.reg_nav_valid if not tree.uses_clock else None
     only_time = False
     if kept is not None:
-        if current != row.sco:
-            return None, kept  # a stale tab's SCO: the engine does not hear it
         pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
         reported = normalise_runtime(runtime)
-        if not terminated and pending == reported:
-            return None, kept
         # Only the session time is new (a SCO that reports it at each commit): the report
         # is stored, but with no duration limit in the package nothing the engine decides
         # (the valid requests, the root's status) depends on it (SN UP.1).
