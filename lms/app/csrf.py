@@ -17,11 +17,12 @@ import logging
 from flask import current_app, g, request, session
 from flask_wtf.csrf import CSRFProtect, ValidationError, same_origin, validate_csrf
 
+from lms.app.kept import Kept
+
 log = logging.getLogger("flask_wtf.csrf")
 
-# Signed token -> the raw token it carries, by secret; cleared when full.
-_CHECKED: dict[tuple[str, str], str] = {}
-_CHECKED_KEPT = 10_000
+# Signed token -> the raw token it carries, by secret.
+_CHECKED: Kept[tuple[str, str], str] = Kept()
 
 
 def check_token(data: str | None) -> None:
@@ -39,10 +40,7 @@ def check_token(data: str | None) -> None:
     raw = _CHECKED.get(key)
     if raw is None:
         validate_csrf(data)  # signature and the session's token: raises when wrong
-        raw = session[name]
-        if len(_CHECKED) >= _CHECKED_KEPT:
-            _CHECKED.clear()
-        _CHECKED[key] = raw
+        _CHECKED.keep(key, session[name])
     elif not hmac.compare_digest(session[name], raw):
         raise ValidationError("The CSRF tokens do not match.")
 

@@ -46,6 +46,7 @@ from markupsafe import escape
 
 from lms.app.config import origin_of
 from lms.app.extensions import db
+from lms.app.kept import Kept
 from lms.app.storage import LocalStorage, StorageError
 from lms.models.scorm import ScormPackage
 from lms.services import content_links
@@ -308,8 +309,7 @@ def package_csp(lms_origin: str) -> str:
 # Cookies whose signature was checked, as (signed at, data), by (secret key, cookie): a
 # learner's cookie stays the same between logins while a SCORM lesson commits every 30 s, and
 # checking and decoding it again (HMAC, zlib, tagged JSON) was a tenth of a commit's time.
-_OPENED: dict[tuple[str, str], tuple[int, dict]] = {}
-_OPENED_MAX = 10_000
+_OPENED: Kept[tuple[str, str], tuple[int, dict]] = Kept()
 
 # An unchanged cookie is signed again (a new Expires and signing time, which slide the
 # session's lifetime, PERMANENT_SESSION_LIFETIME) only when it was signed this long ago, not
@@ -341,9 +341,7 @@ class _SessionInterface(SecureCookieSessionInterface):
                 data, signed = serializer.loads(value, max_age=max_age, return_timestamp=True)
             except BadSignature:
                 return self.session_class()
-            if len(_OPENED) >= _OPENED_MAX:
-                _OPENED.clear()
-            opened = _OPENED[key] = (int(signed.timestamp()), data)
+            opened = _OPENED.keep(key, (int(signed.timestamp()), data))
         signed_at, data = opened
         if not 0 <= time.time() - signed_at <= max_age:  # as itsdangerous: SignatureExpired
             return self.session_class()

@@ -27,13 +27,13 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.validators import ValidationError
 
 from lms.app import metrics
+from lms.app.csrf import check_token
 from lms.app.extensions import csrf, db
 from lms.models import Activity, Enrolment
 from lms.models.scorm import ScormPackage
@@ -259,29 +259,14 @@ def _session_user() -> tuple[int, int, str] | None:
         return None
 
 
-# CSRF tokens already found valid, as (secret key, token, the session's raw token): a
-# learner's page sends the same token with each commit, and checking its signature again
-# cost about as much as the commit's SELECT. The check depends on nothing else (the token
-# lives as long as the session: WTF_CSRF_TIME_LIMIT is None).
-_CSRF_VALID: set[tuple[str, str, str]] = set()
-_CSRF_VALID_MAX = 10_000
-
-
 def _csrf_valid(token: str | None) -> bool:
-    """flask_wtf's validate_csrf, remembered for the tokens it accepted."""
-    config = current_app.config
-    raw = session.get(config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
-    secret = config.get("WTF_CSRF_SECRET_KEY") or config["SECRET_KEY"]
-    key = (str(secret), token or "", raw or "")
-    if token and raw and config.get("WTF_CSRF_TIME_LIMIT") is None and key in _CSRF_VALID:
-        return True
+    """Whether `token` is the session's CSRF token, signed (lms.app.csrf keeps each signed
+    token's check: a learner's page sends the same token with each commit, and checking its
+    signature again cost about as much as the commit's SELECT)."""
     try:
-        validate_csrf(token)
+        check_token(token)
     except ValidationError:
         return False
-    if len(_CSRF_VALID) >= _CSRF_VALID_MAX:
-        _CSRF_VALID.clear()
-    _CSRF_VALID.add(key)
     return True
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from flask import Flask
 from flask.globals import _cv_request
 
+from lms.app.kept import Kept
+
 # Enough for the layouts and the pages' links of a few hundred courses; cleared when full.
 KEPT = 4096
 
@@ -67,8 +69,7 @@ def init_template_urls(app: Flask) -> None:
 # derivation, JSON and an HMAC). Any signed copy of the session's token is accepted while
 # WTF_CSRF_TIME_LIMIT is None (Hocvu's setting: the token lives as long as the session); with a
 # time limit the token is signed on each page, as Flask-WTF does.
-_SIGNED_TOKENS: dict[tuple[str, str], str] = {}
-_SIGNED_TOKENS_KEPT = 10_000
+_SIGNED_TOKENS: Kept[tuple[str, str], str] = Kept()
 
 
 def init_page_tokens(app: Flask) -> None:
@@ -88,10 +89,7 @@ def init_page_tokens(app: Flask) -> None:
         key = (str(config.get("WTF_CSRF_SECRET_KEY") or app.secret_key), raw)
         signed = _SIGNED_TOKENS.get(key)
         if signed is None:
-            signed = generate_csrf()
-            if len(_SIGNED_TOKENS) >= _SIGNED_TOKENS_KEPT:
-                _SIGNED_TOKENS.clear()
-            _SIGNED_TOKENS[key] = signed
+            signed = _SIGNED_TOKENS.keep(key, generate_csrf())
         else:
             setattr(g, name, signed)  # what generate_csrf() keeps for the request
         return signed

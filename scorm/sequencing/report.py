@@ -8,6 +8,7 @@ exit all and suspend all apply it (before End Attempt), abandon and abandon all 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,13 @@ from scorm.sequencing.definition import duration_seconds
 from scorm.sequencing.tracking import Tracking
 from scorm.sequencing.tree import Activity, ObjectiveDef
 
-__all__ = ["apply_pending", "discard_pending", "launch_values", "normalise_runtime"]
+__all__ = [
+    "apply_pending",
+    "discard_pending",
+    "launch_values",
+    "normalise_runtime",
+    "runtime_report",
+]
 
 _SUCCESS = {"passed": True, "failed": False}
 _COMPLETION = {"completed": True, "incomplete": False, "not attempted": False}
@@ -186,3 +193,31 @@ def launch_values(m: Tracking, activity: Activity) -> dict[str, Any]:
         if m.reads(primary, "measure"):
             values["cmi.score.scaled"] = m.measure(activity, primary)
     return values
+
+
+_OBJECTIVE = re.compile(r"^cmi\.objectives\.(\d+)\.(.+)$")
+
+
+def runtime_report(written: Mapping[str, str], completion: str, success: str) -> dict[str, Any]:
+    """What a SCORM 2004 SCO wrote (its cmi values), as the engine's report: `completion`
+    and `success` are the statuses the LMS evaluated (thresholds, the End Attempt defaults)."""
+    objectives: dict[str, dict[str, Any]] = {}
+    for element, value in written.items():
+        match = _OBJECTIVE.match(element)
+        if match is None:
+            continue
+        index, rest = match.groups()
+        record = objectives.setdefault(index, {"score": {}})
+        if rest.startswith("score."):
+            record["score"][rest[6:]] = value
+        else:
+            record[rest] = value
+    return {
+        "completion_status": completion,
+        "success_status": success,
+        "score": {k: written.get(f"cmi.score.{k}") for k in ("scaled", "raw", "min", "max")},
+        "progress_measure": written.get("cmi.progress_measure"),
+        "objectives": [o for o in objectives.values() if o.get("id")],
+        "exit": written.get("cmi.exit", ""),
+        "session_time": written.get("cmi.session_time"),
+    }

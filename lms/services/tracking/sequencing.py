@@ -32,7 +32,7 @@ from lms.services.tracking.shared_data import describe_data
 from lms.services.tracking.work import CommitWork
 from scorm.manifest import parse_manifest
 from scorm.sequencing.navigation import describe
-from scorm.sequencing.report import normalise_runtime
+from scorm.sequencing.report import normalise_runtime, runtime_report
 from scorm.sequencing.sequencer import Outcome, Sequencer
 from scorm.sequencing.tree import ActivityTree
 
@@ -350,34 +350,6 @@ def _roll_up(session: Session, enrolment: Enrolment, activity: Activity, seq: Se
 
 
 # --- the SCO's report ---------------------------------------------------------------------
-
-_OBJECTIVE = re.compile(r"^cmi\.objectives\.(\d+)\.(.+)$")
-
-
-def runtime_report(written: Mapping[str, str], completion: str, success: str) -> dict[str, Any]:
-    """What a SCORM 2004 SCO wrote (its cmi values), as the engine's report: `completion`
-    and `success` are the statuses the LMS evaluated (thresholds, the End Attempt defaults)."""
-    objectives: dict[str, dict[str, Any]] = {}
-    for element, value in written.items():
-        match = _OBJECTIVE.match(element)
-        if match is None:
-            continue
-        index, rest = match.groups()
-        record = objectives.setdefault(index, {"score": {}})
-        if rest.startswith("score."):
-            record["score"][rest[6:]] = value
-        else:
-            record[rest] = value
-    return {
-        "completion_status": completion,
-        "success_status": success,
-        "score": {k: written.get(f"cmi.score.{k}") for k in ("scaled", "raw", "min", "max")},
-        "progress_measure": written.get("cmi.progress_measure"),
-        "objectives": [o for o in objectives.values() if o.get("id")],
-        "exit": written.get("cmi.exit", ""),
-        "session_time": written.get("cmi.session_time"),
-    }
-
 
 # --- what the player shows ----------------------------------------------------------------
 

@@ -1,0 +1,29 @@
+"""lms.app.kept: the per-process memories of checked cookies and tokens stay bounded and, when
+full, forget their oldest entries, not the learners active now."""
+
+from __future__ import annotations
+
+from lms.app.csrf import _CHECKED
+from lms.app.kept import KEPT, Kept
+from lms.web.content import _OPENED
+from lms.web.urls import _SIGNED_TOKENS
+
+
+def test_a_full_memory_forgets_its_oldest_quarter():
+    kept: Kept[int, str] = Kept(limit=8)
+    for n in range(8):
+        kept.keep(n, f"v{n}")
+    assert len(kept) == 8
+    assert kept.keep(8, "v8") == "v8"
+    assert sorted(kept) == [2, 3, 4, 5, 6, 7, 8]  # 0 and 1 (a quarter of 8) forgotten
+    for n in range(9, 40):
+        kept.keep(n, f"v{n}")
+        assert len(kept) <= 8 and kept[n] == f"v{n}"
+    assert 39 in kept and 38 in kept and 0 not in kept
+
+
+def test_the_site_s_memories_hold_a_large_batch():
+    # A batch of 14,000 learners online on one worker must fit (issue 24's load test).
+    assert KEPT >= 14_000
+    for memory in (_CHECKED, _OPENED, _SIGNED_TOKENS):
+        assert isinstance(memory, Kept) and memory.limit == KEPT
