@@ -216,43 +216,82 @@ def _slots_of(question, order: tuple) -> int:
     return 1 + len(order)
 
 
+class _QuestionWriter:
+    """Writes an open attempt's questions (learn/_question.html's question_fields) from the
+    fragments kept per process, with what every question of a page shares (the macro, the
+    fragments, the language) looked up once: a test page writes about twenty questions."""
+
+    def __init__(self, version_id: int):
+        self.version_id = version_id
+        self.fields = current_app.jinja_env.get_template("hocvu/learn/_question.html").module
+        self.cache = current_app.extensions.setdefault("hocvu_question_fragments", {})
+        self.context = (version_id, str(get_locale()), request.script_root)
+
+    def block(self, question, item, given, number: int) -> Markup:
+        """Question `number`, with the learner's order of its choices and answer `given`."""
+        fields = self.fields.question_fields
+        if question.type not in _CACHED_KINDS:
+            return fields(question, item, given, number, version_id=self.version_id)
+        order = tuple(item.get("order") or ())
+        # The question object itself is part of the key (and kept, so that its id is not
+        # reused): a version's bank is parsed once per process (lms.services.assessment).
+        key = (id(question), item["id"], order, *self.context)
+        cache = self.cache
+        found = cache.get(key)
+        if found is None or found[0] is not question:
+            html = str(fields(question, item, _SLOTS, _NUMBER_SLOT, version_id=self.version_id))
+            if html.count("\x00") != 2 * _slots_of(question, order):
+                # A text of the question holds the markers' character: written as it is.
+                return fields(question, item, given, number, version_id=self.version_id)
+            if len(cache) >= _FRAGMENTS_KEPT:
+                cache.clear()
+            # Also kept unanswered (every answer's marker written as ''): the page then only
+            # writes the question's number in it.
+            unanswered = _SLOT.sub(lambda m: m.group(0) if m.group(1) == "n" else "", html)
+            found = cache[key] = (question, html, unanswered)
+        if given is None:
+            return Markup(found[2].replace(_NUMBER_SLOT, str(number)))  # noqa: S704 - as below
+
+        def fill(match: re.Match) -> str:
+            slot = match.group(1)
+            if slot == "n":
+                return str(number)
+            if slot == "v":  # the template's value="{{ given or '' }}"
+                return escape(given or "")
+            if slot[0] == "s":
+                row, position = slot[1:].split(":")
+                return answer_selected(given, int(row), int(position))
+            return answer_checked(
+                given, True if slot == "cT" else False if slot == "cF" else int(slot[1:])
+            )
+
+        return Markup(_SLOT.sub(fill, found[1]))  # noqa: S704 - rendered by the template above
+
+
 @bp.app_template_global()
 def question_block(question, item, given, number: int, version_id: int) -> Markup:
     """An open attempt's question `number` (learn/_question.html's question_fields), with the
     learner's order of its choices and their answer `given` filled in."""
-    fields = current_app.jinja_env.get_template("hocvu/learn/_question.html").module
-    fields = fields.question_fields
-    if question.type not in _CACHED_KINDS:
-        return fields(question, item, given, number, version_id=version_id)
-    order = tuple(item.get("order") or ())
-    # The question object itself is part of the key (and kept, so that its id is not reused):
-    # a version's bank is parsed once per process (lms.services.assessment).
-    key = (id(question), item["id"], version_id, order, str(get_locale()), request.script_root)
-    cache = current_app.extensions.setdefault("hocvu_question_fragments", {})
-    found = cache.get(key)
-    if found is None or found[0] is not question:
-        html = str(fields(question, item, _SLOTS, _NUMBER_SLOT, version_id=version_id))
-        if html.count("\x00") != 2 * _slots_of(question, order):
-            # A text of the question holds the markers' character: written as it is.
-            return fields(question, item, given, number, version_id=version_id)
-        if len(cache) >= _FRAGMENTS_KEPT:
-            cache.clear()
-        found = cache[key] = (question, html)
+    return _QuestionWriter(version_id).block(question, item, given, number)
 
-    def fill(match: re.Match) -> str:
-        slot = match.group(1)
-        if slot == "n":
-            return str(number)
-        if slot == "v":  # the template's value="{{ given or '' }}"
-            return escape(given or "")
-        if slot[0] == "s":
-            row, position = slot[1:].split(":")
-            return answer_selected(given, int(row), int(position))
-        return answer_checked(
-            given, True if slot == "cT" else False if slot == "cF" else int(slot[1:])
-        )
 
-    return Markup(_SLOT.sub(fill, found[1]))  # noqa: S704 - rendered by the template above
+def question_blocks(questions: Mapping, attempt: TestAttempt, version_id: int) -> Markup:
+    """Every question drawn for an open attempt, in order, numbered from 1 (written here in
+    one pass rather than by a loop of the page: one template call per question cost more
+    than the question's writing)."""
+    writer = _QuestionWriter(version_id)
+    answers = attempt.answers
+    return Markup("\n  ").join(  # noqa: S704 - each block is safe HTML
+        writer.block(questions[item["id"]], item, answers.get(item["id"]), number)
+        for number, item in enumerate(attempt.draw, start=1)
+    )
+
+
+def descriptions_of(questions: Mapping, attempt: TestAttempt) -> list:
+    """The descriptions (shown, not answered) of the lessons or pools an attempt's questions
+    were drawn from, in the bank's order."""
+    drawn = {questions[item["id"]].module for item in attempt.draw if item["id"] in questions}
+    return [q for q in questions.values() if not q.graded and q.module in drawn]
 
 
 @bp.route("/courses/<slug>/test/<int:number>")
@@ -272,7 +311,8 @@ def attempt(slug: str, number: int):
             enrolment=enrolment,
             activity=activity,
             attempt=current,
-            questions=questions,
+            descriptions=descriptions_of(questions, current),
+            question_blocks=question_blocks(questions, current, activity.version_id),
             seconds_left=_seconds_left(current, now),
         )
     attempts = assessment.attempts_of(db.session, enrolment, activity)
