@@ -20,11 +20,11 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from courses.testing import answered
 from lms.app.extensions import db
-from lms.models import Activity, AttemptStatus, Enrolment, TestAttempt, utcnow
+from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
 from lms.services import assessment, learning
 from lms.services.activities import TestKind
 from lms.services.errors import DomainError
@@ -46,37 +46,44 @@ def _enrolment_and_test(slug: str) -> tuple[Enrolment, Activity]:
 
 
 # Built once, run with bind parameters (an autosave every few seconds per learner). The
+# learner's enrolment in the course (with its course and version: the page shows them), their
 # attempt (with the test it was drawn from: attempts made on an earlier version of the course
-# stay the learner's after a move) and the final test of the learner's version, in one query.
+# stay the learner's after a move) and the final test of their version, in one query.
 _CURRENT_TEST = aliased(Activity)
 _ATTEMPT = (
-    select(TestAttempt, _CURRENT_TEST)
+    select(Enrolment, TestAttempt, _CURRENT_TEST)
+    .join(Course, Enrolment.course_id == Course.id)
+    .join(
+        TestAttempt,
+        (TestAttempt.enrolment_id == Enrolment.id) & (TestAttempt.number == bindparam("number")),
+    )
     .join(TestAttempt.activity)
     .outerjoin(
         _CURRENT_TEST,
-        (_CURRENT_TEST.version_id == bindparam("version_id"))
-        & (_CURRENT_TEST.kind == TestKind.name),
+        (_CURRENT_TEST.version_id == Enrolment.version_id) & (_CURRENT_TEST.kind == TestKind.name),
     )
     .where(
-        TestAttempt.enrolment_id == bindparam("enrolment_id"),
+        Course.slug == bindparam("slug"),
+        Enrolment.user_id == bindparam("user_id"),
         Activity.kind == TestKind.name,
-        TestAttempt.number == bindparam("number"),
     )
-    .options(contains_eager(TestAttempt.activity))
+    .options(
+        contains_eager(Enrolment.course),
+        joinedload(Enrolment.version),
+        contains_eager(TestAttempt.activity),
+    )
 )
 
 
 def _enrolment_test_and_attempt(slug: str, number: int) -> tuple[Enrolment, Activity, TestAttempt]:
     """The learner's enrolment, their version's final test and their attempt `number` (404
-    when the version has no final test or the attempt is not theirs)."""
-    enrolment = enrolment_or_404(slug)
+    when they are not enrolled, the version has no final test or the attempt is not theirs)."""
     row = db.session.execute(
-        _ATTEMPT,
-        {"enrolment_id": enrolment.id, "version_id": enrolment.version_id, "number": number},
+        _ATTEMPT, {"slug": slug, "user_id": current_user.id, "number": number}
     ).first()
-    if row is None or row[1] is None:
+    if row is None or row[2] is None:
         abort(404)
-    return enrolment, row[1], row[0]
+    return row[0], row[2], row[1]
 
 
 _POSITION = re.compile(r"\d{1,4}", re.ASCII)
