@@ -135,9 +135,12 @@ def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
     # No final test loaded to learn that attempts are left when none was graded.
     assert tables["activity"] == 1, seen
     assert tables["user_account"] == 1, seen
-    # user, enrolments, steps with their statuses, attempts, notices, certificates, classes to
-    # check in to, the learner's unit.
-    assert len(seen) == 8, seen
+    # user, enrolments, steps with their statuses, and one query asking whether there are
+    # notices, certificates, classes to check in to or a graded attempt (none here: none of
+    # them is loaded), with the name of the learner's unit.
+    loaded = ("SELECT notice.", "SELECT certificate.", "SELECT class_session.", "SELECT test_")
+    assert not [s for s in seen if s.startswith(loaded)], seen
+    assert len(seen) == 4, seen
 
 
 def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, mid_course):
@@ -149,3 +152,17 @@ def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, 
     assert selected_tables(seen)["user_account"] == 1, seen
     # user, enrolment, the lesson with its progress, the steps with their statuses.
     assert len(seen) == 4, seen
+
+
+def test_the_home_names_the_learner_s_unit_and_nothing_without_one(client, app, make, login):
+    # The unit's name comes with the home's query of flags (no lazy load of user.org_unit).
+    make.learner(make.unit(name="Công đoàn Trường <Nhơn Bình>"), username="hv.donvi")
+    make.learner(None, username="hv.khong")
+    make.commit()
+    login("hv.donvi")
+    page = client.get("/").get_data(as_text=True)
+    assert "<dt>Đơn vị</dt><dd>Công đoàn Trường &lt;Nhơn Bình&gt;</dd>" in page
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login("hv.khong")
+    page = client.get("/").get_data(as_text=True)
+    assert "<dt>Đơn vị</dt>" not in page and "hv.khong" in page
