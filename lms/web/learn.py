@@ -22,7 +22,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, exists, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from courses.markdown import render_text
 from courses.questions import CLOZE_MARK
@@ -33,6 +33,7 @@ from lms.models import (
     Activity,
     ActivityProgress,
     Certificate,
+    Course,
     CourseVersion,
     Enrolment,
     Notice,
@@ -93,15 +94,22 @@ _HOME_FLAGS = select(
 _ACTIVITY = select(Activity).where(
     Activity.version_id == bindparam("version_id"), Activity.key == bindparam("key")
 )
-# A lesson with the learner's progress in it (a lesson page needs both).
-_ACTIVITY_AND_PROGRESS = (
-    select(Activity, ActivityProgress)
+# The learner's enrolment in a course (with its course and version) and one of its lessons
+# with their progress in it (a lesson page needs all three), in one query.
+_ENROLMENT_ACTIVITY_AND_PROGRESS = (
+    select(Enrolment, Activity, ActivityProgress)
+    .join(Course, Enrolment.course_id == Course.id)
+    .outerjoin(
+        Activity,
+        (Activity.version_id == Enrolment.version_id) & (Activity.key == bindparam("key")),
+    )
     .outerjoin(
         ActivityProgress,
         (ActivityProgress.activity_id == Activity.id)
-        & (ActivityProgress.enrolment_id == bindparam("enrolment_id")),
+        & (ActivityProgress.enrolment_id == Enrolment.id),
     )
-    .where(Activity.version_id == bindparam("version_id"), Activity.key == bindparam("key"))
+    .where(Course.slug == bindparam("slug"), Enrolment.user_id == bindparam("user_id"))
+    .options(contains_eager(Enrolment.course), joinedload(Enrolment.version))
 )
 
 
@@ -293,14 +301,12 @@ def resume(slug: str):
 @login_required
 def activity(slug: str, key: str):
     """A lesson: its text, self-check and the button that marks it done."""
-    enrolment = enrolment_or_404(slug)
     row = db.session.execute(
-        _ACTIVITY_AND_PROGRESS,
-        {"version_id": enrolment.version_id, "key": key, "enrolment_id": enrolment.id},
+        _ENROLMENT_ACTIVITY_AND_PROGRESS, {"slug": slug, "key": key, "user_id": current_user.id}
     ).first()
-    if row is None:
+    if row is None or row[1] is None:
         abort(404)
-    current, loaded = row
+    enrolment, current, loaded = row
     progress = learning.open_activity(db.session, enrolment, current, loaded=loaded)
     # Kept for offline reading (lms/web/offline.py): the page, but not an opening.
     downloading = request.headers.get(DOWNLOAD_HEADER) == "1"

@@ -150,8 +150,8 @@ def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, 
     assert not [s for s in seen if not s.startswith("SELECT")], seen
     assert len(seen) == len(set(seen)), seen
     assert selected_tables(seen)["user_account"] == 1, seen
-    # user, enrolment, the lesson with its progress, the steps with their statuses.
-    assert len(seen) == 4, seen
+    # user, the enrolment with the lesson and its progress, the steps with their statuses.
+    assert len(seen) == 3, seen
 
 
 def test_the_home_names_the_learner_s_unit_and_nothing_without_one(client, app, make, login):
