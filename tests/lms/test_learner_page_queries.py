@@ -166,3 +166,12 @@ def test_the_home_names_the_learner_s_unit_and_nothing_without_one(client, app, 
     login("hv.khong")
     page = client.get("/").get_data(as_text=True)
     assert "<dt>Đơn vị</dt>" not in page and "hv.khong" in page
+
+
+def test_the_one_query_pages_are_404_for_what_the_learner_does_not_have(client, mid_course):
+    # The lesson and final-test pages read the enrolment with the lesson or attempt at once:
+    # an unknown lesson, an attempt not made or a course not enrolled in is still a 404.
+    assert client.get(f"/courses/{SLUG}/khong-co-bai-nay").status_code == 404
+    assert client.get(f"/courses/{SLUG}/test/{mid_course['attempt'] + 1}").status_code == 404
+    assert client.get("/courses/khoa-khac/" + mid_course["lesson"]).status_code == 404
+    assert client.get("/courses/khoa-khac/test/1").status_code == 404
