@@ -92,6 +92,17 @@ GRADED_ATTEMPT_EXISTS = (
     )
     .exists()
 )
+# The same for one enrolment, correlated to Enrolment (a column of a query of enrolments).
+ENROLMENT_GRADED_EXISTS = (
+    select(TestAttempt.id)
+    .join(Activity, TestAttempt.activity_id == Activity.id)
+    .where(
+        TestAttempt.enrolment_id == Enrolment.id,
+        TestAttempt.status == AttemptStatus.GRADED,
+        Activity.kind == TestKind.name,
+    )
+    .exists()
+)
 _FINAL_TEST = select(Activity).where(
     Activity.version_id == bindparam("version_id"), Activity.kind == TestKind.name
 )

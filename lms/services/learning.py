@@ -100,6 +100,13 @@ _CERTIFICATE = (
 )
 
 
+# True when the enrolment (correlated to Enrolment) has a certificate: certificate_of() is
+# None without one (the course page asks it with the enrolment).
+CERTIFICATE_EXISTS = exists().where(
+    Certificate.enrolment_id == Enrolment.id, Certificate.replaced_by_id.is_(None)
+)
+
+
 def progress_of(session: Session, enrolment: Enrolment) -> CourseProgress:
     """The activities of the learner's version with their status, in order (one query).
 

@@ -94,6 +94,19 @@ _HOME_FLAGS = select(
 _ACTIVITY = select(Activity).where(
     Activity.version_id == bindparam("version_id"), Activity.key == bindparam("key")
 )
+# The learner's enrolment in a course (with its course and version), and whether it has a
+# graded attempt at the final test or a certificate (most have neither: the course page then
+# loads neither), in one query.
+_COURSE_ENROLMENT = (
+    select(
+        Enrolment,
+        assessment.ENROLMENT_GRADED_EXISTS.label("graded"),
+        learning.CERTIFICATE_EXISTS.label("certified"),
+    )
+    .join(Course, Enrolment.course_id == Course.id)
+    .where(Course.slug == bindparam("slug"), Enrolment.user_id == bindparam("user_id"))
+    .options(contains_eager(Enrolment.course), joinedload(Enrolment.version))
+)
 # The learner's enrolment in a course (with its course and version) and one of its lessons
 # with their progress in it (a lesson page needs all three), in one query.
 _ENROLMENT_ACTIVITY_AND_PROGRESS = (
@@ -263,11 +276,16 @@ def cloze_html(question, name: str, given, disabled: bool = False, version_id=No
 @login_required
 def course(slug: str):
     """A course: its lessons in order with status, progress and the continue button."""
-    enrolment = enrolment_or_404(slug)
+    row = db.session.execute(_COURSE_ENROLMENT, {"slug": slug, "user_id": current_user.id}).first()
+    if row is None:
+        abort(404)
+    enrolment = row.Enrolment
     progress = learning.progress_of(db.session, enrolment)
     shown = deadlines.countdown(enrolment, utcnow(), current_app.config["HOCVU_TIMEZONE"])
     out_of_attempts = (
-        None if enrolment.completed_at else assessment.out_of_attempts(db.session, enrolment)
+        assessment.out_of_attempts(db.session, enrolment)
+        if row.graded and not enrolment.completed_at
+        else None
     )
     return render_template(
         "hocvu/learn/course.html",
@@ -275,7 +293,7 @@ def course(slug: str):
         progress=progress,
         version=enrolment.version,
         countdown=shown,
-        certificate=learning.certificate_of(db.session, enrolment),
+        certificate=learning.certificate_of(db.session, enrolment) if row.certified else None,
         out_of_attempts=out_of_attempts,
         contact_unit=_contact_unit() if out_of_attempts else None,
     )
