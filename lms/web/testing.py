@@ -86,6 +86,39 @@ def _enrolment_test_and_attempt(slug: str, number: int) -> tuple[Enrolment, Acti
     return row[0], row[2], row[1]
 
 
+# The autosave's: only the attempt with its test (and whether the learner's version has a
+# final test), without the enrolment, course and version the pages show: each object the ORM
+# makes from a row costs about as much as the statement itself.
+_ATTEMPT_ONLY = (
+    select(TestAttempt, _CURRENT_TEST.id)
+    .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
+    .join(Course, Enrolment.course_id == Course.id)
+    .join(TestAttempt.activity)
+    .outerjoin(
+        _CURRENT_TEST,
+        (_CURRENT_TEST.version_id == Enrolment.version_id) & (_CURRENT_TEST.kind == TestKind.name),
+    )
+    .where(
+        Course.slug == bindparam("slug"),
+        Enrolment.user_id == bindparam("user_id"),
+        TestAttempt.number == bindparam("number"),
+        Activity.kind == TestKind.name,
+    )
+    .options(contains_eager(TestAttempt.activity))
+)
+
+
+def _attempt_or_404(slug: str, number: int) -> TestAttempt:
+    """The learner's attempt `number` at the final test of the course `slug`, with its test
+    (404 as _enrolment_test_and_attempt)."""
+    row = db.session.execute(
+        _ATTEMPT_ONLY, {"slug": slug, "user_id": current_user.id, "number": number}
+    ).first()
+    if row is None or row[1] is None:
+        abort(404)
+    return row[0]
+
+
 _POSITION = re.compile(r"\d{1,4}", re.ASCII)
 
 
@@ -362,7 +395,7 @@ def attempt(slug: str, number: int):
 @login_required
 def save(slug: str, number: int):
     """Autosave: keep the answers given so far (JSON reply for the page's script)."""
-    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
+    current = _attempt_or_404(slug, number)
     try:
         assessment.save_answers(db.session, current, _form_answers(current))
     except DomainError as error:
