@@ -86,8 +86,8 @@ def _enrolment_test_and_attempt(slug: str, number: int) -> tuple[Enrolment, Acti
     return row[0], row[2], row[1]
 
 
-# The autosave's: only the attempt with its test (and whether the learner's version has a
-# final test), without the enrolment, course and version the pages show: each object the ORM
+# The autosave's: only the attempt with its test and the test's version (and whether the
+# learner's version has a final test), without the enrolment and course the pages show: each object the ORM
 # makes from a row costs about as much as the statement itself.
 _ATTEMPT_ONLY = (
     select(TestAttempt, _CURRENT_TEST.id)
@@ -104,7 +104,8 @@ _ATTEMPT_ONLY = (
         TestAttempt.number == bindparam("number"),
         Activity.kind == TestKind.name,
     )
-    .options(contains_eager(TestAttempt.activity))
+    # The test's version: its question bank's files are the version's.
+    .options(contains_eager(TestAttempt.activity).joinedload(Activity.version))
 )
 
 
