@@ -133,7 +133,7 @@ def index():
     user = current_user._get_current_object()  # noqa: SLF001 - not through the proxy each time
     me = {"user_id": user.id}
     enrolments = db.session.scalars(_MY_ENROLMENTS, me).all()
-    progresses = [learning.progress_of(db.session, e) for e in enrolments]
+    progresses = [learning.progress_read(db.session, e) for e in enrolments]
     now = utcnow()
     # A Core statement: no ORM object among its answers.
     flags = (
@@ -280,7 +280,7 @@ def course(slug: str):
     if row is None:
         abort(404)
     enrolment = row.Enrolment
-    progress = learning.progress_of(db.session, enrolment)
+    progress = learning.progress_read(db.session, enrolment)
     shown = deadlines.countdown(enrolment, utcnow(), current_app.config["HOCVU_TIMEZONE"])
     out_of_attempts = (
         assessment.out_of_attempts(db.session, enrolment)
@@ -335,7 +335,8 @@ def _render_activity(enrolment, current, progress, status: int = 200, keep: bool
     """The lesson page; what opening it changed is committed after the page is made (a
     commit first would expire every loaded object and the page would load them again), or
     taken back when the page is only fetched to be kept (`keep` False)."""
-    course_progress = learning.progress_of(db.session, enrolment)
+    # Read after open_activity(), which flushed what it changed (this lesson's status).
+    course_progress = learning.progress_read(db.session, enrolment)
     steps = course_progress.steps
     index = next(i for i, s in enumerate(steps) if s.activity.id == current.id)
     now = utcnow()
