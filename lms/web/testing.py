@@ -87,8 +87,8 @@ def _enrolment_test_and_attempt(slug: str, number: int) -> tuple[Enrolment, Acti
 
 
 # The autosave's: only the attempt with its test and the test's version (and whether the
-# learner's version has a final test), without the enrolment and course the pages show: each object the ORM
-# makes from a row costs about as much as the statement itself.
+# learner's version has a final test), without the enrolment and course the pages show: each
+# object the ORM makes from a row costs about as much as the statement itself.
 _ATTEMPT_ONLY = (
     select(TestAttempt, _CURRENT_TEST.id)
     .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
