@@ -414,7 +414,9 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
         _STORE, {**params, "state_id": row.id, "new_satisfied_at": now if newly else None}
     ).rowcount
     if not updated:
-        now_key = connection.execute(select(_sco.c.session_key).where(_sco.c.id == row.id)).scalar()
+        now_key = connection.execute(
+            select(_sco.c.session_key).where(_sco.c.id == row.id)
+        ).scalar()
         return CommitResult(seq=row.seq, taken=False, superseded=now_key != key)
     if before_data is not None:
         scope = shared_data.scope_of(item, row.package_id)
