@@ -59,8 +59,6 @@ def storage() -> LocalStorage:
     return LocalStorage(current_app.config["HOCVU_FILES_DIR"])
 
 
-# The statements of the learner pages, built once and run with bind parameters: building a
-# statement cost about as much as running it (bench/learner_pages.py).
 class HomeEnrolment(NamedTuple):
     """An enrolment as the home shows it: what the countdown, the progress and the page read
     of it, with its version's title and its course's slug."""
@@ -75,7 +73,9 @@ class HomeEnrolment(NamedTuple):
     slug: str
 
 
-# Read as columns by a Core statement: making the ORM objects of the enrolments, their
+# The statements of the learner pages, built once and run with bind parameters: building a
+# statement cost about as much as running it (bench/learner_pages.py). The home's enrolments
+# are read as columns by a Core statement: making the ORM objects of the enrolments, their
 # versions and courses cost about twice the rest of the query.
 _MY_ENROLMENTS = (
     select(
