@@ -78,6 +78,31 @@ _ATTEMPTS = (
     )
     .order_by(TestAttempt.number)
 )
+# True when a learner (bind parameter "user_id") has a graded attempt at a final test of any
+# of their courses: out_of_attempts() is None for each course without one (the learner's home
+# asks this with other questions in one query).
+GRADED_ATTEMPT_EXISTS = (
+    select(TestAttempt.id)
+    .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
+    .join(Activity, TestAttempt.activity_id == Activity.id)
+    .where(
+        Enrolment.user_id == bindparam("user_id"),
+        TestAttempt.status == AttemptStatus.GRADED,
+        Activity.kind == TestKind.name,
+    )
+    .exists()
+)
+# The same for one enrolment, correlated to Enrolment (a column of a query of enrolments).
+ENROLMENT_GRADED_EXISTS = (
+    select(TestAttempt.id)
+    .join(Activity, TestAttempt.activity_id == Activity.id)
+    .where(
+        TestAttempt.enrolment_id == Enrolment.id,
+        TestAttempt.status == AttemptStatus.GRADED,
+        Activity.kind == TestKind.name,
+    )
+    .exists()
+)
 _FINAL_TEST = select(Activity).where(
     Activity.version_id == bindparam("version_id"), Activity.kind == TestKind.name
 )

@@ -196,18 +196,21 @@ _TO_CHECK_IN = (
     )
     .order_by(ClassSession.starts_at)
 )
+# True when sessions_to_check_in() has something (the learner's home asks it with other
+# questions in one query); its parameters: check_in_parameters().
+CHECK_IN_EXISTS = _TO_CHECK_IN.order_by(None).exists()
+
+
+def check_in_parameters(learner_id: int, now: datetime) -> dict:
+    """The bind parameters of CHECK_IN_EXISTS (and of sessions_to_check_in's query)."""
+    return {
+        "learner_id": learner_id,
+        "starts_by": now + CHECK_IN_MARGIN,
+        "ends_from": now - CHECK_IN_MARGIN,
+    }
 
 
 def sessions_to_check_in(session: Session, learner: User, now: datetime) -> list[ClassSession]:
     """The sessions of the learner's classes open for check-in now, where nobody has marked
     them yet (what the learner's home offers to check in to)."""
-    return list(
-        session.scalars(
-            _TO_CHECK_IN,
-            {
-                "learner_id": learner.id,
-                "starts_by": now + CHECK_IN_MARGIN,
-                "ends_from": now - CHECK_IN_MARGIN,
-            },
-        )
-    )
+    return list(session.scalars(_TO_CHECK_IN, check_in_parameters(learner.id, now)))

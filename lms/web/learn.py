@@ -5,7 +5,9 @@ from __future__ import annotations
 import mimetypes
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from flask import (
     Blueprint,
@@ -21,8 +23,8 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from courses.markdown import render_text
 from courses.questions import CLOZE_MARK
@@ -33,9 +35,11 @@ from lms.models import (
     Activity,
     ActivityProgress,
     Certificate,
+    Course,
     CourseVersion,
     Enrolment,
     Notice,
+    OrgUnit,
     ProgressStatus,
     utcnow,
 )
@@ -55,13 +59,39 @@ def storage() -> LocalStorage:
     return LocalStorage(current_app.config["HOCVU_FILES_DIR"])
 
 
+class HomeEnrolment(NamedTuple):
+    """An enrolment as the home shows it: what the countdown, the progress and the page read
+    of it, with its version's title and its course's slug."""
+
+    id: int
+    version_id: int
+    started_at: datetime | None
+    due_at: datetime | None
+    completed_at: datetime | None
+    completed_late: bool
+    title: str
+    slug: str
+
+
 # The statements of the learner pages, built once and run with bind parameters: building a
-# statement cost about as much as running it (bench/learner_pages.py).
+# statement cost about as much as running it (bench/learner_pages.py). The home's enrolments
+# are read as columns by a Core statement: making the ORM objects of the enrolments, their
+# versions and courses cost about twice the rest of the query.
 _MY_ENROLMENTS = (
-    select(Enrolment)
+    select(
+        Enrolment.id,
+        Enrolment.version_id,
+        Enrolment.started_at,
+        Enrolment.due_at,
+        Enrolment.completed_at,
+        Enrolment.completed_late,
+        CourseVersion.title,
+        Course.slug,
+    )
+    .join(CourseVersion, Enrolment.version_id == CourseVersion.id)
+    .join(Course, Enrolment.course_id == Course.id)
     .where(Enrolment.user_id == bindparam("user_id"))
     .order_by(Enrolment.enrolled_at)
-    .options(joinedload(Enrolment.version), joinedload(Enrolment.course))
 )
 _MY_NOTICES = (
     select(Notice)
@@ -72,18 +102,114 @@ _MY_NOTICES = (
 _MY_CERTIFICATES = select(Certificate).where(
     Certificate.user_id == bindparam("user_id"), Certificate.replaced_by_id.is_(None)
 )
+# What the home shows for few learners (notices, certificates, a class to check in to, a
+# final test failed), asked in one query: each is then loaded only when there is something;
+# the name of the learner's unit comes with it (else a lazy load of user.org_unit).
+_HOME_FLAGS = select(
+    exists()
+    .where(Notice.user_id == bindparam("user_id"), Notice.read_at.is_(None))
+    .label("notices"),
+    exists()
+    .where(Certificate.user_id == bindparam("user_id"), Certificate.replaced_by_id.is_(None))
+    .label("certificates"),
+    marking.CHECK_IN_EXISTS.label("check_in"),
+    assessment.GRADED_ATTEMPT_EXISTS.label("graded"),
+    select(OrgUnit.name)
+    .where(OrgUnit.id == bindparam("org_unit_id"))
+    .scalar_subquery()
+    .label("unit_name"),
+)
 _ACTIVITY = select(Activity).where(
     Activity.version_id == bindparam("version_id"), Activity.key == bindparam("key")
 )
-# A lesson with the learner's progress in it (a lesson page needs both).
-_ACTIVITY_AND_PROGRESS = (
-    select(Activity, ActivityProgress)
+
+
+class ShownVersion(NamedTuple):
+    """What the course page (and its offline download) reads of a course version."""
+
+    id: int
+    title: str
+    description: str | None
+    files_path: str
+
+
+class ShownCourse(NamedTuple):
+    slug: str
+
+
+class CourseEnrolment(NamedTuple):
+    """The learner's enrolment as the course page reads it: the same names as an Enrolment's
+    (its `version` and `course` too), for the countdown, the progress, the offline download
+    and the page; whether it has a graded attempt at the final test or a certificate."""
+
+    id: int
+    version_id: int
+    started_at: datetime | None
+    due_at: datetime | None
+    completed_at: datetime | None
+    completed_late: bool
+    version: ShownVersion
+    course: ShownCourse
+    graded: bool
+    certified: bool
+
+
+# The learner's enrolment in a course with its version and course, and whether it has a
+# graded attempt or a certificate (most have neither: the page then loads neither), in one
+# Core statement: the ORM objects of the enrolment, version and course cost about three
+# times the rest of the query.
+_COURSE_ENROLMENT = (
+    select(
+        Enrolment.id,
+        Enrolment.version_id,
+        Enrolment.started_at,
+        Enrolment.due_at,
+        Enrolment.completed_at,
+        Enrolment.completed_late,
+        CourseVersion.title,
+        CourseVersion.description,
+        CourseVersion.files_path,
+        Course.slug,
+        assessment.ENROLMENT_GRADED_EXISTS.label("graded"),
+        learning.CERTIFICATE_EXISTS.label("certified"),
+    )
+    .join(CourseVersion, Enrolment.version_id == CourseVersion.id)
+    .join(Course, Enrolment.course_id == Course.id)
+    .where(Course.slug == bindparam("slug"), Enrolment.user_id == bindparam("user_id"))
+)
+
+
+def _course_enrolment_or_404(slug: str) -> CourseEnrolment:
+    row = (
+        db.session.connection()
+        .execute(_COURSE_ENROLMENT, {"slug": slug, "user_id": current_user.id})
+        .first()
+    )
+    if row is None:
+        abort(404)
+    (id_, version_id, started, due, completed, late, title, about, files, slug, graded, cert) = row
+    version = ShownVersion(version_id, title, about, files)
+    return CourseEnrolment(
+        id_, version_id, started, due, completed, late, version, ShownCourse(slug), graded, cert
+    )
+
+
+# The learner's enrolment in a course (with its course and version) and one of its lessons
+# with their progress in it (a lesson page needs all three), in one query.
+_ENROLMENT_ACTIVITY_AND_PROGRESS = (
+    select(Enrolment, Activity, ActivityProgress)
+    .join(Course, Enrolment.course_id == Course.id)
+    .outerjoin(
+        Activity,
+        (Activity.version_id == Enrolment.version_id) & (Activity.key == bindparam("key")),
+    )
     .outerjoin(
         ActivityProgress,
         (ActivityProgress.activity_id == Activity.id)
-        & (ActivityProgress.enrolment_id == bindparam("enrolment_id")),
+        & (ActivityProgress.enrolment_id == Enrolment.id),
     )
-    .where(Activity.version_id == bindparam("version_id"), Activity.key == bindparam("key"))
+    .where(Course.slug == bindparam("slug"), Enrolment.user_id == bindparam("user_id"))
+    .options(contains_eager(Enrolment.course), joinedload(Enrolment.version))
 )
 
 
@@ -91,29 +217,47 @@ _ACTIVITY_AND_PROGRESS = (
 @login_required
 def index():
     """The learner's home: their courses with progress, and their account."""
-    me = {"user_id": current_user.id}
-    enrolments = db.session.scalars(_MY_ENROLMENTS, me).all()
-    progresses = [learning.progress_of(db.session, e) for e in enrolments]
+    user = current_user._get_current_object()  # noqa: SLF001 - not through the proxy each time
+    me = {"user_id": user.id}
+    connection = db.session.connection()
+    enrolments = [HomeEnrolment(*row) for row in connection.execute(_MY_ENROLMENTS, me)]
+    progresses = [learning.progress_read(db.session, e) for e in enrolments]
     now = utcnow()
+    # A Core statement: no ORM object among its answers.
+    flags = connection.execute(
+        _HOME_FLAGS,
+        {
+            **me,
+            **marking.check_in_parameters(user.id, now),
+            "org_unit_id": user.org_unit_id,
+        },
+    ).one()
     zone = current_app.config["HOCVU_TIMEZONE"]
     countdowns = {e.id: deadlines.countdown(e, now, zone) for e in enrolments}
     out_of_attempts = {
-        e.id: assessment.out_of_attempts(db.session, e) for e in enrolments if not e.completed_at
+        e.id: assessment.out_of_attempts(db.session, e) if flags.graded else None
+        for e in enrolments
+        if not e.completed_at
     }
-    notices = db.session.scalars(_MY_NOTICES, me).all()
-    certificates = {c.enrolment_id: c for c in db.session.scalars(_MY_CERTIFICATES, me)}
+    notices = db.session.scalars(_MY_NOTICES, me).all() if flags.notices else []
+    certificates = (
+        {c.enrolment_id: c for c in db.session.scalars(_MY_CERTIFICATES, me)}
+        if flags.certificates
+        else {}
+    )
     return render_template(
         "hocvu/learn/index.html",
-        user=current_user,
+        user=user,
+        unit_name=flags.unit_name,
         certificates=certificates,
         progresses=progresses,
         countdowns=countdowns,
         out_of_attempts=out_of_attempts,
         contact_unit=_contact_unit() if any(out_of_attempts.values()) else None,
         notices=[(n, message_text(n.message, n.params)) for n in notices],
-        check_in=marking.sessions_to_check_in(db.session, current_user, now),
+        check_in=marking.sessions_to_check_in(db.session, user, now) if flags.check_in else [],
         data_saver_choices=data_saver.CHOICES,
-        data_saver_choice=data_saver.choice_of(current_user),
+        data_saver_choice=data_saver.choice_of(user),
     )
 
 
@@ -216,11 +360,13 @@ def cloze_html(question, name: str, given, disabled: bool = False, version_id=No
 @login_required
 def course(slug: str):
     """A course: its lessons in order with status, progress and the continue button."""
-    enrolment = enrolment_or_404(slug)
-    progress = learning.progress_of(db.session, enrolment)
+    enrolment = _course_enrolment_or_404(slug)
+    progress = learning.progress_read(db.session, enrolment)
     shown = deadlines.countdown(enrolment, utcnow(), current_app.config["HOCVU_TIMEZONE"])
     out_of_attempts = (
-        None if enrolment.completed_at else assessment.out_of_attempts(db.session, enrolment)
+        assessment.out_of_attempts(db.session, enrolment)
+        if enrolment.graded and not enrolment.completed_at
+        else None
     )
     return render_template(
         "hocvu/learn/course.html",
@@ -228,7 +374,7 @@ def course(slug: str):
         progress=progress,
         version=enrolment.version,
         countdown=shown,
-        certificate=learning.certificate_of(db.session, enrolment),
+        certificate=learning.certificate_of(db.session, enrolment) if enrolment.certified else None,
         out_of_attempts=out_of_attempts,
         contact_unit=_contact_unit() if out_of_attempts else None,
     )
@@ -254,14 +400,12 @@ def resume(slug: str):
 @login_required
 def activity(slug: str, key: str):
     """A lesson: its text, self-check and the button that marks it done."""
-    enrolment = enrolment_or_404(slug)
     row = db.session.execute(
-        _ACTIVITY_AND_PROGRESS,
-        {"version_id": enrolment.version_id, "key": key, "enrolment_id": enrolment.id},
+        _ENROLMENT_ACTIVITY_AND_PROGRESS, {"slug": slug, "key": key, "user_id": current_user.id}
     ).first()
-    if row is None:
+    if row is None or row[1] is None:
         abort(404)
-    current, loaded = row
+    enrolment, current, loaded = row
     progress = learning.open_activity(db.session, enrolment, current, loaded=loaded)
     # Kept for offline reading (lms/web/offline.py): the page, but not an opening.
     downloading = request.headers.get(DOWNLOAD_HEADER) == "1"
@@ -272,7 +416,8 @@ def _render_activity(enrolment, current, progress, status: int = 200, keep: bool
     """The lesson page; what opening it changed is committed after the page is made (a
     commit first would expire every loaded object and the page would load them again), or
     taken back when the page is only fetched to be kept (`keep` False)."""
-    course_progress = learning.progress_of(db.session, enrolment)
+    # Read after open_activity(), which flushed what it changed (this lesson's status).
+    course_progress = learning.progress_read(db.session, enrolment)
     steps = course_progress.steps
     index = next(i for i, s in enumerate(steps) if s.activity.id == current.id)
     now = utcnow()

@@ -30,7 +30,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -90,6 +90,13 @@ def _user_key(user_id: str, secret: str) -> str:
 
 def download_size(size: int) -> str:
     """A download's size as the learner reads it ("1,2 MB", "840 KB")."""
+    return _size_text(size, str(get_locale()))
+
+
+@lru_cache(maxsize=1024)
+def _size_text(size: int, _locale: str) -> str:
+    # Kept per size and language: Babel's number formatting cost more than the rest of the
+    # course page's offline section, which shows the same size on every visit.
     return format_sizes({"size": size})["size"]
 
 

@@ -20,11 +20,11 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from courses.testing import answered
 from lms.app.extensions import db
-from lms.models import Activity, AttemptStatus, Enrolment, TestAttempt, utcnow
+from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
 from lms.services import assessment, learning
 from lms.services.activities import TestKind
 from lms.services.errors import DomainError
@@ -46,37 +46,78 @@ def _enrolment_and_test(slug: str) -> tuple[Enrolment, Activity]:
 
 
 # Built once, run with bind parameters (an autosave every few seconds per learner). The
+# learner's enrolment in the course (with its course and version: the page shows them), their
 # attempt (with the test it was drawn from: attempts made on an earlier version of the course
-# stay the learner's after a move) and the final test of the learner's version, in one query.
+# stay the learner's after a move) and the final test of their version, in one query.
 _CURRENT_TEST = aliased(Activity)
 _ATTEMPT = (
-    select(TestAttempt, _CURRENT_TEST)
+    select(Enrolment, TestAttempt, _CURRENT_TEST)
+    .join(Course, Enrolment.course_id == Course.id)
+    .join(
+        TestAttempt,
+        (TestAttempt.enrolment_id == Enrolment.id) & (TestAttempt.number == bindparam("number")),
+    )
     .join(TestAttempt.activity)
     .outerjoin(
         _CURRENT_TEST,
-        (_CURRENT_TEST.version_id == bindparam("version_id"))
-        & (_CURRENT_TEST.kind == TestKind.name),
+        (_CURRENT_TEST.version_id == Enrolment.version_id) & (_CURRENT_TEST.kind == TestKind.name),
     )
     .where(
-        TestAttempt.enrolment_id == bindparam("enrolment_id"),
+        Course.slug == bindparam("slug"),
+        Enrolment.user_id == bindparam("user_id"),
         Activity.kind == TestKind.name,
-        TestAttempt.number == bindparam("number"),
     )
-    .options(contains_eager(TestAttempt.activity))
+    .options(
+        contains_eager(Enrolment.course),
+        joinedload(Enrolment.version),
+        contains_eager(TestAttempt.activity),
+    )
 )
 
 
 def _enrolment_test_and_attempt(slug: str, number: int) -> tuple[Enrolment, Activity, TestAttempt]:
     """The learner's enrolment, their version's final test and their attempt `number` (404
-    when the version has no final test or the attempt is not theirs)."""
-    enrolment = enrolment_or_404(slug)
+    when they are not enrolled, the version has no final test or the attempt is not theirs)."""
     row = db.session.execute(
-        _ATTEMPT,
-        {"enrolment_id": enrolment.id, "version_id": enrolment.version_id, "number": number},
+        _ATTEMPT, {"slug": slug, "user_id": current_user.id, "number": number}
+    ).first()
+    if row is None or row[2] is None:
+        abort(404)
+    return row[0], row[2], row[1]
+
+
+# The autosave's: only the attempt with its test and the test's version (and whether the
+# learner's version has a final test), without the enrolment and course the pages show: each
+# object the ORM makes from a row costs about as much as the statement itself.
+_ATTEMPT_ONLY = (
+    select(TestAttempt, _CURRENT_TEST.id)
+    .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
+    .join(Course, Enrolment.course_id == Course.id)
+    .join(TestAttempt.activity)
+    .outerjoin(
+        _CURRENT_TEST,
+        (_CURRENT_TEST.version_id == Enrolment.version_id) & (_CURRENT_TEST.kind == TestKind.name),
+    )
+    .where(
+        Course.slug == bindparam("slug"),
+        Enrolment.user_id == bindparam("user_id"),
+        TestAttempt.number == bindparam("number"),
+        Activity.kind == TestKind.name,
+    )
+    # The test's version: its question bank's files are the version's.
+    .options(contains_eager(TestAttempt.activity).joinedload(Activity.version))
+)
+
+
+def _attempt_or_404(slug: str, number: int) -> TestAttempt:
+    """The learner's attempt `number` at the final test of the course `slug`, with its test
+    (404 as _enrolment_test_and_attempt)."""
+    row = db.session.execute(
+        _ATTEMPT_ONLY, {"slug": slug, "user_id": current_user.id, "number": number}
     ).first()
     if row is None or row[1] is None:
         abort(404)
-    return enrolment, row[1], row[0]
+    return row[0]
 
 
 _POSITION = re.compile(r"\d{1,4}", re.ASCII)
@@ -216,43 +257,82 @@ def _slots_of(question, order: tuple) -> int:
     return 1 + len(order)
 
 
+class _QuestionWriter:
+    """Writes an open attempt's questions (learn/_question.html's question_fields) from the
+    fragments kept per process, with what every question of a page shares (the macro, the
+    fragments, the language) looked up once: a test page writes about twenty questions."""
+
+    def __init__(self, version_id: int):
+        self.version_id = version_id
+        self.fields = current_app.jinja_env.get_template("hocvu/learn/_question.html").module
+        self.cache = current_app.extensions.setdefault("hocvu_question_fragments", {})
+        self.context = (version_id, str(get_locale()), request.script_root)
+
+    def block(self, question, item, given, number: int) -> Markup:
+        """Question `number`, with the learner's order of its choices and answer `given`."""
+        fields = self.fields.question_fields
+        if question.type not in _CACHED_KINDS:
+            return fields(question, item, given, number, version_id=self.version_id)
+        order = tuple(item.get("order") or ())
+        # The question object itself is part of the key (and kept, so that its id is not
+        # reused): a version's bank is parsed once per process (lms.services.assessment).
+        key = (id(question), item["id"], order, *self.context)
+        cache = self.cache
+        found = cache.get(key)
+        if found is None or found[0] is not question:
+            html = str(fields(question, item, _SLOTS, _NUMBER_SLOT, version_id=self.version_id))
+            if html.count("\x00") != 2 * _slots_of(question, order):
+                # A text of the question holds the markers' character: written as it is.
+                return fields(question, item, given, number, version_id=self.version_id)
+            if len(cache) >= _FRAGMENTS_KEPT:
+                cache.clear()
+            # Also kept unanswered (every answer's marker written as ''): the page then only
+            # writes the question's number in it.
+            unanswered = _SLOT.sub(lambda m: m.group(0) if m.group(1) == "n" else "", html)
+            found = cache[key] = (question, html, unanswered)
+        if given is None:
+            return Markup(found[2].replace(_NUMBER_SLOT, str(number)))  # noqa: S704 - as below
+
+        def fill(match: re.Match) -> str:
+            slot = match.group(1)
+            if slot == "n":
+                return str(number)
+            if slot == "v":  # the template's value="{{ given or '' }}"
+                return escape(given or "")
+            if slot[0] == "s":
+                row, position = slot[1:].split(":")
+                return answer_selected(given, int(row), int(position))
+            return answer_checked(
+                given, True if slot == "cT" else False if slot == "cF" else int(slot[1:])
+            )
+
+        return Markup(_SLOT.sub(fill, found[1]))  # noqa: S704 - rendered by the template above
+
+
 @bp.app_template_global()
 def question_block(question, item, given, number: int, version_id: int) -> Markup:
     """An open attempt's question `number` (learn/_question.html's question_fields), with the
     learner's order of its choices and their answer `given` filled in."""
-    fields = current_app.jinja_env.get_template("hocvu/learn/_question.html").module
-    fields = fields.question_fields
-    if question.type not in _CACHED_KINDS:
-        return fields(question, item, given, number, version_id=version_id)
-    order = tuple(item.get("order") or ())
-    # The question object itself is part of the key (and kept, so that its id is not reused):
-    # a version's bank is parsed once per process (lms.services.assessment).
-    key = (id(question), item["id"], version_id, order, str(get_locale()), request.script_root)
-    cache = current_app.extensions.setdefault("hocvu_question_fragments", {})
-    found = cache.get(key)
-    if found is None or found[0] is not question:
-        html = str(fields(question, item, _SLOTS, _NUMBER_SLOT, version_id=version_id))
-        if html.count("\x00") != 2 * _slots_of(question, order):
-            # A text of the question holds the markers' character: written as it is.
-            return fields(question, item, given, number, version_id=version_id)
-        if len(cache) >= _FRAGMENTS_KEPT:
-            cache.clear()
-        found = cache[key] = (question, html)
+    return _QuestionWriter(version_id).block(question, item, given, number)
 
-    def fill(match: re.Match) -> str:
-        slot = match.group(1)
-        if slot == "n":
-            return str(number)
-        if slot == "v":  # the template's value="{{ given or '' }}"
-            return escape(given or "")
-        if slot[0] == "s":
-            row, position = slot[1:].split(":")
-            return answer_selected(given, int(row), int(position))
-        return answer_checked(
-            given, True if slot == "cT" else False if slot == "cF" else int(slot[1:])
-        )
 
-    return Markup(_SLOT.sub(fill, found[1]))  # noqa: S704 - rendered by the template above
+def question_blocks(questions: Mapping, attempt: TestAttempt, version_id: int) -> Markup:
+    """Every question drawn for an open attempt, in order, numbered from 1 (written here in
+    one pass rather than by a loop of the page: one template call per question cost more
+    than the question's writing)."""
+    writer = _QuestionWriter(version_id)
+    answers = attempt.answers
+    return Markup("\n  ").join(  # noqa: S704 - each block is safe HTML
+        writer.block(questions[item["id"]], item, answers.get(item["id"]), number)
+        for number, item in enumerate(attempt.draw, start=1)
+    )
+
+
+def descriptions_of(questions: Mapping, attempt: TestAttempt) -> list:
+    """The descriptions (shown, not answered) of the lessons or pools an attempt's questions
+    were drawn from, in the bank's order."""
+    drawn = {questions[item["id"]].module for item in attempt.draw if item["id"] in questions}
+    return [q for q in questions.values() if not q.graded and q.module in drawn]
 
 
 @bp.route("/courses/<slug>/test/<int:number>")
@@ -272,7 +352,8 @@ def attempt(slug: str, number: int):
             enrolment=enrolment,
             activity=activity,
             attempt=current,
-            questions=questions,
+            descriptions=descriptions_of(questions, current),
+            question_blocks=question_blocks(questions, current, activity.version_id),
             seconds_left=_seconds_left(current, now),
         )
     attempts = assessment.attempts_of(db.session, enrolment, activity)
@@ -315,7 +396,7 @@ def attempt(slug: str, number: int):
 @login_required
 def save(slug: str, number: int):
     """Autosave: keep the answers given so far (JSON reply for the page's script)."""
-    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
+    current = _attempt_or_404(slug, number)
     try:
         assessment.save_answers(db.session, current, _form_answers(current))
     except DomainError as error:

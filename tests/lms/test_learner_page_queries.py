@@ -91,10 +91,10 @@ def _get(client, app, path: str) -> list[str]:
 def test_the_final_test_page_loads_the_user_enrolment_and_attempt_once(client, app, mid_course):
     seen = _get(client, app, f"/courses/{SLUG}/test/{mid_course['attempt']}")
     tables = selected_tables(seen)
-    # The user (with the login), the enrolment (with its course and version), the attempt
-    # with its test and the version's test: nothing else, and nothing twice.
-    assert tables == {"user_account": 1, "enrolment": 1, "test_attempt": 1}, seen
-    assert len(seen) == 3, seen
+    # The user (with the login), then the enrolment (with its course and version), the
+    # attempt with its test and the version's test in one query: nothing else, nothing twice.
+    assert tables == {"user_account": 1, "enrolment": 1}, seen
+    assert len(seen) == 2, seen
 
 
 def test_the_autosave_does_not_read_back_what_it_wrote(client, app, mid_course):
@@ -109,9 +109,10 @@ def test_the_autosave_does_not_read_back_what_it_wrote(client, app, mid_course):
     assert response.status_code == 200
     assert response.get_json()["saved"] == 2  # the answer saved before and this one
     tables = selected_tables(seen)
-    assert tables == {"user_account": 1, "enrolment": 1, "test_attempt": 1}, seen
+    # The user, then the attempt with its test (and the learner's enrolment, in its WHERE).
+    assert tables == {"user_account": 1, "test_attempt": 1}, seen
     assert [s.split()[0] for s in seen].count("UPDATE") == 1
-    assert len(seen) == 4, seen
+    assert len(seen) == 3, seen
 
 
 def test_the_course_page_loads_each_activity_once_without_content(client, app, mid_course):
@@ -124,9 +125,11 @@ def test_the_course_page_loads_each_activity_once_without_content(client, app, m
     # The steps (content deferred); the activities are not loaded again for the course's
     # estimated time.
     assert tables["activity"] == 1, seen
-    assert tables["user_account"] == 1 and tables["enrolment"] == 1, seen
-    # user, enrolment, the steps with their statuses, attempts, certificate.
-    assert len(seen) == 5, seen
+    assert tables["user_account"] == 1, seen
+    assert sum(" FROM enrolment JOIN " in s for s in seen) == 1, seen
+    # user, the enrolment (with whether it has a graded attempt or a certificate: neither
+    # here, so neither is loaded), the steps with their statuses.
+    assert len(seen) == 3, seen
 
 
 def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
@@ -135,9 +138,12 @@ def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
     # No final test loaded to learn that attempts are left when none was graded.
     assert tables["activity"] == 1, seen
     assert tables["user_account"] == 1, seen
-    # user, enrolments, steps with their statuses, attempts, notices, certificates, classes to
-    # check in to, the learner's unit.
-    assert len(seen) == 8, seen
+    # user, enrolments, steps with their statuses, and one query asking whether there are
+    # notices, certificates, classes to check in to or a graded attempt (none here: none of
+    # them is loaded), with the name of the learner's unit.
+    loaded = ("SELECT notice.", "SELECT certificate.", "SELECT class_session.", "SELECT test_")
+    assert not [s for s in seen if s.startswith(loaded)], seen
+    assert len(seen) == 4, seen
 
 
 def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, mid_course):
@@ -147,5 +153,28 @@ def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, 
     assert not [s for s in seen if not s.startswith("SELECT")], seen
     assert len(seen) == len(set(seen)), seen
     assert selected_tables(seen)["user_account"] == 1, seen
-    # user, enrolment, the lesson with its progress, the steps with their statuses.
-    assert len(seen) == 4, seen
+    # user, the enrolment with the lesson and its progress, the steps with their statuses.
+    assert len(seen) == 3, seen
+
+
+def test_the_home_names_the_learner_s_unit_and_nothing_without_one(client, app, make, login):
+    # The unit's name comes with the home's query of flags (no lazy load of user.org_unit).
+    make.learner(make.unit(name="Công đoàn Trường <Nhơn Bình>"), username="hv.donvi")
+    make.learner(None, username="hv.khong")
+    make.commit()
+    login("hv.donvi")
+    page = client.get("/").get_data(as_text=True)
+    assert "<dt>Đơn vị</dt><dd>Công đoàn Trường &lt;Nhơn Bình&gt;</dd>" in page
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login("hv.khong")
+    page = client.get("/").get_data(as_text=True)
+    assert "<dt>Đơn vị</dt>" not in page and "hv.khong" in page
+
+
+def test_the_one_query_pages_are_404_for_what_the_learner_does_not_have(client, mid_course):
+    # The lesson and final-test pages read the enrolment with the lesson or attempt at once:
+    # an unknown lesson, an attempt not made or a course not enrolled in is still a 404.
+    assert client.get(f"/courses/{SLUG}/khong-co-bai-nay").status_code == 404
+    assert client.get(f"/courses/{SLUG}/test/{mid_course['attempt'] + 1}").status_code == 404
+    assert client.get("/courses/khoa-khac/" + mid_course["lesson"]).status_code == 404
+    assert client.get("/courses/khoa-khac/test/1").status_code == 404
