@@ -345,6 +345,20 @@ def _clean_answers(attempt: TestAttempt, answers: dict[str, Any]) -> dict[str, A
     return {k: v for k, v in answers.items() if k in drawn_ids}
 
 
+# The autosave's statement (every few seconds per learner taking the test), built once and run
+# on the session's connection: an ORM UPDATE built on each call cost as much as the rest of
+# the autosave's work (bench/learner_pages.py, issue 24).
+_ATTEMPT_TABLE = TestAttempt.__table__
+_SAVE_ANSWERS = (
+    update(_ATTEMPT_TABLE)
+    .where(
+        _ATTEMPT_TABLE.c.id == bindparam("attempt_id"),
+        _ATTEMPT_TABLE.c.status == bindparam("open"),
+    )
+    .values(answers=bindparam("new"))
+)
+
+
 def save_answers(
     session: Session, attempt: TestAttempt, answers: dict[str, Any], now: datetime | None = None
 ) -> None:
@@ -355,12 +369,13 @@ def save_answers(
         raise DomainError(N_("This attempt is closed; answers can no longer be changed."))
     merged = {**attempt.answers, **_clean_answers(attempt, answers)}
     # Only an open attempt takes answers, even if a submit is being graded at this moment.
-    saved = session.execute(
-        update(TestAttempt)
-        .where(TestAttempt.id == attempt.id, TestAttempt.status == AttemptStatus.OPEN)
-        .values(answers=merged)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    saved = (
+        session.connection()
+        .execute(
+            _SAVE_ANSWERS, {"attempt_id": attempt.id, "open": AttemptStatus.OPEN, "new": merged}
+        )
+        .rowcount
+    )
     if not saved:
         session.refresh(attempt)  # graded meanwhile: the caller sees its status
         raise DomainError(N_("This attempt is closed; answers can no longer be changed."))

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import RadioField
 
+from lms.services.errors import N_
 from lms.web.forms import Form, choices
 
 # An embedded player or a bundle's video as the sanitizer writes them (double-quoted values,
@@ -38,11 +39,14 @@ SHOW_VIDEOS = "videos"
 # The choices, as (value, label): the form checks a choice sent; the home page writes the
 # radio buttons from these plain values (building the WTForms form on each visit of the home
 # page cost a fifth of a millisecond).
-CHOICES = (
-    ("auto", _l("Automatic: as the browser's data saving setting says")),
-    ("on", _l("On: do not load videos in lessons until I ask")),
-    ("off", _l("Off: load videos in lessons")),
+# The choices' texts (msgids): the home page translates them with its template's _(), which
+# keeps texts per catalog; a lazy string is looked up again each time it is shown.
+CHOICE_TEXTS = (
+    ("auto", N_("Automatic: as the browser's data saving setting says")),
+    ("on", N_("On: do not load videos in lessons until I ask")),
+    ("off", N_("Off: load videos in lessons")),
 )
+CHOICES = tuple((value, _l(text)) for value, text in CHOICE_TEXTS)
 
 
 class DataSaverForm(Form):

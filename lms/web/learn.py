@@ -256,7 +256,7 @@ def index():
         contact_unit=_contact_unit() if any(out_of_attempts.values()) else None,
         notices=[(n, message_text(n.message, n.params)) for n in notices],
         check_in=marking.sessions_to_check_in(db.session, user, now) if flags.check_in else [],
-        data_saver_choices=data_saver.CHOICES,
+        data_saver_choices=data_saver.CHOICE_TEXTS,
         data_saver_choice=data_saver.choice_of(user),
     )
 

@@ -24,7 +24,15 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from courses.testing import answered
 from lms.app.extensions import db
-from lms.models import Activity, AttemptStatus, Course, Enrolment, TestAttempt, utcnow
+from lms.models import (
+    Activity,
+    AttemptStatus,
+    Course,
+    CourseVersion,
+    Enrolment,
+    TestAttempt,
+    utcnow,
+)
 from lms.services import assessment, learning
 from lms.services.activities import TestKind
 from lms.services.errors import DomainError
@@ -105,6 +113,32 @@ _ATTEMPT_ONLY = (
         Activity.kind == TestKind.name,
     )
     # The test's version: its question bank's files are the version's.
+    .options(contains_eager(TestAttempt.activity).joinedload(Activity.version))
+)
+
+
+# An open attempt's page: the attempt with its test (and the test's version: its question bank)
+# and the title of the learner's version, when the version's final test is the attempt's own:
+# three objects where _ATTEMPT makes six (a graded attempt's page, and an attempt at an earlier
+# version's test, take _ATTEMPT).
+_OPEN_ATTEMPT = (
+    select(TestAttempt, CourseVersion.title)
+    .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
+    .join(Course, Enrolment.course_id == Course.id)
+    .join(CourseVersion, CourseVersion.id == Enrolment.version_id)
+    .join(TestAttempt.activity)
+    .join(
+        _CURRENT_TEST,
+        (_CURRENT_TEST.version_id == Enrolment.version_id)
+        & (_CURRENT_TEST.kind == TestKind.name)
+        & (_CURRENT_TEST.id == TestAttempt.activity_id),
+    )
+    .where(
+        Course.slug == bindparam("slug"),
+        Enrolment.user_id == bindparam("user_id"),
+        TestAttempt.number == bindparam("number"),
+        TestAttempt.status == AttemptStatus.OPEN,
+    )
     .options(contains_eager(TestAttempt.activity).joinedload(Activity.version))
 )
 
@@ -339,23 +373,23 @@ def descriptions_of(questions: Mapping, attempt: TestAttempt) -> list:
 @login_required
 def attempt(slug: str, number: int):
     """An open attempt's questions, or a graded attempt's result."""
-    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
     now = utcnow()
+    found = db.session.execute(
+        _OPEN_ATTEMPT, {"slug": slug, "user_id": current_user.id, "number": number}
+    ).first()
+    if found is not None:
+        current, version_title = found
+        if not assessment.finish_if_expired(db.session, current, now):
+            return _open_attempt_page(slug, version_title, current.activity, current, now)
+        db.session.commit()  # graded now, past its time: kept even if the page fails
+    enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
     if assessment.finish_if_expired(db.session, current, now):
         # Graded now, past its time: kept even if the page fails. Only then: a commit expires
         # every loaded object, and the page would load the user, enrolment and attempt again.
         db.session.commit()
+    if current.status == AttemptStatus.OPEN:  # an attempt at an earlier version's test
+        return _open_attempt_page(slug, enrolment.version.title, activity, current, now)
     questions = assessment.question_map(activity)
-    if current.status == AttemptStatus.OPEN:
-        return render_template(
-            "hocvu/learn/test_attempt.html",
-            enrolment=enrolment,
-            activity=activity,
-            attempt=current,
-            descriptions=descriptions_of(questions, current),
-            question_blocks=question_blocks(questions, current, activity.version_id),
-            seconds_left=_seconds_left(current, now),
-        )
     attempts = assessment.attempts_of(db.session, enrolment, activity)
     settings = assessment.settings_of(activity)
     graded = [a for a in attempts if a.status == AttemptStatus.GRADED]
@@ -406,6 +440,20 @@ def save(slug: str, number: int):
     reply = jsonify(saved=len(current.answers), seconds_left=_seconds_left(current, utcnow()))
     db.session.commit()
     return reply
+
+
+def _open_attempt_page(slug: str, version_title: str, activity, current, now) -> str:
+    questions = assessment.question_map(activity)
+    return render_template(
+        "hocvu/learn/test_attempt.html",
+        slug=slug,
+        version_title=version_title,
+        activity=activity,
+        attempt=current,
+        descriptions=descriptions_of(questions, current),
+        question_blocks=question_blocks(questions, current, activity.version_id),
+        seconds_left=_seconds_left(current, now),
+    )
 
 
 def _seconds_left(attempt: TestAttempt, now) -> int | None:

@@ -91,9 +91,9 @@ def _get(client, app, path: str) -> list[str]:
 def test_the_final_test_page_loads_the_user_enrolment_and_attempt_once(client, app, mid_course):
     seen = _get(client, app, f"/courses/{SLUG}/test/{mid_course['attempt']}")
     tables = selected_tables(seen)
-    # The user (with the login), then the enrolment (with its course and version), the
-    # attempt with its test and the version's test in one query: nothing else, nothing twice.
-    assert tables == {"user_account": 1, "enrolment": 1}, seen
+    # The user (with the login), then the open attempt with its test, the test's version and
+    # the title of the learner's version in one query: nothing else, nothing twice.
+    assert tables == {"user_account": 1, "test_attempt": 1}, seen
     assert len(seen) == 2, seen
 
 
