@@ -87,35 +87,24 @@ class CourseProgress:
 
 # The statements every learner page runs, built once (with bind parameters): building a
 # statement cost about as much as running it.
-_STEPS = (
-    select(Activity, ActivityProgress.status)
-    .outerjoin(
-        ActivityProgress,
-        (ActivityProgress.activity_id == Activity.id)
-        & (ActivityProgress.enrolment_id == bindparam("enrolment_id")),
+def _steps(*columns):
+    # A version's activities in order, with `columns` and the learner's status in each.
+    return (
+        select(*columns, ActivityProgress.status)
+        .outerjoin(
+            ActivityProgress,
+            (ActivityProgress.activity_id == Activity.id)
+            & (ActivityProgress.enrolment_id == bindparam("enrolment_id")),
+        )
+        .where(Activity.version_id == bindparam("version_id"))
+        .order_by(Activity.position)
     )
-    .where(Activity.version_id == bindparam("version_id"))
-    .order_by(Activity.position)
-    .options(defer(Activity.content))
-)
+
+
+_STEPS = _steps(Activity).options(defer(Activity.content))
 # The same read as columns (progress_read).
-_STEP_ROWS = (
-    select(
-        Activity.id,
-        Activity.key,
-        Activity.kind,
-        Activity.title,
-        Activity.minutes,
-        Activity.required,
-        ActivityProgress.status,
-    )
-    .outerjoin(
-        ActivityProgress,
-        (ActivityProgress.activity_id == Activity.id)
-        & (ActivityProgress.enrolment_id == bindparam("enrolment_id")),
-    )
-    .where(Activity.version_id == bindparam("version_id"))
-    .order_by(Activity.position)
+_STEP_ROWS = _steps(
+    Activity.id, Activity.key, Activity.kind, Activity.title, Activity.minutes, Activity.required
 )
 _PROGRESS = select(ActivityProgress).where(
     ActivityProgress.enrolment_id == bindparam("enrolment_id"),

@@ -73,18 +73,25 @@ class HomeEnrolment(NamedTuple):
     slug: str
 
 
+# What the home and the course page read of an enrolment (the first fields of HomeEnrolment
+# and CourseEnrolment).
+_ENROLMENT_COLUMNS = (
+    Enrolment.id,
+    Enrolment.version_id,
+    Enrolment.started_at,
+    Enrolment.due_at,
+    Enrolment.completed_at,
+    Enrolment.completed_late,
+)
+
+
 # The statements of the learner pages, built once and run with bind parameters: building a
 # statement cost about as much as running it (bench/learner_pages.py). The home's enrolments
 # are read as columns by a Core statement: making the ORM objects of the enrolments, their
 # versions and courses cost about twice the rest of the query.
 _MY_ENROLMENTS = (
     select(
-        Enrolment.id,
-        Enrolment.version_id,
-        Enrolment.started_at,
-        Enrolment.due_at,
-        Enrolment.completed_at,
-        Enrolment.completed_late,
+        *_ENROLMENT_COLUMNS,
         CourseVersion.title,
         Course.slug,
     )
@@ -160,12 +167,7 @@ class CourseEnrolment(NamedTuple):
 # times the rest of the query.
 _COURSE_ENROLMENT = (
     select(
-        Enrolment.id,
-        Enrolment.version_id,
-        Enrolment.started_at,
-        Enrolment.due_at,
-        Enrolment.completed_at,
-        Enrolment.completed_late,
+        *_ENROLMENT_COLUMNS,
         CourseVersion.title,
         CourseVersion.description,
         CourseVersion.files_path,

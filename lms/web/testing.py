@@ -94,52 +94,44 @@ def _enrolment_test_and_attempt(slug: str, number: int) -> tuple[Enrolment, Acti
     return row[0], row[2], row[1]
 
 
-# The autosave's: only the attempt with its test and the test's version (and whether the
-# learner's version has a final test), without the enrolment and course the pages show: each
-# object the ORM makes from a row costs about as much as the statement itself.
-_ATTEMPT_ONLY = (
-    select(TestAttempt, _CURRENT_TEST.id)
-    .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
-    .join(Course, Enrolment.course_id == Course.id)
-    .join(TestAttempt.activity)
-    .outerjoin(
-        _CURRENT_TEST,
-        (_CURRENT_TEST.version_id == Enrolment.version_id) & (_CURRENT_TEST.kind == TestKind.name),
+def _learner_attempt(*columns):
+    """The learner's attempt `number` in the course `slug` with its test and the test's version
+    (its question bank's files are the version's), and `columns`: each object the ORM makes
+    from a row costs about as much as the statement itself, so the pages that need no more
+    load no more."""
+    return (
+        select(TestAttempt, *columns)
+        .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
+        .join(Course, Enrolment.course_id == Course.id)
+        .join(TestAttempt.activity)
+        .where(
+            Course.slug == bindparam("slug"),
+            Enrolment.user_id == bindparam("user_id"),
+            TestAttempt.number == bindparam("number"),
+            Activity.kind == TestKind.name,
+        )
+        .options(contains_eager(TestAttempt.activity).joinedload(Activity.version))
     )
-    .where(
-        Course.slug == bindparam("slug"),
-        Enrolment.user_id == bindparam("user_id"),
-        TestAttempt.number == bindparam("number"),
-        Activity.kind == TestKind.name,
-    )
-    # The test's version: its question bank's files are the version's.
-    .options(contains_eager(TestAttempt.activity).joinedload(Activity.version))
+
+
+# The autosave's: and whether the learner's version has a final test.
+_ATTEMPT_ONLY = _learner_attempt(_CURRENT_TEST.id).outerjoin(
+    _CURRENT_TEST,
+    (_CURRENT_TEST.version_id == Enrolment.version_id) & (_CURRENT_TEST.kind == TestKind.name),
 )
-
-
-# An open attempt's page: the attempt with its test (and the test's version: its question bank)
-# and the title of the learner's version, when the version's final test is the attempt's own:
-# three objects where _ATTEMPT makes six (a graded attempt's page, and an attempt at an earlier
-# version's test, take _ATTEMPT).
+# An open attempt's page: and the title of the learner's version, when the version's final
+# test is the attempt's own (a graded attempt's page, and an attempt at an earlier version's
+# test, take _ATTEMPT, which makes six objects where this makes three).
 _OPEN_ATTEMPT = (
-    select(TestAttempt, CourseVersion.title)
-    .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
-    .join(Course, Enrolment.course_id == Course.id)
+    _learner_attempt(CourseVersion.title)
     .join(CourseVersion, CourseVersion.id == Enrolment.version_id)
-    .join(TestAttempt.activity)
     .join(
         _CURRENT_TEST,
         (_CURRENT_TEST.version_id == Enrolment.version_id)
         & (_CURRENT_TEST.kind == TestKind.name)
         & (_CURRENT_TEST.id == TestAttempt.activity_id),
     )
-    .where(
-        Course.slug == bindparam("slug"),
-        Enrolment.user_id == bindparam("user_id"),
-        TestAttempt.number == bindparam("number"),
-        TestAttempt.status == AttemptStatus.OPEN,
-    )
-    .options(contains_eager(TestAttempt.activity).joinedload(Activity.version))
+    .where(TestAttempt.status == AttemptStatus.OPEN)
 )
 
 
