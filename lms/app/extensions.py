@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import Babel
-from flask_login import LoginManager
+from flask_login import LoginManager as _LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
 from lms.app.csrf import KeptCSRFProtect
 from lms.app.database import Base
+
+
+
+class LoginManager(_LoginManager):
+    """Flask-Login's manager, with `background_refusal`: when set, what a request refused for
+    want of a login answers when nobody navigated to it (a page's or the service worker's own
+    fetch, told by the browser's Sec-Fetch-Mode), instead of the redirect to the login page.
+
+    Such a request must not write the session: its cookie (an anonymous one, with the flashed
+    "please log in", or the login page's CSRF token after the redirect) would replace the
+    cookie of a login made meanwhile in the same browser, and the learner find themselves
+    logged out on the next page.
+    """
+
+    background_refusal = None
+
+    def unauthorized(self):
+        mode = request.headers.get("Sec-Fetch-Mode", "navigate")
+        if self.background_refusal is not None and mode != "navigate":
+            return self.background_refusal()
+        return super().unauthorized()
+
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

@@ -146,6 +146,10 @@ def register_web(app: Flask, url_prefix: str) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    login_manager.background_refusal = lambda: (
+        jsonify(error="login", message=gettext("Please log in to see this page.")),
+        401,
+    )
 
     @login_manager.user_loader
     def load_user(cookie_id: str):

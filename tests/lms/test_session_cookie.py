@@ -73,3 +73,28 @@ def test_a_cookie_older_than_the_session_lifetime_is_refused_on_a_page(
     later(monkeypatch, 12 * 3600 + 60)
     answer = client.get("/")
     assert answer.status_code == 302 and answer.location.startswith("/login")
+
+
+def test_a_background_request_refused_for_want_of_a_login_writes_no_cookie(client, make):
+    """A page's or the service worker's fetch (Sec-Fetch-Mode other than navigate, Fetch
+    Metadata) that needs a login gets a 401 and no cookie: an anonymous cookie written for
+    its flashed message would replace the login made meanwhile in the same browser (the
+    offline flow's second learner found themselves logged out)."""
+    make.learner(make.unit(), username="hv.nen")
+    make.commit()
+    for mode in ("cors", "same-origin", "no-cors"):
+        answer = client.get("/", headers={"Sec-Fetch-Mode": mode})
+        assert answer.status_code == 401
+        assert answer.get_json() == {
+            "error": "login",
+            "message": "Vui lòng đăng nhập để xem trang này.",
+        }
+        assert "Set-Cookie" not in answer.headers
+    # Navigating there still leads to the login page with the message.
+    for headers in ({"Sec-Fetch-Mode": "navigate"}, {}):
+        answer = client.get("/", headers=headers)
+        assert answer.status_code == 302
+        assert answer.headers["Location"].startswith("/login?next=")
+        assert "Set-Cookie" in answer.headers
+        page = client.get(answer.headers["Location"]).get_data(as_text=True)
+        assert "Vui lòng đăng nhập để xem trang này." in page
