@@ -25,6 +25,7 @@ from typing import Any
 from flask import Flask, Response, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = "HTTP_X_REQUEST_ID"  # the header in the WSGI environ, read directly
 # Letters, digits and a few separators, at most 64: safe to log and to echo in a header.
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
 
@@ -136,7 +137,7 @@ def init_app(app: Flask, on_response=None) -> None:
 
     @app.before_request
     def start_request() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER)
+        incoming = request.environ.get(_REQUEST_ID_KEY)
         rid = incoming if incoming and _SAFE_ID.match(incoming) else new_request_id()
         _current.set((rid, time.perf_counter()))
 

@@ -213,9 +213,10 @@ def register_web(app: Flask, url_prefix: str) -> None:
         if content.is_content_request():
             _add_missing(response.headers, content_headers)
             return response
-        if standalone or request.blueprint in ours:
+        served = request._get_current_object()  # once, not through the proxy each time
+        if standalone or served.blueprint in ours:
             wanted = (("Content-Security-Policy", site_csp(app.config)), *site_headers)
-            if request.endpoint != "core.static" and "_user_id" in session:
+            if served.endpoint != "core.static" and "_user_id" in session:
                 wanted += (("Cache-Control", "no-store"),)
             _add_missing(response.headers, wanted)
         return response

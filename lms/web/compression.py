@@ -31,8 +31,15 @@ LEVEL = 6
 YEAR = 31536000
 
 
-def _accepts_gzip() -> bool:
-    return "gzip" in request.headers.get("Accept-Encoding", "").lower()
+def add_vary(response: Response, value: str) -> None:
+    """Add `value` to the response's Vary header, as response.vary.add does, in one look at
+    the headers (every answer of the site passes here once or twice)."""
+    headers = response.headers
+    current = next((v for name, v in headers if name.lower() == "vary"), None)
+    if current is None:
+        headers.add("Vary", value)
+    elif value.lower() not in (part.strip().lower() for part in current.split(",")):
+        headers.set("Vary", f"{current}, {value}")
 
 
 @lru_cache(maxsize=256)
@@ -73,16 +80,20 @@ def init_compression(
 
     @app.after_request
     def compress(response: Response) -> Response:
-        if blueprints is not None and request.blueprint not in blueprints:
+        # Every answer passes here: the request is looked up once and the response's headers
+        # read in one pass (werkzeug's lookup of a missing header raises inside).
+        served = request._get_current_object()
+        if blueprints is not None and served.blueprint not in blueprints:
             return response
-        if request.endpoint == "core.static" and request.args.get("v"):
+        if served.endpoint == "core.static" and served.args.get("v"):
             response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
-        if not app.config.get("HOCVU_COMPRESS", True) or request.method == "HEAD":
+        if not app.config.get("HOCVU_COMPRESS", True) or served.method == "HEAD":
             return response
-        if response.mimetype not in COMPRESSIBLE or response.status_code != 200:
+        if response.status_code != 200 or response.mimetype not in COMPRESSIBLE:
             return response
-        response.vary.add("Accept-Encoding")
-        if "Content-Encoding" in response.headers or not _accepts_gzip():
+        add_vary(response, "Accept-Encoding")
+        accepted = served.environ.get("HTTP_ACCEPT_ENCODING", "")
+        if "gzip" not in accepted.lower() or "Content-Encoding" in response.headers:
             return response
         length = response.content_length
         if length is not None and length < MIN_SIZE:

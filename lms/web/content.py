@@ -43,6 +43,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext
 from itsdangerous import BadSignature
 from markupsafe import escape
+from werkzeug.sansio.http import parse_cookie
 
 from lms.app.config import origin_of
 from lms.app.extensions import db
@@ -50,6 +51,7 @@ from lms.app.kept import Kept
 from lms.app.storage import LocalStorage, StorageError
 from lms.models.scorm import ScormPackage
 from lms.services import content_links
+from lms.web.compression import add_vary
 
 bp = Blueprint("content", __name__)
 
@@ -141,6 +143,11 @@ def is_content_request() -> bool:
             _request_address(), content_origin()
         )
     return known
+
+
+@lru_cache(maxsize=8)
+def _host_of(origin: str) -> str:
+    return origin_of(origin)[1]
 
 
 @lru_cache(maxsize=64)
@@ -329,7 +336,9 @@ class _SessionInterface(SecureCookieSessionInterface):
     def open_session(self, app, request):
         if is_content_request():
             return self.make_null_session(app)
-        value = request.cookies.get(self.get_cookie_name(app))
+        # The one cookie read from the header, not every cookie through request.cookies (which
+        # walks the whole environ for its Cookie headers): this runs on every request.
+        value = parse_cookie(request.environ.get("HTTP_COOKIE")).get(self.get_cookie_name(app))
         if not app.secret_key or not value:
             return super().open_session(app, request)
         max_age = int(app.permanent_session_lifetime.total_seconds())
@@ -362,7 +371,7 @@ class _SessionInterface(SecureCookieSessionInterface):
             and time.time() - signed_at < REFRESH_EVERY_SECONDS
         ):
             if session.accessed:
-                response.vary.add("Cookie")
+                add_vary(response, "Cookie")
             return
         super().save_session(app, session, response)
 
@@ -381,7 +390,7 @@ def init_content(app: Flask, ours: set[str]) -> None:
             return None
         if request.blueprint == bp.name:
             return current_app.response_class("Not found", 404, mimetype="text/plain")
-        if request.blueprint in ours and _request_address()[0] == origin_of(content_origin())[1]:
+        if request.blueprint in ours and _request_address()[0] == _host_of(content_origin()):
             # The site reached under the content origin's host name on another port (a
             # developer typing localhost:5000): its cookies would reach the packages too.
             target = urlsplit(current_app.config["HOCVU_BASE_URL"])

@@ -73,27 +73,28 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def limit_body() -> None:
-        if request.blueprint not in app.extensions.get("hocvu_blueprints", ()):
+        served = request._get_current_object()  # once, not through the proxy each time
+        if served.blueprint not in app.extensions.get("hocvu_blueprints", ()):
             return  # a host application's pages, and the health checks, read no Hocvu body
-        limit = _limit_of_request()
+        limit = _limit_of_request(served)
         g.hocvu_body_limit = limit
-        if request.content_length is None:
+        if served.content_length is None:
             # Sent without a length (chunked): this stream ends it with a 413 past the limit;
             # Werkzeug's own cap is set one byte further so that it never cuts first.
-            request.environ["wsgi.input"] = CappedInput(request.environ["wsgi.input"], limit)
-            request.max_content_length = limit + 1
+            served.environ["wsgi.input"] = CappedInput(served.environ["wsgi.input"], limit)
+            served.max_content_length = limit + 1
         else:
-            request.max_content_length = limit
+            served.max_content_length = limit
 
 
-def _limit_of_request() -> int:
+def _limit_of_request(served) -> int:
     config = current_app.config
-    view = current_app.view_functions.get(request.endpoint or "")
+    view = current_app.view_functions.get(served.endpoint or "")
     declared: BodyLimit | None = getattr(view, "hocvu_body_limit", None)
     if declared is not None and declared.anonymous:
         return declared.bytes()
     small = int(config["HOCVU_MAX_ANONYMOUS_BODY_BYTES"])
-    if request.method in _BODYLESS_METHODS or not current_user.is_authenticated:
+    if served.method in _BODYLESS_METHODS or not current_user.is_authenticated:
         return min(small, declared.bytes()) if declared is not None else small
     if declared is not None:
         return declared.bytes()

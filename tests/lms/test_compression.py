@@ -77,3 +77,33 @@ class TestDevelopmentServer:
             assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable", path
         # Without its version a URL may change content: the browser asks again.
         assert "immutable" not in client.get("/static/css/hocvu.css").headers["Cache-Control"]
+
+
+def test_vary_names_each_field_once_whatever_adds_it():
+    """RFC 9110 12.5.5: Vary is a comma-separated list of field names, compared without case.
+    add_vary is the one way the site adds to it (compression, the session cookie)."""
+    from flask import Response
+
+    from lms.web.compression import add_vary
+
+    answer = Response("x")
+    add_vary(answer, "Accept-Encoding")
+    assert answer.headers.getlist("Vary") == ["Accept-Encoding"]
+    add_vary(answer, "Cookie")
+    add_vary(answer, "cookie")
+    add_vary(answer, "ACCEPT-ENCODING")
+    assert answer.headers.getlist("Vary") == ["Accept-Encoding, Cookie"]
+    own = Response("x", headers={"Vary": "Save-Data"})
+    add_vary(own, "Accept-Encoding")
+    assert own.headers.getlist("Vary") == ["Save-Data, Accept-Encoding"]
+
+
+def test_a_learners_page_varies_on_encoding_and_cookie_once_each(client, make, login):
+    make.learner(make.unit(), username="hv.nen", full_name="Lê Văn Nén")
+    make.commit()
+    login("hv.nen")
+    answer = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert answer.status_code == 200
+    names = [part.strip().lower() for part in answer.headers["Vary"].split(",")]
+    assert sorted(names) == sorted(set(names))
+    assert {"accept-encoding", "cookie"} <= set(names)
