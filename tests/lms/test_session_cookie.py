@@ -98,3 +98,28 @@ def test_a_background_request_refused_for_want_of_a_login_writes_no_cookie(clien
         assert "Set-Cookie" in answer.headers
         page = client.get(answer.headers["Location"]).get_data(as_text=True)
         assert "Vui lòng đăng nhập để xem trang này." in page
+
+
+def test_the_session_identifier_is_flask_logins_made_once_per_address_and_browser(app):
+    """Session protection compares the request's identifier with the cookie's "_id" on every
+    logged-in request; the kept one must be the one Flask-Login makes, for each address and
+    User-Agent (behind a proxy, X-Forwarded-For's first address)."""
+    from flask_login.utils import _create_identifier
+
+    from lms.app.extensions import login_manager
+
+    cases = [
+        {"REMOTE_ADDR": "10.0.0.1", "HTTP_USER_AGENT": "Mozilla/5.0 (Android 12)"},
+        {"REMOTE_ADDR": "10.0.0.1", "HTTP_USER_AGENT": "Mozilla/5.0 (Android 13)"},
+        {"REMOTE_ADDR": "10.0.0.2", "HTTP_USER_AGENT": "Mozilla/5.0 (Android 12)"},
+        {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "1.2.3.4, 10.0.0.9"},
+        {"REMOTE_ADDR": "10.0.0.2"},
+    ]
+    made = []
+    for _ in range(2):  # the second time from the kept ones
+        for environ in cases:
+            with app.test_request_context(environ_base=environ):
+                kept = login_manager._session_identifier_generator()
+                assert kept == _create_identifier()
+                made.append(kept)
+    assert len(set(made)) == len(cases)
