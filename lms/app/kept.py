@@ -1,4 +1,5 @@
-"""Per-process memories of checks already made (signed cookies, CSRF tokens), bounded.
+"""Per-process memories of checks already made (signed cookies, CSRF tokens, session
+identifiers), bounded.
 
 Each worker keeps what it checked for the learners it serves; a batch of 14,000 learners
 online together must fit, or every check is made again once the memory is full (a signed
