@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -73,19 +74,18 @@ def _pairs(raw: Any) -> list[tuple[str, str]]:
         raise CommitError(N_("The progress data could not be read."))
     pairs = []
     for item in raw:
-        if (
-            not isinstance(item, list)
-            or len(item) != 2
-            or not isinstance(item[0], str)
-            or not isinstance(item[1], str)
-            or len(item[0]) > 255
-        ):
+        if not isinstance(item, list) or len(item) != 2:
             raise CommitError(N_("The progress data could not be read."))
+        key, value = item
+        if not isinstance(key, str) or not isinstance(value, str) or len(key) > 255:
+            raise CommitError(N_("The progress data could not be read."))
+        pairs.append((key, value))
+    text = "".join(chain.from_iterable(pairs))  # checked at once: a call per value cost more
+    if not text.isascii():
         try:
-            item[0].encode(), item[1].encode()
+            text.encode()
         except UnicodeEncodeError:  # a lone surrogate: not text any database can keep
             raise CommitError(N_("The progress data could not be read.")) from None
-        pairs.append((item[0], item[1]))
     return pairs
 
 
@@ -265,14 +265,24 @@ def _rules_version(standard: str) -> bytes:
 _RULES = {standard: _rules_version(standard) for standard in MODELS}
 
 
-def _digest(standard: str, launch: Launch, pairs: list[tuple[str, str]]) -> str | None:
+def _digest(standard: str, launch_text: str, pairs: list[tuple[str, str]]) -> str | None:
     """The digest of a commit's values with everything their check depends on: the rules,
-    and the launch values (the package's SCO, the learner). None for values holding a NUL
-    character, which the digest uses to keep the values apart."""
-    joined = "\x00".join([repr(launch), *(part for pair in pairs for part in pair)])
+    and the launch values (`launch_text`: their repr; the package's SCO, the learner). None
+    for values holding a NUL character, which the digest uses to keep the values apart."""
+    joined = "\x00".join([launch_text, *chain.from_iterable(pairs)])
     if joined.count("\x00") != 2 * len(pairs):
         return None
-    return hashlib.blake2b(_RULES[standard] + joined.encode(), digest_size=16).hexdigest()
+    digest = hashlib.blake2b(_RULES[standard], digest_size=16)
+    digest.update(joined.encode())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=4096)
+def _launch(sha256: str, sco: str, username: str, full_name: str, locale: str | None):
+    """The launch values a commit's values are checked with, and their repr for the digest:
+    the same at every commit of a learner's SCO (a package never changes), so kept."""
+    launch = launch_values(_ITEMS[sha256][sco], "", 0.0, username, full_name, locale)
+    return launch, repr(launch)
 
 
 def _replayed(model, launch: Launch, pairs: list[tuple[str, str]]):
@@ -361,8 +371,8 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
         return CommitResult(seq=row.seq, taken=False)
     connection = work.connection
     items = _items(connection, row.package_id, row.sha256)
-    launch = launch_values(items[row.sco], "", 0.0, row.username, row.full_name, row.locale)
-    digest = _digest(standard, launch, pairs)
+    launch, launch_text = _launch(row.sha256, row.sco, row.username, row.full_name, row.locale)
+    digest = _digest(standard, launch_text, pairs)
     if digest is not None and digest == row.data_digest:
         # The same commit as one the rules took whole: the replay would take it whole again.
         written, refused = dict(pairs), []
