@@ -21,9 +21,10 @@ With SQL echo on or a dialect-level execute event registered it runs through
 
 What it does not do: statements whose parameters expand (IN lists), are computed
 (`bindparam(callable_=...)`) or rendered as literals are refused when prepared; an UPDATE or
-INSERT sets only what its `.values()` names (`Connection.execute` would also set a column
-named by a parameter key). Rows are tuples with the statement's keys as attributes
-(`row.name`, `row._fields`, `row._mapping`), equal to Core's rows.
+INSERT sets only what its `.values()` names, and refuses (at its first run) a parameter named
+after another column of its table, which `Connection.execute` would also set. Rows are
+tuples with the statement's keys as attributes (`row.name`, `row._fields`, `row._mapping`),
+equal to Core's rows.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from sqlalchemy.sql import ClauseElement
 class _Compiled:
     """A statement compiled for one dialect: its SQL, how to bind, how to read the rows."""
 
-    __slots__ = ("defaults", "order", "positional", "processors", "row", "sql", "types")
+    __slots__ = ("defaults", "order", "positional", "processors", "row", "sql", "types", "unset")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -65,6 +66,22 @@ class _Compiled:
         self.row = _row_class(fields) if fields else None
         self.processors: tuple[tuple[int, Any], ...] | None = None  # from the first result
         self.types = [column[3] for column in columns]
+        # An UPDATE's or INSERT's columns that a parameter must not name: Connection.execute
+        # would set them (checked at the first run).
+        table = getattr(statement, "table", None) if statement.is_dml else None
+        unset = (
+            {c.key for c in table.c} - set(compiled.bind_names.values())
+            if table is not None
+            else ()
+        )
+        self.unset: frozenset[str] | None = frozenset(unset) or None
+
+    def check(self, given: dict[str, Any]) -> None:
+        """Refuse parameters named after a column the statement does not set."""
+        named = self.unset.intersection(given) if self.unset else ()
+        if named:
+            raise ValueError(f"parameters named after columns the statement does not set: {named}")
+        self.unset = None
 
     def result_processors(self, dialect: Dialect, description) -> tuple[tuple[int, Any], ...]:
         """Each column's result processor for the driver's type code, as Core chooses it
@@ -155,6 +172,8 @@ class Prepared:
     def _run(self, connection: Connection, params: dict[str, Any], rows: bool):
         dialect = connection.dialect
         compiled = self._compiled(dialect)
+        if compiled.unset is not None:
+            compiled.check(params)
         if connection._echo or dialect._has_events:
             return self._through_core(connection, params, rows, compiled)
         transaction = connection.get_transaction()

@@ -178,3 +178,13 @@ def test_expanding_parameters_are_refused_when_prepared(app):
         statement = Prepared(select(User.id).where(User.id.in_(bindparam("ids", expanding=True))))
         with pytest.raises(ValueError, match="not supported"):
             statement.all(connection, {"ids": [1]})
+
+
+def test_a_parameter_named_after_a_column_an_update_does_not_set_is_refused(app, committed):
+    """Connection.execute would add it to the SET clause; the statement must name it."""
+    store = Prepared(update(ScoState).where(ScoState.id == bindparam("state_id")).values(seq=5))
+    with app.app_context(), db.engine.connect() as connection:
+        state_id = connection.execute(select(ScoState.id)).scalar_one()
+        with pytest.raises(ValueError, match="exit"):
+            store.rowcount(connection, {"state_id": state_id, "exit": "suspend"})
+        assert store.rowcount(connection, {"state_id": state_id}) == 1
