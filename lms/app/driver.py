@@ -11,13 +11,12 @@ same result processors (so UTC datetimes, JSON, booleans and enums read back equ
 Core returns; tests/lms/test_driver.py checks it on both databases).
 
 What it keeps of `Connection.execute`: the connection's transaction (begun as Core's
-autobegin would, so that the caller's `commit()` commits it); SQLAlchemy's
-before_cursor_execute and after_cursor_execute events, fired when any are registered (with no
-execution context: a listener gets None for it); a driver error wrapped as Core wraps it
-(`sqlalchemy.exc.IntegrityError`, `OperationalError`...) and a disconnect invalidating the
-connection and the pool's connections (`Connection._handle_dbapi_exception`, the same code).
-With SQL echo on or a dialect-level execute event registered it runs through
-`Connection.execute` itself.
+autobegin would, so that the caller's `commit()` commits it); a driver error wrapped as Core
+wraps it (`sqlalchemy.exc.IntegrityError`, `OperationalError`...) and a disconnect
+invalidating the connection and the pool's connections (`Connection._handle_dbapi_exception`,
+the same code). With SQL echo on, or any connection or dialect event listened to (the tests'
+statement counts, query recording, tracing: a listener may rely on Core's execution context),
+it runs through `Connection.execute` itself, with the same rows.
 
 What it does not do: statements whose parameters expand (IN lists), are computed
 (`bindparam(callable_=...)`) or rendered as literals are refused when prepared; an UPDATE or
@@ -174,7 +173,13 @@ class Prepared:
         compiled = self._compiled(dialect)
         if compiled.unset is not None:
             compiled.check(params)
-        if connection._echo or dialect._has_events:
+        if (
+            connection._echo
+            or connection._has_events
+            or connection.engine._has_events
+            or dialect._has_events
+        ):
+            # A listener may rely on the execution context (query recording, tracing).
             return self._through_core(connection, params, rows, compiled)
         transaction = connection.get_transaction()
         if transaction is None:
@@ -188,15 +193,7 @@ class Prepared:
         try:
             parameters = compiled.parameters(params)
             cursor = dbapi_connection.cursor()
-            events = connection._has_events or connection.engine._has_events
-            if events:
-                for listener in connection.dispatch.before_cursor_execute:
-                    sql, parameters = listener(connection, cursor, sql, parameters, None, False)
             cursor.execute(sql, parameters)
-            if events:
-                connection.dispatch.after_cursor_execute(
-                    connection, cursor, sql, parameters, None, False
-                )
             if not rows:
                 count = cursor.rowcount
                 cursor.close()

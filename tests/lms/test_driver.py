@@ -113,12 +113,27 @@ def test_an_update_is_the_connections_transaction(app, committed):
         assert other.execute(select(ScoState.seq)).scalar_one() == 8
 
 
+def test_a_commit_and_a_logged_in_page_run_on_the_drivers_cursor(
+    app, client, committed, monkeypatch
+):
+    """Without a listener on the engine (production), nothing goes through Core's path."""
+
+    def refused(*args):
+        raise AssertionError("run through Connection.execute")
+
+    monkeypatch.setattr(Prepared, "_through_core", refused)
+    assert send(client, committed, 2, BOOKMARK).get_json()["taken"] is True
+    assert client.get("/").status_code == 200
+
+
 def test_the_engines_cursor_events_still_fire(app, committed):
+    """Through Connection.execute, with its execution context (a listener may use it)."""
     with app.app_context():
         engine = db.engine
     seen = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
+        assert context is not None
         seen.append(("before", statement.split()[0]))
 
     def rewrite(conn, cursor, statement, parameters, context, executemany):
