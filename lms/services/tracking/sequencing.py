@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lms.app.driver import Prepared
 from lms.models import Activity, Enrolment, ProgressStatus, utcnow
 from lms.models.scorm import Registration, ScormPackage
 from lms.services.errors import N_
@@ -451,7 +452,7 @@ def sequenced_player(
 _registration = Registration.__table__
 # A commit's report stored over the version its SELECT read (built once: building an UPDATE
 # costs about as much as running it).
-_REPORT = (
+_REPORT = Prepared(  # on the driver's cursor (lms.app.driver): a 2004 commit's second statement
     update(_registration)
     .where(
         _registration.c.id == bindparam("reg_id"),
@@ -545,8 +546,8 @@ def after_commit(
         seq.report(row.sco, runtime)
         delivered = None if terminated and row.reg_delivered == row.sco else row.reg_delivered
         valid = kept if only_time and kept is not None else nav_valid(seq)
-        stored = work.connection.execute(
-            _REPORT,
+        stored = _REPORT.rowcount(
+            work.connection,
             {
                 "reg_id": row.reg_id,
                 "read_version": row.reg_version,
@@ -556,7 +557,7 @@ def after_commit(
                 "new_nav_valid": valid,
                 "now": utcnow(),
             },
-        ).rowcount
+        )
         if stored:
             # The activity's progress follows the root's status, rolled up with each change
             # of it (and of the state by a navigation): unchanged, it needs no roll-up.
