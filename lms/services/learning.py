@@ -19,6 +19,8 @@ from lms.models import (
     Activity,
     ActivityProgress,
     Certificate,
+    Course,
+    CourseVersion,
     Enrolment,
     ProgressStatus,
     ScoState,
@@ -180,6 +182,123 @@ def _progress(
     return progress
 
 
+def opened_already(
+    started_at: datetime | None,
+    last_activity_id: int | None,
+    activity_id: int,
+    status: ProgressStatus | None,
+    first_opened_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Whether open_activity() at `now` would change nothing: the enrolment started, this
+    activity the last one opened, the learner's progress in it there, started and first
+    opened no later than `now` (its values given as read; `status` None: no progress yet).
+    A page that only shows a lesson opened before then needs no ORM object to record it."""
+    return (
+        status is not None
+        and status != ProgressStatus.NOT_STARTED
+        and first_opened_at is not None
+        and not now < first_opened_at
+        and started_at is not None
+        and last_activity_id == activity_id
+    )
+
+
+class LessonActivity(NamedTuple):
+    """A page activity as its lesson page reads it (the names of an Activity's)."""
+
+    id: int
+    version_id: int
+    key: str
+    kind: str
+    title: str
+    minutes: int
+    min_minutes: int
+    content: dict
+
+
+class LessonProgress(NamedTuple):
+    status: ProgressStatus
+    first_opened_at: datetime
+    data: dict
+
+
+class _Slug(NamedTuple):
+    slug: str
+
+
+class _Title(NamedTuple):
+    title: str
+
+
+class LessonEnrolment(NamedTuple):
+    """The enrolment as a lesson page reads it (the names of an Enrolment's)."""
+
+    id: int
+    version_id: int
+    course: _Slug
+    version: _Title
+
+
+# A learner's enrolment in a course (by its slug) with one of its lessons (by its key) and
+# their progress in it, as columns.
+_LESSON_ROW = (
+    select(
+        Enrolment.id,
+        Enrolment.version_id,
+        Enrolment.started_at,
+        Enrolment.last_activity_id,
+        Course.slug,
+        CourseVersion.title,
+        Activity.id,
+        Activity.key,
+        Activity.kind,
+        Activity.title,
+        Activity.minutes,
+        Activity.min_minutes,
+        Activity.content,
+        ActivityProgress.status,
+        ActivityProgress.first_opened_at,
+        ActivityProgress.data,
+    )
+    .select_from(Enrolment)
+    .join(Course, Enrolment.course_id == Course.id)
+    .join(CourseVersion, Enrolment.version_id == CourseVersion.id)
+    .join(
+        Activity,
+        (Activity.version_id == Enrolment.version_id) & (Activity.key == bindparam("key")),
+    )
+    .outerjoin(
+        ActivityProgress,
+        (ActivityProgress.activity_id == Activity.id)
+        & (ActivityProgress.enrolment_id == Enrolment.id),
+    )
+    .where(Course.slug == bindparam("slug"), Enrolment.user_id == bindparam("user_id"))
+)
+
+
+def lesson_opened_before(
+    session: Session, where: dict, now: datetime
+) -> tuple[LessonEnrolment, LessonActivity, LessonProgress] | None:
+    """A page lesson that open_activity() would change nothing of (opened before, the last
+    one opened: most visits), with the enrolment and progress, read as columns by a Core
+    statement: no ORM object made (the five of a lesson page cost about as much as the rest
+    of its own work, bench/learner_pages.py). None: not so, or not found; `where` names the
+    course's slug, the lesson's key and the learner's user_id."""
+    row = session.connection().execute(_LESSON_ROW, where).first()
+    if row is None:
+        return None
+    (id_, version_id, started, last, slug, title, activity_id, *lesson) = row
+    status, opened, data = lesson[-3:]
+    if lesson[1] != "page" or not opened_already(started, last, activity_id, status, opened, now):
+        return None
+    return (
+        LessonEnrolment(id_, version_id, _Slug(slug), _Title(title)),
+        LessonActivity(activity_id, version_id, *lesson[:-3]),
+        LessonProgress(status, opened, data),
+    )
+
+
 def open_activity(
     session: Session,
     enrolment: Enrolment,
@@ -198,6 +317,7 @@ def open_activity(
     ):
         raise ValueError("the progress of another activity or learner")
     progress = _progress(session, enrolment, activity, loaded)
+    # What changes here is what opened_already() checks.
     # An opening recorded offline and sent later may be earlier than the one the server saw.
     if progress.first_opened_at is None or now < progress.first_opened_at:
         progress.first_opened_at = now

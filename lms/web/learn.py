@@ -402,9 +402,12 @@ def resume(slug: str):
 @login_required
 def activity(slug: str, key: str):
     """A lesson: its text, self-check and the button that marks it done."""
-    row = db.session.execute(
-        _ENROLMENT_ACTIVITY_AND_PROGRESS, {"slug": slug, "key": key, "user_id": current_user.id}
-    ).first()
+    where = {"slug": slug, "key": key, "user_id": current_user.id}
+    shown = learning.lesson_opened_before(db.session, where, utcnow())
+    if shown is not None:
+        return _render_activity(*shown, recorded=False)
+    # Its opening to record (or another kind's page): the ORM objects.
+    row = db.session.execute(_ENROLMENT_ACTIVITY_AND_PROGRESS, where).first()
     if row is None or row[1] is None:
         abort(404)
     enrolment, current, loaded = row
@@ -414,10 +417,13 @@ def activity(slug: str, key: str):
     return _render_activity(enrolment, current, progress, keep=not downloading)
 
 
-def _render_activity(enrolment, current, progress, status: int = 200, keep: bool = True):
+def _render_activity(
+    enrolment, current, progress, status: int = 200, keep: bool = True, recorded: bool = True
+):
     """The lesson page; what opening it changed is committed after the page is made (a
     commit first would expire every loaded object and the page would load them again), or
-    taken back when the page is only fetched to be kept (`keep` False)."""
+    taken back when the page is only fetched to be kept (`keep` False). `recorded` False:
+    the opening changed nothing (a lesson opened before), so there is nothing to end."""
     # Read after open_activity(), which flushed what it changed (this lesson's status).
     course_progress = learning.progress_read(db.session, enrolment)
     steps = course_progress.steps
@@ -445,10 +451,11 @@ def _render_activity(enrolment, current, progress, status: int = 200, keep: bool
         answers=progress.data.get("self_check", {}),
         **extra,
     )
-    if keep:
-        db.session.commit()
-    else:
-        db.session.rollback()
+    if recorded:  # else nothing was written: the session just ends after the request
+        if keep:
+            db.session.commit()
+        else:
+            db.session.rollback()
     # The page depends on the browser's data saving (the default of Data Saver).
     return page, status, {"Vary": "Save-Data"}
 

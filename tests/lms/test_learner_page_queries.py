@@ -157,6 +157,31 @@ def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, 
     assert len(seen) == 3, seen
 
 
+def test_a_lesson_page_records_an_opening_only_when_it_changes_something(
+    client, app, session, mid_course
+):
+    # A lesson opened before is shown from plain columns, writing nothing; going back to
+    # another lesson still makes it the last one opened (where "continue" leads from).
+    from lms.models import Activity, Enrolment
+
+    keys = [
+        key
+        for (key,) in session.query(Activity.key)
+        .filter(Activity.kind == "page")
+        .order_by(Activity.position)
+    ]
+    assert len(keys) >= 2 and mid_course["lesson"] == keys[0]
+    _get(client, app, f"/courses/{SLUG}/{keys[1]}")
+    seen = _get(client, app, f"/courses/{SLUG}/{keys[0]}")
+    assert [s.split()[0] for s in seen].count("UPDATE") == 1, seen
+    seen = _get(client, app, f"/courses/{SLUG}/{keys[0]}")
+    assert not [s for s in seen if not s.startswith("SELECT")], seen
+    session.expire_all()
+    enrolment = session.query(Enrolment).one()
+    first = session.query(Activity).filter_by(key=keys[0]).one()
+    assert enrolment.last_activity_id == first.id
+
+
 def test_the_home_names_the_learner_s_unit_and_nothing_without_one(client, app, make, login):
     # The unit's name comes with the home's query of flags (no lazy load of user.org_unit).
     make.learner(make.unit(name="Công đoàn Trường <Nhơn Bình>"), username="hv.donvi")
