@@ -110,3 +110,20 @@ def test_the_layout_is_made_once_per_kind_of_page(app, two, monkeypatch):
     monkeypatch.setattr(app, "debug", True)  # debug mode: made for every page
     one.get("/")
     assert len(made) == 1
+
+
+def test_templates_read_the_environment_s_globals_themselves(app):
+    # lms/web/templating.py: no ChainMap copied key by key on each render or import; a global
+    # added later is still seen, and a template with globals of its own keeps them apart.
+    env = app.jinja_env
+    loaded = env.get_template("hocvu/learn/_status.html")
+    assert loaded.globals is env.globals
+    before = env.from_string("{{ added_later|default('missing') }}")
+    env.globals["added_later"] = "seen"
+    try:
+        assert before.render() == "seen"
+        own = env.from_string("{{ own }} {{ added_later }}", globals={"own": "mine"})
+        assert own.render() == "mine seen"
+        assert "own" not in env.globals
+    finally:
+        del env.globals["added_later"]
