@@ -381,3 +381,47 @@ def test_author_edits_a_question_in_the_browser_and_previews_it(
         session.scalars(select(CourseVersion).order_by(CourseVersion.number.desc())).first().number
         == 2
     )
+
+
+# What course.html's loop over the lessons wrote before lms.web.learn.lesson_items wrote them.
+_LESSON_LOOP = (
+    '{% from "hocvu/learn/_status.html" import status_label %}\n'
+    "{% set status_labels = {'done': status_label('done'), "
+    "'in_progress': status_label('in_progress'), 'not_started': status_label('not_started')} %}"
+    '<ol class="lessons">\n'
+    "  {% for step in progress.steps %}\n"
+    '  <li class="lesson {{ step.status }}">\n'
+    "    <a href=\"{{ url_for('learn.activity', slug=slug, key=step.activity.key) }}\">"
+    "{{ step.activity.title }}</a>\n"
+    '    <span class="meta">{{ status_labels[step.status] }} · '
+    '{{ _("%(minutes)s min", minutes=step.activity.minutes) }}</span>\n'
+    "  </li>\n"
+    "  {% endfor %}\n"
+    "</ol>"
+)
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_course_page_s_lessons_are_written_as_its_loop_wrote_them(app, locale):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from lms.services.learning import Step, StepActivity
+
+    loop = _LESSON_LOOP
+    written = loop[: loop.index("<ol")] + (
+        '<ol class="lessons">\n  {{ lesson_items(progress.steps, slug, status_labels) }}\n</ol>'
+    )
+    done, doing, todo = ProgressStatus.DONE, ProgressStatus.IN_PROGRESS, ProgressStatus.NOT_STARTED
+    steps = [
+        Step(StepActivity(1, "a&b", "page", 'Tít <le> "q" & ý', 0, True), done),
+        Step(StepActivity(2, "k2", "page", "Bài 2", 12, True), doing),
+        Step(StepActivity(3, "final-test", "test", "Kiểm tra", 1, True), todo),
+    ]
+    with app.test_request_context("/courses/x"), force_locale(locale):
+        for shown in (steps, steps[:1], []):
+            values = {"progress": {"steps": shown}, "slug": "s&lug"}
+            expected = render_template_string(loop, **values)
+            assert render_template_string(written, **values) == expected
+            if shown:
+                assert 's&amp;lug/a&amp;b">Tít &lt;le&gt; &#34;q&#34; &amp; ý<' in expected
