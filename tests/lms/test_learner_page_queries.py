@@ -203,3 +203,26 @@ def test_the_one_query_pages_are_404_for_what_the_learner_does_not_have(client, 
     assert client.get(f"/courses/{SLUG}/test/{mid_course['attempt'] + 1}").status_code == 404
     assert client.get("/courses/khoa-khac/" + mid_course["lesson"]).status_code == 404
     assert client.get("/courses/khoa-khac/test/1").status_code == 404
+
+
+def test_an_open_attempt_past_its_time_is_graded_when_its_page_is_opened(
+    client, app, session, mid_course
+):
+    # The open attempt's page is made from plain columns only while it takes answers; past
+    # its end (and the grace) the page grades it and shows the result.
+    from lms.models import AttemptStatus, TestAttempt
+
+    attempt = session.query(TestAttempt).one()
+    assert attempt.status == AttemptStatus.OPEN
+    # A process that has not parsed the version's bank yet loads it for the page.
+    assessment._BANKS.clear()
+    page = client.get(f"/courses/{SLUG}/test/{mid_course['attempt']}").get_data(as_text=True)
+    assert 'id="attempt"' in page and page.count('name="q-') >= 2
+    attempt.ends_at = utcnow() - assessment.GRACE - timedelta(minutes=1)
+    session.commit()
+    seen = _get(client, app, f"/courses/{SLUG}/test/{mid_course['attempt']}")
+    assert [s.split()[0] for s in seen].count("UPDATE") >= 1, seen
+    session.expire_all()
+    assert session.get(TestAttempt, attempt.id).status == AttemptStatus.GRADED
+    page = client.get(f"/courses/{SLUG}/test/{mid_course['attempt']}").get_data(as_text=True)
+    assert 'id="attempt"' not in page
