@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam, exists, or_, select
@@ -53,34 +54,35 @@ class StepActivity(NamedTuple):
 
 @dataclass(frozen=True)
 class CourseProgress:
-    """Where a learner stands in a course."""
+    """Where a learner stands in a course (its figures worked out once: a page shows each
+    of them once or twice, and its steps do not change)."""
 
     enrolment: Enrolment
     steps: list[Step]
 
-    @property
+    @cached_property
     def done(self) -> int:
         return sum(s.status == ProgressStatus.DONE for s in self.steps if s.activity.required)
 
-    @property
+    @cached_property
     def required(self) -> int:
         return sum(1 for s in self.steps if s.activity.required)
 
-    @property
+    @cached_property
     def percent(self) -> int:
         return round(100 * self.done / self.required) if self.required else 0
 
-    @property
+    @cached_property
     def minutes(self) -> int:
         """The estimated time of the whole course (CourseVersion.minutes, from the steps
         already loaded: that one loads every activity with its content)."""
         return sum(s.activity.minutes for s in self.steps)
 
-    @property
+    @cached_property
     def minutes_left(self) -> int:
         return sum(s.activity.minutes for s in self.steps if s.status != ProgressStatus.DONE)
 
-    @property
+    @cached_property
     def next_step(self) -> Step | None:
         """Where "continue" goes: the first activity not done (after the last one opened)."""
         pending = [s for s in self.steps if s.status != ProgressStatus.DONE]
