@@ -138,12 +138,12 @@ def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
     # No final test loaded to learn that attempts are left when none was graded.
     assert tables["activity"] == 1, seen
     assert tables["user_account"] == 1, seen
-    # user, enrolments, steps with their statuses, and one query asking whether there are
-    # notices, certificates, classes to check in to or a graded attempt (none here: none of
-    # them is loaded), with the name of the learner's unit.
+    # user, enrolments (each row with whether there are notices, certificates, classes to
+    # check in to or a graded attempt (none here: none of them is loaded), and the name of
+    # the learner's unit), steps with their statuses.
     loaded = ("SELECT notice.", "SELECT certificate.", "SELECT class_session.", "SELECT test_")
     assert not [s for s in seen if s.startswith(loaded)], seen
-    assert len(seen) == 4, seen
+    assert len(seen) == 3, seen
 
 
 def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, mid_course):
