@@ -127,3 +127,22 @@ def test_templates_read_the_environment_s_globals_themselves(app):
         assert "own" not in env.globals
     finally:
         del env.globals["added_later"]
+
+
+def test_a_kept_macro_is_written_once_per_arguments_and_language(app):
+    # lms/web/templating.py: the course page's offline section, kept per process.
+    from flask_babel import force_locale
+
+    env = app.jinja_env
+    kept_macro = env.globals["kept_macro"]
+    name = "hocvu/learn/_offline_download.html"
+    macro = env.get_template(name).module.offline_download
+    args = ("khoa-hoc", 1_200_000, "1,2 MB", 5_000_000)
+    with app.test_request_context("/courses/khoa-hoc"):
+        for locale in ("vi", "en"):
+            with force_locale(locale):
+                first = kept_macro(name, "offline_download", *args)
+                assert first == macro(*args)
+                assert kept_macro(name, "offline_download", *args) is first
+        other = kept_macro(name, "offline_download", "khac", *args[1:])
+        assert 'data-course="khac"' in other and 'data-course="khoa-hoc"' in first
