@@ -425,3 +425,17 @@ def test_the_course_page_s_lessons_are_written_as_its_loop_wrote_them(app, local
             assert render_template_string(written, **values) == expected
             if shown:
                 assert 's&amp;lug/a&amp;b">Tít &lt;le&gt; &#34;q&#34; &amp; ý<' in expected
+
+
+def test_a_lesson_s_content_is_decoded_once_per_process():
+    # A lesson opened before is shown from its content's JSON text, decoded once per
+    # process (lms.services.learning._content) and shared read-only by the requests.
+    from lms.services import learning
+
+    raw = '{"html": "<p>Chào</p>", "self_check": []}'
+    first = learning._content(raw)
+    assert first == {"html": "<p>Chào</p>", "self_check": []}
+    assert learning._content(raw[:-1] + "}") is first  # the same text, another string
+    with pytest.raises(TypeError):
+        first["html"] = "<p>khác</p>"  # type: ignore[index]
+    assert learning._content(None) is None
