@@ -29,7 +29,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from courses.markdown import render_text
 from courses.questions import CLOZE_MARK
 from lms.app.extensions import db
-from lms.app.i18n import message_text, request_translations
+from lms.app.i18n import message_text
 from lms.app.storage import LocalStorage, StorageError
 from lms.models import (
     Activity,
@@ -45,14 +45,17 @@ from lms.models import (
 )
 from lms.services import assessment, deadlines, learning, marking
 from lms.services.activities import MEDIA_PLACEHOLDER, kind_of
-from lms.services.errors import N_, DomainError
+from lms.services.errors import DomainError
 from lms.services.scope import administering_unit
-from lms.web import data_saver, kinds
+from lms.web import data_saver, fragments, kinds
 from lms.web.common import enrolment_or_404, message_of
 from lms.web.forms import ActionForm
 from lms.web.offline import DOWNLOAD_HEADER, course_download
 
 bp = Blueprint("learn", __name__)
+# Parts of the pages written in Python in one pass (lms/web/fragments.py).
+bp.add_app_template_global(fragments.lesson_items)
+bp.add_app_template_global(fragments.self_check_fields)
 
 
 def storage() -> LocalStorage:
@@ -314,7 +317,8 @@ def _activity_or_404(enrolment: Enrolment, key: str) -> Activity:
 
 def page_html(activity: Activity, version_id: int) -> Markup:
     """A page activity's stored (sanitized) HTML with its media links pointing here."""
-    base = url_for("learn.media", version_id=version_id, path="")
+    kept_url_for = current_app.jinja_env.globals["url_for"]  # the templates', kept per process
+    base = kept_url_for("learn.media", version_id=version_id, path="")
     return Markup(activity.content.get("html", "").replace(MEDIA_PLACEHOLDER, base))  # noqa: S704
 
 
@@ -373,29 +377,6 @@ def cloze_html(question, name: str, given, disabled: bool = False, version_id=No
         return match.group(0) if match.group(1) else field(match)
 
     return Markup(_CLOZE_OUTSIDE_TAGS.sub(outside_tags, text))  # noqa: S704 - sanitized, escaped
-
-
-@bp.app_template_global()
-def lesson_items(steps, slug: str, labels: Mapping[str, Markup]) -> Markup:
-    """The course page's lessons, each a link with its status (`labels`, by status) and
-    minutes, written in one pass: a Jinja loop cost about 10 us a lesson (issue 24)."""
-    build = current_app.jinja_env.globals["url_for"]  # the templates' own, kept per process
-    # Our catalog's text, as the template's _() writes it (a number needs no escaping).
-    minutes = request_translations().ugettext(_MINUTES)
-    items = []
-    for step in steps:
-        activity = step.activity
-        url = build("learn.activity", slug=slug, key=activity.key)
-        items.append(
-            f'\n  <li class="lesson {escape(step.status)}">\n'
-            f'    <a href="{escape(url)}">{escape(activity.title)}</a>\n'
-            f'    <span class="meta">{labels[step.status]} · '
-            f"{minutes % {'minutes': int(activity.minutes)}}</span>\n  </li>\n  "
-        )
-    return Markup("".join(items))  # noqa: S704 - every value escaped
-
-
-_MINUTES = N_("%(minutes)s min")
 
 
 @bp.route("/courses/<slug>")

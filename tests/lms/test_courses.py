@@ -439,3 +439,56 @@ def test_a_lesson_s_content_is_decoded_once_per_process():
     with pytest.raises(TypeError):
         first["html"] = "<p>khác</p>"  # type: ignore[index]
     assert learning._content(None) is None
+
+
+# What kinds/page.html's loop over the self-check wrote before fragments.self_check_fields.
+_SELF_CHECK_LOOP = (
+    "    {% for q in questions %}\n"
+    "    {% set qi = loop.index0 %}\n"
+    "    {% set given = answers.get(qi|string) %}\n"
+    "    {% set multiple = q.correct|length > 1 %}\n"
+    '    <fieldset class="question">\n'
+    "      <legend>{{ loop.index }}. {{ q.text }}{% if multiple %} "
+    '<span class="muted small">({{ _("choose every correct answer") }})</span>'
+    "{% endif %}</legend>\n"
+    "      {% for option in q.options %}\n"
+    '      <label class="option">\n'
+    "        <input type=\"{{ 'checkbox' if multiple else 'radio' }}\" name=\"q{{ qi }}\" "
+    'value="{{ loop.index0 }}" {% if given and loop.index0 in given %}checked{% endif %}>\n'
+    "        <span>{{ option }}</span>\n"
+    "      </label>\n"
+    "      {% endfor %}\n"
+    "      {% if given %}\n"
+    "      {% if given|sort == q.correct|sort %}\n"
+    '      <p class="feedback right">{{ _("Correct.") }} {{ q.explanation }}</p>\n'
+    "      {% else %}\n"
+    '      <p class="feedback wrong">{{ _("Not quite.") }} {{ q.explanation }}</p>\n'
+    "      {% endif %}\n"
+    "      {% endif %}\n"
+    "    </fieldset>\n"
+    "    {% endfor %}"
+)
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_self_check_is_written_as_its_loop_wrote_it(app, locale):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    questions = [
+        {
+            "text": 'Một <đúng> & "sai"',
+            "options": ["A & B", "<C>"],
+            "correct": [1],
+            "explanation": "Vì <b> & c",
+        },
+        {"text": "Chọn hai", "options": ["1", "2", "3"], "correct": [0, 2], "explanation": None},
+    ]
+    written = "    {{ self_check_fields(questions, answers) }}"
+    states = [{}, {"0": [1]}, {"0": [0], "1": [2, 0]}, {"1": [0]}, {"0": []}]
+    with app.test_request_context("/courses/x/y"), force_locale(locale):
+        for answers in states:
+            for shown in (questions, questions[1:], []):
+                values = {"questions": shown, "answers": answers}
+                expected = render_template_string(_SELF_CHECK_LOOP, **values)
+                assert render_template_string(written, **values) == expected, answers
