@@ -25,21 +25,39 @@ _NOT_QUITE = N_("Not quite.")
 
 def lesson_items(steps, slug: str, labels: Mapping[str, Markup]) -> Markup:
     """The course page's lessons, each a link with its status (`labels`, by status) and
-    minutes."""
+    minutes. What does not depend on the learner (links, titles, minutes) is kept per process
+    for each course's steps, language and links: a page then writes only the statuses."""
     build = current_app.jinja_env.globals["url_for"]  # the templates' own, kept per process
-    # Our catalog's text, as the template's _() writes it (a number needs no escaping).
-    minutes = request_translations().ugettext(_MINUTES)
-    items = []
-    for step in steps:
-        activity = step.activity
-        url = build("learn.activity", slug=slug, key=activity.key)
-        items.append(
-            f'\n  <li class="lesson {escape(step.status)}">\n'
-            f'    <a href="{escape(url)}">{escape(activity.title)}</a>\n'
-            f'    <span class="meta">{labels[step.status]} · '
-            f"{minutes % {'minutes': int(activity.minutes)}}</span>\n  </li>\n  "
+    translations = request_translations()
+    activities = tuple(step.activity for step in steps)
+    first = build("learn.activity", slug=slug, key=activities[0].key) if activities else ""
+    key = (slug, activities, translations, first)
+    parts = _LESSON_PARTS.get(key)
+    if parts is None:
+        # Our catalog's text, as the template's _() writes it (a number needs no escaping).
+        minutes = translations.ugettext(_MINUTES)
+        parts = tuple(
+            (
+                f'">\n    <a href="{escape(build("learn.activity", slug=slug, key=a.key))}">'
+                f'{escape(a.title)}</a>\n    <span class="meta">',
+                f" · {minutes % {'minutes': int(a.minutes)}}</span>\n  </li>\n  ",
+            )
+            for a in activities
         )
+        if len(_LESSON_PARTS) >= _LESSON_PARTS_KEPT:
+            _LESSON_PARTS.clear()
+        _LESSON_PARTS[key] = parts
+    items = []
+    for step, (link, rest) in zip(steps, parts, strict=True):
+        status = step.status
+        items.append(f'\n  <li class="lesson {escape(status)}{link}{labels[status]}{rest}')
     return Markup("".join(items))  # noqa: S704 - every value escaped
+
+
+# The learner-independent parts of each course's lessons' lines, by the course's slug, its
+# steps' activities, the language's catalog and the first lesson's link (lesson_items).
+_LESSON_PARTS: dict[tuple, tuple[tuple[str, str], ...]] = {}
+_LESSON_PARTS_KEPT = 256
 
 
 def self_check_fields(questions: Sequence[Mapping[str, Any]], answers: Mapping) -> Markup:
