@@ -67,7 +67,14 @@ def format_date(value: date | datetime | None, style: str = "long") -> str:
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(current_app.config["HOCVU_TIMEZONE"])).date()
     patterns = _DATE_PATTERNS if style == "long" else _SHORT_DATE_PATTERNS
-    return babel_format_date(value, patterns.get(lang, "medium"), locale=lang)
+    return _date_text(value, patterns.get(lang, "medium"), lang)
+
+
+@lru_cache(maxsize=4096)
+def _date_text(day: date, pattern: str, lang: str) -> str:
+    # Kept per day, pattern and language: Babel's formatting cost about 8 us, and the pages
+    # show the same few days (deadlines, issue dates) again and again.
+    return babel_format_date(day, pattern, locale=lang)
 
 
 def format_datetime(value: datetime | None) -> str:

@@ -50,14 +50,33 @@ def _parsed(activity: Activity) -> tuple[QuestionBank, dict[str, Question]]:
     key = (version.id, version.source_sha256)
     found = _BANKS.get(key)
     if found is None:
-        raw = version.final_test or {"path": "", "questions": []}
-        questions = [question_from_dict(q) for q in raw["questions"]]
-        bank = QuestionBank(raw["path"], tuple(questions))
-        found = (bank, MappingProxyType({q.id: q for q in bank.questions}))
-        if len(_BANKS) >= _BANKS_KEPT:
-            _BANKS.clear()
-        _BANKS[key] = found
+        found = _keep_bank(key, version.final_test)
     return found
+
+
+def _keep_bank(key: tuple[int, str], raw: dict | None) -> tuple[QuestionBank, dict]:
+    raw = raw or {"path": "", "questions": []}
+    questions = [question_from_dict(q) for q in raw["questions"]]
+    bank = QuestionBank(raw["path"], tuple(questions))
+    found = (bank, MappingProxyType({q.id: q for q in bank.questions}))
+    if len(_BANKS) >= _BANKS_KEPT:
+        _BANKS.clear()
+    _BANKS[key] = found
+    return found
+
+
+def version_questions(
+    session: Session, version_id: int, source_sha256: str
+) -> Mapping[str, Question]:
+    """question_map() of the final test of a version known by its id and checksum (a page
+    that read them as columns); its bank is loaded only when this process has not parsed it."""
+    found = _BANKS.get((version_id, source_sha256))
+    if found is None:
+        from lms.models import CourseVersion
+
+        raw = session.scalar(select(CourseVersion.final_test).where(CourseVersion.id == version_id))
+        found = _keep_bank((version_id, source_sha256), raw)
+    return found[1]
 
 
 def bank_of(activity: Activity) -> QuestionBank:

@@ -6,11 +6,15 @@ The same functions take what a learner did offline and sent later (lms.services.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, Text, bindparam, cast, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
@@ -19,6 +23,8 @@ from lms.models import (
     Activity,
     ActivityProgress,
     Certificate,
+    Course,
+    CourseVersion,
     Enrolment,
     ProgressStatus,
     ScoState,
@@ -51,34 +57,35 @@ class StepActivity(NamedTuple):
 
 @dataclass(frozen=True)
 class CourseProgress:
-    """Where a learner stands in a course."""
+    """Where a learner stands in a course (its figures worked out once: a page shows each
+    of them once or twice, and its steps do not change)."""
 
     enrolment: Enrolment
     steps: list[Step]
 
-    @property
+    @cached_property
     def done(self) -> int:
         return sum(s.status == ProgressStatus.DONE for s in self.steps if s.activity.required)
 
-    @property
+    @cached_property
     def required(self) -> int:
         return sum(1 for s in self.steps if s.activity.required)
 
-    @property
+    @cached_property
     def percent(self) -> int:
         return round(100 * self.done / self.required) if self.required else 0
 
-    @property
+    @cached_property
     def minutes(self) -> int:
         """The estimated time of the whole course (CourseVersion.minutes, from the steps
         already loaded: that one loads every activity with its content)."""
         return sum(s.activity.minutes for s in self.steps)
 
-    @property
+    @cached_property
     def minutes_left(self) -> int:
         return sum(s.activity.minutes for s in self.steps if s.status != ProgressStatus.DONE)
 
-    @property
+    @cached_property
     def next_step(self) -> Step | None:
         """Where "continue" goes: the first activity not done (after the last one opened)."""
         pending = [s for s in self.steps if s.status != ProgressStatus.DONE]
@@ -180,6 +187,142 @@ def _progress(
     return progress
 
 
+def opened_already(
+    started_at: datetime | None,
+    last_activity_id: int | None,
+    activity_id: int,
+    status: ProgressStatus | None,
+    first_opened_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Whether open_activity() at `now` would change nothing: the enrolment started, this
+    activity the last one opened, the learner's progress in it there, started and first
+    opened no later than `now` (its values given as read; `status` None: no progress yet).
+    A page that only shows a lesson opened before then needs no ORM object to record it."""
+    return (
+        status is not None
+        and status != ProgressStatus.NOT_STARTED
+        and first_opened_at is not None
+        and not now < first_opened_at
+        and started_at is not None
+        and last_activity_id == activity_id
+    )
+
+
+class LessonActivity(NamedTuple):
+    """A page activity as its lesson page reads it (the names of an Activity's)."""
+
+    id: int
+    version_id: int
+    key: str
+    kind: str
+    title: str
+    minutes: int
+    min_minutes: int
+    content: Mapping[str, Any]  # read-only: shared by the requests of a process
+
+
+class LessonProgress(NamedTuple):
+    status: ProgressStatus
+    first_opened_at: datetime
+    data: dict
+
+
+class _Slug(NamedTuple):
+    slug: str
+
+
+class _Title(NamedTuple):
+    title: str
+
+
+class LessonEnrolment(NamedTuple):
+    """The enrolment as a lesson page reads it (the names of an Enrolment's)."""
+
+    id: int
+    version_id: int
+    course: _Slug
+    version: _Title
+
+
+# A learner's enrolment in a course (by its slug) with one of its lessons (by its key) and
+# their progress in it, as columns.
+_LESSON_ROW = (
+    select(
+        Enrolment.id,
+        Enrolment.version_id,
+        Enrolment.started_at,
+        Enrolment.last_activity_id,
+        Course.slug,
+        CourseVersion.title,
+        Activity.id,
+        Activity.key,
+        Activity.kind,
+        Activity.title,
+        Activity.minutes,
+        Activity.min_minutes,
+        cast(Activity.content, Text),  # its JSON text: decoded once per process (_content)
+        ActivityProgress.status,
+        ActivityProgress.first_opened_at,
+        ActivityProgress.data,
+    )
+    .select_from(Enrolment)
+    .join(Course, Enrolment.course_id == Course.id)
+    .join(CourseVersion, Enrolment.version_id == CourseVersion.id)
+    .join(
+        Activity,
+        (Activity.version_id == Enrolment.version_id) & (Activity.key == bindparam("key")),
+    )
+    .outerjoin(
+        ActivityProgress,
+        (ActivityProgress.activity_id == Activity.id)
+        & (ActivityProgress.enrolment_id == Enrolment.id),
+    )
+    .where(Course.slug == bindparam("slug"), Enrolment.user_id == bindparam("user_id"))
+)
+
+
+# Lessons' contents decoded, by their JSON text: a lesson's (about 12 KB, its HTML and its
+# self-check) took about 35 us to decode on every visit, and a few to find here. Read-only:
+# shared by the requests of a process.
+_CONTENTS: dict[str, Mapping[str, Any]] = {}
+_CONTENTS_KEPT = 128
+
+
+def _content(raw: str | None) -> Mapping[str, Any] | None:
+    if raw is None:
+        return None
+    found = _CONTENTS.get(raw)
+    if found is None:
+        if len(_CONTENTS) >= _CONTENTS_KEPT:
+            _CONTENTS.clear()
+        found = _CONTENTS[raw] = MappingProxyType(json.loads(raw))
+    return found
+
+
+def lesson_opened_before(
+    session: Session, where: dict, now: datetime
+) -> tuple[LessonEnrolment, LessonActivity, LessonProgress] | None:
+    """A page lesson that open_activity() would change nothing of (opened before, the last
+    one opened: most visits), with the enrolment and progress, read as columns by a Core
+    statement: no ORM object made (the five of a lesson page cost about as much as the rest
+    of its own work, bench/learner_pages.py). None: not so, or not found; `where` names the
+    course's slug, the lesson's key and the learner's user_id."""
+    row = session.connection().execute(_LESSON_ROW, where).first()
+    if row is None:
+        return None
+    (id_, version_id, started, last, slug, title, activity_id, *lesson) = row
+    status, opened, data = lesson[-3:]
+    if lesson[1] != "page" or not opened_already(started, last, activity_id, status, opened, now):
+        return None
+    *columns, raw = lesson[:-3]
+    return (
+        LessonEnrolment(id_, version_id, _Slug(slug), _Title(title)),
+        LessonActivity(activity_id, version_id, *columns, _content(raw)),
+        LessonProgress(status, opened, data),
+    )
+
+
 def open_activity(
     session: Session,
     enrolment: Enrolment,
@@ -198,6 +341,7 @@ def open_activity(
     ):
         raise ValueError("the progress of another activity or learner")
     progress = _progress(session, enrolment, activity, loaded)
+    # What changes here is what opened_already() checks.
     # An opening recorded offline and sent later may be earlier than the one the server saw.
     if progress.first_opened_at is None or now < progress.first_opened_at:
         progress.first_opened_at = now

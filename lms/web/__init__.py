@@ -32,6 +32,7 @@ from lms.web.common import LOGIN_KEY, message_of, session_rules, static_version
 from lms.web.compression import init_compression
 from lms.web.layout import init_layout
 from lms.web.limits import too_large_message
+from lms.web.templating import init_templating
 from lms.web.urls import init_page_tokens, init_template_urls
 
 log = logging.getLogger(__name__)
@@ -228,6 +229,8 @@ def register_web(app: Flask, url_prefix: str) -> None:
     # (language, log out) are written out in hocvu/_layout.html, which never reads the request
     # body (an error page, a 413 above all, renders without touching the body that caused it).
     init_layout(app, standalone)
+    # Templates read their globals without a ChainMap (lms/web/templating.py).
+    init_templating(app, standalone)
 
     @app.context_processor
     def layout_context():

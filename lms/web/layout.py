@@ -15,6 +15,7 @@ the markers.
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 from flask import Flask, request
@@ -32,6 +33,7 @@ _PARTS = 6
 # ... and the request's values: markers no escaping changes, replaced after escaping the value.
 _VALUES = ("id", "username", "full_name", "csrf", "user_key", "next")
 _MARK = {name: f"\ue001{name}\ue001" for name in _VALUES}
+_MARKS = re.compile("\ue001(" + "|".join(_VALUES) + ")\ue001")
 # The menu's items, by the account's roles, and the blueprint that makes each current.
 _LANGUAGE_CODES = tuple(code for code, _name in LANGUAGES)
 KEPT = 256
@@ -62,13 +64,15 @@ def _current() -> str | None:
 
 def init_layout(app: Flask, standalone: bool) -> None:
     """Give the templates page_layout(): the layout's six parts with this request's values."""
-    kept: dict[tuple, tuple[str, ...]] = {}
+    kept: dict[tuple, tuple[tuple[str, ...], ...]] = {}
     template_name = "hocvu/_layout.html"
 
     def site_name() -> str:
         return app.config["HOCVU_SITE_NAME"]
 
-    def render(locale: str, signed_in: bool, menu: tuple[str, ...], current) -> tuple[str, ...]:
+    def render(
+        locale: str, signed_in: bool, menu: tuple[str, ...], current
+    ) -> tuple[tuple[str, ...], ...]:
         marks = {name: Markup(mark) for name, mark in _MARK.items()}  # noqa: S704 - our markers
         me = None
         if signed_in:
@@ -87,10 +91,11 @@ def init_layout(app: Flask, standalone: bool) -> None:
             next=marks["next"],
             slot=Markup(_SLOT),  # noqa: S704 - our marker
         )
-        parts = tuple(text.split(_SLOT))
+        parts = text.split(_SLOT)
         if len(parts) != _PARTS:
             raise RuntimeError(f"{template_name} must have {_PARTS - 1} slots")
-        return parts
+        # Each part cut at its markers (text, name, text, ..., text): filled in one pass.
+        return tuple(tuple(_MARKS.split(part)) for part in parts)
 
     def page_layout() -> tuple[Markup, ...]:
         user = current_user._get_current_object()  # once, not through the proxy each time
@@ -117,12 +122,13 @@ def init_layout(app: Flask, standalone: bool) -> None:
                 "full_name": user.full_name,
                 "user_key": offline.user_key(),
             }
-        marks = [(_MARK[name], str(escape(value))) for name, value in values.items()]
+        values = {name: str(escape(value)) for name, value in values.items()}
         filled = []
-        for part in parts:
-            for mark, value in marks:
-                part = part.replace(mark, value)
-            filled.append(Markup(part))  # noqa: S704 - our template, escaped values
+        for pieces in parts:
+            if len(pieces) > 1:
+                pieces = list(pieces)
+                pieces[1::2] = [values.get(name, _MARK[name]) for name in pieces[1::2]]
+            filled.append(Markup("".join(pieces)))  # noqa: S704 - our template, escaped values
         return tuple(filled)
 
     app.jinja_env.globals["page_layout"] = page_layout

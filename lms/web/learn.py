@@ -23,7 +23,7 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from courses.markdown import render_text
@@ -47,12 +47,15 @@ from lms.services import assessment, deadlines, learning, marking
 from lms.services.activities import MEDIA_PLACEHOLDER, kind_of
 from lms.services.errors import DomainError
 from lms.services.scope import administering_unit
-from lms.web import data_saver, kinds
+from lms.web import data_saver, fragments, kinds
 from lms.web.common import enrolment_or_404, message_of
 from lms.web.forms import ActionForm
 from lms.web.offline import DOWNLOAD_HEADER, course_download
 
 bp = Blueprint("learn", __name__)
+# Parts of the pages written in Python in one pass (lms/web/fragments.py).
+bp.add_app_template_global(fragments.lesson_items)
+bp.add_app_template_global(fragments.self_check_fields)
 
 
 def storage() -> LocalStorage:
@@ -126,6 +129,21 @@ _HOME_FLAGS = select(
     .scalar_subquery()
     .label("unit_name"),
 )
+# The home's enrolments with those flags on each row (the flags as a one-row table joined to
+# every enrolment): one statement instead of two for a learner with a course (a learner
+# without one asks _HOME_FLAGS alone).
+_FLAGS = _HOME_FLAGS.subquery()
+_MY_ENROLMENTS_AND_FLAGS = _MY_ENROLMENTS.add_columns(*_FLAGS.c).join(_FLAGS, true())
+
+
+class _Flags(NamedTuple):
+    notices: bool
+    certificates: bool
+    check_in: bool
+    graded: bool
+    unit_name: str | None
+
+
 _ACTIVITY = select(Activity).where(
     Activity.version_id == bindparam("version_id"), Activity.key == bindparam("key")
 )
@@ -222,18 +240,20 @@ def index():
     user = current_user._get_current_object()  # noqa: SLF001 - not through the proxy each time
     me = {"user_id": user.id}
     connection = db.session.connection()
-    enrolments = [HomeEnrolment(*row) for row in connection.execute(_MY_ENROLMENTS, me)]
-    progresses = [learning.progress_read(db.session, e) for e in enrolments]
     now = utcnow()
-    # A Core statement: no ORM object among its answers.
-    flags = connection.execute(
-        _HOME_FLAGS,
-        {
-            **me,
-            **marking.check_in_parameters(user.id, now),
-            "org_unit_id": user.org_unit_id,
-        },
-    ).one()
+    parameters = {
+        **me,
+        **marking.check_in_parameters(user.id, now),
+        "org_unit_id": user.org_unit_id,
+    }
+    # Core statements: no ORM object among their answers.
+    rows = connection.execute(_MY_ENROLMENTS_AND_FLAGS, parameters).all()
+    enrolments = [HomeEnrolment(*row[: len(HomeEnrolment._fields)]) for row in rows]
+    if rows:
+        flags = _Flags(*rows[0][len(HomeEnrolment._fields) :])
+    else:
+        flags = _Flags(*connection.execute(_HOME_FLAGS, parameters).one())
+    progresses = [learning.progress_read(db.session, e) for e in enrolments]
     zone = current_app.config["HOCVU_TIMEZONE"]
     countdowns = {e.id: deadlines.countdown(e, now, zone) for e in enrolments}
     out_of_attempts = {
@@ -297,7 +317,8 @@ def _activity_or_404(enrolment: Enrolment, key: str) -> Activity:
 
 def page_html(activity: Activity, version_id: int) -> Markup:
     """A page activity's stored (sanitized) HTML with its media links pointing here."""
-    base = url_for("learn.media", version_id=version_id, path="")
+    kept_url_for = current_app.jinja_env.globals["url_for"]  # the templates', kept per process
+    base = kept_url_for("learn.media", version_id=version_id, path="")
     return Markup(activity.content.get("html", "").replace(MEDIA_PLACEHOLDER, base))  # noqa: S704
 
 
@@ -402,9 +423,12 @@ def resume(slug: str):
 @login_required
 def activity(slug: str, key: str):
     """A lesson: its text, self-check and the button that marks it done."""
-    row = db.session.execute(
-        _ENROLMENT_ACTIVITY_AND_PROGRESS, {"slug": slug, "key": key, "user_id": current_user.id}
-    ).first()
+    where = {"slug": slug, "key": key, "user_id": current_user.id}
+    shown = learning.lesson_opened_before(db.session, where, utcnow())
+    if shown is not None:
+        return _render_activity(*shown, recorded=False)
+    # Its opening to record (or another kind's page): the ORM objects.
+    row = db.session.execute(_ENROLMENT_ACTIVITY_AND_PROGRESS, where).first()
     if row is None or row[1] is None:
         abort(404)
     enrolment, current, loaded = row
@@ -414,10 +438,13 @@ def activity(slug: str, key: str):
     return _render_activity(enrolment, current, progress, keep=not downloading)
 
 
-def _render_activity(enrolment, current, progress, status: int = 200, keep: bool = True):
+def _render_activity(
+    enrolment, current, progress, status: int = 200, keep: bool = True, recorded: bool = True
+):
     """The lesson page; what opening it changed is committed after the page is made (a
     commit first would expire every loaded object and the page would load them again), or
-    taken back when the page is only fetched to be kept (`keep` False)."""
+    taken back when the page is only fetched to be kept (`keep` False). `recorded` False:
+    the opening changed nothing (a lesson opened before), so there is nothing to end."""
     # Read after open_activity(), which flushed what it changed (this lesson's status).
     course_progress = learning.progress_read(db.session, enrolment)
     steps = course_progress.steps
@@ -445,10 +472,11 @@ def _render_activity(enrolment, current, progress, status: int = 200, keep: bool
         answers=progress.data.get("self_check", {}),
         **extra,
     )
-    if keep:
-        db.session.commit()
-    else:
-        db.session.rollback()
+    if recorded:  # else nothing was written: the session just ends after the request
+        if keep:
+            db.session.commit()
+        else:
+            db.session.rollback()
     # The page depends on the browser's data saving (the default of Data Saver).
     return page, status, {"Vary": "Save-Data"}
 

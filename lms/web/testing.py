@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
+from typing import NamedTuple
 
 from flask import (
     Blueprint,
@@ -132,6 +134,52 @@ _OPEN_ATTEMPT = (
         & (_CURRENT_TEST.id == TestAttempt.activity_id),
     )
     .where(TestAttempt.status == AttemptStatus.OPEN)
+)
+
+
+class OpenAttempt(NamedTuple):
+    """An open attempt as its page reads it (the names of a TestAttempt's)."""
+
+    number: int
+    status: AttemptStatus
+    ends_at: datetime | None
+    draw: list
+    answers: dict
+
+
+class ShownTest(NamedTuple):
+    title: str
+    version_id: int
+
+
+# The same as columns, for the page of an attempt still taking answers (most visits): it
+# is then made without the three ORM objects (about a third of the page's own work). The
+# attempt's test is the learner's version's, so that version's title and checksum (its
+# bank's key) come with it.
+_OPEN_ATTEMPT_ROW = (
+    select(
+        TestAttempt.number,
+        TestAttempt.status,
+        TestAttempt.ends_at,
+        TestAttempt.draw,
+        TestAttempt.answers,
+        Activity.title,
+        Activity.version_id,
+        CourseVersion.title,
+        CourseVersion.source_sha256,
+    )
+    .join(Enrolment, TestAttempt.enrolment_id == Enrolment.id)
+    .join(Course, Enrolment.course_id == Course.id)
+    .join(Activity, TestAttempt.activity_id == Activity.id)
+    .join(CourseVersion, CourseVersion.id == Enrolment.version_id)
+    .where(
+        Course.slug == bindparam("slug"),
+        Enrolment.user_id == bindparam("user_id"),
+        TestAttempt.number == bindparam("number"),
+        TestAttempt.status == AttemptStatus.OPEN,
+        Activity.kind == TestKind.name,
+        Activity.version_id == Enrolment.version_id,
+    )
 )
 
 
@@ -366,14 +414,23 @@ def descriptions_of(questions: Mapping, attempt: TestAttempt) -> list:
 def attempt(slug: str, number: int):
     """An open attempt's questions, or a graded attempt's result."""
     now = utcnow()
-    found = db.session.execute(
-        _OPEN_ATTEMPT, {"slug": slug, "user_id": current_user.id, "number": number}
-    ).first()
-    if found is not None:
-        current, version_title = found
-        if not assessment.finish_if_expired(db.session, current, now):
-            return _open_attempt_page(slug, version_title, current.activity, current, now)
-        db.session.commit()  # graded now, past its time: kept even if the page fails
+    where = {"slug": slug, "user_id": current_user.id, "number": number}
+    row = db.session.connection().execute(_OPEN_ATTEMPT_ROW, where).first()
+    if row is not None:
+        *columns, test_title, version_id, version_title, checksum = row
+        current = OpenAttempt(*columns)
+        if assessment.accepting(current, now):
+            questions = assessment.version_questions(db.session, version_id, checksum)
+            test = ShownTest(test_title, version_id)
+            return _open_attempt_page(slug, version_title, test, current, now, questions)
+        # Past its time: the same attempt as ORM objects, to grade it.
+        found = db.session.execute(_OPEN_ATTEMPT, where).first()
+        if found is not None:
+            current, version_title = found
+            if not assessment.finish_if_expired(db.session, current, now):
+                return _open_attempt_page(slug, version_title, current.activity, current, now)
+            db.session.commit()  # graded now, past its time: kept even if the page fails
+    # A graded attempt, or one at an earlier version's test.
     enrolment, activity, current = _enrolment_test_and_attempt(slug, number)
     if assessment.finish_if_expired(db.session, current, now):
         # Graded now, past its time: kept even if the page fails. Only then: a commit expires
@@ -434,8 +491,10 @@ def save(slug: str, number: int):
     return reply
 
 
-def _open_attempt_page(slug: str, version_title: str, activity, current, now) -> str:
-    questions = assessment.question_map(activity)
+def _open_attempt_page(
+    slug: str, version_title: str, activity, current, now, questions=None
+) -> str:
+    questions = questions if questions is not None else assessment.question_map(activity)
     return render_template(
         "hocvu/learn/test_attempt.html",
         slug=slug,

@@ -381,3 +381,114 @@ def test_author_edits_a_question_in_the_browser_and_previews_it(
         session.scalars(select(CourseVersion).order_by(CourseVersion.number.desc())).first().number
         == 2
     )
+
+
+# What course.html's loop over the lessons wrote before lms.web.learn.lesson_items wrote them.
+_LESSON_LOOP = (
+    '{% from "hocvu/learn/_status.html" import status_label %}\n'
+    "{% set status_labels = {'done': status_label('done'), "
+    "'in_progress': status_label('in_progress'), 'not_started': status_label('not_started')} %}"
+    '<ol class="lessons">\n'
+    "  {% for step in progress.steps %}\n"
+    '  <li class="lesson {{ step.status }}">\n'
+    "    <a href=\"{{ url_for('learn.activity', slug=slug, key=step.activity.key) }}\">"
+    "{{ step.activity.title }}</a>\n"
+    '    <span class="meta">{{ status_labels[step.status] }} · '
+    '{{ _("%(minutes)s min", minutes=step.activity.minutes) }}</span>\n'
+    "  </li>\n"
+    "  {% endfor %}\n"
+    "</ol>"
+)
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_course_page_s_lessons_are_written_as_its_loop_wrote_them(app, locale):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from lms.services.learning import Step, StepActivity
+
+    loop = _LESSON_LOOP
+    written = loop[: loop.index("<ol")] + (
+        '<ol class="lessons">\n  {{ lesson_items(progress.steps, slug, status_labels) }}\n</ol>'
+    )
+    done, doing, todo = ProgressStatus.DONE, ProgressStatus.IN_PROGRESS, ProgressStatus.NOT_STARTED
+    steps = [
+        Step(StepActivity(1, "a&b", "page", 'Tít <le> "q" & ý', 0, True), done),
+        Step(StepActivity(2, "k2", "page", "Bài 2", 12, True), doing),
+        Step(StepActivity(3, "final-test", "test", "Kiểm tra", 1, True), todo),
+    ]
+    with app.test_request_context("/courses/x"), force_locale(locale):
+        for shown in (steps, steps[:1], []):
+            values = {"progress": {"steps": shown}, "slug": "s&lug"}
+            expected = render_template_string(loop, **values)
+            assert render_template_string(written, **values) == expected
+            if shown:
+                assert 's&amp;lug/a&amp;b">Tít &lt;le&gt; &#34;q&#34; &amp; ý<' in expected
+
+
+def test_a_lesson_s_content_is_decoded_once_per_process():
+    # A lesson opened before is shown from its content's JSON text, decoded once per
+    # process (lms.services.learning._content) and shared read-only by the requests.
+    from lms.services import learning
+
+    raw = '{"html": "<p>Chào</p>", "self_check": []}'
+    first = learning._content(raw)
+    assert first == {"html": "<p>Chào</p>", "self_check": []}
+    assert learning._content(raw[:-1] + "}") is first  # the same text, another string
+    with pytest.raises(TypeError):
+        first["html"] = "<p>khác</p>"  # type: ignore[index]
+    assert learning._content(None) is None
+
+
+# What kinds/page.html's loop over the self-check wrote before fragments.self_check_fields.
+_SELF_CHECK_LOOP = (
+    "    {% for q in questions %}\n"
+    "    {% set qi = loop.index0 %}\n"
+    "    {% set given = answers.get(qi|string) %}\n"
+    "    {% set multiple = q.correct|length > 1 %}\n"
+    '    <fieldset class="question">\n'
+    "      <legend>{{ loop.index }}. {{ q.text }}{% if multiple %} "
+    '<span class="muted small">({{ _("choose every correct answer") }})</span>'
+    "{% endif %}</legend>\n"
+    "      {% for option in q.options %}\n"
+    '      <label class="option">\n'
+    "        <input type=\"{{ 'checkbox' if multiple else 'radio' }}\" name=\"q{{ qi }}\" "
+    'value="{{ loop.index0 }}" {% if given and loop.index0 in given %}checked{% endif %}>\n'
+    "        <span>{{ option }}</span>\n"
+    "      </label>\n"
+    "      {% endfor %}\n"
+    "      {% if given %}\n"
+    "      {% if given|sort == q.correct|sort %}\n"
+    '      <p class="feedback right">{{ _("Correct.") }} {{ q.explanation }}</p>\n'
+    "      {% else %}\n"
+    '      <p class="feedback wrong">{{ _("Not quite.") }} {{ q.explanation }}</p>\n'
+    "      {% endif %}\n"
+    "      {% endif %}\n"
+    "    </fieldset>\n"
+    "    {% endfor %}"
+)
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_self_check_is_written_as_its_loop_wrote_it(app, locale):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    questions = [
+        {
+            "text": 'Một <đúng> & "sai"',
+            "options": ["A & B", "<C>"],
+            "correct": [1],
+            "explanation": "Vì <b> & c",
+        },
+        {"text": "Chọn hai", "options": ["1", "2", "3"], "correct": [0, 2], "explanation": None},
+    ]
+    written = "    {{ self_check_fields(questions, answers) }}"
+    states = [{}, {"0": [1]}, {"0": [0], "1": [2, 0]}, {"1": [0]}, {"0": []}]
+    with app.test_request_context("/courses/x/y"), force_locale(locale):
+        for answers in states:
+            for shown in (questions, questions[1:], []):
+                values = {"questions": shown, "answers": answers}
+                expected = render_template_string(_SELF_CHECK_LOOP, **values)
+                assert render_template_string(written, **values) == expected, answers

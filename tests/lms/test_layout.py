@@ -110,3 +110,39 @@ def test_the_layout_is_made_once_per_kind_of_page(app, two, monkeypatch):
     monkeypatch.setattr(app, "debug", True)  # debug mode: made for every page
     one.get("/")
     assert len(made) == 1
+
+
+def test_templates_read_the_environment_s_globals_themselves(app):
+    # lms/web/templating.py: no ChainMap copied key by key on each render or import; a global
+    # added later is still seen, and a template with globals of its own keeps them apart.
+    env = app.jinja_env
+    loaded = env.get_template("hocvu/learn/_status.html")
+    assert loaded.globals is env.globals
+    before = env.from_string("{{ added_later|default('missing') }}")
+    env.globals["added_later"] = "seen"
+    try:
+        assert before.render() == "seen"
+        own = env.from_string("{{ own }} {{ added_later }}", globals={"own": "mine"})
+        assert own.render() == "mine seen"
+        assert "own" not in env.globals
+    finally:
+        del env.globals["added_later"]
+
+
+def test_a_kept_macro_is_written_once_per_arguments_and_language(app):
+    # lms/web/templating.py: the course page's offline section, kept per process.
+    from flask_babel import force_locale
+
+    env = app.jinja_env
+    kept_macro = env.globals["kept_macro"]
+    name = "hocvu/learn/_offline_download.html"
+    macro = env.get_template(name).module.offline_download
+    args = ("khoa-hoc", 1_200_000, "1,2 MB", 5_000_000)
+    with app.test_request_context("/courses/khoa-hoc"):
+        for locale in ("vi", "en"):
+            with force_locale(locale):
+                first = kept_macro(name, "offline_download", *args)
+                assert first == macro(*args)
+                assert kept_macro(name, "offline_download", *args) is first
+        other = kept_macro(name, "offline_download", "khac", *args[1:])
+        assert 'data-course="khac"' in other and 'data-course="khoa-hoc"' in first

@@ -138,12 +138,12 @@ def test_the_home_page_runs_only_the_queries_it_needs(client, app, mid_course):
     # No final test loaded to learn that attempts are left when none was graded.
     assert tables["activity"] == 1, seen
     assert tables["user_account"] == 1, seen
-    # user, enrolments, steps with their statuses, and one query asking whether there are
-    # notices, certificates, classes to check in to or a graded attempt (none here: none of
-    # them is loaded), with the name of the learner's unit.
+    # user, enrolments (each row with whether there are notices, certificates, classes to
+    # check in to or a graded attempt (none here: none of them is loaded), and the name of
+    # the learner's unit), steps with their statuses.
     loaded = ("SELECT notice.", "SELECT certificate.", "SELECT class_session.", "SELECT test_")
     assert not [s for s in seen if s.startswith(loaded)], seen
-    assert len(seen) == 4, seen
+    assert len(seen) == 3, seen
 
 
 def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, mid_course):
@@ -155,6 +155,31 @@ def test_a_revisited_lesson_writes_nothing_and_loads_nothing_twice(client, app, 
     assert selected_tables(seen)["user_account"] == 1, seen
     # user, the enrolment with the lesson and its progress, the steps with their statuses.
     assert len(seen) == 3, seen
+
+
+def test_a_lesson_page_records_an_opening_only_when_it_changes_something(
+    client, app, session, mid_course
+):
+    # A lesson opened before is shown from plain columns, writing nothing; going back to
+    # another lesson still makes it the last one opened (where "continue" leads from).
+    from lms.models import Activity, Enrolment
+
+    keys = [
+        key
+        for (key,) in session.query(Activity.key)
+        .filter(Activity.kind == "page")
+        .order_by(Activity.position)
+    ]
+    assert len(keys) >= 2 and mid_course["lesson"] == keys[0]
+    _get(client, app, f"/courses/{SLUG}/{keys[1]}")
+    seen = _get(client, app, f"/courses/{SLUG}/{keys[0]}")
+    assert [s.split()[0] for s in seen].count("UPDATE") == 1, seen
+    seen = _get(client, app, f"/courses/{SLUG}/{keys[0]}")
+    assert not [s for s in seen if not s.startswith("SELECT")], seen
+    session.expire_all()
+    enrolment = session.query(Enrolment).one()
+    first = session.query(Activity).filter_by(key=keys[0]).one()
+    assert enrolment.last_activity_id == first.id
 
 
 def test_the_home_names_the_learner_s_unit_and_nothing_without_one(client, app, make, login):
@@ -178,3 +203,26 @@ def test_the_one_query_pages_are_404_for_what_the_learner_does_not_have(client, 
     assert client.get(f"/courses/{SLUG}/test/{mid_course['attempt'] + 1}").status_code == 404
     assert client.get("/courses/khoa-khac/" + mid_course["lesson"]).status_code == 404
     assert client.get("/courses/khoa-khac/test/1").status_code == 404
+
+
+def test_an_open_attempt_past_its_time_is_graded_when_its_page_is_opened(
+    client, app, session, mid_course
+):
+    # The open attempt's page is made from plain columns only while it takes answers; past
+    # its end (and the grace) the page grades it and shows the result.
+    from lms.models import AttemptStatus, TestAttempt
+
+    attempt = session.query(TestAttempt).one()
+    assert attempt.status == AttemptStatus.OPEN
+    # A process that has not parsed the version's bank yet loads it for the page.
+    assessment._BANKS.clear()
+    page = client.get(f"/courses/{SLUG}/test/{mid_course['attempt']}").get_data(as_text=True)
+    assert 'id="attempt"' in page and page.count('name="q-') >= 2
+    attempt.ends_at = utcnow() - assessment.GRACE - timedelta(minutes=1)
+    session.commit()
+    seen = _get(client, app, f"/courses/{SLUG}/test/{mid_course['attempt']}")
+    assert [s.split()[0] for s in seen].count("UPDATE") >= 1, seen
+    session.expire_all()
+    assert session.get(TestAttempt, attempt.id).status == AttemptStatus.GRADED
+    page = client.get(f"/courses/{SLUG}/test/{mid_course['attempt']}").get_data(as_text=True)
+    assert 'id="attempt"' not in page
