@@ -102,11 +102,28 @@ def test_create_admin_errors_are_vietnamese_and_short(runner, make):
     assert "Traceback" not in short.output
 
 
+def _two_free_ports() -> int:
+    """A port free on 127.0.0.1 whose next one is free on localhost too: `hocvu run` serves the
+    content origin one port up (a port picked alone once had its neighbour taken in a full run,
+    and the server could not start)."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as site, socket.socket() as content:
+            site.bind(("127.0.0.1", 0))
+            port = site.getsockname()[1]
+            try:
+                content.bind(("localhost", port + 1))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no two free ports side by side")
+
+
 def test_run_serves_the_site_and_its_content_origin(tmp_path):
     """`make run` (hocvu run) serves two origins: the site on 127.0.0.1 and the packages on
     localhost, one port up; each answers for itself only, and links name the port served."""
     import os
-    import socket
     import subprocess
     import sys
     import time
@@ -114,9 +131,7 @@ def test_run_serves_the_site_and_its_content_origin(tmp_path):
 
     import requests
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _two_free_ports()
     hocvu = str(Path(sys.executable).with_name("hocvu"))
     env = {
         **os.environ,
@@ -140,6 +155,8 @@ def test_run_serves_the_site_and_its_content_origin(tmp_path):
                 site = requests.get(f"http://127.0.0.1:{port}/login", timeout=2)
                 break
             except requests.ConnectionError:
+                # Stopped (its port taken meanwhile, an error): fail now, not in 30 s.
+                assert server.poll() is None, "hocvu run stopped"
                 assert time.monotonic() < deadline, "hocvu run did not start"
                 time.sleep(0.2)
         assert site.status_code == 200 and "Đăng nhập" in site.text
@@ -174,7 +191,6 @@ def test_links_printed_beside_hocvu_run_name_the_port_it_serves(
     import email
     import io
     import os
-    import socket
     import subprocess
     import sys
     import time
@@ -196,9 +212,7 @@ def test_links_printed_beside_hocvu_run_name_the_port_it_serves(
     make.enrol(learner, version)
     make.commit()
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _two_free_ports()
     hocvu = str(Path(sys.executable).with_name("hocvu"))
     env = {
         **os.environ,
@@ -225,6 +239,8 @@ def test_links_printed_beside_hocvu_run_name_the_port_it_serves(
                 assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok
                 break
             except requests.ConnectionError:
+                # Stopped (its port taken meanwhile, an error): fail now, not in 30 s.
+                assert server.poll() is None, "hocvu run stopped"
                 assert time.monotonic() < deadline, "hocvu run did not start"
                 time.sleep(0.2)
         for command in (
