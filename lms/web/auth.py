@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -17,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from lms.app import metrics
 from lms.app.extensions import db
@@ -84,10 +86,7 @@ def login():
             return render_template("hocvu/auth/login.html", form=form), 401
         key = logins.start_login_session(db.session, user, session_rules(config))
         db.session.commit()
-        locale = session.get("locale")
-        session.clear()  # a fresh session on login: no fixation
-        if locale:
-            session["locale"] = locale
+        _fresh_session()  # no fixation
         session.permanent = True
         session[LOGIN_KEY] = key
         login_user(user)
@@ -95,6 +94,19 @@ def login():
             return redirect(url_for("auth.change_password"))
         return redirect(_safe_next(request.args.get("next")) or _home_url())
     return render_template("hocvu/auth/login.html", form=form)
+
+
+def _fresh_session() -> None:
+    """Start the session afresh, keeping its language, with its CSRF token made now: the
+    pages and the service worker's requests that follow a login or a logout at once then all
+    use this one. Made by each of them instead, several tokens raced in their cookies (the
+    last answer's won), and a form shown with another one's token "had expired"."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
 
 
 @bp.route("/logout", methods=["POST"])
@@ -105,10 +117,7 @@ def logout():
         logins.end_login_session(db.session, session.get(LOGIN_KEY))
         db.session.commit()
         logout_user()
-        locale = session.get("locale")
-        session.clear()
-        if locale:
-            session["locale"] = locale
+        _fresh_session()
         flash(gettext("You have logged out."), "success")
     return redirect(url_for("auth.login"))
 

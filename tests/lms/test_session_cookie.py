@@ -123,3 +123,32 @@ def test_the_session_identifier_is_flask_logins_made_once_per_address_and_browse
                 assert kept == _create_identifier()
                 made.append(kept)
     assert len(set(made)) == len(cases)
+
+
+def test_pages_opened_at_once_after_a_login_share_the_token_it_made(app, client, make, login):
+    """A login starts a fresh session with its CSRF token already in it. Without one, each
+    request that follows at once (the page, its navigation preload, the service worker's)
+    made a token of its own and set its cookie: the last answer's cookie won, and the form
+    shown with another token "had expired" (the accounts flow's password change, once)."""
+    make.learner(make.unit(), username="hv.moi", full_name="Lý Văn Mới", must_change_password=True)
+    make.commit()
+    login("hv.moi")
+    after_login = client.get_cookie("session").value
+    shown, other = app.test_client(), app.test_client()
+    for browser_request in (shown, other):
+        browser_request.set_cookie("session", after_login)
+    token = csrf_token(shown, "/password")
+    other.get("/password")  # answered last: its cookie is the one the browser keeps
+    kept = app.test_client()
+    kept.set_cookie("session", other.get_cookie("session").value)
+    answer = kept.post(
+        "/password",
+        data={
+            "csrf_token": token,
+            "current_password": "mat-khau-1",
+            "new_password": "ngắn",
+            "confirm": "ngắn",
+        },
+    )
+    assert answer.status_code == 200
+    assert "Mật khẩu phải có ít nhất 8 ký tự." in answer.get_data(as_text=True)
