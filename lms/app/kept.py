@@ -1,10 +1,11 @@
-"""Per-process memories of checks already made (signed cookies, CSRF tokens, session
-identifiers), bounded.
+"""Per-process memories, bounded: of checks already made (signed cookies, CSRF tokens, session
+identifiers) and of what never changes once made (decoded lessons, parsed question banks,
+parts of pages the same for every learner).
 
 Each worker keeps what it checked for the learners it serves; a batch of 14,000 learners
 online together must fit, or every check is made again once the memory is full (a signed
 cookie's check costs a tenth of a SCORM commit). When full, the oldest quarter is forgotten
-(not everything at once: the learners active now stay).
+(not everything at once: the learners active now, the courses in use, stay).
 """
 
 from __future__ import annotations

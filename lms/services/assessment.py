@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from courses.bundle import TestSettings
 from courses.questions import Question, QuestionBank, question_from_dict
 from courses.testing import Drawn, draw, grade_attempt
+from lms.app.kept import Kept
 from lms.models import (
     Activity,
     ActivityProgress,
@@ -41,8 +42,7 @@ GRACE = timedelta(seconds=30)
 
 # Parsed banks by (version id, bundle checksum): a version's bank never changes after it is
 # stored, and the test pages (an autosave every few seconds per learner) need it each time.
-_BANKS: dict[tuple[int, str], tuple[QuestionBank, dict[str, Question]]] = {}
-_BANKS_KEPT = 32
+_BANKS: Kept[tuple[int, str], tuple[QuestionBank, Mapping[str, Question]]] = Kept(32)
 
 
 def _parsed(activity: Activity) -> tuple[QuestionBank, dict[str, Question]]:
@@ -59,10 +59,7 @@ def _keep_bank(key: tuple[int, str], raw: dict | None) -> tuple[QuestionBank, di
     questions = [question_from_dict(q) for q in raw["questions"]]
     bank = QuestionBank(raw["path"], tuple(questions))
     found = (bank, MappingProxyType({q.id: q for q in bank.questions}))
-    if len(_BANKS) >= _BANKS_KEPT:
-        _BANKS.clear()
-    _BANKS[key] = found
-    return found
+    return _BANKS.keep(key, found)
 
 
 def version_questions(

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
 
+from lms.app.kept import Kept
 from lms.models import (
     Activity,
     ActivityProgress,
@@ -285,8 +286,7 @@ _LESSON_ROW = (
 # Lessons' contents decoded, by their JSON text: a lesson's (about 12 KB, its HTML and its
 # self-check) took about 35 us to decode on every visit, and a few to find here. Read-only:
 # shared by the requests of a process.
-_CONTENTS: dict[str, Mapping[str, Any]] = {}
-_CONTENTS_KEPT = 128
+_CONTENTS: Kept[str, Mapping[str, Any]] = Kept(128)
 
 
 def _content(raw: str | None) -> Mapping[str, Any] | None:
@@ -294,9 +294,7 @@ def _content(raw: str | None) -> Mapping[str, Any] | None:
         return None
     found = _CONTENTS.get(raw)
     if found is None:
-        if len(_CONTENTS) >= _CONTENTS_KEPT:
-            _CONTENTS.clear()
-        found = _CONTENTS[raw] = MappingProxyType(json.loads(raw))
+        found = _CONTENTS.keep(raw, MappingProxyType(json.loads(raw)))
     return found
 
 

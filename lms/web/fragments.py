@@ -15,6 +15,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from lms.app.i18n import request_translations
+from lms.app.kept import Kept
 from lms.services.errors import N_
 
 _MINUTES = N_("%(minutes)s min")
@@ -44,9 +45,7 @@ def lesson_items(steps, slug: str, labels: Mapping[str, Markup]) -> Markup:
             )
             for a in activities
         )
-        if len(_LESSON_PARTS) >= _LESSON_PARTS_KEPT:
-            _LESSON_PARTS.clear()
-        _LESSON_PARTS[key] = parts
+        _LESSON_PARTS.keep(key, parts)
     items = []
     for step, (link, rest) in zip(steps, parts, strict=True):
         status = step.status
@@ -56,8 +55,7 @@ def lesson_items(steps, slug: str, labels: Mapping[str, Markup]) -> Markup:
 
 # The learner-independent parts of each course's lessons' lines, by the course's slug, its
 # steps' activities, the language's catalog and the first lesson's link (lesson_items).
-_LESSON_PARTS: dict[tuple, tuple[tuple[str, str], ...]] = {}
-_LESSON_PARTS_KEPT = 256
+_LESSON_PARTS: Kept[tuple, tuple[tuple[str, str], ...]] = Kept(256)
 
 
 def self_check_fields(questions: Sequence[Mapping[str, Any]], answers: Mapping) -> Markup:

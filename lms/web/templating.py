@@ -31,8 +31,10 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from lms.app.i18n import locale_code
+from lms.app.kept import Kept
 
-# Enough for every course's offline section in two languages; cleared when full.
+# Enough for every course's offline section in two languages (when full, the oldest
+# quarter is forgotten).
 KEPT = 1024
 
 
@@ -50,7 +52,7 @@ def init_templating(app: Flask, standalone: bool) -> None:
     env = app.jinja_env
     if standalone:
         env.make_globals = types.MethodType(_make_globals, env)  # type: ignore[method-assign]
-    kept: dict[tuple, Markup] = {}
+    kept: Kept[tuple, Markup] = Kept(KEPT)
 
     def kept_macro(template: str, name: str, *args: Any) -> Markup:
         """The macro `name` of `template` (imported without context) called with `args`,
@@ -60,10 +62,7 @@ def init_templating(app: Flask, standalone: bool) -> None:
         key = (template, name, args, locale_code(), request.root_path)
         found = kept.get(key)
         if found is None:
-            found = getattr(env.get_template(template).module, name)(*args)
-            if len(kept) >= KEPT:
-                kept.clear()
-            kept[key] = found
+            found = kept.keep(key, getattr(env.get_template(template).module, name)(*args))
         return found
 
     env.globals["kept_macro"] = kept_macro
