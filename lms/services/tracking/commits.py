@@ -20,6 +20,7 @@ from sqlalchemy import and_, bindparam, func, select, true, update
 from sqlalchemy.engine import Connection
 
 from lms.app.driver import Prepared
+from lms.app.kept import Kept
 from lms.models import (
     Activity,
     Enrolment,
@@ -43,6 +44,7 @@ from lms.services.tracking.sequencing import Navigation, after_commit, quiet_com
 from lms.services.tracking.sessions import launch_values
 from lms.services.tracking.work import CommitWork
 from scorm.datamodel import Launch, outcome
+from scorm.manifest import DeliveryControls
 
 log = logging.getLogger(__name__)
 
@@ -277,12 +279,26 @@ def _digest(standard: str, launch_text: str, pairs: list[tuple[str, str]]) -> st
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=4096)
+# Per learner's SCO: every learner of a batch online must fit (a smaller memory, forgetting
+# the least recently used, missed at every commit of a batch of 4,500 committing in turn).
+_LAUNCHES: Kept[tuple[str, str, str, str, str | None], tuple[Launch, str]] = Kept()
+
+
 def _launch(sha256: str, sco: str, username: str, full_name: str, locale: str | None):
     """The launch values a commit's values are checked with, and their repr for the digest:
     the same at every commit of a learner's SCO (a package never changes), so kept."""
-    launch = launch_values(_ITEMS[sha256][sco], "", 0.0, username, full_name, locale)
-    return launch, repr(launch)
+    key = (sha256, sco, username, full_name, locale)
+    kept = _LAUNCHES.get(key)
+    if kept is None:
+        launch = launch_values(_ITEMS[sha256][sco], "", 0.0, username, full_name, locale)
+        kept = _LAUNCHES.keep(key, (launch, repr(launch)))
+    return kept
+
+
+@lru_cache(maxsize=1024)
+def _controls(sha256: str, sco: str) -> DeliveryControls:
+    """A SCO's delivery controls, read from its manifest entry once (a package never changes)."""
+    return delivery_controls(_ITEMS[sha256][sco])
 
 
 def _replayed(model, launch: Launch, pairs: list[tuple[str, str]]):
@@ -400,7 +416,9 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
         times[key] = seconds or 0.0
     ended = row.terminated or terminated
     item = items[row.sco]
-    result = outcome(model, launch, written, terminated=ended, controls=delivery_controls(item))
+    result = outcome(
+        model, launch, written, terminated=ended, controls=_controls(row.sha256, row.sco)
+    )
     values: dict[str, Any] = dict(
         seq=seq,
         session_key=key,
