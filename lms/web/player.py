@@ -9,6 +9,7 @@ takes the commits that frame passes on.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ from lms.services.errors import DomainError
 from lms.services.tracking import offline
 from lms.web import content
 from lms.web.common import LOGIN_KEY, message_of, session_rules
-from lms.web.limits import body_limit
+from lms.web.limits import body_limit, read_body
 
 log = logging.getLogger(__name__)
 
@@ -325,9 +326,11 @@ def _take_commit(state_id: int):
             403, gettext("The page has expired. Reload it to save again.")
         ), "refused"
     try:
-        body = request.get_json(silent=True, force=True)
+        body = json.loads(read_body(request._get_current_object()))
     except RequestEntityTooLarge:  # over MAX_COMMIT_BYTES, declared or as read (lms.web.limits)
         return _json_error(413, gettext("The progress data is too large to be saved.")), "refused"
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested past Python's stack
+        body = None
     if body is None:
         return _json_error(400, gettext("The progress data could not be read.")), "refused"
     rules = session_rules(current_app.config)

@@ -16,9 +16,10 @@ import os
 import threading
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from lms.models import Role
+from lms.models import Role, ScoState
 from lms.web.player import MAX_COMMIT_BYTES
 from tests.conftest import csrf_token
 from tests.lms.test_scorm_tracking import _upload, enrolled, package_bytes, runtime, send
@@ -237,6 +238,47 @@ def test_a_commit_larger_than_other_forms_is_still_read(
     response = _commit(client, rt, body)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.get_json()["seq"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        "{}".encode("utf-16")[:-1],  # cut inside a character
+        b"[" * 200_000 + b"]" * 200_000,  # nested deeper than Python's stack (RFC 8259 9)
+    ],
+    ids=["not-json", "broken-encoding", "nested-too-deep"],
+)
+def test_a_commit_that_is_not_json_gets_a_400_and_the_next_is_taken(
+    client, login, make, session, files_dir, learner, body
+):
+    version = enrolled(make, session, files_dir, learner)
+    login("hv.gioihan")
+    rt = runtime(client, version)
+    response = _commit(client, rt, body)
+    assert response.status_code == 400
+    assert response.get_json() == {"error": 400, "message": "Không đọc được dữ liệu tiến độ."}
+    assert send(client, rt, 1, [["cmi.core.lesson_location", "trang-2"]]).status_code == 200
+
+
+def test_a_commit_whose_body_stops_short_of_its_length_gets_a_400(
+    client, login, make, session, files_dir, learner
+):
+    # The browser went away mid-request: what arrived is not the commit, nothing is stored.
+    version = enrolled(make, session, files_dir, learner)
+    login("hv.gioihan")
+    rt = runtime(client, version)
+    body = _commit_body(rt, 1000)
+    response = client.post(
+        rt["commit_url"],
+        input_stream=io.BytesIO(body[:500]),
+        content_type="application/json",
+        headers={"X-CSRFToken": csrf_token(client, "/"), "Content-Length": str(len(body))},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["message"] == "Không đọc được dữ liệu tiến độ."
+    session.rollback()
+    assert session.scalars(select(ScoState)).one().seq == 0
 
 
 def test_a_logged_in_form_over_1_mb_is_refused(client, login, learner):
