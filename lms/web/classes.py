@@ -247,7 +247,7 @@ def _posted_marks(now: datetime) -> list[Mark]:
                 )
                 for user_id, status, at in raw
             ]
-        except (ValueError, TypeError, OverflowError, OSError):
+        except (ValueError, TypeError, OverflowError, OSError, RecursionError):
             abort(400)
     marks = []
     for key, value in request.form.items():

@@ -353,7 +353,10 @@ def sync():
     each one's outcome (a refusal with its reason in the learner's language)."""
     if not current_user.is_authenticated:
         return jsonify(error="login", message=gettext("Please log in to see this page.")), 401
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested past Python's stack: not a queue the page sends
+        body = None
     actions = body.get("actions") if isinstance(body, dict) else None
     if not isinstance(actions, list):
         abort(400)

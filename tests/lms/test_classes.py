@@ -399,7 +399,8 @@ def test_the_roster_saves_a_form_and_a_phone_s_queue(running, client, login, ses
     )
     assert stranger.status_code == 422
     assert "Có học viên không thuộc danh sách của lớp." in stranger.get_json()["message"]
-    for broken in ("not json", json.dumps([[1, "nowhere", later]]), json.dumps({"a": 1})):
+    nested = "[" * 100_000 + "]" * 100_000  # deeper than Python's stack: a 400, not a 500
+    for broken in ("not json", json.dumps([[1, "nowhere", later]]), json.dumps({"a": 1}), nested):
         bad = client.post(url + "/marks", data={"csrf_token": token, "marks": broken})
         assert bad.status_code == 400
     page = client.get(url).get_data(as_text=True)

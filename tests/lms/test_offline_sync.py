@@ -271,6 +271,14 @@ def test_sync_needs_the_csrf_token_and_a_login(client, login, learner, session):
     }
     assert outbox.send(action, token=None).status_code == 400
     assert outbox.send(action, token="forged").status_code == 400
+    nested = b"[" * 100_000 + b"]" * 100_000  # deeper than Python's stack: a 400, not a 500
+    refused = client.post(
+        "/offline/sync",
+        data=nested,
+        content_type="application/json",
+        headers={"X-CSRFToken": outbox.token},
+    )
+    assert refused.status_code == 400
     assert progress_of(session, "01-mat-khau") is None
     assert outbox.send(action).status_code == 200
 
