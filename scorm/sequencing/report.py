@@ -203,7 +203,8 @@ def runtime_report(written: Mapping[str, str], completion: str, success: str) ->
     and `success` are the statuses the LMS evaluated (thresholds, the End Attempt defaults)."""
     objectives: dict[str, dict[str, Any]] = {}
     for element, value in written.items():
-        match = _OBJECTIVE.match(element)
+        # Most elements are not objectives: the prefix is looked at before the pattern.
+        match = _OBJECTIVE.match(element) if element.startswith("cmi.objectives.") else None
         if match is None:
             continue
         index, rest = match.groups()

@@ -16,7 +16,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, true, update
+from sqlalchemy import Text, and_, bindparam, cast, func, select, true, update
 from sqlalchemy.engine import Connection
 
 from lms.app.driver import Prepared
@@ -134,9 +134,10 @@ _FIND = Prepared(
         _activity.c.content,
         _login.c.id.label("login_session_id"),
         _login.c.last_seen_at.label("login_seen_at"),
-        # SCORM 2004: the learner's registration (lms.services.tracking.sequencing).
+        # SCORM 2004: the learner's registration (lms.services.tracking.sequencing), its
+        # state as text: decoded only when the SN engine hears the commit.
         _registration.c.id.label("reg_id"),
-        _registration.c.state.label("reg_state"),
+        cast(_registration.c.state, Text).label("reg_state_text"),
         _registration.c.seed.label("reg_seed"),
         _registration.c.version.label("reg_version"),
         _registration.c.delivered.label("reg_delivered"),

@@ -12,6 +12,8 @@ SCORM 1.2 packages keep the older path (lms.services.tracking.rollup's Navigator
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -25,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.app.driver import Prepared
+from lms.app.kept import Kept
 from lms.models import Activity, Enrolment, ProgressStatus, utcnow
 from lms.models.scorm import Registration, ScormPackage
 from lms.services.errors import N_
@@ -486,16 +489,36 @@ def quiet_commit(
     kept = row.reg_nav_valid if not tree.uses_clock else None
     if kept is None:
         return None
-    state = row.reg_state or {}
-    current = state.get("current") if row.reg_id is not None else None
+    current, pending = _state_facts(row)
     if current != row.sco:
         return kept  # a stale tab's SCO: the engine does not hear it
     if terminated:
         return None
-    pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
     if pending == normalise_runtime(runtime_report(written, completion, success)):
         return kept
     return None
+
+
+# What a commit's SCO needs of the registration's state to know whether the engine must hear
+# it, by (the state's digest, the SCO): the state holds every activity of the package (1 KB
+# for two parts, tens of KB for a vendor's course of dozens), which otherwise would be
+# decoded at every commit. Content-addressed, so never stale; the learners of a batch fit.
+_FACTS: Kept[tuple[bytes, str], tuple[str | None, dict[str, Any] | None]] = Kept()
+
+
+def _state_facts(row: Any) -> tuple[str | None, dict[str, Any] | None]:
+    """The activity current in the state the commit's SELECT read, and the report of the
+    commit's SCO that the engine holds (None, None without a registration). Read-only."""
+    text = row.reg_state_text
+    if row.reg_id is None or not text:
+        return None, None
+    key = (hashlib.blake2b(text.encode(), digest_size=16).digest(), row.sco)
+    facts = _FACTS.get(key)
+    if facts is None:
+        state = json.loads(text) or {}
+        pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
+        facts = _FACTS.keep(key, (state.get("current"), pending))
+    return facts
 
 
 def after_commit(
@@ -524,12 +547,10 @@ def after_commit(
     runtime = runtime_report(written, completion, success)
     asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
     tree = _TREES.get(row.sha256) or _tree(work.session, row.package_id, row.sha256)
-    state = row.reg_state or {}
-    current = state.get("current") if row.reg_id is not None else None
+    current, pending = _state_facts(row)
     kept = row.reg_nav_valid if not tree.uses_clock else None
     only_time = False
     if kept is not None:
-        pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
         reported = normalise_runtime(runtime)
         # Only the session time is new (a SCO that reports it at each commit): the report
         # is stored, but with no duration limit in the package nothing the engine decides
@@ -541,7 +562,8 @@ def after_commit(
             and {**pending, "session_time": None} == {**reported, "session_time": None}
         )
     if asked is None and current == row.sco:
-        seq = Sequencer(tree, row.reg_state, row.reg_seed, own=True)
+        state = json.loads(row.reg_state_text) if row.reg_state_text else None
+        seq = Sequencer(tree, state, row.reg_seed, own=True)
         before = None if only_time else seq.root_status()
         seq.report(row.sco, runtime)
         delivered = None if terminated and row.reg_delivered == row.sco else row.reg_delivered
