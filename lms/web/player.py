@@ -385,5 +385,7 @@ def _take_commit(state_id: int):
     if result.nav_valid is not None:
         answer["nav_valid"] = result.nav_valid
         answer["navigation"] = _navigation_json(result, row)
-    response = jsonify(answer)
+    # Written directly: jsonify's provider (sorted keys, its default hook) cost a fifth more.
+    body = json.dumps(answer, separators=(",", ":"))
+    response = current_app.response_class(body, mimetype="application/json")
     return response, "taken" if result.taken else "replay"
