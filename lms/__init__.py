@@ -16,6 +16,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import Pool
 
 from lms.app.config import ConfigError, default_instance_path, load_config
+from lms.app.database import end_autocommit
 
 __all__ = ["ConfigError", "create_app", "init_app"]
 
@@ -127,6 +128,8 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
 @event.listens_for(Pool, "checkin")
 def _note_checkin(dbapi_connection, record) -> None:
     record.info["hocvu_checked_in"] = time.monotonic()
+    if dbapi_connection is not None:
+        end_autocommit(dbapi_connection, record)
 
 
 @event.listens_for(Engine, "connect")

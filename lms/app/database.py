@@ -1,4 +1,5 @@
-"""Database foundations: the declarative base with a naming convention, UTC timestamps."""
+"""Database foundations: the declarative base with a naming convention, UTC timestamps, a
+pooled connection lent in autocommit."""
 
 from __future__ import annotations
 
@@ -64,3 +65,30 @@ def str_enum(enum_class: type[enum.StrEnum]) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         name=enum_class.__name__.lower(),
     )
+
+
+# The pool entry's mark: its driver connection was put in autocommit for the one checkout.
+_AUTOCOMMIT = "hocvu_autocommit"
+
+
+def start_autocommit(pooled) -> None:
+    """Put a pooled PostgreSQL connection (a checked-out pool entry, `Connection.connection`)
+    in autocommit until the pool takes it back: each statement its own transaction."""
+    pooled.info[_AUTOCOMMIT] = True
+    pooled.dbapi_connection.autocommit = True
+
+
+def in_autocommit(pooled) -> bool:
+    """Whether start_autocommit put this checked-out connection in autocommit."""
+    return bool(pooled.info.get(_AUTOCOMMIT)) and bool(pooled.dbapi_connection.autocommit)
+
+
+def end_autocommit(dbapi_connection, record) -> None:
+    """Take a connection out of the autocommit start_autocommit put it in, as the pool takes
+    it back (the pool's checkin hook, lms/__init__.py): the next user of the connection, the
+    ORM above all, gets transactions as usual."""
+    if record.info.pop(_AUTOCOMMIT, False):
+        try:
+            dbapi_connection.autocommit = False
+        except Exception:  # noqa: BLE001 - closed or broken: the pool's next check replaces it
+            record.invalidate()

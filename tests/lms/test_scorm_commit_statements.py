@@ -129,6 +129,40 @@ def test_on_postgresql_a_commit_of_the_state_alone_is_two_round_trips(
     assert seen == [("SELECT", False)], seen
 
 
+def _pooled_autocommit(app) -> list[bool]:
+    """Whether each connection the pool holds now is in autocommit (all checked out at once,
+    so that each is seen)."""
+    with app.app_context():
+        engine = db.engine
+    held = [engine.raw_connection() for _ in range(engine.pool.checkedin())]
+    try:
+        return [bool(raw.dbapi_connection.autocommit) for raw in held]
+    finally:
+        for raw in held:
+            raw.close()
+
+
+def test_on_postgresql_the_pool_takes_the_commits_connection_back_with_transactions(
+    app, client, launched_2004, session, backend
+):
+    """The commit's connection is lent in autocommit (lms.services.tracking.work); the pool
+    takes it back out of it, so that the next request's ORM session writes in a transaction
+    (after a lone UPDATE, and after a commit that began a transaction of its own)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite keeps the commit's transaction")
+    version, rt, token = launched_2004
+    assert send(client, rt, 1, bookmark_2004("p1"), token=token).get_json()["taken"] is True
+    with in_transaction(app) as seen:  # a bookmark alone: the lone UPDATE
+        assert send(client, rt, 2, bookmark_2004("p2"), token=token).get_json()["taken"] is True
+    assert seen == [("SELECT", False), ("UPDATE sco_state", False)], seen
+    held = _pooled_autocommit(app)
+    assert held and not any(held), held
+    answer = send(client, rt, 3, [*bookmark_2004("p3"), *PASSED], token=token).get_json()
+    assert answer["taken"] is True
+    held = _pooled_autocommit(app)
+    assert held and not any(held), held
+
+
 def bookmark_2004(location: str) -> list[list[str]]:
     return [
         ["cmi.location", location],
