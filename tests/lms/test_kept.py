@@ -7,7 +7,7 @@ from lms.app.csrf import _CHECKED
 from lms.app.extensions import _IDENTIFIERS
 from lms.app.kept import KEPT, Kept
 from lms.services.tracking.commits import _LAUNCHES
-from lms.services.tracking.sequencing import _FACTS
+from lms.services.tracking.sequencing import _FACTS, _SAME
 from lms.web.content import _OPENED
 from lms.web.offline import _USER_KEYS
 from lms.web.urls import _SIGNED_TOKENS
@@ -31,5 +31,14 @@ def test_the_site_s_memories_hold_a_large_batch():
     # commit's launch values and the pages' offline key are kept per learner too (in a
     # 4,096-entry LRU, a batch of 4,500 committing in turn missed at every commit).
     assert KEPT >= 14_000
-    for memory in (_CHECKED, _OPENED, _SIGNED_TOKENS, _IDENTIFIERS, _LAUNCHES, _USER_KEYS, _FACTS):
+    for memory in (
+        _CHECKED,
+        _OPENED,
+        _SIGNED_TOKENS,
+        _IDENTIFIERS,
+        _LAUNCHES,
+        _USER_KEYS,
+        _FACTS,
+        _SAME,
+    ):
         assert isinstance(memory, Kept) and memory.limit == KEPT

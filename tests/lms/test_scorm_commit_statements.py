@@ -204,6 +204,30 @@ def test_a_scorm_2004_commit_that_changes_nothing_the_engine_reads_runs_no_more(
 FAILED_ONCE = [["cmi.success_status", "failed"], ["cmi.score.scaled", "0.2"]]
 
 
+def test_the_same_values_again_are_news_to_the_engine_once_its_state_changed(
+    app, client, launched_2004, session
+):
+    """Whether a commit's report is the one the engine holds is kept by the state's digest
+    and the values' (lms.services.tracking.sequencing): a bookmark committed again after the
+    SCO passed (the engine then holds the passing report) is reported to the engine again,
+    although the same values were quiet before (RTE 4.1.5: each Commit persists what the SCO
+    set; SN 4.2: the engine reads the statuses)."""
+    version, rt, token = launched_2004
+    send(client, rt, 1, bookmark_2004("p1"), token=token)
+    with statements(app) as seen:
+        assert send(client, rt, 2, bookmark_2004("p1"), token=token).get_json()["taken"] is True
+    assert verbs(seen) == ["SELECT", "UPDATE"], seen
+    passed = send(client, rt, 3, [*bookmark_2004("p1"), *PASSED], token=token).get_json()
+    assert passed["taken"] is True
+    with statements(app) as seen:
+        assert send(client, rt, 4, bookmark_2004("p1"), token=token).get_json()["taken"] is True
+    assert any(s.startswith("UPDATE scorm_registration") for s in seen), seen
+    session.rollback()
+    stored = session.scalars(select(Registration)).one()
+    pending = stored.state["activities"]["part_1"]["pending"]
+    assert pending["success_status"] == "unknown", pending
+
+
 def test_a_scorm_2004_commit_that_the_engine_reads_stores_the_registration_once(
     app, client, launched_2004, session
 ):

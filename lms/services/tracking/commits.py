@@ -459,7 +459,13 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
     quiet = None  # SCORM 2004: the engine hears nothing of this commit (sequencing)
     if standard == "2004":
         quiet = quiet_commit(
-            work, row, written, result.completion, result.success, terminated and not row.terminated
+            work,
+            row,
+            written,
+            result.completion,
+            result.success,
+            terminated and not row.terminated,
+            digest=digest,
         )
     if before_data is not None or rolls_up or (standard == "2004" and quiet is None):
         work.begin()  # more than the state's row to write: one transaction

@@ -478,25 +478,35 @@ def quiet_commit(
     completion: str,
     success: str,
     terminated: bool,
+    digest: str | None = None,
 ) -> dict[str, str] | None:
     """The adl.nav.request_valid.* values kept beside the registration when this commit
     (taken, or about to be) changes nothing the SN engine reads: the SCO is not the current
     activity (a stale tab's), or it reports what it reported last (a new bookmark or suspend
     data, the same statuses, score and time) and asks for nothing. None when the engine must
     hear it (`after_commit`). Runs no statement (but the package's tree read the first time
-    in this process)."""
+    in this process). `digest`: the digest of the commit's values when they were taken whole
+    (lms.services.tracking.commits), which then stand for `written`."""
     tree = _TREES.get(row.sha256) or _tree(work.session, row.package_id, row.sha256)
     kept = row.reg_nav_valid if not tree.uses_clock else None
     if kept is None:
         return None
-    current, pending = _state_facts(row)
+    state_key, current, pending = _state_facts(row)
     if current != row.sco:
         return kept  # a stale tab's SCO: the engine does not hear it
     if terminated:
         return None
-    if pending == normalise_runtime(runtime_report(written, completion, success)):
-        return kept
-    return None
+    if digest is None:
+        same = pending == normalise_runtime(runtime_report(written, completion, success))
+    else:
+        # A SCO that commits the same values again (a timer's commits, a replay) reports the
+        # same: the comparison is kept by the state's and the values' digests.
+        key = (state_key, digest, completion, success)
+        same = _SAME.get(key)
+        if same is None:
+            report = normalise_runtime(runtime_report(written, completion, success))
+            same = _SAME.keep(key, pending == report)
+    return kept if same else None
 
 
 # What a commit's SCO needs of the registration's state to know whether the engine must hear
@@ -506,19 +516,32 @@ def quiet_commit(
 _FACTS: Kept[tuple[bytes, str], tuple[str | None, dict[str, Any] | None]] = Kept()
 
 
-def _state_facts(row: Any) -> tuple[str | None, dict[str, Any] | None]:
-    """The activity current in the state the commit's SELECT read, and the report of the
-    commit's SCO that the engine holds (None, None without a registration). Read-only."""
+# Whether a commit's report is the one the engine holds, by (the state's digest and the SCO,
+# the commit's values' digest, the statuses evaluated from them).
+_SAME: Kept[tuple[tuple[bytes, str] | None, str, str, str], bool] = Kept()
+
+
+def _state_key(row: Any) -> tuple[bytes, str] | None:
+    """The state the commit's SELECT read and the commit's SCO, by digest (None: no state)."""
     text = row.reg_state_text
     if row.reg_id is None or not text:
-        return None, None
-    key = (hashlib.blake2b(text.encode(), digest_size=16).digest(), row.sco)
+        return None
+    return hashlib.blake2b(text.encode(), digest_size=16).digest(), row.sco
+
+
+def _state_facts(row: Any) -> tuple[tuple[bytes, str] | None, str | None, dict[str, Any] | None]:
+    """The state the commit's SELECT read (its key, _state_key), the activity current in it
+    and the report of the commit's SCO that the engine holds (None, None, None without a
+    registration). Read-only."""
+    key = _state_key(row)
+    if key is None:
+        return None, None, None
     facts = _FACTS.get(key)
     if facts is None:
-        state = json.loads(text) or {}
+        state = json.loads(row.reg_state_text) or {}
         pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
         facts = _FACTS.keep(key, (state.get("current"), pending))
-    return facts
+    return key, *facts
 
 
 def after_commit(
@@ -547,7 +570,7 @@ def after_commit(
     runtime = runtime_report(written, completion, success)
     asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
     tree = _TREES.get(row.sha256) or _tree(work.session, row.package_id, row.sha256)
-    current, pending = _state_facts(row)
+    _, current, pending = _state_facts(row)
     kept = row.reg_nav_valid if not tree.uses_clock else None
     only_time = False
     if kept is not None:
