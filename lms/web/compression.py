@@ -91,12 +91,14 @@ def init_compression(
             return response
         if response.status_code != 200 or response.mimetype not in COMPRESSIBLE:
             return response
+        length = response.content_length
+        if length is not None and length < MIN_SIZE:
+            # Sent as it is whatever the request accepts (a SCORM commit's answer): it does not
+            # vary with Accept-Encoding, so Vary does not name it (RFC 9110 12.5.5).
+            return response
         add_vary(response, "Accept-Encoding")
         accepted = served.environ.get("HTTP_ACCEPT_ENCODING", "")
         if "gzip" not in accepted.lower() or "Content-Encoding" in response.headers:
-            return response
-        length = response.content_length
-        if length is not None and length < MIN_SIZE:
             return response
         if response.is_streamed and not response.direct_passthrough:
             return response  # generated as it goes (a CSV export): left as it is

@@ -43,7 +43,6 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext
 from itsdangerous import BadSignature
 from markupsafe import escape
-from werkzeug.sansio.http import parse_cookie
 
 from lms.app.config import origin_of
 from lms.app.extensions import db
@@ -330,6 +329,20 @@ _OPENED: Kept[tuple[str, str], tuple[int, dict]] = Kept()
 REFRESH_EVERY_SECONDS = 300
 
 
+def cookie_value(header: str | None, name: str) -> str | None:
+    """The value of the first cookie named `name` in a Cookie header (RFC 6265 5.4: pairs of
+    name=value separated by "; "), or None. Unlike Werkzeug's parse_cookie, which decodes every
+    cookie of the header (ten times the time), a quoted value stays as sent: the session's
+    cookie is never quoted (signed URL-safe base64), so such a value fails its signature."""
+    if not header:
+        return None
+    for pair in header.split(";"):
+        key, sign, value = pair.strip().partition("=")
+        if sign and key == name:
+            return value
+    return None
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     """The site's cookie session, never opened or written on the content origin."""
 
@@ -338,7 +351,7 @@ class _SessionInterface(SecureCookieSessionInterface):
             return self.make_null_session(app)
         # The one cookie read from the header, not every cookie through request.cookies (which
         # walks the whole environ for its Cookie headers): this runs on every request.
-        value = parse_cookie(request.environ.get("HTTP_COOKIE")).get(self.get_cookie_name(app))
+        value = cookie_value(request.environ.get("HTTP_COOKIE"), self.get_cookie_name(app))
         if not app.secret_key or not value:
             return super().open_session(app, request)
         max_age = int(app.permanent_session_lifetime.total_seconds())

@@ -117,8 +117,10 @@ def offline_context():
 @bp.after_app_request
 def tell_who(response: Response) -> Response:
     """Pages say who they were made for, so the service worker keeps them apart."""
+    if response.mimetype != "text/html":  # most answers (files, JSON): nothing else to look at
+        return response
     ours = current_app.extensions.get("hocvu_blueprints", frozenset())
-    if request.blueprint in ours and response.mimetype == "text/html":
+    if request.blueprint in ours:
         key = user_key()
         if key:
             response.headers[HEADER] = key

@@ -32,6 +32,18 @@ def test_pages_are_gzipped_for_browsers_that_accept_it(client):
     assert int(packed.headers["Content-Length"]) == len(packed.data) < len(plain.data) / 2
 
 
+def test_an_answer_too_small_to_compress_does_not_vary_with_accept_encoding(client):
+    """RFC 9110 12.5.5: Vary names the request fields that chose the answer; one under
+    MIN_SIZE is sent as it is whatever Accept-Encoding says (a SCORM commit's answer)."""
+    from lms.web.compression import MIN_SIZE
+
+    for accepted in ("", "gzip"):
+        answer = client.get("/healthz", headers={"Accept-Encoding": accepted})
+        assert answer.status_code == 200 and len(answer.data) < MIN_SIZE
+        assert "Content-Encoding" not in answer.headers
+        assert "accept-encoding" not in answer.headers.get("Vary", "").lower()
+
+
 def test_static_files_are_cached_for_a_year_and_sent_compressed(client):
     page = client.get("/login").get_data(as_text=True)
     css = re.search(r'href="(/static/css/hocvu\.css\?v=[0-9a-f]+)"', page).group(1)

@@ -152,3 +152,27 @@ def test_pages_opened_at_once_after_a_login_share_the_token_it_made(app, client,
     )
     assert answer.status_code == 200
     assert "Mật khẩu phải có ít nhất 8 ký tự." in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "session=abc.def-ghi_jkl",
+        "lang=vi; session=abc.def; theme=dark",
+        "session=first; session=second",  # the first one, as Werkzeug's MultiDict.get
+        "sessionid=x; session=y",
+        "a=1;session=tight;b=2",
+        "session=",
+        "other=1",
+        "",
+    ],
+)
+def test_the_session_cookie_is_read_from_its_header_as_werkzeug_reads_it(header):
+    """RFC 6265 5.4: the Cookie header is name=value pairs separated by "; ". The session's
+    cookie is read from it alone (lms.web.content.cookie_value), as Werkzeug's parse_cookie
+    reads it for the unquoted values a signed session cookie has."""
+    from werkzeug.http import parse_cookie
+
+    from lms.web.content import cookie_value
+
+    assert cookie_value(header, "session") == parse_cookie(header).get("session")
