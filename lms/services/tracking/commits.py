@@ -420,25 +420,30 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
     result = outcome(
         model, launch, written, terminated=ended, controls=_controls(row.sha256, row.sco)
     )
-    values: dict[str, Any] = dict(
-        seq=seq,
-        session_key=key,
-        data=[[k, v] for k, v in written.items()],
-        session_times=times,
-        total_seconds=(row.earlier_seconds or 0.0) + sum(times.values()),
-        exit=_exit(standard, written),
-        terminated=ended,
-        completion=result.completion,
-        success=result.success,
-        score_scaled=result.score_scaled,
-        score_raw=result.score_raw,
-        data_digest=digest,
-        updated_at=now,
-    )
-    values["best_completion"], values["best_success"], values["best_score_scaled"] = best_result(
+    best = best_result(
         (row.best_completion, row.best_success, row.best_score_scaled),
         (result.completion, result.success, result.score_scaled),
     )
+    # The UPDATE's parameters, named as _STORE names them (new_<column>).
+    params: dict[str, Any] = {
+        "state_id": row.id,
+        "new_seq": seq,
+        "new_session_key": key,
+        "new_data": [[k, v] for k, v in written.items()],
+        "new_session_times": times,
+        "new_total_seconds": (row.earlier_seconds or 0.0) + sum(times.values()),
+        "new_exit": _exit(standard, written),
+        "new_terminated": ended,
+        "new_completion": result.completion,
+        "new_success": result.success,
+        "new_score_scaled": result.score_scaled,
+        "new_score_raw": result.score_raw,
+        "new_best_completion": best[0],
+        "new_best_success": best[1],
+        "new_best_score_scaled": best[2],
+        "new_data_digest": digest,
+        "new_updated_at": now,
+    }
     content = row.content or {}
     before_data: dict[str, str] | None = None
     if item.get("data") and any(k.startswith(shared_data.PREFIX) for k in written):
@@ -469,10 +474,8 @@ def commit(work: CommitWork, row, body: Any, now: datetime | None = None) -> Com
         )
     if before_data is not None or rolls_up or (standard == "2004" and quiet is None):
         work.begin()  # more than the state's row to write: one transaction
-    params = {f"new_{name}": values[name] for name in _STORED}
-    updated = _STORE.rowcount(
-        connection, {**params, "state_id": row.id, "new_satisfied_at": now if newly else None}
-    )
+    params["new_satisfied_at"] = now if newly else None
+    updated = _STORE.rowcount(connection, params)
     if not updated:
         now_key = connection.execute(select(_sco.c.session_key).where(_sco.c.id == row.id)).scalar()
         return CommitResult(seq=row.seq, taken=False, superseded=now_key != key)
