@@ -89,6 +89,28 @@ about 100 us, the connection's open, commit and close about 45 us, the JSON answ
 the request hooks about 100 us (the session cookie's 20 of them) and Flask's own request
 handling the rest; a 2004 commit about 100 us more (the registration's state decoded, the
 report compared). Nothing large is left: the rest is spread over many small costs.
+
+Session 12 (2026-12-05, a fresh machine: gunicorn 27, whose sync worker waits for the
+client to close each connection, about a quarter of a worker's time in these runs, so both
+apps' rates include that wait; other sessions' load 0.8-2.9). At the session's start SQLite
+gave 0.67 (1.2) and 0.61 (2004), workers' CPU 0.62 and 0.56. A profile of a worker
+(py-spy) under this benchmark showed what one process with 200 learners hides: the launch
+values, kept in a 4,096-entry LRU, missed at every commit of 4,500 learners committing in
+turn (20 us). With them kept for a batch (lms.app.kept), the body read in one call, the 2004
+state decoded only when the engine hears the commit and the report's comparison kept by
+digests, PostgreSQL's autocommit set on the driver's connection, the session cookie read by
+name and the answer's JSON written directly, sets of 3 runs of 10 s:
+
+    --reports same      rate (sets)                   workers' CPU a commit (bare/Hocvu)
+    SQLite      1.2     0.70, 0.69, 0.67, 0.68, 0.76   0.65, 0.65, 0.63, 0.64, 0.72
+                2004    0.69, 0.66, 0.68, 0.68, 0.69   0.64, 0.62, 0.64, 0.63, 0.65
+    PostgreSQL  1.2     0.74, 0.65                     0.68, 0.66
+                2004    0.71, 0.67                     0.63, 0.65
+
+(the SQLite sets in order as the changes landed, from the 2004 state's on; PostgreSQL after
+the autocommit change, the second set on a busier machine: the bare app's own rate fell
+from 1,500 to 1,220/s). The 0.7 is reached in some sets and missed in others; a set moves
+with the machine's load by more than the last changes moved it.
 """
 
 from __future__ import annotations
