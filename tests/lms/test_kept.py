@@ -7,7 +7,7 @@ from lms.app.csrf import _CHECKED
 from lms.app.extensions import _IDENTIFIERS
 from lms.app.kept import KEPT, Kept
 from lms.services.tracking.commits import _LAUNCHES
-from lms.services.tracking.sequencing import _FACTS, _SAME
+from lms.services.tracking.registration_facts import _FACTS, _SAME
 from lms.web.content import _OPENED
 from lms.web.offline import _USER_KEYS
 from lms.web.urls import _SIGNED_TOKENS

@@ -12,7 +12,6 @@ SCORM 1.2 packages keep the older path (lms.services.tracking.rollup's Navigator
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -27,11 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.app.driver import Prepared
-from lms.app.kept import Kept
 from lms.models import Activity, Enrolment, ProgressStatus, utcnow
 from lms.models.scorm import Registration, ScormPackage
 from lms.services.errors import N_
 from lms.services.tracking.packages import package_of
+from lms.services.tracking.registration_facts import reports_the_same, state_facts
 from lms.services.tracking.shared_data import describe_data
 from lms.services.tracking.work import CommitWork
 from scorm.manifest import parse_manifest
@@ -491,57 +490,12 @@ def quiet_commit(
     kept = row.reg_nav_valid if not tree.uses_clock else None
     if kept is None:
         return None
-    state_key, current, pending = _state_facts(row)
-    if current != row.sco:
+    facts = state_facts(row)
+    if facts.current != row.sco:
         return kept  # a stale tab's SCO: the engine does not hear it
     if terminated:
         return None
-    if digest is None:
-        same = pending == normalise_runtime(runtime_report(written, completion, success))
-    else:
-        # A SCO that commits the same values again (a timer's commits, a replay) reports the
-        # same: the comparison is kept by the state's and the values' digests.
-        key = (state_key, digest, completion, success)
-        same = _SAME.get(key)
-        if same is None:
-            report = normalise_runtime(runtime_report(written, completion, success))
-            same = _SAME.keep(key, pending == report)
-    return kept if same else None
-
-
-# What a commit's SCO needs of the registration's state to know whether the engine must hear
-# it, by (the state's digest, the SCO): the state holds every activity of the package (1 KB
-# for two parts, tens of KB for a vendor's course of dozens), which otherwise would be
-# decoded at every commit. Content-addressed, so never stale; the learners of a batch fit.
-_FACTS: Kept[tuple[bytes, str], tuple[str | None, dict[str, Any] | None]] = Kept()
-
-
-# Whether a commit's report is the one the engine holds, by (the state's digest and the SCO,
-# the commit's values' digest, the statuses evaluated from them).
-_SAME: Kept[tuple[tuple[bytes, str] | None, str, str, str], bool] = Kept()
-
-
-def _state_key(row: Any) -> tuple[bytes, str] | None:
-    """The state the commit's SELECT read and the commit's SCO, by digest (None: no state)."""
-    text = row.reg_state_text
-    if row.reg_id is None or not text:
-        return None
-    return hashlib.blake2b(text.encode(), digest_size=16).digest(), row.sco
-
-
-def _state_facts(row: Any) -> tuple[tuple[bytes, str] | None, str | None, dict[str, Any] | None]:
-    """The state the commit's SELECT read (its key, _state_key), the activity current in it
-    and the report of the commit's SCO that the engine holds (None, None, None without a
-    registration). Read-only."""
-    key = _state_key(row)
-    if key is None:
-        return None, None, None
-    facts = _FACTS.get(key)
-    if facts is None:
-        state = json.loads(row.reg_state_text) or {}
-        pending = (state.get("activities", {}).get(row.sco) or {}).get("pending")
-        facts = _FACTS.keep(key, (state.get("current"), pending))
-    return key, *facts
+    return kept if reports_the_same(facts, written, completion, success, digest) else None
 
 
 def after_commit(
@@ -570,7 +524,8 @@ def after_commit(
     runtime = runtime_report(written, completion, success)
     asked = parse_request(written.get("adl.nav.request", "")) if terminated else None
     tree = _TREES.get(row.sha256) or _tree(work.session, row.package_id, row.sha256)
-    _, current, pending = _state_facts(row)
+    facts = state_facts(row)
+    current, pending = facts.current, facts.pending
     kept = row.reg_nav_valid if not tree.uses_clock else None
     only_time = False
     if kept is not None:
