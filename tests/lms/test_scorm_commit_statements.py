@@ -161,6 +161,10 @@ def test_on_postgresql_the_pool_takes_the_commits_connection_back_with_transacti
     assert answer["taken"] is True
     held = _pooled_autocommit(app)
     assert held and not any(held), held
+    refused = send(client, rt, 4, [["cmi.location"]], token=token)  # not a pair: rolled back
+    assert refused.status_code == 400
+    held = _pooled_autocommit(app)
+    assert held and not any(held), held
 
 
 def bookmark_2004(location: str) -> list[list[str]]:
