@@ -8,6 +8,7 @@ per core"): commit throughput at least 0.7 of the bare app's, on SQLite and Post
 
     .venv/bin/python bench/scorm_commits.py [--database URL] [--standard both] [--learners 4500]
         [--duration 15] [--runs 5] [--workers 3] [--rate 150] [--reports same|changing]
+        [--profile FILE]
 
 Run it from the repository root. It needs gunicorn (pip) and wrk (apt-get install wrk).
 Without --database a SQLite file in a temporary folder is used; a PostgreSQL URL must name a
@@ -19,6 +20,9 @@ validation). Both apps run under gunicorn with the same settings (GUNICORN_SETTI
 with -c: not ./gunicorn.conf.py), every learner commits once before the runs, and the runs
 are interleaved (each run measures each standard on each app in turn) so that the machine's
 load touches both alike; it prints the median of the runs and the ratio.
+
+--profile FILE records one Hocvu worker with py-spy (pip install -e '.[load]') during the last
+run of each standard and prints the functions its samples fell in.
 
 --reports same (the default) sends each learner's same commit again (a new sequence number:
 taken and stored, validated, rolled up; for SCORM 2004 a report the SN engine already has,
@@ -559,6 +563,57 @@ def wrk(port: int, script: Path, seconds: int) -> tuple[float, int, str, int]:
     return rate, int(bad[1]) if bad else 0, errors[0] if errors else "", requests
 
 
+def profile_worker(server: Server, out: Path, seconds: int) -> subprocess.Popen:
+    """py-spy recording one of the server's workers for `seconds` (raw stacks to `out`): a
+    worker under this load, not one process with a few learners (bench/commit_overhead.py),
+    shows what a batch does to per-process memories and what the server around the app costs.
+    """
+    workers = [
+        stat.parent.name
+        for stat in Path("/proc").glob("[0-9]*/stat")
+        if _parent(stat) == server.process.pid
+    ]
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+    return subprocess.Popen(
+        [spy, "record", "--pid", workers[0], "--duration", str(max(seconds, 1))]
+        + ["--rate", "500", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _parent(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None  # gone meanwhile
+
+
+def summary(raw: Path, top: int = 25) -> str:
+    """The functions a py-spy raw profile spent its samples in (their callees included), the
+    most first, as a share of the samples; the server's wait for the client to close is one
+    of them (gunicorn's close_graceful: time, not CPU)."""
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        samples = int(count)
+        total += samples
+        for name in {_function(frame) for frame in stack.split(";")}:
+            inclusive[name] = inclusive.get(name, 0) + samples
+    # Not the frames under every sample (gunicorn's worker loop): they say nothing.
+    ranked = sorted(
+        ((name, n) for name, n in inclusive.items() if n < 0.99 * total), key=lambda item: -item[1]
+    )[:top]
+    return "\n".join(f"  {100 * n / max(total, 1):5.1f} %  {name}" for name, n in ranked)
+
+
+def _function(frame: str) -> str:
+    """A py-spy frame ("name (path:line)") as its name and file, without the line."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({Path(where.rsplit(':', 1)[0]).name})" if where else name
+
+
 def prime(port: int, creds: Path, data: list[list[str]]) -> None:
     """One commit of every learner (sequence number 1), 16 at a time."""
     lines = [line.split() for line in creds.read_text().splitlines()]
@@ -660,7 +715,15 @@ def main() -> None:
         default="same",
         help="each learner's commits repeat one report, or alternate two session times",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="record one Hocvu worker with py-spy during the last run of each standard "
+        "(raw stacks to FILE.<standard>.txt) and print where its time went",
+    )
     args = parser.parse_args()
+    if args.profile and not shutil.which("py-spy", path=str(Path(sys.executable).parent)):
+        sys.exit("py-spy is missing: pip install -e '.[load]'")
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
     standards = ("1.2", "2004") if args.standard == "both" else (args.standard,)
@@ -710,8 +773,16 @@ def main() -> None:
             for run in range(1, args.runs + 1):
                 for standard in standards:
                     for label, server in servers.items():
+                        spy = None
+                        if args.profile and label == "hocvu" and run == args.runs:
+                            out = Path(args.profile).with_suffix(f".{standard}.txt")
+                            spy = profile_worker(server, out, args.duration - 1)
                         before = server.cpu_seconds()
                         rate, bad, errors, done = wrk(server.port, scripts[standard], args.duration)
+                        if spy is not None:
+                            spy.wait(60)
+                            print(f"SCORM {standard}, one Hocvu worker ({out}):")
+                            print(summary(out))
                         cpu = 1e6 * (server.cpu_seconds() - before) / max(done, 1)
                         rates.setdefault((standard, label), []).append(rate)
                         cpus.setdefault((standard, label), []).append(cpu)
