@@ -80,7 +80,14 @@ def start_autocommit(pooled) -> None:
 
 def in_autocommit(pooled) -> bool:
     """Whether start_autocommit put this checked-out connection in autocommit."""
-    return bool(pooled.info.get(_AUTOCOMMIT)) and bool(pooled.dbapi_connection.autocommit)
+    return bool(pooled.info.get(_AUTOCOMMIT))
+
+
+def stop_autocommit(pooled) -> None:
+    """Take a checked-out connection out of start_autocommit's autocommit before the pool
+    takes it back: its next statement begins a transaction."""
+    pooled.info.pop(_AUTOCOMMIT, None)
+    pooled.dbapi_connection.autocommit = False
 
 
 def end_autocommit(dbapi_connection, record) -> None:

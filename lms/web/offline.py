@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from lms.app.extensions import db
 from lms.app.i18n import format_sizes, message_text
-from lms.app.kept import Kept
+from lms.app.kept import remembered
 from lms.app.storage import LocalStorage, StorageError
 from lms.models import Activity, Enrolment
 from lms.services import outbox, tracking
@@ -83,17 +83,10 @@ def user_key() -> str | None:
     return g.offline_user_key
 
 
-# An HMAC on every page otherwise; kept for the accounts seen by this process (every learner
-# of a batch online: a memory smaller than that forgets each before its next page).
-_USER_KEYS: Kept[tuple[str, str], str] = Kept()
-
-
+@remembered()  # every learner of a batch online fits
 def _user_key(user_id: str, secret: str) -> str:
-    key = (user_id, secret)
-    kept = _USER_KEYS.get(key)
-    if kept is None:
-        kept = _USER_KEYS.keep(key, outbox.user_key(user_id, secret))
-    return kept
+    # An HMAC on every page otherwise; kept for the accounts seen by this process.
+    return outbox.user_key(user_id, secret)
 
 
 def download_size(size: int) -> str:

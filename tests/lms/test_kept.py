@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from lms.app.csrf import _CHECKED
 from lms.app.extensions import _IDENTIFIERS
-from lms.app.kept import KEPT, Kept
-from lms.services.tracking.commits import _LAUNCHES
+from lms.app.kept import KEPT, Kept, remembered
+from lms.services.tracking.commits import _launch
 from lms.services.tracking.registration_facts import _FACTS, _SAME
 from lms.web.content import _OPENED
-from lms.web.offline import _USER_KEYS
+from lms.web.offline import _user_key
 from lms.web.urls import _SIGNED_TOKENS
 
 
@@ -36,9 +36,24 @@ def test_the_site_s_memories_hold_a_large_batch():
         _OPENED,
         _SIGNED_TOKENS,
         _IDENTIFIERS,
-        _LAUNCHES,
-        _USER_KEYS,
+        _launch.memory,
+        _user_key.memory,
         _FACTS,
         _SAME,
     ):
         assert isinstance(memory, Kept) and memory.limit == KEPT
+
+
+def test_a_remembered_function_is_called_once_per_arguments_and_bounded():
+    calls = []
+
+    @remembered(limit=4)
+    def square(n: int) -> int:
+        calls.append(n)
+        return n * n
+
+    assert [square(3), square(3), square(4)] == [9, 9, 16]
+    assert calls == [3, 4]
+    for n in range(10):
+        assert square(n) == n * n
+    assert len(square.memory) <= 4

@@ -20,7 +20,7 @@ from sqlalchemy import Text, and_, bindparam, cast, func, select, true, update
 from sqlalchemy.engine import Connection
 
 from lms.app.driver import Prepared
-from lms.app.kept import Kept
+from lms.app.kept import remembered
 from lms.models import (
     Activity,
     Enrolment,
@@ -280,20 +280,12 @@ def _digest(standard: str, launch_text: str, pairs: list[tuple[str, str]]) -> st
     return digest.hexdigest()
 
 
-# Per learner's SCO: every learner of a batch online must fit (a smaller memory, forgetting
-# the least recently used, missed at every commit of a batch of 4,500 committing in turn).
-_LAUNCHES: Kept[tuple[str, str, str, str, str | None], tuple[Launch, str]] = Kept()
-
-
+@remembered()  # per learner's SCO: every learner of a batch online fits
 def _launch(sha256: str, sco: str, username: str, full_name: str, locale: str | None):
     """The launch values a commit's values are checked with, and their repr for the digest:
     the same at every commit of a learner's SCO (a package never changes), so kept."""
-    key = (sha256, sco, username, full_name, locale)
-    kept = _LAUNCHES.get(key)
-    if kept is None:
-        launch = launch_values(_ITEMS[sha256][sco], "", 0.0, username, full_name, locale)
-        kept = _LAUNCHES.keep(key, (launch, repr(launch)))
-    return kept
+    launch = launch_values(_ITEMS[sha256][sco], "", 0.0, username, full_name, locale)
+    return launch, repr(launch)
 
 
 @lru_cache(maxsize=1024)

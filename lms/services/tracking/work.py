@@ -26,7 +26,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from lms.app.database import in_autocommit, start_autocommit
+from lms.app.database import in_autocommit, start_autocommit, stop_autocommit
 
 
 def commit_connection(engine: Engine) -> Connection:
@@ -58,7 +58,7 @@ class CommitWork:
             return
         connection = self.connection
         connection.commit()  # the reads so far were each their own transaction
-        connection.connection.dbapi_connection.autocommit = False
+        stop_autocommit(connection.connection)
         connection.begin()  # the caller's, so that the ORM session joins it without owning it
         self._autocommit = False
 
