@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import bindparam, event, exc, insert, select, text, update
+from sqlalchemy.pool.base import _ConnectionFairy
 
 from lms.app.driver import Prepared
 from lms.app.extensions import db
@@ -164,14 +165,19 @@ def test_a_driver_error_is_wrapped_as_core_wraps_it(app, committed):
         connection.rollback()
         assert not connection.invalidated
         assert Prepared(select(LoginSession.id)).scalar(connection, {}) == row.id
+        # Core closed the failed statement's cursor: the statement runs again on a new one.
+        with pytest.raises(exc.IntegrityError):
+            copy.rowcount(connection, {})
+        connection.rollback()
 
 
 def test_a_lost_connection_is_invalidated(app, committed, backend):
     """A disconnect raises Core's error, marked so, and the pool lets the connection go."""
     with app.app_context():
         engine = db.engine
+    seq = Prepared(select(ScoState.seq))
     with engine.connect() as connection:
-        connection.execute(select(ScoState.seq)).all()
+        assert seq.scalar(connection, {}) == 1  # its cursor kept with the connection
         connection.rollback()
         if backend == "postgresql":
             pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
@@ -181,11 +187,11 @@ def test_a_lost_connection_is_invalidated(app, committed, backend):
         else:
             connection.connection.dbapi_connection.close()
         with pytest.raises(exc.DBAPIError) as raised:
-            Prepared(select(ScoState.seq)).scalar(connection, {})
+            seq.scalar(connection, {})
         assert raised.value.connection_invalidated
         assert connection.invalidated
         connection.rollback()
-        assert Prepared(select(ScoState.seq)).scalar(connection, {}) == 1  # a new connection
+        assert seq.scalar(connection, {}) == 1  # a new connection, and a cursor of its own
 
 
 def test_expanding_parameters_are_refused_when_prepared(app):
@@ -203,3 +209,37 @@ def test_a_parameter_named_after_a_column_an_update_does_not_set_is_refused(app,
         with pytest.raises(ValueError, match="exit"):
             store.rowcount(connection, {"state_id": state_id, "exit": "suspend"})
         assert store.rowcount(connection, {"state_id": state_id}) == 1
+
+
+def test_a_statement_keeps_one_cursor_per_connection(app, committed, monkeypatch):
+    """psycopg sets up each new cursor's adapters and column loaders again (a quarter of the
+    commit's SELECT): a statement makes one cursor per DB-API connection, at its first run
+    there, and statements run in turn on two connections each read their own rows."""
+    made = []
+    cursor = _ConnectionFairy.cursor
+
+    def counted(fairy, *args, **kwargs):
+        made.append(fairy.dbapi_connection)
+        return cursor(fairy, *args, **kwargs)
+
+    monkeypatch.setattr(_ConnectionFairy, "cursor", counted)
+    with app.app_context():
+        engine = db.engine
+    seq = Prepared(select(ScoState.seq).where(ScoState.id == bindparam("state_id")))
+    store = Prepared(
+        update(ScoState).where(ScoState.id == bindparam("state_id")).values(seq=bindparam("seq"))
+    )
+    with engine.connect() as one, engine.connect() as two:
+        state_id = one.execute(select(ScoState.id)).scalar_one()
+        one.commit()
+        made.clear()
+        for n in range(2, 6):
+            assert store.rowcount(one, {"state_id": state_id, "seq": n}) == 1
+            assert seq.scalar(one, {"state_id": state_id}) == n
+            assert seq.all(two, {"state_id": state_id + 100}) == []
+            assert seq.scalar(two, {"state_id": state_id}) == 1  # not committed by one yet
+        one.commit()
+        two.rollback()
+        assert seq.scalar(two, {"state_id": state_id}) == 5
+        raw = {one.connection.dbapi_connection, two.connection.dbapi_connection}
+    assert len(made) == 3 and set(made) == raw  # store and seq on one, seq on two
