@@ -122,9 +122,9 @@ def _row_class(fields: list[str]):
     return Row
 
 
-# Where a DB-API connection's kept cursors are, in its pool record's info (which lives as
-# long as the record, across checkouts): (the DB-API connection they belong to, {statement:
-# cursor}).
+# The key of a DB-API connection's kept cursors ({statement: cursor}) in its pool record's
+# info, which lives as long as that DB-API connection: the pool empties it when it replaces
+# the connection (invalidated, recycled).
 _CURSORS = "hocvu_driver_cursors"
 
 
@@ -136,23 +136,16 @@ def _kept_cursor(fairy, compiled: _Compiled):
     transformer only while the cursor runs the same query: a new cursor per statement cost
     the commit's SELECT about 30 us of client CPU (a quarter of the statement's), where a kept
     one costs nothing. Safe because a connection runs one statement at a time (the pool gives
-    it to one caller) and every run reads its whole result before returning. The kept cursors
-    are left behind with the DB-API connection they belong to: when the pool replaces it
-    (invalidated, recycled), the record's next connection starts with none."""
-    dbapi_connection = fairy.dbapi_connection
-    kept = fairy.info.get(_CURSORS)
-    if kept is None or kept[0] is not dbapi_connection:
-        kept = fairy.info[_CURSORS] = (dbapi_connection, {})
-    cursor = kept[1].get(compiled)
+    it to one caller) and every run reads its whole result before returning."""
+    kept = fairy.info.setdefault(_CURSORS, {})
+    cursor = kept.get(compiled)
     if cursor is None:
-        cursor = kept[1][compiled] = fairy.cursor()
+        cursor = kept[compiled] = fairy.cursor()
     return cursor
 
 
 def _drop_cursor(fairy, compiled: _Compiled) -> None:
-    kept = fairy.info.get(_CURSORS)
-    if kept is not None:
-        kept[1].pop(compiled, None)
+    fairy.info.get(_CURSORS, {}).pop(compiled, None)
 
 
 def _active(nested) -> bool:

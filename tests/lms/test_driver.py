@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, event, exc, insert, select, text, update
-from sqlalchemy.pool.base import _ConnectionFairy
+from sqlalchemy import bindparam, event, exc, func, insert, select, text, update
+from sqlalchemy.pool import _ConnectionFairy
 
 from lms.app.driver import Prepared
 from lms.app.extensions import db
@@ -176,8 +176,10 @@ def test_a_lost_connection_is_invalidated(app, committed, backend):
     with app.app_context():
         engine = db.engine
     seq = Prepared(select(ScoState.seq))
+    count = Prepared(select(func.count()).select_from(ScoState))
     with engine.connect() as connection:
-        assert seq.scalar(connection, {}) == 1  # its cursor kept with the connection
+        assert seq.scalar(connection, {}) == 1  # their cursors kept with the connection
+        assert count.scalar(connection, {}) == 1
         connection.rollback()
         if backend == "postgresql":
             pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
@@ -192,6 +194,7 @@ def test_a_lost_connection_is_invalidated(app, committed, backend):
         assert connection.invalidated
         connection.rollback()
         assert seq.scalar(connection, {}) == 1  # a new connection, and a cursor of its own
+        assert count.scalar(connection, {}) == 1  # not the dead connection's kept cursor
 
 
 def test_expanding_parameters_are_refused_when_prepared(app):
